@@ -1,0 +1,7 @@
+#include "bind_util.h"
+
+namespace fusednet {
+
+void bind_net(py::module_& m) {}
+
+}  // namespace fusednet

@@ -1,0 +1,95 @@
+// Argument checks shared by the bindings: dtype, rank, shape, layout. Messages name the argument,
+// what was expected and what came. No arithmetic here.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace fusednet {
+namespace py = pybind11;
+
+// A float32 NumPy array seen as pointer + shape + element strides (any layout, no copy).
+struct F32View {
+  float* data = nullptr;
+  std::vector<index_t> shape;
+  std::vector<index_t> strides;  // in elements
+  index_t size = 1;
+  bool contiguous = true;        // C-contiguous
+  index_t dim(int i) const { return shape[static_cast<size_t>(i)]; }
+  index_t stride(int i) const { return strides[static_cast<size_t>(i)]; }
+  int ndim() const { return static_cast<int>(shape.size()); }
+};
+
+inline std::string shape_str(const std::vector<index_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    s += std::to_string(shape[i]);
+    if (shape.size() == 1 || i + 1 < shape.size()) s += ",";
+    if (i + 1 < shape.size()) s += " ";
+  }
+  return s + ")";
+}
+
+// TypeError unless `a` is a float32 ndarray; ValueError for a byte stride that is not a whole
+// number of floats; `writable` also demands a writable array.
+inline F32View f32_view(const py::handle& obj, const char* name, bool writable = false) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + ": expected a numpy.ndarray of float32, got " +
+                         std::string(py::str(py::type::of(obj).attr("__name__"))));
+  auto a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(name) + ": expected dtype float32, got " +
+                         std::string(py::str(a.dtype())));
+  if (writable && !a.writeable())
+    throw py::value_error(std::string(name) + ": expected a writable array, got a read-only one");
+  F32View v;
+  v.data = static_cast<float*>(const_cast<void*>(a.data()));
+  index_t expect = 1;
+  for (int i = a.ndim() - 1; i >= 0; --i) {
+    index_t n = static_cast<index_t>(a.shape(i));
+    index_t sb = static_cast<index_t>(a.strides(i));
+    if (sb % static_cast<index_t>(sizeof(float)) != 0)
+      throw py::value_error(std::string(name) + ": byte stride " + std::to_string(sb) +
+                            " is not a multiple of 4");
+    index_t s = sb / static_cast<index_t>(sizeof(float));
+    if (n != 1 && s != expect) v.contiguous = false;
+    expect *= n;
+    v.size *= n;
+    v.shape.insert(v.shape.begin(), n);
+    v.strides.insert(v.strides.begin(), s);
+  }
+  return v;
+}
+
+inline void require_ndim(const F32View& v, int ndim, const char* name) {
+  if (v.ndim() != ndim)
+    throw py::value_error(std::string(name) + ": expected a " + std::to_string(ndim) +
+                          "-D array, got " + std::to_string(v.ndim()) + "-D with shape " +
+                          shape_str(v.shape));
+}
+
+inline void require_contiguous(const F32View& v, const char* name) {
+  if (!v.contiguous)
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+}
+
+inline void require_shape(const F32View& v, const std::vector<index_t>& shape, const char* name) {
+  if (v.shape != shape)
+    throw py::value_error(std::string(name) + ": expected shape " + shape_str(shape) + ", got " +
+                          shape_str(v.shape));
+}
+
+// One registration function per op family, each in its own bind_<family>.cpp.
+void bind_gemm(py::module_& m);
+void bind_activation(py::module_& m);  // activations, softmax, reductions
+void bind_loss(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_net(py::module_& m);
+void bind_cuda(py::module_& m);
+
+}  // namespace fusednet

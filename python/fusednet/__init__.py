@@ -1,0 +1,46 @@
+"""fusednet: small and mid-size neural networks on hand-written C++ and CUDA kernels.
+
+``fusednet.ops`` is a functional backend on float32 NumPy arrays; ``fusednet.Sequential`` a
+Keras-style model whose training loop runs in C++. Importing never touches CUDA.
+"""
+from __future__ import annotations
+
+from . import _core
+from . import ops
+
+__version__ = "0.1.0"
+
+__all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__"]
+
+
+def backends() -> dict:
+    """What fusednet can run on here.
+
+    ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2, "openmp": True},
+    "cuda": {"compiled": bool, "available": bool, "reason": str, "devices": [...]}}``.
+    ``reason`` says why CUDA is not available: not compiled, no driver, driver too old, no device.
+    The first call queries the CUDA driver; import does not.
+    """
+    return {
+        "cpu": {
+            "isa": _core.cpu_isa(),
+            "isa_detected": _core.cpu_isa_detected(),
+            "threads": _core.get_num_threads(),
+            "openmp": bool(_core.openmp),
+        },
+        "cuda": _core.cuda_info(),
+    }
+
+
+def set_num_threads(n: int) -> None:
+    """Threads used by every CPU kernel. Results are bit-identical whatever the count."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n: expected an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n: expected a thread count >= 1, got {n}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads used by every CPU kernel (default: OpenMP's, i.e. the cores or OMP_NUM_THREADS)."""
+    return _core.get_num_threads()

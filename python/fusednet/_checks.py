@@ -1,0 +1,51 @@
+"""Argument checks shared by the Python layer. Messages name the argument, what was expected and
+what came; bindings check again, so these exist for clear messages and cheap conversions."""
+from __future__ import annotations
+
+import numpy as np
+
+F32 = np.dtype(np.float32)
+
+
+def as_f32(x, name: str) -> np.ndarray:
+    """Any array-like of real numbers as float32 (no copy when it already is float32)."""
+    if isinstance(x, np.ndarray) and x.dtype == F32:
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected an array of real numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float32)
+
+
+def as_f32_contiguous(x, name: str) -> np.ndarray:
+    """float32 and C-contiguous: at most one copy, for kernels that read dense memory."""
+    return np.ascontiguousarray(as_f32(x, name))
+
+
+def require_f32_inplace(x, name: str) -> np.ndarray:
+    """For in-place arguments and out=: float32 ndarray, writable, or TypeError/ValueError."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray of float32, got {type(x).__name__}")
+    if x.dtype != F32:
+        raise TypeError(f"{name}: expected dtype float32 (updated in place, never copied), "
+                        f"got {x.dtype}")
+    if not x.flags.writeable:
+        raise ValueError(f"{name}: expected a writable array, got a read-only one")
+    return x
+
+
+def require_ndim(x: np.ndarray, ndim: int, name: str) -> None:
+    if x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got {x.ndim}-D with shape {x.shape}")
+
+
+def require_shape(x: np.ndarray, shape: tuple, name: str) -> None:
+    if tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {tuple(x.shape)}")
+
+
+def check_out(out, shape: tuple, name: str = "out") -> np.ndarray:
+    """An out= array: float32, writable, exactly `shape` (any layout)."""
+    require_f32_inplace(out, name)
+    require_shape(out, shape, name)
+    return out
