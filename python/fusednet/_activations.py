@@ -1,0 +1,42 @@
+"""Activation names shared by ops, the gemm epilogue and the model: name -> kernel code.
+
+Codes match ``fusednet::Activation`` in csrc/kernels.h. softmax / log_softmax are row-wise, so
+they are not elementwise codes (the gemm epilogue cannot apply them).
+"""
+from __future__ import annotations
+
+LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH = range(7)
+
+ELEMENTWISE = {
+    "linear": LINEAR,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "gelu": GELU,            # exact erf form
+    "gelu_tanh": GELU_TANH,  # tanh approximation (gelu(..., approximate=True))
+}
+ROWWISE = ("softmax", "log_softmax")
+KNOWN = tuple(ELEMENTWISE) + ROWWISE
+
+DEFAULT_NEGATIVE_SLOPE = 0.01
+
+
+def elementwise_code(name, name_of_arg: str = "activation", negative_slope=None):
+    """(code, param) of an elementwise activation; None means linear. ValueError lists the known
+    names, TypeError for a non-string."""
+    if name is None:
+        return LINEAR, 0.0
+    if not isinstance(name, str):
+        raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, "
+                        f"got {type(name).__name__}")
+    key = name.lower()
+    if key not in ELEMENTWISE:
+        extra = " (row-wise, not usable here)" if key in ROWWISE else ""
+        raise ValueError(f"{name_of_arg}: unknown activation '{name}'{extra}; expected one of "
+                         f"{', '.join(repr(k) for k in ELEMENTWISE)}")
+    code = ELEMENTWISE[key]
+    param = 0.0
+    if code == LEAKY_RELU:
+        param = DEFAULT_NEGATIVE_SLOPE if negative_slope is None else float(negative_slope)
+    return code, param
