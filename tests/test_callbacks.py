@@ -645,3 +645,33 @@ def test_progbar_hides_validation_inside_fit(capsys, monkeypatch):
 def test_progbar_bad_verbose():
     with pytest.raises(ValueError, match=r"verbose: expected 0, 1 or 2, got 3"):
         ProgbarLogger(verbose=3)
+
+
+def test_verbose_1_bar_completes_when_the_epoch_ran_without_batch_hooks(capsys, monkeypatch):
+    monkeypatch.setattr(cbm, "_tqdm", None)
+    fake_fit(FakeModel(), None, EPOCH_LOGS[:1], verbose=1, steps=6, force_batch_hooks=False)
+    assert re.search(r"Epoch 1/1 6/6 \[=+\] - ", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("use_tqdm", [True, False])
+def test_messages_during_an_open_bar_get_their_own_line(capsys, monkeypatch, tmp_path, use_tqdm):
+    if use_tqdm:
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setattr(cbm, "_tqdm", None)
+    ckpt = ModelCheckpoint(str(tmp_path / "m"), verbose=1)
+    fake_fit(FakeModel(), [ckpt], EPOCH_LOGS[:1], verbose=1, steps=2)
+    lines = capsys.readouterr().out.replace("\r", "\n").splitlines()
+    assert any(l.startswith("Epoch 1: saving model to ") for l in lines), lines
+
+
+def test_plain_bar_message_breaks_the_bar_line_first(capsys, monkeypatch):
+    monkeypatch.setattr(cbm, "_tqdm", None)
+    bar = cbm._PlainBar("Epoch 1/1", 4, interval=0.0)
+    bar._tty = True
+    bar.update_to(1, {"loss": 1.0})
+    cbm._print("Batch 1: Invalid loss, terminating training")
+    bar.finish(None)
+    out = capsys.readouterr().out
+    assert "- loss: 1.0000\nBatch 1: Invalid loss, terminating training\n\rEpoch 1/1 1/4" in out
+    assert not cbm._PlainBar.mid_line

@@ -323,6 +323,19 @@ def _monitor_mode(mode, monitor, name="mode") -> str:
     return mode
 
 
+def _print(message: str) -> None:
+    """print() to sys.stdout that leaves an open progress bar intact (the bar of the epoch is
+    still open while other callbacks' on_epoch_end run)."""
+    if _tqdm is not None:
+        _tqdm.write(message, file=sys.stdout)
+        return
+    if _PlainBar.mid_line:
+        sys.stdout.write("\n")
+        _PlainBar.mid_line = False
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
 def _format_value(value) -> str:
     """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes."""
     try:
@@ -418,6 +431,9 @@ class ProgbarLogger(Callback):
         logs = logs or {}
         if self.verbose == 1:
             if self._bar is not None:
+                steps = (self.params or {}).get("steps")
+                if self._bar.done == 0 and steps:
+                    self._bar.update_to(steps, None)  # the epoch ran without batch hooks
                 self._bar.finish(logs)
                 self._bar = None
         elif self.verbose == 2:
@@ -473,6 +489,10 @@ class _TqdmBar:
         self._interval = interval
         self._last_postfix = 0.0
 
+    @property
+    def done(self):
+        return self._bar.n
+
     def update_to(self, done, logs):
         # Formatting the postfix costs more than a tqdm update: do it at the redraw rate only.
         now = time.perf_counter()
@@ -492,6 +512,7 @@ class _PlainBar:
     non-terminal stream only the final line is written."""
 
     width = 30
+    mid_line = False  # a bar is drawn without its newline yet: _print must break the line first
 
     def __init__(self, desc, total, interval):
         self._desc = desc
@@ -499,7 +520,7 @@ class _PlainBar:
         self._interval = interval
         self._start = time.perf_counter()
         self._last_draw = 0.0
-        self._done = 0
+        self.done = 0
         self._logs = None
         stream = sys.stdout
         self._tty = bool(getattr(stream, "isatty", lambda: False)())
@@ -507,17 +528,17 @@ class _PlainBar:
     def _line(self, final):
         elapsed = time.perf_counter() - self._start
         if self._total:
-            frac = min(self._done / self._total, 1.0)
+            frac = min(self.done / self._total, 1.0)
             filled = int(self.width * frac)
             arrow = ">" if filled < self.width else ""
             bar = "=" * filled + arrow + "." * (self.width - filled - len(arrow))
-            head = f"{self._desc} {self._done}/{self._total} [{bar}]"
+            head = f"{self._desc} {self.done}/{self._total} [{bar}]"
         else:
-            head = f"{self._desc} {self._done}"
-        if final or not self._total or not self._done:
+            head = f"{self._desc} {self.done}"
+        if final or not self._total or not self.done:
             tail = f"{elapsed:.2f}s"
         else:
-            eta = elapsed / self._done * (self._total - self._done)
+            eta = elapsed / self.done * (self._total - self.done)
             tail = f"ETA: {eta:.0f}s"
         line = f"{head} - {tail}"
         if self._logs:
@@ -525,7 +546,7 @@ class _PlainBar:
         return line
 
     def update_to(self, done, logs):
-        self._done = done
+        self.done = done
         if logs:
             self._logs = logs
         now = time.perf_counter()
@@ -533,12 +554,14 @@ class _PlainBar:
             self._last_draw = now
             sys.stdout.write("\r" + self._line(False))
             sys.stdout.flush()
+            _PlainBar.mid_line = True
 
     def finish(self, logs):
         if logs:
             self._logs = logs
         sys.stdout.write(("\r" if self._tty else "") + self._line(True) + "\n")
         sys.stdout.flush()
+        _PlainBar.mid_line = False
 
 
 class EarlyStopping(Callback):
@@ -609,10 +632,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            _print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: "
+                _print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
 
@@ -739,15 +762,15 @@ class ModelCheckpoint(Callback):
             improved = current < self.best if self.mode == "min" else current > self.best
             if not improved:
                 if self.verbose > 0:
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                    _print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
                           f"{self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                _print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                       f"{current:.5f}, saving model to {path}")
             self.best = current
         elif self.verbose > 0:
-            print(f"Epoch {epoch + 1}: saving model to {path}")
+            _print(f"Epoch {epoch + 1}: saving model to {path}")
         dirname = os.path.dirname(path)
         if dirname:
             os.makedirs(dirname, exist_ok=True)
@@ -771,7 +794,7 @@ class TerminateOnNaN(Callback):
     def _check(self, logs, where):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            print(f"{where}: Invalid loss, terminating training")
+            _print(f"{where}: Invalid loss, terminating training")
             self.model.stop_training = True
 
     def on_batch_end(self, batch, logs=None):
