@@ -675,3 +675,12 @@ def test_plain_bar_message_breaks_the_bar_line_first(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "- loss: 1.0000\nBatch 1: Invalid loss, terminating training\n\rEpoch 1/1 1/4" in out
     assert not cbm._PlainBar.mid_line
+
+
+def test_verbose_2_evaluate_outside_fit_prints_one_line(capsys):
+    cbs = CallbackList(add_progbar=True, verbose=2, params={"steps": 3, "verbose": 2})
+    assert not cbs.wants_test_batch_hooks
+    cbs.on_test_begin()
+    cbs.on_test_end({"loss": 0.5, "accuracy": 0.25})
+    assert re.fullmatch(r"Evaluate - \d+\.\d\ds - loss: 0\.5000 - accuracy: 0\.2500\n",
+                        capsys.readouterr().out)

@@ -23,6 +23,10 @@ How the model drives them (``Sequential.fit``; evaluate/predict use the test/pre
     cbs.on_train_end(logs)
     return model.history                # the History that fit added
 
+evaluate and predict do the same with ``on_test_*`` / ``on_predict_*`` (params ``{"steps",
+"verbose"}``), calling the batch hooks only when ``cbs.wants_test_batch_hooks`` /
+``cbs.wants_predict_batch_hooks``; fit's validation pass runs the test hooks on fit's list.
+
 Epochs and batches are 0-based in hooks (as in Keras); printed epochs are 1-based.
 Callbacks see the model as ``self.model`` and the fit parameters as ``self.params``. A callback
 that stops training sets ``self.model.stop_training = True``.
@@ -390,6 +394,7 @@ class ProgbarLogger(Callback):
         self._in_fit = False
         self._bar = None
         self._epoch_start = 0.0
+        self._test_start = 0.0
 
     def set_params(self, params):
         super().set_params(params)
@@ -448,7 +453,10 @@ class ProgbarLogger(Callback):
 
     # --- evaluate / predict outside fit ----------------------------------------------------
     def on_test_begin(self, logs=None):
-        if self.verbose == 1 and not self._in_fit:
+        if self._in_fit:
+            return
+        self._test_start = time.perf_counter()
+        if self.verbose == 1:
             self._open_bar("Evaluate", (self.params or {}).get("steps"))
 
     def on_test_batch_end(self, batch, logs=None):
@@ -456,9 +464,17 @@ class ProgbarLogger(Callback):
             self._bar.update_to(batch + 1, logs)
 
     def on_test_end(self, logs=None):
-        if self._bar is not None and not self._in_fit:
+        if self._in_fit:
+            return
+        if self._bar is not None:
             self._bar.finish(logs or {})
             self._bar = None
+        elif self.verbose == 2:
+            parts = ["Evaluate", f"{time.perf_counter() - self._test_start:.2f}s"]
+            if logs:
+                parts.append(_format_logs(logs))
+            sys.stdout.write(" - ".join(parts) + "\n")
+            sys.stdout.flush()
 
     def on_predict_begin(self, logs=None):
         if self.verbose == 1:
