@@ -3,7 +3,6 @@ fusednet/callbacks.py's docstring; no dependency on the real model."""
 import math
 import os
 import re
-import warnings
 
 import numpy as np
 import pytest
@@ -509,7 +508,8 @@ def test_terminate_on_nan_at_epoch_end_without_batch_hooks(capsys):
 def test_terminate_on_nan_at_batch_end_when_batches_run(capsys):
     model = FakeModel()
     seen = []
-    cbs = fake_fit(model, [TerminateOnNaN(), LambdaCallback(on_batch_end=lambda b, l: seen.append(b))],
+    recorder = LambdaCallback(on_batch_end=lambda b, l: seen.append(b))
+    cbs = fake_fit(model, [TerminateOnNaN(), recorder],
                    [{"loss": 1.0}, {"loss": 1.0}], steps=4,
                    batch_logs=lambda e, b: {"loss": math.inf if (e, b) == (0, 2) else 1.0})
     assert seen == [0, 1, 2] and cbs.history.epoch == [0]

@@ -692,7 +692,8 @@ class ModelCheckpoint(Callback):
     after every epoch, or every ``save_freq`` batches when ``save_freq`` is an int.
 
     ``filepath`` may hold format fields: ``{epoch:02d}`` (1-based, as printed), ``{batch}``
-    (1-based, when saving per batch) and any log key, e.g. ``"ckpt-{epoch:02d}-{val_loss:.2f}.fnet"``.
+    (1-based, when saving per batch) and any log key, e.g.
+    ``"ckpt-{epoch:02d}-{val_loss:.2f}.fnet"``.
     With ``save_best_only`` it saves only when ``monitor`` beats the best value so far (or
     ``initial_value_threshold``); the mode is chosen as in :class:`EarlyStopping`.
     """

@@ -97,7 +97,8 @@ def _steps(step):
             raise ValueError(f"step: expected iteration counts >= 0, got min {arr.min()}")
         return arr, True
     if isinstance(step, bool) or not isinstance(step, numbers.Real):
-        raise TypeError(f"step: expected a number or an array of numbers, got {type(step).__name__}")
+        raise TypeError(f"step: expected a number or an array of numbers, got "
+                        f"{type(step).__name__}")
     if not step >= 0:
         raise ValueError(f"step: expected an iteration count >= 0, got {step}")
     return float(step), False
