@@ -14,11 +14,16 @@ Reduction parse_reduction(const std::string& name) {
   throw py::value_error("reduction: expected one of 'mean', 'sum', got '" + name + "'");
 }
 
+// Like require_contiguous, but an empty array (NumPy may give it zero strides) is dense.
+void require_dense(const F32View& v, const char* name) {
+  if (v.size != 0) require_contiguous(v, name);
+}
+
 // 2-D contiguous float32 input [rows, cols].
 F32View matrix_arg(const py::handle& obj, const char* name) {
   F32View v = f32_view(obj, name);
   require_ndim(v, 2, name);
-  require_contiguous(v, name);
+  require_dense(v, name);
   return v;
 }
 
@@ -27,7 +32,7 @@ const float* weights_arg(const py::handle& obj, index_t rows) {
   if (obj.is_none()) return nullptr;
   F32View w = f32_view(obj, "sample_weight");
   require_shape(w, {rows}, "sample_weight");
-  require_contiguous(w, "sample_weight");
+  require_dense(w, "sample_weight");
   return w.data;
 }
 
@@ -100,7 +105,7 @@ void bind_loss(py::module_& m) {
         if (lab.ndim() != 1 || lab.shape(0) != rows)
           throw py::value_error("labels: expected shape (" + std::to_string(rows) +
                                 ",) (one label per row of logits)");
-        if (!(lab.flags() & py::array::c_style))
+        if (rows != 0 && !(lab.flags() & py::array::c_style))
           throw py::value_error("labels: expected a C-contiguous array");
         const auto* lp = static_cast<const std::int64_t*>(lab.data());
         const float* w = weights_arg(sample_weight, rows);

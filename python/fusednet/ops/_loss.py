@@ -85,13 +85,17 @@ def _sparse_labels(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
                          f"or the shape of logits, got {labels.shape}")
     kind = labels.dtype.kind
     if kind in "iu":
+        if labels.dtype == np.uint64 and labels.size and labels.max() >= cols:  # would wrap
+            row = int(np.argmax(labels >= cols))
+            raise ValueError(f"labels: expected class indices in [0, {cols}), got "
+                             f"{labels[row].item()} at row {row}")
         return labels.astype(np.int64, copy=False)
     if kind == "f":
         bad = ~np.isfinite(labels) | (labels != np.floor(labels)) | (labels < 0) | (labels >= cols)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise ValueError(f"labels: expected whole-number class indices in [0, {cols}), got "
-                             f"{labels[row]!r} at row {row}")
+                             f"{labels[row].item()!r} at row {row}")
         return labels.astype(np.int64)
     raise ValueError(f"labels: expected integer class indices (or whole-number floats), got "
                      f"dtype {labels.dtype}")
