@@ -33,11 +33,14 @@ ACT_CODES = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "ta
              "gelu": 5, "gelu_tanh": 6}
 
 
-@pytest.fixture(params=["default", "packed_parallel", "strided_a_parallel", "packed_serial"])
+@pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
+                        "packed_direct_b_serial"])
 def gemm_path(request):
-    """Forces each driver path: A packed or read in place, with or without a parallel region."""
-    settings_ = {"default": (-1, -1), "packed_parallel": (0, 0),
-                 "strided_a_parallel": (0, 1 << 40), "packed_serial": (1e30, 0)}[request.param]
+    """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
+    place, with or without a parallel region."""
+    settings_ = {"default": (-1, -1, -1), "packed_parallel": (0, 0, 0),
+                 "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40),
+                 "packed_direct_b_serial": (1e30, 0, 1 << 40)}[request.param]
     before = _core._gemm_tuning(*settings_)
     try:
         yield request.param
