@@ -91,7 +91,7 @@ thread_local AlignedBuffer tl_pack_b;
 thread_local AlignedBuffer tl_pack_a;
 
 // Work (M * N * K) below which one thread does it all: a fork/join costs more than it saves.
-std::atomic<double> g_parallel_min_work{1 << 18};
+std::atomic<double> g_parallel_min_work{1 << 20};
 // A is packed once each A block feeds at least this many columns; below, the kernel reads A in
 // place (packing would cost more than the contiguous reads save).
 std::atomic<index_t> g_pack_a_min_n{48};
