@@ -101,7 +101,7 @@ def test_grad_any_layout_and_dtype(rng):
     g = rng.standard_normal((30, 20)).astype(np.float32).T  # Fortran-ordered view
     want = p0.copy()
     ops.sgd_(want, np.ascontiguousarray(g), lr=0.1)
-    for grad in [g, g[::-1][::-1], np.ascontiguousarray(g).astype(np.float64)]:
+    for grad in [g, np.ascontiguousarray(g[::-1])[::-1], np.ascontiguousarray(g).astype(np.float64)]:
         p = p0.copy()
         ops.sgd_(p, grad, lr=0.1)
         assert np.array_equal(p, want)
