@@ -139,7 +139,8 @@ def test_step(benchmark, opt, impl):
     else:
         fn = fusednet_step(opt) if impl == "fusednet" else numpy_step(opt)
     benchmark.pedantic(fn, rounds=7, iterations=1, warmup_rounds=1)
-    benchmark.extra_info["GB/s"] = round(BYTES_PER_PARAM[opt] * N / benchmark.stats["median"] / 1e9, 2)
+    gbs = BYTES_PER_PARAM[opt] * N / benchmark.stats["median"] / 1e9
+    benchmark.extra_info["GB/s"] = round(gbs, 2)
 
 
 @pytest.mark.parametrize("opt", OPTIMIZERS)

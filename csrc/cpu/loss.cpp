@@ -2,11 +2,11 @@
 //
 // Shapes: pred / logits / targets / dlogits are contiguous [rows, cols]; labels [rows] int64;
 // sample_weight [rows] or nullptr. Per-row loss L_i, weighted by w_i:
-//   mse:          L_i = mean_j (p_ij - t_ij)^2                 dL/dp_ij = 2 (p_ij - t_ij) / cols
-//   bce (logits): L_i = mean_j softplus(z_ij) - t_ij z_ij      dL/dz_ij = (sigmoid(z_ij) - t_ij) / cols
+//   mse:          L_i = mean_j (p_ij - t_ij)^2             dL/dp_ij = 2 (p_ij - t_ij) / cols
+//   bce (logits): L_i = mean_j softplus(z_ij) - t_ij z_ij  dL/dz_ij = (sigmoid(z_ij) - t_ij) / cols
 //                 with softplus(z) = max(z, 0) + log1p(exp(-|z|)) (never overflows)
-//   softmax CE:   L_i = lse(z_i) - z_i,label                   dL/dz_ij = softmax(z_i)_j - [j == label]
-//   soft targets: L_i = sum_j t_ij (lse(z_i) - z_ij)           dL/dz_ij = (sum_j t_ij) softmax_j - t_ij
+//   softmax CE:   L_i = lse(z_i) - z_i,label               dL/dz_ij = softmax(z_i)_j - [j == label]
+//   soft targets: L_i = sum_j t_ij (lse(z_i) - z_ij)       dL/dz_ij = (sum_j t_ij) softmax_j - t_ij
 //                 lse(z) = m + log sum_j exp(z_j - m), m = max_j z_j (never overflows)
 // Reduction: Sum = sum_i w_i L_i; Mean = that / rows (0 for rows == 0, like Keras). The gradient
 // is that of the reduced value, so it carries w_i and 1/rows.
@@ -55,7 +55,8 @@ RowScale make_scale(const float* sample_weight, index_t rows, Reduction reductio
 // Runs row_fn(i) for every row, split across threads when the work is large enough.
 template <typename RowFn>
 void for_each_row(index_t rows, index_t cols, RowFn row_fn) {
-  const int threads = rows > 1 && rows * std::max<index_t>(cols, 1) >= kParallelMin ? num_threads() : 1;
+  const bool big = rows > 1 && rows * std::max<index_t>(cols, 1) >= kParallelMin;
+  const int threads = big ? num_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (index_t i = 0; i < rows; ++i) row_fn(i);
 }
@@ -76,8 +77,8 @@ double mse_row(const float* FN_RESTRICT p, const float* FN_RESTRICT t, float* FN
 }
 
 // sum_j softplus(z) - t z over the row; writes dz_j = coef (sigmoid(z_j) - t_j).
-double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* FN_RESTRICT dz,
-               index_t cols, float coef) {
+double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
+                       float* FN_RESTRICT dz, index_t cols, float coef) {
   double sum = 0.0;
   for (index_t j = 0; j < cols; ++j) {
     const float zj = z[j], tj = t[j];

@@ -94,7 +94,8 @@ FN_INLINE __m256 log1p_01_avx2(__m256 e) {
   const __m256 u = _mm256_add_ps(one, e);
   const __m256 um1 = _mm256_sub_ps(u, one);
   const __m256 exact = _mm256_cmp_ps(um1, _mm256_setzero_ps(), _CMP_EQ_OQ);
-  const __m256 r = _mm256_mul_ps(log_1to2_avx2(u), _mm256_div_ps(e, _mm256_blendv_ps(um1, one, exact)));
+  const __m256 ratio = _mm256_div_ps(e, _mm256_blendv_ps(um1, one, exact));
+  const __m256 r = _mm256_mul_ps(log_1to2_avx2(u), ratio);
   return _mm256_blendv_ps(r, e, exact);
 }
 
