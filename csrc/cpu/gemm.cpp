@@ -209,11 +209,11 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
             for (index_t ir = 0; ir < mc; ir += MR) {
               const index_t m = std::min(MR, mc - ir);
               if (pack_a)
-                ks.packed(kc, abuf + ir * kc, bp, rs_bp, ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n,
-                          ep);
+                ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ccol + ir * p.rs_c, p.rs_c,
+                                 p.cs_c, m, n, ep);
               else
-                ks.strided(kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp, ccol + ir * p.rs_c,
-                           p.rs_c, p.cs_c, m, n, ep);
+                ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp,
+                                  ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n, ep);
             }
           }
           if (last && !tile_act)

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstring>
+#include <utility>
 
 #include "gemm_kernels.h"
 
@@ -32,10 +33,11 @@ struct MicroKernel {
   // The epilogue on the finished tile: alpha, beta * C, bias, relu / leaky_relu in registers.
   // Full tiles of a row-major C are read and written in place; edge tiles and other layouts go
   // through a small buffer so no lane ever touches memory outside the m x n tile.
-  static FN_INLINE void store_tile(reg (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_c,
+  template <int R>
+  static FN_INLINE void store_tile(reg (&acc)[R][NV], float* c, index_t rs_c, index_t cs_c,
                                    index_t m, index_t n, const TileEpilogue& ep) {
-    const bool direct = m == MR && n == NR && cs_c == 1;
-    alignas(64) float tmp[MR * NR];
+    const bool direct = m == R && n == NR && cs_c == 1;
+    alignas(64) float tmp[R * NR];
     float* out = c;
     index_t ld = rs_c;
     if (!direct) {
@@ -61,7 +63,7 @@ struct MicroKernel {
     const reg alpha = V::set1(ep.alpha), beta = V::set1(ep.beta);
     const reg slope = V::set1(ep.act_param), zero = V::zero();
     const bool use_beta = ep.beta != 0.0f;
-    FN_UNROLL for (int i = 0; i < MR; ++i) {
+    FN_UNROLL for (int i = 0; i < R; ++i) {
       FN_UNROLL for (int j = 0; j < NV; ++j) {
         float* p = out + i * ld + j * W;
         reg v = V::mul(acc[i][j], alpha);
@@ -79,17 +81,19 @@ struct MicroKernel {
 
   // B(k, j) = b[k * rs_b + j]: a packed micro-panel (rs_b == NR) or, for short M, B itself.
   // Packed A and B: the inner loop is one broadcast per row and NV loads of B per k.
+  // R <= MR rows are computed (R = MR but for the last rows of C, so no FMA is wasted there).
+  template <int R>
   static void packed(index_t kc, const float* FN_RESTRICT a, const float* FN_RESTRICT b,
                      index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
                      const TileEpilogue& ep) {
-    reg acc[MR][NV];
-    FN_UNROLL for (int i = 0; i < MR; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
-    for (int i = 0; i < MR; ++i) V::prefetch(c + (i < m ? i : 0) * rs_c);
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    for (int i = 0; i < R; ++i) V::prefetch(c + (i < m ? i : 0) * rs_c);
     for (index_t k = 0; k < kc; ++k) {
       V::prefetch(b + 8 * rs_b);
       reg bv[NV];
       FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
-      FN_UNROLL for (int i = 0; i < MR; ++i) {
+      FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(a + i);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
       }
@@ -101,18 +105,19 @@ struct MicroKernel {
 
   // A read in place with any strides (the small-problem path, no packing of A). Rows past m
   // re-read row m - 1, so no load leaves A; their results are never stored.
+  template <int R>
   static void strided(index_t kc, const float* a, index_t rs_a, index_t cs_a,
                       const float* FN_RESTRICT b, index_t rs_b, float* c, index_t rs_c,
                       index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
-    const float* row[MR];
-    FN_UNROLL for (int i = 0; i < MR; ++i) row[i] = a + (i < m ? i : m - 1) * rs_a;
-    reg acc[MR][NV];
-    FN_UNROLL for (int i = 0; i < MR; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    const float* row[R];
+    FN_UNROLL for (int i = 0; i < R; ++i) row[i] = a + (i < m ? i : m - 1) * rs_a;
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
     index_t off = 0;
     for (index_t k = 0; k < kc; ++k) {
       reg bv[NV];
       FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
-      FN_UNROLL for (int i = 0; i < MR; ++i) {
+      FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(row[i] + off);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
       }
@@ -219,12 +224,22 @@ double fma_throughput_loop(index_t iters) {
   return 2.0 * static_cast<double>(iters) * kChains * V::width;
 }
 
+template <class V, int MR, int NV, int kChains, int... Rows>
+KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t nc,
+                               std::integer_sequence<int, Rows...>) {
+  static_assert(MR <= kMaxMR, "raise kMaxMR");
+  using K = MicroKernel<V, MR, NV>;
+  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, &K::pack_a, &K::pack_b,
+                &fma_throughput_loop<V, kChains>};
+  ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
+  ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
+  return set;
+}
+
 template <class V, int MR, int NV, int kChains>
 KernelSet make_kernel_set(const char* name, index_t mc, index_t kc, index_t nc) {
-  using K = MicroKernel<V, MR, NV>;
-  return KernelSet{name,      MR,        K::NR,     mc,
-                   kc,        nc,        &K::packed, &K::strided,
-                   &K::pack_a, &K::pack_b, &fma_throughput_loop<V, kChains>};
+  return make_kernel_set_impl<V, MR, NV, kChains>(name, mc, kc, nc,
+                                                  std::make_integer_sequence<int, MR>{});
 }
 
 }  // namespace gemm_detail

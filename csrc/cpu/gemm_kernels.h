@@ -41,13 +41,16 @@ using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, i
 using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
                          float* out);
 
+constexpr int kMaxMR = 16;
+
 // One ISA's kernels and the cache blocking that suits them.
 struct KernelSet {
   const char* name;
   int mr, nr;        // register tile
   index_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x NR in L1, kc x nc in L3
-  PackedKernel packed;
-  StridedKernel strided;
+  // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
+  PackedKernel packed[kMaxMR];
+  StridedKernel strided[kMaxMR];
   PackAFn pack_a;
   PackBFn pack_b;
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
