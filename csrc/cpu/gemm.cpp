@@ -296,12 +296,20 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     gemm_detail::scale_only(p);
     return;
   }
-  // A C with unit row stride (Fortran order) is computed as C^T = B^T A^T so the kernel's
-  // stores run along memory; the bias then lies along the other dimension, so only without one.
-  if (cs_c != 1 && rs_c == 1 && !epilogue.bias) {
-    p = Problem{N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c, epilogue};
-  }
   const gemm_detail::KernelSet& ks = gemm_detail::kernels_for(active_cpu_isa());
+  // Some problems run better as C^T = B^T A^T (the bias then lies along the other dimension, so
+  // only without one): a C with unit row stride (Fortran order), so the kernel's stores run along
+  // memory, and a C narrower than the register tile (N = 10 output layers), so the vector lanes
+  // run along M instead of mostly idling.
+  if (!epilogue.bias) {
+    const bool fortran_c = cs_c != 1 && rs_c == 1;
+    const auto tiles = [&](index_t rows, index_t cols) {
+      return static_cast<double>(round_up(rows, ks.mr)) * static_cast<double>(round_up(cols, ks.nr));
+    };
+    const bool narrow = cs_c == 1 && N < ks.nr && tiles(N, M) < 0.8 * tiles(M, N);
+    if (fortran_c || narrow)
+      p = Problem{N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c, epilogue};
+  }
   gemm_detail::run_blocked(p, ks, num_threads());
 }
 
