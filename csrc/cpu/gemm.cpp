@@ -155,7 +155,12 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
       (nt == 1 || n_ic % nt == 0 || n_ic >= 4 * nt) ? 1 : std::min<index_t>(nt, max_panels);
   if (static_cast<index_t>(nt) > n_ic * n_jp) nt = static_cast<int>(n_ic * n_jp);
 
-  float* bbuf = tl_pack_b.get(static_cast<size_t>(kc_max * nc_max));
+  // Two B buffers, used by alternate K passes: a thread may pack the next pass while another
+  // still computes from the previous one, so a pass needs one barrier (after packing), not two.
+  // (A pass that packs nothing reads nothing from them; with direct_b that is every pass but
+  // those of a last, partial jc block, so a buffer is never rewritten before a barrier.)
+  const index_t b_size = kc_max * nc_max;
+  float* bbuf_all = tl_pack_b.get(static_cast<size_t>((nt > 1 ? 2 : 1) * b_size));
   float* abuf_all = pack_a ? tl_pack_a.get(static_cast<size_t>(nt * mc_max * kc_max)) : nullptr;
 
   const Activation act = p.ep.act;
@@ -163,21 +168,33 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
 
   auto body = [&](int tid, int team) {
     float* abuf = pack_a ? abuf_all + static_cast<index_t>(tid) * mc_max * kc_max : nullptr;
+    // When the threads split N, each uses only its own B panels: it packs them itself and no
+    // thread ever waits for another before the end.
+    const bool own_b = team > 1 && n_jp == team;
+    index_t pass = 0;
     for (index_t jc = 0; jc < p.N; jc += nc_max) {
       const index_t nc = std::min(nc_max, p.N - jc);
       const index_t panels = ceil_div(nc, NR);
-      for (index_t pc = 0; pc < p.K; pc += kc_max) {
+      for (index_t pc = 0; pc < p.K; pc += kc_max, ++pass) {
         const index_t kc = std::min(kc_max, p.K - pc);
+        float* bbuf = bbuf_all + (team > 1 ? (pass & 1) * b_size : 0);
         const bool first = pc == 0, last = pc + kc == p.K;
         const float* bsrc = p.B + pc * p.rs_b + jc * p.cs_b;
         // Threads pack contiguous ranges of B micro-panels (with direct_b only a partial last one).
         const index_t skip = direct_b ? nc / NR : 0, todo = panels - skip;
-        const index_t per = ceil_div(todo, team);
-        const index_t p0 = skip + std::min(todo, per * tid), p1 = std::min(panels, p0 + per);
+        index_t p0, p1;
+        if (own_b) {
+          p0 = std::max(skip, panels * tid / n_jp);
+          p1 = panels * (tid + 1) / n_jp;
+        } else {
+          const index_t per = ceil_div(todo, team);
+          p0 = skip + std::min(todo, per * tid);
+          p1 = std::min(panels, p0 + per);
+        }
         if (p1 > p0)
           ks.pack_b(kc, std::min(nc, p1 * NR) - p0 * NR, bsrc + p0 * NR * p.cs_b, p.rs_b, p.cs_b,
                     bbuf + p0 * NR * kc);
-        if (team > 1 && todo > 0) {
+        if (team > 1 && todo > 0 && !own_b) {
 #pragma omp barrier
         }
         TileEpilogue ep;
@@ -218,9 +235,6 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           }
           if (last && !tile_act)
             apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
-        }
-        if (team > 1 && todo > 0) {  // the next K pass overwrites the packed B
-#pragma omp barrier
         }
       }
     }
