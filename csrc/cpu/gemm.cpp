@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <new>
 #include <cstdlib>
 #include <vector>
 
@@ -73,19 +75,25 @@ namespace {
 // Packing buffers, grown once per calling thread and reused (a gemm call never allocates after
 // the first one of its size).
 struct AlignedBuffer {
+  void* raw = nullptr;  // malloc'ed; ptr is its first 64-byte boundary (portable, no aligned_alloc)
   float* ptr = nullptr;
   size_t capacity = 0;
   float* get(size_t n) {
     if (n > capacity) {
-      std::free(ptr);
-      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      ptr = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!ptr) throw std::bad_alloc();
+      std::free(raw);
+      raw = std::malloc(n * sizeof(float) + 64);
+      if (!raw) {
+        ptr = nullptr;
+        capacity = 0;
+        throw std::bad_alloc();
+      }
+      ptr = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(raw) + 63) &
+                                     ~static_cast<std::uintptr_t>(63));
       capacity = n;
     }
     return ptr;
   }
-  ~AlignedBuffer() { std::free(ptr); }
+  ~AlignedBuffer() { std::free(raw); }
 };
 thread_local AlignedBuffer tl_pack_b;
 thread_local AlignedBuffer tl_pack_a;
