@@ -199,9 +199,11 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           p0 = skip + std::min(todo, per * tid);
           p1 = std::min(panels, p0 + per);
         }
-        if (p1 > p0)
-          ks.pack_b(kc, std::min(nc, p1 * NR) - p0 * NR, bsrc + p0 * NR * p.cs_b, p.rs_b, p.cs_b,
-                    bbuf + p0 * NR * kc);
+        // Panels sit kc_max * NR apart whatever this pass's kc, so the panels of different
+        // threads never overlap even when one thread is a pass ahead of another.
+        for (index_t q = p0; q < p1; ++q)
+          ks.pack_b(kc, std::min(NR, nc - q * NR), bsrc + q * NR * p.cs_b, p.rs_b, p.cs_b,
+                    bbuf + q * NR * kc_max);
         if (team > 1 && todo > 0 && !own_b) {
 #pragma omp barrier
         }
@@ -227,7 +229,7 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           for (index_t jr = j0; jr < j1; jr += NR) {
             const index_t n = std::min(NR, j1 - jr);
             const bool in_place = direct_b && jr + NR <= nc;
-            const float* bp = in_place ? bsrc + jr : bbuf + jr * kc;
+            const float* bp = in_place ? bsrc + jr : bbuf + jr * kc_max;
             const index_t rs_bp = in_place ? p.rs_b : NR;
             float* ccol = cblk + (jr - j0) * p.cs_c;
             ep.bias = bias ? bias + (jr - j0) : nullptr;
