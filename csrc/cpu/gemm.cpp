@@ -148,11 +148,10 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   const index_t n_pc = ceil_div(p.K, ks.kc), kc_max = ceil_div(p.K, n_pc);
   const index_t n_jc = ceil_div(p.N, ks.nc), nc_max = round_up(ceil_div(p.N, n_jc), NR);
   const index_t n_ic = ceil_div(p.M, ks.mc), mc_max = round_up(ceil_div(p.M, n_ic), MR);
-  // Packing A pays off once the block feeds enough columns; a row-major A streams well from its
-  // rows, so it is packed only for wide blocks (measured on Zen 3, see tools/gemm_bench.py).
-  const index_t min_n = g_pack_a_min_n.load(std::memory_order_relaxed);
+  // Packing A pays off once the block feeds enough columns (measured on Zen 3 with
+  // tools/gemm_bench.py: from N = 128 up packed A is 5-25% faster, for N = 10 read in place).
   const index_t ncols = std::min(p.N, nc_max);
-  const bool pack_a = ncols >= min_n && (p.cs_a != 1 || ncols >= 16 * min_n);
+  const bool pack_a = ncols >= g_pack_a_min_n.load(std::memory_order_relaxed);
   const bool direct_b = p.cs_b == 1 && p.M <= g_direct_b_max_m.load(std::memory_order_relaxed);
 
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
