@@ -37,6 +37,10 @@ struct ActivationKernels {
                                bool log);
   void (*softmax_backward_rows)(const float* dy, const float* x, float* dx, index_t r0,
                                 index_t r1, index_t cols, bool log);
+  // Reductions (reduce.cpp): columns [j0, j1) of bias_grad, rows [r0, r1) of argmax.
+  void (*bias_grad_cols)(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
+                         index_t j1);
+  void (*argmax_rows)(const float* x, std::int64_t* out, index_t r0, index_t r1, index_t cols);
 };
 
 const ActivationKernels& activation_kernels_generic();
@@ -48,10 +52,10 @@ const ActivationKernels& activation_kernels_avx512();  // only on x86 builds
 #endif  // FUSEDNET_ACTIVATION_MATH_DECLS
 
 // ---- the math and the span kernels, once per including translation unit ----------------------
-#ifndef FN_ACT_NS
-#error "define FN_ACT_NS (the per-ISA namespace) before including activation_math.h"
-#endif
+// Only where FN_ACT_NS names the per-ISA namespace; without it this header just declares.
+#ifdef FN_ACT_NS
 
+#include <algorithm>
 #include <cmath>
 
 // GCC if-converts a select only when neither arm may raise an FP exception; with the default
@@ -377,9 +381,55 @@ inline void softmax_backward_rows(const float* dy, const float* x, float* dx, in
   }
 }
 
+// ---- reductions --------------------------------------------------------------------------------
+// db[j] = sum_i dy[i, j], each column in row order in a double: bit-identical whatever the
+// blocking, the thread split or the ISA. The rows are streamed in order and added into up to
+// kBiasWidth double accumulators that stay in L1 (16 KiB), so memory is read sequentially; a
+// column-blocked walk down the rows would stride across pages and wait on every load.
+constexpr index_t kBiasWidth = 2048;
+
+inline void bias_grad_cols(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
+                           index_t j1) {
+  double acc[kBiasWidth];
+  for (index_t jb = j0; jb < j1; jb += kBiasWidth) {
+    const index_t w = std::min(kBiasWidth, j1 - jb);
+    for (index_t k = 0; k < w; ++k) acc[k] = 0.0;
+    for (index_t i = 0; i < rows; ++i) {
+      const float* r = dy + i * cols + jb;
+#pragma omp simd
+      for (index_t k = 0; k < w; ++k) acc[k] += static_cast<double>(r[k]);
+    }
+    for (index_t k = 0; k < w; ++k) db[jb + k] = static_cast<float>(acc[k]);
+  }
+}
+
+// First index of the row maximum, a NaN counting as the maximum (NumPy's rule): one vectorized
+// pass for the max and any NaN, then a short scan for the first match.
+inline void argmax_rows(const float* x, std::int64_t* out, index_t r0, index_t r1, index_t cols) {
+  for (index_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float m = -INFINITY;
+    int nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : nan)
+    for (index_t j = 0; j < cols; ++j) {
+      m = xr[j] > m ? xr[j] : m;
+      nan |= xr[j] != xr[j];
+    }
+    index_t best = 0;
+    if (nan) {
+      while (xr[best] == xr[best]) ++best;
+    } else {
+      while (best + 1 < cols && xr[best] != m) ++best;  // all -inf: xr[0] == m already
+    }
+    out[r] = best;
+  }
+}
+
 inline const ActivationKernels& table() {
-  static const ActivationKernels k{forward, backward, backward_from_output, softmax_forward_rows,
-                                   softmax_backward_rows};
+  static const ActivationKernels k{forward,          backward,
+                                   backward_from_output, softmax_forward_rows,
+                                   softmax_backward_rows, bias_grad_cols,
+                                   argmax_rows};
   return k;
 }
 
@@ -389,3 +439,5 @@ inline const ActivationKernels& table() {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
+
+#endif  // FN_ACT_NS
