@@ -408,8 +408,9 @@ def test_bad_inputs():
         ops.gelu(x, approximate="fast")
     with pytest.raises(TypeError, match="negative_slope: expected a real number, got str"):
         ops.leaky_relu(x, negative_slope="0.1")
-    with pytest.raises(ValueError, match="negative_slope: expected a finite number"):
-        ops.leaky_relu(x, negative_slope=float("nan"))
+    for bad in (float("nan"), float("inf"), 1e39):
+        with pytest.raises(ValueError, match="negative_slope: expected a finite float32 number"):
+            ops.leaky_relu(x, negative_slope=bad)
 
 
 def test_bindings_check_their_arguments():
