@@ -9,8 +9,9 @@ from fusednet import ops
 
 import reference_loss as ref
 
-SHAPES_2D = [(1, 1), (1, 7), (7, 1), (13, 5), (37, 11), (3, 1013), (1031, 3), (0, 4), (130, 260)]
-SHAPES_1D = [(1,), (17,), (1000,), (0,)]
+SHAPES_2D = [(1, 1), (1, 7), (7, 1), (13, 5), (37, 11), (3, 1013), (1031, 3), (0, 4), (130, 260),
+             (5003, 1)]
+SHAPES_1D = [(1,), (17,), (1000,), (0,), (40009,)]
 REDUCTIONS = ["mean", "sum"]
 
 
@@ -180,10 +181,11 @@ def test_zero_rows(kind):
         assert loss == 0.0 and grad.shape == (0, 5)
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_thread_count_does_not_change_bits(kind, threads, rng):
-    a, b = make_inputs(kind, (515, 257), rng)
-    w = rng.random(515).astype(np.float32)
+@pytest.mark.parametrize("kind, shape", [(k, (515, 257)) for k in KINDS]
+                         + [(k, (100003, 1)) for k in ("mse", "bce", "sparse")])
+def test_thread_count_does_not_change_bits(kind, shape, threads, cpu_isa, rng):
+    a, b = make_inputs(kind, shape, rng)
+    w = rng.random(shape[0]).astype(np.float32)
     threads(1)
     one = OPS[kind][0](a, b, sample_weight=w)
     threads(2)
