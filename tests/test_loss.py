@@ -289,6 +289,10 @@ def test_bad_shapes(kind, rng):
         second = "target" if kind == "mse" else "targets"
         with pytest.raises(ValueError, match=rf"{second}: expected shape \(3, 4\).*got \(4, 3\)"):
             fn(a, b.T)
+    with pytest.raises(ValueError, match=rf"{first}: expected a 1-D or 2-D array, got 0-D"):
+        fn(np.float32(1.0), b)
+    with pytest.raises(ValueError, match=r"sample_weight: expected shape \(3,\).*got \(\)"):
+        fn(a, b, sample_weight=2.0)
     if kind == "mse":  # (n,) vs (n, 1) would broadcast to (n, n) in NumPy: refused
         with pytest.raises(ValueError, match=r"target: expected shape \(5,\).*got \(5, 1\)"):
             fn(np.zeros(5, np.float32), np.zeros((5, 1), np.float32))

@@ -26,10 +26,11 @@ def _inplace(x, name: str, shape=None) -> np.ndarray:
 
 
 def _grad(grad, shape) -> np.ndarray:
-    g = as_f32_contiguous(grad, "grad")
-    if g.shape != shape:
-        raise ValueError(f"grad: expected shape {shape} (the shape of param), got {g.shape}")
-    return g
+    if np.shape(grad) != shape:
+        raise ValueError(f"grad: expected shape {shape} (the shape of param), got "
+                         f"{np.shape(grad)}")
+    # ascontiguousarray makes 0-d arrays 1-D: restore the shape (a view, no copy)
+    return as_f32_contiguous(grad, "grad").reshape(shape)
 
 
 def _no_overlap(arrays: dict) -> None:
