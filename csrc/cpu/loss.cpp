@@ -126,11 +126,14 @@ double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
   for (index_t j = 0; j < cols; ++j) {
     const float zj = z[j], tj = t[j];
     const float e = std::exp(-std::fabs(zj));  // in (0, 1]: no overflow on either branch
-    const float sig = zj >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    const float small = e / (1.0f + e);         // sigmoid(-|z|)
+    // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a confident
+    // right answer (t = 1, z >> 0) instead of rounding 1/(1 + e) to 1 and getting 0.
+    const float diff = zj >= 0.0f ? (1.0f - tj) - small : small - tj;
     // max(z,0) - t z first: exact cancellation for t = 1, z >> 0 (instead of (z + tiny) - z).
     const float linear = std::max(zj, 0.0f) - tj * zj;
     sum += static_cast<double>(linear) + static_cast<double>(std::log1p(e));
-    dz[j] = coef * (sig - tj);
+    dz[j] = coef * diff;
   }
   return sum;
 }

@@ -149,8 +149,12 @@ FN_INLINE __m256 bce_vec(__m256 z, __m256 t, __m256 coef, __m256* dz) {
   const __m256 e = exp_avx2(_mm256_sub_ps(zero, abs_z));  // in (0, 1]
   const __m256 u = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
   const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), u);
-  const __m256 sig = _mm256_blendv_ps(_mm256_mul_ps(e, r), r, _mm256_cmp_ps(z, zero, _CMP_GE_OQ));
-  *dz = _mm256_mul_ps(coef, _mm256_sub_ps(sig, t));
+  // sigmoid(z) - t, as (1 - t) - sigmoid(-z) for z >= 0 (see bce_row_generic in loss.cpp)
+  const __m256 small = _mm256_mul_ps(e, r);  // sigmoid(-|z|)
+  const __m256 pos = _mm256_sub_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), t), small);
+  const __m256 diff = _mm256_blendv_ps(_mm256_sub_ps(small, t), pos,
+                                       _mm256_cmp_ps(z, zero, _CMP_GE_OQ));
+  *dz = _mm256_mul_ps(coef, diff);
   const __m256 linear = _mm256_fnmadd_ps(t, z, _mm256_max_ps(z, zero));
   return _mm256_add_ps(linear, log1p_01_avx2(e, u, r));
 }
