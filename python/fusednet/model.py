@@ -115,6 +115,8 @@ class Sequential:
         self._last_out = None
         for layer in layers or []:
             self.add(layer)
+        if self.layers and self._input_width() is not None:
+            self.build()
 
     # ---- building ------------------------------------------------------------------------
     @staticmethod
@@ -134,15 +136,13 @@ class Sequential:
         if not isinstance(layer, _layers.Layer):
             raise TypeError(f"layers: expected fusednet.layers instances, got "
                             f"{type(layer).__name__}")
-        if self._net is not None:
-            raise ValueError("add: the model is already built; add layers before the first "
-                             "fit/predict/build")
+        if self._net is not None:  # Keras allows adding to a built model: rebuild (seeded)
+            if self.optimizer is not None:
+                self.optimizer._unbind()
+            self._optimizer_owner = None
+            self._net, self._vars, self._last_out = None, [], None
         self.layers.append(layer)
         self._specs = None
-        if not any(isinstance(l, _layers.Dense) for l in self.layers):
-            return
-        if self._input_width() is not None:
-            self._compile_layers(self._input_width())  # validate the stack early
 
     def _input_width(self):
         for layer in self.layers:
@@ -417,7 +417,7 @@ class Sequential:
             if n:
                 lo, hi = int(labels.min()), int(labels.max())
                 if lo < 0 or hi >= units:
-                    hint = (" ; for labels {0, 1} with one output unit use binary_crossentropy"
+                    hint = ("; for labels {0, 1} with one output unit use binary_crossentropy"
                             if units == 1 else "")
                     raise ValueError(f"{name}: labels must be in [0, {units}) for the model's "
                                      f"{units} output units, got labels in [{lo}, {hi}]{hint}")
