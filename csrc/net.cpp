@@ -417,7 +417,7 @@ const float* Net::gather_batch(const float* X, const Targets& y, const float* sw
   float* xb = xin_.data();
   for (index_t r = 0; r < rows; ++r) {
     const index_t src = order[start + r];
-    std::memcpy(xb + r * in, X + src * in, sizeof(float) * static_cast<size_t>(in));
+    std::copy_n(X + src * in, in, xb + r * in);
     if (y.labels) ylabels_.data()[r] = y.labels[src];
     if (y.values)
       std::memcpy(yvals_.data() + r * y.cols, y.values + src * y.cols,
@@ -441,7 +441,9 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
   if (n <= 0) return st;
   reserve(std::min(batch_size, n));
   const std::int64_t* order = nullptr;
-  if (shuffle) {
+  const index_t steps = ceil_div(n, batch_size);
+  // One batch holds every sample whatever the order: no permutation, no gather.
+  if (shuffle && steps > 1) {
     // The permutation buffer is per data set size; a Fisher-Yates shuffle from the epoch counter.
     if (order_.size() != n) order_.resize(n);
     std::int64_t* o = order_.data();
@@ -460,7 +462,6 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
   std::vector<double> sums(metrics.size(), 0.0);
   double loss_sum = 0.0;
   index_t seen = 0;
-  const index_t steps = ceil_div(n, batch_size);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     Targets yb;

@@ -336,3 +336,22 @@ def test_initializers_seeded_and_scaled():
     m = fnet.Sequential([L.Dense(3, kernel_initializer="ones", bias_initializer="ones",
                                  input_shape=(2,))])
     assert all((w == 1).all() for w in m.get_weights())
+
+
+def test_sample_weight_scales_the_gradient(rng):
+    # weight 2 on every sample == twice the learning rate with plain SGD (exact: powers of two)
+    x, y = _data(rng, n=48)
+    a = _clf(dropout=0.0, opt=optimizers.SGD(0.05))
+    a.fit(x, y, batch_size=16, epochs=2, verbose=0, sample_weight=np.full(48, 2.0))
+    b = _clf(dropout=0.0, opt=optimizers.SGD(0.1))
+    b.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        assert np.array_equal(wa, wb)
+    c = _clf(dropout=0.0, opt=optimizers.SGD(0.05))
+    sw = np.where(np.arange(48) % 2 == 0, 1.0, 0.0)  # zero weight == sample absent from the loss
+    h = c.fit(x, y, batch_size=48, epochs=1, verbose=0, sample_weight=sw, shuffle=False)
+    d = _clf(dropout=0.0, opt=optimizers.SGD(0.05))
+    w64 = [w.astype(np.float64) for w in d.get_weights()]
+    ref = ref_loss(w64, ("relu", "tanh", "softmax"), x, y,
+                   losses.SparseCategoricalCrossentropy(), sw)
+    assert abs(h.history["loss"][0] - ref) < 1e-5
