@@ -1,0 +1,142 @@
+"""``python -m fusednet.bench``: runs the case groups, prints a table per group, writes JSON."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import fusednet
+
+from . import cases_elementwise, cases_gemm, cases_optim, cases_train, env as env_mod, report
+from .case import FUSEDNET, Case
+from .timing import UNAVAILABLE_ERRORS, describe_error, measure
+
+GROUPS = {
+    "gemm": cases_gemm.cases,
+    "act": cases_elementwise.activation_cases,
+    "loss": cases_elementwise.loss_cases,
+    "optim": cases_optim.cases,
+    "train": cases_train.cases,
+}
+
+
+@dataclass
+class Config:
+    mode: str                # "quick" | "default" | "full"
+    repeat: int              # timed runs per contender
+    min_run_s: float         # a timed run lasts at least this long (fast ops repeat)
+    budget_s: float          # per-case time budget (fewer runs when exceeded)
+    train_budget_s: float
+    threads: int
+    torch: Optional[object]
+    memory: bool
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m fusednet.bench", description=__doc__)
+    p.add_argument("--quick", action="store_true", help="small subset, fewer runs (< 30 s)")
+    p.add_argument("--full", action="store_true", help="every GEMM shape of the MLP grid")
+    p.add_argument("--json", metavar="PATH", help="write every result to this JSON file")
+    p.add_argument("--only", metavar="GROUPS", default=",".join(GROUPS),
+                   help=f"comma-separated groups among {','.join(GROUPS)} (default: all)")
+    p.add_argument("--repeat", type=int, metavar="N", help="timed runs per contender (default 7, quick 5)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for fusednet, PyTorch and NumPy's BLAS (default: fusednet's)")
+    p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    args = p.parse_args(argv)
+    groups = [g.strip() for g in args.only.split(",") if g.strip()]
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown or not groups:
+        p.error(f"--only: expected a comma-separated subset of {','.join(GROUPS)}, got {args.only!r}")
+    if args.repeat is not None and args.repeat < 1:
+        p.error(f"--repeat: expected an integer >= 1, got {args.repeat}")
+    if args.threads is not None and args.threads < 1:
+        p.error(f"--threads: expected an integer >= 1, got {args.threads}")
+    if args.quick and args.full:
+        p.error("--quick and --full exclude each other")
+    args.groups = groups
+    return args
+
+
+def _limit_blas_threads(threads):
+    """Keeps NumPy's BLAS on the same thread count as fusednet (needs threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def run_check(case: Case) -> Optional[dict]:
+    if case.check is None:
+        return None
+    try:
+        error, tolerance = case.check()
+    except UNAVAILABLE_ERRORS as exc:
+        return {"status": "unavailable", "reason": describe_error(exc)}
+    except Exception as exc:  # noqa: BLE001
+        return {"status": "error", "reason": describe_error(exc)}
+    return {"status": "ok", "error": error, "tolerance": tolerance, "passed": bool(error <= tolerance)}
+
+
+def run_group(group, cfg, peak, copy):
+    records = []
+    for case in GROUPS[group](cfg):
+        results = measure(case.contenders, repeat=cfg.repeat, min_run_s=cfg.min_run_s,
+                          budget_s=case.budget_s or cfg.budget_s)
+        check = run_check(case) if results[FUSEDNET].status == "ok" else None
+        records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"]))
+        del case, results
+    return records
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    threads = args.threads or fusednet.get_num_threads()
+    fusednet.set_num_threads(threads)
+    torch = env_mod.torch_or_none(not args.no_torch)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    blas_limit = _limit_blas_threads(threads)
+
+    quick = args.quick
+    cfg = Config(mode="quick" if quick else ("full" if args.full else "default"),
+                 repeat=args.repeat or (5 if quick else 7),
+                 min_run_s=0.002 if quick else 0.01,
+                 budget_s=1.0 if quick else 4.0,
+                 train_budget_s=4.0 if quick else 15.0,
+                 threads=threads, torch=torch, memory=not args.no_memory)
+
+    env = env_mod.collect(threads, torch)
+    gflops, how = env_mod.fp32_peak_gflops(threads, env["isa"])
+    peak = {"gflops": gflops, "how": how}
+    copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=64 if quick else 128)
+    copy = {"gbps": copy_gbps, "how": copy_how}
+    print(report.header_text(env, peak, copy), flush=True)
+
+    records, memory = [], []
+    for group in args.groups:
+        group_records = run_group(group, cfg, peak, copy)
+        records += group_records
+        print("\n" + report.group_text(group, group_records), flush=True)
+        if group == "train" and cfg.memory:
+            memory = cases_train.memory_results(cfg)
+            print("\n" + report.memory_text(memory), flush=True)
+
+    elapsed = time.perf_counter() - started
+    print("\n" + report.summary_text(records, memory))
+    print(f"total {elapsed:.1f} s ({cfg.mode} mode, up to {cfg.repeat} runs per contender)")
+    if args.json:
+        report.write_json(args.json, {
+            "env": env, "peak": peak, "copy_bandwidth": copy,
+            "config": {"mode": cfg.mode, "repeat": cfg.repeat, "min_run_s": cfg.min_run_s,
+                       "budget_s": cfg.budget_s, "groups": args.groups, "threads": threads},
+            "cases": records, "memory": memory, "elapsed_s": elapsed})
+        print(f"wrote {args.json}")
+    if blas_limit is not None:
+        blas_limit.restore_original_limits()
+    return 0
