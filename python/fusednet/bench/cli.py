@@ -10,7 +10,7 @@ from typing import Optional
 import fusednet
 
 from . import cases_elementwise, cases_gemm, cases_optim, cases_train, env as env_mod, report
-from .case import FUSEDNET, Case
+from .case import FUSEDNET, TORCH, Case
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
 
 GROUPS = {
@@ -32,6 +32,7 @@ class Config:
     threads: int
     torch: Optional[object]
     memory: bool
+    torch_reason: str = ""   # why torch is None
 
 
 def parse_args(argv):
@@ -88,6 +89,8 @@ def run_group(group, cfg, peak, copy):
         results = measure(case.contenders, repeat=cfg.repeat, min_run_s=cfg.min_run_s,
                           budget_s=case.budget_s or cfg.budget_s)
         check = run_check(case) if results[FUSEDNET].status == "ok" else None
+        if cfg.torch is None and TORCH in results and cfg.torch_reason:
+            results[TORCH].reason = cfg.torch_reason
         records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"]))
         del case, results
     return records
@@ -109,7 +112,8 @@ def main(argv=None) -> int:
                  min_run_s=0.002 if quick else 0.01,
                  budget_s=1.0 if quick else 4.0,
                  train_budget_s=4.0 if quick else 15.0,
-                 threads=threads, torch=torch, memory=not args.no_memory)
+                 threads=threads, torch=torch, memory=not args.no_memory,
+                 torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed")
 
     env = env_mod.collect(threads, torch)
     gflops, how = env_mod.fp32_peak_gflops(threads, env["isa"])
