@@ -42,13 +42,21 @@ def torch_or_none(enabled: bool = True):
 
 
 def numpy_blas() -> str:
+    """NumPy's BLAS as threadpoolctl sees it (other loaded BLAS libraries named by package)."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (install threadpoolctl to see NumPy's BLAS)"
-    libs = [f"{d.get('internal_api')} {d.get('version')} ({d.get('architecture')} kernels, "
-            f"{d.get('num_threads')} threads)" for d in threadpool_info() if d.get("user_api") == "blas"]
-    return "; ".join(libs) or "none found by threadpoolctl"
+    libs = []
+    for d in threadpool_info():
+        if d.get("user_api") != "blas":
+            continue
+        path = d.get("filepath", "")
+        owner = next((pkg for pkg in ("numpy", "scipy", "torch") if f"{os.sep}{pkg}" in path), "?")
+        libs.append((owner != "numpy", f"{d.get('internal_api')} {d.get('version')} "
+                     f"({d.get('architecture')} kernels, {d.get('num_threads')} threads)"
+                     + ("" if owner == "numpy" else f" [loaded by {owner}]")))
+    return "; ".join(text for _, text in sorted(libs)) or "none found by threadpoolctl"
 
 
 def fp32_peak_gflops(threads: int, isa: str) -> tuple:
@@ -116,5 +124,6 @@ def collect(threads: int, torch) -> dict:
         "numpy_blas": numpy_blas(),
         "torch": getattr(torch, "__version__", None),
         "torch_threads": torch.get_num_threads() if torch is not None else None,
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
     return env

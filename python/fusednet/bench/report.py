@@ -157,6 +157,12 @@ def header_text(env, peak, copy) -> str:
         f"  FP32 peak       {peak['gflops']:.1f} GFLOP/s -- {peak['how']}",
         f"  copy bandwidth  {copy['gbps']:.1f} GB/s -- {copy['how']}",
     ]
+    load = env.get("load_average_1min")
+    if load is not None:
+        busy = load > 0.5 * (env["cpus"] or 1)
+        lines.append(f"  load     {load:.2f} (1-min average) on {env['cpus']} CPUs"
+                     + (": other processes compete for the cores; absolute figures are low and "
+                        "noisy, the side-by-side ratios much less so" if busy else ""))
     return "\n".join(lines)
 
 
