@@ -115,7 +115,7 @@ def main(argv=None) -> int:
                  threads=threads, torch=torch, memory=not args.no_memory,
                  torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed")
 
-    env = env_mod.collect(threads, torch)
+    env = env_mod.collect(threads, torch, cfg.torch_reason)
     gflops, how = env_mod.fp32_peak_gflops(threads, env["isa"])
     peak = {"gflops": gflops, "how": how}
     copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=64 if quick else 128)

@@ -95,7 +95,10 @@ def copy_bandwidth_gbps(threads: int, mib: int = 128, repeat: int = 5) -> tuple:
 
     best = {}
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for label, fn in (("1 thread", one_thread), (f"{threads} threads", lambda: many(pool))):
+        variants = [("1 thread", one_thread)]
+        if threads > 1:
+            variants.append((f"{threads} threads", lambda: many(pool)))
+        for label, fn in variants:
             fn()
             times = []
             for _ in range(repeat):
@@ -107,7 +110,7 @@ def copy_bandwidth_gbps(threads: int, mib: int = 128, repeat: int = 5) -> tuple:
     return gbps, f"np.copyto of {mib} MiB, read+write counted, best of {', '.join(best)} ({label})"
 
 
-def collect(threads: int, torch) -> dict:
+def collect(threads: int, torch, torch_reason: str = "not installed") -> dict:
     info = _cpuinfo()
     cpu = fusednet.backends()["cpu"]
     env = {
@@ -123,6 +126,7 @@ def collect(threads: int, torch) -> dict:
         "numpy": np.__version__,
         "numpy_blas": numpy_blas(),
         "torch": getattr(torch, "__version__", None),
+        "torch_missing_reason": None if torch is not None else torch_reason,
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }

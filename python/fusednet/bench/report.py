@@ -152,7 +152,7 @@ def header_text(env, peak, copy) -> str:
         f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
         f"{env['threads']} threads, OpenMP {env['openmp']}",
         f"  NumPy    {env['numpy']}, BLAS: {env['numpy_blas']}",
-        f"  PyTorch  {env['torch'] + ', ' + str(env['torch_threads']) + ' threads' if env['torch'] else 'not installed'}",
+        f"  PyTorch  {env['torch'] + ', ' + str(env['torch_threads']) + ' threads' if env['torch'] else env.get('torch_missing_reason')}",
         f"  Python   {env['python']}",
         f"  FP32 peak       {peak['gflops']:.1f} GFLOP/s -- {peak['how']}",
         f"  copy bandwidth  {copy['gbps']:.1f} GB/s -- {copy['how']}",
