@@ -116,8 +116,7 @@ def main(argv=None) -> int:
                  torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed")
 
     env = env_mod.collect(threads, torch, cfg.torch_reason)
-    gflops, how = env_mod.fp32_peak_gflops(threads, env["isa"])
-    peak = {"gflops": gflops, "how": how}
+    peak = env_mod.fp32_peak(threads, env["isa"])
     copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=64 if quick else 128)
     copy = {"gbps": copy_gbps, "how": copy_how}
     print(report.header_text(env, peak, copy), flush=True)
