@@ -33,6 +33,7 @@ class Config:
     torch: Optional[object]
     memory: bool
     torch_reason: str = ""   # why torch is None
+    stat: str = "median"     # "median" | "min" of the runs
 
 
 def parse_args(argv):
@@ -45,6 +46,8 @@ def parse_args(argv):
     p.add_argument("--repeat", type=int, metavar="N", help="timed runs per contender (default 7, quick 5)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for fusednet, PyTorch and NumPy's BLAS (default: fusednet's)")
+    p.add_argument("--stat", choices=("median", "min"), default="median",
+                   help="time reported per contender (min resists a busy machine; default median)")
     p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     args = p.parse_args(argv)
@@ -91,7 +94,8 @@ def run_group(group, cfg, peak, copy):
         check = run_check(case) if results[FUSEDNET].status == "ok" else None
         if cfg.torch is None and TORCH in results and cfg.torch_reason:
             results[TORCH].reason = cfg.torch_reason
-        records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"]))
+        records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"],
+                                        cfg.stat))
         del case, results
     return records
 
@@ -111,21 +115,22 @@ def main(argv=None) -> int:
                  repeat=args.repeat or (5 if quick else 7),
                  min_run_s=0.002 if quick else 0.01,
                  budget_s=1.0 if quick else 4.0,
-                 train_budget_s=4.0 if quick else 15.0,
+                 train_budget_s=4.0 if quick else 10.0,
                  threads=threads, torch=torch, memory=not args.no_memory,
-                 torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed")
+                 torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed",
+                 stat=args.stat)
 
     env = env_mod.collect(threads, torch, cfg.torch_reason)
     peak = env_mod.fp32_peak(threads, env["isa"])
     copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=64 if quick else 128)
     copy = {"gbps": copy_gbps, "how": copy_how}
-    print(report.header_text(env, peak, copy), flush=True)
+    print(report.header_text(env, peak, copy, cfg.stat), flush=True)
 
     records, memory = [], []
     for group in args.groups:
         group_records = run_group(group, cfg, peak, copy)
         records += group_records
-        print("\n" + report.group_text(group, group_records), flush=True)
+        print("\n" + report.group_text(group, group_records, cfg.stat), flush=True)
         if group == "train" and cfg.memory:
             memory = cases_train.memory_results(cfg)
             print("\n" + report.memory_text(memory), flush=True)
@@ -136,7 +141,7 @@ def main(argv=None) -> int:
     if args.json:
         report.write_json(args.json, {
             "env": env, "peak": peak, "copy_bandwidth": copy,
-            "config": {"mode": cfg.mode, "repeat": cfg.repeat, "min_run_s": cfg.min_run_s,
+            "config": {"mode": cfg.mode, "stat": cfg.stat, "repeat": cfg.repeat, "min_run_s": cfg.min_run_s,
                        "budget_s": cfg.budget_s, "groups": args.groups, "threads": threads},
             "cases": records, "memory": memory, "elapsed_s": elapsed})
         print(f"wrote {args.json}")

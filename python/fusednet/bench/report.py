@@ -11,16 +11,18 @@ BASELINES = (NUMPY, TORCH)
 
 
 # ---------------------------------------------------------------- figures
-def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: float) -> dict:
-    """JSON-able record of one case: per-contender figures, speed ratios, targets met or not."""
+def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: float,
+              stat: str = "median") -> dict:
+    """JSON-able record of one case: per-contender figures, speed ratios, targets met or not.
+    ``stat`` ("median" or "min" of the runs) is the time the figures and ratios use."""
     contenders = {}
     for name, r in results.items():
         d = {"status": r.status, "note": r.note}
         if r.reason:
             d["reason"] = r.reason
         if r.status == "ok":
-            t = r.median_s
-            d.update(median_s=t, min_s=r.min_s, runs_s=r.runs_s, calls_per_run=r.calls_per_run)
+            t = r.median_s if stat == "median" else r.min_s
+            d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s, calls_per_run=r.calls_per_run)
             if case.flops:
                 d["gflops"] = case.flops / t / 1e9
                 d["pct_peak"] = 100.0 * d["gflops"] / peak_gflops if peak_gflops else None
@@ -36,7 +38,7 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
     for base in BASELINES:
         other = contenders.get(base, {})
         if ours.get("status") == "ok" and other.get("status") == "ok":
-            ratios[base] = other["median_s"] / ours["median_s"]   # > 1: fusednet is faster
+            ratios[base] = other["time_s"] / ours["time_s"]   # > 1: fusednet is faster
 
     targets = []
     for tg in case.targets:
@@ -46,7 +48,7 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
 
     return {"group": case.group, "case": case.name, "napkin": case.napkin, "flops": case.flops,
             "bytes": case.bytes, "samples": case.samples, "contenders": contenders,
-            "ratios": ratios, "targets": targets, "check": check}
+            "stat": stat, "ratios": ratios, "targets": targets, "check": check}
 
 
 # ---------------------------------------------------------------- formatting
@@ -99,10 +101,10 @@ def _check_cell(check) -> str:
     return f"{'ok' if check['passed'] else 'FAIL'} {check['error']:.1e}"
 
 
-def group_table(records) -> str:
+def group_table(records, stat="median") -> str:
     """One table for a group of cases: a row per contender, ratios and targets on fusednet's."""
     has = {k: any(r[k] for r in records) for k in ("flops", "bytes", "samples")}
-    headers = ["case", "contender", "median", "runs"]
+    headers = ["case", "contender", stat, "runs"]
     if has["samples"]:
         headers += ["samples/s"]
     if has["flops"]:
@@ -111,13 +113,13 @@ def group_table(records) -> str:
         headers += ["GB/s", "%copy"]
     headers += ["vs numpy", "vs torch", "target", "check", "note"]
     right = {i for i, h in enumerate(headers)
-             if h in ("median", "runs", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
+             if h in (stat, "runs", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
                       "vs numpy", "vs torch")}
     rows = []
     for rec in records:
         for i, (name, d) in enumerate(rec["contenders"].items()):
             ok = d["status"] == "ok"
-            row = [rec["case"] if i == 0 else "", name, fmt_time(d.get("median_s")) if ok else d["status"],
+            row = [rec["case"] if i == 0 else "", name, fmt_time(d.get("time_s")) if ok else d["status"],
                    str(len(d.get("runs_s", []))) if ok else ""]
             if has["samples"]:
                 row.append(fmt_num(d.get("samples_per_s")))
@@ -144,9 +146,9 @@ GROUP_TITLES = {
 }
 
 
-def header_text(env, peak, copy) -> str:
+def header_text(env, peak, copy, stat="median") -> str:
     lines = [
-        "fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; median of interleaved "
+        f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of interleaved "
         "runs; ratios are speed ratios (>1x: fusednet faster)",
         f"  CPU      {env['cpu_model']} ({env['cpu_family_model']}), {env['cpus']} logical CPUs",
         f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
@@ -166,10 +168,10 @@ def header_text(env, peak, copy) -> str:
     return "\n".join(lines)
 
 
-def group_text(group, records) -> str:
+def group_text(group, records, stat="median") -> str:
     napkins = sorted({r["napkin"] for r in records if r["napkin"]})
     title = f"== {GROUP_TITLES.get(group, group)} =="
-    parts = [title, group_table(records)]
+    parts = [title, group_table(records, stat)]
     if napkins:
         parts.append("work counted: " + " | ".join(napkins))
     return "\n".join(parts)
