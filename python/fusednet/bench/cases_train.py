@@ -10,6 +10,7 @@ import sys
 
 from . import models
 from .case import FUSEDNET, NUMPY, TORCH, Case, Contender, Target
+from .timing import UNAVAILABLE_ERRORS
 
 SOURCE = "issue 4"
 TARGETS = {"mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
@@ -31,7 +32,8 @@ def train_case(w: models.Workload, torch, budget_s) -> Case:
                  f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)"),
                 (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py")]
     if torch is not None:
-        trainers.append((TORCH, models.make_torch(torch, w, x, y), "nn.Sequential + optim.Adam, eager"))
+        trainers.append((TORCH, models.make_torch(torch, w, x, y),
+                         "nn.Sequential + optim.Adam, eager"))
     contenders = [Contender(name, t.run, note, warmup=t.warmup) for name, t, note in trainers]
     if torch is None:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
@@ -80,7 +82,7 @@ def memory_results(cfg) -> list:
         if not error:
             r["status"] = "ok"
         else:
-            missing = any(e in error for e in ("NotImplementedError", "AttributeError", "ImportError"))
+            missing = any(e.__name__ in error for e in UNAVAILABLE_ERRORS)
             r["status"] = "unavailable" if missing else "error"
         if name == FUSEDNET:
             r["target"] = f"<={MEMORY_TARGET:g}x ideal"

@@ -21,6 +21,14 @@ GROUPS = {
     "train": cases_train.cases,
 }
 
+# Per mode: timed runs, shortest timed run, per-case time budget (training has its own), and the
+# size of the copy that measures memory bandwidth (above the L3 of current CPUs).
+MODE_SETTINGS = {
+    "quick": dict(repeat=5, min_run_s=0.002, budget_s=1.0, train_budget_s=4.0, copy_mib=64),
+    "default": dict(repeat=7, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
+    "full": dict(repeat=7, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
+}
+
 
 @dataclass
 class Config:
@@ -43,7 +51,8 @@ def parse_args(argv):
     p.add_argument("--json", metavar="PATH", help="write every result to this JSON file")
     p.add_argument("--only", metavar="GROUPS", default=",".join(GROUPS),
                    help=f"comma-separated groups among {','.join(GROUPS)} (default: all)")
-    p.add_argument("--repeat", type=int, metavar="N", help="timed runs per contender (default 7, quick 5)")
+    p.add_argument("--repeat", type=int, metavar="N",
+                   help="timed runs per contender (default 7, quick 5)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for fusednet, PyTorch and NumPy's BLAS (default: fusednet's)")
     p.add_argument("--stat", choices=("median", "min"), default="median",
@@ -54,7 +63,8 @@ def parse_args(argv):
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = [g for g in groups if g not in GROUPS]
     if unknown or not groups:
-        p.error(f"--only: expected a comma-separated subset of {','.join(GROUPS)}, got {args.only!r}")
+        p.error(f"--only: expected a comma-separated subset of {','.join(GROUPS)}, "
+                f"got {args.only!r}")
     if args.repeat is not None and args.repeat < 1:
         p.error(f"--repeat: expected an integer >= 1, got {args.repeat}")
     if args.threads is not None and args.threads < 1:
@@ -83,7 +93,8 @@ def run_check(case: Case) -> Optional[dict]:
         return {"status": "unavailable", "reason": describe_error(exc)}
     except Exception as exc:  # noqa: BLE001
         return {"status": "error", "reason": describe_error(exc)}
-    return {"status": "ok", "error": error, "tolerance": tolerance, "passed": bool(error <= tolerance)}
+    return {"status": "ok", "error": error, "tolerance": tolerance,
+            "passed": bool(error <= tolerance)}
 
 
 def run_group(group, cfg, peak, copy):
@@ -96,7 +107,7 @@ def run_group(group, cfg, peak, copy):
             results[TORCH].reason = cfg.torch_reason
         records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"],
                                         cfg.stat))
-        del case, results
+        del case, results   # free this case's arrays before the generator builds the next one
     return records
 
 
@@ -110,19 +121,18 @@ def main(argv=None) -> int:
         torch.set_num_threads(threads)
     blas_limit = _limit_blas_threads(threads)
 
-    quick = args.quick
-    cfg = Config(mode="quick" if quick else ("full" if args.full else "default"),
-                 repeat=args.repeat or (5 if quick else 7),
-                 min_run_s=0.002 if quick else 0.01,
-                 budget_s=1.0 if quick else 4.0,
-                 train_budget_s=4.0 if quick else 10.0,
+    mode = "quick" if args.quick else ("full" if args.full else "default")
+    settings = MODE_SETTINGS[mode]
+    cfg = Config(mode=mode, repeat=args.repeat or settings["repeat"],
+                 min_run_s=settings["min_run_s"], budget_s=settings["budget_s"],
+                 train_budget_s=settings["train_budget_s"],
                  threads=threads, torch=torch, memory=not args.no_memory,
                  torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed",
                  stat=args.stat)
 
     env = env_mod.collect(threads, torch, cfg.torch_reason)
     peak = env_mod.fp32_peak(threads, env["isa"])
-    copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=64 if quick else 128)
+    copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=settings["copy_mib"])
     copy = {"gbps": copy_gbps, "how": copy_how}
     print(report.header_text(env, peak, copy, cfg.stat), flush=True)
 
@@ -141,8 +151,10 @@ def main(argv=None) -> int:
     if args.json:
         report.write_json(args.json, {
             "env": env, "peak": peak, "copy_bandwidth": copy,
-            "config": {"mode": cfg.mode, "stat": cfg.stat, "repeat": cfg.repeat, "min_run_s": cfg.min_run_s,
-                       "budget_s": cfg.budget_s, "groups": args.groups, "threads": threads},
+            "config": {"mode": cfg.mode, "stat": cfg.stat, "repeat": cfg.repeat,
+                       "min_run_s": cfg.min_run_s, "budget_s": cfg.budget_s,
+                       "train_budget_s": cfg.train_budget_s, "groups": args.groups,
+                       "threads": threads},
             "cases": records, "memory": memory, "elapsed_s": elapsed})
         print(f"wrote {args.json}")
     if blas_limit is not None:

@@ -48,8 +48,11 @@ def main(argv) -> int:
     baseline_kib = _status_kib("VmRSS")
     reset = _reset_peak()
     x, y = workload.data()
-    make = {"fusednet": models.make_fusednet, "numpy": models.make_numpy}.get(contender)
-    train = models.make_torch(torch, workload, x, y) if contender == "torch" else make(workload, x, y)
+    if contender == "torch":
+        train = models.make_torch(torch, workload, x, y)
+    else:
+        train = {"fusednet": models.make_fusednet, "numpy": models.make_numpy}[contender](
+            workload, x, y)
     out = {"contender": contender, "workload": workload_name, "samples": samples,
            "ideal_bytes": workload.ideal_bytes(x, y), "data_bytes": x.nbytes + y.nbytes}
     try:

@@ -109,7 +109,8 @@ def make_torch(torch, w: Workload, x, y, shuffle=True) -> _Trainer:
                 layers.append(nn.ReLU())
         model = nn.Sequential(*layers)
         optimizer = torch.optim.Adam(model.parameters(), lr=w.learning_rate, eps=1e-7)
-        loss_fn = nn.CrossEntropyLoss() if w.loss == "softmax_cross_entropy" else nn.BCEWithLogitsLoss()
+        loss_fn = (nn.CrossEntropyLoss() if w.loss == "softmax_cross_entropy"
+                   else nn.BCEWithLogitsLoss())
         generator = torch.Generator().manual_seed(0)
 
         def train(xs, ys, epochs):

@@ -57,7 +57,8 @@ class NumpyMLP:
             return loss, grad / np.float32(n)
         y = y.reshape(logits.shape).astype(np.float32)
         # softplus(z) - y*z, with softplus(z) = max(z, 0) + log1p(exp(-|z|))
-        loss = float(np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
+        softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+        loss = float(np.mean(softplus - logits * y))
         prob = np.exp(-np.logaddexp(0, -logits)).astype(np.float32)   # stable sigmoid
         return loss, (prob - y) / np.float32(n)
 

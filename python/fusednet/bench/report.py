@@ -22,7 +22,8 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
             d["reason"] = r.reason
         if r.status == "ok":
             t = r.median_s if stat == "median" else r.min_s
-            d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s, calls_per_run=r.calls_per_run)
+            d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s,
+                     calls_per_run=r.calls_per_run)
             if case.flops:
                 d["gflops"] = case.flops / t / 1e9
                 d["pct_peak"] = 100.0 * d["gflops"] / peak_gflops if peak_gflops else None
@@ -43,8 +44,9 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
     targets = []
     for tg in case.targets:
         ratio = ratios.get(tg.vs)
-        targets.append({"text": tg.text, "vs": tg.vs, "min_ratio": tg.min_ratio, "source": tg.source,
-                        "ratio": ratio, "met": None if ratio is None else ratio >= tg.min_ratio})
+        targets.append({"text": tg.text, "vs": tg.vs, "min_ratio": tg.min_ratio,
+                        "source": tg.source, "ratio": ratio,
+                        "met": None if ratio is None else ratio >= tg.min_ratio})
 
     return {"group": case.group, "case": case.name, "napkin": case.napkin, "flops": case.flops,
             "bytes": case.bytes, "samples": case.samples, "contenders": contenders,
@@ -85,12 +87,12 @@ def format_table(headers, rows, right_aligned) -> str:
     return "\n".join(out)
 
 
+def verdict(met) -> str:
+    return "n/a" if met is None else ("MET" if met else "MISSED")
+
+
 def _target_cell(targets) -> str:
-    cells = []
-    for t in targets:
-        verdict = "n/a" if t["met"] is None else ("MET" if t["met"] else "MISSED")
-        cells.append(f"{t['text']} {verdict}")
-    return "; ".join(cells)
+    return "; ".join(f"{t['text']} {verdict(t['met'])}" for t in targets)
 
 
 def _check_cell(check) -> str:
@@ -119,7 +121,8 @@ def group_table(records, stat="median") -> str:
     for rec in records:
         for i, (name, d) in enumerate(rec["contenders"].items()):
             ok = d["status"] == "ok"
-            row = [rec["case"] if i == 0 else "", name, fmt_time(d.get("time_s")) if ok else d["status"],
+            row = [rec["case"] if i == 0 else "", name,
+                   fmt_time(d.get("time_s")) if ok else d["status"],
                    str(len(d.get("runs_s", []))) if ok else ""]
             if has["samples"]:
                 row.append(fmt_num(d.get("samples_per_s")))
@@ -147,14 +150,16 @@ GROUP_TITLES = {
 
 
 def header_text(env, peak, copy, stat="median") -> str:
+    torch = (f"{env['torch']}, {env['torch_threads']} threads" if env["torch"]
+             else env.get("torch_missing_reason"))
     lines = [
-        f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of interleaved "
-        "runs; ratios are speed ratios (>1x: fusednet faster)",
+        f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of "
+        "interleaved runs; ratios are speed ratios (>1x: fusednet faster)",
         f"  CPU      {env['cpu_model']} ({env['cpu_family_model']}), {env['cpus']} logical CPUs",
         f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
         f"{env['threads']} threads, OpenMP {env['openmp']}",
         f"  NumPy    {env['numpy']}, BLAS: {env['numpy_blas']}",
-        f"  PyTorch  {env['torch'] + ', ' + str(env['torch_threads']) + ' threads' if env['torch'] else env.get('torch_missing_reason')}",
+        f"  PyTorch  {torch}",
         f"  Python   {env['python']}",
         f"  FP32 peak       {peak['gflops']:.1f} GFLOP/s -- {peak['how']}",
         f"  copy bandwidth  {copy['gbps']:.1f} GB/s -- {copy['how']}",
@@ -184,7 +189,7 @@ def memory_text(results) -> str:
         ok = r.get("status") == "ok"
         target = ""
         if "target" in r:
-            target = f"{r['target']} {'n/a' if r['met'] is None else ('MET' if r['met'] else 'MISSED')}"
+            target = f"{r['target']} {verdict(r['met'])}"
         rows.append([f"{r.get('workload', '')} x{r.get('samples', '')}", r["contender"],
                      f"{r['peak_bytes'] / 2**20:.1f} MiB" if ok else r.get("status", "error"),
                      f"{r['ideal_bytes'] / 2**20:.1f} MiB" if "ideal_bytes" in r else "-",
@@ -204,11 +209,12 @@ def summary_text(records, memory) -> str:
         if "target" in r:
             label = f"peak memory {r['target']} ({r.get('ratio', float('nan')):.2f}x)"
             (unknown if r["met"] is None else met if r["met"] else missed).append(label)
-    failed_checks = [rec["case"] for rec in records
-                     if rec["check"] and rec["check"].get("status") == "ok" and not rec["check"]["passed"]]
+    failed_checks = [rec["case"] for rec in records if rec["check"]
+                     and rec["check"].get("status") == "ok" and not rec["check"]["passed"]]
     unavailable = sorted({rec["group"] for rec in records
                           if rec["contenders"].get(FUSEDNET, {}).get("status") != "ok"})
-    lines = [f"== summary: {len(met)} targets met, {len(missed)} missed, {len(unknown)} not measurable =="]
+    lines = [f"== summary: {len(met)} targets met, {len(missed)} missed, "
+             f"{len(unknown)} not measurable =="]
     lines += [f"  MISSED {m}" for m in missed]
     if failed_checks:
         lines.append("  WRONG RESULTS (check failed): " + ", ".join(failed_checks))
