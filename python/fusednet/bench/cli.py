@@ -60,8 +60,9 @@ def parse_args(argv):
     p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     args = p.parse_args(argv)
-    groups = [g.strip() for g in args.only.split(",") if g.strip()]
-    unknown = [g for g in groups if g not in GROUPS]
+    requested = [g.strip() for g in args.only.split(",") if g.strip()]
+    unknown = [g for g in requested if g not in GROUPS]
+    groups = [g for g in GROUPS if g in requested]          # always in the canonical order
     if unknown or not groups:
         p.error(f"--only: expected a comma-separated subset of {','.join(GROUPS)}, "
                 f"got {args.only!r}")
