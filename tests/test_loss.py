@@ -150,7 +150,9 @@ def test_extreme_logits_exact_cases():
 def test_any_layout(kind, rng):
     a, b = make_inputs(kind, (23, 14), rng)
     want = OPS[kind][0](a, b)
-    views = [np.asfortranarray(a), a[::-1][::-1], np.ascontiguousarray(a[:, ::-1])[:, ::-1]]
+    # Fortran order, negative row stride, negative column stride, every other element
+    views = [np.asfortranarray(a), np.ascontiguousarray(a[::-1])[::-1],
+             np.ascontiguousarray(a[:, ::-1])[:, ::-1]]
     big = np.zeros((46, 28), np.float32)
     big[::2, ::2] = a
     views.append(big[::2, ::2])
@@ -159,6 +161,13 @@ def test_any_layout(kind, rng):
         got = OPS[kind][0](view, b)
         assert got[0] == want[0] and np.array_equal(got[1], want[1])
     got = OPS[kind][0](a.astype(np.float64), b)  # converted once to float32: same answer
+    assert got[0] == want[0] and np.array_equal(got[1], want[1])
+    # second argument and sample_weight as strided views too
+    w = rng.random(23).astype(np.float32)
+    want = OPS[kind][0](a, b, sample_weight=w)
+    b_view = np.ascontiguousarray(b[::-1])[::-1] if kind == "sparse" else np.asfortranarray(b)
+    w_view = np.repeat(w, 2)[::2]
+    got = OPS[kind][0](a, b_view, sample_weight=w_view)
     assert got[0] == want[0] and np.array_equal(got[1], want[1])
 
 
@@ -226,6 +235,13 @@ def test_label_out_of_range(bad):
         ops.softmax_cross_entropy(np.zeros((4, 5), np.float32), lab)
     with pytest.raises(ValueError, match=r"labels: .*\[0, 5\).* at row 2"):
         ops.softmax_cross_entropy(np.zeros((4, 5), np.float32), lab.astype(np.float64))
+
+
+def test_uint64_labels_past_the_classes_do_not_wrap():
+    lab = np.array([0, 2**63 + 1, 1], np.uint64)
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 4\), got "
+                                         r"9223372036854775809 at row 1"):
+        ops.softmax_cross_entropy(np.zeros((3, 4), np.float32), lab)
 
 
 def test_label_bad_values_and_types():

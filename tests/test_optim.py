@@ -27,6 +27,10 @@ ADAM_CONFIGS = [
 ]
 
 
+def cfg_id(cfg):
+    return "-".join(f"{k}={v}" for k, v in cfg.items())
+
+
 def assert_close(got, want, what, rtol=1e-5, atol=2e-6):
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
@@ -43,7 +47,7 @@ def grads(rng, shape, steps):
 
 
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("cfg", SGD_CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("cfg", SGD_CONFIGS, ids=cfg_id)
 def test_sgd_matches_reference(n, cfg, cpu_isa, rng):
     p = rng.standard_normal(n).astype(np.float32)
     vel = np.zeros_like(p)
@@ -60,7 +64,7 @@ def test_sgd_matches_reference(n, cfg, cpu_isa, rng):
 
 
 @pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("cfg", ADAM_CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("cfg", ADAM_CONFIGS, ids=cfg_id)
 def test_adam_matches_reference(n, cfg, cpu_isa, rng):
     p = rng.standard_normal(n).astype(np.float32)
     m, v = np.zeros_like(p), np.zeros_like(p)
@@ -101,7 +105,8 @@ def test_grad_any_layout_and_dtype(rng):
     g = rng.standard_normal((30, 20)).astype(np.float32).T  # Fortran-ordered view
     want = p0.copy()
     ops.sgd_(want, np.ascontiguousarray(g), lr=0.1)
-    for grad in [g, g[::-1][::-1], np.ascontiguousarray(g).astype(np.float64)]:
+    negative_strides = np.ascontiguousarray(g[::-1])[::-1]
+    for grad in [g, negative_strides, np.ascontiguousarray(g).astype(np.float64)]:
         p = p0.copy()
         ops.sgd_(p, grad, lr=0.1)
         assert np.array_equal(p, want)
@@ -135,7 +140,7 @@ def test_thread_count_does_not_change_bits(which, threads, rng):
 
 # ---- against PyTorch (an extra, independent check) ---------------------------------------------
 
-@pytest.mark.parametrize("cfg", SGD_CONFIGS[1:], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("cfg", SGD_CONFIGS[1:], ids=cfg_id)
 def test_sgd_matches_torch(cfg, rng):
     torch = pytest.importorskip("torch")
     p = rng.standard_normal(1001).astype(np.float32)
@@ -149,7 +154,7 @@ def test_sgd_matches_torch(cfg, rng):
     assert_close(p, tp.detach().numpy(), "param vs torch")
 
 
-@pytest.mark.parametrize("cfg", ADAM_CONFIGS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("cfg", ADAM_CONFIGS, ids=cfg_id)
 def test_adam_matches_torch(cfg, rng):
     torch = pytest.importorskip("torch")
     cfg = dict(cfg)
@@ -266,4 +271,5 @@ def test_core_checks_again():
         fnet._core.adam_step(p, g, np.zeros(12, np.float32)[::2], v, 1, 1e-3, 0.9, 0.999, 1e-7,
                              0.0, False)
     with pytest.raises(TypeError, match=r"grad: expected dtype float32"):
-        fnet._core.adam_step(p, g.astype(np.float64), m, v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0, False)
+        fnet._core.adam_step(p, g.astype(np.float64), m, v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0,
+                             False)

@@ -2,11 +2,11 @@
 //
 // Shapes: pred / logits / targets / dlogits are contiguous [rows, cols]; labels [rows] int64;
 // sample_weight [rows] or nullptr. Per-row loss L_i, weighted by w_i:
-//   mse:          L_i = mean_j (p_ij - t_ij)^2                 dL/dp_ij = 2 (p_ij - t_ij) / cols
-//   bce (logits): L_i = mean_j softplus(z_ij) - t_ij z_ij      dL/dz_ij = (sigmoid(z_ij) - t_ij) / cols
+//   mse:          L_i = mean_j (p_ij - t_ij)^2             dL/dp_ij = 2 (p_ij - t_ij) / cols
+//   bce (logits): L_i = mean_j softplus(z_ij) - t_ij z_ij  dL/dz_ij = (sigmoid(z_ij) - t_ij) / cols
 //                 with softplus(z) = max(z, 0) + log1p(exp(-|z|)) (never overflows)
-//   softmax CE:   L_i = lse(z_i) - z_i,label                   dL/dz_ij = softmax(z_i)_j - [j == label]
-//   soft targets: L_i = sum_j t_ij (lse(z_i) - z_ij)           dL/dz_ij = (sum_j t_ij) softmax_j - t_ij
+//   softmax CE:   L_i = lse(z_i) - z_i,label               dL/dz_ij = softmax(z_i)_j - [j == label]
+//   soft targets: L_i = sum_j t_ij (lse(z_i) - z_ij)       dL/dz_ij = (sum_j t_ij) softmax_j - t_ij
 //                 lse(z) = m + log sum_j exp(z_j - m), m = max_j z_j (never overflows)
 // Reduction: Sum = sum_i w_i L_i; Mean = that / rows (0 for rows == 0, like Keras). The gradient
 // is that of the reduced value, so it carries w_i and 1/rows.
@@ -20,9 +20,12 @@
 
 #include "dispatch.h"
 #include "kernels.h"
+#include "loss_impl.h"
 
 namespace fusednet {
 namespace {
+using loss_detail::RowKernels;
+using loss_detail::RowLse;
 
 // Below this many elements a fork/join costs more than the loss itself.
 constexpr index_t kParallelMin = 1 << 15;
@@ -52,7 +55,8 @@ RowScale make_scale(const float* sample_weight, index_t rows, Reduction reductio
 // Runs row_fn(i) for every row, split across threads when the work is large enough.
 template <typename RowFn>
 void for_each_row(index_t rows, index_t cols, RowFn row_fn) {
-  const int threads = rows > 1 && rows * std::max<index_t>(cols, 1) >= kParallelMin ? num_threads() : 1;
+  const bool big = rows > 1 && rows * std::max<index_t>(cols, 1) >= kParallelMin;
+  const int threads = big ? num_threads() : 1;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (index_t i = 0; i < rows; ++i) row_fn(i);
 }
@@ -73,8 +77,8 @@ double mse_row(const float* FN_RESTRICT p, const float* FN_RESTRICT t, float* FN
 }
 
 // sum_j softplus(z) - t z over the row; writes dz_j = coef (sigmoid(z_j) - t_j).
-double bce_row(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* FN_RESTRICT dz,
-               index_t cols, float coef) {
+double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
+                       float* FN_RESTRICT dz, index_t cols, float coef) {
   double sum = 0.0;
   for (index_t j = 0; j < cols; ++j) {
     const float zj = z[j], tj = t[j];
@@ -88,12 +92,8 @@ double bce_row(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* FN
   return sum;
 }
 
-// Row max and sum_j exp(z_j - max); stores exp(z_j - max) in e (which may be dz).
-struct RowLse {
-  float max, sum;
-};
-
-RowLse softmax_exp_row(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t cols) {
+// Row max and sum_j exp(z_j - max); stores exp(z_j - max) in e (the gradient row).
+RowLse softmax_exp_row_generic(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t cols) {
   float mx = -std::numeric_limits<float>::infinity();
   for (index_t j = 0; j < cols; ++j) mx = std::max(mx, z[j]);
   float sum = 0.0f;
@@ -104,22 +104,37 @@ RowLse softmax_exp_row(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t
   return {mx, sum};
 }
 
+void scale_row_generic(float* x, index_t cols, float s) {
+  for (index_t j = 0; j < cols; ++j) x[j] *= s;
+}
+
+constexpr RowKernels kGenericRows = {softmax_exp_row_generic, scale_row_generic, bce_row_generic};
+
+// The row pieces for the active ISA (AVX-512 machines run the AVX2 ones).
+const RowKernels& pick_rows() {
+#ifdef FUSEDNET_X86_KERNELS
+  if (active_cpu_isa() != CpuIsa::Generic) return loss_detail::row_kernels_avx2;
+#endif
+  return kGenericRows;
+}
+
 // Sparse label: returns lse - z_label; dz = coef (softmax - onehot(label)).
-double softmax_ce_row(const float* FN_RESTRICT z, std::int64_t label, float* FN_RESTRICT dz,
-                      index_t cols, float coef) {
-  const RowLse r = softmax_exp_row(z, dz, cols);
-  const float scale = coef / r.sum;
-  for (index_t j = 0; j < cols; ++j) dz[j] *= scale;
+double softmax_ce_row(const RowKernels& k, const float* FN_RESTRICT z, std::int64_t label,
+                      float* FN_RESTRICT dz, index_t cols, float coef) {
+  const RowLse r = k.softmax_exp(z, dz, cols);
+  k.scale(dz, cols, coef / r.sum);
   dz[label] -= coef;
   return std::log(static_cast<double>(r.sum)) +
          (static_cast<double>(r.max) - static_cast<double>(z[label]));
 }
 
 // Soft targets: returns sum_j t_j (lse - z_j); dz = coef ((sum_j t_j) softmax - t).
-double softmax_ce_soft_row(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
-                           float* FN_RESTRICT dz, index_t cols, float coef) {
-  const RowLse r = softmax_exp_row(z, dz, cols);
+double softmax_ce_soft_row(const RowKernels& k, const float* FN_RESTRICT z,
+                           const float* FN_RESTRICT t, float* FN_RESTRICT dz, index_t cols,
+                           float coef) {
+  const RowLse r = k.softmax_exp(z, dz, cols);
   double t_sum = 0.0, tz_sum = 0.0;  // sum t_j, sum t_j (max - z_j)
+#pragma omp simd reduction(+ : t_sum, tz_sum)
   for (index_t j = 0; j < cols; ++j) {
     t_sum += static_cast<double>(t[j]);
     tz_sum += static_cast<double>(t[j]) * (static_cast<double>(r.max) - static_cast<double>(z[j]));
@@ -152,10 +167,11 @@ double binary_cross_entropy_cpu(const float* logits, const float* targets,
                                 index_t cols, Reduction reduction, double* row_loss) {
   const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
   const RowScale s = make_scale(sample_weight, rows, reduction, inv_cols);
+  const RowKernels& k = pick_rows();
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;
-    const double sum = bce_row(logits + off, targets + off, dlogits + off, cols,
+    const double sum = k.bce(logits + off, targets + off, dlogits + off, cols,
                                static_cast<float>(s.base * w));
     row_loss[i] = w * sum * inv_cols;
   });
@@ -170,10 +186,11 @@ double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels
     FN_CHECK(labels[i] >= 0 && labels[i] < cols, "labels: expected class indices in [0, ", cols,
              "), got ", labels[i], " at row ", i);
   const RowScale s = make_scale(sample_weight, rows, reduction, 1.0);
+  const RowKernels& k = pick_rows();
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;
-    row_loss[i] = w * softmax_ce_row(logits + off, labels[i], dlogits + off, cols,
+    row_loss[i] = w * softmax_ce_row(k, logits + off, labels[i], dlogits + off, cols,
                                      static_cast<float>(s.base * w));
   });
   return reduce_rows(row_loss, rows, reduction);
@@ -185,10 +202,11 @@ double softmax_cross_entropy_soft_cpu(const float* logits, const float* targets,
   FN_CHECK(rows == 0 || cols > 0, "logits: expected at least one column, got shape (", rows,
            ", 0)");
   const RowScale s = make_scale(sample_weight, rows, reduction, 1.0);
+  const RowKernels& k = pick_rows();
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;
-    row_loss[i] = w * softmax_ce_soft_row(logits + off, targets + off, dlogits + off, cols,
+    row_loss[i] = w * softmax_ce_soft_row(k, logits + off, targets + off, dlogits + off, cols,
                                           static_cast<float>(s.base * w));
   });
   return reduce_rows(row_loss, rows, reduction);

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _core
 from .._activations import (DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE, GELU, GELU_TANH, LEAKY_RELU,
                             LINEAR, RELU, SIGMOID, TANH)
-from .._checks import F32, as_f32_contiguous, check_out
+from .._checks import F32, as_f32, check_out
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
 _KNOWN = ACTIVATIONS + ("gelu_tanh",)
@@ -31,6 +31,12 @@ def _dense_out(out, shape, inputs):
         if not clash:
             return out, out
     return np.empty(shape, dtype=F32), out
+
+
+def _dense(x, name):
+    """float32, C-contiguous, same shape (np.ascontiguousarray would turn 0-D into 1-D)."""
+    x = as_f32(x, name)
+    return x if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(x.shape)
 
 
 def _same_memory(a, b):
@@ -52,15 +58,15 @@ def _require_ndim1(x, name):
 
 def _pair(dy, x):
     """dy and x as contiguous float32 of the same shape; ValueError names both shapes."""
-    x = as_f32_contiguous(x, "x")
-    dy = as_f32_contiguous(dy, "dy")
+    x = _dense(x, "x")
+    dy = _dense(dy, "dy")
     if dy.shape != x.shape:
         raise ValueError(f"dy: expected the shape of x {x.shape}, got {dy.shape}")
     return dy, x
 
 
 def _forward(x, code, param, out):
-    x = as_f32_contiguous(x, "x")
+    x = _dense(x, "x")
     buf, result = _dense_out(out, x.shape, (x,))
     _core.activation_forward(x, buf, code, param)
     return _finish(buf, result)
@@ -140,7 +146,7 @@ def gelu_backward(dy, x, approximate=False, out=None):
 
 # ---- row-wise ------------------------------------------------------------------------------------
 def _softmax(x, log, out):
-    x = as_f32_contiguous(x, "x")
+    x = _dense(x, "x")
     _require_ndim1(x, "x")
     buf, result = _dense_out(out, x.shape, (x,))
     _core.softmax_forward(x, buf, log)

@@ -1,0 +1,29 @@
+// Private to the loss kernels (loss.cpp, loss_avx2.cpp): the per-row pieces that have an ISA
+// variant. loss.cpp holds the reference (portable) versions and picks one set per call.
+#pragma once
+
+#include "common.h"
+
+namespace fusednet {
+namespace loss_detail {
+
+// max_j z_j and sum_j exp(z_j - max) of one row.
+struct RowLse {
+  float max, sum;
+};
+
+struct RowKernels {
+  // Writes e_j = exp(z_j - max) (e may not alias z) and returns max and sum_j e_j.
+  RowLse (*softmax_exp)(const float* z, float* e, index_t cols);
+  // x_j *= s.
+  void (*scale)(float* x, index_t cols, float s);
+  // Returns sum_j softplus(z_j) - t_j z_j (in double) and writes dz_j = coef (sigmoid(z_j) - t_j).
+  double (*bce)(const float* z, const float* t, float* dz, index_t cols, float coef);
+};
+
+#ifdef FUSEDNET_X86_KERNELS
+extern const RowKernels row_kernels_avx2;
+#endif
+
+}  // namespace loss_detail
+}  // namespace fusednet
