@@ -1,9 +1,9 @@
-"""GEMM, activations, softmax cross-entropy and optimizer steps under pytest-benchmark, grouped
-by case so fusednet, NumPy and PyTorch sit side by side in the comparison table."""
+"""GEMM and activations under pytest-benchmark, grouped by case so fusednet, NumPy and PyTorch
+sit side by side (losses and optimizers: test_bench_loss.py, test_bench_optim.py)."""
 import numpy as np
 import pytest
 
-from fusednet.bench import cases_elementwise, cases_gemm, cases_optim
+from fusednet.bench import cases_elementwise, cases_gemm
 from conftest import run_contender
 
 CONTENDERS = ("fusednet", "numpy", "torch")
@@ -29,14 +29,3 @@ def test_linear_relu(benchmark, torch_or_none, contender):
 def test_activation(benchmark, torch_or_none, name, contender):
     x = np.random.default_rng(1).standard_normal(cases_elementwise.ACT_ELEMENTS, dtype=np.float32)
     run_contender(benchmark, cases_elementwise.activation_case(name, x, torch_or_none), contender)
-
-
-@pytest.mark.parametrize("contender", CONTENDERS)
-def test_softmax_cross_entropy(benchmark, torch_or_none, contender):
-    run_contender(benchmark, cases_elementwise.softmax_ce_case(torch_or_none), contender)
-
-
-@pytest.mark.parametrize("contender", CONTENDERS)
-@pytest.mark.parametrize("name", list(cases_optim.ALGORITHMS))
-def test_optimizer_step(benchmark, torch_or_none, name, contender):
-    run_contender(benchmark, cases_optim.optim_case(name, torch_or_none), contender)
