@@ -49,8 +49,8 @@ def parse_args(argv):
         prog="python -m fusednet.bench",
         description="fusednet against NumPy (and PyTorch CPU when installed), side by side in one "
                     "process: GEMM, activations, softmax cross-entropy, optimizer steps, training "
-                    "epochs and fit's peak memory. Prints napkin math (GFLOP/s and %% of the FP32 "
-                    "peak, GB/s and %% of copy bandwidth), speed ratios and the targets of the "
+                    "epochs and fit's peak memory. Prints napkin math (GFLOP/s and % of the FP32 "
+                    "peak, GB/s and % of copy bandwidth), speed ratios and the targets of the "
                     "issues, met or missed.")
     p.add_argument("--quick", action="store_true", help="small subset, fewer runs (< 30 s)")
     p.add_argument("--full", action="store_true", help="every GEMM shape of the MLP grid")
