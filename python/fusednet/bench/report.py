@@ -169,8 +169,8 @@ def header_text(env, peak, copy, stat="median") -> str:
         busy = load > 0.5 * (env["cpus"] or 1)
         lines.append(f"  load     {load:.2f} (1-min average) on {env['cpus']} CPUs"
                      + (": other processes compete for the cores, so multi-threaded calls wait "
-                        "for descheduled threads; ratios stay meaningful, absolute figures do "
-                        "not (--threads 1 and --stat min help)" if busy else ""))
+                        "for descheduled threads: absolute figures are low and ratios noisy "
+                        "(--threads 1 and --stat min help)" if busy else ""))
     return "\n".join(lines)
 
 
