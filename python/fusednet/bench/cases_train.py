@@ -55,7 +55,6 @@ def probe_memory(contender, workload: models.Workload, threads, timeout_s=300) -
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    env.setdefault("OMP_NUM_THREADS", str(threads))
     cmd = [sys.executable, "-m", "fusednet.bench.memprobe", contender, workload.name,
            str(workload.samples), str(threads)]
     try:

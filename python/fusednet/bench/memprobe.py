@@ -1,5 +1,6 @@
 """Peak memory of one training epoch, measured in a fresh process (run by the bench as
-``python -m fusednet.bench.memprobe CONTENDER WORKLOAD SAMPLES``; prints one JSON line).
+``python -m fusednet.bench.memprobe CONTENDER WORKLOAD SAMPLES [THREADS]``; prints one JSON
+line).
 
 tracemalloc cannot see C++ allocations, so this reads the kernel's resident-set high-water mark
 (VmHWM), reset just before the data is made (``/proc/self/clear_refs``), and subtracts the
@@ -38,12 +39,13 @@ def main(argv) -> int:
     from . import models
     workload = dataclasses.replace({"mlp784": models.MLP784, "tiny": models.TINY}[workload_name],
                                    samples=samples)
+    import fusednet     # imports are not the fit's memory: they come before the baseline
+    threads = int(argv[3]) if len(argv) > 3 else fusednet.get_num_threads()
+    fusednet.set_num_threads(threads)
     torch = None
     if contender == "torch":
         import torch
-        torch.set_num_threads(int(argv[3]) if len(argv) > 3 else torch.get_num_threads())
-    else:
-        import fusednet  # noqa: F401 -- import cost is not the fit's
+        torch.set_num_threads(threads)
 
     baseline_kib = _status_kib("VmRSS")
     reset = _reset_peak()
