@@ -37,6 +37,13 @@ void stream_synchronize(CudaStream stream = nullptr);
 // Free and total device memory in bytes (cudaMemGetInfo).
 void device_memory_info(std::size_t* free_bytes, std::size_t* total_bytes);
 
+// Average milliseconds per call of body() over `iters` calls, timed with CUDA events on `stream`
+// after one untimed warm-up call. For benchmarks.
+double cuda_time_ms(void (*body)(void* ctx), void* ctx, int iters, CudaStream stream = nullptr);
+// Peak DRAM bandwidth of the current device in GB/s from its memory clock and bus width
+// (2 transfers per clock), or 0 when the driver does not report them.
+double device_peak_bandwidth_gbs();
+
 // Owns one cudaMalloc'ed block; move-only. An empty buffer (0 bytes) holds nullptr.
 class DeviceBuffer {
  public:

@@ -74,6 +74,40 @@ void memset_device(void* dst, int value, std::size_t bytes, CudaStream stream) {
   CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, as_stream(stream)));
 }
 
+double cuda_time_ms(void (*body)(void* ctx), void* ctx, int iters, CudaStream stream) {
+  cudaStream_t s = as_stream(stream);
+  body(ctx);  // warm-up: first-launch costs stay out of the figure
+  cudaEvent_t start, stop;
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
+  float ms = 0.0f;
+  try {
+    CUDA_CHECK(cudaEventRecord(start, s));
+    for (int i = 0; i < iters; ++i) body(ctx);
+    CUDA_CHECK(cudaEventRecord(stop, s));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return static_cast<double>(ms) / (iters > 0 ? iters : 1);
+}
+
+double device_peak_bandwidth_gbs() {
+  int dev = 0, clock_khz = 0, bus_bits = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev) != cudaSuccess) {
+    cudaGetLastError();
+    return 0.0;
+  }
+  return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+}
+
 void stream_synchronize(CudaStream stream) { CUDA_CHECK(cudaStreamSynchronize(as_stream(stream))); }
 
 }  // namespace fusednet
