@@ -309,7 +309,7 @@ def test_activation_layouts_and_out(gpu, rng):
     base = rng.standard_normal((40, 30)).astype(np.float32)
     view = base[::-2, 1::3]
     assert_close(cuda.relu(view), ref.activation(view, "relu"), 0, 0, "relu view")
-    out = np.empty((30, 20), np.float32).T
+    out = np.empty((10, 20), np.float32).T
     assert cuda.tanh(view, out=out) is out
     assert_close(out, np.tanh(view.astype(np.float64)), 2e-6, 2e-6, "tanh out=")
     unaligned = rng.standard_normal(1027).astype(np.float32)[1:]  # odd length: scalar tail
@@ -346,7 +346,7 @@ def test_softmax_extreme_logits_finite(gpu):
 def test_bias_grad_and_argmax(gpu, rng, rows, cols):
     dy = rng.standard_normal((rows, cols)).astype(np.float32)
     got = cuda.bias_grad(dy)
-    assert_close(got, dy.astype(np.float64).sum(0), 1e-5, 1e-4, "bias_grad")
+    assert_close(got, dy.astype(np.float64).sum(0), 1e-5, 1e-3, "bias_grad")
     assert np.array_equal(got, cuda.bias_grad(dy)), "bias_grad not reproducible"
     assert np.array_equal(cuda.argmax(dy), dy.argmax(axis=1))
 

@@ -123,17 +123,17 @@ def _float(x, name: str) -> float:
 
 
 # ---- gemm ---------------------------------------------------------------------------------------
-def _gemm(a, b, trans_a, trans_b, alpha, beta, out, bias, act, act_param):
+def _gemm(a, b, trans_a, trans_b, alpha, beta, out, bias, act, act_param, names=("a", "b")):
     _require()
-    a_c, ta = _matrix_operand(a, "a", bool(trans_a))
-    b_c, tb = _matrix_operand(b, "b", bool(trans_b))
+    a_c, ta = _matrix_operand(a, names[0], bool(trans_a))
+    b_c, tb = _matrix_operand(b, names[1], bool(trans_b))
     M = a_c.shape[1] if ta else a_c.shape[0]
     K = a_c.shape[0] if ta else a_c.shape[1]
     Kb = b_c.shape[1] if tb else b_c.shape[0]
     N = b_c.shape[0] if tb else b_c.shape[1]
     if Kb != K:
-        raise ValueError(f"b: expected op(b) with {K} rows to match op(a) of shape ({M}, {K}), "
-                         f"got op(b) of shape ({Kb}, {N})")
+        raise ValueError(f"{names[1]}: expected op({names[1]}) with {K} rows to match "
+                         f"op({names[0]}) of shape ({M}, {K}), got op({names[1]}) of shape ({Kb}, {N})")
     beta = _float(beta, "beta")
     buf, target = _out_buffer(out, (M, N), need_values=beta != 0.0)
     if bias is not None:
@@ -154,7 +154,7 @@ def matmul(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None)
 def linear(x, w, b=None, *, activation=None, out=None):
     """act(x @ w + b) on the GPU in one kernel; w is (in, out)."""
     code, param = elementwise_code(activation)
-    return _gemm(x, w, False, False, 1.0, 0.0, out, b, code, param)
+    return _gemm(x, w, False, False, 1.0, 0.0, out, b, code, param, names=("x", "w"))
 
 
 # ---- activations --------------------------------------------------------------------------------
