@@ -107,6 +107,9 @@ def bench_mlp(fnet, torch):
                     device="cuda", seed=0)
     except Exception as e:  # no CUDA Net yet
         return {"status": "not implemented", "why": f"device='cuda' model: {e!r}"}
+    if str(getattr(model, "device", "")) != "cuda":  # never time a CPU fallback as the GPU
+        return {"status": "not implemented",
+                "why": f"device='cuda' model runs on {getattr(model, 'device', '?')!r}"}
     import numpy as np
     rng = np.random.default_rng(0)
     x = rng.standard_normal((60 * 1024, 784), dtype=np.float32)

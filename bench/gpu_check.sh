@@ -10,6 +10,8 @@
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs); stops at the first failure, naming the
 # step. Budget: under 6 minutes on an H100/H200.
 # --dry-run prints the steps without running them (checks the script itself; no GPU needed).
+# Environment: PYTHON (default python3), JOBS (build jobs, default nproc), PIP_ARGS (extra pip
+# install flags, e.g. --user or --break-system-packages where the environment needs them).
 set -euo pipefail
 
 DRY=0
@@ -70,7 +72,8 @@ fi
 step "build"
 BUILD_T0=$(date +%s)
 export FUSEDNET_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
-run 240 build.log "$PY" -m pip install --no-build-isolation --no-deps --no-index -v .
+# shellcheck disable=SC2086  # PIP_ARGS is a list of flags
+run 240 build.log "$PY" -m pip install --no-build-isolation --no-deps --no-index -v ${PIP_ARGS:-} .
 (( DRY )) || report "build: $(( $(date +%s) - BUILD_T0 )) s (FUSEDNET_CUDA=ON, $JOBS jobs)"
 
 step "import"
