@@ -116,30 +116,48 @@ struct TileLoader {
     }
   }
 
-  __device__ __forceinline__ void load(const float* X, index_t s_row, index_t s_k, index_t rows,
-                                       index_t K, index_t row0, index_t k0, int tid, bool vec) {
+  // Per-thread state fixed for a block tile: where each group starts (at k = 0) and how many of
+  // its rows exist, so the k loop only adds k0 * s_k.
+  const float* base[kPer];
+  int rows_left[kPer];  // valid rows from this group's first row, clamped to [0, 4]
+
+  __device__ __forceinline__ void init(const float* X, index_t s_row, index_t s_k, index_t rows,
+                                       index_t row0, int tid) {
 #pragma unroll
     for (int l = 0; l < kPer; ++l) {
       int row, k;
       coords(tid + l * THREADS, row, k);
-      const index_t gi = row0 + row, gk = k0 + k;
+      const index_t gi = row0 + row;
+      const index_t left = rows - gi;
+      rows_left[l] = left <= 0 ? 0 : (left >= 4 ? 4 : static_cast<int>(left));
+      base[l] = rows_left[l] > 0 ? X + gi * s_row + k * s_k : X;  // never dereferenced if 0
+    }
+  }
+
+  __device__ __forceinline__ void load(index_t s_row, index_t s_k, index_t K, index_t k0, int tid,
+                                       bool vec) {
+#pragma unroll
+    for (int l = 0; l < kPer; ++l) {
+      int row, k;
+      coords(tid + l * THREADS, row, k);
+      const index_t gk = k0 + k;
+      const float* p = base[l] + k0 * s_k;
+      const int rl = rows_left[l];
       if (K_MAJOR) {
-        if (vec && gi < rows && gk + 3 < K) {
-          const float4 v = *reinterpret_cast<const float4*>(X + gi * s_row + gk);
+        if (vec && rl > 0 && gk + 3 < K) {
+          const float4 v = *reinterpret_cast<const float4*>(p);
           r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
         } else {
 #pragma unroll
-          for (int q = 0; q < 4; ++q)
-            r[l][q] = (gi < rows && gk + q < K) ? X[gi * s_row + (gk + q) * s_k] : 0.0f;
+          for (int q = 0; q < 4; ++q) r[l][q] = (rl > 0 && gk + q < K) ? p[q * s_k] : 0.0f;
         }
       } else {
-        if (vec && gk < K && gi + 3 < rows) {
-          const float4 v = *reinterpret_cast<const float4*>(X + gi + gk * s_k);
+        if (vec && gk < K && rl == 4) {
+          const float4 v = *reinterpret_cast<const float4*>(p);
           r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
         } else {
 #pragma unroll
-          for (int q = 0; q < 4; ++q)
-            r[l][q] = (gi + q < rows && gk < K) ? X[(gi + q) * s_row + gk * s_k] : 0.0f;
+          for (int q = 0; q < 4; ++q) r[l][q] = (q < rl && gk < K) ? p[q * s_row] : 0.0f;
         }
       }
     }
@@ -201,9 +219,11 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8)) sgemm_kernel(GemmArgs g) 
 
     TileLoader<BM, BK, THREADS, A_KM> la;
     TileLoader<BN, BK, THREADS, B_KM> lb;
+    la.init(g.A, g.rs_a, g.cs_a, g.M, m0, tid);
+    lb.init(g.B, g.cs_b, g.rs_b, g.N, n0, tid);
     if (ktiles > 0) {
-      la.load(g.A, g.rs_a, g.cs_a, g.M, g.K, m0, 0, tid, g.vec_a);
-      lb.load(g.B, g.cs_b, g.rs_b, g.N, g.K, n0, 0, tid, g.vec_b);
+      la.load(g.rs_a, g.cs_a, g.K, 0, tid, g.vec_a);
+      lb.load(g.cs_b, g.rs_b, g.K, 0, tid, g.vec_b);
       la.template store<LDA, false>(As[0], tid);
       lb.template store<LDB, false>(Bs[0], tid);
     }
@@ -213,8 +233,8 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8)) sgemm_kernel(GemmArgs g) 
       const int cur = static_cast<int>(kt & 1);
       const bool more = kt + 1 < ktiles;
       if (more) {  // global loads of the next tile overlap the math below
-        la.load(g.A, g.rs_a, g.cs_a, g.M, g.K, m0, (kt + 1) * BK, tid, g.vec_a);
-        lb.load(g.B, g.cs_b, g.rs_b, g.N, g.K, n0, (kt + 1) * BK, tid, g.vec_b);
+        la.load(g.rs_a, g.cs_a, g.K, (kt + 1) * BK, tid, g.vec_a);
+        lb.load(g.cs_b, g.rs_b, g.K, (kt + 1) * BK, tid, g.vec_b);
       }
       const float* as = As[cur];
       const float* bs = Bs[cur];
@@ -293,9 +313,11 @@ __global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
 
     TileLoader<BM, BK, THREADS, A_KM> la;
     TileLoader<BN, BK, THREADS, B_KM> lb;
+    la.init(g.A, g.rs_a, g.cs_a, g.M, m0, tid);
+    lb.init(g.B, g.cs_b, g.rs_b, g.N, n0, tid);
     if (ktiles > 0) {
-      la.load(g.A, g.rs_a, g.cs_a, g.M, g.K, m0, 0, tid, g.vec_a);
-      lb.load(g.B, g.cs_b, g.rs_b, g.N, g.K, n0, 0, tid, g.vec_b);
+      la.load(g.rs_a, g.cs_a, g.K, 0, tid, g.vec_a);
+      lb.load(g.cs_b, g.rs_b, g.K, 0, tid, g.vec_b);
       la.template store<LD, true>(As[0], tid);
       lb.template store<LD, true>(Bs[0], tid);
     }
@@ -305,8 +327,8 @@ __global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
       const int cur = static_cast<int>(kt & 1);
       const bool more = kt + 1 < ktiles;
       if (more) {
-        la.load(g.A, g.rs_a, g.cs_a, g.M, g.K, m0, (kt + 1) * BK, tid, g.vec_a);
-        lb.load(g.B, g.cs_b, g.rs_b, g.N, g.K, n0, (kt + 1) * BK, tid, g.vec_b);
+        la.load(g.rs_a, g.cs_a, g.K, (kt + 1) * BK, tid, g.vec_a);
+        lb.load(g.cs_b, g.rs_b, g.K, (kt + 1) * BK, tid, g.vec_b);
       }
       const float* as = As[cur];
       const float* bs = Bs[cur];
