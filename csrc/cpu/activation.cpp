@@ -89,7 +89,8 @@ void check_activation(Activation act, const char* fn) {
 void activation_forward_cpu(Activation act, float param, const float* x, float* y, index_t n) {
   check_activation(act, "activation_forward_cpu");
   const ActivationKernels& k = active_kernels();
-  parallel_chunks(n, [&](index_t lo, index_t hi) { k.forward(act, param, x + lo, y + lo, hi - lo); });
+  parallel_chunks(n,
+                  [&](index_t lo, index_t hi) { k.forward(act, param, x + lo, y + lo, hi - lo); });
 }
 
 void activation_backward_cpu(Activation act, float param, const float* dy, const float* x,
