@@ -51,6 +51,8 @@ struct ActivationKernels {
 const ActivationKernels& activation_kernels_generic();
 const ActivationKernels& activation_kernels_avx2();    // only on x86 builds
 const ActivationKernels& activation_kernels_avx512();  // only on x86 builds
+// The table of the ISA in use (active_cpu_isa()).
+const ActivationKernels& active_activation_kernels();
 
 }  // namespace fusednet
 
