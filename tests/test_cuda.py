@@ -100,7 +100,8 @@ def test_without_device_every_op_raises_runtime_error(name):
 _CORE_NAMES = ["cuda_gemm", "cuda_activation_forward", "cuda_activation_backward",
                "cuda_softmax_forward", "cuda_softmax_backward", "cuda_bias_grad", "cuda_argmax",
                "cuda_pair_loss", "cuda_softmax_ce", "cuda_sgd", "cuda_adam", "cuda_try_alloc",
-               "cuda_memory_info", "cuda_synchronize"]
+               "cuda_memory_info", "cuda_synchronize", "cuda_gather_rows", "cuda_count_correct",
+               "cuda_bench_gemm", "cuda_bench_adam", "cuda_bench_copy", "cuda_peak_bandwidth"]
 
 
 @pytest.mark.parametrize("name", _CORE_NAMES)
@@ -478,6 +479,19 @@ def test_optimizers_noncontiguous_and_errors(gpu, rng):
         cuda.adam_(z, z, z.copy(), z.copy(), step=0)
     with pytest.raises(ValueError, match="velocity: expected"):
         cuda.sgd_(z, z, lr=0.1, momentum=0.9)
+
+
+def test_gather_rows_and_count_correct(gpu, rng):
+    src = rng.standard_normal((1000, 37)).astype(np.float32)
+    idx = rng.permutation(1000)[:257].astype(np.int64)
+    out = np.empty((257, 37), np.float32)
+    fnet._core.cuda_gather_rows(src, idx, out)
+    assert np.array_equal(out, src[idx])
+    with pytest.raises(ValueError, match=r"index: expected row indices in \[0, 1000\), got 1000"):
+        fnet._core.cuda_gather_rows(src, np.array([1000], np.int64), np.empty((1, 37), np.float32))
+    logits = rng.standard_normal((4099, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 4099)
+    assert fnet._core.cuda_count_correct(logits, labels) == float((logits.argmax(1) == labels).sum())
 
 
 def test_out_of_memory_message(gpu):
