@@ -255,6 +255,21 @@ def test_matmul_tf32(gpu, rng, M, N, K, trans_a, trans_b):
     assert_close(got, want, 1e-2, tol, f"tf32 {M}x{N}x{K}")
 
 
+def test_tf32_path_is_really_taken(gpu):
+    # 1 + 2^-20 needs 20 mantissa bits: exact in FP32, rounded to 1.0 in TF32 (10 bits).
+    major = min(d["compute_capability"][0] for d in _cuda_info()["devices"])
+    a = np.full((130, 3), 1.0 + 2.0 ** -20, np.float32)
+    b = np.ones((3, 70), np.float32)
+    exact = cuda.matmul(a, b)
+    assert (exact == np.float32(3 * (1 + 2.0 ** -20))).all()
+    cuda.set_float32_matmul_precision("high")
+    fast = cuda.matmul(a, b)
+    if major >= 8:
+        assert (fast == 3.0).all(), "TF32 kernel not used on sm_80+"
+    else:
+        assert np.array_equal(fast, exact), "pre-sm_80 must fall back to exact FP32"
+
+
 def test_matmul_zero_size_and_bad_shapes(gpu):
     out = cuda.matmul(np.zeros((0, 5), np.float32), np.zeros((5, 3), np.float32))
     assert out.shape == (0, 3)
@@ -292,6 +307,24 @@ def test_activation_forward_backward(gpu, rng, name, kw, n):
     assert_close(_fwd(name, kw)(x), ref.activation(x, name, slope), 2e-6, 2e-6, f"{name} fwd")
     assert_close(_bwd(name, kw)(dy, x), ref.activation_grad(dy, x, name, slope), 1e-5, 1e-6,
                  f"{name} bwd")
+
+
+@pytest.mark.parametrize("name,code,slope", [("linear", 0, 0.0), ("relu", 1, 0.0),
+                                             ("leaky_relu", 2, 0.1), ("sigmoid", 3, 0.0),
+                                             ("tanh", 4, 0.0)])
+def test_activation_backward_from_output(gpu, rng, name, code, slope):
+    x = (rng.standard_normal(1001) * 2).astype(np.float32)
+    y = ref.activation(x, name, slope).astype(np.float32)
+    dy = rng.standard_normal(1001).astype(np.float32)
+    out = np.empty_like(dy)
+    fnet._core.cuda_activation_backward(dy, y, out, code, slope, True)
+    assert_close(out, ref.activation_grad(dy, x, name, slope), 1e-5, 1e-6, f"{name} from output")
+
+
+def test_activation_backward_from_output_rejects_gelu(gpu):
+    z = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="backward from the output"):
+        fnet._core.cuda_activation_backward(z, z, z.copy(), 5, 0.0, True)
 
 
 @pytest.mark.parametrize("name,kw", ACTS)
