@@ -512,6 +512,9 @@ def test_optimizers_noncontiguous_and_errors(gpu, rng):
         cuda.adam_(z, z, z.copy(), z.copy(), step=0)
     with pytest.raises(ValueError, match="velocity: expected"):
         cuda.sgd_(z, z, lr=0.1, momentum=0.9)
+    e = np.zeros(0, np.float32)
+    cuda.sgd_(e, e, e.copy(), lr=0.1, momentum=0.9)
+    cuda.adam_(e, e, e.copy(), e.copy(), step=1)
 
 
 def test_gather_rows_and_count_correct(gpu, rng):
