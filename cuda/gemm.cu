@@ -400,6 +400,17 @@ DeviceFacts current_device_facts() {
   return f;
 }
 
+// The TF32 kernel holds mma.sync only when compiled for sm_80+; a build for older architectures
+// (FUSEDNET_CUDA_ARCHS) JIT-run on a newer GPU would trap, so ask what was actually loaded.
+bool tf32_kernel_has_mma() {
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, sgemm_tf32_kernel<true, true>) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.ptxVersion >= 80 && attr.binaryVersion >= 80;
+}
+
 constexpr index_t kMaxGridY = 65535;
 
 template <int BM, int BN>
@@ -471,7 +482,7 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
 
   const DeviceFacts dev_facts = current_device_facts();
   cudaStream_t s = as_stream(stream);
-  if (allow_tf32 && dev_facts.major >= 8 && K > 0) {
+  if (allow_tf32 && dev_facts.major >= 8 && K > 0 && tf32_kernel_has_mma()) {
     launch_tf32(g, a_km, b_km, s);
     return;
   }
