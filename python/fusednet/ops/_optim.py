@@ -1,10 +1,106 @@
-"""Optimizer steps (owned by the loss/optim work)."""
+"""Optimizer steps, in place, one fused pass over memory (float32, C-contiguous arrays).
+
+``param``, ``velocity``, ``m`` and ``v`` are updated in place, so they must already be float32 and
+C-contiguous (TypeError / ValueError otherwise: a silent copy would update the copy). ``grad`` may
+have any real dtype and layout; it is converted once when needed. All arrays share param's shape.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import _core
+from .._checks import as_f32_contiguous, require_f32_inplace
+
+
+def _inplace(x, name: str, shape=None) -> np.ndarray:
+    require_f32_inplace(x, name)
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array (it is updated in place, so it is "
+                         f"never copied), got strides {x.strides} for shape {x.shape}")
+    if shape is not None and x.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape} (the shape of param), got {x.shape}")
+    return x
+
+
+def _grad(grad, shape) -> np.ndarray:
+    if np.shape(grad) != shape:
+        raise ValueError(f"grad: expected shape {shape} (the shape of param), got "
+                         f"{np.shape(grad)}")
+    # ascontiguousarray makes 0-d arrays 1-D: restore the shape (a view, no copy)
+    return as_f32_contiguous(grad, "grad").reshape(shape)
+
+
+def _no_overlap(*named) -> None:
+    """(name, array) pairs: in-place arrays that overlap would update each other mid-step."""
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1:]:
+            if np.may_share_memory(a, b) and a.size:
+                raise ValueError(f"{name_a} and {name_b}: expected separate arrays, got "
+                                 f"overlapping memory")
+
+
+def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False) -> float:
+    try:
+        val = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a real number, got {type(x).__name__}") from None
+    ok = math.isfinite(val) and val >= lo and (val < hi if hi_open else val <= hi)
+    if not ok:
+        rng = f"[{lo}, {hi})" if hi_open else (f">= {lo}" if hi == math.inf else f"[{lo}, {hi}]")
+        raise ValueError(f"{name}: expected a finite number {rng}, got {x!r}")
+    return val
 
 
 def sgd_(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-    raise NotImplementedError("sgd_: not built yet")
+    """SGD step in PyTorch form, in place; returns param.
+
+    ``g = grad + weight_decay * param; velocity = momentum * velocity + g;
+    param -= lr * (g + momentum * velocity if nesterov else velocity)`` (``param -= lr * g``
+    without momentum). ``velocity`` (zeros at the start) is needed when momentum > 0.
+    """
+    p = _inplace(param, "param")
+    g = _grad(grad, p.shape)
+    lr = _number(lr, "lr", 0.0)
+    momentum = _number(momentum, "momentum", 0.0)
+    weight_decay = _number(weight_decay, "weight_decay", 0.0)
+    if nesterov and momentum == 0.0:
+        raise ValueError("nesterov: expected momentum > 0 with nesterov=True, got momentum=0")
+    if momentum > 0.0 and velocity is None:
+        raise ValueError(f"velocity: expected a float32 array of shape {p.shape} when momentum > 0 "
+                         f"(got momentum={momentum}), got None")
+    vel = None
+    if velocity is not None:
+        vel = _inplace(velocity, "velocity", p.shape)
+        _no_overlap(("param", p), ("velocity", vel))
+    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay)
+    return param
 
 
 def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
           weight_decay=0.0, decoupled=False):
-    raise NotImplementedError("adam_: not built yet")
+    """Adam step (paper form), in place; returns param.
+
+    ``m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    param -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps)``, step counting from 1.
+    weight_decay: L2 (``g += wd * param``), or with ``decoupled=True`` AdamW
+    (``param *= 1 - lr * wd`` before the update).
+    """
+    p = _inplace(param, "param")
+    g = _grad(grad, p.shape)
+    m_ = _inplace(m, "m", p.shape)
+    v_ = _inplace(v, "v", p.shape)
+    _no_overlap(("param", p), ("m", m_), ("v", v_))
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
+        raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
+    if step < 1:
+        raise ValueError(f"step: expected an integer >= 1 (steps count from 1), got {step}")
+    lr = _number(lr, "lr", 0.0)
+    beta1 = _number(beta1, "beta1", 0.0, 1.0, hi_open=True)
+    beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
+    eps = _number(eps, "eps", 0.0)
+    weight_decay = _number(weight_decay, "weight_decay", 0.0)
+    _core.adam_step(p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled))
+    return param

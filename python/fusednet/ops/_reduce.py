@@ -1,9 +1,36 @@
-"""Reductions (owned by the activation work)."""
+"""Reductions (kernels in csrc/cpu/reduce.cpp): the bias gradient and row-wise argmax."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from .._checks import F32, as_f32_contiguous, check_out, require_ndim
 
 
-def bias_grad(dy):
-    raise NotImplementedError("bias_grad: not built yet")
+def bias_grad(dy, out=None):
+    """Column sums of a 2-D dy (rows, cols) -> (cols,), rows added in order (so the result is
+    bit-identical whatever the thread count), accumulated in double."""
+    dy = as_f32_contiguous(dy, "dy")
+    require_ndim(dy, 2, "dy")
+    shape = (dy.shape[1],)
+    if out is None:
+        db = np.empty(shape, dtype=F32)
+        _core.bias_grad(dy, db)
+        return db
+    check_out(out, shape, "out")
+    if out.flags.c_contiguous and not np.may_share_memory(out, dy):
+        _core.bias_grad(dy, out)
+        return out
+    db = np.empty(shape, dtype=F32)
+    _core.bias_grad(dy, db)
+    out[...] = db
+    return out
 
 
 def argmax(x):
-    raise NotImplementedError("argmax: not built yet")
+    """Index (int64) of the first maximum of each row of a 2-D x; a NaN counts as the maximum."""
+    x = as_f32_contiguous(x, "x")
+    require_ndim(x, 2, "x")
+    if x.shape[1] == 0 and x.shape[0] > 0:
+        raise ValueError(f"x: expected at least one column, got shape {x.shape}")
+    return _core.argmax_rows(x)

@@ -1,0 +1,246 @@
+// Private to the gemm family: the register-blocked micro-kernel, its packing routines and the
+// FMA-throughput loop, written once over a small vector-traits type `V` and instantiated by each
+// ISA file (gemm_kernel_generic.cpp, gemm_kernel_avx2.cpp, gemm_kernel_avx512.cpp) under its own
+// compiler flags. Include it from exactly those files.
+//
+// V provides: reg, width, zero(), load(p), store(p, r) (unaligned), bcast(p) (broadcast *p),
+// set1(x), fmadd(a, b, c) = a * b + c, mul, add, max(a, b) (b when either is NaN),
+// leaky(v, slope) = v < 0 ? v * slope : v, prefetch(p); and kTranspose with transpose(reg (&)[width])
+// (a width x width in-register transpose) when the ISA has a fast one, for the packing of
+// transposed operands.
+#pragma once
+
+#include <cstring>
+#include <utility>
+
+#include "gemm_kernels.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FN_UNROLL _Pragma("GCC unroll 64")
+#else
+#define FN_UNROLL
+#endif
+
+namespace fusednet {
+namespace gemm_detail {
+
+template <class V, int MR, int NV>
+struct MicroKernel {
+  using reg = typename V::reg;
+  static constexpr int W = V::width;
+  static constexpr int NR = NV * W;
+
+  // The epilogue on the finished tile: alpha, beta * C, bias, relu / leaky_relu in registers.
+  // Full tiles of a row-major C are read and written in place; edge tiles and other layouts go
+  // through a small buffer so no lane ever touches memory outside the m x n tile.
+  template <int R>
+  static FN_INLINE void store_tile(reg (&acc)[R][NV], float* c, index_t rs_c, index_t cs_c,
+                                   index_t m, index_t n, const TileEpilogue& ep) {
+    const bool direct = m == R && n == NR && cs_c == 1;
+    alignas(64) float tmp[R * NR];
+    float* out = c;
+    index_t ld = rs_c;
+    if (!direct) {
+      out = tmp;
+      ld = NR;
+      std::memset(tmp, 0, sizeof(tmp));
+      if (ep.beta != 0.0f)
+        for (index_t i = 0; i < m; ++i)
+          for (index_t j = 0; j < n; ++j) tmp[i * NR + j] = c[i * rs_c + j * cs_c];
+    }
+    reg bias[NV];
+    if (ep.bias) {
+      alignas(64) float bias_pad[NR] = {};
+      const float* bp = ep.bias;
+      if (n < NR) {
+        for (index_t j = 0; j < n; ++j) bias_pad[j] = ep.bias[j];
+        bp = bias_pad;
+      }
+      FN_UNROLL for (int j = 0; j < NV; ++j) bias[j] = V::load(bp + j * W);
+    } else {
+      FN_UNROLL for (int j = 0; j < NV; ++j) bias[j] = V::zero();
+    }
+    const reg alpha = V::set1(ep.alpha), beta = V::set1(ep.beta);
+    const reg slope = V::set1(ep.act_param), zero = V::zero();
+    const bool use_beta = ep.beta != 0.0f;
+    FN_UNROLL for (int i = 0; i < R; ++i) {
+      FN_UNROLL for (int j = 0; j < NV; ++j) {
+        float* p = out + i * ld + j * W;
+        reg v = V::mul(acc[i][j], alpha);
+        if (use_beta) v = V::fmadd(V::load(p), beta, v);
+        v = V::add(v, bias[j]);
+        if (ep.act == kTileReLU) v = V::max(zero, v);
+        else if (ep.act == kTileLeakyReLU) v = V::leaky(v, slope);
+        V::store(p, v);
+      }
+    }
+    if (!direct)
+      for (index_t i = 0; i < m; ++i)
+        for (index_t j = 0; j < n; ++j) c[i * rs_c + j * cs_c] = tmp[i * NR + j];
+  }
+
+  // B(k, j) = b[k * rs_b + j]: a packed micro-panel (rs_b == NR) or, for short M, B itself.
+  // Packed A and B: the inner loop is one broadcast per row and NV loads of B per k.
+  // R <= MR rows are computed (R = MR but for the last rows of C, so no FMA is wasted there).
+  template <int R>
+  static void packed(index_t kc, const float* FN_RESTRICT a, const float* FN_RESTRICT b,
+                     index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
+                     const TileEpilogue& ep) {
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    for (int i = 0; i < R; ++i) V::prefetch(c + (i < m ? i : 0) * rs_c);
+    for (index_t k = 0; k < kc; ++k) {
+      V::prefetch(b + 8 * rs_b);
+      reg bv[NV];
+      FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+      FN_UNROLL for (int i = 0; i < R; ++i) {
+        const reg av = V::bcast(a + i);
+        FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      a += MR;
+      b += rs_b;
+    }
+    store_tile(acc, c, rs_c, cs_c, m, n, ep);
+  }
+
+  // A read in place with any strides (the small-problem path, no packing of A). Rows past m
+  // re-read row m - 1, so no load leaves A; their results are never stored.
+  template <int R>
+  static void strided(index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                      const float* FN_RESTRICT b, index_t rs_b, float* c, index_t rs_c,
+                      index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+    const float* row[R];
+    FN_UNROLL for (int i = 0; i < R; ++i) row[i] = a + (i < m ? i : m - 1) * rs_a;
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    index_t off = 0;
+    for (index_t k = 0; k < kc; ++k) {
+      reg bv[NV];
+      FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+      FN_UNROLL for (int i = 0; i < R; ++i) {
+        const reg av = V::bcast(row[i] + off);
+        FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      off += cs_a;
+      b += rs_b;
+    }
+    store_tile(acc, c, rs_c, cs_c, m, n, ep);
+  }
+
+  // B block kc x nc -> micro-panels of NR columns, k-major, zero-padded past nc.
+  static void pack_b(index_t kc, index_t nc, const float* b, index_t rs_b, index_t cs_b,
+                     float* out) {
+    for (index_t j0 = 0; j0 < nc; j0 += NR, out += kc * NR) {
+      const index_t nr = nc - j0 < NR ? nc - j0 : NR;
+      const float* src = b + j0 * cs_b;
+      if (cs_b == 1 && nr == NR) {
+        for (index_t k = 0; k < kc; ++k) {
+          FN_UNROLL for (int j = 0; j < NV; ++j) V::store(out + k * NR + j * W, V::load(src + k * rs_b + j * W));
+        }
+      } else if (rs_b == 1) {  // columns of B are contiguous: read along k
+        index_t k0 = 0;
+        if constexpr (V::kTranspose) {
+          if (nr == NR) {  // W x W blocks: W column loads, an in-register transpose, W row stores
+            for (; k0 + W <= kc; k0 += W) {
+              FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+                reg r[W];
+                FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(src + (jb * W + c) * cs_b + k0);
+                V::transpose(r);
+                FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+              }
+            }
+          }
+        }
+        for (index_t j = 0; j < nr; ++j)
+          for (index_t k = k0; k < kc; ++k) out[k * NR + j] = src[j * cs_b + k];
+        for (index_t k = k0; k < kc; ++k)
+          for (index_t j = nr; j < NR; ++j) out[k * NR + j] = 0.0f;
+      } else {
+        for (index_t k = 0; k < kc; ++k) {
+          for (index_t j = 0; j < nr; ++j) out[k * NR + j] = src[k * rs_b + j * cs_b];
+          for (index_t j = nr; j < NR; ++j) out[k * NR + j] = 0.0f;
+        }
+      }
+    }
+  }
+
+  // A block mc x kc -> micro-panels of MR rows, k-major, zero-padded past mc.
+  static void pack_a(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                     float* out) {
+    for (index_t i0 = 0; i0 < mc; i0 += MR, out += kc * MR) {
+      const index_t mr = mc - i0 < MR ? mc - i0 : MR;
+      const float* src = a + i0 * rs_a;
+      if (rs_a == 1 && mr == MR) {  // columns of A are contiguous
+        for (index_t k = 0; k < kc; ++k) {
+          FN_UNROLL for (int i = 0; i < MR; ++i) out[k * MR + i] = src[k * cs_a + i];
+        }
+      } else if (mr == MR) {
+        const float* rows[MR];
+        FN_UNROLL for (int i = 0; i < MR; ++i) rows[i] = src + i * rs_a;
+        index_t k0 = 0;
+        if constexpr (V::kTranspose && W >= MR) {
+          if (cs_a == 1) {  // rows of A are contiguous: transpose W x W blocks in registers
+            // Each store writes W >= MR floats; the extra ones land in the next k rows, which
+            // are written afterwards, hence k0 + W < kc (strictly) for the vector blocks.
+            for (; k0 + W < kc; k0 += W) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(rows[c < MR ? c : MR - 1] + k0);
+              V::transpose(r);
+              FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * MR, r[kk]);
+            }
+          }
+        }
+        index_t off = k0 * cs_a;
+        for (index_t k = k0; k < kc; ++k, off += cs_a) {
+          FN_UNROLL for (int i = 0; i < MR; ++i) out[k * MR + i] = rows[i][off];
+        }
+      } else {
+        for (index_t k = 0; k < kc; ++k) {
+          for (index_t i = 0; i < mr; ++i) out[k * MR + i] = src[i * rs_a + k * cs_a];
+          for (index_t i = mr; i < MR; ++i) out[k * MR + i] = 0.0f;
+        }
+      }
+    }
+  }
+};
+
+// Independent FMA chains, enough of them to cover latency x pipes; flops done are returned.
+template <class V, int kChains>
+double fma_throughput_loop(index_t iters) {
+  using reg = typename V::reg;
+  volatile float seed = 1.0f, mul = 0.999f, add = 0.001f;
+  reg acc[kChains];
+  FN_UNROLL for (int i = 0; i < kChains; ++i) acc[i] = V::set1(seed + 0.001f * i);
+  const reg m = V::set1(mul), c = V::set1(add);
+  for (index_t it = 0; it < iters; ++it) {
+    FN_UNROLL for (int i = 0; i < kChains; ++i) acc[i] = V::fmadd(acc[i], m, c);
+  }
+  alignas(64) float sink[V::width];
+  reg total = acc[0];
+  for (int i = 1; i < kChains; ++i) total = V::add(total, acc[i]);
+  V::store(sink, total);
+  volatile float keep = sink[0];
+  (void)keep;
+  return 2.0 * static_cast<double>(iters) * kChains * V::width;
+}
+
+template <class V, int MR, int NV, int kChains, int... Rows>
+KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t nc,
+                               std::integer_sequence<int, Rows...>) {
+  static_assert(MR <= kMaxMR, "raise kMaxMR");
+  using K = MicroKernel<V, MR, NV>;
+  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, &K::pack_a, &K::pack_b,
+                &fma_throughput_loop<V, kChains>};
+  ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
+  ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
+  return set;
+}
+
+template <class V, int MR, int NV, int kChains>
+KernelSet make_kernel_set(const char* name, index_t mc, index_t kc, index_t nc) {
+  return make_kernel_set_impl<V, MR, NV, kChains>(name, mc, kc, nc,
+                                                  std::make_integer_sequence<int, MR>{});
+}
+
+}  // namespace gemm_detail
+}  // namespace fusednet

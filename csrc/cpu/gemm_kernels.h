@@ -1,0 +1,84 @@
+// Private to the gemm family: the micro-kernel interface shared by the driver (gemm.cpp) and the
+// per-ISA kernel files (gemm_kernel_{generic,avx2,avx512}.cpp, each compiled with its own flags).
+//
+// A micro-kernel computes one MR x NR tile of C from a K-slice:
+//   C[i, j] = epi(alpha * sum_k A(i, k) B(k, j) + beta * C[i, j])      i < m <= MR, j < n <= NR
+// B is a packed micro-panel: B(k, j) = b[k * NR + j], zero-padded to NR columns, or for short M
+// a full NR-column panel of a row-major B read in place (B(k, j) = b[k * rs_b + j]).
+// A is either a packed micro-panel (A(i, k) = a[k * MR + i], zero-padded to MR rows) or, on the
+// small-problem path, read in place with any strides (A(i, k) = a[i * rs_a + k * cs_a]).
+#pragma once
+
+#include "../common.h"
+#include "../dispatch.h"
+#include "../kernels.h"
+
+namespace fusednet {
+namespace gemm_detail {
+
+// What a micro-kernel applies while its tile is still in registers. The transcendental
+// activations (sigmoid, tanh, gelu) are applied by the driver on the stored rows instead.
+enum TileAct : int { kTileNone = 0, kTileReLU = 1, kTileLeakyReLU = 2 };
+
+struct TileEpilogue {
+  float alpha = 1.0f;
+  float beta = 0.0f;            // 0: C is not read, so NaN in C does not propagate
+  const float* bias = nullptr;  // bias of the tile's first column (length n), or nullptr
+  int act = kTileNone;
+  float act_param = 0.0f;       // leaky_relu negative slope
+};
+
+using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b, index_t rs_b, float* c,
+                              index_t rs_c, index_t cs_c, index_t m, index_t n,
+                              const TileEpilogue& ep);
+using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                               const float* b, index_t rs_b, float* c, index_t rs_c, index_t cs_c,
+                               index_t m, index_t n, const TileEpilogue& ep);
+// Packs a kc x nc block of B (B(k, j) = b[k * rs_b + j * cs_b]) into ceil(nc / NR) micro-panels.
+using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, index_t cs_b,
+                         float* out);
+// Packs an mc x kc block of A into ceil(mc / MR) micro-panels.
+using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                         float* out);
+
+constexpr int kMaxMR = 16;
+
+// One ISA's kernels and the cache blocking that suits them.
+struct KernelSet {
+  const char* name;
+  int mr, nr;        // register tile
+  index_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x NR in L1, kc x nc in L3
+  // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
+  PackedKernel packed[kMaxMR];
+  StridedKernel strided[kMaxMR];
+  PackAFn pack_a;
+  PackBFn pack_b;
+  // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
+  double (*fma_loop)(index_t iters);
+};
+
+const KernelSet& kernels_generic();
+#if defined(FUSEDNET_X86_KERNELS)
+const KernelSet& kernels_avx2();
+const KernelSet& kernels_avx512();
+#endif
+
+// The kernel set for `isa` (generic when the build has no x86 kernels).
+const KernelSet& kernels_for(CpuIsa isa);
+
+// C[i, j] = act(C[i, j]) over an m x n block with any strides: relu / leaky_relu inline, the
+// others through activation_forward_cpu on contiguous rows (gathered when C's rows are strided).
+void apply_activation(Activation act, float param, float* c, index_t m, index_t n, index_t rs_c,
+                      index_t cs_c);
+
+// Tuning knobs (tests use them to force each path): the M*N*K below which no parallel region is
+// opened, the least number of columns for which A is packed (0: always), the most rows of C for
+// which a row-major B is read in place. A negative value keeps a knob as it is.
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m);
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m);
+
+// The FP32 peak measured with the ISA's FMA loop on `threads` threads for about 50 ms.
+double fp32_peak_gflops_cpu(int threads, CpuIsa isa);
+
+}  // namespace gemm_detail
+}  // namespace fusednet

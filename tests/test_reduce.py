@@ -1,0 +1,127 @@
+"""bias_grad (column sums) and row-wise argmax against float64 / NumPy references.
+
+bias_grad accumulates in double in row order, so it must equal the float64 sum rounded to
+float32 up to the last bit or so: |db - ref| <= 1e-6 (sum_i |dy_ij|) + 1e-6 |ref|.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fusednet import _core, ops
+import reference_activation as ref
+
+SHAPES = [(0, 3), (3, 0), (0, 0), (1, 1), (1, 257), (7, 13), (1000, 3), (3, 1000), (257, 513),
+          (1031, 7)]
+
+
+def check_bias_grad(dy, db):
+    want = ref.bias_grad(dy)
+    scale = np.abs(np.asarray(dy, np.float64)).sum(axis=0)
+    err = np.abs(db.astype(np.float64) - want)
+    bound = 1e-6 * scale + 1e-6 * np.abs(want)
+    assert db.dtype == np.float32 and db.shape == want.shape
+    if err.size and (err > bound).any():
+        j = int(np.argmax(err - bound))
+        raise AssertionError(f"bias_grad: column {j}: got {db[j]!r}, want {want[j]!r}, "
+                             f"max abs err {err.max():.3g}")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_bias_grad_matches_reference(shape, rng):
+    dy = rng.standard_normal(shape).astype(np.float32)
+    check_bias_grad(dy, ops.bias_grad(dy))
+
+
+def test_bias_grad_any_layout(rng):
+    base = rng.standard_normal((40, 30)).astype(np.float32)
+    for dy in (np.asfortranarray(base), base.T, base[::-1, ::-2], base[5:, 3].reshape(-1, 1)):
+        db = ops.bias_grad(dy)
+        check_bias_grad(dy, db)
+        np.testing.assert_array_equal(db, ops.bias_grad(np.ascontiguousarray(dy)))
+
+
+def test_bias_grad_out(rng):
+    dy = rng.standard_normal((50, 9)).astype(np.float32)
+    want = ops.bias_grad(dy)
+    out = np.empty(9, np.float32)
+    assert ops.bias_grad(dy, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    strided = np.zeros(18, np.float32)[::2]
+    assert ops.bias_grad(dy, out=strided) is strided
+    np.testing.assert_array_equal(strided, want)
+
+
+def test_bias_grad_is_accurate_where_float_sums_are_not():
+    # 1e8 followed by many ones: a float32 running sum would lose every 1.
+    dy = np.ones((10001, 2), np.float32)
+    dy[0] = 1e8
+    np.testing.assert_array_equal(ops.bias_grad(dy), np.float32(1e8 + 10000))
+
+
+@pytest.mark.parametrize("shape", [(4096, 300), (100000, 3), (3, 70000)], ids=str)
+def test_bias_grad_bit_identical_for_any_thread_count(shape, rng, threads):
+    dy = rng.standard_normal(shape).astype(np.float32)
+    runs = []
+    for n in (1, 2, 3):
+        threads(n)
+        runs.append(ops.bias_grad(dy))
+    for db in runs[1:]:
+        assert np.array_equal(db, runs[0])
+    check_bias_grad(dy, runs[0])
+
+
+def test_bias_grad_nan_and_inf():
+    dy = np.array([[1, np.nan, np.inf, np.inf], [2, 3, 4, -np.inf]], np.float32)
+    db = ops.bias_grad(dy)
+    assert db[0] == 3 and np.isnan(db[1]) and db[2] == np.inf and np.isnan(db[3])
+
+
+# ---- argmax ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 1), (7, 13), (3, 1000), (1000, 17)],
+                         ids=str)
+def test_argmax_matches_numpy(shape, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    got = ops.argmax(x)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, ref.argmax(x))
+
+
+def test_argmax_ties_nan_and_infinities():
+    x = np.array([[1, 3, 3, 2],           # tie: first index
+                  [np.nan, 5, np.nan, 1],  # NaN counts as the max: first NaN
+                  [1, 5, np.nan, 9],
+                  [-np.inf, -np.inf, -np.inf, -np.inf],
+                  [0, np.inf, np.inf, 1],
+                  [-0.0, 0.0, 0, 0]], np.float32)
+    np.testing.assert_array_equal(ops.argmax(x), [1, 0, 2, 0, 1, 0])
+    np.testing.assert_array_equal(ops.argmax(x), ref.argmax(x))
+
+
+def test_argmax_any_layout_and_threads(rng, threads):
+    base = np.round(rng.standard_normal((300, 400)) * 3).astype(np.float32)  # many ties
+    for x in (base, base.T, base[::-1, ::3], np.asfortranarray(base)):
+        want = ref.argmax(x)
+        for n in (1, 2):
+            threads(n)
+            np.testing.assert_array_equal(ops.argmax(x), want)
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"dy: expected a 2-D array, got 1-D with shape \(5,\)"):
+        ops.bias_grad(np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match=r"out: expected shape \(4,\), got \(3,\)"):
+        ops.bias_grad(np.zeros((2, 4), np.float32), out=np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="out: expected dtype float32"):
+        ops.bias_grad(np.zeros((2, 4), np.float32), out=np.zeros(4, np.float64))
+    with pytest.raises(ValueError, match=r"x: expected a 2-D array, got 3-D"):
+        ops.argmax(np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"x: expected at least one column, got shape \(2, 0\)"):
+        ops.argmax(np.zeros((2, 0), np.float32))
+    with pytest.raises(TypeError, match="dy: expected an array of real numbers"):
+        ops.bias_grad(np.zeros((2, 2), dtype=object))
+    with pytest.raises(ValueError, match=r"out: expected shape \(4,\), got \(3,\)"):
+        _core.bias_grad(np.zeros((2, 4), np.float32), np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="x: expected at least one column"):
+        _core.argmax_rows(np.zeros((2, 0), np.float32))
