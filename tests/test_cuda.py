@@ -371,6 +371,43 @@ def test_softmax_forward_backward(gpu, rng, log, rows, cols):
     assert_close(b(dy, x)[:, j], fd, 1e-3, 1e-4, "softmax bwd vs finite difference")
 
 
+def test_activation_by_name_and_parameters(gpu, rng):
+    x = rng.standard_normal((17, 9)).astype(np.float32)
+    dy = rng.standard_normal((17, 9)).astype(np.float32)
+    assert_close(cuda.activation(x, "leaky_relu", negative_slope=0.3),
+                 ref.activation(x, "leaky_relu", 0.3), 0, 0, "leaky by name")
+    assert_close(cuda.activation(x, "gelu", approximate=True), ref.activation(x, "gelu_tanh"),
+                 2e-6, 2e-6, "gelu approximate by name")
+    assert_close(cuda.activation_backward(dy, x, "log_softmax"),
+                 ref.softmax_grad(dy, x, log=True), 1e-4, 1e-5, "log_softmax bwd by name")
+    with pytest.raises(ValueError, match="name: unknown activation 'swish'"):
+        cuda.activation(x, "swish")
+    with pytest.raises(TypeError, match="relu: unexpected parameter 'negative_slope'"):
+        cuda.activation(x, "relu", negative_slope=0.1)
+
+
+def test_cuda_agrees_with_cpu_ops(gpu, rng):
+    x = rng.standard_normal((300, 70)).astype(np.float32)
+    w = (rng.standard_normal((70, 33)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(33).astype(np.float32)
+    labels = rng.integers(0, 33, 300)
+    assert_close(cuda.linear(x, w, b, activation="tanh"),
+                 fnet.ops.linear(x, w, b, activation="tanh"), 1e-5, 1e-5, "linear")
+    assert_close(cuda.gelu(x), fnet.ops.gelu(x), 1e-5, 1e-6, "gelu")
+    assert_close(cuda.bias_grad(x), fnet.ops.bias_grad(x), 1e-5, 1e-4, "bias_grad")
+    z = fnet.ops.linear(x, w, b)
+    (l_gpu, g_gpu), (l_cpu, g_cpu) = (cuda.softmax_cross_entropy(z, labels),
+                                      fnet.ops.softmax_cross_entropy(z, labels))
+    assert abs(l_gpu - l_cpu) <= 1e-5 * abs(l_cpu)
+    assert_close(g_gpu, g_cpu, 1e-4, 1e-7, "softmax CE grad")
+    p1, p2 = x[0].copy(), x[0].copy()
+    g = x[1].copy()
+    m1, v1, m2, v2 = (np.zeros(70, np.float32) for _ in range(4))
+    cuda.adam_(p1, g, m1, v1, step=1, lr=0.1)
+    fnet.ops.adam_(p2, g, m2, v2, step=1, lr=0.1)
+    assert_close(p1, p2, 1e-5, 1e-6, "adam")
+
+
 def test_softmax_extreme_logits_finite(gpu):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], np.float32)
     assert np.isfinite(cuda.softmax(x)).all() and np.isfinite(cuda.log_softmax(x)).all()
@@ -382,6 +419,8 @@ def test_bias_grad_and_argmax(gpu, rng, rows, cols):
     got = cuda.bias_grad(dy)
     assert_close(got, dy.astype(np.float64).sum(0), 1e-5, 1e-3, "bias_grad")
     assert np.array_equal(got, cuda.bias_grad(dy)), "bias_grad not reproducible"
+    out = np.empty((2, cols), np.float32)[0]
+    assert cuda.bias_grad(dy, out) is out and np.array_equal(out, got)
     assert np.array_equal(cuda.argmax(dy), dy.argmax(axis=1))
 
 
