@@ -15,10 +15,24 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from . import _core  # noqa: E402
 from . import ops
+from . import initializers, layers, losses, metrics, optimizers
+from .model import Sequential, Model
+from .tape import GradientTape
+from .io import load_model
 
 __version__ = "0.1.0"
 
-__all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__"]
+__all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__",
+           "Sequential", "Model", "layers", "losses", "optimizers", "initializers", "metrics",
+           "callbacks", "schedules", "GradientTape", "load_model"]
+
+
+def __getattr__(name):
+    # fusednet.callbacks / fusednet.schedules: imported on first use (import stays light).
+    if name in ("callbacks", "schedules"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fusednet' has no attribute {name!r}")
 
 
 def backends() -> dict:

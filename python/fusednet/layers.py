@@ -1,0 +1,165 @@
+"""Layers with Keras's names and defaults. Layers only describe the network: ``Sequential``
+compiles them into one C++ ``Net`` whose arenas hold the weights.
+
+Supported stacks: ``Dense`` layers, each optionally followed by ``Activation`` (folded into a
+linear Dense) and ``Dropout``; ``softmax`` only on the output; an optional leading ``Input`` or
+``Dropout``.
+"""
+from __future__ import annotations
+
+import numbers
+
+from . import _activations
+from . import initializers as _init
+
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "Input", "InputLayer"]
+
+LAYER_ACTIVATIONS = tuple(_activations.ELEMENTWISE) + ("softmax",)
+SOFTMAX = 100  # Net's code for a row-wise softmax on the output (csrc/net.h kActSoftmax)
+
+
+def activation_code(name, name_of_arg="activation"):
+    """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax'."""
+    if name is None:
+        return _activations.LINEAR, 0.0, "linear"
+    if not isinstance(name, str):
+        raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, got "
+                        f"{type(name).__name__}")
+    key = name.lower()
+    if key == "softmax":
+        return SOFTMAX, 0.0, "softmax"
+    if key not in _activations.ELEMENTWISE:
+        raise ValueError(f"{name_of_arg}: unknown activation '{name}'; expected one of "
+                         f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}")
+    code, param = _activations.elementwise_code(key, name_of_arg)
+    return code, param, key
+
+
+def _check_shape(input_shape):
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
+        input_shape = (int(input_shape),)
+    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
+            or not isinstance(input_shape[0], numbers.Integral) or input_shape[0] < 1):
+        raise ValueError(f"input_shape: expected a 1-tuple of a positive width such as (64,), "
+                         f"got {input_shape!r}")
+    return (int(input_shape[0]),)
+
+
+class Layer:
+    """Base of the layer descriptions."""
+
+    _count: dict = {}
+
+    def __init__(self, name=None, input_shape=None):
+        kind = type(self).__name__.lower()
+        if name is None:
+            n = Layer._count.get(kind, 0)
+            Layer._count[kind] = n + 1
+            name = kind if n == 0 else f"{kind}_{n}"
+        self.name = str(name)
+        self.input_shape = _check_shape(input_shape)
+
+    def get_config(self) -> dict:
+        cfg = {"name": self.name}
+        if self.input_shape is not None:
+            cfg["input_shape"] = list(self.input_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class Dense(Layer):
+    """``activation(x @ kernel + bias)``; kernel (in, units), bias (units,)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", input_shape=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Dense: unexpected argument(s) {', '.join(sorted(kwargs))}")
+        super().__init__(name, input_shape)
+        if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+            raise ValueError(f"units: expected a positive int, got {units!r}")
+        self.units = int(units)
+        self.act_code, self.act_param, self.activation = activation_code(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _init.get(kernel_initializer, "kernel_initializer")
+        self.bias_initializer = _init.get(bias_initializer, "bias_initializer")
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
+                   kernel_initializer=self.kernel_initializer.name,
+                   bias_initializer=self.bias_initializer.name)
+        return cfg
+
+
+class Activation(Layer):
+    """An activation on its own; folded into the preceding linear Dense."""
+
+    def __init__(self, activation, name=None, input_shape=None):
+        super().__init__(name, input_shape)
+        self.act_code, self.act_param, self.activation = activation_code(activation)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg["activation"] = self.activation
+        return cfg
+
+
+class Dropout(Layer):
+    """Zeroes each input with probability ``rate`` in training and scales the rest by
+    1 / (1 - rate); the identity at inference. Masks are seeded from the model seed."""
+
+    def __init__(self, rate, name=None, input_shape=None, seed=None):
+        super().__init__(name, input_shape)
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
+            raise ValueError(f"rate: expected a number in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg["rate"] = self.rate
+        return cfg
+
+
+class InputLayer(Layer):
+    """Declares the input width: ``Input(shape=(64,))``."""
+
+    def __init__(self, shape=None, name=None, input_shape=None):
+        super().__init__(name, shape if shape is not None else input_shape)
+        if self.input_shape is None:
+            raise ValueError("shape: expected the input width, e.g. Input(shape=(64,))")
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "shape": list(self.input_shape)}
+
+
+def Input(shape, name=None):
+    """Keras's ``Input(shape=...)`` as the first entry of a Sequential."""
+    return InputLayer(shape=shape, name=name)
+
+
+_CLASSES = {"Dense": Dense, "Activation": Activation, "Dropout": Dropout,
+            "InputLayer": InputLayer}
+
+
+def serialize(layer: Layer) -> dict:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(d: dict) -> Layer:
+    cls = _CLASSES.get(d.get("class_name"))
+    if cls is None:
+        raise ValueError(f"unknown layer class {d.get('class_name')!r} in a saved model")
+    cfg = dict(d["config"])
+    if cls is InputLayer:
+        return InputLayer(shape=tuple(cfg["shape"]), name=cfg.get("name"))
+    if "input_shape" in cfg:
+        cfg["input_shape"] = tuple(cfg["input_shape"])
+    return cls(**cfg)

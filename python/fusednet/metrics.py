@@ -1,0 +1,69 @@
+"""Metric names accepted by ``compile(metrics=[...])``, resolved to the C++ Net's metric codes.
+
+"accuracy" picks the kind from the loss as Keras does: binary accuracy (threshold 0.5) for binary
+cross-entropy, sparse categorical for sparse labels, categorical for one-hot targets; with mse,
+binary for a 1-unit output, else categorical. Metrics are unweighted (Keras's ``metrics``, not
+``weighted_metrics``) and averaged over the samples of the epoch.
+"""
+from __future__ import annotations
+
+from . import losses as _losses
+
+__all__ = ["resolve", "KNOWN"]
+
+BINARY_ACCURACY, SPARSE_ACCURACY, CATEGORICAL_ACCURACY, MAE, MSE = range(5)  # csrc/net.h MetricKind
+
+_FIXED = {
+    "binary_accuracy": BINARY_ACCURACY,
+    "sparse_categorical_accuracy": SPARSE_ACCURACY,
+    "categorical_accuracy": CATEGORICAL_ACCURACY,
+    "mae": MAE, "mean_absolute_error": MAE,
+    "mse": MSE, "mean_squared_error": MSE,
+}
+KNOWN = ("accuracy", "acc") + tuple(_FIXED)
+
+
+def _accuracy_kind(loss, units):
+    if loss.kind == _losses.BCE:
+        return BINARY_ACCURACY
+    if loss.kind == _losses.SPARSE_CE:
+        return SPARSE_ACCURACY
+    if loss.kind == _losses.CATEGORICAL_CE:
+        return CATEGORICAL_ACCURACY
+    return BINARY_ACCURACY if units == 1 else CATEGORICAL_ACCURACY
+
+
+def check_names(metrics):
+    """The metric names as a list, validated (before the model is built)."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    out = []
+    for m in metrics:
+        if not isinstance(m, str):
+            raise TypeError(f"metrics: expected metric names (str), got {type(m).__name__}")
+        if m.lower() not in KNOWN:
+            raise ValueError(f"metrics: unknown metric '{m}'; expected one of "
+                             f"{', '.join(repr(k) for k in KNOWN)}")
+        out.append(m)
+    return out
+
+
+def resolve(names, loss, units):
+    """Codes for the C++ Net, in the order of `names`."""
+    codes = []
+    for m in names:
+        key = m.lower()
+        if key in ("accuracy", "acc"):
+            code = _accuracy_kind(loss, units)
+        else:
+            code = _FIXED[key]
+        if code == SPARSE_ACCURACY and loss.kind != _losses.SPARSE_CE:
+            raise ValueError(f"metrics: '{m}' needs integer labels, i.e. "
+                             f"sparse_categorical_crossentropy")
+        if code != SPARSE_ACCURACY and loss.kind == _losses.SPARSE_CE:
+            raise ValueError(f"metrics: '{m}' compares one value per output unit, but "
+                             f"sparse_categorical_crossentropy has integer labels; use 'accuracy'")
+        codes.append(code)
+    return codes
