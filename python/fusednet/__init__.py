@@ -5,15 +5,7 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 """
 from __future__ import annotations
 
-import os
-
-# OpenMP workers sleep between kernels instead of spinning (unless the user chose otherwise): on
-# a machine shared with other processes, or with NumPy's BLAS threads, spinning idle workers take
-# the cores the working threads need, and a 2-thread gemm then waits whole time slices at each
-# barrier (measured here: 128^3 in 40 ms spinning, 0.13 ms sleeping). Read when _core loads libgomp.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-from . import _core  # noqa: E402
+from . import _core
 from . import ops
 from . import initializers, layers, losses, metrics, optimizers
 from .model import Sequential, Model
