@@ -4,7 +4,8 @@
 // The Goto/BLIS structure (the reference is gemm_ref.cpp):
 //   for jc in N by NC:                      B block kc x nc lives in L3, shared by the threads
 //     for pc in K by KC:                    K order fixed by K alone -> same bits on any threads
-//       pack B[pc, jc] into NR-wide micro-panels (threads split the panels)
+//       pack B[pc, jc] into NR-wide micro-panels (threads split the panels; one barrier, two
+//       B buffers used by alternate passes; none when the threads split N: each packs its own)
 //       for (ic, part of jc) tasks:         threads split M blocks (and N when M is short)
 //         pack A[ic, pc] into MR-tall micro-panels (each thread its own, in L2)
 //         for jr in nc by NR, ir in mc by MR: micro-kernel on an MR x NR tile (ISA file)
@@ -17,9 +18,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <new>
 #include <cstdlib>
-#include <vector>
+#include <new>
 
 #include "../dispatch.h"
 #include "../kernels.h"
@@ -106,6 +106,9 @@ std::atomic<index_t> g_pack_a_min_n{48};
 // Up to this many rows of C, a row-major B is read in place instead of packed: each B element is
 // used M times only, so the copy would cost a fair share of the work.
 std::atomic<index_t> g_direct_b_max_m{32};
+
+// A B block of at most this many floats (16 KiB) stays in L1 whatever the loop order.
+constexpr index_t kSmallBlockFloats = 4096;
 
 bool is_tile_act(Activation act) {
   return act == Activation::Linear || act == Activation::ReLU || act == Activation::LeakyReLU;
@@ -225,22 +228,28 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           }
           float* cblk = p.C + ic * p.rs_c + (jc + j0) * p.cs_c;
           const float* bias = last && p.ep.bias ? p.ep.bias + jc + j0 : nullptr;
-          for (index_t jr = j0; jr < j1; jr += NR) {
-            const index_t n = std::min(NR, j1 - jr);
+          const auto tile = [&](index_t ir, index_t jr) {
+            const index_t m = std::min(MR, mc - ir), n = std::min(NR, j1 - jr);
             const bool in_place = direct_b && jr + NR <= nc;
             const float* bp = in_place ? bsrc + jr : bbuf + jr * kc_max;
             const index_t rs_bp = in_place ? p.rs_b : NR;
-            float* ccol = cblk + (jr - j0) * p.cs_c;
+            float* ct = cblk + ir * p.rs_c + (jr - j0) * p.cs_c;
             ep.bias = bias ? bias + (jr - j0) : nullptr;
-            for (index_t ir = 0; ir < mc; ir += MR) {
-              const index_t m = std::min(MR, mc - ir);
-              if (pack_a)
-                ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ccol + ir * p.rs_c, p.rs_c,
-                                 p.cs_c, m, n, ep);
-              else
-                ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp,
-                                  ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n, ep);
-            }
+            if (pack_a)
+              ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ct, p.rs_c, p.cs_c, m, n, ep);
+            else
+              ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp, ct, p.rs_c,
+                                p.cs_c, m, n, ep);
+          };
+          if (kc * (j1 - j0) <= kSmallBlockFloats) {
+            // The whole B block fits in L1 (short K): sweep C row by row, so each row of C is
+            // written in one go instead of in NR-wide strips (store-bound when K is ~10).
+            for (index_t ir = 0; ir < mc; ir += MR)
+              for (index_t jr = j0; jr < j1; jr += NR) tile(ir, jr);
+          } else {
+            // A B micro-panel stays in L1 while the A block streams past it from L2.
+            for (index_t jr = j0; jr < j1; jr += NR)
+              for (index_t ir = 0; ir < mc; ir += MR) tile(ir, jr);
           }
           if (last && !tile_act)
             apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
