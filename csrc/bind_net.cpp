@@ -251,9 +251,9 @@ void bind_net(py::module_& m) {
              auto mk = metric_kinds(metrics);
              BatchHook h;
              if (!hook.is_none()) {
-               h = [&hook](index_t b, double l) {
+               h = [&hook](index_t b, double l, const std::vector<double>& m) {
                  py::gil_scoped_acquire gil;
-                 py::object r = hook(b, l);
+                 py::object r = hook(b, l, m);
                  return r.is_none() || r.cast<bool>();
                };
              }

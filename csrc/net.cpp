@@ -475,7 +475,9 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
     loss_sum += l * static_cast<double>(rows);
     seen += rows;
     ++st.batches;
-    if (hook && !hook(b, l)) break;
+    if (hook && !hook(b, loss_sum / static_cast<double>(seen),
+                      metric_means(metrics, sums, seen, output_width())))
+      break;
   }
   st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   st.metrics = metric_means(metrics, sums, seen, output_width());

@@ -86,8 +86,9 @@ struct Targets {
   index_t cols = 0;
 };
 
-// Called after each training batch (batch index, batch loss); returns false to stop the epoch.
-using BatchHook = std::function<bool(index_t, double)>;
+// Called after each training batch with the batch index and the epoch's running mean loss and
+// metrics so far; returns false to stop the epoch.
+using BatchHook = std::function<bool(index_t, double, const std::vector<double>&)>;
 
 class Net {
  public:
