@@ -355,3 +355,29 @@ def test_sample_weight_scales_the_gradient(rng):
     ref = ref_loss(w64, ("relu", "tanh", "softmax"), x, y,
                    losses.SparseCategoricalCrossentropy(), sw)
     assert abs(h.history["loss"][0] - ref) < 1e-5
+
+
+def test_regression_metrics_and_binary_accuracy(rng):
+    x = rng.standard_normal((50, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]])).astype(np.float32)
+    m = fnet.Sequential([L.Dense(1, input_shape=(3,))], seed=0)
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
+    p = m.predict(x).astype(np.float64)
+    loss, mae, mse = m.evaluate(x, y, batch_size=7, verbose=0)
+    assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert mse == pytest.approx(((p - y) ** 2).mean(), rel=1e-6)
+    assert loss == pytest.approx(mse, rel=1e-6)
+    yb = (y > 0).astype(np.float32)
+    for out_act, loss_fn in (("sigmoid", "binary_crossentropy"),
+                             ("linear", losses.BinaryCrossentropy(from_logits=True))):
+        b = fnet.Sequential([L.Dense(1, activation=out_act, input_shape=(3,))], seed=1)
+        b.compile(loss=loss_fn, metrics=["accuracy"])
+        _, acc = b.evaluate(x, yb, verbose=0)
+        pb = b.predict(x)
+        thr = 0.5 if out_act == "sigmoid" else 0.5  # Keras thresholds the model output at 0.5
+        assert acc == pytest.approx(((pb > thr) == yb).mean())
+    c = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=2)
+    c.compile(loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]
+    _, acc = c.evaluate(x, onehot, verbose=0)
+    assert acc == pytest.approx((c.predict(x).argmax(1) == onehot.argmax(1)).mean())

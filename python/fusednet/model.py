@@ -501,6 +501,7 @@ class Sequential:
                 sw, swv = sw[:split], sw[split:]
             n = split
         self.optimizer._bind(self)
+        self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         steps = (n + bs - 1) // bs
         codes = self._metric_codes
         names = self._metric_names
@@ -593,6 +594,7 @@ class Sequential:
         names, codes = self._metric_names, self._metric_codes
         kind, fl = self.loss_fn.kind, self.loss_fn.from_logits
         steps = (n + bs - 1) // bs
+        self._last_out = None
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
         if cbl is not None:
             cbl.on_test_begin()
@@ -650,6 +652,7 @@ class Sequential:
         n = len(x)
         out = np.empty((n, self._net.output_width), dtype=F32)
         steps = (n + bs - 1) // bs
+        self._last_out = None
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
         if cbl is not None:
             cbl.on_predict_begin()
