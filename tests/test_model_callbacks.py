@@ -177,3 +177,18 @@ def test_evaluate_and_predict_progress_and_hooks(capsys):
     assert r.batches == 14 and np.array_equal(p, m.predict(x))
     with pytest.raises(ValueError, match="verbose"):
         m.evaluate(x, y, verbose=3)
+
+
+def test_exception_in_a_batch_hook_propagates_and_model_stays_usable():
+    x, y = _data()
+
+    class Boom(C.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyError("boom from a callback")
+    m = _model()
+    with pytest.raises(KeyError, match="boom from a callback"):
+        m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Boom()])
+    assert m.optimizer.iterations == 2
+    m.fit(x, y, batch_size=16, epochs=1, verbose=0)  # not left busy
+    assert m.optimizer.iterations == 8
