@@ -192,14 +192,15 @@ void bind_gemm(py::module_& m) {
       py::arg("isa") = py::none(), "Register tile and cache blocks of the ISA's gemm kernel.");
   m.def(
       "_gemm_tuning",
-      [](double parallel_min_work, index_t pack_a_min_n) {
+      [](double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m) {
         double w;
-        index_t n;
-        gemm_detail::get_gemm_tuning(&w, &n);
-        gemm_detail::set_gemm_tuning(parallel_min_work, pack_a_min_n);
-        return py::make_tuple(w, n);
+        index_t n, m;
+        gemm_detail::get_gemm_tuning(&w, &n, &m);
+        gemm_detail::set_gemm_tuning(parallel_min_work, pack_a_min_n, direct_b_max_m);
+        return py::make_tuple(w, n, m);
       },
       py::arg("parallel_min_work") = -1.0, py::arg("pack_a_min_n") = -1,
+      py::arg("direct_b_max_m") = -1,
       "Sets the gemm path thresholds (negative keeps one); returns the previous ones.");
 }
 

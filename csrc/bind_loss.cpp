@@ -1,6 +1,6 @@
 // Bindings for the losses: check shapes and layout, allocate the gradient and the row_loss
 // workspace, release the GIL, call the kernel, return (loss, gradient). No arithmetic here.
-#include <vector>
+#include <memory>
 
 #include "bind_util.h"
 #include "kernels.h"
@@ -51,11 +51,11 @@ py::tuple dense_loss(DenseLoss kernel, const py::handle& first, const char* firs
   const float* w = weights_arg(sample_weight, rows);
   py::array_t<float> grad({rows, cols});
   float* g = grad.mutable_data();
-  std::vector<double> row_loss(static_cast<size_t>(rows));
+  std::unique_ptr<double[]> row_loss(new double[static_cast<size_t>(rows)]);  // not zeroed
   double loss;
   {
     py::gil_scoped_release release;
-    loss = kernel(x.data, t.data, w, g, rows, cols, red, row_loss.data());
+    loss = kernel(x.data, t.data, w, g, rows, cols, red, row_loss.get());
   }
   return py::make_tuple(loss, grad);
 }
@@ -111,11 +111,11 @@ void bind_loss(py::module_& m) {
         const float* w = weights_arg(sample_weight, rows);
         py::array_t<float> grad({rows, cols});
         float* g = grad.mutable_data();
-        std::vector<double> row_loss(static_cast<size_t>(rows));
+        std::unique_ptr<double[]> row_loss(new double[static_cast<size_t>(rows)]);  // not zeroed
         double loss;
         {
           py::gil_scoped_release release;
-          loss = softmax_cross_entropy_cpu(x.data, lp, w, g, rows, cols, red, row_loss.data());
+          loss = softmax_cross_entropy_cpu(x.data, lp, w, g, rows, cols, red, row_loss.get());
         }
         return py::make_tuple(loss, grad);
       },

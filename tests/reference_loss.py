@@ -26,17 +26,20 @@ def mse(pred, target, sample_weight=None, reduction="mean"):
     return loss, grad.reshape(np.shape(pred))
 
 
-def sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # no overflow for any z
+def sigmoid_minus(z, t):
+    """sigmoid(z) - t without cancellation: for z >= 0 it is (1 - t) - sigmoid(-z)."""
+    small = np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z)))  # sigmoid(-|z|), no overflow
+    return np.where(z >= 0, (1.0 - t) - small, small - t)
 
 
 def binary_cross_entropy(logits, targets, sample_weight=None, reduction="mean"):
     z = _as2d(logits)
     t = np.asarray(targets, dtype=np.float64).reshape(z.shape)
     cols = z.shape[1]
-    per_elem = np.logaddexp(0.0, z) - t * z
+    # softplus(z) - t z without the cancellation of log(1 + e^z) - z for large z (t = 1)
+    per_elem = np.maximum(z, 0.0) - t * z + np.log1p(np.exp(-np.abs(z)))
     per_row = per_elem.mean(axis=1) if cols else np.zeros(z.shape[0])
-    grad = (sigmoid(z) - t) / max(cols, 1)
+    grad = sigmoid_minus(z, t) / max(cols, 1)
     loss, grad = _reduce(per_row, grad, sample_weight, reduction)
     return loss, grad.reshape(np.shape(logits))
 

@@ -33,11 +33,14 @@ ACT_CODES = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "ta
              "gelu": 5, "gelu_tanh": 6}
 
 
-@pytest.fixture(params=["default", "packed_parallel", "strided_a_parallel", "packed_serial"])
+@pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
+                        "packed_direct_b_serial"])
 def gemm_path(request):
-    """Forces each driver path: A packed or read in place, with or without a parallel region."""
-    settings_ = {"default": (-1, -1), "packed_parallel": (0, 0),
-                 "strided_a_parallel": (0, 1 << 40), "packed_serial": (1e30, 0)}[request.param]
+    """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
+    place, with or without a parallel region."""
+    settings_ = {"default": (-1, -1, -1), "packed_parallel": (0, 0, 0),
+                 "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40),
+                 "packed_direct_b_serial": (1e30, 0, 1 << 40)}[request.param]
     before = _core._gemm_tuning(*settings_)
     try:
         yield request.param
@@ -144,7 +147,7 @@ def test_input_layouts(cpu_isa, layout, form, rng):
 
 @pytest.mark.parametrize("out_layout", ["c", "f", "strided", "negative", "negative_f"])
 @pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
-def test_out_layouts(cpu_isa, gemm_path, out_layout, beta, rng):
+def test_out_layouts(cpu_isa, out_layout, beta, rng):
     for M, N, K in [(13, 17, 5), (61, 40, 270)]:
         check_matmul(rng, M, N, K, alpha=1.5, beta=beta, out_layout=out_layout, what=cpu_isa)
 
@@ -207,7 +210,7 @@ def test_nan_in_inputs_propagates(cpu_isa):
 # ---- epilogue --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("activation", ACTS)
-def test_linear_epilogue(cpu_isa, gemm_path, activation, rng):
+def test_linear_epilogue(cpu_isa, activation, rng):
     for M, N, K in [(1, 1, 1), (7, 19, 5), (61, 50, 600), (250, 33, 40)]:
         x = rng.standard_normal((M, K)).astype(np.float32)
         w = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)

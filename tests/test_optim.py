@@ -112,6 +112,18 @@ def test_grad_any_layout_and_dtype(rng):
         assert np.array_equal(p, want)
 
 
+def test_zero_dimensional(rng):
+    p, g = np.array(1.5, np.float32), np.array(0.25, np.float32)
+    m, v = np.zeros((), np.float32), np.zeros((), np.float32)
+    state = ref.new_state(p, "m", "v")
+    ops.adam_(p, g, m, v, step=1, lr=0.1)
+    ref.adam(state, g, step=1, lr=0.1)
+    assert p.shape == ()
+    assert_close(p, state["param"], "param")
+    with pytest.raises(ValueError, match=r"grad: expected shape \(\).*got \(1,\)"):
+        ops.adam_(p, np.ones(1), m, v, step=1)
+
+
 def test_zero_size():
     p = np.zeros((0, 3), np.float32)
     ops.adam_(p, p.copy(), np.zeros_like(p), np.zeros_like(p), step=1)

@@ -11,9 +11,14 @@
 // Each includes this file with FN_ACT_NS set to its own namespace name, so the copies compiled
 // with different flags can never be merged by the linker (no ODR clash).
 //
-// Accuracy (float32, checked in tests against float64): exp ~1 ulp, tanh / sigmoid ~2 ulp,
-// erfc ~1.2e-7 relative (Numerical Recipes' Chebyshev fit), so every activation is within
-// rtol 2e-6 / atol 1e-6 of the float64 value.
+// GCC if-converts a select only when neither arm can raise an FP exception, so the math below
+// is compiled with -fno-trapping-math (a pragma, for these functions only); with the default
+// every clamp stays a branch and no loop vectorizes.
+//
+// Accuracy (float32 vs float64, measured by the tests' dense sweeps): exp ~1 ulp; sigmoid, tanh
+// and their derivatives <= 3e-7 relative; gelu <= 1.3e-6 relative (erfc is Numerical Recipes'
+// Chebyshev fit, 1.2e-7 in exact arithmetic, and its exponent argument loses a few ulp in
+// float). Everything is within the tests' rtol 2e-6 / atol 1e-6.
 #ifndef FUSEDNET_ACTIVATION_MATH_DECLS
 #define FUSEDNET_ACTIVATION_MATH_DECLS
 
@@ -37,6 +42,10 @@ struct ActivationKernels {
                                bool log);
   void (*softmax_backward_rows)(const float* dy, const float* x, float* dx, index_t r0,
                                 index_t r1, index_t cols, bool log);
+  // Reductions (reduce.cpp): columns [j0, j1) of bias_grad, rows [r0, r1) of argmax.
+  void (*bias_grad_cols)(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
+                         index_t j1);
+  void (*argmax_rows)(const float* x, std::int64_t* out, index_t r0, index_t r1, index_t cols);
 };
 
 const ActivationKernels& activation_kernels_generic();
@@ -48,15 +57,13 @@ const ActivationKernels& activation_kernels_avx512();  // only on x86 builds
 #endif  // FUSEDNET_ACTIVATION_MATH_DECLS
 
 // ---- the math and the span kernels, once per including translation unit ----------------------
-#ifndef FN_ACT_NS
-#error "define FN_ACT_NS (the per-ISA namespace) before including activation_math.h"
-#endif
+// Only where FN_ACT_NS names the per-ISA namespace; without it this header just declares.
+#ifdef FN_ACT_NS
 
+#include <algorithm>
 #include <cmath>
 
-// GCC if-converts a select only when neither arm may raise an FP exception; with the default
-// -ftrapping-math it keeps the clamps below as branches and no loop vectorizes. We never read
-// the FP exception flags, so these functions are compiled without trapping math.
+// No trapping math here (see the top of the file): nothing reads the FP exception flags.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("no-trapping-math")
@@ -102,17 +109,20 @@ FN_INLINE float copysign_f(float mag, float sgn) {
 #endif
 }
 
-// e^x for any float x: overflows to +inf above ~88.72, underflows to 0 below ~-103.9, NaN stays
-// NaN. Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then Cephes' degree-6 polynomial; 2^n
-// is built from exponent bits in two halves so that n in [-159, 129] needs no special case.
+// e^x for any float x: overflows to +inf above ~88.72, NaN stays NaN, and results below
+// FLT_MIN (x < -87.34) are flushed to 0: a subnormal result or operand costs a microcode assist
+// of ~100 cycles on Intel cores, and softmax rows with a wide range produce many of them.
+// Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then Cephes' degree-6 polynomial; 2^n is
+// built from exponent bits in two halves so that n in [-127, 129] needs no special case.
 FN_INLINE float exp_f(float x) {
-  x = x < -110.0f ? -110.0f : x;  // NaN compares false and passes through
+  const float in = x;
+  x = x < -88.0f ? -88.0f : x;  // NaN compares false and passes through
   x = x > 89.0f ? 89.0f : x;
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float kf = x * 1.44269504088896341f + magic;
   const std::int32_t n = static_cast<std::int32_t>(bits_of(kf) - bits_of(magic));
   const float k = kf - magic;
-  float r = x - k * 0.693359375f;   // ln2 split in two: exact product with the high part
+  float r = x - k * 0.693359375f;  // ln2 split in two: exact product with the high part
   r = r - k * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -124,7 +134,8 @@ FN_INLINE float exp_f(float x) {
   const std::int32_t n1 = n >> 1, n2 = n - n1;
   const float s1 = float_of(static_cast<std::uint32_t>(n1 + 127) << 23);
   const float s2 = float_of(static_cast<std::uint32_t>(n2 + 127) << 23);
-  return (p * s1) * s2;
+  const float y = (p * s1) * s2;
+  return in < -87.33654475f ? 0.0f : y;
 }
 
 // 1 / (1 + e^-x) in two branches on e = e^-|x| <= 1, so nothing overflows.
@@ -377,9 +388,55 @@ inline void softmax_backward_rows(const float* dy, const float* x, float* dx, in
   }
 }
 
+// ---- reductions --------------------------------------------------------------------------------
+// db[j] = sum_i dy[i, j], each column in row order in a double: bit-identical whatever the
+// blocking, the thread split or the ISA. The rows are streamed in order and added into up to
+// kBiasWidth double accumulators that stay in L1 (16 KiB), so memory is read sequentially; a
+// column-blocked walk down the rows would stride across pages and wait on every load.
+constexpr index_t kBiasWidth = 2048;
+
+inline void bias_grad_cols(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
+                           index_t j1) {
+  double acc[kBiasWidth];
+  for (index_t jb = j0; jb < j1; jb += kBiasWidth) {
+    const index_t w = std::min(kBiasWidth, j1 - jb);
+    for (index_t k = 0; k < w; ++k) acc[k] = 0.0;
+    for (index_t i = 0; i < rows; ++i) {
+      const float* r = dy + i * cols + jb;
+#pragma omp simd
+      for (index_t k = 0; k < w; ++k) acc[k] += static_cast<double>(r[k]);
+    }
+    for (index_t k = 0; k < w; ++k) db[jb + k] = static_cast<float>(acc[k]);
+  }
+}
+
+// First index of the row maximum, a NaN counting as the maximum (NumPy's rule): one vectorized
+// pass for the max and any NaN, then a short scan for the first match.
+inline void argmax_rows(const float* x, std::int64_t* out, index_t r0, index_t r1, index_t cols) {
+  for (index_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * cols;
+    float m = -INFINITY;
+    int nan = 0;
+#pragma omp simd reduction(max : m) reduction(| : nan)
+    for (index_t j = 0; j < cols; ++j) {
+      m = xr[j] > m ? xr[j] : m;
+      nan |= xr[j] != xr[j];
+    }
+    index_t best = 0;
+    if (nan) {
+      while (xr[best] == xr[best]) ++best;
+    } else {
+      while (best + 1 < cols && xr[best] != m) ++best;  // all -inf: xr[0] == m already
+    }
+    out[r] = best;
+  }
+}
+
 inline const ActivationKernels& table() {
-  static const ActivationKernels k{forward, backward, backward_from_output, softmax_forward_rows,
-                                   softmax_backward_rows};
+  static const ActivationKernels k{forward,          backward,
+                                   backward_from_output, softmax_forward_rows,
+                                   softmax_backward_rows, bias_grad_cols,
+                                   argmax_rows};
   return k;
 }
 
@@ -389,3 +446,5 @@ inline const ActivationKernels& table() {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
+
+#endif  // FN_ACT_NS

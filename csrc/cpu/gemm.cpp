@@ -11,7 +11,8 @@
 // The epilogue rides on the K passes: the first applies beta (beta == 0 never reads C), later
 // ones accumulate, the last adds the bias and applies relu / leaky_relu in registers; sigmoid,
 // tanh and gelu run right after over the block's rows while they are still in cache.
-// Small problems skip the packing of A (the kernel reads A in place) and the parallel region.
+// Small problems skip the packing of A (the kernel reads A in place) and the parallel region;
+// short M reads a row-major B in place.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -90,10 +91,13 @@ thread_local AlignedBuffer tl_pack_b;
 thread_local AlignedBuffer tl_pack_a;
 
 // Work (M * N * K) below which one thread does it all: a fork/join costs more than it saves.
-std::atomic<double> g_parallel_min_work{1 << 18};
+std::atomic<double> g_parallel_min_work{1 << 20};
 // A is packed once each A block feeds at least this many columns; below, the kernel reads A in
 // place (packing would cost more than the contiguous reads save).
 std::atomic<index_t> g_pack_a_min_n{48};
+// Up to this many rows of C, a row-major B is read in place instead of packed: each B element is
+// used M times only, so the copy would cost a fair share of the work.
+std::atomic<index_t> g_direct_b_max_m{32};
 
 bool is_tile_act(Activation act) {
   return act == Activation::Linear || act == Activation::ReLU || act == Activation::LeakyReLU;
@@ -136,7 +140,12 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   const index_t n_pc = ceil_div(p.K, ks.kc), kc_max = ceil_div(p.K, n_pc);
   const index_t n_jc = ceil_div(p.N, ks.nc), nc_max = round_up(ceil_div(p.N, n_jc), NR);
   const index_t n_ic = ceil_div(p.M, ks.mc), mc_max = round_up(ceil_div(p.M, n_ic), MR);
-  const bool pack_a = std::min(p.N, nc_max) >= g_pack_a_min_n.load(std::memory_order_relaxed);
+  // Packing A pays off once the block feeds enough columns; a row-major A streams well from its
+  // rows, so it is packed only for wide blocks (measured on Zen 3, see tools/gemm_bench.py).
+  const index_t min_n = g_pack_a_min_n.load(std::memory_order_relaxed);
+  const index_t ncols = std::min(p.N, nc_max);
+  const bool pack_a = ncols >= min_n && (p.cs_a != 1 || ncols >= 16 * min_n);
+  const bool direct_b = p.cs_b == 1 && p.M <= g_direct_b_max_m.load(std::memory_order_relaxed);
 
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
   int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
@@ -161,13 +170,14 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
         const index_t kc = std::min(kc_max, p.K - pc);
         const bool first = pc == 0, last = pc + kc == p.K;
         const float* bsrc = p.B + pc * p.rs_b + jc * p.cs_b;
-        // Threads pack interleaved contiguous ranges of B micro-panels.
-        const index_t per = ceil_div(panels, team);
-        const index_t p0 = std::min(panels, per * tid), p1 = std::min(panels, p0 + per);
+        // Threads pack contiguous ranges of B micro-panels (with direct_b only a partial last one).
+        const index_t skip = direct_b ? nc / NR : 0, todo = panels - skip;
+        const index_t per = ceil_div(todo, team);
+        const index_t p0 = skip + std::min(todo, per * tid), p1 = std::min(panels, p0 + per);
         if (p1 > p0)
           ks.pack_b(kc, std::min(nc, p1 * NR) - p0 * NR, bsrc + p0 * NR * p.cs_b, p.rs_b, p.cs_b,
                     bbuf + p0 * NR * kc);
-        if (team > 1) {
+        if (team > 1 && todo > 0) {
 #pragma omp barrier
         }
         TileEpilogue ep;
@@ -191,22 +201,25 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           const float* bias = last && p.ep.bias ? p.ep.bias + jc + j0 : nullptr;
           for (index_t jr = j0; jr < j1; jr += NR) {
             const index_t n = std::min(NR, j1 - jr);
-            const float* bp = bbuf + jr * kc;
+            const bool in_place = direct_b && jr + NR <= nc;
+            const float* bp = in_place ? bsrc + jr : bbuf + jr * kc;
+            const index_t rs_bp = in_place ? p.rs_b : NR;
             float* ccol = cblk + (jr - j0) * p.cs_c;
             ep.bias = bias ? bias + (jr - j0) : nullptr;
             for (index_t ir = 0; ir < mc; ir += MR) {
               const index_t m = std::min(MR, mc - ir);
               if (pack_a)
-                ks.packed(kc, abuf + ir * kc, bp, ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n, ep);
+                ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ccol + ir * p.rs_c, p.rs_c,
+                                 p.cs_c, m, n, ep);
               else
-                ks.strided(kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, ccol + ir * p.rs_c,
-                           p.rs_c, p.cs_c, m, n, ep);
+                ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp,
+                                  ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n, ep);
             }
           }
           if (last && !tile_act)
             apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
         }
-        if (team > 1) {  // the next K pass overwrites the packed B
+        if (team > 1 && todo > 0) {  // the next K pass overwrites the packed B
 #pragma omp barrier
         }
       }
@@ -229,14 +242,16 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
 
 }  // namespace
 
-void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n) {
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m) {
   if (parallel_min_work >= 0) g_parallel_min_work.store(parallel_min_work);
   if (pack_a_min_n >= 0) g_pack_a_min_n.store(pack_a_min_n);
+  if (direct_b_max_m >= 0) g_direct_b_max_m.store(direct_b_max_m);
 }
 
-void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n) {
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m) {
   *parallel_min_work = g_parallel_min_work.load();
   *pack_a_min_n = g_pack_a_min_n.load();
+  *direct_b_max_m = g_direct_b_max_m.load();
 }
 
 double fp32_peak_gflops_cpu(int threads, CpuIsa isa) {

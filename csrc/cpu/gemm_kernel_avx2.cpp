@@ -29,15 +29,38 @@ struct VecAvx2 {
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }
+  // 8 x 8 transpose: unpack pairs, shuffle quads, swap 128-bit halves.
+  static constexpr bool kTranspose = true;
+  static FN_INLINE void transpose(reg (&r)[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+  }
 };
 
 }  // namespace
 
-// mc x kc of A (240 x 256 floats = 240 KiB) fills half of a 512 KiB L2; a kc x 16 panel of B
+// mc x kc of A (144 x 256 floats = 144 KiB) sits in a quarter of a 512 KiB L2; a kc x 16 panel of B
 // (16 KiB) stays in the 32 KiB L1 while the A block streams past it.
+#ifndef FN_AVX2_BLOCKS  // overridable for tuning builds
+#define FN_AVX2_BLOCKS 144, 256, 4080
+#endif
 const KernelSet& kernels_avx2() {
   static const KernelSet set =
-      make_kernel_set<VecAvx2, 6, 2, 12>("sgemm_kernel_avx2_6x16", 240, 256, 4080);
+      make_kernel_set<VecAvx2, 6, 2, 12>("sgemm_kernel_avx2_6x16", FN_AVX2_BLOCKS);
   return set;
 }
 

@@ -31,6 +31,8 @@ struct VecAvx512 {
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }
+  static constexpr bool kTranspose = false;  // packs transposed operands with scalar loops
+  static FN_INLINE void transpose(reg (&)[16]) {}
 };
 
 }  // namespace

@@ -38,6 +38,8 @@ struct VecGeneric {
     return r;
   }
   static FN_INLINE void prefetch(const void* p) { __builtin_prefetch(p); }
+  static constexpr bool kTranspose = false;
+  static FN_INLINE void transpose(reg (&)[4]) {}
 };
 #else
 struct VecGeneric {
@@ -75,6 +77,8 @@ struct VecGeneric {
     return v;
   }
   static FN_INLINE void prefetch(const void*) {}
+  static constexpr bool kTranspose = false;
+  static FN_INLINE void transpose(reg (&)[4]) {}
 };
 #endif
 

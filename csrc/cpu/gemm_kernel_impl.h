@@ -5,10 +5,13 @@
 //
 // V provides: reg, width, zero(), load(p), store(p, r) (unaligned), bcast(p) (broadcast *p),
 // set1(x), fmadd(a, b, c) = a * b + c, mul, add, max(a, b) (b when either is NaN),
-// leaky(v, slope) = v < 0 ? v * slope : v, prefetch(p).
+// leaky(v, slope) = v < 0 ? v * slope : v, prefetch(p); and kTranspose with transpose(reg (&)[width])
+// (a width x width in-register transpose) when the ISA has a fast one, for the packing of
+// transposed operands.
 #pragma once
 
 #include <cstring>
+#include <utility>
 
 #include "gemm_kernels.h"
 
@@ -30,10 +33,11 @@ struct MicroKernel {
   // The epilogue on the finished tile: alpha, beta * C, bias, relu / leaky_relu in registers.
   // Full tiles of a row-major C are read and written in place; edge tiles and other layouts go
   // through a small buffer so no lane ever touches memory outside the m x n tile.
-  static FN_INLINE void store_tile(reg (&acc)[MR][NV], float* c, index_t rs_c, index_t cs_c,
+  template <int R>
+  static FN_INLINE void store_tile(reg (&acc)[R][NV], float* c, index_t rs_c, index_t cs_c,
                                    index_t m, index_t n, const TileEpilogue& ep) {
-    const bool direct = m == MR && n == NR && cs_c == 1;
-    alignas(64) float tmp[MR * NR];
+    const bool direct = m == R && n == NR && cs_c == 1;
+    alignas(64) float tmp[R * NR];
     float* out = c;
     index_t ld = rs_c;
     if (!direct) {
@@ -59,7 +63,7 @@ struct MicroKernel {
     const reg alpha = V::set1(ep.alpha), beta = V::set1(ep.beta);
     const reg slope = V::set1(ep.act_param), zero = V::zero();
     const bool use_beta = ep.beta != 0.0f;
-    FN_UNROLL for (int i = 0; i < MR; ++i) {
+    FN_UNROLL for (int i = 0; i < R; ++i) {
       FN_UNROLL for (int j = 0; j < NV; ++j) {
         float* p = out + i * ld + j * W;
         reg v = V::mul(acc[i][j], alpha);
@@ -75,46 +79,50 @@ struct MicroKernel {
         for (index_t j = 0; j < n; ++j) c[i * rs_c + j * cs_c] = tmp[i * NR + j];
   }
 
+  // B(k, j) = b[k * rs_b + j]: a packed micro-panel (rs_b == NR) or, for short M, B itself.
   // Packed A and B: the inner loop is one broadcast per row and NV loads of B per k.
+  // R <= MR rows are computed (R = MR but for the last rows of C, so no FMA is wasted there).
+  template <int R>
   static void packed(index_t kc, const float* FN_RESTRICT a, const float* FN_RESTRICT b,
-                     float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
+                     index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
                      const TileEpilogue& ep) {
-    reg acc[MR][NV];
-    FN_UNROLL for (int i = 0; i < MR; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
-    for (int i = 0; i < MR; ++i) V::prefetch(c + (i < m ? i : 0) * rs_c);
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    for (int i = 0; i < R; ++i) V::prefetch(c + (i < m ? i : 0) * rs_c);
     for (index_t k = 0; k < kc; ++k) {
-      V::prefetch(b + 8 * NR);
+      V::prefetch(b + 8 * rs_b);
       reg bv[NV];
       FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
-      FN_UNROLL for (int i = 0; i < MR; ++i) {
+      FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(a + i);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
       }
       a += MR;
-      b += NR;
+      b += rs_b;
     }
     store_tile(acc, c, rs_c, cs_c, m, n, ep);
   }
 
   // A read in place with any strides (the small-problem path, no packing of A). Rows past m
   // re-read row m - 1, so no load leaves A; their results are never stored.
+  template <int R>
   static void strided(index_t kc, const float* a, index_t rs_a, index_t cs_a,
-                      const float* FN_RESTRICT b, float* c, index_t rs_c, index_t cs_c, index_t m,
-                      index_t n, const TileEpilogue& ep) {
-    const float* row[MR];
-    FN_UNROLL for (int i = 0; i < MR; ++i) row[i] = a + (i < m ? i : m - 1) * rs_a;
-    reg acc[MR][NV];
-    FN_UNROLL for (int i = 0; i < MR; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+                      const float* FN_RESTRICT b, index_t rs_b, float* c, index_t rs_c,
+                      index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+    const float* row[R];
+    FN_UNROLL for (int i = 0; i < R; ++i) row[i] = a + (i < m ? i : m - 1) * rs_a;
+    reg acc[R][NV];
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
     index_t off = 0;
     for (index_t k = 0; k < kc; ++k) {
       reg bv[NV];
       FN_UNROLL for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
-      FN_UNROLL for (int i = 0; i < MR; ++i) {
+      FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(row[i] + off);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
       }
       off += cs_a;
-      b += NR;
+      b += rs_b;
     }
     store_tile(acc, c, rs_c, cs_c, m, n, ep);
   }
@@ -130,9 +138,22 @@ struct MicroKernel {
           FN_UNROLL for (int j = 0; j < NV; ++j) V::store(out + k * NR + j * W, V::load(src + k * rs_b + j * W));
         }
       } else if (rs_b == 1) {  // columns of B are contiguous: read along k
+        index_t k0 = 0;
+        if constexpr (V::kTranspose) {
+          if (nr == NR) {  // W x W blocks: W column loads, an in-register transpose, W row stores
+            for (; k0 + W <= kc; k0 += W) {
+              FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+                reg r[W];
+                FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(src + (jb * W + c) * cs_b + k0);
+                V::transpose(r);
+                FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+              }
+            }
+          }
+        }
         for (index_t j = 0; j < nr; ++j)
-          for (index_t k = 0; k < kc; ++k) out[k * NR + j] = src[j * cs_b + k];
-        for (index_t k = 0; k < kc; ++k)
+          for (index_t k = k0; k < kc; ++k) out[k * NR + j] = src[j * cs_b + k];
+        for (index_t k = k0; k < kc; ++k)
           for (index_t j = nr; j < NR; ++j) out[k * NR + j] = 0.0f;
       } else {
         for (index_t k = 0; k < kc; ++k) {
@@ -156,8 +177,21 @@ struct MicroKernel {
       } else if (mr == MR) {
         const float* rows[MR];
         FN_UNROLL for (int i = 0; i < MR; ++i) rows[i] = src + i * rs_a;
-        index_t off = 0;
-        for (index_t k = 0; k < kc; ++k, off += cs_a) {
+        index_t k0 = 0;
+        if constexpr (V::kTranspose && W >= MR) {
+          if (cs_a == 1) {  // rows of A are contiguous: transpose W x W blocks in registers
+            // Each store writes W >= MR floats; the extra ones land in the next k rows, which
+            // are written afterwards, hence k0 + W < kc (strictly) for the vector blocks.
+            for (; k0 + W < kc; k0 += W) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(rows[c < MR ? c : MR - 1] + k0);
+              V::transpose(r);
+              FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * MR, r[kk]);
+            }
+          }
+        }
+        index_t off = k0 * cs_a;
+        for (index_t k = k0; k < kc; ++k, off += cs_a) {
           FN_UNROLL for (int i = 0; i < MR; ++i) out[k * MR + i] = rows[i][off];
         }
       } else {
@@ -190,12 +224,22 @@ double fma_throughput_loop(index_t iters) {
   return 2.0 * static_cast<double>(iters) * kChains * V::width;
 }
 
+template <class V, int MR, int NV, int kChains, int... Rows>
+KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t nc,
+                               std::integer_sequence<int, Rows...>) {
+  static_assert(MR <= kMaxMR, "raise kMaxMR");
+  using K = MicroKernel<V, MR, NV>;
+  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, &K::pack_a, &K::pack_b,
+                &fma_throughput_loop<V, kChains>};
+  ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
+  ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
+  return set;
+}
+
 template <class V, int MR, int NV, int kChains>
 KernelSet make_kernel_set(const char* name, index_t mc, index_t kc, index_t nc) {
-  using K = MicroKernel<V, MR, NV>;
-  return KernelSet{name,      MR,        K::NR,     mc,
-                   kc,        nc,        &K::packed, &K::strided,
-                   &K::pack_a, &K::pack_b, &fma_throughput_loop<V, kChains>};
+  return make_kernel_set_impl<V, MR, NV, kChains>(name, mc, kc, nc,
+                                                  std::make_integer_sequence<int, MR>{});
 }
 
 }  // namespace gemm_detail

@@ -3,7 +3,8 @@
 //
 // A micro-kernel computes one MR x NR tile of C from a K-slice:
 //   C[i, j] = epi(alpha * sum_k A(i, k) B(k, j) + beta * C[i, j])      i < m <= MR, j < n <= NR
-// B is a packed micro-panel: B(k, j) = b[k * NR + j], zero-padded to NR columns.
+// B is a packed micro-panel: B(k, j) = b[k * NR + j], zero-padded to NR columns, or for short M
+// a full NR-column panel of a row-major B read in place (B(k, j) = b[k * rs_b + j]).
 // A is either a packed micro-panel (A(i, k) = a[k * MR + i], zero-padded to MR rows) or, on the
 // small-problem path, read in place with any strides (A(i, k) = a[i * rs_a + k * cs_a]).
 #pragma once
@@ -27,11 +28,11 @@ struct TileEpilogue {
   float act_param = 0.0f;       // leaky_relu negative slope
 };
 
-using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b_packed, float* c,
+using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b, index_t rs_b, float* c,
                               index_t rs_c, index_t cs_c, index_t m, index_t n,
                               const TileEpilogue& ep);
 using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a,
-                               const float* b_packed, float* c, index_t rs_c, index_t cs_c,
+                               const float* b, index_t rs_b, float* c, index_t rs_c, index_t cs_c,
                                index_t m, index_t n, const TileEpilogue& ep);
 // Packs a kc x nc block of B (B(k, j) = b[k * rs_b + j * cs_b]) into ceil(nc / NR) micro-panels.
 using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, index_t cs_b,
@@ -40,13 +41,16 @@ using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, i
 using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
                          float* out);
 
+constexpr int kMaxMR = 16;
+
 // One ISA's kernels and the cache blocking that suits them.
 struct KernelSet {
   const char* name;
   int mr, nr;        // register tile
   index_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x NR in L1, kc x nc in L3
-  PackedKernel packed;
-  StridedKernel strided;
+  // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
+  PackedKernel packed[kMaxMR];
+  StridedKernel strided[kMaxMR];
   PackAFn pack_a;
   PackBFn pack_b;
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
@@ -68,9 +72,10 @@ void apply_activation(Activation act, float param, float* c, index_t m, index_t 
                       index_t cs_c);
 
 // Tuning knobs (tests use them to force each path): the M*N*K below which no parallel region is
-// opened, and the least number of columns for which A is packed. A negative value keeps one.
-void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n);
-void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n);
+// opened, the least number of columns for which A is packed (0: always), the most rows of C for
+// which a row-major B is read in place. A negative value keeps a knob as it is.
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m);
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m);
 
 // The FP32 peak measured with the ISA's FMA loop on `threads` threads for about 50 ms.
 double fp32_peak_gflops_cpu(int threads, CpuIsa isa);

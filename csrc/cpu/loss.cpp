@@ -12,8 +12,9 @@
 // is that of the reduced value, so it carries w_i and 1/rows.
 //
 // Rows are independent: OpenMP splits them; each row's loss goes (in double) into the caller's
-// row_loss workspace, which is then summed in row order, so the value does not depend on the
-// thread count. Within a row the arithmetic is the same whoever computes it.
+// row_loss workspace, which is then summed in a fixed order, so the value does not depend on the
+// thread count. Within a row the arithmetic is the same whoever computes it. With one column a
+// row is one element, so those paths take rows in blocks instead of one call per row.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,9 +31,19 @@ using loss_detail::RowLse;
 // Below this many elements a fork/join costs more than the loss itself.
 constexpr index_t kParallelMin = 1 << 15;
 
+// Sums row_loss in one fixed order: four interleaved partial sums (rows i mod 4), combined as
+// (s0 + s1) + (s2 + s3). Independent of threads; four chains instead of one add latency chain.
 double reduce_rows(const double* row_loss, index_t rows, Reduction reduction) {
-  double total = 0.0;
-  for (index_t i = 0; i < rows; ++i) total += row_loss[i];
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  index_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    s0 += row_loss[i];
+    s1 += row_loss[i + 1];
+    s2 += row_loss[i + 2];
+    s3 += row_loss[i + 3];
+  }
+  for (; i < rows; ++i) s0 += row_loss[i];
+  double total = (s0 + s1) + (s2 + s3);
   if (reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
   return total;
 }
@@ -50,6 +61,23 @@ RowScale make_scale(const float* sample_weight, index_t rows, Reduction reductio
   double base = per_row;
   if (reduction == Reduction::Mean && rows > 0) base /= static_cast<double>(rows);
   return RowScale{base, sample_weight};
+}
+
+// The one-column paths, where a row is one element: block_sum(begin, count) returns the weighted
+// loss of fixed blocks of rows; the block sums go into row_loss[0, blocks) and are summed in
+// block order (thread-independent), and Mean still divides by rows.
+template <typename BlockSum>
+double sum_row_blocks(index_t rows, Reduction reduction, double* row_loss, BlockSum block_sum) {
+  constexpr index_t kBlock = 4096;
+  const index_t blocks = ceil_div(rows, kBlock);
+  const int threads = rows >= kParallelMin ? num_threads() : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (index_t b = 0; b < blocks; ++b) {
+    const index_t begin = b * kBlock;
+    row_loss[b] = block_sum(begin, std::min(kBlock, rows - begin));
+  }
+  const double total = reduce_rows(row_loss, blocks, Reduction::Sum);
+  return reduction == Reduction::Mean && rows > 0 ? total / static_cast<double>(rows) : total;
 }
 
 // Runs row_fn(i) for every row, split across threads when the work is large enough.
@@ -76,6 +104,21 @@ double mse_row(const float* FN_RESTRICT p, const float* FN_RESTRICT t, float* FN
   return sum;
 }
 
+// One column, n rows, without a call per element: returns sum_i w_i (p_i - t_i)^2 and writes
+// dp_i = float(base w_i) (p_i - t_i).
+double mse_column(const float* FN_RESTRICT p, const float* FN_RESTRICT t,
+                  const float* FN_RESTRICT w, float* FN_RESTRICT dp, index_t n, double base) {
+  double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+  for (index_t i = 0; i < n; ++i) {
+    const double wi = w ? static_cast<double>(w[i]) : 1.0;
+    const float d = p[i] - t[i];
+    sum += wi * (static_cast<double>(d) * static_cast<double>(d));
+    dp[i] = static_cast<float>(base * wi) * d;
+  }
+  return sum;
+}
+
 // sum_j softplus(z) - t z over the row; writes dz_j = coef (sigmoid(z_j) - t_j).
 double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
                        float* FN_RESTRICT dz, index_t cols, float coef) {
@@ -83,11 +126,14 @@ double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
   for (index_t j = 0; j < cols; ++j) {
     const float zj = z[j], tj = t[j];
     const float e = std::exp(-std::fabs(zj));  // in (0, 1]: no overflow on either branch
-    const float sig = zj >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    const float small = e / (1.0f + e);         // sigmoid(-|z|)
+    // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a confident
+    // right answer (t = 1, z >> 0) instead of rounding 1/(1 + e) to 1 and getting 0.
+    const float diff = zj >= 0.0f ? (1.0f - tj) - small : small - tj;
     // max(z,0) - t z first: exact cancellation for t = 1, z >> 0 (instead of (z + tiny) - z).
     const float linear = std::max(zj, 0.0f) - tj * zj;
     sum += static_cast<double>(linear) + static_cast<double>(std::log1p(e));
-    dz[j] = coef * (sig - tj);
+    dz[j] = coef * diff;
   }
   return sum;
 }
@@ -108,7 +154,18 @@ void scale_row_generic(float* x, index_t cols, float s) {
   for (index_t j = 0; j < cols; ++j) x[j] *= s;
 }
 
-constexpr RowKernels kGenericRows = {softmax_exp_row_generic, scale_row_generic, bce_row_generic};
+double bce_column_generic(const float* z, const float* t, const float* w, float* dz, index_t n,
+                          double base) {
+  double sum = 0.0;
+  for (index_t i = 0; i < n; ++i) {
+    const double wi = w ? static_cast<double>(w[i]) : 1.0;
+    sum += wi * bce_row_generic(z + i, t + i, dz + i, 1, static_cast<float>(base * wi));
+  }
+  return sum;
+}
+
+constexpr RowKernels kGenericRows = {softmax_exp_row_generic, scale_row_generic, bce_row_generic,
+                                     bce_column_generic};
 
 // The row pieces for the active ISA (AVX-512 machines run the AVX2 ones).
 const RowKernels& pick_rows() {
@@ -152,6 +209,12 @@ double mse_cpu(const float* pred, const float* target, const float* sample_weigh
                index_t rows, index_t cols, Reduction reduction, double* row_loss) {
   const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
   const RowScale s = make_scale(sample_weight, rows, reduction, 2.0 * inv_cols);
+  if (cols == 1)
+    return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
+      return mse_column(pred + begin, target + begin,
+                        sample_weight ? sample_weight + begin : nullptr, dpred + begin, count,
+                        s.base);
+    });
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;
@@ -168,6 +231,12 @@ double binary_cross_entropy_cpu(const float* logits, const float* targets,
   const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
   const RowScale s = make_scale(sample_weight, rows, reduction, inv_cols);
   const RowKernels& k = pick_rows();
+  if (cols == 1)
+    return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
+      return k.bce_column(logits + begin, targets + begin,
+                          sample_weight ? sample_weight + begin : nullptr, dlogits + begin, count,
+                          s.base);
+    });
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;

@@ -87,16 +87,11 @@ FN_INLINE __m256 log_1to2_avx2(__m256 u) {
   return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(x, y));
 }
 
-// log1p(e) for e in [0, 1]: log(u) e / (u - 1) with u = 1 + e corrects the rounding of 1 + e
-// (Goldberg), and is e itself where 1 + e rounds to 1.
-FN_INLINE __m256 log1p_01_avx2(__m256 e) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 u = _mm256_add_ps(one, e);
-  const __m256 um1 = _mm256_sub_ps(u, one);
-  const __m256 exact = _mm256_cmp_ps(um1, _mm256_setzero_ps(), _CMP_EQ_OQ);
-  const __m256 ratio = _mm256_div_ps(e, _mm256_blendv_ps(um1, one, exact));
-  const __m256 r = _mm256_mul_ps(log_1to2_avx2(u), ratio);
-  return _mm256_blendv_ps(r, e, exact);
+// log1p(e) for e in [0, 1], given u = 1 + e (rounded) and inv_u = 1 / u: log(u) plus the first-
+// order correction (e - (u - 1)) / u for the rounding of 1 + e; where 1 + e rounds to 1 this is e.
+FN_INLINE __m256 log1p_01_avx2(__m256 e, __m256 u, __m256 inv_u) {
+  const __m256 lost = _mm256_sub_ps(e, _mm256_sub_ps(u, _mm256_set1_ps(1.0f)));
+  return _mm256_fmadd_ps(lost, inv_u, log_1to2_avx2(u));
 }
 
 RowLse softmax_exp_avx2(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t cols) {
@@ -147,15 +142,21 @@ void scale_avx2(float* x, index_t cols, float s) {
 }
 
 // 8 elements of BCE: returns the loss terms max(z,0) - t z + log1p(exp(-|z|)) and the gradient.
+// One division: 1 / (1 + e) serves the sigmoid and the log1p correction.
 FN_INLINE __m256 bce_vec(__m256 z, __m256 t, __m256 coef, __m256* dz) {
   const __m256 zero = _mm256_setzero_ps();
   const __m256 abs_z = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z);
   const __m256 e = exp_avx2(_mm256_sub_ps(zero, abs_z));  // in (0, 1]
-  const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-  const __m256 sig = _mm256_blendv_ps(_mm256_mul_ps(e, r), r, _mm256_cmp_ps(z, zero, _CMP_GE_OQ));
-  *dz = _mm256_mul_ps(coef, _mm256_sub_ps(sig, t));
+  const __m256 u = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
+  const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), u);
+  // sigmoid(z) - t, as (1 - t) - sigmoid(-z) for z >= 0 (see bce_row_generic in loss.cpp)
+  const __m256 small = _mm256_mul_ps(e, r);  // sigmoid(-|z|)
+  const __m256 pos = _mm256_sub_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), t), small);
+  const __m256 diff = _mm256_blendv_ps(_mm256_sub_ps(small, t), pos,
+                                       _mm256_cmp_ps(z, zero, _CMP_GE_OQ));
+  *dz = _mm256_mul_ps(coef, diff);
   const __m256 linear = _mm256_fnmadd_ps(t, z, _mm256_max_ps(z, zero));
-  return _mm256_add_ps(linear, log1p_01_avx2(e));
+  return _mm256_add_ps(linear, log1p_01_avx2(e, u, r));
 }
 
 FN_INLINE __m256d widen_sum(__m256d acc, __m256 x) {  // acc += both halves of x, in double
@@ -184,9 +185,49 @@ double bce_avx2(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* F
   return hsum(acc);
 }
 
+// 8 rows of the one-column case: per-lane coefficient float(base w_i); adds w_i L_i (in double)
+// to the two accumulators.
+FN_INLINE void bce_column_vec(const float* z, const float* t, const float* w, float* dz,
+                              __m256d base, __m256d& acc_lo, __m256d& acc_hi) {
+  __m256d w_lo = _mm256_set1_pd(1.0), w_hi = w_lo;
+  if (w) {
+    const __m256 wv = _mm256_loadu_ps(w);
+    w_lo = _mm256_cvtps_pd(_mm256_castps256_ps128(wv));
+    w_hi = _mm256_cvtps_pd(_mm256_extractf128_ps(wv, 1));
+  }
+  const __m256 coef = _mm256_set_m128(_mm256_cvtpd_ps(_mm256_mul_pd(base, w_hi)),
+                                      _mm256_cvtpd_ps(_mm256_mul_pd(base, w_lo)));
+  __m256 d;
+  const __m256 l = bce_vec(_mm256_loadu_ps(z), _mm256_loadu_ps(t), coef, &d);
+  _mm256_storeu_ps(dz, d);
+  acc_lo = _mm256_fmadd_pd(w_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(l)), acc_lo);
+  acc_hi = _mm256_fmadd_pd(w_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1)), acc_hi);
+}
+
+double bce_column_avx2(const float* z, const float* t, const float* w, float* dz, index_t n,
+                       double base) {
+  const __m256d b = _mm256_set1_pd(base);
+  __m256d acc_lo = _mm256_setzero_pd(), acc_hi = _mm256_setzero_pd();
+  index_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    bce_column_vec(z + i, t + i, w ? w + i : nullptr, dz + i, b, acc_lo, acc_hi);
+  if (i < n) {  // the same vector code on a copy of the last rows, padded with weight 0
+    float zb[8] = {}, tb[8] = {}, wb[8] = {}, db[8];
+    const index_t rest = n - i;
+    for (index_t j = 0; j < rest; ++j) {
+      zb[j] = z[i + j];
+      tb[j] = t[i + j];
+      wb[j] = w ? w[i + j] : 1.0f;
+    }
+    bce_column_vec(zb, tb, wb, db, b, acc_lo, acc_hi);
+    for (index_t j = 0; j < rest; ++j) dz[i + j] = db[j];
+  }
+  return hsum(_mm256_add_pd(acc_lo, acc_hi));
+}
+
 }  // namespace
 
-const RowKernels row_kernels_avx2 = {softmax_exp_avx2, scale_avx2, bce_avx2};
+const RowKernels row_kernels_avx2 = {softmax_exp_avx2, scale_avx2, bce_avx2, bce_column_avx2};
 
 }  // namespace loss_detail
 }  // namespace fusednet

@@ -19,6 +19,11 @@ struct RowKernels {
   void (*scale)(float* x, index_t cols, float s);
   // Returns sum_j softplus(z_j) - t_j z_j (in double) and writes dz_j = coef (sigmoid(z_j) - t_j).
   double (*bce)(const float* z, const float* t, float* dz, index_t cols, float coef);
+  // The one-column case over n rows at once (a row call per element would cost more than the
+  // element): returns sum_i w_i (softplus(z_i) - t_i z_i) in double, in an order fixed by n, and
+  // writes dz_i = float(base w_i) (sigmoid(z_i) - t_i). w may be nullptr (all ones).
+  double (*bce_column)(const float* z, const float* t, const float* w, float* dz, index_t n,
+                       double base);
 };
 
 #ifdef FUSEDNET_X86_KERNELS

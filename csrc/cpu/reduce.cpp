@@ -3,58 +3,64 @@
 //   bias_grad    db[j] = sum_i dy[i, j]      (the bias gradient of a dense layer)
 //   argmax_rows  out[i] = min { j : x[i, j] = max_k x[i, k] }, a NaN counting as the max
 //
-// bias_grad adds rows in order 0, 1, ..., rows-1 into a double accumulator per column; threads
-// split the COLUMNS, never the rows, so the result is bit-identical whatever the thread count.
+// Reference semantics, as the float64 tests check them:
+//   for j: acc = 0.0 (double); for i = 0 .. rows-1: acc += dy[i, j]; db[j] = float(acc)
+// The kernels live in activation_math.h (compiled once per ISA, like the activations); this file
+// splits the work: bias_grad over blocks of COLUMNS (never rows, so every column is summed in
+// row order and the result is bit-identical whatever the thread count, and the ISA), argmax
+// over rows.
 #include <algorithm>
-#include <cmath>
 
 #include "dispatch.h"
 #include "kernels.h"
 
+#include "cpu/activation_math.h"  // declarations only: the per-ISA kernel tables
+
 namespace fusednet {
 
 namespace {
-constexpr index_t kParallelMin = index_t{1} << 15;
-constexpr index_t kColBlock = 256;  // doubles accumulated per block: 2 KiB, stays in L1
+
+constexpr index_t kParallelMin = index_t{1} << 15;  // elements; below this one thread is faster
+constexpr index_t kMinCols = 16;  // bias_grad: columns per thread come in whole cache lines
+
+const ActivationKernels& reduce_kernels() {
+#ifdef FUSEDNET_X86_KERNELS
+  switch (active_cpu_isa()) {
+    case CpuIsa::Avx512: return activation_kernels_avx512();
+    case CpuIsa::Avx2: return activation_kernels_avx2();
+    default: break;
+  }
+#endif
+  return activation_kernels_generic();
+}
+
 }  // namespace
 
 void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
-  const index_t blocks = ceil_div(cols, kColBlock);
-  const int nt = (rows * cols >= kParallelMin && blocks > 1) ? num_threads() : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t b = 0; b < blocks; ++b) {
-    const index_t j0 = b * kColBlock, w = std::min(kColBlock, cols - j0);
-    double acc[kColBlock];
-    for (index_t j = 0; j < w; ++j) acc[j] = 0.0;
-    for (index_t i = 0; i < rows; ++i) {
-      const float* FN_RESTRICT row = dy + i * cols + j0;
-#pragma omp simd
-      for (index_t j = 0; j < w; ++j) acc[j] += static_cast<double>(row[j]);
-    }
-    for (index_t j = 0; j < w; ++j) db[j0 + j] = static_cast<float>(acc[j]);
+  const ActivationKernels& k = reduce_kernels();
+  const int nt = (rows * cols >= kParallelMin && cols >= 2 * kMinCols) ? num_threads() : 1;
+  if (nt <= 1) {
+    k.bias_grad_cols(dy, db, rows, cols, 0, cols);
+    return;
+  }
+  // One slab of whole 16-column groups per thread; every row of a slab is still read in order.
+  const index_t width = round_up(ceil_div(cols, nt), kMinCols);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; ++t) {
+    const index_t j0 = std::min(cols, t * width), j1 = std::min(cols, j0 + width);
+    if (j0 < j1) k.bias_grad_cols(dy, db, rows, cols, j0, j1);
   }
 }
 
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols) {
-  FN_CHECK(cols > 0 || rows == 0, "argmax: expected at least one column, got 0");
-  const int nt = rows * cols >= kParallelMin ? num_threads() : 1;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (index_t i = 0; i < rows; ++i) {
-    const float* row = x + i * cols;
-    index_t best = 0;
-    float m = row[0];
-    if (!std::isnan(m)) {
-      for (index_t j = 1; j < cols; ++j) {
-        const float v = row[j];
-        if (v > m || std::isnan(v)) {
-          best = j;
-          m = v;
-          if (std::isnan(v)) break;  // first NaN wins
-        }
-      }
-    }
-    out[i] = best;
-  }
+  FN_CHECK(cols > 0 || rows == 0, "argmax: x: expected at least one column, got 0");
+  const ActivationKernels& k = reduce_kernels();
+  const index_t per = std::max<index_t>(1, kParallelMin / std::max<index_t>(cols, 1));
+  const index_t blocks = ceil_div(rows, per);
+  const int nt = blocks > 1 ? num_threads() : 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+  for (index_t b = 0; b < blocks; ++b)
+    k.argmax_rows(x, out, b * per, std::min(rows, (b + 1) * per), cols);
 }
 
 }  // namespace fusednet

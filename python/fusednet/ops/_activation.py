@@ -84,8 +84,8 @@ def _slope(negative_slope):
         raise TypeError(f"negative_slope: expected a real number, got "
                         f"{type(negative_slope).__name__}")
     slope = float(negative_slope)
-    if not np.isfinite(slope):
-        raise ValueError(f"negative_slope: expected a finite number, got {slope}")
+    if not abs(slope) <= float(np.finfo(np.float32).max):  # also catches NaN
+        raise ValueError(f"negative_slope: expected a finite float32 number, got {slope}")
     return slope
 
 

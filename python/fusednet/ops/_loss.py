@@ -23,23 +23,20 @@ def _reduction(reduction) -> str:
 
 def _matrix(x, name: str) -> np.ndarray:
     """float32, C-contiguous, 1-D (as one column) or 2-D, as a 2-D array."""
+    if np.ndim(x) not in (1, 2):
+        raise ValueError(f"{name}: expected a 1-D or 2-D array, got {np.ndim(x)}-D with shape "
+                         f"{np.shape(x)}")
     arr = as_f32_contiguous(x, name)
-    if arr.ndim == 1:
-        return arr.reshape(-1, 1)
-    if arr.ndim != 2:
-        raise ValueError(f"{name}: expected a 1-D or 2-D array, got {arr.ndim}-D with shape "
-                         f"{arr.shape}")
-    return arr
+    return arr.reshape(-1, 1) if arr.ndim == 1 else arr
 
 
 def _weights(sample_weight, rows: int):
     if sample_weight is None:
         return None
-    w = as_f32_contiguous(sample_weight, "sample_weight")
-    if w.shape != (rows,):
+    if np.shape(sample_weight) != (rows,):
         raise ValueError(f"sample_weight: expected shape ({rows},) (one weight per row), "
-                         f"got {w.shape}")
-    return w
+                         f"got {np.shape(sample_weight)}")
+    return as_f32_contiguous(sample_weight, "sample_weight")
 
 
 def _same_shape(a_shape, b_shape, name: str, what: str) -> None:
@@ -51,9 +48,8 @@ def mse(pred, target, *, sample_weight=None, reduction="mean"):
     """Mean squared error: ``(loss, dpred)``; pred and target 1-D or 2-D of the same shape."""
     reduction = _reduction(reduction)
     p = _matrix(pred, "pred")
-    t = as_f32_contiguous(target, "target")
-    _same_shape(np.shape(pred), t.shape, "target", "the shape of pred")
-    t = t.reshape(p.shape)
+    _same_shape(np.shape(pred), np.shape(target), "target", "the shape of pred")
+    t = as_f32_contiguous(target, "target").reshape(p.shape)
     w = _weights(sample_weight, p.shape[0])
     loss, grad = _core.mse(p, t, w, reduction)
     return loss, grad.reshape(np.shape(pred))
@@ -67,13 +63,12 @@ def binary_cross_entropy(logits, targets, *, sample_weight=None, reduction="mean
     """
     reduction = _reduction(reduction)
     z = _matrix(logits, "logits")
-    t = as_f32_contiguous(targets, "targets")
-    z_shape = np.shape(logits)
-    if t.shape != tuple(z_shape) and not (t.size == z.shape[0] and z.shape[1] == 1
-                                           and t.ndim in (1, 2) and t.shape[0] == z.shape[0]):
-        raise ValueError(f"targets: expected shape {tuple(z_shape)} (the shape of logits), "
-                         f"got {t.shape}")
-    t = t.reshape(z.shape)
+    z_shape, t_shape = np.shape(logits), np.shape(targets)
+    column_pair = z.shape[1] == 1 and t_shape in ((z.shape[0],), (z.shape[0], 1))
+    if t_shape != z_shape and not column_pair:
+        raise ValueError(f"targets: expected shape {z_shape} (the shape of logits), "
+                         f"got {t_shape}")
+    t = as_f32_contiguous(targets, "targets").reshape(z.shape)
     w = _weights(sample_weight, z.shape[0])
     loss, grad = _core.binary_cross_entropy(z, t, w, reduction)
     return loss, grad.reshape(z_shape)

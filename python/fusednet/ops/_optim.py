@@ -26,18 +26,20 @@ def _inplace(x, name: str, shape=None) -> np.ndarray:
 
 
 def _grad(grad, shape) -> np.ndarray:
-    g = as_f32_contiguous(grad, "grad")
-    if g.shape != shape:
-        raise ValueError(f"grad: expected shape {shape} (the shape of param), got {g.shape}")
-    return g
+    if np.shape(grad) != shape:
+        raise ValueError(f"grad: expected shape {shape} (the shape of param), got "
+                         f"{np.shape(grad)}")
+    # ascontiguousarray makes 0-d arrays 1-D: restore the shape (a view, no copy)
+    return as_f32_contiguous(grad, "grad").reshape(shape)
 
 
-def _no_overlap(arrays: dict) -> None:
-    names = list(arrays)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if arrays[a].size and np.may_share_memory(arrays[a], arrays[b]):
-                raise ValueError(f"{a} and {b}: expected separate arrays, got overlapping memory")
+def _no_overlap(*named) -> None:
+    """(name, array) pairs: in-place arrays that overlap would update each other mid-step."""
+    for i, (name_a, a) in enumerate(named):
+        for name_b, b in named[i + 1:]:
+            if np.may_share_memory(a, b) and a.size:
+                raise ValueError(f"{name_a} and {name_b}: expected separate arrays, got "
+                                 f"overlapping memory")
 
 
 def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False) -> float:
@@ -72,7 +74,7 @@ def sgd_(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight
     vel = None
     if velocity is not None:
         vel = _inplace(velocity, "velocity", p.shape)
-        _no_overlap({"param": p, "velocity": vel})
+        _no_overlap(("param", p), ("velocity", vel))
     _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay)
     return param
 
@@ -90,7 +92,7 @@ def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
     g = _grad(grad, p.shape)
     m_ = _inplace(m, "m", p.shape)
     v_ = _inplace(v, "v", p.shape)
-    _no_overlap({"param": p, "m": m_, "v": v_})
+    _no_overlap(("param", p), ("m", m_), ("v", v_))
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
         raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
     if step < 1:

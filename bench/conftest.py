@@ -1,0 +1,28 @@
+"""pytest-benchmark entry points reuse the CLI's case builders (python/fusednet/bench/), so a case
+means the same thing in both. Run: PYTHONPATH=python python -m pytest bench/ --benchmark-only."""
+import pytest
+
+from fusednet.bench.timing import UNAVAILABLE_ERRORS
+
+
+def run_contender(benchmark, case, name):
+    """Benchmarks one contender of a case; skips when it (or its op) is not available."""
+    contender = next((c for c in case.contenders if c.name == name), None)
+    if contender is None or contender.fn is None:
+        pytest.skip(f"{name}: not available")
+    try:
+        (contender.warmup or contender.fn)()
+    except UNAVAILABLE_ERRORS as exc:
+        pytest.skip(f"{name}: {exc}")
+    benchmark.group = case.name
+    benchmark.extra_info.update(flops=case.flops, bytes=case.bytes, samples=case.samples)
+    if contender.warmup is not None:     # long calls (training epochs): a few rounds only
+        benchmark.pedantic(contender.fn, rounds=3, iterations=1)
+    else:
+        benchmark(contender.fn)
+
+
+@pytest.fixture(scope="session")
+def torch_or_none():
+    from fusednet.bench.env import torch_or_none
+    return torch_or_none()

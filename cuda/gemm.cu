@@ -1,0 +1,484 @@
+// GEMM on the GPU: C = act(alpha * A @ B + beta * C + bias)
+//   A [M, K], B [K, N], C [M, N], each given by element strides (row, column), so the four
+//   transpose forms (and any other view) need no copy; bias has N entries (nullptr = none).
+//   beta == 0 never reads C (NaN in C does not propagate). 64-bit indexing throughout.
+//
+// Kernels, simplest first:
+//   gemm_ref_kernel     one thread per output, double accumulation: the device ground truth.
+//   sgemm_kernel<BM,BN> FP32 SIMT: BMxBNx8 block tile in shared memory (double-buffered, next tile
+//                       prefetched into registers while the current one is used), 8x8 outputs per
+//                       thread in registers, 128-bit global loads along the contiguous dimension of
+//                       each operand when aligned. 128x128 for big problems, 64x64 when a 128 grid
+//                       would leave SMs idle.
+//   sgemm_tf32_kernel   opt-in TF32 tensor cores (sm_80+, mma.sync m16n8k8): same tiling with a
+//                       128x128x16 block tile, 8 warps of 64x32; inputs rounded to TF32 once, on the
+//                       way into shared memory; FP32 accumulation.
+// The epilogue (alpha, beta C, bias, activation) is applied while writing C, in every kernel.
+#include <algorithm>
+
+#include "device_util.cuh"
+
+namespace fusednet {
+
+namespace {
+cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
+
+struct GemmArgs {
+  index_t M, N, K;
+  float alpha, beta;
+  const float* A;
+  index_t rs_a, cs_a;
+  const float* B;
+  index_t rs_b, cs_b;
+  float* C;
+  index_t rs_c, cs_c;
+  const float* bias;
+  int act;
+  float act_param;
+  bool vec_a, vec_b, vec_c;  // 128-bit accesses allowed (unit stride, aligned, ld % 4 == 0)
+};
+
+// Not inlined: 64 inlined copies of every activation would bloat the kernels (registers, compile
+// time) for a step that runs once per output.
+__device__ __noinline__ float epilogue_activate(int act, float param, float v) {
+  return dev::activate(act, param, v);
+}
+
+// C[i, j] = act(alpha * acc + beta * C[i, j] + bias[j]) for one in-range element.
+__device__ __forceinline__ float epilogue_value(const GemmArgs& g, float acc, float c_old,
+                                                index_t j) {
+  float v = g.alpha * acc;
+  if (g.beta != 0.0f) v += g.beta * c_old;
+  if (g.bias) v += g.bias[j];
+  return g.act == 0 ? v : epilogue_activate(g.act, g.act_param, v);
+}
+
+__device__ __forceinline__ void store_one(const GemmArgs& g, index_t i, index_t j, float acc) {
+  if (i < g.M && j < g.N) {
+    float* c = g.C + i * g.rs_c + j * g.cs_c;
+    *c = epilogue_value(g, acc, g.beta != 0.0f ? *c : 0.0f, j);
+  }
+}
+
+// Four consecutive columns j..j+3 of row i: one 128-bit access when possible.
+__device__ __forceinline__ void store_four(const GemmArgs& g, index_t i, index_t j,
+                                           const float (&acc)[4]) {
+  if (i >= g.M) return;
+  if (g.vec_c && j + 3 < g.N) {
+    float4* c = reinterpret_cast<float4*>(g.C + i * g.rs_c + j);
+    float4 old = g.beta != 0.0f ? *c : make_float4(0.f, 0.f, 0.f, 0.f);
+    float4 out;
+    out.x = epilogue_value(g, acc[0], old.x, j);
+    out.y = epilogue_value(g, acc[1], old.y, j + 1);
+    out.z = epilogue_value(g, acc[2], old.z, j + 2);
+    out.w = epilogue_value(g, acc[3], old.w, j + 3);
+    *c = out;
+    return;
+  }
+#pragma unroll
+  for (int q = 0; q < 4; ++q) store_one(g, i, j + q, acc[q]);
+}
+
+// ---- reference ------------------------------------------------------------------------------------
+__global__ void gemm_ref_kernel(GemmArgs g) {
+  for (index_t i = blockIdx.y * static_cast<index_t>(blockDim.y) + threadIdx.y; i < g.M;
+       i += static_cast<index_t>(gridDim.y) * blockDim.y)
+    for (index_t j = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; j < g.N;
+         j += static_cast<index_t>(gridDim.x) * blockDim.x) {
+      double acc = 0.0;
+      for (index_t k = 0; k < g.K; ++k)
+        acc += static_cast<double>(g.A[i * g.rs_a + k * g.cs_a]) *
+               static_cast<double>(g.B[k * g.rs_b + j * g.cs_b]);
+      store_one(g, i, j, static_cast<float>(acc));
+    }
+}
+
+// ---- tile loader shared by the tiled kernels -------------------------------------------------------
+// An operand seen as X[row, k] = X[row * s_row + k * s_k] (A: rows = M; B: rows = N, i.e. B^T).
+// A tile is ROWS x BK; it is stored in shared memory k-major, S[k * LD + row], so the compute loop
+// reads contiguous rows. Each thread moves PER float4-groups of 4 elements along the operand's
+// contiguous dimension: K_MAJOR when k is contiguous (s_k == 1), else rows are (s_row == 1).
+// Out-of-range elements load as 0, so the compute loop needs no bounds checks.
+template <int ROWS, int BK, int THREADS, bool K_MAJOR>
+struct TileLoader {
+  static constexpr int kGroups = ROWS * BK / 4;
+  static constexpr int kPer = kGroups / THREADS;
+  static_assert(kGroups % THREADS == 0, "tile must split evenly over the threads");
+  float r[kPer][4];
+
+  __device__ __forceinline__ static void coords(int group, int& row, int& k) {
+    if (K_MAJOR) {
+      row = group / (BK / 4);
+      k = (group % (BK / 4)) * 4;
+    } else {
+      k = group / (ROWS / 4);
+      row = (group % (ROWS / 4)) * 4;
+    }
+  }
+
+  // Per-thread state fixed for a block tile: where each group starts (at k = 0) and how many of
+  // its rows exist, so the k loop only adds k0 * s_k.
+  const float* base[kPer];
+  int rows_left[kPer];  // valid rows from this group's first row, clamped to [0, 4]
+
+  __device__ __forceinline__ void init(const float* X, index_t s_row, index_t s_k, index_t rows,
+                                       index_t row0, int tid) {
+#pragma unroll
+    for (int l = 0; l < kPer; ++l) {
+      int row, k;
+      coords(tid + l * THREADS, row, k);
+      const index_t gi = row0 + row;
+      const index_t left = rows - gi;
+      rows_left[l] = left <= 0 ? 0 : (left >= 4 ? 4 : static_cast<int>(left));
+      base[l] = rows_left[l] > 0 ? X + gi * s_row + k * s_k : X;  // never dereferenced if 0
+    }
+  }
+
+  __device__ __forceinline__ void load(index_t s_row, index_t s_k, index_t K, index_t k0, int tid,
+                                       bool vec) {
+#pragma unroll
+    for (int l = 0; l < kPer; ++l) {
+      int row, k;
+      coords(tid + l * THREADS, row, k);
+      const index_t gk = k0 + k;
+      const float* p = base[l] + k0 * s_k;
+      const int rl = rows_left[l];
+      if (K_MAJOR) {
+        if (vec && rl > 0 && gk + 3 < K) {
+          const float4 v = *reinterpret_cast<const float4*>(p);
+          r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
+        } else {
+#pragma unroll
+          for (int q = 0; q < 4; ++q) r[l][q] = (rl > 0 && gk + q < K) ? p[q * s_k] : 0.0f;
+        }
+      } else {
+        if (vec && gk < K && rl == 4) {
+          const float4 v = *reinterpret_cast<const float4*>(p);
+          r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
+        } else {
+#pragma unroll
+          for (int q = 0; q < 4; ++q) r[l][q] = (q < rl && gk < K) ? p[q * s_row] : 0.0f;
+        }
+      }
+    }
+  }
+
+  template <int LD, bool TF32>
+  __device__ __forceinline__ void store(float* S, int tid) const {
+#pragma unroll
+    for (int l = 0; l < kPer; ++l) {
+      int row, k;
+      coords(tid + l * THREADS, row, k);
+      float v[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) v[q] = TF32 ? to_tf32(r[l][q]) : r[l][q];
+      if (K_MAJOR) {
+#pragma unroll
+        for (int q = 0; q < 4; ++q) S[(k + q) * LD + row] = v[q];
+      } else {
+        *reinterpret_cast<float4*>(S + k * LD + row) = make_float4(v[0], v[1], v[2], v[3]);
+      }
+    }
+  }
+
+  // Round to nearest TF32 (10-bit mantissa), kept in a float register.
+  __device__ __forceinline__ static float to_tf32(float x) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned u;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(u) : "f"(x));
+    return __uint_as_float(u);
+#else
+    return x;
+#endif
+  }
+};
+
+// ---- FP32 SIMT kernel --------------------------------------------------------------------------------
+// Thread (tx, ty) owns rows {ty*4 .. +3, BM/2 + ty*4 .. +3} and columns {tx*4 .. +3, BN/2 + tx*4 .. +3}
+// of the block tile: two float4 reads per operand per k from shared memory, conflict-free.
+template <int BM, int BN, bool A_KM, bool B_KM>
+__global__ void __launch_bounds__((BM / 8) * (BN / 8)) sgemm_kernel(GemmArgs g) {
+  constexpr int BK = 8;
+  constexpr int THREADS = (BM / 8) * (BN / 8);
+  constexpr int LDA = BM + 4, LDB = BN + 4;  // +4: conflict-free transposing stores
+  __shared__ __align__(16) float As[2][BK * LDA];
+  __shared__ __align__(16) float Bs[2][BK * LDB];
+  const int tid = threadIdx.x;
+  const int tx = tid % (BN / 8), ty = tid / (BN / 8);
+  const index_t tiles_m = dev::cdiv(g.M, BM);
+  const index_t n0 = static_cast<index_t>(blockIdx.x) * BN;
+  const index_t ktiles = dev::cdiv(g.K, BK);
+
+  for (index_t tm = blockIdx.y; tm < tiles_m; tm += gridDim.y) {
+    const index_t m0 = tm * BM;
+    float acc[8][8];
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[i][j] = 0.0f;
+
+    TileLoader<BM, BK, THREADS, A_KM> la;
+    TileLoader<BN, BK, THREADS, B_KM> lb;
+    la.init(g.A, g.rs_a, g.cs_a, g.M, m0, tid);
+    lb.init(g.B, g.cs_b, g.rs_b, g.N, n0, tid);
+    if (ktiles > 0) {
+      la.load(g.rs_a, g.cs_a, g.K, 0, tid, g.vec_a);
+      lb.load(g.cs_b, g.rs_b, g.K, 0, tid, g.vec_b);
+      la.template store<LDA, false>(As[0], tid);
+      lb.template store<LDB, false>(Bs[0], tid);
+    }
+    __syncthreads();
+
+    for (index_t kt = 0; kt < ktiles; ++kt) {
+      const int cur = static_cast<int>(kt & 1);
+      const bool more = kt + 1 < ktiles;
+      if (more) {  // global loads of the next tile overlap the math below
+        la.load(g.rs_a, g.cs_a, g.K, (kt + 1) * BK, tid, g.vec_a);
+        lb.load(g.cs_b, g.rs_b, g.K, (kt + 1) * BK, tid, g.vec_b);
+      }
+      const float* as = As[cur];
+      const float* bs = Bs[cur];
+#pragma unroll
+      for (int k = 0; k < BK; ++k) {
+        const float4 a0 = *reinterpret_cast<const float4*>(as + k * LDA + ty * 4);
+        const float4 a1 = *reinterpret_cast<const float4*>(as + k * LDA + BM / 2 + ty * 4);
+        const float4 b0 = *reinterpret_cast<const float4*>(bs + k * LDB + tx * 4);
+        const float4 b1 = *reinterpret_cast<const float4*>(bs + k * LDB + BN / 2 + tx * 4);
+        const float a[8] = {a0.x, a0.y, a0.z, a0.w, a1.x, a1.y, a1.z, a1.w};
+        const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+#pragma unroll
+          for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+      }
+      if (more) {  // the other buffer was last read before the previous barrier
+        la.template store<LDA, false>(As[cur ^ 1], tid);
+        lb.template store<LDB, false>(Bs[cur ^ 1], tid);
+      }
+      __syncthreads();
+    }
+
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const index_t row = m0 + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + (i - 4));
+      const float lo[4] = {acc[i][0], acc[i][1], acc[i][2], acc[i][3]};
+      const float hi[4] = {acc[i][4], acc[i][5], acc[i][6], acc[i][7]};
+      store_four(g, row, n0 + tx * 4, lo);
+      store_four(g, row, n0 + BN / 2 + tx * 4, hi);
+    }
+  }
+}
+
+// ---- TF32 tensor-core kernel (sm_80+) ---------------------------------------------------------------
+// mma.sync.m16n8k8 fragments (PTX ISA), g = lane / 4, t = lane % 4:
+//   A (16x8, row): a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4)
+//   B (8x8, col):  b0 (k=t, n=g), b1 (k=t+4, n=g)
+//   C (16x8):      c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1)
+__device__ __forceinline__ void mma_tf32_16x8x8(float (&c)[4], const unsigned (&a)[4],
+                                                const unsigned (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+  __trap();  // the host never selects this kernel below sm_80
+#endif
+}
+
+template <bool A_KM, bool B_KM>
+__global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
+  constexpr int BM = 128, BN = 128, BK = 16, THREADS = 256;
+  constexpr int LD = 136;  // +8: fragment reads (8t + g) hit 32 distinct banks
+  __shared__ __align__(16) float As[2][BK * LD];
+  __shared__ __align__(16) float Bs[2][BK * LD];
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int gq = lane / 4, tq = lane % 4;
+  const int wm = warp % 2, wn = warp / 2;  // warp tile: rows wm*64 .. +63, cols wn*32 .. +31
+  const index_t tiles_m = dev::cdiv(g.M, BM);
+  const index_t n0 = static_cast<index_t>(blockIdx.x) * BN;
+  const index_t ktiles = dev::cdiv(g.K, BK);
+
+  for (index_t tm = blockIdx.y; tm < tiles_m; tm += gridDim.y) {
+    const index_t m0 = tm * BM;
+    float acc[4][4][4];
+#pragma unroll
+    for (int a = 0; a < 4; ++a)
+#pragma unroll
+      for (int b = 0; b < 4; ++b)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) acc[a][b][c] = 0.0f;
+
+    TileLoader<BM, BK, THREADS, A_KM> la;
+    TileLoader<BN, BK, THREADS, B_KM> lb;
+    la.init(g.A, g.rs_a, g.cs_a, g.M, m0, tid);
+    lb.init(g.B, g.cs_b, g.rs_b, g.N, n0, tid);
+    if (ktiles > 0) {
+      la.load(g.rs_a, g.cs_a, g.K, 0, tid, g.vec_a);
+      lb.load(g.cs_b, g.rs_b, g.K, 0, tid, g.vec_b);
+      la.template store<LD, true>(As[0], tid);
+      lb.template store<LD, true>(Bs[0], tid);
+    }
+    __syncthreads();
+
+    for (index_t kt = 0; kt < ktiles; ++kt) {
+      const int cur = static_cast<int>(kt & 1);
+      const bool more = kt + 1 < ktiles;
+      if (more) {
+        la.load(g.rs_a, g.cs_a, g.K, (kt + 1) * BK, tid, g.vec_a);
+        lb.load(g.cs_b, g.rs_b, g.K, (kt + 1) * BK, tid, g.vec_b);
+      }
+      const float* as = As[cur];
+      const float* bs = Bs[cur];
+#pragma unroll
+      for (int kb = 0; kb < BK; kb += 8) {
+        unsigned af[4][4], bf[4][2];
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi) {
+          const int rm = wm * 64 + mi * 16 + gq;
+          af[mi][0] = __float_as_uint(as[(kb + tq) * LD + rm]);
+          af[mi][1] = __float_as_uint(as[(kb + tq) * LD + rm + 8]);
+          af[mi][2] = __float_as_uint(as[(kb + tq + 4) * LD + rm]);
+          af[mi][3] = __float_as_uint(as[(kb + tq + 4) * LD + rm + 8]);
+        }
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) {
+          const int cn = wn * 32 + ni * 8 + gq;
+          bf[ni][0] = __float_as_uint(bs[(kb + tq) * LD + cn]);
+          bf[ni][1] = __float_as_uint(bs[(kb + tq + 4) * LD + cn]);
+        }
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+          for (int ni = 0; ni < 4; ++ni) mma_tf32_16x8x8(acc[mi][ni], af[mi], bf[ni]);
+      }
+      if (more) {
+        la.template store<LD, true>(As[cur ^ 1], tid);
+        lb.template store<LD, true>(Bs[cur ^ 1], tid);
+      }
+      __syncthreads();
+    }
+
+#pragma unroll
+    for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < 4; ++ni)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          const index_t row = m0 + wm * 64 + mi * 16 + gq + 8 * (r >> 1);
+          const index_t col = n0 + wn * 32 + ni * 8 + 2 * tq + (r & 1);
+          store_one(g, row, col, acc[mi][ni][r]);
+        }
+  }
+}
+
+// ---- host side -------------------------------------------------------------------------------------
+// Decides how an operand X[row, k] (strides s_row, s_k) is read: k-major or row-major tiles, and
+// whether 128-bit loads are allowed. The stride of a size-1 dimension is never used, so it is
+// normalised first (NumPy gives such dimensions arbitrary strides).
+void pick_layout(const float* X, index_t rows, index_t K, index_t& s_row, index_t& s_k,
+                 bool& k_major, bool& vec) {
+  if (K == 1) s_k = 1;
+  if (rows == 1 && s_k != 1) s_row = 1;
+  k_major = s_k == 1 || s_row != 1;  // neither unit: scalar loads, either mapping is correct
+  vec = (k_major ? (s_k == 1 && s_row % 4 == 0) : (s_row == 1 && s_k % 4 == 0)) &&
+        dev::aligned16(X);
+}
+
+struct DeviceFacts {
+  int major = 0;
+  int sms = 1;
+};
+DeviceFacts current_device_facts() {
+  DeviceFacts f;
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, dev));
+  CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, dev));
+  return f;
+}
+
+constexpr index_t kMaxGridY = 65535;
+
+template <int BM, int BN>
+void launch_sgemm(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(ceil_div(g.N, BN)),
+                  static_cast<unsigned>(std::min(ceil_div(g.M, BM), kMaxGridY)));
+  const dim3 block((BM / 8) * (BN / 8));
+  if (a_km && b_km) sgemm_kernel<BM, BN, true, true><<<grid, block, 0, stream>>>(g);
+  else if (a_km) sgemm_kernel<BM, BN, true, false><<<grid, block, 0, stream>>>(g);
+  else if (b_km) sgemm_kernel<BM, BN, false, true><<<grid, block, 0, stream>>>(g);
+  else sgemm_kernel<BM, BN, false, false><<<grid, block, 0, stream>>>(g);
+  CUDA_CHECK_LAUNCH();
+}
+
+void launch_tf32(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>(ceil_div(g.N, 128)),
+                  static_cast<unsigned>(std::min(ceil_div(g.M, 128), kMaxGridY)));
+  const dim3 block(256);
+  if (a_km && b_km) sgemm_tf32_kernel<true, true><<<grid, block, 0, stream>>>(g);
+  else if (a_km) sgemm_tf32_kernel<true, false><<<grid, block, 0, stream>>>(g);
+  else if (b_km) sgemm_tf32_kernel<false, true><<<grid, block, 0, stream>>>(g);
+  else sgemm_tf32_kernel<false, false><<<grid, block, 0, stream>>>(g);
+  CUDA_CHECK_LAUNCH();
+}
+
+GemmArgs make_args(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+                   index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+                   index_t rs_c, index_t cs_c, const Epilogue& epi) {
+  const int act = static_cast<int>(epi.act);
+  FN_CHECK(act >= 0 && act <= 6, "activation: expected a code in [0, 6], got ", act);
+  GemmArgs g{};
+  g.M = M; g.N = N; g.K = K;
+  g.alpha = alpha; g.beta = beta;
+  g.A = A; g.rs_a = rs_a; g.cs_a = cs_a;
+  g.B = B; g.rs_b = rs_b; g.cs_b = cs_b;
+  g.C = C; g.rs_c = rs_c; g.cs_c = cs_c;
+  g.bias = epi.bias;
+  g.act = act;
+  g.act_param = epi.act_param;
+  return g;
+}
+}  // namespace
+
+void gemm_ref_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+                   index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+                   index_t rs_c, index_t cs_c, const Epilogue& epilogue, CudaStream stream) {
+  GemmArgs g = make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c,
+                         epilogue);
+  if (M <= 0 || N <= 0) return;
+  const dim3 block(16, 16);
+  const dim3 grid(static_cast<unsigned>(std::min<index_t>(ceil_div(N, 16), 65535)),
+                  static_cast<unsigned>(std::min<index_t>(ceil_div(M, 16), 65535)));
+  gemm_ref_kernel<<<grid, block, 0, as_stream(stream)>>>(g);
+  CUDA_CHECK_LAUNCH();
+}
+
+void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+               index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+               index_t rs_c, index_t cs_c, const Epilogue& epilogue, bool allow_tf32,
+               CudaStream stream) {
+  GemmArgs g = make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c,
+                         epilogue);
+  if (M <= 0 || N <= 0) return;
+  bool a_km, b_km;
+  pick_layout(g.A, M, K, g.rs_a, g.cs_a, a_km, g.vec_a);
+  pick_layout(g.B, N, K, g.cs_b, g.rs_b, b_km, g.vec_b);  // B read as B^T[n, k]
+  if (N == 1) g.cs_c = 1;
+  g.vec_c = g.cs_c == 1 && g.rs_c % 4 == 0 && dev::aligned16(g.C);
+
+  const DeviceFacts dev_facts = current_device_facts();
+  cudaStream_t s = as_stream(stream);
+  if (allow_tf32 && dev_facts.major >= 8 && K > 0) {
+    launch_tf32(g, a_km, b_km, s);
+    return;
+  }
+  // A 128x128 grid that cannot fill the SMs wastes most of the device: use 64x64 tiles then.
+  const index_t big_tiles = ceil_div(M, 128) * ceil_div(N, 128);
+  if (big_tiles >= dev_facts.sms) launch_sgemm<128, 128>(g, a_km, b_km, s);
+  else launch_sgemm<64, 64>(g, a_km, b_km, s);
+}
+
+}  // namespace fusednet

@@ -1,0 +1,91 @@
+"""Training cases (issue 4): mlp784 epochs and the tiny full-batch network, fusednet fit against
+the bench's NumPy trainer and PyTorch eager; plus fit's peak memory, measured in fresh processes."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+from . import models
+from .case import FUSEDNET, NUMPY, TORCH, Case, Contender, Target
+from .timing import UNAVAILABLE_ERRORS
+
+SOURCE = "issue 4"
+TARGETS = {"mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
+           "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE))}
+MEMORY_TARGET = 1.3     # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
+QUICK_MLP784_SAMPLES = 4096
+
+
+def workloads(mode):
+    mlp = models.MLP784
+    if mode == "quick":
+        mlp = dataclasses.replace(mlp, samples=QUICK_MLP784_SAMPLES)
+    return (mlp, models.TINY)
+
+
+def train_case(w: models.Workload, torch, budget_s) -> Case:
+    x, y = w.data()
+    trainers = [(FUSEDNET, models.make_fusednet(w, x, y),
+                 f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)"),
+                (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py")]
+    if torch is not None:
+        trainers.append((TORCH, models.make_torch(torch, w, x, y),
+                         "nn.Sequential + optim.Adam, eager"))
+    contenders = [Contender(name, t.run, note, warmup=t.warmup) for name, t, note in trainers]
+    if torch is None:
+        contenders.append(Contender(TORCH, None, reason="torch not installed"))
+    samples = float(w.samples * w.epochs)
+    sizes = "-".join(map(str, w.sizes))
+    return Case("train", f"{w.name} {sizes} x{w.samples}", contenders, samples=samples,
+                flops=6.0 * w.n_params * samples,
+                napkin=f"6*params = {6 * w.n_params} flops/sample ({w.n_params} params)",
+                targets=TARGETS[w.name], budget_s=budget_s)
+
+
+def cases(cfg):
+    for w in workloads(cfg.mode):
+        yield train_case(w, cfg.torch, cfg.train_budget_s)
+
+
+def probe_memory(contender, workload: models.Workload, threads, timeout_s=300) -> dict:
+    """Runs fusednet.bench.memprobe in a fresh interpreter; returns its JSON (or an error)."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "fusednet.bench.memprobe", contender, workload.name,
+           str(workload.samples), str(threads)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return {"contender": contender, "error": f"timed out after {timeout_s} s"}
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"contender": contender, "error": f"exit {proc.returncode}: {tail}"[:200]}
+    return json.loads(lines[-1])
+
+
+def memory_results(cfg) -> list:
+    """Peak memory of one mlp784 fit epoch (full size even in quick mode: the target is set for
+    it) for each contender; fusednet carries the target."""
+    workload = models.MLP784
+    contenders = [FUSEDNET] if cfg.mode == "quick" else [FUSEDNET, NUMPY]
+    if cfg.torch is not None and cfg.mode != "quick":
+        contenders.append(TORCH)
+    results = []
+    for name in contenders:
+        r = probe_memory(name, workload, cfg.threads)
+        error = r.get("error", "")
+        if not error:
+            r["status"] = "ok"
+        else:
+            missing = any(e.__name__ in error for e in UNAVAILABLE_ERRORS)
+            r["status"] = "unavailable" if missing else "error"
+        if name == FUSEDNET:
+            r["target"] = f"<={MEMORY_TARGET:g}x ideal"
+            r["met"] = (r["ratio"] <= MEMORY_TARGET) if r["status"] == "ok" else None
+        results.append(r)
+    return results

@@ -1,0 +1,230 @@
+"""Turns raw timings into the napkin-math figures, prints them (one table printer for every
+group) and writes the JSON document."""
+from __future__ import annotations
+
+import json
+import math
+
+from .case import FUSEDNET, NUMPY, TORCH, Case
+
+BASELINES = (NUMPY, TORCH)
+
+
+# ---------------------------------------------------------------- figures
+def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: float,
+              stat: str = "median") -> dict:
+    """JSON-able record of one case: per-contender figures, speed ratios, targets met or not.
+    ``stat`` ("median" or "min" of the runs) is the time the figures and ratios use."""
+    contenders = {}
+    for name, r in results.items():
+        d = {"status": r.status, "note": r.note}
+        if r.reason:
+            d["reason"] = r.reason
+        if r.status == "ok":
+            t = r.median_s if stat == "median" else r.min_s
+            d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s,
+                     calls_per_run=r.calls_per_run)
+            if case.flops:
+                d["gflops"] = case.flops / t / 1e9
+                d["pct_peak"] = 100.0 * d["gflops"] / peak_gflops if peak_gflops else None
+            if case.bytes:
+                d["gbps"] = case.bytes / t / 1e9
+                d["pct_copy_bw"] = 100.0 * d["gbps"] / copy_gbps if copy_gbps else None
+            if case.samples:
+                d["samples_per_s"] = case.samples / t
+        contenders[name] = d
+
+    ours = contenders.get(FUSEDNET, {})
+    ratios = {}
+    for base in BASELINES:
+        other = contenders.get(base, {})
+        if ours.get("status") == "ok" and other.get("status") == "ok":
+            ratios[base] = other["time_s"] / ours["time_s"]   # > 1: fusednet is faster
+
+    targets = []
+    for tg in case.targets:
+        ratio = ratios.get(tg.vs)
+        targets.append({"text": tg.text, "vs": tg.vs, "min_ratio": tg.min_ratio,
+                        "source": tg.source, "ratio": ratio,
+                        "met": None if ratio is None else ratio >= tg.min_ratio})
+
+    return {"group": case.group, "case": case.name, "napkin": case.napkin, "flops": case.flops,
+            "bytes": case.bytes, "samples": case.samples, "contenders": contenders,
+            "stat": stat, "ratios": ratios, "targets": targets, "check": check}
+
+
+# ---------------------------------------------------------------- formatting
+def fmt_time(s) -> str:
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def fmt_num(x, digits=3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_ratio(x) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def format_table(headers, rows, right_aligned) -> str:
+    """Plain-text table; columns whose index is in right_aligned are right-aligned."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right_aligned else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def verdict(met) -> str:
+    return "n/a" if met is None else ("MET" if met else "MISSED")
+
+
+def _target_cell(targets) -> str:
+    return "; ".join(f"{t['text']} {verdict(t['met'])}" for t in targets)
+
+
+def _check_cell(check) -> str:
+    if not check:
+        return ""
+    if check.get("status") != "ok":
+        return check.get("status", "")
+    return f"{'ok' if check['passed'] else 'FAIL'} {check['error']:.1e}"
+
+
+def group_table(records, stat="median") -> str:
+    """One table for a group of cases: a row per contender, ratios and targets on fusednet's."""
+    has = {k: any(r[k] for r in records) for k in ("flops", "bytes", "samples")}
+    headers = ["case", "contender", stat, "runs"]
+    if has["samples"]:
+        headers += ["samples/s"]
+    if has["flops"]:
+        headers += ["GFLOP/s", "%peak"]
+    if has["bytes"]:
+        headers += ["GB/s", "%copy"]
+    headers += ["vs numpy", "vs torch", "target", "check", "note"]
+    right = {i for i, h in enumerate(headers)
+             if h in (stat, "runs", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
+                      "vs numpy", "vs torch")}
+    rows = []
+    for rec in records:
+        for i, (name, d) in enumerate(rec["contenders"].items()):
+            ok = d["status"] == "ok"
+            row = [rec["case"] if i == 0 else "", name,
+                   fmt_time(d.get("time_s")) if ok else d["status"],
+                   str(len(d.get("runs_s", []))) if ok else ""]
+            if has["samples"]:
+                row.append(fmt_num(d.get("samples_per_s")))
+            if has["flops"]:
+                row += [fmt_num(d.get("gflops")), fmt_num(d.get("pct_peak"), 2)]
+            if has["bytes"]:
+                row += [fmt_num(d.get("gbps")), fmt_num(d.get("pct_copy_bw"), 2)]
+            ours = name == FUSEDNET
+            row += [fmt_ratio(rec["ratios"].get(NUMPY)) if ours else "",
+                    fmt_ratio(rec["ratios"].get(TORCH)) if ours else "",
+                    _target_cell(rec["targets"]) if ours else "",
+                    _check_cell(rec["check"]) if ours else "",
+                    d.get("reason", "") if not ok else d.get("note", "")]
+            rows.append(row)
+    return format_table(headers, rows, right)
+
+
+GROUP_TITLES = {
+    "gemm": "GEMM, float32 (MxKxN: C[M,N] = op(A)[M,K] @ op(B)[K,N]); compute-bound",
+    "act": "activation forward, 4M float32; memory-bound",
+    "loss": "softmax cross-entropy, value + gradient; memory-bound",
+    "optim": "optimizer step, 10M float32 parameters; memory-bound",
+    "train": "training (samples/s; GFLOP/s = 6*params flops per sample)",
+}
+
+
+def header_text(env, peak, copy, stat="median") -> str:
+    torch = (f"{env['torch']}, {env['torch_threads']} threads" if env["torch"]
+             else env.get("torch_missing_reason"))
+    lines = [
+        f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of "
+        "interleaved runs; ratios are speed ratios (>1x: fusednet faster)",
+        f"  CPU      {env['cpu_model']} ({env['cpu_family_model']}), {env['cpus']} logical CPUs",
+        f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
+        f"{env['threads']} threads, OpenMP {env['openmp']}",
+        f"  NumPy    {env['numpy']}, BLAS: {env['numpy_blas']}",
+        f"  PyTorch  {torch}",
+        f"  Python   {env['python']}",
+        f"  FP32 peak       {peak['gflops']:.1f} GFLOP/s -- {peak['how']}",
+        f"  copy bandwidth  {copy['gbps']:.1f} GB/s -- {copy['how']}",
+    ]
+    load = env.get("load_average_1min")
+    if load is not None:
+        busy = load > 0.5 * (env["cpus"] or 1)
+        lines.append(f"  load     {load:.2f} (1-min average) on {env['cpus']} CPUs"
+                     + (": other processes compete for the cores, so multi-threaded calls wait "
+                        "for descheduled threads: absolute figures are low and ratios noisy "
+                        "(--threads 1 and --stat min help)" if busy else ""))
+    return "\n".join(lines)
+
+
+def group_text(group, records, stat="median") -> str:
+    napkins = sorted({r["napkin"] for r in records if r["napkin"]})
+    title = f"== {GROUP_TITLES.get(group, group)} =="
+    parts = [title, group_table(records, stat)]
+    if napkins:
+        parts.append("work counted: " + " | ".join(napkins))
+    return "\n".join(parts)
+
+
+def memory_text(results) -> str:
+    headers = ["workload", "contender", "peak (fit)", "ideal", "ratio", "target", "note"]
+    rows = []
+    for r in results:
+        ok = r.get("status") == "ok"
+        target = ""
+        if "target" in r:
+            target = f"{r['target']} {verdict(r['met'])}"
+        rows.append([f"{r.get('workload', '')} x{r.get('samples', '')}", r["contender"],
+                     f"{r['peak_bytes'] / 2**20:.1f} MiB" if ok else r.get("status", "error"),
+                     f"{r['ideal_bytes'] / 2**20:.1f} MiB" if "ideal_bytes" in r else "-",
+                     f"{r['ratio']:.2f}x" if ok else "-", target,
+                     r.get("method", "") if ok else r.get("error", "")])
+    return ("== peak memory of one fit epoch (fresh process; ideal = data + params + Adam state + "
+            "one batch workspace) ==\n" + format_table(headers, rows, {2, 3, 4}))
+
+
+def summary_text(records, memory) -> str:
+    met, missed, unknown = [], [], []
+    for rec in records:
+        for t in rec["targets"]:
+            label = f"{rec['case']} {t['text']} ({fmt_ratio(t['ratio'])})"
+            (unknown if t["met"] is None else met if t["met"] else missed).append(label)
+    for r in memory:
+        if "target" in r:
+            label = f"peak memory {r['target']} ({r.get('ratio', float('nan')):.2f}x)"
+            (unknown if r["met"] is None else met if r["met"] else missed).append(label)
+    failed_checks = [rec["case"] for rec in records if rec["check"]
+                     and rec["check"].get("status") == "ok" and not rec["check"]["passed"]]
+    unavailable = sorted({rec["group"] for rec in records
+                          if rec["contenders"].get(FUSEDNET, {}).get("status") != "ok"})
+    lines = [f"== summary: {len(met)} targets met, {len(missed)} missed, "
+             f"{len(unknown)} not measurable =="]
+    lines += [f"  MISSED {m}" for m in missed]
+    if failed_checks:
+        lines.append("  WRONG RESULTS (check failed): " + ", ".join(failed_checks))
+    if unavailable:
+        lines.append("  fusednet unavailable in some cases of: " + ", ".join(unavailable))
+    return "\n".join(lines)
+
+
+def write_json(path, doc) -> None:
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, default=float)
+        f.write("\n")

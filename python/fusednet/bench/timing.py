@@ -1,0 +1,105 @@
+"""The one timing helper: warm up, calibrate, then time every contender in interleaved rounds.
+
+Machine noise on a shared box comes in bursts; interleaving (round r runs every contender once,
+starting from a rotating position) spreads a burst over all contenders instead of one, so the
+ratios stay meaningful even when absolute times drift. Reported figure: the median per-call time.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from typing import Sequence
+
+from .case import Contender, ContenderResult
+
+# Raised by ops that have not landed yet (stubs) or do not exist in this build: the contender is
+# reported "unavailable" instead of failing the whole run.
+UNAVAILABLE_ERRORS = (NotImplementedError, AttributeError, ImportError)
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"[:160]
+
+
+def _time_calls(fn, calls: int) -> float:
+    """Seconds per call of ``calls`` back-to-back calls."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def _warm_up(c: Contender, min_run_s: float):
+    """Runs the contender until warm. Returns (failure result or None, calls per timed run)."""
+    if c.fn is None:
+        return ContenderResult(c.name, "unavailable", c.note, c.reason or "not installed"), 0
+    try:
+        if c.warmup is not None:                   # long calls: one per timed run
+            c.warmup()
+            return None, 1
+        t = _time_calls(c.fn, 1)                   # first call: page faults, lazy init
+        if t < min_run_s:                          # steady state: best of a few, so one
+            t = min(_time_calls(c.fn, 1) for _ in range(5))   # preempted call does not skew it
+    except UNAVAILABLE_ERRORS as exc:
+        return ContenderResult(c.name, "unavailable", c.note, describe_error(exc)), 0
+    except Exception as exc:  # noqa: BLE001 -- a broken contender must not stop the suite
+        return ContenderResult(c.name, "error", c.note, describe_error(exc)), 0
+    return None, max(1, min(1_000_000, math.ceil(min_run_s / max(t, 1e-9))))
+
+
+def _run_round(live, results, offset):
+    for i in range(len(live)):
+        c = live[(i + offset) % len(live)]
+        res = results[c.name]
+        if res.status != "ok":
+            continue
+        try:
+            res.runs_s.append(_time_calls(c.fn, res.calls_per_run))
+        except Exception as exc:  # noqa: BLE001
+            res.status, res.reason = "error", describe_error(exc)
+
+
+def measure(contenders: Sequence[Contender], *, repeat: int, min_run_s: float,
+            budget_s: float) -> dict:
+    """Times each contender; returns {name: ContenderResult} in the contenders' order.
+
+    repeat: timed runs per contender, fewer when they would not fit in ``budget_s`` (warm-up
+    included); at least 3 when a round is cheap, never fewer than 1.
+    min_run_s: a timed run repeats a fast call until it lasts about this long.
+    """
+    started = time.perf_counter()
+    results, live = {}, []
+    for c in contenders:
+        failed, calls = _warm_up(c, min_run_s)
+        if failed is not None:
+            results[c.name] = failed
+        else:
+            results[c.name] = ContenderResult(c.name, "ok", c.note, calls_per_run=calls)
+            live.append(c)
+
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rounds, done = repeat, 0
+        while live and done < rounds:
+            round_started = time.perf_counter()
+            _run_round(live, results, done)
+            done += 1
+            if done == 1:   # the first round tells how many fit in what is left of the budget
+                round_s = time.perf_counter() - round_started
+                left = budget_s - (time.perf_counter() - started)
+                floor = min(repeat, 3) if 3 * round_s <= budget_s else 1
+                rounds = min(repeat, max(floor, 1 + int(max(left, 0.0) / round_s)))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+    for res in results.values():
+        if res.status == "ok" and res.runs_s:
+            res.median_s = statistics.median(res.runs_s)
+            res.min_s = min(res.runs_s)
+    return results
