@@ -381,3 +381,20 @@ def test_regression_metrics_and_binary_accuracy(rng):
     onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]
     _, acc = c.evaluate(x, onehot, verbose=0)
     assert acc == pytest.approx((c.predict(x).argmax(1) == onehot.argmax(1)).mean())
+
+
+def test_any_input_layout_and_dtype(rng):
+    x, y = _data(rng, n=40)
+    m = _clf(dropout=0.0)
+    ref = m.predict(x)
+    for view in (np.asfortranarray(x), x.astype(np.float64), x[::-1][::-1],
+                 np.ascontiguousarray(x[::-1])[::-1], x.tolist()):
+        np.testing.assert_array_equal(m.predict(view), ref)
+    wide = np.zeros((40, 12), np.float32)
+    wide[:, ::2] = x
+    np.testing.assert_array_equal(m.predict(wide[:, ::2]), ref)
+    a, b = _clf(dropout=0.0), _clf(dropout=0.0)
+    a.fit(x, y, epochs=1, verbose=0)
+    b.fit(np.asfortranarray(x), y.astype(np.int32), epochs=1, verbose=0)
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))
+    assert m.predict(np.zeros((0, 6))).shape == (0, 3)

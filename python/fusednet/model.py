@@ -651,6 +651,8 @@ class Sequential:
         x = self._prepare_x(x)
         n = len(x)
         out = np.empty((n, self._net.output_width), dtype=F32)
+        if n == 0:
+            return out
         steps = (n + bs - 1) // bs
         self._last_out = None
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
