@@ -21,12 +21,14 @@ from . import initializers, layers, losses, metrics, optimizers
 from .model import Sequential, Model
 from .tape import GradientTape
 from .io import load_model
+from .cuda import set_float32_matmul_precision, get_float32_matmul_precision
 
 __version__ = "0.1.0"
 
 __all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__",
            "Sequential", "Model", "layers", "losses", "optimizers", "initializers", "metrics",
-           "callbacks", "schedules", "GradientTape", "load_model"]
+           "callbacks", "schedules", "GradientTape", "load_model",
+           "set_float32_matmul_precision", "get_float32_matmul_precision"]
 
 
 def __getattr__(name):
