@@ -22,10 +22,10 @@ needs_gpu = pytest.mark.skipif(not CUDA["available"],
                                reason=f"CUDA not available: {CUDA.get('reason')}")
 
 # CPU vs CUDA (exact FP32 matmul): after a few epochs of SGD the weights agree to ~1e-6 relative;
-# Adam normalises tiny gradient differences, so it gets an absolute tolerance of a few lr-steps'
-# rounding.
+# Adam normalises tiny gradient differences, so it gets an absolute tolerance of half an lr-step
+# (lr = 1e-3).
 SGD_TOL = dict(rtol=1e-4, atol=1e-5)
-ADAM_TOL = dict(rtol=1e-3, atol=2e-4)
+ADAM_TOL = dict(rtol=1e-3, atol=5e-4)
 OUT_TOL = dict(rtol=1e-4, atol=1e-5)
 
 
