@@ -355,6 +355,10 @@ class Sequential:
 
     # ---- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
+        """Sets the optimizer (name or object; default "adam" -- Keras's "rmsprop" is not
+        provided), the loss (name or object) and metrics ("accuracy", "mae", "mse", ...).
+        Combinations that cannot train (categorical CE on one unit, a probability loss on a
+        linear output) raise here."""
         optimizer = _optimizers.get(optimizer)
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='mse' or "
