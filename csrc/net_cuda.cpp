@@ -12,23 +12,14 @@
 #include <cstring>
 #include <utility>
 
+#include "net_common.h"
 #include "net_hash.h"
 
 namespace fusednet {
 
 namespace {
 
-using nethash::below;
-using nethash::mix64;
 using nethash::stream_key;
-
-inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
-// Activations whose derivative is a function of the output (no need to keep z), as in net.cpp.
-inline bool backward_from_output(int act, float param) {
-  auto a = static_cast<Activation>(act);
-  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
-         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
-}
 
 template <typename T>
 DeviceBuffer zeroed(index_t n) {
@@ -56,18 +47,6 @@ void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t
             float32_matmul_precision_high(), nullptr);
 }
 
-std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
-                                 const std::vector<double>& sums, index_t n, index_t cols) {
-  std::vector<double> out(metrics.size());
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    const bool per_row =
-        metrics[m] == MetricKind::SparseAccuracy || metrics[m] == MetricKind::CategoricalAccuracy;
-    const double denom = static_cast<double>(per_row ? n : n * cols);
-    out[m] = denom > 0 ? sums[m] / denom : 0.0;
-  }
-  return out;
-}
-
 void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_t first,
                       index_t count) {
   host->assign(static_cast<size_t>(count), 0.0);
@@ -82,34 +61,12 @@ void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_
 NetCuda::NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
     : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
   require_cuda_device();
-  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
-  index_t off = 0;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const DenseSpec& L = layers_[i];
-    FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
-             " units=", L.units);
-    FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
-             " != previous units ", layers_[i - 1].units);
-    bool last = i + 1 == layers_.size();
-    FN_CHECK(is_elementwise(L.act) || (L.act == kActSoftmax && last), "layer ", i,
-             ": activation code ", L.act, " not supported here (softmax only on the output)");
-    FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
-             ": dropout rate must be in [0, 1), got ", L.dropout_after);
-    FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
-    w_off_.push_back(off);
-    off += L.in * L.units;
-    if (L.use_bias) {
-      b_off_.push_back(off);
-      off += L.units;
-    } else {
-      b_off_.push_back(-1);
-    }
-  }
-  FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
-           "input dropout rate must be in [0, 1), got ", input_dropout_);
-  num_params_ = off;
-  params_ = zeroed<float>(off);
-  grads_ = zeroed<float>(off);
+  ArenaLayout lay = arena_layout(layers_, input_dropout_);  // checks the specs, as Net
+  w_off_ = std::move(lay.w_off);
+  b_off_ = std::move(lay.b_off);
+  num_params_ = lay.num_params;
+  params_ = zeroed<float>(num_params_);
+  grads_ = zeroed<float>(num_params_);
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
@@ -148,9 +105,7 @@ void NetCuda::set_optimizer_state(int i, const float* host) {
 // ---- optimizer -----------------------------------------------------------------------------------
 
 int NetCuda::num_optimizer_states() const {
-  if (!has_optim_) return 0;
-  if (optim_.kind == OptimKind::SGD) return optim_.momentum != 0.f ? 1 : 0;
-  return 2;
+  return has_optim_ ? optimizer_state_count(optim_) : 0;
 }
 
 void NetCuda::set_optimizer(const OptimSpec& spec) {
@@ -185,10 +140,7 @@ void NetCuda::apply_update(float lr) {
 
 // ---- workspace -----------------------------------------------------------------------------------
 
-bool NetCuda::needs_z(index_t i) const {
-  const DenseSpec& L = layers_[static_cast<size_t>(i)];
-  return i + 1 == num_layers() || !backward_from_output(L.act, L.act_param);
-}
+bool NetCuda::needs_z(index_t i) const { return layer_needs_z(layers_, i); }
 
 void NetCuda::reserve(index_t rows) {
   if (rows <= cap_) return;
@@ -520,14 +472,7 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
     // Exactly Net::train_epoch's Fisher-Yates shuffle from the epoch counter.
     order_host_.resize(static_cast<size_t>(n));
     std::int64_t* o = order_host_.data();
-    for (index_t i = 0; i < n; ++i) o[i] = i;
-    const std::uint64_t key = stream_key(seed_, nethash::kPurposeShuffle,
-                                         static_cast<std::uint64_t>(epochs_shuffled), 0);
-    for (index_t i = n - 1; i > 0; --i) {
-      const index_t j = static_cast<index_t>(
-          below(mix64(key + static_cast<std::uint64_t>(i)), static_cast<std::uint64_t>(i + 1)));
-      std::swap(o[i], o[j]);
-    }
+    shuffle_order(seed_, epochs_shuffled, o, n);
     order_host = o;
     if (d.resident) {
       const std::size_t bytes = sizeof(std::int64_t) * static_cast<size_t>(n);

@@ -1,0 +1,57 @@
+// What Net (net.h) and its device twin NetCuda (net_cuda.h) share on the host: the checks of the
+// layer specs and the arena layout they imply, which activations backward can take from the
+// output, the epoch's shuffle permutation, the optimizer's state count and the metric means.
+// One definition here keeps both backends drawing the same permutations and laying out the same
+// arenas, so weights copy 1:1 between them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common.h"
+#include "kernels.h"
+#include "net.h"
+
+namespace fusednet {
+
+// Where each layer's kernel and bias start in the parameter arena (Keras order: kernel (in, units)
+// row-major, then bias (units,), per layer).
+struct ArenaLayout {
+  std::vector<index_t> w_off, b_off;  // b_off -1: the layer has no bias
+  index_t num_params = 0;
+};
+
+// Checks the layer specs and the input dropout rate (ValueError naming the layer) and returns
+// their arena layout.
+ArenaLayout arena_layout(const std::vector<DenseSpec>& layers, float input_dropout);
+
+inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
+
+// Activations whose derivative is a function of the output (no need to keep z).
+inline bool backward_from_output(int act, float param) {
+  auto a = static_cast<Activation>(act);
+  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
+         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
+}
+
+// Layer i must keep its pre-activation z for backward: the output layer (losses read it), and
+// activations whose derivative needs z.
+inline bool layer_needs_z(const std::vector<DenseSpec>& layers, index_t i) {
+  const DenseSpec& L = layers[static_cast<size_t>(i)];
+  return i + 1 == static_cast<index_t>(layers.size()) || !backward_from_output(L.act, L.act_param);
+}
+
+// State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
+inline int optimizer_state_count(const OptimSpec& spec) {
+  if (spec.kind == OptimKind::SGD) return spec.momentum != 0.f ? 1 : 0;
+  return 2;
+}
+
+// order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
+void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);
+
+// Each metric's mean from its sum over n rows of `cols` outputs (accuracies count rows).
+std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
+                                 const std::vector<double>& sums, index_t n, index_t cols);
+
+}  // namespace fusednet
