@@ -25,6 +25,34 @@ py::array_t<float> view(py::handle owner, float* data, std::vector<index_t> shap
 
 }  // namespace
 
+namespace bindnet {
+// Net takes a data set as pointers; fit is its epochs (and validations) one after another.
+template <>
+struct DataSetRunner<Net> {
+  static EpochStats train_epoch(Net& net, const HostData& h, index_t batch_size, bool shuffle,
+                                const float* lrs, float lr, const LossSpec& spec,
+                                const std::vector<MetricKind>& metrics, const BatchHook& hook) {
+    return net.train_epoch(h.X, h.y, h.sw, h.n, batch_size, shuffle, lrs, lr, spec, metrics, hook);
+  }
+  static EpochStats evaluate(Net& net, const HostData& h, index_t batch_size, const LossSpec& spec,
+                             const std::vector<MetricKind>& metrics) {
+    return net.evaluate(h.X, h.y, h.sw, h.n, batch_size, spec, metrics);
+  }
+  static void fit(Net& net, const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
+                  const float* lrs, float lr, const LossSpec& spec,
+                  const std::vector<MetricKind>& metrics, const HostData* val,
+                  index_t val_batch_size, std::vector<EpochStats>* train_out,
+                  std::vector<EpochStats>* val_out) {
+    const index_t steps = ceil_div(h.n, batch_size);
+    for (index_t e = 0; e < epochs; ++e) {
+      train_out->push_back(train_epoch(net, h, batch_size, shuffle, lrs ? lrs + e * steps : nullptr,
+                                       lr, spec, metrics, BatchHook{}));
+      if (val) val_out->push_back(evaluate(net, *val, val_batch_size, spec, metrics));
+    }
+  }
+};
+}  // namespace bindnet
+
 // True when every element of a float32 array is finite (no NaN, no inf); no temporary arrays.
 static bool all_finite(const py::handle& arr) {
   F32View v = f32_view(arr, "x");
@@ -73,96 +101,7 @@ void bind_net(py::module_& m) {
       .def("output_grad", [](py::object self) {
         PyNet& p = self.cast<PyNet&>();
         return view(self, p.net.output_grad(), {p.net.last_rows(), p.net.output_width()});
-      }, "The output delta of the last loss (a writable view into the workspace).")
-      .def("train_epoch",
-           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, bool shuffle, const py::object& lrs, float lr, int kind,
-              bool from_logits, const std::vector<int>& metrics, const py::object& hook) {
-             index_t n;
-             const float* X = data_x(p.net.input_width(), x, "x", &n);
-             LossSpec spec = loss_spec(kind, from_logits);
-             Targets t = data_y(p.net.output_width(), y, spec.kind, n, "y");
-             const float* w = data_sw(sw, n, "sample_weight");
-             check_batch_size(batch_size);
-             const float* lr_per_batch = data_lrs(lrs, ceil_div(n, batch_size));
-             auto mk = metric_kinds(metrics);
-             BatchHook h = batch_hook(hook);
-             Guard g(p);
-             py::gil_scoped_release nogil;
-             EpochStats s = p.net.train_epoch(X, t, w, n, batch_size, shuffle, lr_per_batch, lr,
-                                              spec, mk, h);
-             py::gil_scoped_acquire gil;
-             return stats_tuple(s);
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
-           py::arg("from_logits"), py::arg("metrics"), py::arg("hook"))
-      .def("fit",
-           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
-              int kind, bool from_logits, const std::vector<int>& metrics, const py::object& xv,
-              const py::object& yv, const py::object& swv, index_t val_batch_size) {
-             // Several epochs in one call (no callbacks): one row per epoch of
-             // [loss, metrics..., (val_loss, val_metrics...)].
-             index_t n;
-             const float* X = data_x(p.net.input_width(), x, "x", &n);
-             LossSpec spec = loss_spec(kind, from_logits);
-             Targets t = data_y(p.net.output_width(), y, spec.kind, n, "y");
-             const float* w = data_sw(sw, n, "sample_weight");
-             check_batch_size(batch_size);
-             check_batch_size(val_batch_size);
-             const index_t steps = ceil_div(n, batch_size);
-             const float* lr_all = data_lrs(lrs, steps * epochs);
-             const bool has_val = !xv.is_none();
-             index_t nv = 0;
-             const float* XV = nullptr;
-             Targets tv;
-             const float* wv = nullptr;
-             if (has_val) {
-               XV = data_x(p.net.input_width(), xv, "validation x", &nv);
-               tv = data_y(p.net.output_width(), yv, spec.kind, nv, "validation y");
-               wv = data_sw(swv, nv, "validation sample_weight");
-             }
-             auto mk = metric_kinds(metrics);
-             const index_t per = 1 + static_cast<index_t>(mk.size());
-             const index_t width = has_val ? 2 * per : per;
-             py::array_t<double> out({epochs, width});
-             double* o = out.mutable_data();
-             Guard g(p);
-             py::gil_scoped_release nogil;
-             for (index_t e = 0; e < epochs; ++e) {
-               EpochStats s = p.net.train_epoch(X, t, w, n, batch_size, shuffle,
-                                                lr_all ? lr_all + e * steps : nullptr, lr, spec,
-                                                mk, BatchHook{});
-               EpochStats v;
-               if (has_val) v = p.net.evaluate(XV, tv, wv, nv, val_batch_size, spec, mk);
-               fit_row(o + e * width, per, s, has_val ? &v : nullptr);
-             }
-             py::gil_scoped_acquire gil;
-             return out;
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
-           py::arg("from_logits"), py::arg("metrics"), py::arg("val_x"), py::arg("val_y"),
-           py::arg("val_sample_weight"), py::arg("val_batch_size"))
-      .def("evaluate",
-           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, int kind, bool from_logits, const std::vector<int>& metrics) {
-             index_t n;
-             const float* X = data_x(p.net.input_width(), x, "x", &n);
-             LossSpec spec = loss_spec(kind, from_logits);
-             Targets t = data_y(p.net.output_width(), y, spec.kind, n, "y");
-             const float* w = data_sw(sw, n, "sample_weight");
-             check_batch_size(batch_size);
-             auto mk = metric_kinds(metrics);
-             Guard g(p);
-             py::gil_scoped_release nogil;
-             EpochStats s = p.net.evaluate(X, t, w, n, batch_size, spec, mk);
-             py::gil_scoped_acquire gil;
-             return stats_tuple(s);
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("kind"), py::arg("from_logits"), py::arg("metrics"));
+      }, "The output delta of the last loss (a writable view into the workspace).");
 }
 
 }  // namespace fusednet

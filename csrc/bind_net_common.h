@@ -13,6 +13,7 @@
 
 #include "bind_util.h"
 #include "net.h"
+#include "net_common.h"
 
 namespace fusednet {
 namespace bindnet {
@@ -127,6 +128,17 @@ inline const float* data_sw(const py::object& sw, index_t n, const char* name) {
   return v.data;
 }
 
+// A data set (x, y, sample_weight) checked against the net's widths; names for the messages.
+template <typename NetT>
+HostData host_data(const NetT& net, const py::handle& x, const py::handle& y, const py::object& sw,
+                   LossKind kind, const char* xn, const char* yn, const char* swn) {
+  HostData h;
+  h.X = data_x(net.input_width(), x, xn, &h.n);
+  h.y = data_y(net.output_width(), y, kind, h.n, yn);
+  h.sw = data_sw(sw, h.n, swn);
+  return h;
+}
+
 // Per-batch learning rates: None (nullptr), or C-contiguous float32 (count,).
 inline const float* data_lrs(const py::object& lrs, index_t count) {
   if (lrs.is_none()) return nullptr;
@@ -169,8 +181,22 @@ inline void fit_row(double* row, index_t per, const EpochStats& train, const Epo
   }
 }
 
+// How a backend runs whole data sets; each binding file specialises it before def_common:
+//   static EpochStats train_epoch(NetT&, const HostData&, index_t batch_size, bool shuffle,
+//                                 const float* lrs, float lr, const LossSpec&,
+//                                 const std::vector<MetricKind>&, const BatchHook&);
+//   static void fit(NetT&, const HostData&, index_t batch_size, index_t epochs, bool shuffle,
+//                   const float* lrs, float lr, const LossSpec&, const std::vector<MetricKind>&,
+//                   const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
+//                   std::vector<EpochStats>* val_out);
+//   static EpochStats evaluate(NetT&, const HostData&, index_t batch_size, const LossSpec&,
+//                              const std::vector<MetricKind>&);
+template <typename NetT>
+struct DataSetRunner;
+
 // The members whose binding is the same for Net and NetCuda: sizes, layout, counters, optimizer
-// choice and update, the one-batch forward / loss / backward, and predict.
+// choice and update, the one-batch forward / loss / backward, the whole-data-set calls
+// (train_epoch, fit, evaluate through DataSetRunner<NetT>) and predict.
 template <typename NetT>
 void def_common(py::class_<PyModel<NetT>>& c) {
   using P = PyModel<NetT>;
@@ -237,6 +263,84 @@ void def_common(py::class_<PyModel<NetT>>& c) {
         py::gil_scoped_release nogil;
         p.net.backward(spec);
       }, py::arg("kind"), py::arg("from_logits"))
+      .def("train_epoch",
+           [](P& p, const py::handle& x, const py::handle& y, const py::object& sw,
+              index_t batch_size, bool shuffle, const py::object& lrs, float lr, int kind,
+              bool from_logits, const std::vector<int>& metrics, const py::object& hook) {
+             LossSpec spec = loss_spec(kind, from_logits);
+             HostData h = host_data(p.net, x, y, sw, spec.kind, "x", "y", "sample_weight");
+             check_batch_size(batch_size);
+             const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
+             auto mk = metric_kinds(metrics);
+             BatchHook hk = batch_hook(hook);
+             Guard g(p);
+             EpochStats s;
+             {
+               py::gil_scoped_release nogil;
+               s = DataSetRunner<NetT>::train_epoch(p.net, h, batch_size, shuffle, lr_per_batch,
+                                                    lr, spec, mk, hk);
+             }
+             return stats_tuple(s);
+           },
+           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+           py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
+           py::arg("from_logits"), py::arg("metrics"), py::arg("hook"))
+      .def("fit",
+           [](P& p, const py::handle& x, const py::handle& y, const py::object& sw,
+              index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
+              int kind, bool from_logits, const std::vector<int>& metrics, const py::object& xv,
+              const py::object& yv, const py::object& swv, index_t val_batch_size) {
+             // Several epochs in one call (no callbacks): one row per epoch of
+             // [loss, metrics..., (val_loss, val_metrics...)].
+             LossSpec spec = loss_spec(kind, from_logits);
+             HostData h = host_data(p.net, x, y, sw, spec.kind, "x", "y", "sample_weight");
+             check_batch_size(batch_size);
+             check_batch_size(val_batch_size);
+             FN_CHECK(epochs >= 0, "epochs: expected >= 0, got ", epochs);
+             const float* lr_all = data_lrs(lrs, ceil_div(h.n, batch_size) * epochs);
+             const bool has_val = !xv.is_none();
+             HostData hv;
+             if (has_val)
+               hv = host_data(p.net, xv, yv, swv, spec.kind, "validation x", "validation y",
+                              "validation sample_weight");
+             auto mk = metric_kinds(metrics);
+             const index_t per = 1 + static_cast<index_t>(mk.size());
+             const index_t width = has_val ? 2 * per : per;
+             std::vector<EpochStats> tr, va;
+             {
+               Guard g(p);
+               py::gil_scoped_release nogil;
+               DataSetRunner<NetT>::fit(p.net, h, batch_size, epochs, shuffle, lr_all, lr, spec,
+                                        mk, has_val ? &hv : nullptr, val_batch_size, &tr, &va);
+             }
+             py::array_t<double> out({epochs, width});
+             double* o = out.mutable_data();
+             for (index_t e = 0; e < epochs; ++e)
+               fit_row(o + e * width, per, tr[static_cast<size_t>(e)],
+                       has_val ? &va[static_cast<size_t>(e)] : nullptr);
+             return out;
+           },
+           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+           py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
+           py::arg("from_logits"), py::arg("metrics"), py::arg("val_x"), py::arg("val_y"),
+           py::arg("val_sample_weight"), py::arg("val_batch_size"))
+      .def("evaluate",
+           [](P& p, const py::handle& x, const py::handle& y, const py::object& sw,
+              index_t batch_size, int kind, bool from_logits, const std::vector<int>& metrics) {
+             LossSpec spec = loss_spec(kind, from_logits);
+             HostData h = host_data(p.net, x, y, sw, spec.kind, "x", "y", "sample_weight");
+             check_batch_size(batch_size);
+             auto mk = metric_kinds(metrics);
+             Guard g(p);
+             EpochStats s;
+             {
+               py::gil_scoped_release nogil;
+               s = DataSetRunner<NetT>::evaluate(p.net, h, batch_size, spec, mk);
+             }
+             return stats_tuple(s);
+           },
+           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+           py::arg("kind"), py::arg("from_logits"), py::arg("metrics"))
       .def("predict",
            [](P& p, const py::handle& x, index_t batch_size, const py::handle& out) {
              index_t n;

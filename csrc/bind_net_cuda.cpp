@@ -20,15 +20,6 @@ using namespace bindnet;
 using PyNetCuda = PyModel<NetCuda>;
 using Busy = BusyGuard<NetCuda>;
 
-HostData host_data(PyNetCuda& p, const py::handle& x, const py::handle& y, const py::object& sw,
-                   LossKind kind, const char* xn, const char* yn, const char* swn) {
-  HostData h;
-  h.X = data_x(p.net.input_width(), x, xn, &h.n);
-  h.y = data_y(p.net.output_width(), y, kind, h.n, yn);
-  h.sw = data_sw(sw, h.n, swn);
-  return h;
-}
-
 // A host array of n floats from the device.
 py::array_t<float> host_copy(PyNetCuda& p, void (NetCuda::*get)(float*) const, index_t n) {
   py::array_t<float> out(n);
@@ -48,6 +39,30 @@ const float* arena_arg(PyNetCuda& p, const py::handle& a, const char* name) {
 }
 
 }  // namespace
+
+namespace bindnet {
+// NetCuda uploads a data set once per call and runs all of fit's epochs on that upload.
+template <>
+struct DataSetRunner<NetCuda> {
+  static EpochStats train_epoch(NetCuda& net, const HostData& h, index_t batch_size, bool shuffle,
+                                const float* lrs, float lr, const LossSpec& spec,
+                                const std::vector<MetricKind>& metrics, const BatchHook& hook) {
+    return net.train_epoch(h, batch_size, shuffle, lrs, lr, spec, metrics, hook);
+  }
+  static EpochStats evaluate(NetCuda& net, const HostData& h, index_t batch_size,
+                             const LossSpec& spec, const std::vector<MetricKind>& metrics) {
+    return net.evaluate(h, batch_size, spec, metrics);
+  }
+  static void fit(NetCuda& net, const HostData& h, index_t batch_size, index_t epochs,
+                  bool shuffle, const float* lrs, float lr, const LossSpec& spec,
+                  const std::vector<MetricKind>& metrics, const HostData* val,
+                  index_t val_batch_size, std::vector<EpochStats>* train_out,
+                  std::vector<EpochStats>* val_out) {
+    net.fit(h, batch_size, epochs, shuffle, lrs, lr, spec, metrics, val, val_batch_size,
+            train_out, val_out);
+  }
+};
+}  // namespace bindnet
 
 void bind_net_cuda(py::module_& m) {
   py::class_<PyNetCuda> c(m, "NetCuda",
@@ -118,84 +133,7 @@ void bind_net_cuda(py::module_& m) {
         Busy g(p);
         py::gil_scoped_release nogil;
         p.net.set_output_grad(v.data);
-      }, py::arg("dout"))
-      .def("train_epoch",
-           [](PyNetCuda& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, bool shuffle, const py::object& lrs, float lr, int kind,
-              bool from_logits, const std::vector<int>& metrics, const py::object& hook) {
-             LossSpec spec = loss_spec(kind, from_logits);
-             HostData h = host_data(p, x, y, sw, spec.kind, "x", "y", "sample_weight");
-             check_batch_size(batch_size);
-             const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
-             auto mk = metric_kinds(metrics);
-             BatchHook hk = batch_hook(hook);
-             Busy g(p);
-             EpochStats s;
-             {
-               py::gil_scoped_release nogil;
-               s = p.net.train_epoch(h, batch_size, shuffle, lr_per_batch, lr, spec, mk, hk);
-             }
-             return stats_tuple(s);
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
-           py::arg("from_logits"), py::arg("metrics"), py::arg("hook"))
-      .def("fit",
-           [](PyNetCuda& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
-              int kind, bool from_logits, const std::vector<int>& metrics, const py::object& xv,
-              const py::object& yv, const py::object& swv, index_t val_batch_size) {
-             // Several epochs on one upload (no callbacks): one row per epoch of
-             // [loss, metrics..., (val_loss, val_metrics...)], as _core.Net.fit.
-             LossSpec spec = loss_spec(kind, from_logits);
-             HostData h = host_data(p, x, y, sw, spec.kind, "x", "y", "sample_weight");
-             check_batch_size(batch_size);
-             check_batch_size(val_batch_size);
-             FN_CHECK(epochs >= 0, "epochs: expected >= 0, got ", epochs);
-             const float* lr_all = data_lrs(lrs, ceil_div(h.n, batch_size) * epochs);
-             const bool has_val = !xv.is_none();
-             HostData hv;
-             if (has_val)
-               hv = host_data(p, xv, yv, swv, spec.kind, "validation x", "validation y",
-                              "validation sample_weight");
-             auto mk = metric_kinds(metrics);
-             const index_t per = 1 + static_cast<index_t>(mk.size());
-             const index_t width = has_val ? 2 * per : per;
-             std::vector<EpochStats> tr, va;
-             {
-               Busy g(p);
-               py::gil_scoped_release nogil;
-               p.net.fit(h, batch_size, epochs, shuffle, lr_all, lr, spec, mk,
-                         has_val ? &hv : nullptr, val_batch_size, &tr, &va);
-             }
-             py::array_t<double> out({epochs, width});
-             double* o = out.mutable_data();
-             for (index_t e = 0; e < epochs; ++e)
-               fit_row(o + e * width, per, tr[static_cast<size_t>(e)],
-                       has_val ? &va[static_cast<size_t>(e)] : nullptr);
-             return out;
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
-           py::arg("from_logits"), py::arg("metrics"), py::arg("val_x"), py::arg("val_y"),
-           py::arg("val_sample_weight"), py::arg("val_batch_size"))
-      .def("evaluate",
-           [](PyNetCuda& p, const py::handle& x, const py::handle& y, const py::object& sw,
-              index_t batch_size, int kind, bool from_logits, const std::vector<int>& metrics) {
-             LossSpec spec = loss_spec(kind, from_logits);
-             HostData h = host_data(p, x, y, sw, spec.kind, "x", "y", "sample_weight");
-             check_batch_size(batch_size);
-             auto mk = metric_kinds(metrics);
-             Busy g(p);
-             EpochStats s;
-             {
-               py::gil_scoped_release nogil;
-               s = p.net.evaluate(h, batch_size, spec, mk);
-             }
-             return stats_tuple(s);
-           },
-           py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
-           py::arg("kind"), py::arg("from_logits"), py::arg("metrics"));
+      }, py::arg("dout"));
 }
 
 #else  // no CUDA compiled in: the class exists so code can name it, and says why it cannot work

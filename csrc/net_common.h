@@ -14,6 +14,14 @@
 
 namespace fusednet {
 
+// A data set as the caller holds it on the host.
+struct HostData {
+  const float* X = nullptr;
+  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
+  const float* sw = nullptr;
+  index_t n = 0;
+};
+
 // Where each layer's kernel and bias start in the parameter arena (Keras order: kernel (in, units)
 // row-major, then bias (units,), per layer).
 struct ArenaLayout {

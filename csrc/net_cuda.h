@@ -21,6 +21,7 @@
 
 #include "cuda_kernels.h"
 #include "net.h"
+#include "net_common.h"
 
 namespace fusednet {
 
@@ -37,14 +38,6 @@ void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std:
 void metric_rows_cuda(int kind, const float* pred, float threshold, const std::int64_t* labels,
                       const float* targets, double* out, index_t rows, index_t cols,
                       CudaStream stream = nullptr);
-
-// A data set as the caller holds it on the host.
-struct HostData {
-  const float* X = nullptr;
-  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
-  const float* sw = nullptr;
-  index_t n = 0;
-};
 
 class NetCuda {
  public:
