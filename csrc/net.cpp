@@ -106,13 +106,12 @@ bool Net::needs_z(index_t i) const { return layer_needs_z(layers_, i); }
 void Net::reserve(index_t rows) {
   if (rows <= cap_) return;
   for (index_t i = 0; i < num_layers(); ++i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const LayerWorkspace w = layer_workspace(layers_, i, rows);
     const size_t k = static_cast<size_t>(i);
-    const bool last = i + 1 == num_layers();
-    z_[k].resize(needs_z(i) ? rows * L.units : 0);
-    a_[k].resize(last ? 0 : rows * L.units);
-    drop_[k].resize(L.dropout_after > 0.f ? rows * L.units : 0);
-    dz_[k].resize(rows * L.units);
+    z_[k].resize(w.z);
+    a_[k].resize(w.a);
+    drop_[k].resize(w.drop);
+    dz_[k].resize(w.dz);
   }
   const index_t in = input_width(), out = output_width();
   xin_.resize(rows * in);
@@ -213,12 +212,7 @@ const float* Net::output() {
 // ---- loss and backward ------------------------------------------------------------------------
 
 bool Net::fused(const LossSpec& spec) const {
-  if (spec.from_logits) return false;
-  const int act = layers_.back().act;
-  if (spec.kind == LossKind::BCE) return act == static_cast<int>(Activation::Sigmoid);
-  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
-    return act == kActSoftmax;
-  return false;
+  return loss_fused_with_output(spec, layers_.back().act);
 }
 
 double Net::loss(const Targets& t, const float* sw, const LossSpec& spec) {

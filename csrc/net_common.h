@@ -49,6 +49,35 @@ inline bool layer_needs_z(const std::vector<DenseSpec>& layers, index_t i) {
   return i + 1 == static_cast<index_t>(layers.size()) || !backward_from_output(L.act, L.act_param);
 }
 
+// Floats of layer i's workspace buffers for `rows` rows: the pre-activation z (when kept), the
+// output a (hidden layers; the output layer's lives in z / the output buffer), the dropped-out
+// output (with Dropout after the layer) and the delta dz.
+struct LayerWorkspace {
+  index_t z = 0, a = 0, drop = 0, dz = 0;
+};
+inline LayerWorkspace layer_workspace(const std::vector<DenseSpec>& layers, index_t i,
+                                      index_t rows) {
+  const DenseSpec& L = layers[static_cast<size_t>(i)];
+  const bool last = i + 1 == static_cast<index_t>(layers.size());
+  LayerWorkspace w;
+  w.z = layer_needs_z(layers, i) ? rows * L.units : 0;
+  w.a = last ? 0 : rows * L.units;
+  w.drop = L.dropout_after > 0.f ? rows * L.units : 0;
+  w.dz = rows * L.units;
+  return w;
+}
+
+// The loss is computed from the output layer's pre-activation (fused with its activation):
+// binary cross-entropy after a sigmoid, softmax cross-entropy after a softmax, unless the
+// user says the output already is logits.
+inline bool loss_fused_with_output(const LossSpec& spec, int output_act) {
+  if (spec.from_logits) return false;
+  if (spec.kind == LossKind::BCE) return output_act == static_cast<int>(Activation::Sigmoid);
+  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
+    return output_act == kActSoftmax;
+  return false;
+}
+
 // State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
 inline int optimizer_state_count(const OptimSpec& spec) {
   if (spec.kind == OptimKind::SGD) return spec.momentum != 0.f ? 1 : 0;

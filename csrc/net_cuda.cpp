@@ -145,13 +145,12 @@ bool NetCuda::needs_z(index_t i) const { return layer_needs_z(layers_, i); }
 void NetCuda::reserve(index_t rows) {
   if (rows <= cap_) return;
   for (index_t i = 0; i < num_layers(); ++i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const LayerWorkspace w = layer_workspace(layers_, i, rows);
     const size_t k = static_cast<size_t>(i);
-    const bool last = i + 1 == num_layers();
-    z_[k] = zeroed<float>(needs_z(i) ? rows * L.units : 0);
-    a_[k] = zeroed<float>(last ? 0 : rows * L.units);
-    drop_[k] = zeroed<float>(L.dropout_after > 0.f ? rows * L.units : 0);
-    dz_[k] = zeroed<float>(rows * L.units);
+    z_[k] = zeroed<float>(w.z);
+    a_[k] = zeroed<float>(w.a);
+    drop_[k] = zeroed<float>(w.drop);
+    dz_[k] = zeroed<float>(w.dz);
   }
   const index_t in = input_width(), out = output_width();
   xin_ = zeroed<float>(rows * in);
@@ -259,12 +258,7 @@ void NetCuda::output(float* host) {
 // ---- loss and backward ---------------------------------------------------------------------------
 
 bool NetCuda::fused(const LossSpec& spec) const {
-  if (spec.from_logits) return false;
-  const int act = layers_.back().act;
-  if (spec.kind == LossKind::BCE) return act == static_cast<int>(Activation::Sigmoid);
-  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
-    return act == kActSoftmax;
-  return false;
+  return loss_fused_with_output(spec, layers_.back().act);
 }
 
 // The batch's mean loss into *loss_slot (a device double); t and sw are device pointers.
