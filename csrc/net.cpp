@@ -83,19 +83,8 @@ void Net::set_optimizer(const OptimSpec& spec) {
 
 void Net::apply_update(float lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  const index_t n = num_params();
-  switch (optim_.kind) {
-    case OptimKind::SGD:
-      sgd_step_cpu(params_.data(), grads_.data(), num_optimizer_states() ? state0_.data() : nullptr,
-                   n, lr, optim_.momentum, optim_.nesterov, optim_.weight_decay);
-      break;
-    case OptimKind::Adam:
-    case OptimKind::AdamW:
-      adam_step_cpu(params_.data(), grads_.data(), state0_.data(), state1_.data(), n, step + 1, lr,
-                    optim_.beta1, optim_.beta2, optim_.eps, optim_.weight_decay,
-                    optim_.kind == OptimKind::AdamW);
-      break;
-  }
+  optimizer_update(optim_, params_.data(), grads_.data(), state0_.data(), state1_.data(),
+                   num_params(), step, lr, sgd_step_cpu, adam_step_cpu);
   ++step;
 }
 

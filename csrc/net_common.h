@@ -84,6 +84,26 @@ inline int optimizer_state_count(const OptimSpec& spec) {
   return 2;
 }
 
+// One optimizer pass over an arena of n parameters with the backend's step kernels
+// (kernels.h / cuda_kernels.h signatures): SGD with its velocity when it keeps one, Adam/AdamW
+// at step t = step + 1 (decoupled weight decay for AdamW).
+template <typename SgdStep, typename AdamStep>
+void optimizer_update(const OptimSpec& o, float* param, const float* grad, float* state0,
+                      float* state1, index_t n, std::int64_t step, float lr, SgdStep sgd_step,
+                      AdamStep adam_step) {
+  switch (o.kind) {
+    case OptimKind::SGD:
+      sgd_step(param, grad, optimizer_state_count(o) ? state0 : nullptr, n, lr, o.momentum,
+               o.nesterov, o.weight_decay);
+      break;
+    case OptimKind::Adam:
+    case OptimKind::AdamW:
+      adam_step(param, grad, state0, state1, n, step + 1, lr, o.beta1, o.beta2, o.eps,
+                o.weight_decay, o.kind == OptimKind::AdamW);
+      break;
+  }
+}
+
 // order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);
 

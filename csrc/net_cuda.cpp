@@ -121,20 +121,11 @@ void NetCuda::set_optimizer(const OptimSpec& spec) {
 
 void NetCuda::apply_update(float lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  float* p = params_.as<float>();
-  const float* g = grads_.as<float>();
-  switch (optim_.kind) {
-    case OptimKind::SGD:
-      sgd_step_cuda(p, g, num_optimizer_states() ? state0_.as<float>() : nullptr, num_params_, lr,
-                    optim_.momentum, optim_.nesterov, optim_.weight_decay);
-      break;
-    case OptimKind::Adam:
-    case OptimKind::AdamW:
-      adam_step_cuda(p, g, state0_.as<float>(), state1_.as<float>(), num_params_, step + 1, lr,
-                     optim_.beta1, optim_.beta2, optim_.eps, optim_.weight_decay,
-                     optim_.kind == OptimKind::AdamW);
-      break;
-  }
+  // The launchers take a trailing stream argument (defaulted), hence the forwarding lambdas.
+  optimizer_update(
+      optim_, params_.as<float>(), grads_.as<float>(), state0_.as<float>(), state1_.as<float>(),
+      num_params_, step, lr, [](auto... a) { sgd_step_cuda(a...); },
+      [](auto... a) { adam_step_cuda(a...); });
   ++step;
 }
 
