@@ -48,12 +48,9 @@ using nethash::uniform01;
 }  // namespace
 
 Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  ArenaLayout lay = arena_layout(layers_, input_dropout_);  // checks the specs
-  w_off_ = std::move(lay.w_off);
-  b_off_ = std::move(lay.b_off);
-  params_.resize(lay.num_params);
-  grads_.resize(lay.num_params);
+    : NetSpec(std::move(layers), input_dropout, seed) {
+  params_.resize(num_params_);
+  grads_.resize(num_params_);
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
@@ -62,8 +59,6 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
 }
 
 // ---- optimizer --------------------------------------------------------------------------------
-
-int Net::num_optimizer_states() const { return has_optim_ ? optimizer_state_count(optim_) : 0; }
 
 float* Net::optimizer_state(int i) {
   FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
@@ -89,8 +84,6 @@ void Net::apply_update(float lr) {
 }
 
 // ---- workspace --------------------------------------------------------------------------------
-
-bool Net::needs_z(index_t i) const { return layer_needs_z(layers_, i); }
 
 void Net::reserve(index_t rows) {
   if (rows <= cap_) return;
@@ -199,10 +192,6 @@ const float* Net::output() {
 }
 
 // ---- loss and backward ------------------------------------------------------------------------
-
-bool Net::fused(const LossSpec& spec) const {
-  return loss_fused_with_output(spec, layers_.back().act);
-}
 
 double Net::loss(const Targets& t, const float* sw, const LossSpec& spec) {
   const index_t rows = last_rows_, cols = output_width();

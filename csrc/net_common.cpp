@@ -38,6 +38,14 @@ ArenaLayout arena_layout(const std::vector<DenseSpec>& layers, float input_dropo
   return lay;
 }
 
+NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
+    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
+  ArenaLayout lay = arena_layout(layers_, input_dropout_);
+  w_off_ = std::move(lay.w_off);
+  b_off_ = std::move(lay.b_off);
+  num_params_ = lay.num_params;
+}
+
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* o, index_t n) {
   using nethash::below;
   using nethash::mix64;

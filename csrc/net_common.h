@@ -1,18 +1,67 @@
-// What Net (net.h) and its device twin NetCuda (net_cuda.h) share on the host: the checks of the
-// layer specs and the arena layout they imply, which activations backward can take from the
-// output, the epoch's shuffle permutation, the optimizer's state count and the metric means.
-// One definition here keeps both backends drawing the same permutations and laying out the same
-// arenas, so weights copy 1:1 between them.
+// What Net (net.h) and its device twin NetCuda (net_cuda.h) share on the host: the spec types of
+// layers, losses, metrics and optimizers; NetSpec, the part of a net its specs determine (checked
+// specs, arena layout, seed, counters, optimizer choice); which activations backward can take from
+// the output; the workspace sizes; the optimizer dispatch; the epoch's shuffle permutation and the
+// metric means. One definition here keeps both backends laying out the same arenas and drawing the
+// same permutations, so weights copy 1:1 between them and both train to the same result.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "common.h"
 #include "kernels.h"
-#include "net.h"
 
 namespace fusednet {
+
+// Activation codes of Net layers: the kernels' elementwise codes, plus row-wise softmax (output only).
+constexpr int kActSoftmax = 100;
+
+struct DenseSpec {
+  index_t in = 0, units = 0;
+  int act = 0;            // Activation code or kActSoftmax (last layer only)
+  float act_param = 0.f;  // leaky_relu slope
+  bool use_bias = true;
+  float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
+};
+
+enum class LossKind : int { MSE = 0, BCE = 1, SparseCE = 2, CategoricalCE = 3 };
+struct LossSpec {
+  LossKind kind = LossKind::MSE;
+  bool from_logits = false;  // false + sigmoid/softmax output: fused, computed from the logits
+};
+
+enum class MetricKind : int { BinaryAccuracy = 0, SparseAccuracy = 1, CategoricalAccuracy = 2,
+                              MAE = 3, MSE = 4 };
+
+enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
+struct OptimSpec {
+  OptimKind kind = OptimKind::Adam;
+  float momentum = 0.f;
+  bool nesterov = false;
+  float weight_decay = 0.f;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
+};
+
+// One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
+struct EpochStats {
+  double loss = 0.0;
+  std::vector<double> metrics;
+  index_t batches = 0;     // batches run (fewer than planned when a callback stopped the epoch)
+};
+
+// Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
+struct Targets {
+  const std::int64_t* labels = nullptr;
+  const float* values = nullptr;
+  index_t cols = 0;
+};
+
+// Called after each training batch with the batch index and the epoch's running mean loss and
+// metrics so far; returns false to stop the epoch.
+using BatchHook = std::function<bool(index_t, double, const std::vector<double>&)>;
+
 
 // A data set as the caller holds it on the host.
 struct HostData {
@@ -103,6 +152,46 @@ void optimizer_update(const OptimSpec& o, float* param, const float* grad, float
       break;
   }
 }
+
+// The part of a net that its specs determine, and the state both backends keep the same way.
+class NetSpec {
+ public:
+  // Checks the specs (ValueError naming the layer) and lays out the arena.
+  NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
+
+  index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
+  const DenseSpec& layer(index_t i) const { return layers_[static_cast<size_t>(i)]; }
+  index_t input_width() const { return layers_.front().in; }
+  index_t output_width() const { return layers_.back().units; }
+  index_t num_params() const { return num_params_; }
+  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
+  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }  // -1: no bias
+  std::uint64_t seed() const { return seed_; }
+
+  // Counters that make training reproducible across save/load: training forwards run (dropout
+  // masks) and epochs shuffled (permutations).
+  std::int64_t train_forwards = 0;
+  std::int64_t epochs_shuffled = 0;
+
+  bool has_optimizer() const { return has_optim_; }
+  const OptimSpec& optimizer() const { return optim_; }
+  int num_optimizer_states() const { return has_optim_ ? optimizer_state_count(optim_) : 0; }
+  std::int64_t step = 0;  // optimizer updates applied (Adam's t after the update)
+
+  // The loss is computed from the output layer's pre-activation (see loss_fused_with_output).
+  bool fused(const LossSpec& spec) const { return loss_fused_with_output(spec, layers_.back().act); }
+
+ protected:
+  bool needs_z(index_t i) const { return layer_needs_z(layers_, i); }
+
+  std::vector<DenseSpec> layers_;
+  float input_dropout_ = 0.f;
+  std::uint64_t seed_ = 0;
+  std::vector<index_t> w_off_, b_off_;
+  index_t num_params_ = 0;
+  bool has_optim_ = false;
+  OptimSpec optim_;
+};
 
 // order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);

@@ -21,6 +21,12 @@ namespace {
 
 using nethash::stream_key;
 
+// The constructor's first check: a usable device (RuntimeError) before the specs' ValueErrors.
+std::vector<DenseSpec> on_cuda_device(std::vector<DenseSpec> layers) {
+  require_cuda_device();
+  return layers;
+}
+
 template <typename T>
 DeviceBuffer zeroed(index_t n) {
   if (n <= 0) return DeviceBuffer();
@@ -59,12 +65,7 @@ void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_
 }  // namespace
 
 NetCuda::NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  require_cuda_device();
-  ArenaLayout lay = arena_layout(layers_, input_dropout_);  // checks the specs, as Net
-  w_off_ = std::move(lay.w_off);
-  b_off_ = std::move(lay.b_off);
-  num_params_ = lay.num_params;
+    : NetSpec(on_cuda_device(std::move(layers)), input_dropout, seed) {
   params_ = zeroed<float>(num_params_);
   grads_ = zeroed<float>(num_params_);
   z_.resize(layers_.size());
@@ -104,10 +105,6 @@ void NetCuda::set_optimizer_state(int i, const float* host) {
 
 // ---- optimizer -----------------------------------------------------------------------------------
 
-int NetCuda::num_optimizer_states() const {
-  return has_optim_ ? optimizer_state_count(optim_) : 0;
-}
-
 void NetCuda::set_optimizer(const OptimSpec& spec) {
   optim_ = spec;
   has_optim_ = true;
@@ -130,8 +127,6 @@ void NetCuda::apply_update(float lr) {
 }
 
 // ---- workspace -----------------------------------------------------------------------------------
-
-bool NetCuda::needs_z(index_t i) const { return layer_needs_z(layers_, i); }
 
 void NetCuda::reserve(index_t rows) {
   if (rows <= cap_) return;
@@ -247,10 +242,6 @@ void NetCuda::output(float* host) {
 }
 
 // ---- loss and backward ---------------------------------------------------------------------------
-
-bool NetCuda::fused(const LossSpec& spec) const {
-  return loss_fused_with_output(spec, layers_.back().act);
-}
 
 // The batch's mean loss into *loss_slot (a device double); t and sw are device pointers.
 void NetCuda::loss_into(const Targets& t, const float* sw, const LossSpec& spec,
