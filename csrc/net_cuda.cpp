@@ -152,6 +152,13 @@ void NetCuda::reserve(index_t rows) {
   last_rows_ = 0;
 }
 
+// Device doubles for an epoch's per-batch loss and metric sums (count = batches * (1 + metrics)).
+double* NetCuda::reserve_slots(index_t count) {
+  const std::size_t bytes = sizeof(double) * static_cast<size_t>(count);
+  if (slots_.bytes() < bytes) slots_ = DeviceBuffer(bytes);
+  return slots_.as<double>();
+}
+
 // ---- forward -------------------------------------------------------------------------------------
 
 void NetCuda::dropout(const float* src, float* dst, index_t rows, index_t cols, float rate,
@@ -460,9 +467,7 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
   ++epochs_shuffled;
   const bool fz = fused(spec);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
-  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
-  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
-  double* slots = slots_.as<double>();
+  double* slots = reserve_slots(steps * per);
 
   std::vector<double> sums(metrics.size(), 0.0), got;
   double loss_sum = 0.0;
@@ -514,9 +519,7 @@ EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec
   const bool fz = fused(spec);
   const index_t steps = ceil_div(n, batch_size);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
-  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
-  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
-  double* slots = slots_.as<double>();
+  double* slots = reserve_slots(steps * per);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;

@@ -89,6 +89,7 @@ class NetCuda : public NetSpec {
 
  private:
   void reserve(index_t rows);
+  double* reserve_slots(index_t count);
   void upload(const HostData& h, Data* d);
   void load_batch(const Data& d, const std::int64_t* order_dev, const std::int64_t* order_host,
                   index_t start, index_t rows, const float** xb, Targets* yb, const float** swb);
