@@ -166,7 +166,8 @@ inline BatchHook batch_hook(const py::object& hook) {
   return h;
 }
 
-inline py::tuple stats_tuple(const EpochStats& s) {
+// (loss, metrics, batches); typed as such in the stubs (make_tuple's own return type).
+inline auto stats_tuple(const EpochStats& s) {
   return py::make_tuple(s.loss, s.metrics, s.batches);
 }
 
