@@ -192,6 +192,16 @@ void bind_gemm(py::module_& m) {
       },
       py::arg("isa") = py::none(), "Register tile and cache blocks of the ISA's gemm kernel.");
   m.def(
+      "_gemm_split_n",
+      [](int mode) {
+        const int before = gemm_detail::get_gemm_split_n();
+        if (mode >= 0) gemm_detail::set_gemm_split_n(mode);
+        return before;
+      },
+      py::arg("mode") = -1,
+      "How threads share a gemm: 0 automatic, 1 always split N; negative keeps it. Returns the "
+      "previous mode.");
+  m.def(
       "_gemm_small_plan",
       [](index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b, index_t cs_b,
          index_t rs_c, index_t cs_c, bool bias, py::object isa) {

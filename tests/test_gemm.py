@@ -34,20 +34,23 @@ ACT_CODES = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "ta
 
 
 @pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
-                        "packed_direct_b_serial", "small"])
+                        "packed_direct_b_serial", "packed_parallel_split_n", "small"])
 def gemm_path(request):
     """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
-    place, with or without a parallel region (all without the small kernel); or the small
-    kernel wherever the layout allows it, whatever the size."""
+    place, with or without a parallel region, threads splitting M or N (all without the small
+    kernel); or the small kernel wherever the layout allows it, whatever the size."""
     settings_ = {"default": (-1, -1, -1, -1), "packed_parallel": (0, 0, 0, 0),
                  "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0),
                  "packed_direct_b_serial": (1e30, 0, 1 << 40, 0),
+                 "packed_parallel_split_n": (0, 0, 0, 0),
                  "small": (-1, -1, -1, 1e30)}[request.param]
     before = _core._gemm_tuning(*settings_)
+    split_before = _core._gemm_split_n(1 if request.param.endswith("split_n") else 0)
     try:
         yield request.param
     finally:
         _core._gemm_tuning(*before)
+        _core._gemm_split_n(split_before)
 
 
 def operands(rng, M, N, K, trans_a, trans_b, layout="c"):

@@ -112,6 +112,10 @@ std::atomic<index_t> g_direct_b_max_m{32};
 // there packing, blocking and tile buffers would cost more than the arithmetic.
 std::atomic<double> g_small_max_work{1 << 18};
 
+// 1: the threads always split N (each packs its own B panels, no barrier); 0: the automatic
+// choice.
+std::atomic<int> g_split_n{0};
+
 // A B block of at most this many floats (16 KiB) stays in L1 whatever the loop order.
 constexpr index_t kSmallBlockFloats = 4096;
 
@@ -227,8 +231,10 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
   // Split N as well when the M blocks do not share out evenly.
   const index_t max_panels = ceil_div(nc_max, NR);
-  const index_t n_jp =
+  index_t n_jp =
       (nt == 1 || n_ic % nt == 0 || n_ic >= 4 * nt) ? 1 : std::min<index_t>(nt, max_panels);
+  if (g_split_n.load(std::memory_order_relaxed) == 1 && nt > 1)
+    n_jp = std::min<index_t>(nt, max_panels);
   if (static_cast<index_t>(nt) > n_ic * n_jp) nt = static_cast<int>(n_ic * n_jp);
 
   // Two B buffers, used by alternate K passes: a thread may pack the next pass while another
@@ -339,6 +345,9 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
 }
 
 }  // namespace
+
+void set_gemm_split_n(int mode) { g_split_n.store(mode); }
+int get_gemm_split_n() { return g_split_n.load(); }
 
 void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
                      double small_max_work) {

@@ -89,6 +89,10 @@ void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t dir
 void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
                      double* small_max_work);
 
+// How the threads share a problem: 0 automatic, 1 always split N (own B panels, no barrier).
+void set_gemm_split_n(int mode);
+int get_gemm_split_n();
+
 // Which small-kernel orientation gemm_cpu takes for a problem: -1 none (the blocked path),
 // 0 C as it is, 1 C^T = B^T A^T.
 int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b,
