@@ -187,20 +187,46 @@ void bind_gemm(py::module_& m) {
         d["mc"] = ks.mc;
         d["kc"] = ks.kc;
         d["nc"] = ks.nc;
+        d["simd_width"] = ks.simd_width;
         return d;
       },
       py::arg("isa") = py::none(), "Register tile and cache blocks of the ISA's gemm kernel.");
   m.def(
+      "_gemm_split_n",
+      [](int mode) {
+        const int before = gemm_detail::get_gemm_split_n();
+        if (mode >= 0) gemm_detail::set_gemm_split_n(mode);
+        return before;
+      },
+      py::arg("mode") = -1,
+      "How threads share a gemm: 0 automatic, 1 always split N; negative keeps it. Returns the "
+      "previous mode.");
+  m.def(
+      "_gemm_small_plan",
+      [](index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b, index_t cs_b,
+         index_t rs_c, index_t cs_c, bool bias, py::object isa) {
+        const auto& ks = gemm_detail::kernels_for(isa_arg(isa));
+        return gemm_detail::small_plan(M, N, K, rs_a, cs_a, rs_b, cs_b, rs_c, cs_c, bias,
+                                       ks.simd_width);
+      },
+      py::arg("M"), py::arg("N"), py::arg("K"), py::arg("rs_a"), py::arg("cs_a"), py::arg("rs_b"),
+      py::arg("cs_b"),
+      py::arg("rs_c"), py::arg("cs_c"), py::arg("bias"), py::arg("isa") = py::none(),
+      "Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none "
+      "(blocked path), 0 C, 1 C^T.");
+  m.def(
       "_gemm_tuning",
-      [](double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m) {
-        double w;
+      [](double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
+         double small_max_work) {
+        double w, s;
         index_t n, m;
-        gemm_detail::get_gemm_tuning(&w, &n, &m);
-        gemm_detail::set_gemm_tuning(parallel_min_work, pack_a_min_n, direct_b_max_m);
-        return py::make_tuple(w, n, m);
+        gemm_detail::get_gemm_tuning(&w, &n, &m, &s);
+        gemm_detail::set_gemm_tuning(parallel_min_work, pack_a_min_n, direct_b_max_m,
+                                     small_max_work);
+        return py::make_tuple(w, n, m, s);
       },
       py::arg("parallel_min_work") = -1.0, py::arg("pack_a_min_n") = -1,
-      py::arg("direct_b_max_m") = -1,
+      py::arg("direct_b_max_m") = -1, py::arg("small_max_work") = -1.0,
       "Sets the gemm path thresholds (negative keeps one); returns the previous ones.");
 }
 

@@ -12,7 +12,7 @@ from fusednet import _core, ops
 import reference_activation as ref
 
 SHAPES = [(0, 3), (3, 0), (0, 0), (1, 1), (1, 257), (7, 13), (1000, 3), (3, 1000), (257, 513),
-          (1031, 7)]
+          (1031, 7), (1000, 1), (999, 2), (1000, 4)]  # 1-4 columns: the narrow loop
 
 
 def check_bias_grad(dy, db):

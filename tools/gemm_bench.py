@@ -33,6 +33,10 @@ def cases():
             out.append((f"mlp dX  b{batch} {fin}->{fout}", "NT", batch, fin, fout))
             out.append((f"mlp dW  b{batch} {fin}->{fout}", "TN", fin, fout, batch))
     out.append(("linear relu 256x784x256", "LIN", 256, 256, 784))
+    # The tiny 2-4-1 net's epoch on 1000 samples (the small kernel's shapes).
+    out += [("tiny fwd 1000 2->4", "NN", 1000, 4, 2), ("tiny fwd 1000 4->1", "NN", 1000, 1, 4),
+            ("tiny dW 4->1 K1000", "TN", 4, 1, 1000), ("tiny dX 1000 4->1", "NT", 1000, 4, 1),
+            ("tiny dW 2->4 K1000", "TN", 2, 4, 1000)]
     return out
 
 

@@ -421,8 +421,26 @@ inline void softmax_backward_rows(const float* dy, const float* x, float* dx, in
 // column-blocked walk down the rows would stride across pages and wait on every load.
 constexpr index_t kBiasWidth = 2048;
 
+// A few columns (the bias of a narrow layer): the accumulators live in registers and the row
+// loop carries no inner loop; the same additions in the same order as below.
+template <int kCols>
+inline void bias_grad_narrow(const float* dy, float* db, index_t rows, index_t cols) {
+  double acc[kCols] = {};
+  for (index_t i = 0; i < rows; ++i, dy += cols) {
+    for (int k = 0; k < kCols; ++k) acc[k] += static_cast<double>(dy[k]);
+  }
+  for (int k = 0; k < kCols; ++k) db[k] = static_cast<float>(acc[k]);
+}
+
 inline void bias_grad_cols(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
                            index_t j1) {
+  switch (j1 - j0) {
+    case 1: return bias_grad_narrow<1>(dy + j0, db + j0, rows, cols);
+    case 2: return bias_grad_narrow<2>(dy + j0, db + j0, rows, cols);
+    case 3: return bias_grad_narrow<3>(dy + j0, db + j0, rows, cols);
+    case 4: return bias_grad_narrow<4>(dy + j0, db + j0, rows, cols);
+    default: break;
+  }
   double acc[kBiasWidth];
   for (index_t jb = j0; jb < j1; jb += kBiasWidth) {
     const index_t w = std::min(kBiasWidth, j1 - jb);

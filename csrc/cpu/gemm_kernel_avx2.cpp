@@ -26,6 +26,29 @@ struct VecAvx2 {
   static FN_INLINE reg leaky(reg v, reg slope) {
     return _mm256_blendv_ps(v, _mm256_mul_ps(v, slope), _mm256_cmp_ps(v, zero(), _CMP_LT_OQ));
   }
+  using mask = __m256i;
+  static FN_INLINE mask make_mask(index_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static FN_INLINE reg maskload(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
+  static FN_INLINE void store_partial(float* p, reg v, index_t n) {
+    // vmaskmovps stores are slow on AMD (microcoded): 4-, 2- and 1-float stores instead.
+    __m128 x = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+      _mm_storeu_ps(p, x);
+      x = _mm256_extractf128_ps(v, 1);
+      p += 4;
+      n -= 4;
+    }
+    if (n >= 2) {
+      _mm_storel_pi(reinterpret_cast<__m64*>(p), x);
+      x = _mm_movehl_ps(x, x);
+      p += 2;
+      n -= 2;
+    }
+    if (n) _mm_store_ss(p, x);
+  }
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }

@@ -28,6 +28,14 @@ struct VecAvx512 {
     const __mmask16 neg = _mm512_cmp_ps_mask(v, zero(), _CMP_LT_OQ);
     return _mm512_mask_mul_ps(v, neg, v, slope);
   }
+  using mask = __mmask16;
+  static FN_INLINE mask make_mask(index_t n) {
+    return static_cast<__mmask16>((1u << static_cast<unsigned>(n)) - 1u);
+  }
+  static FN_INLINE reg maskload(const float* p, mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static FN_INLINE void store_partial(float* p, reg v, index_t n) {
+    _mm512_mask_storeu_ps(p, make_mask(n), v);
+  }
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }

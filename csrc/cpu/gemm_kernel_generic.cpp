@@ -37,6 +37,16 @@ struct VecGeneric {
     for (int i = 0; i < 4; ++i) r[i] = v[i] < 0.0f ? v[i] * slope[i] : v[i];
     return r;
   }
+  using mask = int;  // lanes in use
+  static FN_INLINE mask make_mask(index_t n) { return static_cast<int>(n); }
+  static FN_INLINE reg maskload(const float* p, mask m) {
+    reg r = zero();
+    for (int i = 0; i < m; ++i) r[i] = p[i];
+    return r;
+  }
+  static FN_INLINE void store_partial(float* p, reg v, index_t n) {
+    for (index_t i = 0; i < n; ++i) p[i] = v[i];
+  }
   static FN_INLINE void prefetch(const void* p) { __builtin_prefetch(p); }
   static constexpr bool kTranspose = false;
   static FN_INLINE void transpose(reg (&)[4]) {}
@@ -75,6 +85,16 @@ struct VecGeneric {
   static FN_INLINE reg leaky(reg v, reg slope) {
     for (int i = 0; i < 4; ++i) v.v[i] = v.v[i] < 0.0f ? v.v[i] * slope.v[i] : v.v[i];
     return v;
+  }
+  using mask = int;  // lanes in use
+  static FN_INLINE mask make_mask(index_t n) { return static_cast<int>(n); }
+  static FN_INLINE reg maskload(const float* p, mask m) {
+    reg r = zero();
+    for (int i = 0; i < m; ++i) r.v[i] = p[i];
+    return r;
+  }
+  static FN_INLINE void store_partial(float* p, reg v, index_t n) {
+    for (index_t i = 0; i < n; ++i) p[i] = v.v[i];
   }
   static FN_INLINE void prefetch(const void*) {}
   static constexpr bool kTranspose = false;

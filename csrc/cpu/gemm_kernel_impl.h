@@ -4,6 +4,8 @@
 // compiler flags. Include it from exactly those files.
 //
 // V provides: reg, width, zero(), load(p), store(p, r) (unaligned), bcast(p) (broadcast *p),
+// mask, make_mask(n) (the first 1 <= n <= width lanes), maskload(p, m) (other lanes 0, never
+// touching their memory), store_partial(p, r, n) (the first 1 <= n < width lanes),
 // set1(x), fmadd(a, b, c) = a * b + c, mul, add, max(a, b) (b when either is NaN),
 // leaky(v, slope) = v < 0 ? v * slope : v, prefetch(p); and kTranspose with transpose(reg (&)[width])
 // (a width x width in-register transpose) when the ISA has a fast one, for the packing of
@@ -204,6 +206,157 @@ struct MicroKernel {
   }
 };
 
+// The small-problem kernel: no packing, no buffers, vectors along the N columns of a row of C
+// (n <= 2 * W, so a row of C is at most two vectors), B read in place by rows
+// (B(k, j) = b[k * rs_b + j]), A and C through any strides. Rows are computed R at a time, B
+// loads shared, R * NV = 8 independent FMA chains. Each element of C gets exactly the arithmetic
+// of the blocked path (packed() and store_tile() above): a sequential sum over k per K pass of
+// kb, alpha times it, beta * C in the first pass, later passes added, then bias and activation.
+// So the result never depends on which path ran, on M, or on the row's place in a batch.
+template <class V>
+struct SmallKernel {
+  using reg = typename V::reg;
+  using mask = typename V::mask;
+  static constexpr int W = V::width;
+
+  // What every row shares: the columns, the epilogue in registers, how a row is stored.
+  template <int NV>
+  struct Rows {
+    index_t n;      // columns of C, (NV - 1) * W < n <= NV * W
+    index_t tail;   // columns in the last vector
+    mask last;      // their lanes
+    reg bias[NV];   // zero without a bias
+    reg alpha, beta, slope;
+    bool use_beta;
+    int act;
+    index_t cs_c;
+    // Dense rows of one vector and beta == 0: a row may be stored as a full vector whose extra
+    // lanes spill into the next rows, which are stored after it (and C is never read); this is
+    // the last address such a store may reach.
+    const float* spill_end;
+  };
+
+  // C's row (NV vectors) when beta != 0, its strided columns gathered.
+  template <int NV>
+  static FN_INLINE void load_row(reg (&out)[NV], const Rows<NV>& r, const float* c) {
+    alignas(64) float tmp[NV * W];
+    const float* src = c;
+    if (r.cs_c != 1) {
+      for (index_t j = 0; j < r.n; ++j) tmp[j] = c[j * r.cs_c];
+      src = tmp;
+    }
+    FN_UNROLL for (int j = 0; j + 1 < NV; ++j) out[j] = V::load(src + j * W);
+    out[NV - 1] = V::maskload(src + (NV - 1) * W, r.last);
+  }
+
+  // A finished row of C: bias, relu / leaky_relu, stored.
+  template <int NV>
+  static FN_INLINE void store_row(reg (&v)[NV], const Rows<NV>& r, float* c) {
+    FN_UNROLL for (int j = 0; j < NV; ++j) {
+      v[j] = V::add(v[j], r.bias[j]);
+      if (r.act == kTileReLU) v[j] = V::max(V::zero(), v[j]);
+      else if (r.act == kTileLeakyReLU) v[j] = V::leaky(v[j], r.slope);
+    }
+    if (r.cs_c == 1) {
+      FN_UNROLL for (int j = 0; j + 1 < NV; ++j) V::store(c + j * W, v[j]);
+      float* cl = c + (NV - 1) * W;
+      if (r.tail == W || cl + W <= r.spill_end)
+        V::store(cl, v[NV - 1]);
+      else
+        V::store_partial(cl, v[NV - 1], r.tail);
+    } else {
+      alignas(64) float tmp[NV * W];
+      FN_UNROLL for (int j = 0; j < NV; ++j) V::store(tmp + j * W, v[j]);
+      for (index_t j = 0; j < r.n; ++j) c[j * r.cs_c] = tmp[j];
+    }
+  }
+
+  // acc[i] = sum over k in [k0, k1) of A(i, k) B(k, :), in k order.
+  template <int R, int NV>
+  static FN_INLINE void dot_pass(reg (&acc)[R][NV], index_t k0, index_t k1, const float* a,
+                                 index_t rs_a, index_t cs_a, const float* b, index_t rs_b,
+                                 const Rows<NV>& r) {
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+    const float* ap = a + k0 * cs_a;
+    const float* bp = b + k0 * rs_b;
+    for (index_t k = k0; k < k1; ++k, ap += cs_a, bp += rs_b) {
+      reg bv[NV];
+      FN_UNROLL for (int j = 0; j + 1 < NV; ++j) bv[j] = V::load(bp + j * W);
+      bv[NV - 1] = V::maskload(bp + (NV - 1) * W, r.last);
+      FN_UNROLL for (int i = 0; i < R; ++i) {
+        const reg av = V::bcast(ap + i * rs_a);
+        FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+    }
+  }
+
+  template <int R, int NV>
+  static FN_INLINE void rows(index_t kc, index_t kb, const float* a, index_t rs_a, index_t cs_a,
+                             const float* b, index_t rs_b, float* c, index_t rs_c,
+                             const Rows<NV>& r) {
+    reg v[R][NV];
+    dot_pass<R, NV>(v, 0, kc < kb ? kc : kb, a, rs_a, cs_a, b, rs_b, r);
+    FN_UNROLL for (int i = 0; i < R; ++i) {
+      reg old[NV];
+      if (r.use_beta) load_row<NV>(old, r, c + i * rs_c);
+      FN_UNROLL for (int j = 0; j < NV; ++j) {
+        v[i][j] = V::mul(v[i][j], r.alpha);
+        if (r.use_beta) v[i][j] = V::fmadd(old[j], r.beta, v[i][j]);
+      }
+    }
+    for (index_t k0 = kb; k0 < kc; k0 += kb) {  // long K: the blocked path's later passes
+      reg acc[R][NV];
+      dot_pass<R, NV>(acc, k0, kc - k0 < kb ? kc : k0 + kb, a, rs_a, cs_a, b, rs_b, r);
+      FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
+        v[i][j] = V::add(v[i][j], V::mul(acc[i][j], r.alpha));
+    }
+    FN_UNROLL for (int i = 0; i < R; ++i) store_row<NV>(v[i], r, c + i * rs_c);
+  }
+
+  // Row groups of G = 8 / NV (8 independent FMA chains), then the G - 1 or fewer last rows.
+  template <int NV, int... Rest>
+  static void run(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
+                  index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
+                  index_t cs_c, const TileEpilogue& ep, std::integer_sequence<int, Rest...>) {
+    Rows<NV> r;
+    r.n = n;
+    r.tail = n - (NV - 1) * W;
+    r.last = V::make_mask(r.tail);
+    FN_UNROLL for (int j = 0; j < NV; ++j)
+      r.bias[j] = !ep.bias ? V::zero()
+                  : j + 1 < NV ? V::load(ep.bias + j * W)
+                               : V::maskload(ep.bias + j * W, r.last);
+    r.alpha = V::set1(ep.alpha);
+    r.beta = V::set1(ep.beta);
+    r.slope = V::set1(ep.act_param);
+    r.use_beta = ep.beta != 0.0f;
+    r.act = ep.act;
+    r.cs_c = cs_c;
+    const bool spill = NV == 1 && !r.use_beta && cs_c == 1 && rs_c == n;
+    r.spill_end = spill ? c + m * n : nullptr;
+    constexpr int G = 8 / NV;
+    index_t i = 0;
+    for (; i + G <= m; i += G)
+      rows<G, NV>(kc, kb, a + i * rs_a, rs_a, cs_a, b, rs_b, c + i * rs_c, rs_c, r);
+    const index_t left = m - i;
+    a += i * rs_a;
+    c += i * rs_c;
+    ((left == Rest + 1 ? rows<Rest + 1, NV>(kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r)
+                       : void()), ...);
+  }
+
+  static void gemm(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
+                   index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
+                   index_t cs_c, const TileEpilogue& ep) {
+    if (n <= W)
+      run<1>(m, n, kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, ep,
+             std::make_integer_sequence<int, 7>{});
+    else
+      run<2>(m, n, kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, ep,
+             std::make_integer_sequence<int, 3>{});
+  }
+};
+
 // Independent FMA chains, enough of them to cover latency x pipes; flops done are returned.
 template <class V, int kChains>
 double fma_throughput_loop(index_t iters) {
@@ -230,7 +383,7 @@ KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t
   static_assert(MR <= kMaxMR, "raise kMaxMR");
   using K = MicroKernel<V, MR, NV>;
   KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, &K::pack_a, &K::pack_b,
-                &fma_throughput_loop<V, kChains>};
+                &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
   ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
   ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
   return set;

@@ -41,6 +41,13 @@ using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, i
 using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
                          float* out);
 
+// The small-problem path: all of C (m x n, n <= 2 * simd_width) from A and B read in place, B by
+// rows (B(k, j) = b[k * rs_b + j]), A and C through any strides; no packing, no buffers. The
+// sums run in K passes of kb, as the blocked path's, so both give the same bits.
+using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float* a,
+                         index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
+                         index_t rs_c, index_t cs_c, const TileEpilogue& ep);
+
 constexpr int kMaxMR = 16;
 
 // One ISA's kernels and the cache blocking that suits them.
@@ -55,6 +62,8 @@ struct KernelSet {
   PackBFn pack_b;
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
   double (*fma_loop)(index_t iters);
+  SmallFn small;
+  int simd_width;  // floats per vector register
 };
 
 const KernelSet& kernels_generic();
@@ -73,9 +82,21 @@ void apply_activation(Activation act, float param, float* c, index_t m, index_t 
 
 // Tuning knobs (tests use them to force each path): the M*N*K below which no parallel region is
 // opened, the least number of columns for which A is packed (0: always), the most rows of C for
-// which a row-major B is read in place. A negative value keeps a knob as it is.
-void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m);
-void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m);
+// which a row-major B is read in place, the M*N*K up to which the small kernel runs where it can
+// (0: never). A negative value keeps a knob as it is.
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
+                     double small_max_work);
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
+                     double* small_max_work);
+
+// How the threads share a problem: 0 automatic, 1 always split N (own B panels, no barrier).
+void set_gemm_split_n(int mode);
+int get_gemm_split_n();
+
+// Which small-kernel orientation gemm_cpu takes for a problem: -1 none (the blocked path),
+// 0 C as it is, 1 C^T = B^T A^T.
+int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b,
+               index_t cs_b, index_t rs_c, index_t cs_c, bool bias, int simd_width);
 
 // The FP32 peak measured with the ISA's FMA loop on `threads` threads for about 50 ms.
 double fp32_peak_gflops_cpu(int threads, CpuIsa isa);
