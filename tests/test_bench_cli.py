@@ -121,7 +121,8 @@ def test_summary_ratios_targets_and_table():
                                median_s=seconds, min_s=seconds)
 
     case = Case("gemm", "toy", [], flops=2e9, targets=(Target("numpy", 1.0), Target("torch", 3.0)))
-    results = {"fusednet": ok("fusednet", 0.5), "numpy": ok("numpy", 1.0), "torch": ok("torch", 1.0)}
+    results = {"fusednet": ok("fusednet", 0.5), "numpy": ok("numpy", 1.0),
+               "torch": ok("torch", 1.0)}
     rec = report.summarize(case, results, {"status": "ok", "error": 0.0, "tolerance": 1e-4,
                                            "passed": True}, peak_gflops=8.0, copy_gbps=10.0)
     assert rec["ratios"] == {"numpy": 2.0, "torch": 2.0}

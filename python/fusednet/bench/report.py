@@ -183,7 +183,8 @@ def group_text(group, records, stat="median") -> str:
     parts = [title, group_table(records, stat)]
     if napkins:
         parts.append("work counted: " + " | ".join(napkins))
-    parts.append("spread = (slowest - fastest run) / median; ratios = baseline time / fusednet time")
+    parts.append("spread = (slowest - fastest run) / median; "
+                 "ratios = baseline time / fusednet time")
     return "\n".join(parts)
 
 
