@@ -136,3 +136,11 @@ def test_summary_ratios_targets_and_table():
                                              "passed": False}, peak_gflops=8.0, copy_gbps=10.0)
     assert [t["met"] for t in wrong["targets"]] == [False, False]
     assert "WRONG RESULTS" in report.summary_text([wrong], [])
+
+
+def test_numpy_only_erf_fallback_is_accurate():
+    import math
+    from fusednet.bench.cases_elementwise import _erf_numpy
+    x = np.linspace(-6, 6, 2001)
+    expected = np.array([math.erf(v) for v in x])
+    assert np.max(np.abs(_erf_numpy(x) - expected)) < 2e-7
