@@ -73,12 +73,12 @@ step "build"
 BUILD_T0=$(date +%s)
 export FUSEDNET_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 # shellcheck disable=SC2086  # PIP_ARGS is a list of flags
-run 240 build.log "$PY" -m pip install --no-build-isolation --no-deps --no-index -v ${PIP_ARGS:-} .
+run 200 build.log "$PY" -m pip install --no-build-isolation --no-deps --no-index -v ${PIP_ARGS:-} .
 (( DRY )) || report "build: $(( $(date +%s) - BUILD_T0 )) s (FUSEDNET_CUDA=ON, $JOBS jobs)"
 
 step "import"
 # Run from OUTDIR so the installed package is imported, not the source tree.
-(cd "$OUT" && run 60 import.log "$PY" -c "
+(cd "$OUT" && run 30 import.log "$PY" -c "
 import json, fusednet
 b = fusednet.backends()
 print(json.dumps(b['cuda'], indent=1))
@@ -87,12 +87,12 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 ")
 
 step "tests"
-run 150 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py \
   --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 
 step "bench"
-(cd "$OUT" && run 150 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT")
+(cd "$OUT" && run 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT")
 
 step "report"
 if (( DRY )); then

@@ -181,6 +181,51 @@ void cuda_argmax(const py::handle& x, py::array_t<std::int64_t, py::array::c_sty
   copy_device_to_host(host_out, dO.data(), dO.bytes());
 }
 
+// Building blocks of device-resident training, bound for the tests: a gathered mini-batch and the
+// number of correct rows (summed on the device).
+void cuda_gather_rows(const py::handle& src, py::array_t<std::int64_t, py::array::c_style> index,
+                      const py::handle& out) {
+  F32View S = dense(src, "src"), O = dense(out, "out", true);
+  require_matrix(S, "src");
+  FN_CHECK(index.ndim() == 1, "index: expected a 1-D array, got ndim ", index.ndim());
+  const index_t rows = index.shape(0), cols = S.dim(1);
+  require_shape(O, {rows, cols}, "out");
+  const std::int64_t* idx = index.data();
+  for (index_t i = 0; i < rows; ++i)
+    FN_CHECK(idx[i] >= 0 && idx[i] < S.dim(0), "index: expected row indices in [0, ", S.dim(0),
+             "), got ", idx[i], " at position ", i);
+  py::gil_scoped_release release;
+  require_cuda_device();
+  DeviceBuffer dS = upload(S), dO(nbytes(O));
+  DeviceBuffer dI(static_cast<std::size_t>(rows) * sizeof(std::int64_t));
+  copy_host_to_device(dI.data(), idx, dI.bytes());
+  gather_rows_cuda(dS.as<float>(), dI.as<std::int64_t>(), dO.as<float>(), rows, cols);
+  download(O, dO);
+}
+
+double cuda_count_correct(const py::handle& logits,
+                          py::array_t<std::int64_t, py::array::c_style> labels) {
+  F32View Z = dense(logits, "logits");
+  require_matrix(Z, "logits");
+  const index_t rows = Z.dim(0);
+  FN_CHECK(labels.ndim() == 1 && labels.shape(0) == rows, "labels: expected shape (", rows, ",)");
+  FN_CHECK(Z.dim(1) > 0 || rows == 0, "logits: expected at least one column");
+  const std::int64_t* lab = labels.data();
+  double count = 0.0;
+  {
+    py::gil_scoped_release release;
+    require_cuda_device();
+    DeviceBuffer dZ = upload(Z), dC(static_cast<std::size_t>(rows) * sizeof(double)),
+                 dSum(sizeof(double));
+    DeviceBuffer dL(static_cast<std::size_t>(rows) * sizeof(std::int64_t));
+    copy_host_to_device(dL.data(), lab, dL.bytes());
+    correct_rows_cuda(dZ.as<float>(), dL.as<std::int64_t>(), dC.as<double>(), rows, Z.dim(1));
+    sum_doubles_cuda(dC.as<double>(), rows, 1.0, dSum.as<double>());
+    copy_device_to_host(&count, dSum.data(), sizeof(double));
+  }
+  return count;
+}
+
 // Shared tail of the losses: the reduced value comes back as a Python float.
 double fetch_loss(const DeviceBuffer& loss) {
   double v = 0.0;
@@ -425,6 +470,8 @@ void bind_cuda(py::module_& m) {
         arg("momentum"), arg("nesterov"), arg("weight_decay"));
   m.def("cuda_adam", &cuda_adam, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"),
         arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay"), arg("decoupled"));
+  m.def("cuda_gather_rows", &cuda_gather_rows, arg("src"), arg("index"), arg("out"));
+  m.def("cuda_count_correct", &cuda_count_correct, arg("logits"), arg("labels"));
   m.def("cuda_try_alloc", &cuda_try_alloc, arg("nbytes"));
   m.def("cuda_memory_info", &cuda_memory_info);
   m.def("cuda_synchronize", &cuda_synchronize);
@@ -439,7 +486,7 @@ void bind_cuda(py::module_& m) {
         "cuda_softmax_forward", "cuda_softmax_backward", "cuda_bias_grad", "cuda_argmax",
         "cuda_pair_loss", "cuda_softmax_ce", "cuda_sgd", "cuda_adam", "cuda_try_alloc",
         "cuda_memory_info", "cuda_synchronize", "cuda_bench_gemm", "cuda_bench_adam",
-        "cuda_bench_copy", "cuda_peak_bandwidth"}) {
+        "cuda_bench_copy", "cuda_peak_bandwidth", "cuda_gather_rows", "cuda_count_correct"}) {
     m.def(name, [](py::args, py::kwargs) {
       throw std::runtime_error(
           "CUDA not compiled: fusednet was built without CUDA (nvcc not found or "

@@ -106,6 +106,7 @@ py::tuple stats_tuple(const EpochStats& s) {
 // True when every element of a float32 array is finite (no NaN, no inf); no temporary arrays.
 static bool all_finite(const py::handle& arr) {
   F32View v = f32_view(arr, "x");
+  if (v.size == 0) return true;
   if (!v.contiguous) throw py::value_error("x: expected a C-contiguous array");
   const std::uint32_t* bits = reinterpret_cast<const std::uint32_t*>(v.data);
   const index_t n = v.size;
@@ -251,9 +252,9 @@ void bind_net(py::module_& m) {
              auto mk = metric_kinds(metrics);
              BatchHook h;
              if (!hook.is_none()) {
-               h = [&hook](index_t b, double l) {
+               h = [&hook](index_t b, double l, const std::vector<double>& m) {
                  py::gil_scoped_acquire gil;
-                 py::object r = hook(b, l);
+                 py::object r = hook(b, l, m);
                  return r.is_none() || r.cast<bool>();
                };
              }

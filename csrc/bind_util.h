@@ -63,6 +63,7 @@ inline F32View f32_view(const py::handle& obj, const char* name, bool writable =
     v.shape.insert(v.shape.begin(), n);
     v.strides.insert(v.strides.begin(), s);
   }
+  if (v.size == 0) v.contiguous = true;  // NumPy gives empty arrays arbitrary (often 0) strides
   return v;
 }
 

@@ -44,6 +44,11 @@ double cuda_time_ms(void (*body)(void* ctx), void* ctx, int iters, CudaStream st
 // (2 transfers per clock), or 0 when the driver does not report them.
 double device_peak_bandwidth_gbs();
 
+// dst[i, :] = src[index[i], :] for i < rows, rows of `cols` floats (a shuffled mini-batch from a
+// data set resident on the device). Indices must be in range (the caller draws them).
+void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, index_t rows,
+                      index_t cols, CudaStream stream = nullptr);
+
 // Owns one cudaMalloc'ed block; move-only. An empty buffer (0 bytes) holds nullptr.
 class DeviceBuffer {
  public:
@@ -116,6 +121,10 @@ void bias_grad_cuda(const float* dy, float* db, index_t rows, index_t cols,
                     CudaStream stream = nullptr);
 void argmax_rows_cuda(const float* x, std::int64_t* out, index_t rows, index_t cols,
                       CudaStream stream = nullptr);
+// correct[i] = 1.0 when the first argmax of logits row i equals labels[i], else 0.0 (a Net sums
+// them with sum_doubles_cuda for the epoch's accuracy, without a host round trip per batch).
+void correct_rows_cuda(const float* logits, const std::int64_t* labels, double* correct,
+                       index_t rows, index_t cols, CudaStream stream = nullptr);
 // *out = scale * sum_i values[i] (in double), one block, fixed order: the loss mean/sum.
 void sum_doubles_cuda(const double* values, index_t n, double scale, double* out,
                       CudaStream stream = nullptr);

@@ -23,9 +23,9 @@ void AlignedArray<T>::resize(index_t n) {
   ptr_.reset();
   n_ = 0;
   if (n <= 0) return;
-  size_t bytes = round_up(static_cast<index_t>(n * sizeof(T)), 64);
-  void* p = std::aligned_alloc(64, bytes);
-  if (!p) throw std::bad_alloc();
+  // C++17 aligned new: portable (MSVC has no std::aligned_alloc); throws bad_alloc.
+  const size_t bytes = static_cast<size_t>(round_up(static_cast<index_t>(n * sizeof(T)), 64));
+  void* p = ::operator new(bytes, std::align_val_t{64});
   std::memset(p, 0, bytes);
   ptr_.reset(static_cast<T*>(p));
   n_ = n;
@@ -174,7 +174,6 @@ void Net::reserve(index_t rows) {
   out_.resize(rows * out);
   sw_.resize(rows);
   ylabels_.resize(rows);
-  argmax_.resize(rows);
   row_loss_.resize(rows);
   cap_ = rows;
   out_valid_ = false;
@@ -475,7 +474,9 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
     loss_sum += l * static_cast<double>(rows);
     seen += rows;
     ++st.batches;
-    if (hook && !hook(b, l)) break;
+    if (hook && !hook(b, loss_sum / static_cast<double>(seen),
+                      metric_means(metrics, sums, seen, output_width())))
+      break;
   }
   st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   st.metrics = metric_means(metrics, sums, seen, output_width());

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "common.h"
@@ -67,7 +68,9 @@ class AlignedArray {
   index_t size() const { return n_; }
 
  private:
-  struct Free { void operator()(void* p) const { std::free(p); } };
+  struct Free {
+    void operator()(T* p) const { ::operator delete(static_cast<void*>(p), std::align_val_t{64}); }
+  };
   std::unique_ptr<T, Free> ptr_;
   index_t n_ = 0;
 };
@@ -86,8 +89,9 @@ struct Targets {
   index_t cols = 0;
 };
 
-// Called after each training batch (batch index, batch loss); returns false to stop the epoch.
-using BatchHook = std::function<bool(index_t, double)>;
+// Called after each training batch with the batch index and the epoch's running mean loss and
+// metrics so far; returns false to stop the epoch.
+using BatchHook = std::function<bool(index_t, double, const std::vector<double>&)>;
 
 class Net {
  public:
@@ -175,7 +179,7 @@ class Net {
   std::vector<AlignedArray<float>> z_, a_, drop_, dz_;
   std::vector<const float*> inputs_;  // each layer's input rows in the last forward
   AlignedArray<float> xin_, yvals_, sw_, out_;
-  AlignedArray<std::int64_t> ylabels_, order_, argmax_;
+  AlignedArray<std::int64_t> ylabels_, order_;
   AlignedArray<double> row_loss_;
   index_t last_rows_ = 0;
   bool last_training_ = false;

@@ -391,13 +391,35 @@ struct DeviceFacts {
   int major = 0;
   int sms = 1;
 };
+// Queried once per thread and device: a training loop calls gemm many times per batch.
 DeviceFacts current_device_facts() {
-  DeviceFacts f;
+  thread_local int cached_device = -1;
+  thread_local DeviceFacts cached;
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, dev));
-  CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, dev));
-  return f;
+  if (dev != cached_device) {
+    DeviceFacts f;
+    CUDA_CHECK(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, dev));
+    cached = f;
+    cached_device = dev;
+  }
+  return cached;
+}
+
+// The TF32 kernel holds mma.sync only when compiled for sm_80+; a build for older architectures
+// (FUSEDNET_CUDA_ARCHS) JIT-run on a newer GPU would trap, so ask what was actually loaded.
+bool tf32_kernel_has_mma_query() {
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, sgemm_tf32_kernel<true, true>) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.ptxVersion >= 80 && attr.binaryVersion >= 80;
+}
+bool tf32_kernel_has_mma() {
+  static const bool has = tf32_kernel_has_mma_query();  // the loaded binary never changes
+  return has;
 }
 
 constexpr index_t kMaxGridY = 65535;
@@ -471,7 +493,7 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
 
   const DeviceFacts dev_facts = current_device_facts();
   cudaStream_t s = as_stream(stream);
-  if (allow_tf32 && dev_facts.major >= 8 && K > 0) {
+  if (allow_tf32 && dev_facts.major >= 8 && K > 0 && tf32_kernel_has_mma()) {
     launch_tf32(g, a_km, b_km, s);
     return;
   }

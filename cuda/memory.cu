@@ -15,6 +15,17 @@ namespace fusednet {
 namespace {
 cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
+// One thread per element of dst, grid-stride; consecutive threads read consecutive columns.
+__global__ void gather_rows_kernel(const float* src, const std::int64_t* index, float* dst,
+                                   index_t rows, index_t cols) {
+  const index_t n = rows * cols;
+  for (index_t e = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; e < n;
+       e += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t i = e / cols, j = e - i * cols;
+    dst[e] = src[index[i] * cols + j];
+  }
+}
+
 std::string mib(std::size_t bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(bytes) / (1024.0 * 1024.0));
@@ -106,6 +117,17 @@ double device_peak_bandwidth_gbs() {
     return 0.0;
   }
   return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+}
+
+void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, index_t rows,
+                      index_t cols, CudaStream stream) {
+  if (rows <= 0 || cols <= 0) return;
+  constexpr int threads = 256;
+  index_t blocks = ceil_div(rows * cols, threads);
+  if (blocks > 65535L * 16) blocks = 65535L * 16;
+  gather_rows_kernel<<<static_cast<unsigned>(blocks), threads, 0, as_stream(stream)>>>(
+      src, index, dst, rows, cols);
+  CUDA_CHECK_LAUNCH();
 }
 
 void stream_synchronize(CudaStream stream) { CUDA_CHECK(cudaStreamSynchronize(as_stream(stream))); }

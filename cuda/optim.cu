@@ -116,9 +116,9 @@ __global__ void sgd_step_vec4_kernel(float* param, const float* grad, float* vel
 
 void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, float lr,
                    float momentum, bool nesterov, float weight_decay, CudaStream stream) {
+  if (n <= 0) return;
   FN_CHECK(momentum == 0.0f || velocity != nullptr,
            "velocity: required when momentum != 0, got None");
-  if (n <= 0) return;
   SgdParams s{lr, momentum, weight_decay, nesterov};
   float* vel = momentum != 0.0f ? velocity : nullptr;
   const bool vec = dev::aligned16(param) && dev::aligned16(grad) && (!vel || dev::aligned16(vel));

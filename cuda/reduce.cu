@@ -1,6 +1,7 @@
 // Reductions on the GPU, each in a fixed order (no atomics), so results are bit-reproducible:
 //   bias_grad:   db[j] = sum_i dy[i, j] over a contiguous [rows, cols]
 //   argmax_rows: out[i] = first index of the max of row i (NaN counts as the max)
+//   correct_rows: correct[i] = (argmax of row i == labels[i]) as 1.0 / 0.0, for accuracy
 //   sum_doubles: *out = scale * sum_i v[i], the final step of every loss (mean or sum)
 #include "device_util.cuh"
 
@@ -39,29 +40,39 @@ __device__ __forceinline__ bool argmax_better(float av, long long ai, float bv, 
   return ai < bi;
 }
 
-__global__ void argmax_rows_kernel(const float* x, std::int64_t* out, index_t rows, index_t cols) {
+// The first argmax of a row, by one warp (every lane gets the answer).
+__device__ __forceinline__ long long warp_row_argmax(const float* xr, index_t cols, int lane) {
+  float best = -INFINITY;
+  long long best_i = LLONG_MAX;
+  for (index_t j = lane; j < cols; j += dev::kWarp)
+    if (argmax_better(xr[j], j, best, best_i)) {
+      best = xr[j];
+      best_i = j;
+    }
+  for (int o = dev::kWarp / 2; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, best, o);
+    const long long oi = __shfl_xor_sync(0xffffffffu, best_i, o);
+    if (argmax_better(ov, oi, best, best_i)) {
+      best = ov;
+      best_i = oi;
+    }
+  }
+  return best_i;
+}
+
+// mode 0: out[r] = argmax; mode 1: correct[r] = argmax == labels[r].
+__global__ void argmax_rows_kernel(const float* x, std::int64_t* out, const std::int64_t* labels,
+                                   double* correct, index_t rows, index_t cols) {
   const int lane = threadIdx.x % dev::kWarp;
   const index_t warps_per_grid = static_cast<index_t>(gridDim.x) * (blockDim.x / dev::kWarp);
   for (index_t r = blockIdx.x * static_cast<index_t>(blockDim.x / dev::kWarp) +
                    threadIdx.x / dev::kWarp;
        r < rows; r += warps_per_grid) {
-    const float* xr = x + r * cols;
-    float best = -INFINITY;
-    long long best_i = LLONG_MAX;
-    for (index_t j = lane; j < cols; j += dev::kWarp)
-      if (argmax_better(xr[j], j, best, best_i)) {
-        best = xr[j];
-        best_i = j;
-      }
-    for (int o = dev::kWarp / 2; o > 0; o >>= 1) {
-      const float ov = __shfl_xor_sync(0xffffffffu, best, o);
-      const long long oi = __shfl_xor_sync(0xffffffffu, best_i, o);
-      if (argmax_better(ov, oi, best, best_i)) {
-        best = ov;
-        best_i = oi;
-      }
+    const long long best_i = warp_row_argmax(x + r * cols, cols, lane);
+    if (lane == 0) {
+      if (out) out[r] = best_i;
+      if (correct) correct[r] = best_i == labels[r] ? 1.0 : 0.0;
     }
-    if (lane == 0) out[r] = best_i;
   }
 }
 
@@ -99,7 +110,17 @@ void argmax_rows_cuda(const float* x, std::int64_t* out, index_t rows, index_t c
   if (rows <= 0) return;
   constexpr int threads = 256;
   argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
-                       as_stream(stream)>>>(x, out, rows, cols);
+                       as_stream(stream)>>>(x, out, nullptr, nullptr, rows, cols);
+  CUDA_CHECK_LAUNCH();
+}
+
+void correct_rows_cuda(const float* logits, const std::int64_t* labels, double* correct,
+                       index_t rows, index_t cols, CudaStream stream) {
+  FN_CHECK(cols > 0 || rows == 0, "logits: accuracy needs at least one column, got 0");
+  if (rows <= 0) return;
+  constexpr int threads = 256;
+  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
+                       as_stream(stream)>>>(logits, nullptr, labels, correct, rows, cols);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -100,7 +100,8 @@ def test_without_device_every_op_raises_runtime_error(name):
 _CORE_NAMES = ["cuda_gemm", "cuda_activation_forward", "cuda_activation_backward",
                "cuda_softmax_forward", "cuda_softmax_backward", "cuda_bias_grad", "cuda_argmax",
                "cuda_pair_loss", "cuda_softmax_ce", "cuda_sgd", "cuda_adam", "cuda_try_alloc",
-               "cuda_memory_info", "cuda_synchronize"]
+               "cuda_memory_info", "cuda_synchronize", "cuda_gather_rows", "cuda_count_correct",
+               "cuda_bench_gemm", "cuda_bench_adam", "cuda_bench_copy", "cuda_peak_bandwidth"]
 
 
 @pytest.mark.parametrize("name", _CORE_NAMES)
@@ -254,6 +255,21 @@ def test_matmul_tf32(gpu, rng, M, N, K, trans_a, trans_b):
     assert_close(got, want, 1e-2, tol, f"tf32 {M}x{N}x{K}")
 
 
+def test_tf32_path_is_really_taken(gpu):
+    # 1 + 2^-20 needs 20 mantissa bits: exact in FP32, rounded to 1.0 in TF32 (10 bits).
+    major = min(d["compute_capability"][0] for d in _cuda_info()["devices"])
+    a = np.full((130, 3), 1.0 + 2.0 ** -20, np.float32)
+    b = np.ones((3, 70), np.float32)
+    exact = cuda.matmul(a, b)
+    assert (exact == np.float32(3 * (1 + 2.0 ** -20))).all()
+    cuda.set_float32_matmul_precision("high")
+    fast = cuda.matmul(a, b)
+    if major >= 8:
+        assert (fast == 3.0).all(), "TF32 kernel not used on sm_80+"
+    else:
+        assert np.array_equal(fast, exact), "pre-sm_80 must fall back to exact FP32"
+
+
 def test_matmul_zero_size_and_bad_shapes(gpu):
     out = cuda.matmul(np.zeros((0, 5), np.float32), np.zeros((5, 3), np.float32))
     assert out.shape == (0, 3)
@@ -291,6 +307,24 @@ def test_activation_forward_backward(gpu, rng, name, kw, n):
     assert_close(_fwd(name, kw)(x), ref.activation(x, name, slope), 2e-6, 2e-6, f"{name} fwd")
     assert_close(_bwd(name, kw)(dy, x), ref.activation_grad(dy, x, name, slope), 1e-5, 1e-6,
                  f"{name} bwd")
+
+
+@pytest.mark.parametrize("name,code,slope", [("linear", 0, 0.0), ("relu", 1, 0.0),
+                                             ("leaky_relu", 2, 0.1), ("sigmoid", 3, 0.0),
+                                             ("tanh", 4, 0.0)])
+def test_activation_backward_from_output(gpu, rng, name, code, slope):
+    x = (rng.standard_normal(1001) * 2).astype(np.float32)
+    y = ref.activation(x, name, slope).astype(np.float32)
+    dy = rng.standard_normal(1001).astype(np.float32)
+    out = np.empty_like(dy)
+    fnet._core.cuda_activation_backward(dy, y, out, code, slope, True)
+    assert_close(out, ref.activation_grad(dy, x, name, slope), 1e-5, 1e-6, f"{name} from output")
+
+
+def test_activation_backward_from_output_rejects_gelu(gpu):
+    z = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="backward from the output"):
+        fnet._core.cuda_activation_backward(z, z, z.copy(), 5, 0.0, True)
 
 
 @pytest.mark.parametrize("name,kw", ACTS)
@@ -337,6 +371,43 @@ def test_softmax_forward_backward(gpu, rng, log, rows, cols):
     assert_close(b(dy, x)[:, j], fd, 1e-3, 1e-4, "softmax bwd vs finite difference")
 
 
+def test_activation_by_name_and_parameters(gpu, rng):
+    x = rng.standard_normal((17, 9)).astype(np.float32)
+    dy = rng.standard_normal((17, 9)).astype(np.float32)
+    assert_close(cuda.activation(x, "leaky_relu", negative_slope=0.3),
+                 ref.activation(x, "leaky_relu", 0.3), 0, 0, "leaky by name")
+    assert_close(cuda.activation(x, "gelu", approximate=True), ref.activation(x, "gelu_tanh"),
+                 2e-6, 2e-6, "gelu approximate by name")
+    assert_close(cuda.activation_backward(dy, x, "log_softmax"),
+                 ref.softmax_grad(dy, x, log=True), 1e-4, 1e-5, "log_softmax bwd by name")
+    with pytest.raises(ValueError, match="name: unknown activation 'swish'"):
+        cuda.activation(x, "swish")
+    with pytest.raises(TypeError, match="relu: unexpected parameter 'negative_slope'"):
+        cuda.activation(x, "relu", negative_slope=0.1)
+
+
+def test_cuda_agrees_with_cpu_ops(gpu, rng):
+    x = rng.standard_normal((300, 70)).astype(np.float32)
+    w = (rng.standard_normal((70, 33)) * 0.2).astype(np.float32)
+    b = rng.standard_normal(33).astype(np.float32)
+    labels = rng.integers(0, 33, 300)
+    assert_close(cuda.linear(x, w, b, activation="tanh"),
+                 fnet.ops.linear(x, w, b, activation="tanh"), 1e-5, 1e-5, "linear")
+    assert_close(cuda.gelu(x), fnet.ops.gelu(x), 1e-5, 1e-6, "gelu")
+    assert_close(cuda.bias_grad(x), fnet.ops.bias_grad(x), 1e-5, 1e-4, "bias_grad")
+    z = fnet.ops.linear(x, w, b)
+    (l_gpu, g_gpu), (l_cpu, g_cpu) = (cuda.softmax_cross_entropy(z, labels),
+                                      fnet.ops.softmax_cross_entropy(z, labels))
+    assert abs(l_gpu - l_cpu) <= 1e-5 * abs(l_cpu)
+    assert_close(g_gpu, g_cpu, 1e-4, 1e-7, "softmax CE grad")
+    p1, p2 = x[0].copy(), x[0].copy()
+    g = x[1].copy()
+    m1, v1, m2, v2 = (np.zeros(70, np.float32) for _ in range(4))
+    cuda.adam_(p1, g, m1, v1, step=1, lr=0.1)
+    fnet.ops.adam_(p2, g, m2, v2, step=1, lr=0.1)
+    assert_close(p1, p2, 1e-5, 1e-6, "adam")
+
+
 def test_softmax_extreme_logits_finite(gpu):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], np.float32)
     assert np.isfinite(cuda.softmax(x)).all() and np.isfinite(cuda.log_softmax(x)).all()
@@ -348,6 +419,8 @@ def test_bias_grad_and_argmax(gpu, rng, rows, cols):
     got = cuda.bias_grad(dy)
     assert_close(got, dy.astype(np.float64).sum(0), 1e-5, 1e-3, "bias_grad")
     assert np.array_equal(got, cuda.bias_grad(dy)), "bias_grad not reproducible"
+    out = np.empty((2, cols), np.float32)[0]
+    assert cuda.bias_grad(dy, out) is out and np.array_equal(out, got)
     assert np.array_equal(cuda.argmax(dy), dy.argmax(axis=1))
 
 
@@ -478,6 +551,22 @@ def test_optimizers_noncontiguous_and_errors(gpu, rng):
         cuda.adam_(z, z, z.copy(), z.copy(), step=0)
     with pytest.raises(ValueError, match="velocity: expected"):
         cuda.sgd_(z, z, lr=0.1, momentum=0.9)
+    e = np.zeros(0, np.float32)
+    cuda.sgd_(e, e, e.copy(), lr=0.1, momentum=0.9)
+    cuda.adam_(e, e, e.copy(), e.copy(), step=1)
+
+
+def test_gather_rows_and_count_correct(gpu, rng):
+    src = rng.standard_normal((1000, 37)).astype(np.float32)
+    idx = rng.permutation(1000)[:257].astype(np.int64)
+    out = np.empty((257, 37), np.float32)
+    fnet._core.cuda_gather_rows(src, idx, out)
+    assert np.array_equal(out, src[idx])
+    with pytest.raises(ValueError, match=r"index: expected row indices in \[0, 1000\), got 1000"):
+        fnet._core.cuda_gather_rows(src, np.array([1000], np.int64), np.empty((1, 37), np.float32))
+    logits = rng.standard_normal((4099, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 4099)
+    assert fnet._core.cuda_count_correct(logits, labels) == float((logits.argmax(1) == labels).sum())
 
 
 def test_out_of_memory_message(gpu):

@@ -159,6 +159,34 @@ def test_extreme_logits_exact_cases():
     assert loss == pytest.approx(2e4)
 
 
+@pytest.mark.parametrize("gap", [5.0, 20.0, 40.0, 80.0])
+def test_confident_rows_keep_tiny_losses(gap, cpu_isa):
+    """A confident right answer has a loss (and gradient) of about e^-gap, not 0: no 1 + tiny."""
+    z = np.array([[gap, 0.0, 0.0, -gap] + [0.0] * 9], np.float32)
+    rest = 11 * np.exp(-gap) + np.exp(-2 * gap)  # sum_j exp(z_j - max) - 1
+    for labels in (np.array([0]), np.eye(13, dtype=np.float32)[[0]]):
+        loss, grad = ops.softmax_cross_entropy(z, labels, reduction="sum")
+        assert loss == pytest.approx(np.log1p(rest), rel=1e-5)
+        assert grad[0, 0] == pytest.approx(-rest / (1 + rest), rel=1e-5)
+        assert grad[0, 1] == pytest.approx(np.exp(-gap) / (1 + rest), rel=1e-5)
+    for z_row, t_row in (([gap], [1.0]), ([-gap], [0.0])):
+        loss, grad = ops.binary_cross_entropy(np.array([z_row * 9], np.float32),
+                                              np.array([t_row * 9], np.float32), reduction="sum")
+        assert loss == pytest.approx(np.log1p(np.exp(-gap)), rel=1e-5)
+        small = np.exp(-gap) / (1 + np.exp(-gap)) / 9
+        assert np.allclose(np.abs(grad), small, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("where", [(0, 0), (1, 2), (2, 6)])
+def test_nan_input_gives_nan_loss(kind, where, cpu_isa, rng):
+    """NaN is not handled, so it must show: a NaN logit never yields a finite loss."""
+    a, b = make_inputs(kind, (3, 7), rng)
+    a[where] = np.nan
+    loss, grad = OPS[kind][0](a, b)
+    assert np.isnan(loss) and np.isnan(grad[where[0]]).any()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_any_layout(kind, rng):
     a, b = make_inputs(kind, (23, 14), rng)

@@ -355,3 +355,87 @@ def test_sample_weight_scales_the_gradient(rng):
     ref = ref_loss(w64, ("relu", "tanh", "softmax"), x, y,
                    losses.SparseCategoricalCrossentropy(), sw)
     assert abs(h.history["loss"][0] - ref) < 1e-5
+
+
+def test_regression_metrics_and_binary_accuracy(rng):
+    x = rng.standard_normal((50, 3)).astype(np.float32)
+    y = (x @ np.array([[1.0], [-2.0], [0.5]])).astype(np.float32)
+    m = fnet.Sequential([L.Dense(1, input_shape=(3,))], seed=0)
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
+    p = m.predict(x).astype(np.float64)
+    loss, mae, mse = m.evaluate(x, y, batch_size=7, verbose=0)
+    assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert mse == pytest.approx(((p - y) ** 2).mean(), rel=1e-6)
+    assert loss == pytest.approx(mse, rel=1e-6)
+    yb = (y > 0).astype(np.float32)
+    for out_act, loss_fn in (("sigmoid", "binary_crossentropy"),
+                             ("linear", losses.BinaryCrossentropy(from_logits=True))):
+        b = fnet.Sequential([L.Dense(1, activation=out_act, input_shape=(3,))], seed=1)
+        b.compile(loss=loss_fn, metrics=["accuracy"])
+        _, acc = b.evaluate(x, yb, verbose=0)
+        pb = b.predict(x)
+        thr = 0.5 if out_act == "sigmoid" else 0.5  # Keras thresholds the model output at 0.5
+        assert acc == pytest.approx(((pb > thr) == yb).mean())
+    c = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=2)
+    c.compile(loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]
+    _, acc = c.evaluate(x, onehot, verbose=0)
+    assert acc == pytest.approx((c.predict(x).argmax(1) == onehot.argmax(1)).mean())
+
+
+def test_any_input_layout_and_dtype(rng):
+    x, y = _data(rng, n=40)
+    m = _clf(dropout=0.0)
+    ref = m.predict(x)
+    for view in (np.asfortranarray(x), x.astype(np.float64), x[::-1][::-1],
+                 np.ascontiguousarray(x[::-1])[::-1], x.tolist()):
+        np.testing.assert_array_equal(m.predict(view), ref)
+    wide = np.zeros((40, 12), np.float32)
+    wide[:, ::2] = x
+    np.testing.assert_array_equal(m.predict(wide[:, ::2]), ref)
+    a, b = _clf(dropout=0.0), _clf(dropout=0.0)
+    a.fit(x, y, epochs=1, verbose=0)
+    b.fit(np.asfortranarray(x), y.astype(np.int32), epochs=1, verbose=0)
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))
+    assert m.predict(np.zeros((0, 6))).shape == (0, 3)
+
+
+def test_gradients_with_dropout_match_finite_differences(rng):
+    # The mask depends only on (seed, training-forward counter, site, element): a probe model
+    # with the same seed and identity weights reproduces it.
+    n, d, h, c, rate = 9, 4, 7, 3, 0.4
+    m = fnet.Sequential([L.Dense(h, activation="tanh", input_shape=(d,)), L.Dropout(rate),
+                         L.Dense(c)], seed=21)
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    m.compile(loss=loss)
+    probe = fnet.Sequential([L.Dense(h, input_shape=(h,)), L.Dropout(rate), L.Dense(h)], seed=21)
+    probe.set_weights([np.eye(h), np.zeros(h), np.eye(h), np.zeros(h)])
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    y = rng.integers(0, c, n)
+    m.forward(x)  # advance the counter once so the test covers a non-zero counter
+    probe(np.ones((n, h)), training=True)
+    w64 = [w.astype(np.float64) for w in m.get_weights()]
+    out = m.forward(x)
+    mask = probe(np.ones((n, h), np.float32), training=True).astype(np.float64)
+    assert set(np.unique(mask)) <= {0.0, np.float32(1 / (1 - rate))}
+
+    def ref(ws):
+        a = np.tanh(x @ ws[0] + ws[1]) * mask
+        z = a @ ws[2] + ws[3]
+        lse = z.max(1) + np.log(np.exp(z - z.max(1, keepdims=True)).sum(1))
+        return (lse - z[np.arange(n), y]).mean()
+    value, dout = m.loss(out, y)
+    assert abs(float(value) - ref(w64)) < 1e-5
+    m.backward(dout)
+    for wi, g in enumerate(m.gradients):
+        w = w64[wi]
+        fd = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            o = w[idx]
+            w[idx] = o + 1e-6
+            lp = ref(w64)
+            w[idx] = o - 1e-6
+            lm = ref(w64)
+            w[idx] = o
+            fd[idx] = (lp - lm) / 2e-6
+        assert np.abs(g - fd).max() <= 2e-4 * np.abs(fd).max() + 2e-6, wi

@@ -165,3 +165,6 @@ def test_explicit_loop_misuse():
     _, d = m.loss(out, Y[:5])
     with pytest.raises(ValueError, match=r"dout: expected shape \(5, 3\)"):
         m.backward(d[:4])
+    m.predict(X)  # overwrites the workspace: the old forward is gone
+    with pytest.raises(ValueError, match="latest model.forward"):
+        m.loss(out, Y[:5])

@@ -139,3 +139,56 @@ def test_terminate_on_nan():
     yy = np.ones((96, 3), np.float32) * 1e30
     m.fit(x, yy, batch_size=32, epochs=5, verbose=0, callbacks=[C.TerminateOnNaN()])
     assert len(m.history.history["loss"]) < 5
+
+
+def test_batch_logs_carry_running_metrics():
+    x, y = _data()
+    rec = BatchRecorder()
+    m = _model()
+    m.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[rec])
+    batch_logs = [e[2] for e in rec.events if e[0] == "batch_end"]
+    epoch_logs = [e[2] for e in rec.events if e[0] == "epoch_end"][0]
+    assert set(batch_logs[0]) == {"loss", "accuracy"}
+    assert batch_logs[-1]["accuracy"] == epoch_logs["accuracy"]
+
+
+def test_evaluate_and_predict_progress_and_hooks(capsys):
+    x, y = _data()
+    m = _model()
+    quiet = m.evaluate(x, y, batch_size=10, verbose=0)
+
+    class TestRec(C.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = 0
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.batches += 1
+            self.last = dict(logs)
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.batches += 1
+    r = TestRec()
+    loud = m.evaluate(x, y, batch_size=10, verbose=1, callbacks=[r])
+    assert r.batches == 10 and r.last["loss"] == pytest.approx(quiet[0], rel=1e-12)
+    assert loud[0] == pytest.approx(quiet[0], rel=1e-12) and loud[1] == pytest.approx(quiet[1])
+    assert "loss" in "".join(capsys.readouterr())
+    p = m.predict(x, batch_size=25, callbacks=[r])
+    assert r.batches == 14 and np.array_equal(p, m.predict(x))
+    with pytest.raises(ValueError, match="verbose"):
+        m.evaluate(x, y, verbose=3)
+
+
+def test_exception_in_a_batch_hook_propagates_and_model_stays_usable():
+    x, y = _data()
+
+    class Boom(C.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyError("boom from a callback")
+    m = _model()
+    with pytest.raises(KeyError, match="boom from a callback"):
+        m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Boom()])
+    assert m.optimizer.iterations == 2
+    m.fit(x, y, batch_size=16, epochs=1, verbose=0)  # not left busy
+    assert m.optimizer.iterations == 8

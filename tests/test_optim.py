@@ -131,7 +131,7 @@ def test_zero_size():
 
 
 @pytest.mark.parametrize("which", ["sgd", "adam", "adamw"])
-def test_thread_count_does_not_change_bits(which, threads, rng):
+def test_thread_count_does_not_change_bits(which, threads, cpu_isa, rng):
     n = 300007
     p0 = rng.standard_normal(n).astype(np.float32)
     gs = grads(rng, n, 2)

@@ -94,3 +94,19 @@ def test_schedules_exposed_under_optimizers():
     assert O.schedules is schedules
     opt = O.Adam(schedules.ExponentialDecay(0.1, 10, 0.5))
     assert isinstance(O.deserialize(O.serialize(opt)).learning_rate, schedules.ExponentialDecay)
+
+
+def test_optimizer_pickles_with_its_state():
+    import pickle
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 4)).astype(np.float32)
+    y = rng.standard_normal((8, 3)).astype(np.float32)
+    a = _one_step_model(O.Adam(0.01))
+    a.fit(x, y, epochs=2, verbose=0)
+    opt = pickle.loads(pickle.dumps(a.optimizer))
+    assert opt.iterations == 2 and opt.get_config() == a.optimizer.get_config()
+    b = _one_step_model(opt)
+    b.set_weights(a.get_weights())
+    a.fit(x, y, epochs=1, verbose=0)
+    b.fit(x, y, epochs=1, verbose=0)
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))

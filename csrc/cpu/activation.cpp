@@ -33,14 +33,7 @@ namespace fusednet {
 
 const ActivationKernels& activation_kernels_generic() { return act_generic::table(); }
 
-namespace {
-
-// Work is cut into fixed-size chunks handed out dynamically: a thread that starts late (these
-// machines are shared) leaves its share to the others instead of holding the region open, and
-// the chunk boundaries never depend on the thread count.
-constexpr index_t kChunk = index_t{1} << 14;  // elements: 64 KiB of input, a multiple of any vector
-
-const ActivationKernels& active_kernels() {
+const ActivationKernels& active_activation_kernels() {
 #ifdef FUSEDNET_X86_KERNELS
   switch (active_cpu_isa()) {
     case CpuIsa::Avx512: return activation_kernels_avx512();
@@ -50,6 +43,14 @@ const ActivationKernels& active_kernels() {
 #endif
   return activation_kernels_generic();
 }
+
+namespace {
+
+// Work is cut into fixed-size chunks handed out dynamically: a thread that starts late (these
+// machines are shared) leaves its share to the others, and the chunk boundaries never depend on
+// the thread count. The region still ends only when every thread has arrived; on an
+// oversubscribed machine that wait for a descheduled thread can take milliseconds.
+constexpr index_t kChunk = index_t{1} << 14;  // elements: 64 KiB of input, a multiple of any vector
 
 // f(lo, hi) over [0, n) in chunks of kChunk elements; threads only from two chunks up.
 template <class F>
@@ -88,14 +89,15 @@ void check_activation(Activation act, const char* fn) {
 
 void activation_forward_cpu(Activation act, float param, const float* x, float* y, index_t n) {
   check_activation(act, "activation_forward_cpu");
-  const ActivationKernels& k = active_kernels();
-  parallel_chunks(n, [&](index_t lo, index_t hi) { k.forward(act, param, x + lo, y + lo, hi - lo); });
+  const ActivationKernels& k = active_activation_kernels();
+  parallel_chunks(n,
+                  [&](index_t lo, index_t hi) { k.forward(act, param, x + lo, y + lo, hi - lo); });
 }
 
 void activation_backward_cpu(Activation act, float param, const float* dy, const float* x,
                              float* dx, index_t n) {
   check_activation(act, "activation_backward_cpu");
-  const ActivationKernels& k = active_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   parallel_chunks(n, [&](index_t lo, index_t hi) {
     k.backward(act, param, dy + lo, x + lo, dx + lo, hi - lo);
   });
@@ -110,21 +112,21 @@ void activation_backward_from_output_cpu(Activation act, float param, const floa
   FN_CHECK(act != Activation::LeakyReLU || param > 0.0f,
            "activation_backward_from_output_cpu: leaky_relu needs negative_slope > 0 to recover "
            "the sign of x from y, got ", param);
-  const ActivationKernels& k = active_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   parallel_chunks(n, [&](index_t lo, index_t hi) {
     k.backward_from_output(act, param, dy + lo, y + lo, dx + lo, hi - lo);
   });
 }
 
 void softmax_forward_cpu(const float* x, float* y, index_t rows, index_t cols, bool log) {
-  const ActivationKernels& k = active_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   parallel_rows(rows, cols,
                 [&](index_t r0, index_t r1) { k.softmax_forward_rows(x, y, r0, r1, cols, log); });
 }
 
 void softmax_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
                           bool log) {
-  const ActivationKernels& k = active_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   parallel_rows(rows, cols, [&](index_t r0, index_t r1) {
     k.softmax_backward_rows(dy, x, dx, r0, r1, cols, log);
   });

@@ -51,6 +51,8 @@ struct ActivationKernels {
 const ActivationKernels& activation_kernels_generic();
 const ActivationKernels& activation_kernels_avx2();    // only on x86 builds
 const ActivationKernels& activation_kernels_avx512();  // only on x86 builds
+// The table of the ISA in use (active_cpu_isa()).
+const ActivationKernels& active_activation_kernels();
 
 }  // namespace fusednet
 
@@ -164,16 +166,14 @@ FN_INLINE float tanh_f(float x) {
 // erfc(z) for z >= 0 (Numerical Recipes' erfcc, fractional error < 1.2e-7 everywhere).
 FN_INLINE float erfc_nonneg_f(float z) {
   const float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
+  // Estrin's scheme: the loop is latency-bound, and this tree is 5 deep where Horner is 10.
+  const float t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+  const float q01 = 1.00002368f * t - 1.26551223f;
+  const float q23 = 0.09678418f * t + 0.37409196f;
+  const float q45 = 0.27886807f * t - 0.18628806f;
+  const float q67 = 1.48851587f * t - 1.13520398f;
+  const float q89 = 0.17087277f * t - 0.82215223f;
+  const float p = (q01 + q23 * t2) + (q45 + q67 * t2) * t4 + q89 * t8;
   return t * exp_f(p - z * z);
 }
 
@@ -315,39 +315,64 @@ inline void backward_from_output(Activation act, float a, const float* dy, const
 }
 #undef FN_ACT_SWITCH
 
+// Row reductions keep kLanes partial results side by side: the inner loop over the lanes is
+// plain elementwise code, so it vectorizes on every ISA with or without OpenMP (a float sum may
+// not be reassociated otherwise), short rows pay no vector set-up, and the order of the adds --
+// lanes, then folded 8+8, 4+4, 2+2, 1+1, then the tail in order -- is fixed by the code alone.
+constexpr index_t kLanes = 16;
+
+FN_INLINE float fold_lanes(float* lane) {
+  for (index_t w = kLanes / 2; w > 0; w /= 2)
+    for (index_t k = 0; k < w; ++k) lane[k] += lane[k + w];
+  return lane[0];
+}
+
 // Row max; a NaN anywhere makes the row NaN later through exp(NaN), so no NaN test is needed.
 FN_INLINE float row_max(const float* x, index_t cols) {
+  float lane[kLanes];
+  for (index_t k = 0; k < kLanes; ++k) lane[k] = -INFINITY;
+  index_t j = 0;
+  for (; j + kLanes <= cols; j += kLanes)
+    for (index_t k = 0; k < kLanes; ++k) lane[k] = x[j + k] > lane[k] ? x[j + k] : lane[k];
   float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-  for (index_t j = 0; j < cols; ++j) m = x[j] > m ? x[j] : m;
+  for (index_t k = 0; k < kLanes; ++k) m = lane[k] > m ? lane[k] : m;
+  for (; j < cols; ++j) m = x[j] > m ? x[j] : m;
   return m;
 }
 
-// softmax: y = e^(x - m) stored, summed, then scaled; log_softmax: y = x - m - log Z.
-// The sums run in one fixed order per row (the vector lanes of this ISA), whatever the threads.
+// softmax: y = e^(x - m) stored and summed, then scaled by 1/Z; log_softmax: y = x - m - log Z.
 inline void softmax_forward_rows(const float* x, float* y, index_t r0, index_t r1, index_t cols,
                                  bool log) {
   for (index_t r = r0; r < r1; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     const float m = row_max(xr, cols);
-    float z = 0.0f;
+    float lane[kLanes] = {};
+    index_t j = 0;
     if (log) {
-#pragma omp simd reduction(+ : z)
-      for (index_t j = 0; j < cols; ++j) z += exp_f(xr[j] - m);
+      for (; j + kLanes <= cols; j += kLanes)
+        for (index_t k = 0; k < kLanes; ++k) lane[k] += exp_f(xr[j + k] - m);
+      float z = fold_lanes(lane);
+      for (; j < cols; ++j) z += exp_f(xr[j] - m);
       const float lz = std::log(z);
 #pragma omp simd
-      for (index_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - lz;  // x - m first: exact-ish
+      for (index_t i = 0; i < cols; ++i) yr[i] = (xr[i] - m) - lz;  // x - m first: exact-ish
     } else {
-#pragma omp simd reduction(+ : z)
-      for (index_t j = 0; j < cols; ++j) {
+      for (; j + kLanes <= cols; j += kLanes)
+        for (index_t k = 0; k < kLanes; ++k) {
+          const float e = exp_f(xr[j + k] - m);
+          yr[j + k] = e;
+          lane[k] += e;
+        }
+      float z = fold_lanes(lane);
+      for (; j < cols; ++j) {
         const float e = exp_f(xr[j] - m);
         yr[j] = e;
         z += e;
       }
       const float inv = 1.0f / z;
 #pragma omp simd
-      for (index_t j = 0; j < cols; ++j) yr[j] *= inv;
+      for (index_t i = 0; i < cols; ++i) yr[i] *= inv;
     }
   }
 }
@@ -361,29 +386,30 @@ inline void softmax_backward_rows(const float* dy, const float* x, float* dx, in
     const float* dyr = dy + r * cols;
     float* dxr = dx + r * cols;
     const float m = row_max(xr, cols);
-    float z = 0.0f, s = 0.0f;
-    if (log) {
-#pragma omp simd reduction(+ : z, s)
-      for (index_t j = 0; j < cols; ++j) {
-        z += exp_f(xr[j] - m);
-        s += dyr[j];
+    // z = sum e^(x - m); s = sum dy (log: weight 1, exact) or sum dy e^(x - m) (softmax)
+    float lz[kLanes] = {}, ls[kLanes] = {};
+    index_t j = 0;
+    const float w = log ? 1.0f : 0.0f;  // dy's weight: 1 for log_softmax, e for softmax
+    for (; j + kLanes <= cols; j += kLanes)
+      for (index_t k = 0; k < kLanes; ++k) {
+        const float e = exp_f(xr[j + k] - m);
+        lz[k] += e;
+        ls[k] += dyr[j + k] * (w + (1.0f - w) * e);
       }
-    } else {
-#pragma omp simd reduction(+ : z, s)
-      for (index_t j = 0; j < cols; ++j) {
-        const float e = exp_f(xr[j] - m);
-        z += e;
-        s += dyr[j] * e;
-      }
+    float z = fold_lanes(lz), s = fold_lanes(ls);
+    for (; j < cols; ++j) {
+      const float e = exp_f(xr[j] - m);
+      z += e;
+      s += dyr[j] * (w + (1.0f - w) * e);
     }
     const float inv = 1.0f / z;
     const float c = log ? s : s * inv;  // sum(dy) or <dy, p>
     if (log) {
 #pragma omp simd
-      for (index_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - exp_f(xr[j] - m) * inv * c;
+      for (index_t i = 0; i < cols; ++i) dxr[i] = dyr[i] - exp_f(xr[i] - m) * inv * c;
     } else {
 #pragma omp simd
-      for (index_t j = 0; j < cols; ++j) dxr[j] = exp_f(xr[j] - m) * inv * (dyr[j] - c);
+      for (index_t i = 0; i < cols; ++i) dxr[i] = exp_f(xr[i] - m) * inv * (dyr[i] - c);
     }
   }
 }

@@ -142,12 +142,13 @@ double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
 RowLse softmax_exp_row_generic(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t cols) {
   float mx = -std::numeric_limits<float>::infinity();
   for (index_t j = 0; j < cols; ++j) mx = std::max(mx, z[j]);
-  float sum = 0.0f;
+  float ties = 0.0f, others = 0.0f;  // count of z_j == max (exp = 1), sum of the other terms
   for (index_t j = 0; j < cols; ++j) {
     e[j] = std::exp(z[j] - mx);
-    sum += e[j];
+    if (z[j] == mx) ties += 1.0f;
+    else others += e[j];  // NaN lands here
   }
-  return {mx, sum};
+  return {mx, ties + others, (ties - 1.0f) + others};
 }
 
 void scale_row_generic(float* x, index_t cols, float s) {
@@ -180,8 +181,11 @@ double softmax_ce_row(const RowKernels& k, const float* FN_RESTRICT z, std::int6
                       float* FN_RESTRICT dz, index_t cols, float coef) {
   const RowLse r = k.softmax_exp(z, dz, cols);
   k.scale(dz, cols, coef / r.sum);
-  dz[label] -= coef;
-  return std::log(static_cast<double>(r.sum)) +
+  // softmax_label - 1 = -(sum - e_label) / sum; at the max that is -rest / sum, which keeps the
+  // tiny gradient of a confident right answer (1/sum - 1 would round to 0).
+  if (z[label] == r.max) dz[label] = -coef * (r.rest / r.sum);
+  else dz[label] -= coef;
+  return std::log1p(static_cast<double>(r.rest)) +
          (static_cast<double>(r.max) - static_cast<double>(z[label]));
 }
 
@@ -198,7 +202,16 @@ double softmax_ce_soft_row(const RowKernels& k, const float* FN_RESTRICT z,
   }
   const float scale = static_cast<float>(static_cast<double>(coef) * t_sum / r.sum);
   for (index_t j = 0; j < cols; ++j) dz[j] = scale * dz[j] - coef * t[j];
-  return t_sum * std::log(static_cast<double>(r.sum)) + tz_sum;
+  // At the max (e_j = 1): t_sum / sum - t_j = ((t_sum - t_j) - t_j rest) / sum, without the
+  // cancellation for a one-hot target on a confident row (as in softmax_ce_row).
+  for (index_t j = 0; j < cols; ++j)
+    if (z[j] == r.max) {
+      const double tj = static_cast<double>(t[j]);
+      dz[j] = static_cast<float>(static_cast<double>(coef) *
+                                 (((t_sum - tj) - tj * static_cast<double>(r.rest)) /
+                                  static_cast<double>(r.sum)));
+    }
+  return t_sum * std::log1p(static_cast<double>(r.rest)) + tz_sum;
 }
 
 }  // namespace

@@ -110,25 +110,34 @@ RowLse softmax_exp_avx2(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_
     mx0 = _mm256_max_ps(mx0, x);
   }
   const float mx = hmax(_mm256_max_ps(mx0, mx1));
-  const __m256 m = _mm256_set1_ps(mx);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  const __m256 m = _mm256_set1_ps(mx), one = _mm256_set1_ps(1.0f);
+  // others: sum of the terms with z_j != max (NaN included); ties: count of z_j == max (exp = 1)
+  __m256 others0 = _mm256_setzero_ps(), others1 = others0, ties0 = others0, ties1 = others0;
   j = 0;
   for (; j + 16 <= cols; j += 16) {
-    const __m256 e0 = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(z + j), m));
-    const __m256 e1 = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(z + j + 8), m));
+    const __m256 x0 = _mm256_loadu_ps(z + j), x1 = _mm256_loadu_ps(z + j + 8);
+    const __m256 e0 = exp_avx2(_mm256_sub_ps(x0, m)), e1 = exp_avx2(_mm256_sub_ps(x1, m));
     _mm256_storeu_ps(e + j, e0);
     _mm256_storeu_ps(e + j + 8, e1);
-    s0 = _mm256_add_ps(s0, e0);
-    s1 = _mm256_add_ps(s1, e1);
+    const __m256 tie0 = _mm256_cmp_ps(x0, m, _CMP_EQ_OQ), tie1 = _mm256_cmp_ps(x1, m, _CMP_EQ_OQ);
+    others0 = _mm256_add_ps(others0, _mm256_andnot_ps(tie0, e0));
+    others1 = _mm256_add_ps(others1, _mm256_andnot_ps(tie1, e1));
+    ties0 = _mm256_add_ps(ties0, _mm256_and_ps(tie0, one));
+    ties1 = _mm256_add_ps(ties1, _mm256_and_ps(tie1, one));
   }
   for (; j < cols; j += 8) {
     const __m256i mask = tail_mask(cols - j < 8 ? cols - j : 8);
-    const __m256 e0 = _mm256_and_ps(exp_avx2(_mm256_sub_ps(_mm256_maskload_ps(z + j, mask), m)),
-                                    _mm256_castsi256_ps(mask));
+    const __m256 live = _mm256_castsi256_ps(mask);
+    const __m256 x0 = _mm256_maskload_ps(z + j, mask);
+    const __m256 e0 = exp_avx2(_mm256_sub_ps(x0, m));
     _mm256_maskstore_ps(e + j, mask, e0);
-    s0 = _mm256_add_ps(s0, e0);
+    const __m256 tie0 = _mm256_and_ps(_mm256_cmp_ps(x0, m, _CMP_EQ_OQ), live);
+    others0 = _mm256_add_ps(others0, _mm256_and_ps(_mm256_andnot_ps(tie0, e0), live));
+    ties0 = _mm256_add_ps(ties0, _mm256_and_ps(tie0, one));
   }
-  return {mx, hsum(_mm256_add_ps(s0, s1))};
+  const float ties = hsum(_mm256_add_ps(ties0, ties1));
+  const float others = hsum(_mm256_add_ps(others0, others1));
+  return {mx, ties + others, (ties - 1.0f) + others};
 }
 
 void scale_avx2(float* x, index_t cols, float s) {

@@ -7,13 +7,15 @@
 namespace fusednet {
 namespace loss_detail {
 
-// max_j z_j and sum_j exp(z_j - max) of one row.
+// Of one row: max = max_j z_j, sum = sum_j exp(z_j - max), and rest = sum - 1 computed without
+// rounding 1 + rest (the max's own term is exactly 1 and is counted apart), so lse - max =
+// log1p(rest) keeps the tiny loss of a confident row. A NaN anywhere makes sum and rest NaN.
 struct RowLse {
-  float max, sum;
+  float max, sum, rest;
 };
 
 struct RowKernels {
-  // Writes e_j = exp(z_j - max) (e may not alias z) and returns max and sum_j e_j.
+  // Writes e_j = exp(z_j - max) (e may not alias z) and returns max, sum and rest.
   RowLse (*softmax_exp)(const float* z, float* e, index_t cols);
   // x_j *= s.
   void (*scale)(float* x, index_t cols, float s);

@@ -23,21 +23,10 @@ namespace {
 constexpr index_t kParallelMin = index_t{1} << 15;  // elements; below this one thread is faster
 constexpr index_t kMinCols = 16;  // bias_grad: columns per thread come in whole cache lines
 
-const ActivationKernels& reduce_kernels() {
-#ifdef FUSEDNET_X86_KERNELS
-  switch (active_cpu_isa()) {
-    case CpuIsa::Avx512: return activation_kernels_avx512();
-    case CpuIsa::Avx2: return activation_kernels_avx2();
-    default: break;
-  }
-#endif
-  return activation_kernels_generic();
-}
-
 }  // namespace
 
 void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
-  const ActivationKernels& k = reduce_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   const int nt = (rows * cols >= kParallelMin && cols >= 2 * kMinCols) ? num_threads() : 1;
   if (nt <= 1) {
     k.bias_grad_cols(dy, db, rows, cols, 0, cols);
@@ -54,7 +43,7 @@ void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
 
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols) {
   FN_CHECK(cols > 0 || rows == 0, "argmax: x: expected at least one column, got 0");
-  const ActivationKernels& k = reduce_kernels();
+  const ActivationKernels& k = active_activation_kernels();
   const index_t per = std::max<index_t>(1, kParallelMin / std::max<index_t>(cols, 1));
   const index_t blocks = ceil_div(rows, per);
   const int nt = blocks > 1 ? num_threads() : 1;

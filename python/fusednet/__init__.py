@@ -5,18 +5,30 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 """
 from __future__ import annotations
 
-from . import _core
+import os as _os
+
+# OpenMP threads that finish a parallel region spin (by default for up to ~300k iterations)
+# before sleeping. On a machine with more runnable threads than cores, the spinners steal the
+# cores the working threads need: measured here (2 cores, load ~8), mlp784 training ran at
+# 2.5k samples/s spinning vs 23k passive. Passive waiting costs a futex wake per region, which
+# is small next to the kernels' parallel work. Must be set before libgomp loads with _core;
+# the user's own setting wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import _core  # noqa: E402
 from . import ops
 from . import initializers, layers, losses, metrics, optimizers
 from .model import Sequential, Model
 from .tape import GradientTape
 from .io import load_model
+from .cuda import set_float32_matmul_precision, get_float32_matmul_precision
 
 __version__ = "0.1.0"
 
 __all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__",
            "Sequential", "Model", "layers", "losses", "optimizers", "initializers", "metrics",
-           "callbacks", "schedules", "GradientTape", "load_model"]
+           "callbacks", "schedules", "GradientTape", "load_model",
+           "set_float32_matmul_precision", "get_float32_matmul_precision"]
 
 
 def __getattr__(name):

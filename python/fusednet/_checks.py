@@ -19,7 +19,9 @@ def as_f32(x, name: str) -> np.ndarray:
 
 def as_f32_contiguous(x, name: str) -> np.ndarray:
     """float32 and C-contiguous: at most one copy, for kernels that read dense memory."""
-    return np.ascontiguousarray(as_f32(x, name))
+    arr = as_f32(x, name)
+    # ascontiguousarray turns 0-d into 1-D; keep the shape.
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr).reshape(arr.shape)
 
 
 def require_f32_inplace(x, name: str) -> np.ndarray:

@@ -16,6 +16,7 @@ from . import _core
 from ._activations import LEAKY_RELU, RELU, SIGMOID, TANH, GELU, GELU_TANH, LINEAR
 from ._activations import DEFAULT_NEGATIVE_SLOPE, elementwise_code
 from ._checks import as_f32, check_out, require_f32_inplace, require_ndim
+from .ops._activation import _lookup  # the same name/parameter checks as fusednet.ops
 
 __all__ = [
     "is_available", "reason", "devices", "synchronize", "memory_info",
@@ -177,43 +178,43 @@ def _act_backward(dy, x, code, param, out):
     return _finish(buf, target)
 
 
-def relu(x, *, out=None):
+def relu(x, out=None):
     return _act_forward(x, RELU, 0.0, out)
 
 
-def relu_backward(dy, x, *, out=None):
+def relu_backward(dy, x, out=None):
     return _act_backward(dy, x, RELU, 0.0, out)
 
 
-def leaky_relu(x, negative_slope=DEFAULT_NEGATIVE_SLOPE, *, out=None):
+def leaky_relu(x, negative_slope=DEFAULT_NEGATIVE_SLOPE, out=None):
     return _act_forward(x, LEAKY_RELU, _float(negative_slope, "negative_slope"), out)
 
 
-def leaky_relu_backward(dy, x, negative_slope=DEFAULT_NEGATIVE_SLOPE, *, out=None):
+def leaky_relu_backward(dy, x, negative_slope=DEFAULT_NEGATIVE_SLOPE, out=None):
     return _act_backward(dy, x, LEAKY_RELU, _float(negative_slope, "negative_slope"), out)
 
 
-def sigmoid(x, *, out=None):
+def sigmoid(x, out=None):
     return _act_forward(x, SIGMOID, 0.0, out)
 
 
-def sigmoid_backward(dy, x, *, out=None):
+def sigmoid_backward(dy, x, out=None):
     return _act_backward(dy, x, SIGMOID, 0.0, out)
 
 
-def tanh(x, *, out=None):
+def tanh(x, out=None):
     return _act_forward(x, TANH, 0.0, out)
 
 
-def tanh_backward(dy, x, *, out=None):
+def tanh_backward(dy, x, out=None):
     return _act_backward(dy, x, TANH, 0.0, out)
 
 
-def gelu(x, approximate=False, *, out=None):
+def gelu(x, approximate=False, out=None):
     return _act_forward(x, GELU_TANH if approximate else GELU, 0.0, out)
 
 
-def gelu_backward(dy, x, approximate=False, *, out=None):
+def gelu_backward(dy, x, approximate=False, out=None):
     return _act_backward(dy, x, GELU_TANH if approximate else GELU, 0.0, out)
 
 
@@ -244,47 +245,59 @@ def _softmax_backward(dy, x, log, out):
     return _finish(buf, target)
 
 
-def softmax(x, *, out=None):
+def softmax(x, out=None):
     """Row-wise (last axis) softmax on the GPU."""
     return _softmax(x, False, out)
 
 
-def log_softmax(x, *, out=None):
+def log_softmax(x, out=None):
     return _softmax(x, True, out)
 
 
-def softmax_backward(dy, x, *, out=None):
+def softmax_backward(dy, x, out=None):
     return _softmax_backward(dy, x, False, out)
 
 
-def log_softmax_backward(dy, x, *, out=None):
+def log_softmax_backward(dy, x, out=None):
     return _softmax_backward(dy, x, True, out)
 
 
-def activation(x, activation, *, negative_slope=None, out=None):
-    """Any activation by name (elementwise ones, softmax, log_softmax)."""
-    if isinstance(activation, str) and activation.lower() in ("softmax", "log_softmax"):
-        return _softmax(x, activation.lower() == "log_softmax", out)
-    code, param = elementwise_code(activation, negative_slope=negative_slope)
+def activation(x, name, out=None, **params):
+    """Any activation by name, with its parameters (negative_slope for leaky_relu, approximate
+    for gelu), as fusednet.ops.activation."""
+    key = _lookup(name, params)
+    if key in ("softmax", "log_softmax"):
+        return _softmax(x, key == "log_softmax", out)
+    if key == "leaky_relu":
+        return leaky_relu(x, out=out, **params)
+    if key == "gelu":
+        return gelu(x, out=out, **params)
+    code, param = elementwise_code(key)
     return _act_forward(x, code, param, out)
 
 
-def activation_backward(dy, x, activation, *, negative_slope=None, out=None):
-    if isinstance(activation, str) and activation.lower() in ("softmax", "log_softmax"):
-        return _softmax_backward(dy, x, activation.lower() == "log_softmax", out)
-    code, param = elementwise_code(activation, negative_slope=negative_slope)
+def activation_backward(dy, x, name, out=None, **params):
+    """dx for the activation `name` from dy and the forward input x."""
+    key = _lookup(name, params)
+    if key in ("softmax", "log_softmax"):
+        return _softmax_backward(dy, x, key == "log_softmax", out)
+    if key == "leaky_relu":
+        return leaky_relu_backward(dy, x, out=out, **params)
+    if key == "gelu":
+        return gelu_backward(dy, x, out=out, **params)
+    code, param = elementwise_code(key)
     return _act_backward(dy, x, code, param, out)
 
 
 # ---- reductions ---------------------------------------------------------------------------------
-def bias_grad(dy):
+def bias_grad(dy, out=None):
     """Column sums of a 2-D dy, in a fixed order (bit-reproducible)."""
     _require()
     g = _dense(dy, "dy")
     require_ndim(g, 2, "dy")
-    out = np.empty(g.shape[1], np.float32)
-    _core.cuda_bias_grad(g, out)
-    return out
+    buf, target = _out_buffer(out, (g.shape[1],))
+    _core.cuda_bias_grad(g, buf)
+    return _finish(buf, target)
 
 
 def argmax(x):

@@ -310,6 +310,10 @@ class Sequential:
 
     # ---- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
+        """Sets the optimizer (name or object; default "adam" -- Keras's "rmsprop" is not
+        provided), the loss (name or object) and metrics ("accuracy", "mae", "mse", ...).
+        Combinations that cannot train (categorical CE on one unit, a probability loss on a
+        linear output) raise here."""
         optimizer = _optimizers.get(optimizer)
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='mse' or "
@@ -467,10 +471,7 @@ class Sequential:
         bs = self._batch_size(batch_size)
         epochs = _int_arg(epochs, "epochs", 0)
         initial_epoch = _int_arg(initial_epoch, "initial_epoch", 0)
-        if verbose == "auto":
-            verbose = 1
-        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
+        verbose = self._verbose(verbose)
         loss = self.loss_fn
         x = self._prepare_x(x)
         n = len(x)
@@ -504,6 +505,7 @@ class Sequential:
                 sw, swv = sw[:split], sw[split:]
             n = split
         self.optimizer._bind(self)
+        self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         steps = (n + bs - 1) // bs
         codes = self._metric_codes
         names = self._metric_names
@@ -547,7 +549,7 @@ class Sequential:
             cbl.on_epoch_begin(epoch)
             lrs = self.optimizer._lrs(int(net.step), steps)
             lr = self.optimizer._lr_at(int(net.step))
-            hook = self._batch_hook(cbl, steps, bs, n) if cbl.wants_batch_hooks else None
+            hook = self._batch_hook(cbl, steps, names) if cbl.wants_batch_hooks else None
             if hook is not None:
                 cbl.on_train_batch_begin(0)
             tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, kind, from_logits,
@@ -567,16 +569,13 @@ class Sequential:
         cbl.on_train_end(logs)
         return self.history if self.history is not None else history
 
-    def _batch_hook(self, cbl, steps, bs, n):
-        """Called by C++ after each batch: batch-end hook with the running loss, then the next
-        batch's begin hook; returns False to stop (model.stop_training)."""
-        state = {"sum": 0.0, "seen": 0}
-
-        def hook(b, batch_loss):
-            rows = min(bs, n - b * bs)
-            state["sum"] += batch_loss * rows
-            state["seen"] += rows
-            cbl.on_train_batch_end(b, {"loss": state["sum"] / state["seen"]})
+    def _batch_hook(self, cbl, steps, names):
+        """Called by C++ after each batch: the batch-end hook with the epoch's running loss and
+        metrics, then the next batch's begin hook; returns False to stop (model.stop_training)."""
+        def hook(b, loss, metrics):
+            logs = {"loss": loss}
+            logs.update(zip(names, metrics))
+            cbl.on_train_batch_end(b, logs)
             if self.stop_training:
                 return False
             if b + 1 < steps:
@@ -586,32 +585,93 @@ class Sequential:
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
                  return_dict=False, callbacks=None):
-        """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict."""
+        """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
+        ``verbose=1`` shows a progress bar (then the batches are run one C++ call each)."""
         self._require_compiled("evaluate")
         bs = self._batch_size(batch_size)
+        verbose = self._verbose(verbose)
         x = self._prepare_x(x)
-        y = self._prepare_y(y, len(x), self.loss_fn)
-        sw = self._prepare_sw(sample_weight, len(x))
+        n = len(x)
+        y = self._prepare_y(y, n, self.loss_fn)
+        sw = self._prepare_sw(sample_weight, n)
         self._resolve_metric_codes()
-        loss, mets, _ = self._net.evaluate(x, y, sw, bs, self.loss_fn.kind,
-                                           self.loss_fn.from_logits, self._metric_codes)
+        names, codes = self._metric_names, self._metric_codes
+        kind, fl = self.loss_fn.kind, self.loss_fn.from_logits
+        steps = (n + bs - 1) // bs
+        self._last_out = None
+        cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
+        if cbl is not None:
+            cbl.on_test_begin()
+        if cbl is not None and cbl.wants_test_batch_hooks:
+            loss_sum, met_sums = 0.0, [0.0] * len(codes)
+            for b in range(steps):
+                cbl.on_test_batch_begin(b)
+                s, e = b * bs, min(n, (b + 1) * bs)
+                bl, bm, _ = self._net.evaluate(x[s:e], y[s:e], None if sw is None else sw[s:e],
+                                               bs, kind, fl, codes)
+                loss_sum += bl * (e - s)
+                met_sums = [a + m * (e - s) for a, m in zip(met_sums, bm)]
+                logs = {"loss": loss_sum / e}
+                logs.update(zip(names, [m / e for m in met_sums]))
+                cbl.on_test_batch_end(b, logs)
+            loss, mets = loss_sum / n, [m / n for m in met_sums]
+        else:
+            loss, mets, _ = self._net.evaluate(x, y, sw, bs, kind, fl, codes)
+        logs = {"loss": loss}
+        logs.update(zip(names, mets))
+        if cbl is not None:
+            cbl.on_test_end(logs)
         if return_dict:
-            d = {"loss": loss}
-            d.update(zip(self._metric_names, mets))
-            return d
-        return [loss, *mets] if self._metric_names else loss
+            return logs
+        return [loss, *mets] if names else loss
+
+    @staticmethod
+    def _verbose(verbose):
+        if verbose == "auto":
+            return 1
+        if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+            raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {verbose!r}")
+        return verbose
+
+    def _callback_list(self, callbacks, verbose, params):
+        """A CallbackList for evaluate/predict, or None when nothing would listen."""
+        if not callbacks and not verbose:
+            return None
+        from .callbacks import CallbackList
+        return CallbackList(callbacks, add_progbar=verbose != 0, verbose=verbose, model=self,
+                            params=params)
 
     def _resolve_metric_codes(self):
         if len(self._metric_codes) != len(self._metric_names):
             self._metric_codes = _metrics.resolve(self._metric_names, self.loss_fn,
                                                   self._net.output_width)
 
-    def predict(self, x, batch_size=None, verbose=0):
-        """Model outputs (after the output activation) for every sample, batched in C++."""
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+        """Model outputs (after the output activation) for every sample, batched in C++.
+        (Keras's default is a progress bar; here ``verbose=0`` is, as predict is often called
+        in loops.)"""
         bs = self._batch_size(batch_size)
+        verbose = self._verbose(verbose)
         x = self._prepare_x(x)
-        out = np.empty((len(x), self._net.output_width), dtype=F32)
-        self._net.predict(x, bs, out)
+        n = len(x)
+        out = np.empty((n, self._net.output_width), dtype=F32)
+        if n == 0:
+            return out
+        steps = (n + bs - 1) // bs
+        self._last_out = None
+        cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
+        if cbl is not None:
+            cbl.on_predict_begin()
+        if cbl is not None and cbl.wants_predict_batch_hooks:
+            for b in range(steps):
+                cbl.on_predict_batch_begin(b)
+                s, e = b * bs, min(n, (b + 1) * bs)
+                self._net.predict(x[s:e], bs, out[s:e])
+                cbl.on_predict_batch_end(b, {"outputs": out[s:e]})
+        else:
+            self._net.predict(x, bs, out)
+        if cbl is not None:
+            cbl.on_predict_end()
         return out
 
     def __call__(self, x, training=False):

@@ -211,6 +211,16 @@ class Optimizer:
             self._iterations = state["iterations"]
             self._pending_state = state
 
+    def __getstate__(self):
+        # Unbound on unpickling (the model it updated is not part of the pickle); the state waits
+        # for the first update, as after load_state_dict.
+        return {"config": self.get_config(), "state": self.state_dict()}
+
+    def __setstate__(self, d):
+        other = type(self).from_config(d["config"])
+        self.__dict__.update(other.__dict__)
+        self.load_state_dict(d["state"])
+
     def __repr__(self):
         return f"{type(self).__name__}({self.get_config()})"
 

@@ -8,10 +8,11 @@ non-contiguous ``out`` receives the result by copy. Backward functions take the 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
 from .._activations import (DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE, GELU, GELU_TANH, LEAKY_RELU,
-                            LINEAR, RELU, SIGMOID, TANH)
+                            RELU, SIGMOID, TANH)
 from .._checks import F32, as_f32, check_out
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
@@ -98,49 +99,54 @@ def _gelu_code(approximate):
 
 
 # ---- elementwise ---------------------------------------------------------------------------------
-def relu(x, out=None):
+def relu(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """max(x, 0) elementwise (NaN stays NaN)."""
     return _forward(x, RELU, 0.0, out)
 
 
-def relu_backward(dy, x, out=None):
+def relu_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """dy * [x > 0]; the derivative at 0 is taken as 0."""
     return _backward(dy, x, RELU, 0.0, out)
 
 
-def leaky_relu(x, negative_slope=DEFAULT_NEGATIVE_SLOPE, out=None):
+def leaky_relu(x: ArrayLike, negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+               out: np.ndarray | None = None) -> np.ndarray:
     """x if x > 0 else negative_slope * x."""
     return _forward(x, LEAKY_RELU, _slope(negative_slope), out)
 
 
-def leaky_relu_backward(dy, x, negative_slope=DEFAULT_NEGATIVE_SLOPE, out=None):
+def leaky_relu_backward(dy: ArrayLike, x: ArrayLike,
+                        negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+                        out: np.ndarray | None = None) -> np.ndarray:
     return _backward(dy, x, LEAKY_RELU, _slope(negative_slope), out)
 
 
-def sigmoid(x, out=None):
+def sigmoid(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """1 / (1 + exp(-x)), computed without overflow for any x."""
     return _forward(x, SIGMOID, 0.0, out)
 
 
-def sigmoid_backward(dy, x, out=None):
+def sigmoid_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     return _backward(dy, x, SIGMOID, 0.0, out)
 
 
-def tanh(x, out=None):
+def tanh(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     return _forward(x, TANH, 0.0, out)
 
 
-def tanh_backward(dy, x, out=None):
+def tanh_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     return _backward(dy, x, TANH, 0.0, out)
 
 
-def gelu(x, approximate=False, out=None):
+def gelu(x: ArrayLike, approximate: bool | str = False,
+         out: np.ndarray | None = None) -> np.ndarray:
     """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); approximate=True (or 'tanh') uses
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     return _forward(x, _gelu_code(approximate), 0.0, out)
 
 
-def gelu_backward(dy, x, approximate=False, out=None):
+def gelu_backward(dy: ArrayLike, x: ArrayLike, approximate: bool | str = False,
+                  out: np.ndarray | None = None) -> np.ndarray:
     return _backward(dy, x, _gelu_code(approximate), 0.0, out)
 
 
@@ -161,22 +167,23 @@ def _softmax_backward(dy, x, log, out):
     return _finish(buf, result)
 
 
-def softmax(x, out=None):
+def softmax(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """exp(x - max) / sum(exp(x - max)) over the last axis."""
     return _softmax(x, False, out)
 
 
-def softmax_backward(dy, x, out=None):
+def softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """softmax(x) * (dy - sum(dy * softmax(x))) over the last axis, x the forward input."""
     return _softmax_backward(dy, x, False, out)
 
 
-def log_softmax(x, out=None):
+def log_softmax(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """x - max - log(sum(exp(x - max))) over the last axis."""
     return _softmax(x, True, out)
 
 
-def log_softmax_backward(dy, x, out=None):
+def log_softmax_backward(dy: ArrayLike, x: ArrayLike,
+                         out: np.ndarray | None = None) -> np.ndarray:
     """dy - softmax(x) * sum(dy) over the last axis, x the forward input."""
     return _softmax_backward(dy, x, True, out)
 
@@ -201,7 +208,8 @@ def _lookup(name, params):
     return key
 
 
-def activation(x, name, out=None, **params):
+def activation(x: ArrayLike, name: str, out: np.ndarray | None = None,
+               **params) -> np.ndarray:
     """Any activation by name: one of ACTIVATIONS (or 'gelu_tanh'), with its parameters
     (negative_slope for leaky_relu, approximate for gelu)."""
     key = _lookup(name, params)
@@ -216,7 +224,8 @@ def activation(x, name, out=None, **params):
     return _forward(x, ELEMENTWISE[key], 0.0, out)
 
 
-def activation_backward(dy, x, name, out=None, **params):
+def activation_backward(dy: ArrayLike, x: ArrayLike, name: str,
+                        out: np.ndarray | None = None, **params) -> np.ndarray:
     """dx for the activation `name` from dy and the forward input x."""
     key = _lookup(name, params)
     if key == "softmax":

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
 from .._checks import F32, as_f32_contiguous, check_out, require_ndim
 
 
-def bias_grad(dy, out=None):
+def bias_grad(dy: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Column sums of a 2-D dy (rows, cols) -> (cols,), rows added in order (so the result is
     bit-identical whatever the thread count), accumulated in double."""
     dy = as_f32_contiguous(dy, "dy")
@@ -27,7 +28,7 @@ def bias_grad(dy, out=None):
     return out
 
 
-def argmax(x):
+def argmax(x: ArrayLike) -> np.ndarray:
     """Index (int64) of the first maximum of each row of a 2-D x; a NaN counts as the maximum."""
     x = as_f32_contiguous(x, "x")
     require_ndim(x, 2, "x")
