@@ -6,7 +6,7 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (pytest tests/test_cuda.py) -> bench (bench/gpu_bench.py) -> report.
+# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs); stops at the first failure, naming the
 # step. Budget: under 6 minutes on an H100/H200.
 # --dry-run prints the steps without running them (checks the script itself; no GPU needed).
@@ -87,7 +87,7 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 ")
 
 step "tests"
-run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py \
+run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_net_cuda.py \
   --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 

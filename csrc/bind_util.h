@@ -92,5 +92,6 @@ void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_net(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_net_cuda(py::module_& m);  // NetCuda (a stub raising RuntimeError without CUDA)
 
 }  // namespace fusednet

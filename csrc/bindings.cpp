@@ -65,4 +65,5 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_net(m);
   bind_cuda(m);
+  bind_net_cuda(m);
 }

@@ -274,6 +274,25 @@ def test_one_vs_two_threads_bit_identical(cpu_isa, threads, gemm_path, M, N, K, 
             assert np.array_equal(got, want)
 
 
+def test_threads_repeated_no_race(cpu_isa, threads, rng):
+    """Threads that split N run ahead of each other without barriers and shorter last K passes
+    reuse the B buffers: repeat such shapes (and 3 threads, an odd split) to catch a race."""
+    before = _core._gemm_tuning(0, 0, 0)  # parallel and packed everywhere
+    try:
+        blk = _core.gemm_blocking(cpu_isa)
+        for M, N, K in [(500, 70, 2 * blk["kc"] + 8), (70, 500, blk["kc"] + 3)]:
+            x = rng.standard_normal((M, K)).astype(np.float32)
+            w = rng.standard_normal((K, N)).astype(np.float32)
+            threads(1)
+            want = ops.matmul(x, w)
+            for _ in range(15):
+                for n in (2, 3):
+                    threads(n)
+                    assert np.array_equal(ops.matmul(x, w), want), f"{M}x{N}x{K} threads={n}"
+    finally:
+        _core._gemm_tuning(*before)
+
+
 # ---- property test -----------------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None)

@@ -1,6 +1,7 @@
 """Tuning script for the CPU gemm: fusednet vs NumPy's matmul side by side in one process.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=python python tools/gemm_bench.py [--quick] [FILTER]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=python python tools/gemm_bench.py \
+        [--quick] [--one-thread] [FILTER ...]
 
 For each case, blocks of calls of NumPy and fusednet alternate (a block, not single calls, so
 neither library's worker threads are still spinning when the other starts); the figure is the
@@ -18,6 +19,8 @@ import numpy as np
 
 import fusednet as fnet
 from fusednet import ops
+
+clock = time.perf_counter
 
 
 def cases():
@@ -59,10 +62,10 @@ def per_call(fn, target_s):
     fn()
     n = 1
     while True:
-        t = time.perf_counter()
+        t = clock()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t
+        dt = clock() - t
         if dt >= target_s / 2:
             return max(1, int(n * target_s / dt)), dt / n
         n = min(n * 8, max(n + 1, int(n * target_s / max(dt, 1e-7))))
@@ -74,20 +77,24 @@ def bench(np_fn, fn_fn, blocks, target_s):
     tn, tf = [], []
     for _ in range(blocks):
         for fn, n, acc in ((np_fn, n_np, tn), (fn_fn, n_fn, tf)):
-            t = time.perf_counter()
+            t = clock()
             for _ in range(n):
                 fn()
-            acc.append((time.perf_counter() - t) / n)
+            acc.append((clock() - t) / n)
     return float(np.median(tn)), float(np.median(tf))
 
 
 def main():
     quick = "--quick" in sys.argv
     filt = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if "--one-thread" in sys.argv:  # both libraries on one thread: kernel efficiency alone
+    global clock
+    if "--one-thread" in sys.argv:
+        # Both libraries on the calling thread, timed in its CPU time: kernel efficiency alone,
+        # unaffected by time slices lost to other processes on a shared machine.
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, user_api="blas")
         fnet.set_num_threads(1)
+        clock = time.thread_time
     try:
         from threadpoolctl import threadpool_info
         blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()

@@ -4,7 +4,8 @@
 // The Goto/BLIS structure (the reference is gemm_ref.cpp):
 //   for jc in N by NC:                      B block kc x nc lives in L3, shared by the threads
 //     for pc in K by KC:                    K order fixed by K alone -> same bits on any threads
-//       pack B[pc, jc] into NR-wide micro-panels (threads split the panels)
+//       pack B[pc, jc] into NR-wide micro-panels (threads split the panels; one barrier, two
+//       B buffers used by alternate passes; none when the threads split N: each packs its own)
 //       for (ic, part of jc) tasks:         threads split M blocks (and N when M is short)
 //         pack A[ic, pc] into MR-tall micro-panels (each thread its own, in L2)
 //         for jr in nc by NR, ir in mc by MR: micro-kernel on an MR x NR tile (ISA file)
@@ -16,8 +17,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
-#include <vector>
+#include <new>
 
 #include "../dispatch.h"
 #include "../kernels.h"
@@ -73,19 +75,25 @@ namespace {
 // Packing buffers, grown once per calling thread and reused (a gemm call never allocates after
 // the first one of its size).
 struct AlignedBuffer {
+  void* raw = nullptr;  // malloc'ed; ptr is its first 64-byte boundary (portable, no aligned_alloc)
   float* ptr = nullptr;
   size_t capacity = 0;
   float* get(size_t n) {
     if (n > capacity) {
-      std::free(ptr);
-      const size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      ptr = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!ptr) throw std::bad_alloc();
+      std::free(raw);
+      raw = std::malloc(n * sizeof(float) + 64);
+      if (!raw) {
+        ptr = nullptr;
+        capacity = 0;
+        throw std::bad_alloc();
+      }
+      ptr = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(raw) + 63) &
+                                     ~static_cast<std::uintptr_t>(63));
       capacity = n;
     }
     return ptr;
   }
-  ~AlignedBuffer() { std::free(ptr); }
+  ~AlignedBuffer() { std::free(raw); }
 };
 thread_local AlignedBuffer tl_pack_b;
 thread_local AlignedBuffer tl_pack_a;
@@ -98,6 +106,9 @@ std::atomic<index_t> g_pack_a_min_n{48};
 // Up to this many rows of C, a row-major B is read in place instead of packed: each B element is
 // used M times only, so the copy would cost a fair share of the work.
 std::atomic<index_t> g_direct_b_max_m{32};
+
+// A B block of at most this many floats (16 KiB) stays in L1 whatever the loop order.
+constexpr index_t kSmallBlockFloats = 4096;
 
 bool is_tile_act(Activation act) {
   return act == Activation::Linear || act == Activation::ReLU || act == Activation::LeakyReLU;
@@ -140,11 +151,10 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   const index_t n_pc = ceil_div(p.K, ks.kc), kc_max = ceil_div(p.K, n_pc);
   const index_t n_jc = ceil_div(p.N, ks.nc), nc_max = round_up(ceil_div(p.N, n_jc), NR);
   const index_t n_ic = ceil_div(p.M, ks.mc), mc_max = round_up(ceil_div(p.M, n_ic), MR);
-  // Packing A pays off once the block feeds enough columns; a row-major A streams well from its
-  // rows, so it is packed only for wide blocks (measured on Zen 3, see tools/gemm_bench.py).
-  const index_t min_n = g_pack_a_min_n.load(std::memory_order_relaxed);
+  // Packing A pays off once the block feeds enough columns (measured on Zen 3 with
+  // tools/gemm_bench.py: from N = 128 up packed A is 5-25% faster, for N = 10 read in place).
   const index_t ncols = std::min(p.N, nc_max);
-  const bool pack_a = ncols >= min_n && (p.cs_a != 1 || ncols >= 16 * min_n);
+  const bool pack_a = ncols >= g_pack_a_min_n.load(std::memory_order_relaxed);
   const bool direct_b = p.cs_b == 1 && p.M <= g_direct_b_max_m.load(std::memory_order_relaxed);
 
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
@@ -155,7 +165,12 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
       (nt == 1 || n_ic % nt == 0 || n_ic >= 4 * nt) ? 1 : std::min<index_t>(nt, max_panels);
   if (static_cast<index_t>(nt) > n_ic * n_jp) nt = static_cast<int>(n_ic * n_jp);
 
-  float* bbuf = tl_pack_b.get(static_cast<size_t>(kc_max * nc_max));
+  // Two B buffers, used by alternate K passes: a thread may pack the next pass while another
+  // still computes from the previous one, so a pass needs one barrier (after packing), not two.
+  // (A pass that packs nothing reads nothing from them; with direct_b that is every pass but
+  // those of a last, partial jc block, so a buffer is never rewritten before a barrier.)
+  const index_t b_size = kc_max * nc_max;
+  float* bbuf_all = tl_pack_b.get(static_cast<size_t>((nt > 1 ? 2 : 1) * b_size));
   float* abuf_all = pack_a ? tl_pack_a.get(static_cast<size_t>(nt * mc_max * kc_max)) : nullptr;
 
   const Activation act = p.ep.act;
@@ -163,21 +178,35 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
 
   auto body = [&](int tid, int team) {
     float* abuf = pack_a ? abuf_all + static_cast<index_t>(tid) * mc_max * kc_max : nullptr;
+    // When the threads split N, each uses only its own B panels: it packs them itself and no
+    // thread ever waits for another before the end.
+    const bool own_b = team > 1 && n_jp == team;
+    index_t pass = 0;
     for (index_t jc = 0; jc < p.N; jc += nc_max) {
       const index_t nc = std::min(nc_max, p.N - jc);
       const index_t panels = ceil_div(nc, NR);
-      for (index_t pc = 0; pc < p.K; pc += kc_max) {
+      for (index_t pc = 0; pc < p.K; pc += kc_max, ++pass) {
         const index_t kc = std::min(kc_max, p.K - pc);
+        float* bbuf = bbuf_all + (team > 1 ? (pass & 1) * b_size : 0);
         const bool first = pc == 0, last = pc + kc == p.K;
         const float* bsrc = p.B + pc * p.rs_b + jc * p.cs_b;
         // Threads pack contiguous ranges of B micro-panels (with direct_b only a partial last one).
         const index_t skip = direct_b ? nc / NR : 0, todo = panels - skip;
-        const index_t per = ceil_div(todo, team);
-        const index_t p0 = skip + std::min(todo, per * tid), p1 = std::min(panels, p0 + per);
-        if (p1 > p0)
-          ks.pack_b(kc, std::min(nc, p1 * NR) - p0 * NR, bsrc + p0 * NR * p.cs_b, p.rs_b, p.cs_b,
-                    bbuf + p0 * NR * kc);
-        if (team > 1 && todo > 0) {
+        index_t p0, p1;
+        if (own_b) {
+          p0 = std::max(skip, panels * tid / n_jp);
+          p1 = panels * (tid + 1) / n_jp;
+        } else {
+          const index_t per = ceil_div(todo, team);
+          p0 = skip + std::min(todo, per * tid);
+          p1 = std::min(panels, p0 + per);
+        }
+        // Panels sit kc_max * NR apart whatever this pass's kc, so the panels of different
+        // threads never overlap even when one thread is a pass ahead of another.
+        for (index_t q = p0; q < p1; ++q)
+          ks.pack_b(kc, std::min(NR, nc - q * NR), bsrc + q * NR * p.cs_b, p.rs_b, p.cs_b,
+                    bbuf + q * NR * kc_max);
+        if (team > 1 && todo > 0 && !own_b) {
 #pragma omp barrier
         }
         TileEpilogue ep;
@@ -199,28 +228,31 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           }
           float* cblk = p.C + ic * p.rs_c + (jc + j0) * p.cs_c;
           const float* bias = last && p.ep.bias ? p.ep.bias + jc + j0 : nullptr;
-          for (index_t jr = j0; jr < j1; jr += NR) {
-            const index_t n = std::min(NR, j1 - jr);
+          const auto tile = [&](index_t ir, index_t jr) {
+            const index_t m = std::min(MR, mc - ir), n = std::min(NR, j1 - jr);
             const bool in_place = direct_b && jr + NR <= nc;
-            const float* bp = in_place ? bsrc + jr : bbuf + jr * kc;
+            const float* bp = in_place ? bsrc + jr : bbuf + jr * kc_max;
             const index_t rs_bp = in_place ? p.rs_b : NR;
-            float* ccol = cblk + (jr - j0) * p.cs_c;
+            float* ct = cblk + ir * p.rs_c + (jr - j0) * p.cs_c;
             ep.bias = bias ? bias + (jr - j0) : nullptr;
-            for (index_t ir = 0; ir < mc; ir += MR) {
-              const index_t m = std::min(MR, mc - ir);
-              if (pack_a)
-                ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ccol + ir * p.rs_c, p.rs_c,
-                                 p.cs_c, m, n, ep);
-              else
-                ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp,
-                                  ccol + ir * p.rs_c, p.rs_c, p.cs_c, m, n, ep);
-            }
+            if (pack_a)
+              ks.packed[m - 1](kc, abuf + ir * kc, bp, rs_bp, ct, p.rs_c, p.cs_c, m, n, ep);
+            else
+              ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp, ct, p.rs_c,
+                                p.cs_c, m, n, ep);
+          };
+          if (kc * (j1 - j0) <= kSmallBlockFloats) {
+            // The whole B block fits in L1 (short K): sweep C row by row, so each row of C is
+            // written in one go instead of in NR-wide strips (store-bound when K is ~10).
+            for (index_t ir = 0; ir < mc; ir += MR)
+              for (index_t jr = j0; jr < j1; jr += NR) tile(ir, jr);
+          } else {
+            // A B micro-panel stays in L1 while the A block streams past it from L2.
+            for (index_t jr = j0; jr < j1; jr += NR)
+              for (index_t ir = 0; ir < mc; ir += MR) tile(ir, jr);
           }
           if (last && !tile_act)
             apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
-        }
-        if (team > 1 && todo > 0) {  // the next K pass overwrites the packed B
-#pragma omp barrier
         }
       }
     }
@@ -296,12 +328,20 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     gemm_detail::scale_only(p);
     return;
   }
-  // A C with unit row stride (Fortran order) is computed as C^T = B^T A^T so the kernel's
-  // stores run along memory; the bias then lies along the other dimension, so only without one.
-  if (cs_c != 1 && rs_c == 1 && !epilogue.bias) {
-    p = Problem{N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c, epilogue};
-  }
   const gemm_detail::KernelSet& ks = gemm_detail::kernels_for(active_cpu_isa());
+  // Some problems run better as C^T = B^T A^T (the bias then lies along the other dimension, so
+  // only without one): a C with unit row stride (Fortran order), so the kernel's stores run along
+  // memory, and a C narrower than the register tile (N = 10 output layers), so the vector lanes
+  // run along M instead of mostly idling.
+  if (!epilogue.bias) {
+    const bool fortran_c = cs_c != 1 && rs_c == 1;
+    const auto tiles = [&](index_t rows, index_t cols) {
+      return static_cast<double>(round_up(rows, ks.mr)) * static_cast<double>(round_up(cols, ks.nr));
+    };
+    const bool narrow = cs_c == 1 && N < ks.nr && tiles(N, M) < 0.8 * tiles(M, N);
+    if (fortran_c || narrow)
+      p = Problem{N, M, K, alpha, B, cs_b, rs_b, A, cs_a, rs_a, beta, C, cs_c, rs_c, epilogue};
+  }
   gemm_detail::run_blocked(p, ks, num_threads());
 }
 

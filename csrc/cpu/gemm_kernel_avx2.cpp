@@ -53,10 +53,11 @@ struct VecAvx2 {
 
 }  // namespace
 
-// mc x kc of A (144 x 256 floats = 144 KiB) sits in a quarter of a 512 KiB L2; a kc x 16 panel of B
-// (16 KiB) stays in the 32 KiB L1 while the A block streams past it.
+// mc x kc of A (144 x 384 floats = 216 KiB) sits in half of a 512 KiB L2; a kc x 16 panel of B
+// (24 KiB) stays in the 32 KiB L1 while the A block streams past it (measured best of
+// mc in 72..240, kc in 256..512 on Zen 3, tools/gemm_bench.py).
 #ifndef FN_AVX2_BLOCKS  // overridable for tuning builds
-#define FN_AVX2_BLOCKS 144, 256, 4080
+#define FN_AVX2_BLOCKS 144, 384, 4080
 #endif
 const KernelSet& kernels_avx2() {
   static const KernelSet set =

@@ -121,16 +121,55 @@ class Sequential:
     # ---- building ------------------------------------------------------------------------
     @staticmethod
     def _check_device(device):
+        """'cpu' or 'cuda': 'auto' picks CUDA only when a usable device exists."""
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda', got {device!r}")
+        if device == "cpu":
+            return "cpu"
+        info = _core.cuda_info()
+        if info.get("available"):
+            return "cuda"
         if device == "cuda":
-            info = _core.cuda_info()
-            if not info.get("available"):
-                raise ValueError(f"device='cuda': CUDA is not available here ({info.get('reason')})"
-                                 f"; use device='cpu' or 'auto'")
-            raise NotImplementedError("device='cuda': CUDA training is not implemented yet; use "
-                                      "device='cpu' or 'auto'")
+            raise ValueError(f"device='cuda': CUDA is not available here ({info.get('reason')})"
+                             f"; use device='cpu' or 'auto'")
         return "cpu"
+
+    def _new_net(self, specs, input_dropout, device=None):
+        """The compiled net for `device`: a _core.Net (arenas in host memory, NumPy views) or a
+        CudaNet (arenas on the GPU behind host mirrors with the same interface)."""
+        if (device or self.device) == "cuda":
+            from ._cuda_net import CudaNet
+            return CudaNet(specs, input_dropout, self.seed)
+        return _core.Net(specs, input_dropout, self.seed)
+
+    def to(self, device):
+        """Moves the model to 'cpu' or 'cuda' ('auto': CUDA when available) with its weights,
+        optimizer state and counters, so training continues where it was. The model's
+        Variables stay the same objects (they now look at the new net). Returns the model."""
+        device = self._check_device(device)
+        if device == self.device:
+            return self
+        old = self._net
+        if old is not None:
+            specs, input_dropout = self._specs
+            new = self._new_net(specs, input_dropout, device)
+            new.params[...] = old.params
+            new.grads[...] = old.grads
+            if self._optimizer_owner is not None and old.has_optimizer:
+                new.set_optimizer(*self._optimizer_owner._spec())
+                for i in range(old.num_optimizer_states):
+                    new.optimizer_state(i)[...] = old.optimizer_state(i)
+            new.step = old.step
+            new.train_forwards = old.train_forwards
+            new.epochs_shuffled = old.epochs_shuffled
+            for v, off in zip(self._vars, self._var_offsets):  # same slices of the new arenas
+                size = int(np.prod(v.shape))
+                v._view = new.params[off:off + size].reshape(v.shape)
+                v._grad_view = new.grads[off:off + size].reshape(v.shape)
+            self._net = new
+            self._last_out = None
+        self.device = device
+        return self
 
     def add(self, layer):
         if not isinstance(layer, _layers.Layer):
@@ -222,7 +261,7 @@ class Sequential:
             raise ValueError("the model has no input width yet: give the first layer "
                              "input_shape=(n,) or call build((None, n)) / fit first")
         specs, input_dropout = self._compile_layers(width)
-        net = _core.Net(specs, input_dropout, self.seed)
+        net = self._new_net(specs, input_dropout)
         params, grads = net.params, net.grads
         rng = np.random.default_rng(self.seed)
         dense = [l for l in self.layers if isinstance(l, _layers.Dense)]
@@ -241,6 +280,12 @@ class Sequential:
                 variables.append(Variable(f"{layer.name}/bias", self, bv, bg))
         self._net = net
         self._vars = variables
+        # Each variable's offset in the arenas, in variable order (model.to re-points views).
+        self._var_offsets = []
+        for i, spec in enumerate(specs):
+            self._var_offsets.append(net.kernel_offset(i))
+            if spec[4]:
+                self._var_offsets.append(net.bias_offset(i))
         if self.compiled:
             self._resolve_compiled()
 

@@ -1,0 +1,685 @@
+// NetCuda: Net's forward / loss / backward / optimizer step on device arenas. See net_cuda.h.
+//
+// Every method mirrors the Net method of the same name line for line (net.cpp), with each CPU
+// kernel replaced by its CUDA launcher (cuda_kernels.h) on device pointers. Kept deliberately
+// plain: no streams besides the default one, no overlap, no clever kernels -- the speed comes from
+// the launchers and from never synchronising with the host inside an epoch.
+#ifdef FUSEDNET_WITH_CUDA
+
+#include "net_cuda.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "net_hash.h"
+
+namespace fusednet {
+
+namespace {
+
+using nethash::below;
+using nethash::mix64;
+using nethash::stream_key;
+
+inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
+// Activations whose derivative is a function of the output (no need to keep z), as in net.cpp.
+inline bool backward_from_output(int act, float param) {
+  auto a = static_cast<Activation>(act);
+  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
+         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
+}
+
+template <typename T>
+DeviceBuffer zeroed(index_t n) {
+  if (n <= 0) return DeviceBuffer();
+  const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(n);
+  DeviceBuffer b(bytes);
+  memset_device(b.data(), 0, bytes);
+  return b;
+}
+
+// Uploads n elements (nothing when n == 0 or src is null).
+template <typename T>
+DeviceBuffer uploaded(const T* src, index_t n) {
+  if (n <= 0 || !src) return DeviceBuffer();
+  const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(n);
+  DeviceBuffer b(bytes);
+  copy_host_to_device(b.data(), src, bytes);
+  return b;
+}
+
+// C = A @ B (+ epilogue) with C contiguous (ldc = N); A, B through strides.
+void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
+          const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) {
+  gemm_cuda(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep,
+            float32_matmul_precision_high(), nullptr);
+}
+
+std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
+                                 const std::vector<double>& sums, index_t n, index_t cols) {
+  std::vector<double> out(metrics.size());
+  for (size_t m = 0; m < metrics.size(); ++m) {
+    const bool per_row =
+        metrics[m] == MetricKind::SparseAccuracy || metrics[m] == MetricKind::CategoricalAccuracy;
+    const double denom = static_cast<double>(per_row ? n : n * cols);
+    out[m] = denom > 0 ? sums[m] / denom : 0.0;
+  }
+  return out;
+}
+
+void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_t first,
+                      index_t count) {
+  host->assign(static_cast<size_t>(count), 0.0);
+  if (count <= 0) return;
+  copy_device_to_host(host->data(), src.as<double>() + first,
+                      sizeof(double) * static_cast<size_t>(count));
+  stream_synchronize();
+}
+
+}  // namespace
+
+NetCuda::NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
+    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
+  require_cuda_device();
+  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
+  index_t off = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DenseSpec& L = layers_[i];
+    FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
+             " units=", L.units);
+    FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
+             " != previous units ", layers_[i - 1].units);
+    bool last = i + 1 == layers_.size();
+    FN_CHECK(is_elementwise(L.act) || (L.act == kActSoftmax && last), "layer ", i,
+             ": activation code ", L.act, " not supported here (softmax only on the output)");
+    FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
+             ": dropout rate must be in [0, 1), got ", L.dropout_after);
+    FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
+    w_off_.push_back(off);
+    off += L.in * L.units;
+    if (L.use_bias) {
+      b_off_.push_back(off);
+      off += L.units;
+    } else {
+      b_off_.push_back(-1);
+    }
+  }
+  FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
+           "input dropout rate must be in [0, 1), got ", input_dropout_);
+  num_params_ = off;
+  params_ = zeroed<float>(off);
+  grads_ = zeroed<float>(off);
+  z_.resize(layers_.size());
+  a_.resize(layers_.size());
+  dz_.resize(layers_.size());
+  drop_.resize(layers_.size());
+  inputs_.assign(layers_.size(), nullptr);
+}
+
+// ---- host copies of the arenas -------------------------------------------------------------------
+
+namespace {
+void to_host(float* host, const DeviceBuffer& b, index_t n) {
+  if (n <= 0) return;
+  copy_device_to_host(host, b.data(), sizeof(float) * static_cast<size_t>(n));
+  stream_synchronize();
+}
+void to_device(DeviceBuffer& b, const float* host, index_t n) {
+  if (n <= 0) return;
+  copy_host_to_device(b.data(), host, sizeof(float) * static_cast<size_t>(n));
+}
+}  // namespace
+
+void NetCuda::get_params(float* host) const { to_host(host, params_, num_params_); }
+void NetCuda::set_params(const float* host) { to_device(params_, host, num_params_); }
+void NetCuda::get_grads(float* host) const { to_host(host, grads_, num_params_); }
+void NetCuda::set_grads(const float* host) { to_device(grads_, host, num_params_); }
+
+void NetCuda::get_optimizer_state(int i, float* host) const {
+  FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
+  to_host(host, i == 0 ? state0_ : state1_, num_params_);
+}
+void NetCuda::set_optimizer_state(int i, const float* host) {
+  FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
+  to_device(i == 0 ? state0_ : state1_, host, num_params_);
+}
+
+// ---- optimizer -----------------------------------------------------------------------------------
+
+int NetCuda::num_optimizer_states() const {
+  if (!has_optim_) return 0;
+  if (optim_.kind == OptimKind::SGD) return optim_.momentum != 0.f ? 1 : 0;
+  return 2;
+}
+
+void NetCuda::set_optimizer(const OptimSpec& spec) {
+  optim_ = spec;
+  has_optim_ = true;
+  step = 0;
+  state0_ = DeviceBuffer();
+  state1_ = DeviceBuffer();
+  const int states = num_optimizer_states();
+  if (states >= 1) state0_ = zeroed<float>(num_params_);
+  if (states >= 2) state1_ = zeroed<float>(num_params_);
+}
+
+void NetCuda::apply_update(float lr) {
+  FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
+  float* p = params_.as<float>();
+  const float* g = grads_.as<float>();
+  switch (optim_.kind) {
+    case OptimKind::SGD:
+      sgd_step_cuda(p, g, num_optimizer_states() ? state0_.as<float>() : nullptr, num_params_, lr,
+                    optim_.momentum, optim_.nesterov, optim_.weight_decay);
+      break;
+    case OptimKind::Adam:
+    case OptimKind::AdamW:
+      adam_step_cuda(p, g, state0_.as<float>(), state1_.as<float>(), num_params_, step + 1, lr,
+                     optim_.beta1, optim_.beta2, optim_.eps, optim_.weight_decay,
+                     optim_.kind == OptimKind::AdamW);
+      break;
+  }
+  ++step;
+}
+
+// ---- workspace -----------------------------------------------------------------------------------
+
+bool NetCuda::needs_z(index_t i) const {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  return i + 1 == num_layers() || !backward_from_output(L.act, L.act_param);
+}
+
+void NetCuda::reserve(index_t rows) {
+  if (rows <= cap_) return;
+  for (index_t i = 0; i < num_layers(); ++i) {
+    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const size_t k = static_cast<size_t>(i);
+    const bool last = i + 1 == num_layers();
+    z_[k] = zeroed<float>(needs_z(i) ? rows * L.units : 0);
+    a_[k] = zeroed<float>(last ? 0 : rows * L.units);
+    drop_[k] = zeroed<float>(L.dropout_after > 0.f ? rows * L.units : 0);
+    dz_[k] = zeroed<float>(rows * L.units);
+  }
+  const index_t in = input_width(), out = output_width();
+  xin_ = zeroed<float>(rows * in);
+  yvals_ = zeroed<float>(rows * out);
+  out_ = zeroed<float>(rows * out);
+  sw_ = zeroed<float>(rows);
+  ylabels_ = zeroed<std::int64_t>(rows);
+  row_loss_ = zeroed<double>(rows);
+  row_metric_ = zeroed<double>(rows);
+  if (!loss_scalar_.data()) loss_scalar_ = zeroed<double>(1);
+  cap_ = rows;
+  out_valid_ = false;
+  last_rows_ = 0;
+}
+
+// ---- forward -------------------------------------------------------------------------------------
+
+void NetCuda::dropout(const float* src, float* dst, index_t rows, index_t cols, float rate,
+                      index_t site, std::int64_t counter) {
+  const std::uint64_t key = stream_key(seed_, nethash::kPurposeDropout,
+                                       static_cast<std::uint64_t>(counter),
+                                       static_cast<std::uint64_t>(site));
+  dropout_mask_cuda(src, dst, rows * cols, rate, key);
+}
+
+void NetCuda::forward_into(const float* x, index_t rows, bool training, float* out_final) {
+  const std::int64_t counter = training ? train_forwards++ : 0;
+  const float* in = x;
+  if (training && input_dropout_ > 0.f) {
+    dropout(x, xin_.as<float>(), rows, input_width(), input_dropout_, 0, counter);
+    in = xin_.as<float>();
+  }
+  const index_t nl = num_layers();
+  for (index_t i = 0; i < nl; ++i) {
+    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const size_t k = static_cast<size_t>(i);
+    const bool last = i + 1 == nl;
+    inputs_[k] = in;
+    Epilogue ep;
+    ep.bias = L.use_bias ? params_.as<float>() + b_off_[k] : nullptr;
+    const float* W = params_.as<float>() + w_off_[k];
+    if (last && out_final) {
+      if (L.act == kActSoftmax) {
+        gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, z_[k].as<float>(), ep);
+        softmax_forward_cuda(z_[k].as<float>(), out_final, rows, L.units, false);
+      } else {
+        ep.act = static_cast<Activation>(L.act);
+        ep.act_param = L.act_param;
+        gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, out_final, ep);
+      }
+    } else if (needs_z(i)) {
+      gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, z_[k].as<float>(), ep);
+      if (!last)
+        activation_forward_cuda(static_cast<Activation>(L.act), L.act_param, z_[k].as<float>(),
+                                a_[k].as<float>(), rows * L.units);
+    } else {
+      ep.act = static_cast<Activation>(L.act);
+      ep.act_param = L.act_param;
+      gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, a_[k].as<float>(), ep);
+    }
+    if (!last) {
+      in = a_[k].as<float>();
+      if (training && L.dropout_after > 0.f) {
+        dropout(a_[k].as<float>(), drop_[k].as<float>(), rows, L.units, L.dropout_after, i + 1,
+                counter);
+        in = drop_[k].as<float>();
+      }
+    }
+  }
+  last_rows_ = rows;
+  last_training_ = training;
+  last_counter_ = counter;
+  out_valid_ = false;
+}
+
+void NetCuda::forward(const float* x_host, index_t rows, bool training) {
+  reserve(rows);
+  to_device(xin_, x_host, rows * input_width());
+  forward_into(xin_.as<float>(), rows, training, nullptr);
+}
+
+const float* NetCuda::output_dev() {
+  const DenseSpec& L = layers_.back();
+  const float* z = z_.back().as<float>();
+  if (L.act == static_cast<int>(Activation::Linear)) return z;
+  if (!out_valid_) {
+    if (L.act == kActSoftmax)
+      softmax_forward_cuda(z, out_.as<float>(), last_rows_, L.units, false);
+    else
+      activation_forward_cuda(static_cast<Activation>(L.act), L.act_param, z, out_.as<float>(),
+                              last_rows_ * L.units);
+    out_valid_ = true;
+  }
+  return out_.as<float>();
+}
+
+void NetCuda::output(float* host) {
+  const index_t n = last_rows_ * output_width();
+  if (n <= 0) return;
+  const float* src = output_dev();
+  copy_device_to_host(host, src, sizeof(float) * static_cast<size_t>(n));
+  stream_synchronize();
+}
+
+// ---- loss and backward ---------------------------------------------------------------------------
+
+bool NetCuda::fused(const LossSpec& spec) const {
+  if (spec.from_logits) return false;
+  const int act = layers_.back().act;
+  if (spec.kind == LossKind::BCE) return act == static_cast<int>(Activation::Sigmoid);
+  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
+    return act == kActSoftmax;
+  return false;
+}
+
+// The batch's mean loss into *loss_slot (a device double); t and sw are device pointers.
+void NetCuda::loss_into(const Targets& t, const float* sw, const LossSpec& spec,
+                        double* loss_slot) {
+  const index_t rows = last_rows_, cols = output_width();
+  const float* input = fused(spec) ? z_.back().as<float>() : output_dev();
+  float* d = dz_.back().as<float>();
+  double* rl = row_loss_.as<double>();
+  switch (spec.kind) {
+    case LossKind::MSE:
+      mse_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, rl, loss_slot);
+      break;
+    case LossKind::BCE:
+      binary_cross_entropy_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, rl,
+                                loss_slot);
+      break;
+    case LossKind::SparseCE:
+      softmax_cross_entropy_cuda(input, t.labels, sw, d, rows, cols, Reduction::Mean, rl,
+                                 loss_slot);
+      break;
+    case LossKind::CategoricalCE:
+      softmax_cross_entropy_soft_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, rl,
+                                      loss_slot);
+      break;
+  }
+}
+
+double NetCuda::loss(const Targets& t_host, const float* sw_host, const LossSpec& spec) {
+  const index_t rows = last_rows_;
+  Targets t;
+  t.cols = t_host.cols;
+  if (t_host.labels) {
+    copy_host_to_device(ylabels_.data(), t_host.labels, sizeof(std::int64_t) * rows);
+    t.labels = ylabels_.as<std::int64_t>();
+  }
+  if (t_host.values) {
+    to_device(yvals_, t_host.values, rows * t_host.cols);
+    t.values = yvals_.as<float>();
+  }
+  const float* sw = nullptr;
+  if (sw_host) {
+    to_device(sw_, sw_host, rows);
+    sw = sw_.as<float>();
+  }
+  loss_into(t, sw, spec, loss_scalar_.as<double>());
+  std::vector<double> l;
+  download_doubles(&l, loss_scalar_, 0, 1);
+  return l[0];
+}
+
+void NetCuda::get_output_grad(float* host) const {
+  to_host(host, dz_.back(), last_rows_ * output_width());
+}
+void NetCuda::set_output_grad(const float* host) {
+  to_device(dz_.back(), host, last_rows_ * output_width());
+}
+
+void NetCuda::backward(const LossSpec& spec) {
+  const index_t rows = last_rows_, nl = num_layers();
+  float* params = params_.as<float>();
+  float* grads = grads_.as<float>();
+  {
+    const DenseSpec& L = layers_.back();
+    float* d = dz_.back().as<float>();
+    if (!fused(spec) && L.act != static_cast<int>(Activation::Linear)) {
+      if (L.act == kActSoftmax)
+        softmax_backward_cuda(d, z_.back().as<float>(), d, rows, L.units, false);
+      else
+        activation_backward_cuda(static_cast<Activation>(L.act), L.act_param, d,
+                                 z_.back().as<float>(), d, rows * L.units);
+    }
+  }
+  for (index_t i = nl - 1; i >= 0; --i) {
+    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const size_t k = static_cast<size_t>(i);
+    const float* dz = dz_[k].as<float>();
+    const float* x = inputs_[k];
+    // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
+    gemm(L.in, L.units, rows, x, 1, L.in, dz, L.units, 1, grads + w_off_[k], Epilogue{});
+    if (L.use_bias) bias_grad_cuda(dz, grads + b_off_[k], rows, L.units);
+    if (i == 0) break;
+    // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
+    const DenseSpec& P = layers_[k - 1];
+    float* dprev = dz_[k - 1].as<float>();
+    gemm(rows, L.in, L.units, dz, L.units, 1, params + w_off_[k], 1, L.units, dprev, Epilogue{});
+    if (last_training_ && P.dropout_after > 0.f)
+      dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
+    if (backward_from_output(P.act, P.act_param))
+      activation_backward_from_output_cuda(static_cast<Activation>(P.act), P.act_param, dprev,
+                                           a_[k - 1].as<float>(), dprev, rows * P.units);
+    else
+      activation_backward_cuda(static_cast<Activation>(P.act), P.act_param, dprev,
+                               z_[k - 1].as<float>(), dprev, rows * P.units);
+  }
+}
+
+// ---- metrics -------------------------------------------------------------------------------------
+
+// Writes each metric's sum over this batch into slots[m] (device doubles), as Net's
+// accumulate_metrics computes them.
+void NetCuda::metrics_into(const std::vector<MetricKind>& metrics, const Targets& t, index_t rows,
+                           bool fused_logits, double* slots) {
+  const index_t cols = output_width();
+  for (size_t m = 0; m < metrics.size(); ++m) {
+    const MetricKind kind = metrics[m];
+    const bool accuracy = kind == MetricKind::BinaryAccuracy ||
+                          kind == MetricKind::SparseAccuracy ||
+                          kind == MetricKind::CategoricalAccuracy;
+    // sigmoid(z) > 0.5 <=> z > 0 and argmax(softmax(z)) = argmax(z): accuracies read the logits.
+    const float* p = accuracy && fused_logits ? z_.back().as<float>() : output_dev();
+    const float thr = fused_logits ? 0.f : 0.5f;
+    metric_rows_cuda(static_cast<int>(kind), p, thr, t.labels, t.values, row_metric_.as<double>(),
+                     rows, cols);
+    sum_doubles_cuda(row_metric_.as<double>(), rows, 1.0, slots + m);
+  }
+}
+
+// ---- data sets -----------------------------------------------------------------------------------
+
+void NetCuda::upload(const HostData& h, Data* d) {
+  d->host = h;
+  const index_t n = h.n, in = input_width();
+  std::int64_t bytes = n * in * static_cast<index_t>(sizeof(float));
+  if (h.y.labels) bytes += n * static_cast<index_t>(sizeof(std::int64_t));
+  if (h.y.values) bytes += n * h.y.cols * static_cast<index_t>(sizeof(float));
+  if (h.sw) bytes += n * static_cast<index_t>(sizeof(float));
+  if (max_resident_bytes >= 0) {
+    d->resident = bytes <= max_resident_bytes;
+  } else {
+    std::size_t free_b = 0, total_b = 0;
+    device_memory_info(&free_b, &total_b);
+    // Keep an eighth of the free memory for the workspace and other users.
+    d->resident = static_cast<std::size_t>(bytes) <= free_b - free_b / 8;
+  }
+  if (!d->resident || n <= 0) return;
+  d->X = uploaded(h.X, n * in);
+  d->labels = uploaded(h.y.labels, n);
+  d->values = uploaded(h.y.values, n * h.y.cols);
+  d->sw = uploaded(h.sw, n);
+}
+
+// Points xb / yb / swb at device rows [start, start + rows) of the (optionally permuted) data set.
+void NetCuda::load_batch(const Data& d, const std::int64_t* order_dev,
+                         const std::int64_t* order_host, index_t start, index_t rows,
+                         const float** xb, Targets* yb, const float** swb) {
+  const index_t in = input_width();
+  const HostData& h = d.host;
+  const index_t cols = h.y.cols;
+  *yb = Targets{};
+  yb->cols = cols;
+  *swb = nullptr;
+  if (d.resident && !order_dev) {
+    *xb = d.X.as<float>() + start * in;
+    if (h.y.labels) yb->labels = d.labels.as<std::int64_t>() + start;
+    if (h.y.values) yb->values = d.values.as<float>() + start * cols;
+    if (h.sw) *swb = d.sw.as<float>() + start;
+    return;
+  }
+  if (d.resident) {  // shuffled: gather the batch's rows on the device
+    const std::int64_t* idx = order_dev + start;
+    gather_rows_cuda(d.X.as<float>(), idx, xin_.as<float>(), rows, in);
+    if (h.y.labels) gather_labels_cuda(d.labels.as<std::int64_t>(), idx,
+                                       ylabels_.as<std::int64_t>(), rows);
+    if (h.y.values) gather_rows_cuda(d.values.as<float>(), idx, yvals_.as<float>(), rows, cols);
+    if (h.sw) gather_rows_cuda(d.sw.as<float>(), idx, sw_.as<float>(), rows, 1);
+  } else {  // streamed fallback: gather on the host, upload (synchronous, simple)
+    stage_x_.resize(static_cast<size_t>(rows * in));
+    if (h.y.labels) stage_labels_.resize(static_cast<size_t>(rows));
+    if (h.y.values) stage_y_.resize(static_cast<size_t>(rows * cols));
+    if (h.sw) stage_sw_.resize(static_cast<size_t>(rows));
+    for (index_t r = 0; r < rows; ++r) {
+      const index_t src = order_host ? order_host[start + r] : start + r;
+      std::copy_n(h.X + src * in, in, stage_x_.data() + r * in);
+      if (h.y.labels) stage_labels_[static_cast<size_t>(r)] = h.y.labels[src];
+      if (h.y.values) std::copy_n(h.y.values + src * cols, cols, stage_y_.data() + r * cols);
+      if (h.sw) stage_sw_[static_cast<size_t>(r)] = h.sw[src];
+    }
+    to_device(xin_, stage_x_.data(), rows * in);
+    if (h.y.labels)
+      copy_host_to_device(ylabels_.data(), stage_labels_.data(), sizeof(std::int64_t) * rows);
+    if (h.y.values) to_device(yvals_, stage_y_.data(), rows * cols);
+    if (h.sw) to_device(sw_, stage_sw_.data(), rows);
+  }
+  *xb = xin_.as<float>();
+  if (h.y.labels) yb->labels = ylabels_.as<std::int64_t>();
+  if (h.y.values) yb->values = yvals_.as<float>();
+  if (h.sw) *swb = sw_.as<float>();
+}
+
+EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const float* lrs,
+                          float lr, const LossSpec& spec, const std::vector<MetricKind>& metrics,
+                          const BatchHook& hook) {
+  FN_CHECK(has_optim_, "no optimizer: compile the model first");
+  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  const index_t n = d.host.n;
+  EpochStats st;
+  st.metrics.assign(metrics.size(), 0.0);
+  if (n <= 0) return st;
+  reserve(std::min(batch_size, n));
+  const index_t steps = ceil_div(n, batch_size);
+  const std::int64_t* order_dev = nullptr;
+  const std::int64_t* order_host = nullptr;
+  if (shuffle && steps > 1) {
+    // Exactly Net::train_epoch's Fisher-Yates shuffle from the epoch counter.
+    order_host_.resize(static_cast<size_t>(n));
+    std::int64_t* o = order_host_.data();
+    for (index_t i = 0; i < n; ++i) o[i] = i;
+    const std::uint64_t key = stream_key(seed_, nethash::kPurposeShuffle,
+                                         static_cast<std::uint64_t>(epochs_shuffled), 0);
+    for (index_t i = n - 1; i > 0; --i) {
+      const index_t j = static_cast<index_t>(
+          below(mix64(key + static_cast<std::uint64_t>(i)), static_cast<std::uint64_t>(i + 1)));
+      std::swap(o[i], o[j]);
+    }
+    order_host = o;
+    if (d.resident) {
+      const std::size_t bytes = sizeof(std::int64_t) * static_cast<size_t>(n);
+      if (order_.bytes() < bytes) order_ = DeviceBuffer(bytes);
+      copy_host_to_device(order_.data(), o, bytes);
+      order_dev = order_.as<std::int64_t>();
+    }
+  }
+  ++epochs_shuffled;
+  const bool fz = fused(spec);
+  const index_t per = 1 + static_cast<index_t>(metrics.size());
+  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
+  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
+  double* slots = slots_.as<double>();
+
+  std::vector<double> sums(metrics.size(), 0.0), got;
+  double loss_sum = 0.0;
+  index_t seen = 0;
+  // Adds batch b's slots (in `got`, from offset 0) to the running sums, in batch order as Net.
+  auto accumulate = [&](const double* s, index_t rows) {
+    loss_sum += s[0] * static_cast<double>(rows);
+    for (size_t m = 0; m < metrics.size(); ++m) sums[m] += s[1 + m];
+  };
+  for (index_t b = 0; b < steps; ++b) {
+    const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
+    const float* xb = nullptr;
+    const float* swb = nullptr;
+    Targets yb;
+    load_batch(d, order_dev, order_host, start, rows, &xb, &yb, &swb);
+    forward_into(xb, rows, true, nullptr);
+    loss_into(yb, swb, spec, slots + b * per);
+    if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
+    backward(spec);
+    apply_update(lrs ? lrs[b] : lr);
+    seen += rows;
+    ++st.batches;
+    if (hook) {  // per-batch logs asked for: this batch's figures come back now
+      download_doubles(&got, slots_, b * per, per);
+      accumulate(got.data(), rows);
+      if (!hook(b, loss_sum / static_cast<double>(seen),
+                metric_means(metrics, sums, seen, output_width())))
+        break;
+    }
+  }
+  if (!hook) {  // one download for the whole epoch
+    download_doubles(&got, slots_, 0, st.batches * per);
+    for (index_t b = 0; b < st.batches; ++b)
+      accumulate(got.data() + b * per, std::min(batch_size, n - b * batch_size));
+  }
+  st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
+  st.metrics = metric_means(metrics, sums, seen, output_width());
+  return st;
+}
+
+EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec,
+                         const std::vector<MetricKind>& metrics) {
+  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  const index_t n = d.host.n;
+  EpochStats st;
+  st.metrics.assign(metrics.size(), 0.0);
+  if (n <= 0) return st;
+  reserve(std::min(batch_size, n));
+  const bool fz = fused(spec);
+  const index_t steps = ceil_div(n, batch_size);
+  const index_t per = 1 + static_cast<index_t>(metrics.size());
+  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
+  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
+  double* slots = slots_.as<double>();
+  for (index_t b = 0; b < steps; ++b) {
+    const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
+    const float* xb = nullptr;
+    const float* swb = nullptr;
+    Targets yb;
+    load_batch(d, nullptr, nullptr, start, rows, &xb, &yb, &swb);
+    forward_into(xb, rows, false, nullptr);
+    loss_into(yb, swb, spec, slots + b * per);
+    if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
+    ++st.batches;
+  }
+  std::vector<double> got, sums(metrics.size(), 0.0);
+  download_doubles(&got, slots_, 0, steps * per);
+  double loss_sum = 0.0;
+  for (index_t b = 0; b < steps; ++b) {
+    const index_t rows = std::min(batch_size, n - b * batch_size);
+    loss_sum += got[static_cast<size_t>(b * per)] * static_cast<double>(rows);
+    for (size_t m = 0; m < metrics.size(); ++m) sums[m] += got[static_cast<size_t>(b * per + 1) + m];
+  }
+  st.loss = loss_sum / static_cast<double>(n);
+  st.metrics = metric_means(metrics, sums, n, output_width());
+  return st;
+}
+
+EpochStats NetCuda::train_epoch(const HostData& h, index_t batch_size, bool shuffle,
+                                const float* lrs, float lr, const LossSpec& spec,
+                                const std::vector<MetricKind>& metrics, const BatchHook& hook) {
+  Data d;
+  upload(h, &d);
+  return epoch(d, batch_size, shuffle, lrs, lr, spec, metrics, hook);
+}
+
+void NetCuda::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
+                  const float* lrs, float lr, const LossSpec& spec,
+                  const std::vector<MetricKind>& metrics, const HostData* val,
+                  index_t val_batch_size, std::vector<EpochStats>* train_out,
+                  std::vector<EpochStats>* val_out) {
+  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  Data d, dv;
+  upload(h, &d);
+  if (val) upload(*val, &dv);
+  const index_t steps = ceil_div(h.n, batch_size);
+  for (index_t e = 0; e < epochs; ++e) {
+    train_out->push_back(epoch(d, batch_size, shuffle, lrs ? lrs + e * steps : nullptr, lr, spec,
+                               metrics, BatchHook{}));
+    if (val) val_out->push_back(eval(dv, val_batch_size, spec, metrics));
+  }
+}
+
+EpochStats NetCuda::evaluate(const HostData& h, index_t batch_size, const LossSpec& spec,
+                             const std::vector<MetricKind>& metrics) {
+  Data d;
+  upload(h, &d);
+  return eval(d, batch_size, spec, metrics);
+}
+
+void NetCuda::predict(const float* X, index_t n, index_t batch_size, float* out_host) {
+  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  if (n <= 0) return;
+  reserve(std::min(batch_size, n));
+  const index_t in = input_width(), units = output_width();
+  HostData h;
+  h.X = X;
+  h.n = n;
+  Data d;
+  upload(h, &d);
+  if (d.resident) {  // all outputs on the device, one download
+    DeviceBuffer out(sizeof(float) * static_cast<size_t>(n * units));
+    for (index_t start = 0; start < n; start += batch_size) {
+      const index_t rows = std::min(batch_size, n - start);
+      forward_into(d.X.as<float>() + start * in, rows, false, out.as<float>() + start * units);
+    }
+    to_host(out_host, out, n * units);
+  } else {  // streamed: one batch in, one batch out
+    for (index_t start = 0; start < n; start += batch_size) {
+      const index_t rows = std::min(batch_size, n - start);
+      to_device(xin_, X + start * in, rows * in);
+      forward_into(xin_.as<float>(), rows, false, out_.as<float>());
+      to_host(out_host + start * units, out_, rows * units);
+    }
+  }
+  last_rows_ = 0;  // the workspace no longer holds a forward that loss/backward could use
+}
+
+}  // namespace fusednet
+
+#endif  // FUSEDNET_WITH_CUDA

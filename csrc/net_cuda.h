@@ -1,0 +1,158 @@
+// NetCuda: the device-resident twin of Net (net.h). Same layers, same arena layout (Keras order:
+// kernel (in, units) row-major, then bias, per layer), same optimizer math, same dropout masks and
+// shuffles (the hash of net_hash.h), so weights copy 1:1 between a Net and a NetCuda and both
+// train to the same result up to float rounding of the kernels.
+//
+// Everything lives in device memory (plain cudaMalloc through DeviceBuffer): ONE arena each for
+// parameters, gradients and each optimizer state; a workspace sized for the largest batch; the
+// data set of a fit/evaluate/predict call, uploaded once when it fits in free device memory (else
+// a simple synchronous fallback gathers each batch on the host and uploads it). Shuffling uses a
+// permutation drawn on the host exactly as Net draws it, uploaded once per epoch and applied with
+// gather_rows_cuda. A training batch never synchronises with the host: each batch's mean loss and
+// metric sums are written to per-batch device doubles that come back once per epoch (or after
+// every batch when a batch hook is given), and are summed on the host in batch order as Net does.
+//
+// The header is plain C++ (no CUDA headers); the definitions are compiled only with
+// FUSEDNET_WITH_CUDA. All launches go to the legacy default stream, so they run in order.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cuda_kernels.h"
+#include "net.h"
+
+namespace fusednet {
+
+// ---- small kernels of cuda/net_kernels.cu -------------------------------------------------------
+// dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (Net::dropout's mask; in place ok).
+void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
+                       CudaStream stream = nullptr);
+// dst[i] = src[index[i]] for int64 labels.
+void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std::int64_t* dst,
+                        index_t rows, CudaStream stream = nullptr);
+// out[i] = row i's contribution to a metric (codes of MetricKind): matches of (pred > threshold)
+// with the targets (binary accuracy), 1/0 argmax match (sparse / categorical accuracy), sum of
+// |pred - t| (MAE) or (pred - t)^2 (MSE), in double.
+void metric_rows_cuda(int kind, const float* pred, float threshold, const std::int64_t* labels,
+                      const float* targets, double* out, index_t rows, index_t cols,
+                      CudaStream stream = nullptr);
+
+// A data set as the caller holds it on the host.
+struct HostData {
+  const float* X = nullptr;
+  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
+  const float* sw = nullptr;
+  index_t n = 0;
+};
+
+class NetCuda {
+ public:
+  NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
+
+  index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
+  index_t input_width() const { return layers_.front().in; }
+  index_t output_width() const { return layers_.back().units; }
+  index_t num_params() const { return num_params_; }
+  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
+  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }
+  std::uint64_t seed() const { return seed_; }
+
+  std::int64_t train_forwards = 0;
+  std::int64_t epochs_shuffled = 0;
+  std::int64_t step = 0;
+  // Largest data set (bytes) kept resident on the device; -1: decided from free memory. Tests set
+  // 0 to exercise the streamed fallback.
+  std::int64_t max_resident_bytes = -1;
+
+  // ---- host copies of the arenas (n = num_params floats each) ----
+  void get_params(float* host) const;
+  void set_params(const float* host);
+  void get_grads(float* host) const;
+  void set_grads(const float* host);
+  void get_optimizer_state(int i, float* host) const;
+  void set_optimizer_state(int i, const float* host);
+
+  void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
+  bool has_optimizer() const { return has_optim_; }
+  int num_optimizer_states() const;
+  void apply_update(float lr);
+
+  // ---- one batch at a time; host inputs ----
+  void forward(const float* x_host, index_t rows, bool training);
+  index_t last_rows() const { return last_rows_; }
+  void output(float* host);  // (last_rows, units)
+  double loss(const Targets& t_host, const float* sw_host, const LossSpec& spec);
+  void get_output_grad(float* host) const;  // (last_rows, units)
+  void set_output_grad(const float* host);
+  bool fused(const LossSpec& spec) const;
+  void backward(const LossSpec& spec);
+
+  // ---- whole data sets ----
+  // A data set of one call: on the device when it fits (resident), else read from the host
+  // batch by batch (the streamed fallback).
+  struct Data {
+    HostData host;
+    bool resident = false;
+    DeviceBuffer X, labels, values, sw;
+  };
+  EpochStats train_epoch(const HostData& d, index_t batch_size, bool shuffle, const float* lrs,
+                         float lr, const LossSpec& loss, const std::vector<MetricKind>& metrics,
+                         const BatchHook& hook);
+  // Several epochs on one upload (one row per epoch of the returned stats, then validation).
+  void fit(const HostData& d, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
+           float lr, const LossSpec& loss, const std::vector<MetricKind>& metrics,
+           const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train_out,
+           std::vector<EpochStats>* val_out);
+  EpochStats evaluate(const HostData& d, index_t batch_size, const LossSpec& loss,
+                      const std::vector<MetricKind>& metrics);
+  void predict(const float* X, index_t n, index_t batch_size, float* out_host);
+
+ private:
+  void reserve(index_t rows);
+  bool needs_z(index_t i) const;
+  void upload(const HostData& h, Data* d);
+  void load_batch(const Data& d, const std::int64_t* order_dev, const std::int64_t* order_host,
+                  index_t start, index_t rows, const float** xb, Targets* yb, const float** swb);
+  void forward_into(const float* x_dev, index_t rows, bool training, float* out_final);
+  const float* output_dev();
+  void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* loss_slot);
+  void metrics_into(const std::vector<MetricKind>& metrics, const Targets& t, index_t rows,
+                    bool fused_logits, double* slots);
+  void dropout(const float* src, float* dst, index_t rows, index_t cols, float rate, index_t site,
+               std::int64_t counter);
+  EpochStats epoch(const Data& d, index_t batch_size, bool shuffle, const float* lrs, float lr,
+                   const LossSpec& spec, const std::vector<MetricKind>& metrics,
+                   const BatchHook& hook);
+  EpochStats eval(const Data& d, index_t batch_size, const LossSpec& spec,
+                  const std::vector<MetricKind>& metrics);
+
+  std::vector<DenseSpec> layers_;
+  float input_dropout_ = 0.f;
+  std::uint64_t seed_ = 0;
+  std::vector<index_t> w_off_, b_off_;
+  index_t num_params_ = 0;
+  DeviceBuffer params_, grads_;
+
+  bool has_optim_ = false;
+  OptimSpec optim_;
+  DeviceBuffer state0_, state1_;
+
+  // Workspace for cap_ rows, as in Net.
+  index_t cap_ = 0;
+  std::vector<DeviceBuffer> z_, a_, drop_, dz_;
+  std::vector<const float*> inputs_;
+  DeviceBuffer xin_, yvals_, sw_, out_, ylabels_, row_loss_, row_metric_, loss_scalar_;
+  DeviceBuffer slots_;   // per-batch loss and metric sums of one epoch (doubles)
+  DeviceBuffer order_;   // the epoch's permutation (int64)
+  std::vector<std::int64_t> order_host_;
+  // Host staging of the streamed fallback (one batch).
+  std::vector<float> stage_x_, stage_y_, stage_sw_;
+  std::vector<std::int64_t> stage_labels_;
+  index_t last_rows_ = 0;
+  bool last_training_ = false;
+  std::int64_t last_counter_ = 0;
+  bool out_valid_ = false;
+};
+
+}  // namespace fusednet

@@ -1,0 +1,151 @@
+"""``CudaNet``: a ``_core.NetCuda`` behind the interface of ``_core.Net``, for ``Sequential``.
+
+``Sequential`` (and the optimizers, the tape and io) work on ``_core.Net``'s zero-copy NumPy views
+of the arenas: ``net.params``, ``net.grads``, ``net.optimizer_state(i)``, ``net.output_grad()``.
+A NetCuda's arenas live on the GPU, so this wrapper keeps HOST MIRRORS of them with the same
+names, and makes the host mirror the truth between calls:
+
+- before a call that reads parameters (forward, fit, evaluate, predict, apply_update) the mirror
+  is uploaded (the user may have written it through a Variable, set_weights or load);
+- after a call that changes them (fit, train_epoch, apply_update, backward) the changed arenas
+  are downloaded into the same arrays, so every view handed out stays valid.
+
+Inside one fit call the training is device-resident (no transfers per batch); the cost of the
+mirror is one upload and one download of the arenas per call, which for the explicit
+forward/backward/update loop means a few arena copies per batch (convenience, not speed).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+
+F32 = np.dtype(np.float32)
+
+
+class CudaNet:
+    """The ``_core.Net`` interface over a ``_core.NetCuda`` (see the module docstring)."""
+
+    device = "cuda"
+
+    def __init__(self, layers, input_dropout, seed):
+        self._d = _core.NetCuda(layers, input_dropout, seed)
+        n = self._d.num_params
+        self.params = np.zeros(n, dtype=F32)
+        self.grads = np.zeros(n, dtype=F32)
+        self._states = []
+        self._out_grad = None  # host copy of the output delta after loss(); uploaded by backward
+
+    # ---- plain pass-through ----
+    num_params = property(lambda self: self._d.num_params)
+    input_width = property(lambda self: self._d.input_width)
+    output_width = property(lambda self: self._d.output_width)
+    seed = property(lambda self: self._d.seed)
+    has_optimizer = property(lambda self: self._d.has_optimizer)
+    num_optimizer_states = property(lambda self: self._d.num_optimizer_states)
+
+    def kernel_offset(self, i):
+        return self._d.kernel_offset(i)
+
+    def bias_offset(self, i):
+        return self._d.bias_offset(i)
+
+    def fused(self, kind, from_logits):
+        return self._d.fused(kind, from_logits)
+
+    def _counter(name):  # noqa: N805 -- a property factory used in the class body
+        return property(lambda self: getattr(self._d, name),
+                        lambda self, v: setattr(self._d, name, int(v)))
+
+    step = _counter("step")
+    train_forwards = _counter("train_forwards")
+    epochs_shuffled = _counter("epochs_shuffled")
+    max_resident_bytes = _counter("max_resident_bytes")
+    del _counter
+
+    # ---- optimizer state: host mirrors ----
+    def set_optimizer(self, *spec):
+        self._d.set_optimizer(*spec)
+        n = self._d.num_params
+        self._states = [np.zeros(n, dtype=F32) for _ in range(self._d.num_optimizer_states)]
+
+    def optimizer_state(self, i):
+        if not 0 <= i < len(self._states):
+            raise ValueError(f"optimizer state {i} does not exist")
+        return self._states[i]
+
+    # ---- mirror <-> device ----
+    def _push(self, grads=False, states=False):
+        self._d.set_params(self.params)
+        if grads:
+            self._d.set_grads(self.grads)
+        if states:
+            for i, s in enumerate(self._states):
+                self._d.set_optimizer_state(i, s)
+
+    def _pull(self, params=False, grads=False, states=False):
+        if params:
+            self.params[...] = self._d.get_params()
+        if grads:
+            self.grads[...] = self._d.get_grads()
+        if states:
+            for i, s in enumerate(self._states):
+                s[...] = self._d.get_optimizer_state(i)
+
+    # ---- one batch at a time ----
+    def apply_update(self, lr):
+        self._push(grads=True, states=True)
+        self._d.apply_update(lr)
+        self._pull(params=True, states=True)
+
+    def forward(self, x, training):
+        self._push()
+        self._out_grad = None
+        self._d.forward(x, training)
+
+    def output(self):
+        return self._d.output()
+
+    def loss(self, y, sample_weight, kind, from_logits):
+        value = self._d.loss(y, sample_weight, kind, from_logits)
+        self._out_grad = self._d.get_output_grad()
+        return value
+
+    def output_grad(self):
+        """The output delta as a writable host array; backward() uploads what it holds."""
+        if self._out_grad is None:
+            self._out_grad = self._d.get_output_grad()
+        return self._out_grad
+
+    def backward(self, kind, from_logits):
+        if self._out_grad is not None:
+            self._d.set_output_grad(self._out_grad)
+        self._d.backward(kind, from_logits)
+        self._pull(grads=True)
+
+    # ---- whole data sets ----
+    def train_epoch(self, *args):
+        self._push(states=True)
+        try:
+            return self._d.train_epoch(*args)
+        finally:  # also after an exception in a batch callback: the updates made are kept
+            self._pull(params=True, grads=True, states=True)
+            self._out_grad = None
+
+    def fit(self, *args):
+        self._push(states=True)
+        try:
+            return self._d.fit(*args)
+        finally:
+            self._pull(params=True, grads=True, states=True)
+            self._out_grad = None
+
+    def evaluate(self, *args):
+        self._push()
+        self._out_grad = None
+        return self._d.evaluate(*args)
+
+    def predict(self, x, batch_size, out):
+        self._push()
+        self._out_grad = None
+        self._d.predict(x, batch_size, out)

@@ -1,0 +1,191 @@
+// Runs Net and NetCuda (on the host launchers of mock_cuda.cpp) side by side on the same data and
+// checks they agree: parameters and losses bit for bit, accuracies exactly, MAE/MSE to 1e-12.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "net.h"
+#include "net_cuda.h"
+
+using namespace fusednet;
+
+static int failures = 0;
+#define CHECK(cond, ...)                        \
+  do {                                          \
+    if (!(cond)) {                              \
+      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+      std::printf(__VA_ARGS__);                 \
+      std::printf("\n");                        \
+      ++failures;                               \
+    }                                           \
+  } while (0)
+
+struct Case {
+  const char* name;
+  std::vector<DenseSpec> layers;
+  float input_dropout;
+  LossSpec loss;
+  OptimSpec opt;
+  std::vector<MetricKind> metrics;
+  bool shuffle;
+  bool weighted;
+};
+
+static DenseSpec D(index_t in, index_t units, int act, float drop = 0.f, bool bias = true,
+                   float param = 0.f) {
+  DenseSpec s;
+  s.in = in; s.units = units; s.act = act; s.dropout_after = drop; s.use_bias = bias;
+  s.act_param = param;
+  return s;
+}
+
+static void run(const Case& c, bool streamed) {
+  const index_t n = 203, d = 12, bs = 16;
+  std::mt19937 gen(42);
+  std::normal_distribution<float> nd;
+  std::uniform_real_distribution<float> ud(0.5f, 1.5f);
+  std::vector<float> X(n * d), sw(n);
+  for (auto& v : X) v = nd(gen);
+  for (auto& v : sw) v = ud(gen);
+  const index_t out = c.layers.back().units;
+  std::vector<std::int64_t> labels(n);
+  std::vector<float> values(n * out);
+  for (index_t i = 0; i < n; ++i) {
+    labels[i] = static_cast<std::int64_t>(gen() % out);
+    for (index_t j = 0; j < out; ++j)
+      values[i * out + j] = c.loss.kind == LossKind::MSE ? nd(gen)
+                            : c.loss.kind == LossKind::CategoricalCE ? (j == labels[i] ? 1.f : 0.f)
+                                                                     : float(gen() % 2);
+  }
+  Targets t;
+  if (c.loss.kind == LossKind::SparseCE) t.labels = labels.data();
+  else { t.values = values.data(); t.cols = out; }
+  const float* w = c.weighted ? sw.data() : nullptr;
+
+  Net cpu(c.layers, c.input_dropout, 99);
+  NetCuda gpu(c.layers, c.input_dropout, 99);
+  if (streamed) gpu.max_resident_bytes = 0;
+  const index_t np = cpu.num_params();
+  CHECK(np == gpu.num_params(), "num_params");
+  for (index_t i = 0; i < np; ++i) cpu.params()[i] = 0.3f * nd(gen);
+  gpu.set_params(cpu.params());
+  cpu.set_optimizer(c.opt);
+  gpu.set_optimizer(c.opt);
+  std::vector<float> p(np), g(np), st(np);
+  auto same_params = [&](const char* when) {
+    gpu.get_params(p.data());
+    for (index_t i = 0; i < np; ++i)
+      if (p[i] != cpu.params()[i]) {
+        CHECK(false, "%s%s %s: param %ld: %g vs %g", c.name, streamed ? " (streamed)" : "", when,
+              long(i), cpu.params()[i], p[i]);
+        return;
+      }
+    gpu.get_grads(g.data());
+    for (index_t i = 0; i < np; ++i)
+      if (g[i] != cpu.grads()[i]) {
+        CHECK(false, "%s %s: grad %ld differs", c.name, when, long(i));
+        return;
+      }
+    for (int s = 0; s < cpu.num_optimizer_states(); ++s) {
+      gpu.get_optimizer_state(s, st.data());
+      for (index_t i = 0; i < np; ++i)
+        if (st[i] != cpu.optimizer_state(s)[i]) {
+          CHECK(false, "%s %s: state %d[%ld] differs", c.name, when, s, long(i));
+          return;
+        }
+    }
+  };
+  auto same_stats = [&](const EpochStats& a, const EpochStats& b, const char* when) {
+    CHECK(a.loss == b.loss, "%s %s: loss %.17g vs %.17g", c.name, when, a.loss, b.loss);
+    CHECK(a.batches == b.batches, "%s %s: batches", c.name, when);
+    for (size_t m = 0; m < a.metrics.size(); ++m)
+      CHECK(std::fabs(a.metrics[m] - b.metrics[m]) <= 1e-12 * std::fabs(a.metrics[m]),
+            "%s %s: metric %zu %.17g vs %.17g", c.name, when, m, a.metrics[m], b.metrics[m]);
+  };
+  std::vector<float> lrs(ceil_div(n, bs));
+  for (size_t i = 0; i < lrs.size(); ++i) lrs[i] = 0.01f / (1 + i);
+  HostData h;
+  h.X = X.data(); h.y = t; h.sw = w; h.n = n;
+  for (int e = 0; e < 2; ++e) {
+    EpochStats a = cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, e ? lrs.data() : nullptr,
+                                   0.01f, c.loss, c.metrics, BatchHook{});
+    EpochStats b = gpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr, 0.01f, c.loss,
+                                   c.metrics, BatchHook{});
+    same_stats(a, b, "train_epoch");
+    same_params("after train_epoch");
+  }
+  {  // fit (two epochs, validation) and a hooked epoch that stops after 3 batches
+    std::vector<EpochStats> tr, va;
+    HostData hv = h;
+    hv.n = 50;
+    gpu.fit(h, bs, 2, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, &hv, 32, &tr, &va);
+    for (int e = 0; e < 2; ++e) {
+      same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
+                                 c.metrics, BatchHook{}), tr[e], "fit");
+      same_stats(cpu.evaluate(X.data(), t, w, 50, 32, c.loss, c.metrics), va[e], "fit val");
+    }
+    same_params("after fit");
+    std::vector<double> la, lb;
+    auto stop3a = [&](index_t b, double l, const std::vector<double>&) { la.push_back(l); return b < 2; };
+    auto stop3b = [&](index_t b, double l, const std::vector<double>&) { lb.push_back(l); return b < 2; };
+    same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
+                               c.metrics, stop3a),
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, stop3b),
+               "hooked epoch");
+    CHECK(la == lb && la.size() == 3, "%s: hook losses", c.name);
+    same_params("after hooked epoch");
+  }
+  same_stats(cpu.evaluate(X.data(), t, w, n, 37, c.loss, c.metrics),
+             gpu.evaluate(h, 37, c.loss, c.metrics), "evaluate");
+  std::vector<float> pa(n * out), pb(n * out, -1.f);
+  cpu.predict(X.data(), n, 29, pa.data());
+  gpu.predict(X.data(), n, 29, pb.data());
+  CHECK(pa == pb, "%s: predict", c.name);
+  // Explicit loop: forward / output / loss / output grad / backward / update.
+  cpu.forward(X.data(), 40, true);
+  gpu.forward(X.data(), 40, true);
+  std::vector<float> oa(cpu.output(), cpu.output() + 40 * out), ob(40 * out);
+  gpu.output(ob.data());
+  CHECK(oa == ob, "%s: output", c.name);
+  Targets t40 = t;
+  const double la = cpu.loss(t40, w, c.loss), lb = gpu.loss(t40, w, c.loss);
+  CHECK(la == lb, "%s: loss %.17g vs %.17g", c.name, la, lb);
+  std::vector<float> da(cpu.output_grad(), cpu.output_grad() + 40 * out), db(40 * out);
+  gpu.get_output_grad(db.data());
+  CHECK(da == db, "%s: output grad", c.name);
+  for (auto& v : da) v *= 0.5f;
+  std::copy(da.begin(), da.end(), cpu.output_grad());
+  gpu.set_output_grad(da.data());
+  cpu.backward(c.loss);
+  gpu.backward(c.loss);
+  cpu.apply_update(0.02f);
+  gpu.apply_update(0.02f);
+  same_params("after explicit step");
+  CHECK(cpu.step == gpu.step && cpu.train_forwards == gpu.train_forwards &&
+        cpu.epochs_shuffled == gpu.epochs_shuffled, "%s: counters", c.name);
+}
+
+int main() {
+  OptimSpec adam;
+  OptimSpec sgd; sgd.kind = OptimKind::SGD; sgd.momentum = 0.9f; sgd.nesterov = true;
+  OptimSpec plain; plain.kind = OptimKind::SGD;
+  OptimSpec adamw; adamw.kind = OptimKind::AdamW; adamw.weight_decay = 0.01f;
+  std::vector<Case> cases = {
+      {"softmax+sparseCE", {D(12, 16, 1, 0.3f), D(16, 8, 4), D(8, 5, kActSoftmax)}, 0.1f,
+       {LossKind::SparseCE, false}, adam, {MetricKind::SparseAccuracy}, true, true},
+      {"gelu+mse", {D(12, 7, 5), D(7, 5, 0)}, 0.f, {LossKind::MSE, false}, sgd,
+       {MetricKind::MAE, MetricKind::MSE}, false, false},
+      {"sigmoid+bce", {D(12, 9, 2, 0.2f, true, 0.1f), D(9, 5, 3)}, 0.f, {LossKind::BCE, false},
+       adamw, {MetricKind::BinaryAccuracy, MetricKind::MSE}, true, true},
+      {"logits+cce", {D(12, 5, 0, 0.f, false)}, 0.f, {LossKind::CategoricalCE, true}, plain,
+       {MetricKind::CategoricalAccuracy}, true, false},
+      {"tanh out+mse", {D(12, 6, 6), D(6, 5, 4)}, 0.2f, {LossKind::MSE, false}, adam,
+       {MetricKind::MAE}, true, true},
+  };
+  for (const Case& c : cases)
+    for (bool streamed : {false, true}) run(c, streamed);
+  std::printf("%s (%d failures)\n", failures ? "FAILED" : "all NetCuda == Net checks passed",
+              failures);
+  return failures ? 1 : 0;
+}

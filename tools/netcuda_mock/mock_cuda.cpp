@@ -1,0 +1,133 @@
+// A HOST stand-in for the CUDA launchers (cuda_kernels.h) and NetCuda's small kernels, so
+// csrc/net_cuda.cpp can run on a machine without a GPU: "device" memory is host memory and every
+// launcher calls the CPU kernel of the same op. Used only by tools/netcuda_mock/run.sh to check
+// NetCuda's own logic (offsets, strides, batching, slots, shuffles, dropout, streamed fallback)
+// against Net bit for bit. It proves nothing about the .cu kernels themselves.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cuda_kernels.h"
+#include "net_cuda.h"
+#include "net_hash.h"
+
+namespace fusednet {
+
+void require_cuda_device() {}
+void* cuda_malloc(std::size_t bytes) {
+  void* p = std::aligned_alloc(64, (bytes + 127) / 64 * 64);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0xA5, bytes);  // garbage, as cudaMalloc: NetCuda must not rely on zeroes
+  return p;
+}
+void cuda_free(void* p) noexcept { std::free(p); }
+void copy_host_to_device(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
+void copy_device_to_host(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
+void copy_device_to_device(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
+void memset_device(void* d, int v, std::size_t b, CudaStream) { std::memset(d, v, b); }
+void stream_synchronize(CudaStream) {}
+void device_memory_info(std::size_t* f, std::size_t* t) { *f = *t = std::size_t(1) << 34; }
+bool float32_matmul_precision_high() { return false; }
+
+void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, index_t rows,
+                      index_t cols, CudaStream) {
+  for (index_t i = 0; i < rows; ++i) std::memcpy(dst + i * cols, src + index[i] * cols, 4 * cols);
+}
+void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+               index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+               index_t rs_c, index_t cs_c, const Epilogue& ep, bool, CudaStream) {
+  gemm_cpu(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, ep);
+}
+void activation_forward_cuda(Activation a, float p, const float* x, float* y, index_t n, CudaStream) {
+  activation_forward_cpu(a, p, x, y, n);
+}
+void activation_backward_cuda(Activation a, float p, const float* dy, const float* x, float* dx,
+                              index_t n, CudaStream) {
+  activation_backward_cpu(a, p, dy, x, dx, n);
+}
+void activation_backward_from_output_cuda(Activation a, float p, const float* dy, const float* y,
+                                          float* dx, index_t n, CudaStream) {
+  activation_backward_from_output_cpu(a, p, dy, y, dx, n);
+}
+void softmax_forward_cuda(const float* x, float* y, index_t r, index_t c, bool log, CudaStream) {
+  softmax_forward_cpu(x, y, r, c, log);
+}
+void softmax_backward_cuda(const float* dy, const float* x, float* dx, index_t r, index_t c,
+                           bool log, CudaStream) {
+  softmax_backward_cpu(dy, x, dx, r, c, log);
+}
+void bias_grad_cuda(const float* dy, float* db, index_t r, index_t c, CudaStream) {
+  bias_grad_cpu(dy, db, r, c);
+}
+void sum_doubles_cuda(const double* v, index_t n, double scale, double* out, CudaStream) {
+  double s = 0;
+  for (index_t i = 0; i < n; ++i) s += v[i];
+  *out = scale * s;
+}
+void mse_cuda(const float* p, const float* t, const float* w, float* d, index_t r, index_t c,
+              Reduction red, double* rl, double* loss, CudaStream) {
+  *loss = mse_cpu(p, t, w, d, r, c, red, rl);
+}
+void binary_cross_entropy_cuda(const float* p, const float* t, const float* w, float* d,
+                               index_t r, index_t c, Reduction red, double* rl, double* loss,
+                               CudaStream) {
+  *loss = binary_cross_entropy_cpu(p, t, w, d, r, c, red, rl);
+}
+void softmax_cross_entropy_cuda(const float* p, const std::int64_t* l, const float* w, float* d,
+                                index_t r, index_t c, Reduction red, double* rl, double* loss,
+                                int*, CudaStream) {
+  *loss = softmax_cross_entropy_cpu(p, l, w, d, r, c, red, rl);
+}
+void softmax_cross_entropy_soft_cuda(const float* p, const float* t, const float* w, float* d,
+                                     index_t r, index_t c, Reduction red, double* rl,
+                                     double* loss, CudaStream) {
+  *loss = softmax_cross_entropy_soft_cpu(p, t, w, d, r, c, red, rl);
+}
+void sgd_step_cuda(float* p, const float* g, float* v, index_t n, float lr, float mom, bool nest,
+                   float wd, CudaStream) {
+  sgd_step_cpu(p, g, v, n, lr, mom, nest, wd);
+}
+void adam_step_cuda(float* p, const float* g, float* m, float* v, index_t n, std::int64_t step,
+                    float lr, float b1, float b2, float eps, float wd, bool dec, CudaStream) {
+  adam_step_cpu(p, g, m, v, n, step, lr, b1, b2, eps, wd, dec);
+}
+
+// ---- net_kernels.cu, on the host (same math) ----
+void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
+                       CudaStream) {
+  const float scale = 1.0f / (1.0f - rate);
+  for (index_t i = 0; i < n; ++i)
+    dst[i] = nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale : 0.f;
+}
+void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std::int64_t* dst,
+                        index_t rows, CudaStream) {
+  for (index_t i = 0; i < rows; ++i) dst[i] = src[index[i]];
+}
+static index_t argmax_row(const float* r, index_t n) {
+  index_t best = 0;
+  for (index_t j = 1; j < n; ++j)
+    if (r[j] > r[best] || (std::isnan(r[j]) && !std::isnan(r[best]))) best = j;
+  return best;
+}
+void metric_rows_cuda(int kind, const float* pred, float thr, const std::int64_t* labels,
+                      const float* targets, double* out, index_t rows, index_t cols, CudaStream) {
+  for (index_t i = 0; i < rows; ++i) {
+    const float* p = pred + i * cols;
+    double s = 0.0;
+    if (kind == 0) {
+      for (index_t j = 0; j < cols; ++j) s += (p[j] > thr ? 1.f : 0.f) == targets[i * cols + j];
+    } else if (kind == 1 || kind == 2) {
+      const index_t truth = kind == 1 ? labels[i] : argmax_row(targets + i * cols, cols);
+      s = argmax_row(p, cols) == truth ? 1.0 : 0.0;
+    } else {
+      for (index_t j = 0; j < cols; ++j) {
+        const double e = double(p[j]) - double(targets[i * cols + j]);
+        s += kind == 4 ? e * e : std::fabs(e);
+      }
+    }
+    out[i] = s;
+  }
+}
+
+}  // namespace fusednet

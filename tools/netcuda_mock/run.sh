@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs csrc/net_cuda.cpp on host stand-ins of the CUDA launchers against csrc/net.cpp (no GPU
+# needed). Needs the CPU objects of a dev build (tools/dev_build.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+obj=build/dev/CMakeFiles/_core.dir/csrc
+out=${TMPDIR:-/tmp}/netcuda_mock_$$
+g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -fopenmp -o "$out" \
+  tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net_cuda.cpp \
+  $obj/net.cpp.o $obj/dispatch.cpp.o $obj/cpu/*.o
+"$out"
+rm -f "$out"
