@@ -15,6 +15,10 @@
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <utility>
+
+#include "net_common.h"
+#include "net_hash.h"
 
 namespace fusednet {
 
@@ -36,71 +40,17 @@ template class AlignedArray<std::int64_t>;
 
 namespace {
 
-// splitmix64: a counter-based generator, so a mask or a permutation depends only on
-// (seed, counter, index), never on threads or call order.
-inline std::uint64_t mix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-inline std::uint64_t stream_key(std::uint64_t seed, std::uint64_t purpose, std::uint64_t counter,
-                                std::uint64_t site) {
-  return mix64(mix64(mix64(seed ^ (purpose * 0xD1B54A32D192ED03ull)) + counter) + site);
-}
-// Uniform in [0, 1) with 24 random bits (exact in float).
-inline float uniform01(std::uint64_t key, std::uint64_t i) {
-  return static_cast<float>(mix64(key + i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
-}
-inline std::uint64_t below(std::uint64_t r, std::uint64_t n) {  // r mapped to [0, n)
-#if defined(__SIZEOF_INT128__)
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(r) * n) >> 64);
-#else
-  return r % n;
-#endif
-}
-
-constexpr std::uint64_t kPurposeDropout = 1, kPurposeShuffle = 2;
-
-inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
-// Activations whose derivative is a function of the output (no need to keep z).
-inline bool backward_from_output(int act, float param) {
-  auto a = static_cast<Activation>(act);
-  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
-         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
-}
+// The counter-based hash of net_hash.h, shared with NetCuda's dropout masks.
+using nethash::kPurposeDropout;
+using nethash::stream_key;
+using nethash::uniform01;
 
 }  // namespace
 
 Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
-  index_t off = 0;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const DenseSpec& L = layers_[i];
-    FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
-             " units=", L.units);
-    FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
-             " != previous units ", layers_[i - 1].units);
-    bool last = i + 1 == layers_.size();
-    FN_CHECK(is_elementwise(L.act) || (L.act == kActSoftmax && last), "layer ", i,
-             ": activation code ", L.act, " not supported here (softmax only on the output)");
-    FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
-             ": dropout rate must be in [0, 1), got ", L.dropout_after);
-    FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
-    w_off_.push_back(off);
-    off += L.in * L.units;
-    if (L.use_bias) {
-      b_off_.push_back(off);
-      off += L.units;
-    } else {
-      b_off_.push_back(-1);
-    }
-  }
-  FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
-           "input dropout rate must be in [0, 1), got ", input_dropout_);
-  params_.resize(off);
-  grads_.resize(off);
+    : NetSpec(std::move(layers), input_dropout, seed) {
+  params_.resize(num_params_);
+  grads_.resize(num_params_);
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
@@ -109,12 +59,6 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
 }
 
 // ---- optimizer --------------------------------------------------------------------------------
-
-int Net::num_optimizer_states() const {
-  if (!has_optim_) return 0;
-  if (optim_.kind == OptimKind::SGD) return optim_.momentum != 0.f ? 1 : 0;
-  return 2;
-}
 
 float* Net::optimizer_state(int i) {
   FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
@@ -134,39 +78,22 @@ void Net::set_optimizer(const OptimSpec& spec) {
 
 void Net::apply_update(float lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  const index_t n = num_params();
-  switch (optim_.kind) {
-    case OptimKind::SGD:
-      sgd_step_cpu(params_.data(), grads_.data(), num_optimizer_states() ? state0_.data() : nullptr,
-                   n, lr, optim_.momentum, optim_.nesterov, optim_.weight_decay);
-      break;
-    case OptimKind::Adam:
-    case OptimKind::AdamW:
-      adam_step_cpu(params_.data(), grads_.data(), state0_.data(), state1_.data(), n, step + 1, lr,
-                    optim_.beta1, optim_.beta2, optim_.eps, optim_.weight_decay,
-                    optim_.kind == OptimKind::AdamW);
-      break;
-  }
+  optimizer_update(optim_, params_.data(), grads_.data(), state0_.data(), state1_.data(),
+                   num_params(), step, lr, sgd_step_cpu, adam_step_cpu);
   ++step;
 }
 
 // ---- workspace --------------------------------------------------------------------------------
 
-bool Net::needs_z(index_t i) const {
-  const DenseSpec& L = layers_[static_cast<size_t>(i)];
-  return i + 1 == num_layers() || !backward_from_output(L.act, L.act_param);
-}
-
 void Net::reserve(index_t rows) {
   if (rows <= cap_) return;
   for (index_t i = 0; i < num_layers(); ++i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const LayerWorkspace w = layer_workspace(layers_, i, rows);
     const size_t k = static_cast<size_t>(i);
-    const bool last = i + 1 == num_layers();
-    z_[k].resize(needs_z(i) ? rows * L.units : 0);
-    a_[k].resize(last ? 0 : rows * L.units);
-    drop_[k].resize(L.dropout_after > 0.f ? rows * L.units : 0);
-    dz_[k].resize(rows * L.units);
+    z_[k].resize(w.z);
+    a_[k].resize(w.a);
+    drop_[k].resize(w.drop);
+    dz_[k].resize(w.dz);
   }
   const index_t in = input_width(), out = output_width();
   xin_.resize(rows * in);
@@ -265,15 +192,6 @@ const float* Net::output() {
 }
 
 // ---- loss and backward ------------------------------------------------------------------------
-
-bool Net::fused(const LossSpec& spec) const {
-  if (spec.from_logits) return false;
-  const int act = layers_.back().act;
-  if (spec.kind == LossKind::BCE) return act == static_cast<int>(Activation::Sigmoid);
-  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
-    return act == kActSoftmax;
-  return false;
-}
 
 double Net::loss(const Targets& t, const float* sw, const LossSpec& spec) {
   const index_t rows = last_rows_, cols = output_width();
@@ -386,18 +304,6 @@ void Net::accumulate_metrics(const std::vector<MetricKind>& metrics, const Targe
   }
 }
 
-static std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
-                                        const std::vector<double>& sums, index_t n, index_t cols) {
-  std::vector<double> out(metrics.size());
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    const bool per_row =
-        metrics[m] == MetricKind::SparseAccuracy || metrics[m] == MetricKind::CategoricalAccuracy;
-    const double denom = static_cast<double>(per_row ? n : n * cols);
-    out[m] = denom > 0 ? sums[m] / denom : 0.0;
-  }
-  return out;
-}
-
 // ---- data sets --------------------------------------------------------------------------------
 
 // Points `xb`, `yb`, `swb` at rows [start, start + rows) of the (optionally permuted) data set,
@@ -446,14 +352,7 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
     // The permutation buffer is per data set size; a Fisher-Yates shuffle from the epoch counter.
     if (order_.size() != n) order_.resize(n);
     std::int64_t* o = order_.data();
-    for (index_t i = 0; i < n; ++i) o[i] = i;
-    const std::uint64_t key = stream_key(seed_, kPurposeShuffle,
-                                         static_cast<std::uint64_t>(epochs_shuffled), 0);
-    for (index_t i = n - 1; i > 0; --i) {
-      const index_t j = static_cast<index_t>(
-          below(mix64(key + static_cast<std::uint64_t>(i)), static_cast<std::uint64_t>(i + 1)));
-      std::swap(o[i], o[j]);
-    }
+    shuffle_order(seed_, epochs_shuffled, o, n);
     order = o;
   }
   ++epochs_shuffled;

@@ -24,37 +24,9 @@
 
 #include "common.h"
 #include "kernels.h"
+#include "net_common.h"
 
 namespace fusednet {
-
-// Activation codes of Net layers: the kernels' elementwise codes, plus row-wise softmax (output only).
-constexpr int kActSoftmax = 100;
-
-struct DenseSpec {
-  index_t in = 0, units = 0;
-  int act = 0;            // Activation code or kActSoftmax (last layer only)
-  float act_param = 0.f;  // leaky_relu slope
-  bool use_bias = true;
-  float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
-};
-
-enum class LossKind : int { MSE = 0, BCE = 1, SparseCE = 2, CategoricalCE = 3 };
-struct LossSpec {
-  LossKind kind = LossKind::MSE;
-  bool from_logits = false;  // false + sigmoid/softmax output: fused, computed from the logits
-};
-
-enum class MetricKind : int { BinaryAccuracy = 0, SparseAccuracy = 1, CategoricalAccuracy = 2,
-                              MAE = 3, MSE = 4 };
-
-enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
-struct OptimSpec {
-  OptimKind kind = OptimKind::Adam;
-  float momentum = 0.f;
-  bool nesterov = false;
-  float weight_decay = 0.f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
-};
 
 // Float storage aligned to 64 bytes (one cache line / one AVX-512 vector).
 template <typename T>
@@ -75,51 +47,16 @@ class AlignedArray {
   index_t n_ = 0;
 };
 
-// One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
-struct EpochStats {
-  double loss = 0.0;
-  std::vector<double> metrics;
-  index_t batches = 0;     // batches run (fewer than planned when a callback stopped the epoch)
-};
-
-// Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
-struct Targets {
-  const std::int64_t* labels = nullptr;
-  const float* values = nullptr;
-  index_t cols = 0;
-};
-
-// Called after each training batch with the batch index and the epoch's running mean loss and
-// metrics so far; returns false to stop the epoch.
-using BatchHook = std::function<bool(index_t, double, const std::vector<double>&)>;
-
-class Net {
+class Net : public NetSpec {
  public:
   Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
 
-  index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
-  const DenseSpec& layer(index_t i) const { return layers_[static_cast<size_t>(i)]; }
-  index_t input_width() const { return layers_.front().in; }
-  index_t output_width() const { return layers_.back().units; }
-  index_t num_params() const { return params_.size(); }
-  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
-  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }  // -1: no bias
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
-  std::uint64_t seed() const { return seed_; }
-
-  // Counters that make training reproducible across save/load: training forwards run (dropout
-  // masks) and epochs shuffled (permutations).
-  std::int64_t train_forwards = 0;
-  std::int64_t epochs_shuffled = 0;
 
   // ---- optimizer: its state arenas live here, next to the parameters ----
   void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
-  bool has_optimizer() const { return has_optim_; }
-  const OptimSpec& optimizer() const { return optim_; }
-  int num_optimizer_states() const;
   float* optimizer_state(int i);
-  std::int64_t step = 0;  // optimizer updates applied (Adam's t after the update)
   void apply_update(float lr);  // one optimizer pass over the arena with the gradient arena
 
   // ---- one batch at a time (explicit loop, tape, tests); x is contiguous (rows, in) ----
@@ -132,7 +69,6 @@ class Net {
   // the output, into the delta buffer (read it with output_grad()).
   double loss(const Targets& t, const float* sample_weight, const LossSpec& spec);
   float* output_grad() { return dz_.back().data(); }
-  bool fused(const LossSpec& spec) const;
   // Gradients of all parameters from the output delta (as written by loss(), or set by the user).
   void backward(const LossSpec& spec);
 
@@ -160,16 +96,8 @@ class Net {
   // dst = src * mask / (1 - rate), the mask a function of (seed, counter, site, element).
   void dropout(const float* src, float* dst, index_t rows, index_t cols, float rate, index_t site,
                std::int64_t counter);
-  bool needs_z(index_t i) const;
 
-  std::vector<DenseSpec> layers_;
-  float input_dropout_ = 0.f;
-  std::uint64_t seed_ = 0;
-  std::vector<index_t> w_off_, b_off_;
   AlignedArray<float> params_, grads_;
-
-  bool has_optim_ = false;
-  OptimSpec optim_;
   AlignedArray<float> state0_, state1_;
 
   // Workspace for `cap_` rows: per layer, the pre-activation z (last layer, and activations whose

@@ -12,22 +12,19 @@
 #include <cstring>
 #include <utility>
 
+#include "net_common.h"
 #include "net_hash.h"
 
 namespace fusednet {
 
 namespace {
 
-using nethash::below;
-using nethash::mix64;
 using nethash::stream_key;
 
-inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
-// Activations whose derivative is a function of the output (no need to keep z), as in net.cpp.
-inline bool backward_from_output(int act, float param) {
-  auto a = static_cast<Activation>(act);
-  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
-         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
+// The constructor's first check: a usable device (RuntimeError) before the specs' ValueErrors.
+std::vector<DenseSpec> on_cuda_device(std::vector<DenseSpec> layers) {
+  require_cuda_device();
+  return layers;
 }
 
 template <typename T>
@@ -56,18 +53,6 @@ void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t
             float32_matmul_precision_high(), nullptr);
 }
 
-std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
-                                 const std::vector<double>& sums, index_t n, index_t cols) {
-  std::vector<double> out(metrics.size());
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    const bool per_row =
-        metrics[m] == MetricKind::SparseAccuracy || metrics[m] == MetricKind::CategoricalAccuracy;
-    const double denom = static_cast<double>(per_row ? n : n * cols);
-    out[m] = denom > 0 ? sums[m] / denom : 0.0;
-  }
-  return out;
-}
-
 void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_t first,
                       index_t count) {
   host->assign(static_cast<size_t>(count), 0.0);
@@ -80,36 +65,9 @@ void download_doubles(std::vector<double>* host, const DeviceBuffer& src, index_
 }  // namespace
 
 NetCuda::NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  require_cuda_device();
-  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
-  index_t off = 0;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const DenseSpec& L = layers_[i];
-    FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
-             " units=", L.units);
-    FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
-             " != previous units ", layers_[i - 1].units);
-    bool last = i + 1 == layers_.size();
-    FN_CHECK(is_elementwise(L.act) || (L.act == kActSoftmax && last), "layer ", i,
-             ": activation code ", L.act, " not supported here (softmax only on the output)");
-    FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
-             ": dropout rate must be in [0, 1), got ", L.dropout_after);
-    FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
-    w_off_.push_back(off);
-    off += L.in * L.units;
-    if (L.use_bias) {
-      b_off_.push_back(off);
-      off += L.units;
-    } else {
-      b_off_.push_back(-1);
-    }
-  }
-  FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
-           "input dropout rate must be in [0, 1), got ", input_dropout_);
-  num_params_ = off;
-  params_ = zeroed<float>(off);
-  grads_ = zeroed<float>(off);
+    : NetSpec(on_cuda_device(std::move(layers)), input_dropout, seed) {
+  params_ = zeroed<float>(num_params_);
+  grads_ = zeroed<float>(num_params_);
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
@@ -147,12 +105,6 @@ void NetCuda::set_optimizer_state(int i, const float* host) {
 
 // ---- optimizer -----------------------------------------------------------------------------------
 
-int NetCuda::num_optimizer_states() const {
-  if (!has_optim_) return 0;
-  if (optim_.kind == OptimKind::SGD) return optim_.momentum != 0.f ? 1 : 0;
-  return 2;
-}
-
 void NetCuda::set_optimizer(const OptimSpec& spec) {
   optim_ = spec;
   has_optim_ = true;
@@ -166,40 +118,25 @@ void NetCuda::set_optimizer(const OptimSpec& spec) {
 
 void NetCuda::apply_update(float lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  float* p = params_.as<float>();
-  const float* g = grads_.as<float>();
-  switch (optim_.kind) {
-    case OptimKind::SGD:
-      sgd_step_cuda(p, g, num_optimizer_states() ? state0_.as<float>() : nullptr, num_params_, lr,
-                    optim_.momentum, optim_.nesterov, optim_.weight_decay);
-      break;
-    case OptimKind::Adam:
-    case OptimKind::AdamW:
-      adam_step_cuda(p, g, state0_.as<float>(), state1_.as<float>(), num_params_, step + 1, lr,
-                     optim_.beta1, optim_.beta2, optim_.eps, optim_.weight_decay,
-                     optim_.kind == OptimKind::AdamW);
-      break;
-  }
+  // The launchers take a trailing stream argument (defaulted), hence the forwarding lambdas.
+  optimizer_update(
+      optim_, params_.as<float>(), grads_.as<float>(), state0_.as<float>(), state1_.as<float>(),
+      num_params_, step, lr, [](auto... a) { sgd_step_cuda(a...); },
+      [](auto... a) { adam_step_cuda(a...); });
   ++step;
 }
 
 // ---- workspace -----------------------------------------------------------------------------------
 
-bool NetCuda::needs_z(index_t i) const {
-  const DenseSpec& L = layers_[static_cast<size_t>(i)];
-  return i + 1 == num_layers() || !backward_from_output(L.act, L.act_param);
-}
-
 void NetCuda::reserve(index_t rows) {
   if (rows <= cap_) return;
   for (index_t i = 0; i < num_layers(); ++i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
+    const LayerWorkspace w = layer_workspace(layers_, i, rows);
     const size_t k = static_cast<size_t>(i);
-    const bool last = i + 1 == num_layers();
-    z_[k] = zeroed<float>(needs_z(i) ? rows * L.units : 0);
-    a_[k] = zeroed<float>(last ? 0 : rows * L.units);
-    drop_[k] = zeroed<float>(L.dropout_after > 0.f ? rows * L.units : 0);
-    dz_[k] = zeroed<float>(rows * L.units);
+    z_[k] = zeroed<float>(w.z);
+    a_[k] = zeroed<float>(w.a);
+    drop_[k] = zeroed<float>(w.drop);
+    dz_[k] = zeroed<float>(w.dz);
   }
   const index_t in = input_width(), out = output_width();
   xin_ = zeroed<float>(rows * in);
@@ -213,6 +150,13 @@ void NetCuda::reserve(index_t rows) {
   cap_ = rows;
   out_valid_ = false;
   last_rows_ = 0;
+}
+
+// Device doubles for an epoch's per-batch loss and metric sums (count = batches * (1 + metrics)).
+double* NetCuda::reserve_slots(index_t count) {
+  const std::size_t bytes = sizeof(double) * static_cast<size_t>(count);
+  if (slots_.bytes() < bytes) slots_ = DeviceBuffer(bytes);
+  return slots_.as<double>();
 }
 
 // ---- forward -------------------------------------------------------------------------------------
@@ -305,15 +249,6 @@ void NetCuda::output(float* host) {
 }
 
 // ---- loss and backward ---------------------------------------------------------------------------
-
-bool NetCuda::fused(const LossSpec& spec) const {
-  if (spec.from_logits) return false;
-  const int act = layers_.back().act;
-  if (spec.kind == LossKind::BCE) return act == static_cast<int>(Activation::Sigmoid);
-  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
-    return act == kActSoftmax;
-  return false;
-}
 
 // The batch's mean loss into *loss_slot (a device double); t and sw are device pointers.
 void NetCuda::loss_into(const Targets& t, const float* sw, const LossSpec& spec,
@@ -520,14 +455,7 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
     // Exactly Net::train_epoch's Fisher-Yates shuffle from the epoch counter.
     order_host_.resize(static_cast<size_t>(n));
     std::int64_t* o = order_host_.data();
-    for (index_t i = 0; i < n; ++i) o[i] = i;
-    const std::uint64_t key = stream_key(seed_, nethash::kPurposeShuffle,
-                                         static_cast<std::uint64_t>(epochs_shuffled), 0);
-    for (index_t i = n - 1; i > 0; --i) {
-      const index_t j = static_cast<index_t>(
-          below(mix64(key + static_cast<std::uint64_t>(i)), static_cast<std::uint64_t>(i + 1)));
-      std::swap(o[i], o[j]);
-    }
+    shuffle_order(seed_, epochs_shuffled, o, n);
     order_host = o;
     if (d.resident) {
       const std::size_t bytes = sizeof(std::int64_t) * static_cast<size_t>(n);
@@ -539,9 +467,7 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
   ++epochs_shuffled;
   const bool fz = fused(spec);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
-  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
-  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
-  double* slots = slots_.as<double>();
+  double* slots = reserve_slots(steps * per);
 
   std::vector<double> sums(metrics.size(), 0.0), got;
   double loss_sum = 0.0;
@@ -593,9 +519,7 @@ EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec
   const bool fz = fused(spec);
   const index_t steps = ceil_div(n, batch_size);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
-  const std::size_t slot_bytes = sizeof(double) * static_cast<size_t>(steps * per);
-  if (slots_.bytes() < slot_bytes) slots_ = DeviceBuffer(slot_bytes);
-  double* slots = slots_.as<double>();
+  double* slots = reserve_slots(steps * per);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;

@@ -21,6 +21,7 @@
 
 #include "cuda_kernels.h"
 #include "net.h"
+#include "net_common.h"
 
 namespace fusednet {
 
@@ -38,29 +39,10 @@ void metric_rows_cuda(int kind, const float* pred, float threshold, const std::i
                       const float* targets, double* out, index_t rows, index_t cols,
                       CudaStream stream = nullptr);
 
-// A data set as the caller holds it on the host.
-struct HostData {
-  const float* X = nullptr;
-  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
-  const float* sw = nullptr;
-  index_t n = 0;
-};
-
-class NetCuda {
+class NetCuda : public NetSpec {
  public:
   NetCuda(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
 
-  index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
-  index_t input_width() const { return layers_.front().in; }
-  index_t output_width() const { return layers_.back().units; }
-  index_t num_params() const { return num_params_; }
-  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
-  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }
-  std::uint64_t seed() const { return seed_; }
-
-  std::int64_t train_forwards = 0;
-  std::int64_t epochs_shuffled = 0;
-  std::int64_t step = 0;
   // Largest data set (bytes) kept resident on the device; -1: decided from free memory. Tests set
   // 0 to exercise the streamed fallback.
   std::int64_t max_resident_bytes = -1;
@@ -74,8 +56,6 @@ class NetCuda {
   void set_optimizer_state(int i, const float* host);
 
   void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
-  bool has_optimizer() const { return has_optim_; }
-  int num_optimizer_states() const;
   void apply_update(float lr);
 
   // ---- one batch at a time; host inputs ----
@@ -85,7 +65,6 @@ class NetCuda {
   double loss(const Targets& t_host, const float* sw_host, const LossSpec& spec);
   void get_output_grad(float* host) const;  // (last_rows, units)
   void set_output_grad(const float* host);
-  bool fused(const LossSpec& spec) const;
   void backward(const LossSpec& spec);
 
   // ---- whole data sets ----
@@ -110,7 +89,7 @@ class NetCuda {
 
  private:
   void reserve(index_t rows);
-  bool needs_z(index_t i) const;
+  double* reserve_slots(index_t count);
   void upload(const HostData& h, Data* d);
   void load_batch(const Data& d, const std::int64_t* order_dev, const std::int64_t* order_host,
                   index_t start, index_t rows, const float** xb, Targets* yb, const float** swb);
@@ -127,15 +106,7 @@ class NetCuda {
   EpochStats eval(const Data& d, index_t batch_size, const LossSpec& spec,
                   const std::vector<MetricKind>& metrics);
 
-  std::vector<DenseSpec> layers_;
-  float input_dropout_ = 0.f;
-  std::uint64_t seed_ = 0;
-  std::vector<index_t> w_off_, b_off_;
-  index_t num_params_ = 0;
   DeviceBuffer params_, grads_;
-
-  bool has_optim_ = false;
-  OptimSpec optim_;
   DeviceBuffer state0_, state1_;
 
   // Workspace for cap_ rows, as in Net.

@@ -1,7 +1,7 @@
 // The counter-based hash behind Net's dropout masks and shuffles, usable from host C++ and from
 // CUDA kernels, so a NetCuda draws exactly the masks and permutations a CPU Net draws.
-// It MUST stay identical to the functions in net.cpp (mix64, stream_key, uniform01, below);
-// tests/test_net_cuda.py checks CPU and CUDA training with dropout and shuffling agree.
+// The one definition: net.cpp (dropout), net_common.cpp (the shuffle both nets use) and the CUDA
+// dropout kernel all include it; tests/test_net_cuda.py checks CPU and CUDA training agree.
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,6 @@ obj=build/dev/CMakeFiles/_core.dir/csrc
 out=${TMPDIR:-/tmp}/netcuda_mock_$$
 g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -fopenmp -o "$out" \
   tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net_cuda.cpp \
-  $obj/net.cpp.o $obj/dispatch.cpp.o $obj/cpu/*.o
+  $obj/net.cpp.o $obj/net_common.cpp.o $obj/dispatch.cpp.o $obj/cpu/*.o
 "$out"
 rm -f "$out"
