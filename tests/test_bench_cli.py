@@ -110,3 +110,37 @@ def test_numpy_trainer_learns():
     history = model.fit(x, y, batch_size=32, epochs=20)
     assert history[-1] < 0.5 * history[0]
     assert (model.predict(x).argmax(axis=1) == y).mean() > 0.9
+
+
+def test_summary_ratios_targets_and_table():
+    from fusednet.bench import report
+    from fusednet.bench.case import Case, ContenderResult, Target
+
+    def ok(name, seconds):
+        return ContenderResult(name, "ok", runs_s=[seconds, seconds], calls_per_run=1,
+                               median_s=seconds, min_s=seconds)
+
+    case = Case("gemm", "toy", [], flops=2e9, targets=(Target("numpy", 1.0), Target("torch", 3.0)))
+    results = {"fusednet": ok("fusednet", 0.5), "numpy": ok("numpy", 1.0),
+               "torch": ok("torch", 1.0)}
+    rec = report.summarize(case, results, {"status": "ok", "error": 0.0, "tolerance": 1e-4,
+                                           "passed": True}, peak_gflops=8.0, copy_gbps=10.0)
+    assert rec["ratios"] == {"numpy": 2.0, "torch": 2.0}
+    assert [t["met"] for t in rec["targets"]] == [True, False]
+    assert rec["contenders"]["fusednet"]["gflops"] == 4.0
+    assert rec["contenders"]["fusednet"]["pct_peak"] == 50.0
+    table = report.group_text("gemm", [rec])
+    assert ">=1x numpy MET" in table and ">=3x torch MISSED" in table and "2.00x" in table
+
+    wrong = report.summarize(case, results, {"status": "ok", "error": 1.0, "tolerance": 1e-4,
+                                             "passed": False}, peak_gflops=8.0, copy_gbps=10.0)
+    assert [t["met"] for t in wrong["targets"]] == [False, False]
+    assert "WRONG RESULTS" in report.summary_text([wrong], [])
+
+
+def test_numpy_only_erf_fallback_is_accurate():
+    import math
+    from fusednet.bench.cases_elementwise import _erf_numpy
+    x = np.linspace(-6, 6, 2001)
+    expected = np.array([math.erf(v) for v in x])
+    assert np.max(np.abs(_erf_numpy(x) - expected)) < 2e-7

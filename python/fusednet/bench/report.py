@@ -23,7 +23,8 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
         if r.status == "ok":
             t = r.median_s if stat == "median" else r.min_s
             d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s,
-                     calls_per_run=r.calls_per_run)
+                     calls_per_run=r.calls_per_run,
+                     spread=(max(r.runs_s) - r.min_s) / r.median_s)   # (max - min) / median
             if case.flops:
                 d["gflops"] = case.flops / t / 1e9
                 d["pct_peak"] = 100.0 * d["gflops"] / peak_gflops if peak_gflops else None
@@ -41,12 +42,13 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
         if ours.get("status") == "ok" and other.get("status") == "ok":
             ratios[base] = other["time_s"] / ours["time_s"]   # > 1: fusednet is faster
 
+    wrong = bool(check and check.get("status") == "ok" and not check["passed"])
     targets = []
-    for tg in case.targets:
+    for tg in case.targets:   # a fast wrong answer meets nothing
         ratio = ratios.get(tg.vs)
         targets.append({"text": tg.text, "vs": tg.vs, "min_ratio": tg.min_ratio,
                         "source": tg.source, "ratio": ratio,
-                        "met": None if ratio is None else ratio >= tg.min_ratio})
+                        "met": None if ratio is None else (ratio >= tg.min_ratio and not wrong)})
 
     return {"group": case.group, "case": case.name, "napkin": case.napkin, "flops": case.flops,
             "bytes": case.bytes, "samples": case.samples, "contenders": contenders,
@@ -106,7 +108,7 @@ def _check_cell(check) -> str:
 def group_table(records, stat="median") -> str:
     """One table for a group of cases: a row per contender, ratios and targets on fusednet's."""
     has = {k: any(r[k] for r in records) for k in ("flops", "bytes", "samples")}
-    headers = ["case", "contender", stat, "runs"]
+    headers = ["case", "contender", stat, "runs", "spread"]
     if has["samples"]:
         headers += ["samples/s"]
     if has["flops"]:
@@ -115,7 +117,7 @@ def group_table(records, stat="median") -> str:
         headers += ["GB/s", "%copy"]
     headers += ["vs numpy", "vs torch", "target", "check", "note"]
     right = {i for i, h in enumerate(headers)
-             if h in (stat, "runs", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
+             if h in (stat, "runs", "spread", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
                       "vs numpy", "vs torch")}
     rows = []
     for rec in records:
@@ -123,7 +125,8 @@ def group_table(records, stat="median") -> str:
             ok = d["status"] == "ok"
             row = [rec["case"] if i == 0 else "", name,
                    fmt_time(d.get("time_s")) if ok else d["status"],
-                   str(len(d.get("runs_s", []))) if ok else ""]
+                   str(len(d.get("runs_s", []))) if ok else "",
+                   f"{100 * d['spread']:.0f}%" if ok and len(d["runs_s"]) > 1 else ""]
             if has["samples"]:
                 row.append(fmt_num(d.get("samples_per_s")))
             if has["flops"]:
@@ -180,6 +183,8 @@ def group_text(group, records, stat="median") -> str:
     parts = [title, group_table(records, stat)]
     if napkins:
         parts.append("work counted: " + " | ".join(napkins))
+    parts.append("spread = (slowest - fastest run) / median; "
+                 "ratios = baseline time / fusednet time")
     return "\n".join(parts)
 
 
