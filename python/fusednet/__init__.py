@@ -5,30 +5,7 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 """
 from __future__ import annotations
 
-import os as _os
-
-# OpenMP threads that finish a parallel region spin (by default for up to ~300k iterations)
-# before sleeping. On a machine with more runnable threads than cores, the spinners steal the
-# cores the working threads need: measured here (2 cores, load ~8), mlp784 training ran at
-# 2.5k samples/s spinning vs 23k passive. Passive waiting costs a futex wake per region, which
-# is small next to the kernels' parallel work. Must be set before libgomp loads with _core;
-# the user's own setting wins.
-# A short bounded spin (GOMP_SPINCOUNT=1000 pauses, ~25 us on Zen 3) keeps a worker awake across
-# the gaps between the parallel regions of a training step and the barriers inside a gemm, but
-# only pays when a core is free for it: on this 2-core machine, quiet, mlp784 trained at
-# 75-82k samples/s passive vs 108-117k spinning (gemm 256x784x256: 752 -> 620 us); with 4 busy
-# processes competing, 36-68k passive vs 23-52k spinning. So spin only when the 1-minute load
-# leaves a core free at import (GOMP_SPINCOUNT wins over the passive policy in libgomp).
-if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-    try:
-        _free = len(_os.sched_getaffinity(0)) - _os.getloadavg()[0]
-    except (AttributeError, OSError):
-        _free = 0.0
-    if _free >= 1.0:
-        _os.environ["GOMP_SPINCOUNT"] = "1000"
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from . import _core  # noqa: E402
+from . import _core
 from . import ops
 from . import initializers, layers, losses, metrics, optimizers
 from .model import Sequential, Model

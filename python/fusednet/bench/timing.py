@@ -3,6 +3,12 @@
 Machine noise on a shared box comes in bursts; interleaving (round r runs every contender once,
 starting from a rotating position) spreads a burst over all contenders instead of one, so the
 ratios stay meaningful even when absolute times drift. Reported figure: the median per-call time.
+
+Before each timed run the cores are left idle for SETTLE_S, then the contender makes one untimed
+call: the thread pools of NumPy's OpenBLAS (whose idle workers spin for ~0.1 s after a call),
+OpenMP and PyTorch keep spinning after their library returns, and a contender timed right after
+another would share the two cores with those spinners. Each library is timed in its own steady
+state instead.
 """
 from __future__ import annotations
 
@@ -50,6 +56,9 @@ def _warm_up(c: Contender, min_run_s: float):
     return None, max(1, min(1_000_000, math.ceil(min_run_s / max(t, 1e-9))))
 
 
+SETTLE_S = 0.15
+
+
 def _run_round(live, results, offset):
     for i in range(len(live)):
         c = live[(i + offset) % len(live)]
@@ -57,6 +66,10 @@ def _run_round(live, results, offset):
         if res.status != "ok":
             continue
         try:
+            if len(live) > 1:
+                time.sleep(SETTLE_S)
+                if c.warmup is None:
+                    c.fn()
             res.runs_s.append(_time_calls(c.fn, res.calls_per_run))
         except Exception as exc:  # noqa: BLE001
             res.status, res.reason = "error", describe_error(exc)
