@@ -196,7 +196,15 @@ class NetCuda:
     @train_forwards.setter
     def train_forwards(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
-def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1) -> tuple[float, int, int]:
+def _gemm_small_plan(M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, rs_a: typing.SupportsInt | typing.SupportsIndex, cs_a: typing.SupportsInt | typing.SupportsIndex, rs_b: typing.SupportsInt | typing.SupportsIndex, cs_b: typing.SupportsInt | typing.SupportsIndex, rs_c: typing.SupportsInt | typing.SupportsIndex, cs_c: typing.SupportsInt | typing.SupportsIndex, bias: bool, isa: typing.Any = None) -> int:
+    """
+    Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none (blocked path), 0 C, 1 C^T.
+    """
+def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+    """
+    How threads share a gemm: 0 automatic, 1 always split N; negative keeps it. Returns the previous mode.
+    """
+def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float]:
     """
     Sets the gemm path thresholds (negative keeps one); returns the previous ones.
     """
