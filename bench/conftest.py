@@ -1,8 +1,24 @@
 """pytest-benchmark entry points reuse the CLI's case builders (python/fusednet/bench/), so a case
 means the same thing in both. Run: PYTHONPATH=python python -m pytest bench/ --benchmark-only."""
+import time
+
+import numpy as np
 import pytest
 
 from fusednet.bench.timing import UNAVAILABLE_ERRORS
+
+
+def interleaved_medians(fns: dict, reps: int = 9) -> dict:
+    """Median seconds per callable, the callables taking turns so drift hits all alike."""
+    for f in fns.values():
+        f()
+    times = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def run_contender(benchmark, case, name):

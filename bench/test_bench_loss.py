@@ -10,13 +10,13 @@ time. The exp per element (softmax CE, BCE) is what NumPy spends most of its tim
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
 from fusednet import ops
+from conftest import interleaved_medians
 
 ROWS, COLS = 4096, 1000
 LOSSES = ["softmax_ce", "softmax_ce_soft", "bce", "mse"]
@@ -99,19 +99,6 @@ def torch_loss(name):
         loss.backward()
         return loss.item(), x.grad
     return step, f"torch {torch.__version__} forward+backward"
-
-
-def interleaved_medians(fns: dict, reps: int = 11) -> dict:
-    """Median seconds per callable, the callables taking turns so drift hits all alike."""
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def report(name: str, reps: int = 11) -> dict:

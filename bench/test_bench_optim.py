@@ -10,13 +10,13 @@ each time. Targets (issue 2): >= 10x the NumPy update, time <= 1.2x PyTorch's fu
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
 from fusednet import ops
+from conftest import interleaved_medians
 
 N = 10_000_000
 LR, B1, B2, EPS, WD, MOMENTUM = 1e-3, 0.9, 0.999, 1e-7, 1e-2, 0.9
@@ -89,19 +89,6 @@ def torch_step(opt, n=N):
         except (RuntimeError, TypeError, ValueError):
             continue
     return None, "torch has neither fused nor foreach for this optimizer"
-
-
-def interleaved_medians(fns: dict, reps: int = 9) -> dict:
-    """Median seconds per callable, the callables taking turns so drift hits all alike."""
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def report(opt: str, reps: int = 9) -> dict:
