@@ -10,7 +10,6 @@ time. The exp per element (softmax CE, BCE) is what NumPy spends most of its tim
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

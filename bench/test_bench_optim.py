@@ -10,7 +10,6 @@ each time. Targets (issue 2): >= 10x the NumPy update, time <= 1.2x PyTorch's fu
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
