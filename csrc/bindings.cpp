@@ -3,9 +3,13 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <stdexcept>
+#include <vector>
+
 #include "bind_util.h"
 #include "cuda_api.h"
 #include "dispatch.h"
+#include "thread_pool.h"
 
 namespace py = pybind11;
 using namespace fusednet;
@@ -52,12 +56,26 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("cuda_info", &cuda_info, "CUDA backend status; queries the driver on first call.");
-  m.attr("openmp") =
-#ifdef FUSEDNET_WITH_OPENMP
-      true;
-#else
-      false;
-#endif
+  m.def("_pool_threads_started", &pool_threads_started,
+        "Worker threads the CPU thread pool has started so far (tests).");
+  m.def(
+      "_pool_check",
+      [](index_t n, index_t grain, int threads, index_t throw_at) {
+        std::vector<int> seen(static_cast<size_t>(std::max<index_t>(n, 0)), 0);
+        {
+          py::gil_scoped_release nogil;
+          parallel_for(n, grain, threads, [&](index_t begin, index_t end) {
+            for (index_t i = begin; i < end; ++i) {
+              if (i == throw_at) throw std::runtime_error("pool check: piece failed on purpose");
+              seen[static_cast<size_t>(i)] += 1;
+            }
+          });
+        }
+        return seen;
+      },
+      py::arg("n"), py::arg("grain"), py::arg("threads"), py::arg("throw_at") = -1,
+      "Runs parallel_for over [0, n) and returns how many times each index ran (tests); "
+      "throw_at makes that index throw.");
 
   bind_gemm(m);
   bind_activation(m);

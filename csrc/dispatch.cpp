@@ -4,12 +4,11 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
+
+#include <sched.h>
 
 #include "common.h"
-
-#ifdef FUSEDNET_WITH_OPENMP
-#include <omp.h>
-#endif
 
 namespace fusednet {
 
@@ -69,14 +68,30 @@ void set_cpu_isa(CpuIsa isa) {
   g_isa.store(static_cast<int>(isa));
 }
 
+namespace {
+// FUSEDNET_NUM_THREADS, else OMP_NUM_THREADS (its first entry: what users already set for their
+// other libraries), else the CPUs this process may run on.
+int default_threads() {
+  for (const char* name : {"FUSEDNET_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    if (const char* env = std::getenv(name); env && *env) {
+      const long n = std::strtol(env, nullptr, 10);
+      if (n >= 1) return static_cast<int>(n < 1024 ? n : 1024);
+    }
+  }
+#ifdef __linux__
+  cpu_set_t mask;
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0 && CPU_COUNT(&mask) > 0)
+    return CPU_COUNT(&mask);
+#endif
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+}  // namespace
+
 int num_threads() {
   int n = g_threads.load(std::memory_order_relaxed);
   if (n > 0) return n;
-#ifdef FUSEDNET_WITH_OPENMP
-  n = omp_get_max_threads();
-#else
-  n = 1;
-#endif
+  n = default_threads();
   g_threads.store(n);
   return n;
 }

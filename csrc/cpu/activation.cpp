@@ -24,6 +24,7 @@
 #include <algorithm>
 
 #include "dispatch.h"
+#include "thread_pool.h"
 #include "kernels.h"
 
 #define FN_ACT_NS act_generic
@@ -48,8 +49,7 @@ namespace {
 
 // Work is cut into fixed-size chunks handed out dynamically: a thread that starts late (these
 // machines are shared) leaves its share to the others, and the chunk boundaries never depend on
-// the thread count. The region still ends only when every thread has arrived; on an
-// oversubscribed machine that wait for a descheduled thread can take milliseconds.
+// the thread count.
 constexpr index_t kChunk = index_t{1} << 14;  // elements: 64 KiB of input, a multiple of any vector
 
 // f(lo, hi) over [0, n) in chunks of kChunk elements; threads only from two chunks up.
@@ -57,12 +57,9 @@ template <class F>
 void parallel_chunks(index_t n, F&& f) {
   const index_t chunks = ceil_div(n, kChunk);
   const int nt = chunks >= 2 ? num_threads() : 1;
-  if (nt <= 1) {
-    f(index_t{0}, n);
-    return;
-  }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (index_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+  parallel_for(chunks, 1, nt, [&](index_t c0, index_t c1) {
+    for (index_t c = c0; c < c1; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
 }
 
 // f(r0, r1) over the rows, in blocks of about kChunk elements of whole rows.
@@ -75,8 +72,9 @@ void parallel_rows(index_t rows, index_t cols, F&& f) {
     f(index_t{0}, rows);
     return;
   }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-  for (index_t b = 0; b < blocks; ++b) f(b * per, std::min(rows, (b + 1) * per));
+  parallel_for(blocks, 1, nt, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b) f(b * per, std::min(rows, (b + 1) * per));
+  });
 }
 
 void check_activation(Activation act, const char* fn) {

@@ -11,7 +11,7 @@
 // Reduction: Sum = sum_i w_i L_i; Mean = that / rows (0 for rows == 0, like Keras). The gradient
 // is that of the reduced value, so it carries w_i and 1/rows.
 //
-// Rows are independent: OpenMP splits them; each row's loss goes (in double) into the caller's
+// Rows are independent: the thread pool splits them; each row's loss goes (in double) into the caller's
 // row_loss workspace, which is then summed in a fixed order, so the value does not depend on the
 // thread count. Within a row the arithmetic is the same whoever computes it. With one column a
 // row is one element, so those paths take rows in blocks instead of one call per row.
@@ -20,6 +20,7 @@
 #include <limits>
 
 #include "dispatch.h"
+#include "thread_pool.h"
 #include "kernels.h"
 #include "loss_impl.h"
 
@@ -71,11 +72,12 @@ double sum_row_blocks(index_t rows, Reduction reduction, double* row_loss, Block
   constexpr index_t kBlock = 4096;
   const index_t blocks = ceil_div(rows, kBlock);
   const int threads = rows >= kParallelMin ? num_threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (index_t b = 0; b < blocks; ++b) {
-    const index_t begin = b * kBlock;
-    row_loss[b] = block_sum(begin, std::min(kBlock, rows - begin));
-  }
+  parallel_for(blocks, 1, threads, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b) {
+      const index_t begin = b * kBlock;
+      row_loss[b] = block_sum(begin, std::min(kBlock, rows - begin));
+    }
+  });
   const double total = reduce_rows(row_loss, blocks, Reduction::Sum);
   return reduction == Reduction::Mean && rows > 0 ? total / static_cast<double>(rows) : total;
 }
@@ -85,8 +87,11 @@ template <typename RowFn>
 void for_each_row(index_t rows, index_t cols, RowFn row_fn) {
   const bool big = rows > 1 && rows * std::max<index_t>(cols, 1) >= kParallelMin;
   const int threads = big ? num_threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (index_t i = 0; i < rows; ++i) row_fn(i);
+  // Pieces of about 4 per thread: few enough to cost nothing, enough to even out a slow core.
+  parallel_for(rows, ceil_div(rows, 4 * static_cast<index_t>(threads)), threads,
+               [&](index_t i0, index_t i1) {
+                 for (index_t i = i0; i < i1; ++i) row_fn(i);
+               });
 }
 
 // ---- per-row kernels ---------------------------------------------------------------------------
@@ -263,7 +268,7 @@ double binary_cross_entropy_cpu(const float* logits, const float* targets,
 double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels,
                                  const float* sample_weight, float* dlogits, index_t rows,
                                  index_t cols, Reduction reduction, double* row_loss) {
-  // Checked up front: an exception must not leave an OpenMP region.
+  // Checked up front, before any thread starts on the rows.
   for (index_t i = 0; i < rows; ++i)
     FN_CHECK(labels[i] >= 0 && labels[i] < cols, "labels: expected class indices in [0, ", cols,
              "), got ", labels[i], " at row ", i);

@@ -11,11 +11,12 @@
 // arithmetic keeps up with memory (sqrt + div per element).
 //
 // Thread split: the span is cut into fixed blocks of kBlock elements (independent of the thread
-// count) and OpenMP hands out contiguous runs of blocks (static schedule); each block goes through
-// the same range kernel, so results are bit-identical for any number of threads.
+// count) and the thread pool hands out contiguous runs of blocks; each block goes through the
+// same range kernel, so results are bit-identical for any number of threads.
 #include <cmath>
 
 #include "dispatch.h"
+#include "thread_pool.h"
 #include "kernels.h"
 #include "optim_impl.h"
 
@@ -77,12 +78,12 @@ template <typename Range>
 void for_each_block(index_t n, Range range) {
   const index_t blocks = ceil_div(n, kBlock);
   const int threads = n >= kParallelMin ? num_threads() : 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (index_t b = 0; b < blocks; ++b) {
-    const index_t begin = b * kBlock;
-    const index_t count = n - begin < kBlock ? n - begin : kBlock;
-    range(begin, count);
-  }
+  // Runs of blocks, about 4 per thread, claimed by whichever thread is free.
+  parallel_for(blocks, ceil_div(blocks, 4 * static_cast<index_t>(threads)), threads,
+               [&](index_t b0, index_t b1) {
+                 const index_t begin = b0 * kBlock, end = std::min(n, b1 * kBlock);
+                 range(begin, end - begin);
+               });
 }
 
 using AdamRange = void (*)(float*, const float*, float*, float*, index_t, const AdamCoeffs&);

@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "dispatch.h"
+#include "thread_pool.h"
 #include "kernels.h"
 
 #include "cpu/activation_math.h"  // declarations only: the per-ISA kernel tables
@@ -32,13 +33,11 @@ void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
     k.bias_grad_cols(dy, db, rows, cols, 0, cols);
     return;
   }
-  // One slab of whole 16-column groups per thread; every row of a slab is still read in order.
-  const index_t width = round_up(ceil_div(cols, nt), kMinCols);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int t = 0; t < nt; ++t) {
-    const index_t j0 = std::min(cols, t * width), j1 = std::min(cols, j0 + width);
-    if (j0 < j1) k.bias_grad_cols(dy, db, rows, cols, j0, j1);
-  }
+  // Slabs of whole 16-column groups, about 4 per thread; every row of a slab is read in order.
+  const index_t width = round_up(ceil_div(cols, 4 * static_cast<index_t>(nt)), kMinCols);
+  parallel_for(cols, width, nt, [&](index_t j0, index_t j1) {
+    k.bias_grad_cols(dy, db, rows, cols, j0, j1);
+  });
 }
 
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols) {
@@ -47,9 +46,10 @@ void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t co
   const index_t per = std::max<index_t>(1, kParallelMin / std::max<index_t>(cols, 1));
   const index_t blocks = ceil_div(rows, per);
   const int nt = blocks > 1 ? num_threads() : 1;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (index_t b = 0; b < blocks; ++b)
-    k.argmax_rows(x, out, b * per, std::min(rows, (b + 1) * per), cols);
+  parallel_for(blocks, 1, nt, [&](index_t b0, index_t b1) {
+    for (index_t b = b0; b < b1; ++b)
+      k.argmax_rows(x, out, b * per, std::min(rows, (b + 1) * per), cols);
+  });
 }
 
 }  // namespace fusednet

@@ -32,7 +32,7 @@ def __getattr__(name):
 def backends() -> dict:
     """What fusednet can run on here.
 
-    ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2, "openmp": True},
+    ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2},
     "cuda": {"compiled": bool, "available": bool, "reason": str, "devices": [...]}}``.
     ``reason`` says why CUDA is not available: not compiled, no driver, driver too old, no device.
     The first call queries the CUDA driver; import does not.
@@ -42,7 +42,6 @@ def backends() -> dict:
             "isa": _core.cpu_isa(),
             "isa_detected": _core.cpu_isa_detected(),
             "threads": _core.get_num_threads(),
-            "openmp": bool(_core.openmp),
         },
         "cuda": _core.cuda_info(),
     }
@@ -58,5 +57,9 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads used by every CPU kernel (default: OpenMP's, i.e. the cores or OMP_NUM_THREADS)."""
+    """Threads used by every CPU kernel.
+
+    Default: ``FUSEDNET_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs this process may
+    run on.
+    """
     return _core.get_num_threads()

@@ -143,7 +143,6 @@ def collect(threads: int, torch, torch_reason: str = "not installed") -> dict:
         "isa": cpu.get("isa"),
         "isa_detected": cpu.get("isa_detected"),
         "threads": threads,
-        "openmp": cpu.get("openmp"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numpy_blas": numpy_blas(),

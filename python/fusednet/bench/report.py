@@ -160,7 +160,7 @@ def header_text(env, peak, copy, stat="median") -> str:
         "interleaved runs; ratios are speed ratios (>1x: fusednet faster)",
         f"  CPU      {env['cpu_model']} ({env['cpu_family_model']}), {env['cpus']} logical CPUs",
         f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
-        f"{env['threads']} threads, OpenMP {env['openmp']}",
+        f"{env['threads']} threads",
         f"  NumPy    {env['numpy']}, BLAS: {env['numpy_blas']}",
         f"  PyTorch  {torch}",
         f"  Python   {env['python']}",

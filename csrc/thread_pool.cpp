@@ -1,0 +1,187 @@
+#include "thread_pool.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+namespace fusednet {
+namespace {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// How long a worker keeps polling for the next job before it sleeps: long enough to cover the
+// gaps between the kernel calls of a training step, short enough not to hold a core that other
+// processes (or NumPy's and PyTorch's threads) want. FUSEDNET_SPIN_US overrides it.
+std::chrono::microseconds spin_budget() {
+  long us = 300;
+  if (const char* env = std::getenv("FUSEDNET_SPIN_US"); env && *env) us = std::atol(env);
+  return std::chrono::microseconds(us < 0 ? 0 : us);
+}
+
+thread_local bool tl_in_pool_job = false;
+
+class Pool {
+ public:
+  explicit Pool() : spin_(spin_budget()) {}
+
+  // Runs one job; false when the pool is busy with another caller's job.
+  bool run(int team, void (*fn)(void*, int, int), void* ctx) {
+    std::unique_lock<std::mutex> owner(submit_, std::try_to_lock);
+    if (!owner.owns_lock()) return false;
+    grow(team - 1);
+    fn_ = fn;
+    ctx_ = ctx;
+    team_ = team;
+    wanted_.store(team - 1, std::memory_order_relaxed);
+    error_ = nullptr;
+    failed_.store(false, std::memory_order_relaxed);
+    next_worker_.store(1, std::memory_order_relaxed);
+    closed_.store(false, std::memory_order_seq_cst);
+    gen_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(wake_);
+      wake_cv_.notify_all();
+    }
+    std::exception_ptr mine;
+    try {
+      call(0);
+    } catch (...) {
+      mine = std::current_exception();
+    }
+    // From here no worker joins; wait for those that did (Dekker with `active_` in work()).
+    closed_.store(true, std::memory_order_seq_cst);
+    for (int spins = 0; active_.load(std::memory_order_seq_cst) != 0; ++spins) {
+      cpu_relax();
+      if ((spins & 255) == 255) std::this_thread::yield();
+    }
+    if (mine) std::rethrow_exception(mine);
+    if (failed_.load(std::memory_order_acquire)) std::rethrow_exception(error_);
+    return true;
+  }
+
+  int started() const { return started_.load(); }
+
+ private:
+  void call(int worker) {
+    tl_in_pool_job = true;
+    struct Reset {
+      ~Reset() { tl_in_pool_job = false; }
+    } reset;
+    fn_(ctx_, worker, team_);
+  }
+
+  void grow(int wanted) {
+    while (static_cast<int>(threads_.size()) < wanted) {
+      const int id = static_cast<int>(threads_.size());
+      threads_.emplace_back([this, id] { work(id); });
+      threads_.back().detach();
+      started_.fetch_add(1);
+    }
+  }
+
+  // Waits for a job newer than `seen`: polls for the spin budget, then sleeps.
+  std::uint64_t wait_for_job(std::uint64_t seen) {
+    using clock = std::chrono::steady_clock;
+    const auto until = clock::now() + spin_;
+    for (int i = 0;; ++i) {
+      const std::uint64_t g = gen_.load(std::memory_order_acquire);
+      if (g != seen) return g;
+      cpu_relax();
+      // Every few microseconds: let another thread on this core run (the OS may have put the
+      // caller here), and stop polling once the budget is spent.
+      if ((i & 255) == 255) {
+        if (clock::now() >= until) break;
+        std::this_thread::yield();
+      }
+    }
+    std::unique_lock<std::mutex> lock(wake_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::uint64_t g;
+    while ((g = gen_.load(std::memory_order_seq_cst)) == seen) wake_cv_.wait(lock);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return g;
+  }
+
+  void work(int id) {
+    std::uint64_t seen = gen_.load(std::memory_order_acquire);
+    for (;;) {
+      const std::uint64_t g = wait_for_job(seen);
+      seen = g;
+      // Threads beyond this job's team (after set_num_threads lowered it) sit it out.
+      if (id >= wanted_.load(std::memory_order_relaxed)) continue;
+      active_.fetch_add(1, std::memory_order_seq_cst);
+      // A job that closed (or was replaced) before this thread got here needs nothing from it.
+      if (!closed_.load(std::memory_order_seq_cst) && gen_.load(std::memory_order_seq_cst) == g) {
+        const int worker = next_worker_.fetch_add(1, std::memory_order_relaxed);
+        if (worker < team_) {
+          try {
+            call(worker);
+          } catch (...) {
+            if (!failed_.exchange(true, std::memory_order_acq_rel)) error_ = std::current_exception();
+          }
+        }
+      }
+      active_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+
+  const std::chrono::microseconds spin_;
+  std::mutex submit_;  // held by the caller whose job is running
+  std::vector<std::thread> threads_;
+  std::atomic<int> started_{0};
+
+  // The current job (written by its caller before gen_ moves on, read by workers after).
+  void (*fn_)(void*, int, int) = nullptr;
+  void* ctx_ = nullptr;
+  int team_ = 1;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+  std::atomic<int> next_worker_{1};
+  std::atomic<int> wanted_{0};  // pool threads the job asks for
+  std::atomic<bool> closed_{true};
+  std::atomic<int> active_{0};
+
+  std::atomic<std::uint64_t> gen_{0};
+  std::atomic<int> sleepers_{0};
+  std::mutex wake_;
+  std::condition_variable wake_cv_;
+};
+
+// Never destroyed: its detached workers may still be polling when the process exits. A forked
+// child has none of the parent's threads, so it starts a pool of its own.
+Pool* g_pool = nullptr;
+pid_t g_pool_pid = 0;
+std::mutex g_pool_create;
+
+Pool& pool() {
+  std::lock_guard<std::mutex> lock(g_pool_create);
+  if (!g_pool || g_pool_pid != getpid()) {
+    g_pool = new Pool();
+    g_pool_pid = getpid();
+  }
+  return *g_pool;
+}
+
+}  // namespace
+
+void run_team_raw(int team, void (*fn)(void*, int, int), void* ctx) {
+  if (team > 1 && !tl_in_pool_job && pool().run(team, fn, ctx)) return;
+  fn(ctx, 0, 1);
+}
+
+int pool_threads_started() { return g_pool && g_pool_pid == getpid() ? g_pool->started() : 0; }
+
+}  // namespace fusednet
