@@ -199,7 +199,8 @@ void bind_gemm(py::module_& m) {
         return before;
       },
       py::arg("mode") = -1,
-      "How threads share a gemm: 0 automatic, 1 always split N; negative keeps it. Returns the "
+      "How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and "
+      "stealing); negative keeps it. Returns the "
       "previous mode.");
   m.def(
       "_gemm_small_plan",

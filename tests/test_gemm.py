@@ -415,8 +415,8 @@ def test_one_vs_two_threads_bit_identical(cpu_isa, threads, gemm_path, M, N, K, 
 
 
 def test_threads_repeated_no_race(cpu_isa, threads, rng):
-    """Threads that split N run ahead of each other without barriers and shorter last K passes
-    reuse the B buffers: repeat such shapes (and 3 threads, an odd split) to catch a race."""
+    """Threads run their tasks without barriers, pack the shared B panels on first use and steal
+    each other's tasks: repeat such shapes (and 3 threads, an odd split) to catch a race."""
     before = _core._gemm_tuning(0, 0, 0, 0)  # parallel and packed everywhere
     try:
         blk = _core.gemm_blocking(cpu_isa)
@@ -431,6 +431,30 @@ def test_threads_repeated_no_race(cpu_isa, threads, rng):
                     assert np.array_equal(ops.matmul(x, w), want), f"{M}x{N}x{K} threads={n}"
     finally:
         _core._gemm_tuning(*before)
+
+
+@pytest.mark.parametrize("split_n", [0, 1])
+def test_threads_several_jc_blocks(cpu_isa, threads, rng, split_n):
+    """N wider than one jc block, and a K long enough that the packed B (all of K) caps the
+    block width: one pool job per block, each block's B panels packed anew."""
+    before = _core._gemm_tuning(0, 0, 0, 0)
+    split_before = _core._gemm_split_n(split_n)
+    try:
+        blk = _core.gemm_blocking(cpu_isa)
+        for M, N, K in [(13, blk["nc"] + 37, 40), (29, 4000, 1100)]:
+            a = rng.standard_normal((M, K)).astype(np.float32)
+            b = rng.standard_normal((K, N)).astype(np.float32)
+            bias = rng.standard_normal(N).astype(np.float32)
+            threads(1)
+            want = ops.linear(a, b, bias, activation="relu")
+            ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)
+            assert np.abs(want - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
+            for n in (2, 3, 4):
+                threads(n)
+                assert np.array_equal(ops.linear(a, b, bias, activation="relu"), want)
+    finally:
+        _core._gemm_tuning(*before)
+        _core._gemm_split_n(split_before)
 
 
 # ---- property test -----------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 // gemm driver: C = act(alpha * A @ B + beta * C + bias), A [M, K], B [K, N], C [M, N] by element
 // strides (any sign, any value: NN / NT / TN / TT and every NumPy view are just strides).
 //
-// The Goto/BLIS structure (the reference is gemm_ref.cpp):
-//   for jc in N by NC:                      B block kc x nc lives in L3, shared by the threads
-//     for pc in K by KC:                    K order fixed by K alone -> same bits on any threads
-//       pack B[pc, jc] into NR-wide micro-panels (threads split the panels; one barrier, two
-//       B buffers used by alternate passes; none when the threads split N: each packs its own)
-//       for (ic, part of jc) tasks:         threads split M blocks (and N when M is short)
-//         pack A[ic, pc] into MR-tall micro-panels (each thread its own, in L2)
-//         for jr in nc by NR, ir in mc by MR: micro-kernel on an MR x NR tile (ISA file)
+// The Goto/BLIS structure (the reference is gemm_ref.cpp), shared out as tasks:
+//   for jc in N by NC:                      one pool job per jc block
+//     tasks = (ic, N chunk) pairs           each thread owns a range, steals from others' ends
+//       for pc in K by KC:                  K order fixed by K alone -> same bits on any threads
+//         pack A[ic, pc] into MR-tall micro-panels (the thread's own buffer, reused by its next
+//           task on the same ic)
+//         for jr in the chunk by NR:        B micro-panel (pc, jr) packed by the first thread
+//           for ir in mc by MR:             that needs it, into a buffer holding all of K
+//             micro-kernel on an MR x NR tile (ISA file)
+// No barrier inside a jc block: a thread never waits for another's K pass, and one that the OS
+// has descheduled leaves its remaining tasks to the others.
 // The epilogue rides on the K passes: the first applies beta (beta == 0 never reads C), later
 // ones accumulate, the last adds the bias and applies relu / leaky_relu in registers; sigmoid,
 // tanh and gelu run right after over the block's rows while they are still in cache.

@@ -89,7 +89,8 @@ void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t dir
 void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
                      double* small_max_work);
 
-// How the threads share a problem: 0 automatic, 1 always split N (own B panels, no barrier).
+// How the threads share a problem: 0 automatic, 1 one-panel N chunks (the most tasks, the most
+// stealing and shared B panels; tests use it).
 void set_gemm_split_n(int mode);
 int get_gemm_split_n();
 

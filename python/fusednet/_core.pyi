@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Net', 'NetCuda', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_activation_backward', 'cuda_activation_forward', 'cuda_adam', 'cuda_argmax', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_bias_grad', 'cuda_count_correct', 'cuda_gather_rows', 'cuda_gemm', 'cuda_get_float32_matmul_precision', 'cuda_info', 'cuda_memory_info', 'cuda_pair_loss', 'cuda_peak_bandwidth', 'cuda_set_float32_matmul_precision', 'cuda_sgd', 'cuda_softmax_backward', 'cuda_softmax_ce', 'cuda_softmax_forward', 'cuda_synchronize', 'cuda_try_alloc', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_num_threads', 'linear', 'mse', 'openmp', 'set_cpu_isa', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Net', 'NetCuda', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_activation_backward', 'cuda_activation_forward', 'cuda_adam', 'cuda_argmax', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_bias_grad', 'cuda_count_correct', 'cuda_gather_rows', 'cuda_gemm', 'cuda_get_float32_matmul_precision', 'cuda_info', 'cuda_memory_info', 'cuda_pair_loss', 'cuda_peak_bandwidth', 'cuda_set_float32_matmul_precision', 'cuda_sgd', 'cuda_softmax_backward', 'cuda_softmax_ce', 'cuda_softmax_forward', 'cuda_synchronize', 'cuda_try_alloc', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
 class Net:
     """
     A compiled MLP whose epochs run in C++ (see csrc/net.h).
@@ -200,9 +200,17 @@ def _gemm_small_plan(M: typing.SupportsInt | typing.SupportsIndex, N: typing.Sup
     """
     Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none (blocked path), 0 C, 1 C^T.
     """
+def _pool_check(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, throw_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list[int]:
+    """
+    Runs parallel_for over [0, n) and returns how many times each index ran (tests); throw_at makes that index throw.
+    """
+def _pool_threads_started() -> int:
+    """
+    Worker threads the CPU thread pool has started so far (tests).
+    """
 def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
-    How threads share a gemm: 0 automatic, 1 always split N; negative keeps it. Returns the previous mode.
+    How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and stealing); negative keeps it. Returns the previous mode.
     """
 def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float]:
     """
@@ -350,4 +358,3 @@ def softmax_forward(x: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> 
     """
     Row-wise (last axis) softmax or log_softmax of a contiguous array into out.
     """
-openmp: bool = True
