@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <unistd.h>
 
 namespace fusednet {
@@ -33,6 +34,32 @@ std::chrono::microseconds spin_budget() {
 
 thread_local bool tl_in_pool_job = false;
 
+int current_cpu() {
+#ifdef __linux__
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+// Moves the calling thread off `cpu` when it may run elsewhere: a worker that the OS woke on the
+// caller's core would otherwise share that core with the caller, often for many milliseconds
+// (the load balancer leaves busy, cache-hot threads where they are), while another core idles.
+// Excluding the core for a moment migrates the thread at once; the full mask is then restored.
+void move_off_cpu(int cpu) {
+#ifdef __linux__
+  cpu_set_t allowed;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
+  if (!CPU_ISSET(cpu, &allowed) || CPU_COUNT(&allowed) < 2) return;
+  cpu_set_t elsewhere = allowed;
+  CPU_CLR(cpu, &elsewhere);
+  if (sched_setaffinity(0, sizeof(elsewhere), &elsewhere) == 0)
+    sched_setaffinity(0, sizeof(allowed), &allowed);
+#else
+  (void)cpu;
+#endif
+}
+
 class Pool {
  public:
   explicit Pool() : spin_(spin_budget()) {}
@@ -46,6 +73,7 @@ class Pool {
     ctx_ = ctx;
     team_ = team;
     wanted_.store(team - 1, std::memory_order_relaxed);
+    caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
     error_ = nullptr;
     failed_.store(false, std::memory_order_relaxed);
     next_worker_.store(1, std::memory_order_relaxed);
@@ -100,11 +128,11 @@ class Pool {
       const std::uint64_t g = gen_.load(std::memory_order_acquire);
       if (g != seen) return g;
       cpu_relax();
-      // Every few microseconds: let another thread on this core run (the OS may have put the
-      // caller here), and stop polling once the budget is spent.
+      // Every few microseconds: leave the caller's core if the OS put this thread there, and
+      // stop polling once the budget is spent.
       if ((i & 255) == 255) {
         if (clock::now() >= until) break;
-        std::this_thread::yield();
+        leave_callers_cpu();
       }
     }
     std::unique_lock<std::mutex> lock(wake_);
@@ -113,6 +141,11 @@ class Pool {
     while ((g = gen_.load(std::memory_order_seq_cst)) == seen) wake_cv_.wait(lock);
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     return g;
+  }
+
+  void leave_callers_cpu() {
+    const int caller = caller_cpu_.load(std::memory_order_relaxed);
+    if (caller >= 0 && current_cpu() == caller) move_off_cpu(caller);
   }
 
   void work(int id) {
@@ -125,6 +158,7 @@ class Pool {
       active_.fetch_add(1, std::memory_order_seq_cst);
       // A job that closed (or was replaced) before this thread got here needs nothing from it.
       if (!closed_.load(std::memory_order_seq_cst) && gen_.load(std::memory_order_seq_cst) == g) {
+        leave_callers_cpu();
         const int worker = next_worker_.fetch_add(1, std::memory_order_relaxed);
         if (worker < team_) {
           try {
@@ -151,6 +185,7 @@ class Pool {
   std::atomic<bool> failed_{false};
   std::atomic<int> next_worker_{1};
   std::atomic<int> wanted_{0};  // pool threads the job asks for
+  std::atomic<int> caller_cpu_{-1};  // the core the last job's caller ran on
   std::atomic<bool> closed_{true};
   std::atomic<int> active_{0};
 
