@@ -25,8 +25,8 @@ GROUPS = {
 # size of the copy that measures memory bandwidth (above the L3 of current CPUs).
 MODE_SETTINGS = {
     "quick": dict(repeat=5, min_run_s=0.002, budget_s=1.0, train_budget_s=4.0, copy_mib=64),
-    "default": dict(repeat=5, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
-    "full": dict(repeat=7, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
+    "default": dict(repeat=7, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
+    "full": dict(repeat=9, min_run_s=0.01, budget_s=4.0, train_budget_s=10.0, copy_mib=128),
 }
 
 

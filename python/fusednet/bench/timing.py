@@ -4,11 +4,11 @@ Machine noise on a shared box comes in bursts; interleaving (round r runs every 
 starting from a rotating position) spreads a burst over all contenders instead of one, so the
 ratios stay meaningful even when absolute times drift. Reported figure: the median per-call time.
 
-Before each timed run the cores are left idle for SETTLE_S, then the contender makes one untimed
-call: the thread pools of NumPy's OpenBLAS (whose idle workers spin for ~0.1 s after a call),
-OpenMP and PyTorch keep spinning after their library returns, and a contender timed right after
-another would share the two cores with those spinners. Each library is timed in its own steady
-state instead.
+Before each timed run the cores are left idle for SETTLE_S: the thread pools of NumPy's OpenBLAS
+(whose idle workers spin for ~0.1 s after a call), OpenMP and PyTorch keep spinning after their
+library returns, and a contender timed right after another would share the two cores with those
+spinners. Then the contender runs untimed for WAKE_S (at least one call), so its own sleeping
+workers are awake and on their cores. Each library is timed in its own steady state.
 """
 from __future__ import annotations
 
@@ -56,7 +56,18 @@ def _warm_up(c: Contender, min_run_s: float):
     return None, max(1, min(1_000_000, math.ceil(min_run_s / max(t, 1e-9))))
 
 
+def _warm_calls(fn):
+    """Calls fn, untimed, until WAKE_S has passed (at least once)."""
+    start = time.perf_counter()
+    fn()
+    while time.perf_counter() - start < WAKE_S:
+        fn()
+
+
 SETTLE_S = 0.15
+# Waking a thread pool after the settle takes about a millisecond on these machines (the OS
+# places and starts the threads); a timed run should see the library in its steady state.
+WAKE_S = 0.003
 
 
 def _run_round(live, results, offset):
@@ -69,7 +80,7 @@ def _run_round(live, results, offset):
             if len(live) > 1:
                 time.sleep(SETTLE_S)
                 if c.warmup is None:
-                    c.fn()
+                    _warm_calls(c.fn)
             res.runs_s.append(_time_calls(c.fn, res.calls_per_run))
         except Exception as exc:  # noqa: BLE001
             res.status, res.reason = "error", describe_error(exc)
