@@ -27,28 +27,64 @@ __all__ = [
 _DEVICES = ("cpu", "cuda")
 
 
+def _other_device(name, device):
+    """The same-named function of fusednet.cuda for device="cuda" (imported on first use, so
+    import never touches CUDA)."""
+    if device == "cuda":
+        from .. import cuda
+        return getattr(cuda, name)
+    raise ValueError(f"device: expected one of {_DEVICES}, got {device!r}")
+
+
 def _on_device(cpu_fn):
-    """cpu_fn plus a keyword-only ``device``: "cpu" calls it, "cuda" the same-named function of
-    fusednet.cuda (imported on first use, so import never touches CUDA)."""
-    name = cpu_fn.__name__
+    """cpu_fn plus a keyword-only ``device``: "cpu" (or None) calls cpu_fn, "cuda" the
+    same-named function of fusednet.cuda.
 
-    @_functools.wraps(cpu_fn)
-    def op(*args, device="cpu", **kwargs):
-        if device == "cpu" or device is None:
-            return cpu_fn(*args, **kwargs)
-        if device == "cuda":
-            from .. import cuda
-            return getattr(cuda, name)(*args, **kwargs)
-        raise ValueError(f"device: expected one of {_DEVICES}, got {device!r}")
-
+    The wrapper is generated with cpu_fn's own parameters (not ``*args, **kwargs``), so a CPU call
+    costs one extra plain call: small ops are dominated by per-call overhead.
+    """
     sig = _inspect.signature(cpu_fn)
-    params = list(sig.parameters.values())
+    params, call, defaults = [], [], {}
+    for p in sig.parameters.values():
+        if p.default is not p.empty:
+            defaults[p.name] = p.default
+        default = f"=_defaults[{p.name!r}]" if p.default is not p.empty else ""
+        if p.kind is p.POSITIONAL_OR_KEYWORD:
+            params.append(p.name + default)
+            call.append(p.name)
+        elif p.kind is p.KEYWORD_ONLY:
+            if "*" not in params and not any(x.startswith("*") for x in params):
+                params.append("*")
+            params.append(p.name + default)
+            call.append(f"{p.name}={p.name}")
+        elif p.kind is p.VAR_KEYWORD:
+            kwargs = p.name
+            continue
+        else:  # no op takes positional-only or *args parameters
+            raise TypeError(f"{cpu_fn.__name__}: unsupported parameter kind {p.kind}")
+    if not any(x.startswith("*") for x in params):
+        params.append("*")
+    params.append('device="cpu"')
+    var_kw = [p.name for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD]
+    if var_kw:
+        params.append("**" + var_kw[0])
+        call.append("**" + var_kw[0])
+    args = ", ".join(call)
+    name = cpu_fn.__name__
+    src = (f"def {name}({', '.join(params)}):\n"
+           f"    if device == 'cpu' or device is None:\n"
+           f"        return _cpu({args})\n"
+           f"    return _other_device({name!r}, device)({args})\n")
+    namespace = {"_cpu": cpu_fn, "_defaults": defaults, "_other_device": _other_device}
+    exec(compile(src, f"<fusednet.ops.{name}>", "exec"), namespace)  # noqa: S102
+    op = _functools.update_wrapper(namespace[name], cpu_fn)
     device_param = _inspect.Parameter("device", _inspect.Parameter.KEYWORD_ONLY, default="cpu")
-    if params and params[-1].kind is _inspect.Parameter.VAR_KEYWORD:
-        params.insert(len(params) - 1, device_param)
+    plist = list(sig.parameters.values())
+    if plist and plist[-1].kind is _inspect.Parameter.VAR_KEYWORD:
+        plist.insert(len(plist) - 1, device_param)
     else:
-        params.append(device_param)
-    op.__signature__ = sig.replace(parameters=params)
+        plist.append(device_param)
+    op.__signature__ = sig.replace(parameters=plist)
     return op
 
 
