@@ -6,7 +6,9 @@
 #include <stdexcept>
 #include <thread>
 
+#ifdef __linux__
 #include <sched.h>
+#endif
 
 #include "common.h"
 

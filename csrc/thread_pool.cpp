@@ -9,8 +9,14 @@
 #include <thread>
 #include <vector>
 
+#ifdef _WIN32
+#include <process.h>
+#define getpid _getpid
+using pid_t = int;
+#else
 #include <sched.h>
 #include <unistd.h>
+#endif
 
 namespace fusednet {
 namespace {

@@ -100,3 +100,26 @@ def test_default_thread_count_is_the_usable_cpus():
                          env=clean, capture_output=True, text=True, check=True)
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert int(out.stdout) == usable
+
+
+def test_workers_that_sleep_between_calls():
+    """FUSEDNET_SPIN_US=0: workers sleep right after every job, so every call wakes them (the
+    sleep/wake hand-over, exercised thousands of times)."""
+    code = """
+import numpy as np, fusednet as fnet
+fnet.set_num_threads(3)
+rng = np.random.default_rng(0)
+a = rng.standard_normal((200, 150), dtype=np.float32)
+b = rng.standard_normal((150, 170), dtype=np.float32)
+want = a.astype(np.float64) @ b.astype(np.float64)
+first = fnet.ops.matmul(a, b)
+assert np.abs(first - want).max() < 1e-3
+for _ in range(2000):
+    assert np.array_equal(fnet.ops.matmul(a, b), first)
+print("ok")
+"""
+    env = {**os.environ, "FUSEDNET_SPIN_US": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
