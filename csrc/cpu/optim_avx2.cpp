@@ -1,126 +1,43 @@
-// Optimizer range kernels, AVX2 + FMA (8 floats per vector). Same math as optim.cpp's reference
-// (see its header); what this adds: explicit FMAs and a masked tail, so the sqrt + div per element
-// keep up with memory and every element of a call runs the same instruction sequence.
+// Optimizer range kernels, AVX2 + FMA (8 floats per vector): optim_vec_impl.h's template on
+// these vector traits, compiled with this file's flags.
 #include <immintrin.h>
 
-#include "optim_impl.h"
+#include "optim_vec_impl.h"
 
 namespace fusednet {
 namespace optim_detail {
 namespace {
 
-// Lanes [0, count) set, count in [0, 8].
-FN_INLINE __m256i tail_mask(index_t count) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-struct AdamVec {
-  __m256 b1, omb1, b2, omb2, step_size, inv_sqrt_bc2, eps, wd, decay_factor;
-  explicit AdamVec(const AdamCoeffs& c)
-      : b1(_mm256_set1_ps(c.beta1)), omb1(_mm256_set1_ps(c.one_minus_beta1)),
-        b2(_mm256_set1_ps(c.beta2)), omb2(_mm256_set1_ps(c.one_minus_beta2)),
-        step_size(_mm256_set1_ps(c.step_size)), inv_sqrt_bc2(_mm256_set1_ps(c.inv_sqrt_bc2)),
-        eps(_mm256_set1_ps(c.eps)), wd(_mm256_set1_ps(c.weight_decay)),
-        decay_factor(_mm256_set1_ps(c.decay_factor)) {}
+struct VecAvx2 {
+  using reg = __m256;
+  using mask = __m256i;
+  static constexpr int width = 8;
+  static FN_INLINE reg zero() { return _mm256_setzero_ps(); }
+  static FN_INLINE reg set1(float x) { return _mm256_set1_ps(x); }
+  static FN_INLINE reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static FN_INLINE void store(float* p, reg r) { _mm256_storeu_ps(p, r); }
+  static FN_INLINE mask tail(index_t count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static FN_INLINE reg load_tail(const float* p, mask m) { return _mm256_maskload_ps(p, m); }
+  static FN_INLINE void store_tail(float* p, mask m, reg r) { _mm256_maskstore_ps(p, m, r); }
+  static FN_INLINE reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static FN_INLINE reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
+  static FN_INLINE reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static FN_INLINE reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static FN_INLINE reg sqrt(reg a) { return _mm256_sqrt_ps(a); }
 };
-
-template <Decay D>
-FN_INLINE void adam_vec(__m256& p, __m256 g, __m256& m, __m256& v, const AdamVec& k) {
-  if (D == Decay::L2) g = _mm256_fmadd_ps(k.wd, p, g);
-  if (D == Decay::Decoupled) p = _mm256_mul_ps(p, k.decay_factor);
-  m = _mm256_fmadd_ps(k.b1, m, _mm256_mul_ps(k.omb1, g));
-  v = _mm256_fmadd_ps(k.b2, v, _mm256_mul_ps(_mm256_mul_ps(k.omb2, g), g));
-  const __m256 denom = _mm256_fmadd_ps(_mm256_sqrt_ps(v), k.inv_sqrt_bc2, k.eps);
-  p = _mm256_fnmadd_ps(k.step_size, _mm256_div_ps(m, denom), p);
-}
-
-template <Decay D>
-void adam_range(float* FN_RESTRICT p, const float* FN_RESTRICT g, float* FN_RESTRICT m,
-                float* FN_RESTRICT v, index_t n, const AdamCoeffs& c) {
-  const AdamVec k(c);
-  index_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 pv = _mm256_loadu_ps(p + i), mv = _mm256_loadu_ps(m + i), vv = _mm256_loadu_ps(v + i);
-    adam_vec<D>(pv, _mm256_loadu_ps(g + i), mv, vv, k);
-    _mm256_storeu_ps(p + i, pv);
-    _mm256_storeu_ps(m + i, mv);
-    _mm256_storeu_ps(v + i, vv);
-  }
-  if (i < n) {
-    const __m256i mask = tail_mask(n - i);
-    __m256 pv = _mm256_maskload_ps(p + i, mask), mv = _mm256_maskload_ps(m + i, mask),
-           vv = _mm256_maskload_ps(v + i, mask);
-    adam_vec<D>(pv, _mm256_maskload_ps(g + i, mask), mv, vv, k);
-    _mm256_maskstore_ps(p + i, mask, pv);
-    _mm256_maskstore_ps(m + i, mask, mv);
-    _mm256_maskstore_ps(v + i, mask, vv);
-  }
-}
-
-struct SgdVec {
-  __m256 lr, momentum, wd;
-  explicit SgdVec(const SgdCoeffs& c)
-      : lr(_mm256_set1_ps(c.lr)), momentum(_mm256_set1_ps(c.momentum)),
-        wd(_mm256_set1_ps(c.weight_decay)) {}
-};
-
-template <bool UseDecay, bool UseMomentum, bool Nesterov>
-FN_INLINE void sgd_vec(__m256& p, __m256 g, __m256& vel, const SgdVec& k) {
-  if (UseDecay) g = _mm256_fmadd_ps(k.wd, p, g);
-  __m256 update = g;
-  if (UseMomentum) {
-    vel = _mm256_fmadd_ps(k.momentum, vel, g);
-    update = Nesterov ? _mm256_fmadd_ps(k.momentum, vel, g) : vel;
-  }
-  p = _mm256_fnmadd_ps(k.lr, update, p);
-}
-
-template <bool UseDecay, bool UseMomentum, bool Nesterov>
-void sgd_range(float* FN_RESTRICT p, const float* FN_RESTRICT g, float* FN_RESTRICT vel,
-               index_t n, const SgdCoeffs& c) {
-  const SgdVec k(c);
-  index_t i = 0;
-  __m256 velv = _mm256_setzero_ps();
-  for (; i + 8 <= n; i += 8) {
-    __m256 pv = _mm256_loadu_ps(p + i);
-    if (UseMomentum) velv = _mm256_loadu_ps(vel + i);
-    sgd_vec<UseDecay, UseMomentum, Nesterov>(pv, _mm256_loadu_ps(g + i), velv, k);
-    _mm256_storeu_ps(p + i, pv);
-    if (UseMomentum) _mm256_storeu_ps(vel + i, velv);
-  }
-  if (i < n) {
-    const __m256i mask = tail_mask(n - i);
-    __m256 pv = _mm256_maskload_ps(p + i, mask);
-    if (UseMomentum) velv = _mm256_maskload_ps(vel + i, mask);
-    sgd_vec<UseDecay, UseMomentum, Nesterov>(pv, _mm256_maskload_ps(g + i, mask), velv, k);
-    _mm256_maskstore_ps(p + i, mask, pv);
-    if (UseMomentum) _mm256_maskstore_ps(vel + i, mask, velv);
-  }
-}
 
 }  // namespace
 
 void adam_range_avx2(float* p, const float* g, float* m, float* v, index_t n,
                      const AdamCoeffs& c) {
-  switch (c.decay) {
-    case Decay::None: adam_range<Decay::None>(p, g, m, v, n, c); break;
-    case Decay::L2: adam_range<Decay::L2>(p, g, m, v, n, c); break;
-    case Decay::Decoupled: adam_range<Decay::Decoupled>(p, g, m, v, n, c); break;
-  }
+  adam_range_dispatch<VecAvx2>(p, g, m, v, n, c);
 }
 
 void sgd_range_avx2(float* p, const float* g, float* vel, index_t n, const SgdCoeffs& c) {
-  if (!c.use_momentum) {
-    if (c.use_decay) sgd_range<true, false, false>(p, g, vel, n, c);
-    else sgd_range<false, false, false>(p, g, vel, n, c);
-  } else if (c.nesterov) {
-    if (c.use_decay) sgd_range<true, true, true>(p, g, vel, n, c);
-    else sgd_range<false, true, true>(p, g, vel, n, c);
-  } else {
-    if (c.use_decay) sgd_range<true, true, false>(p, g, vel, n, c);
-    else sgd_range<false, true, false>(p, g, vel, n, c);
-  }
+  sgd_range_dispatch<VecAvx2>(p, g, vel, n, c);
 }
 
 }  // namespace optim_detail
