@@ -16,10 +16,15 @@ def test_every_op_takes_device():
         assert param.kind is inspect.Parameter.KEYWORD_ONLY, name
 
 
-def test_unknown_device_is_refused():
+@pytest.mark.parametrize("call", [
+    lambda x, d: fnet.ops.relu(x, device=d),
+    lambda x, d: fnet.ops.matmul(x, x.T, device=d),
+    lambda x, d: fnet.ops.linear(x, x.T, activation="relu", device=d),
+])
+def test_unknown_device_is_refused(call):
     x = np.ones((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"device: expected one of \('cpu', 'cuda'\), got 'gpu'"):
-        fnet.ops.relu(x, device="gpu")
+        call(x, "gpu")
 
 
 def test_cuda_without_device_says_why():

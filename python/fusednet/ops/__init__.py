@@ -12,6 +12,7 @@ import functools as _functools
 import inspect as _inspect
 
 from . import _activation, _gemm, _loss, _optim, _reduce
+from ._device import other_device as _other_device
 from ._activation import ACTIVATIONS
 
 __all__ = [
@@ -24,17 +25,6 @@ __all__ = [
     "sgd_", "adam_",
 ]
 
-_DEVICES = ("cpu", "cuda")
-
-
-def _other_device(name, device):
-    """The same-named function of fusednet.cuda for device="cuda" (imported on first use, so
-    import never touches CUDA)."""
-    if device == "cuda":
-        from .. import cuda
-        return getattr(cuda, name)
-    raise ValueError(f"device: expected one of {_DEVICES}, got {device!r}")
-
 
 def _on_device(cpu_fn):
     """cpu_fn plus a keyword-only ``device``: "cpu" (or None) calls cpu_fn, "cuda" the
@@ -44,6 +34,8 @@ def _on_device(cpu_fn):
     costs one extra plain call: small ops are dominated by per-call overhead.
     """
     sig = _inspect.signature(cpu_fn)
+    if "device" in sig.parameters:  # the op routes devices itself (the gemm ops, for speed)
+        return cpu_fn
     params, call, defaults = [], [], {}
     for p in sig.parameters.values():
         if p.default is not p.empty:
