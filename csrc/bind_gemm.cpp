@@ -200,7 +200,7 @@ void bind_gemm(py::module_& m) {
       },
       py::arg("mode") = -1,
       "How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and "
-      "stealing); negative keeps it. Returns the "
+      "stealing), 2 as 1 without waiting for panels others pack; negative keeps it. Returns the "
       "previous mode.");
   m.def(
       "_gemm_small_plan",

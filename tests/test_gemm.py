@@ -34,18 +34,22 @@ ACT_CODES = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "ta
 
 
 @pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
-                        "packed_direct_b_serial", "packed_parallel_split_n", "small"])
+                        "packed_direct_b_serial", "packed_parallel_split_n",
+                        "packed_parallel_own_panels", "small"])
 def gemm_path(request):
     """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
-    place, with or without a parallel region, threads splitting M or N (all without the small
-    kernel); or the small kernel wherever the layout allows it, whatever the size."""
+    place, with or without threads, the most tasks (one-panel N chunks), with or without
+    waiting for B panels another thread is packing (all without the small kernel); or the small
+    kernel wherever the layout allows it, whatever the size."""
     settings_ = {"default": (-1, -1, -1, -1), "packed_parallel": (0, 0, 0, 0),
                  "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0),
                  "packed_direct_b_serial": (1e30, 0, 1 << 40, 0),
                  "packed_parallel_split_n": (0, 0, 0, 0),
+                 "packed_parallel_own_panels": (0, 0, 0, 0),
                  "small": (-1, -1, -1, 1e30)}[request.param]
     before = _core._gemm_tuning(*settings_)
-    split_before = _core._gemm_split_n(1 if request.param.endswith("split_n") else 0)
+    split_mode = {"packed_parallel_split_n": 1, "packed_parallel_own_panels": 2}
+    split_before = _core._gemm_split_n(split_mode.get(request.param, 0))
     try:
         yield request.param
     finally:
@@ -433,7 +437,7 @@ def test_threads_repeated_no_race(cpu_isa, threads, rng):
         _core._gemm_tuning(*before)
 
 
-@pytest.mark.parametrize("split_n", [0, 1])
+@pytest.mark.parametrize("split_n", [0, 1, 2])
 def test_threads_several_jc_blocks(cpu_isa, threads, rng, split_n):
     """N wider than one jc block, and a K long enough that the packed B (all of K) caps the
     block width: one pool job per block, each block's B panels packed anew."""

@@ -116,8 +116,8 @@ std::atomic<index_t> g_direct_b_max_m{32};
 // there packing, blocking and tile buffers would cost more than the arithmetic.
 std::atomic<double> g_small_max_work{1 << 18};
 
-// 1: the threads always split N (each packs its own B panels, no barrier); 0: the automatic
-// choice.
+// 0: the automatic task split; 1: one-panel N chunks (the most tasks, stealing and shared B
+// panels); 2: as 1, and a thread never waits for a panel another is packing (packs a copy).
 std::atomic<int> g_split_n{0};
 
 // A B block of at most this many floats (16 KiB) stays in L1 whatever the loop order.
@@ -297,7 +297,10 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   index_t n_jp = 1;
   if (nt > 1)
     n_jp = std::min(ceil_div(8 * nt, n_ic), std::max<index_t>(1, max_panels / 4));
-  if (g_split_n.load(std::memory_order_relaxed) == 1) n_jp = max_panels;
+  const int split_mode = g_split_n.load(std::memory_order_relaxed);
+  if (split_mode >= 1) n_jp = max_panels;
+  // Mode 2 (tests): never wait for a panel another thread is packing, pack a copy.
+  const int panel_spins = split_mode == 2 ? 0 : 256;
   const index_t n_tasks = n_ic * n_jp;  // < 2^32: n_ic <= M / MR and n_jp <= nc / NR
   if (static_cast<index_t>(nt) > n_tasks) nt = static_cast<int>(n_tasks);
 
@@ -355,7 +358,7 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           st.store(ready, std::memory_order_release);
           return dst;
         }
-        for (int spins = 0; spins < 256; ++spins) {
+        for (int spins = 0; spins < panel_spins; ++spins) {
           if (st.load(std::memory_order_acquire) == ready) return dst;
           cpu_relax();
         }

@@ -90,7 +90,7 @@ void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* 
                      double* small_max_work);
 
 // How the threads share a problem: 0 automatic, 1 one-panel N chunks (the most tasks, the most
-// stealing and shared B panels; tests use it).
+// stealing and shared B panels), 2 as 1 and never wait for a panel being packed (tests).
 void set_gemm_split_n(int mode);
 int get_gemm_split_n();
 

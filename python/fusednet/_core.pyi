@@ -210,7 +210,7 @@ def _pool_threads_started() -> int:
     """
 def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
-    How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and stealing); negative keeps it. Returns the previous mode.
+    How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and stealing), 2 as 1 without waiting for panels others pack; negative keeps it. Returns the previous mode.
     """
 def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float]:
     """
