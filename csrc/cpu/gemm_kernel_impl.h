@@ -39,6 +39,21 @@ struct MicroKernel {
   static FN_INLINE void store_tile(reg (&acc)[R][NV], float* c, index_t rs_c, index_t cs_c,
                                    index_t m, index_t n, const TileEpilogue& ep) {
     const bool direct = m == R && n == NR && cs_c == 1;
+    // The common tile (alpha 1, no bias, no activation; beta 0 or a later K pass's 1): stores,
+    // or adds, nothing else (short K makes this epilogue a fair share of the work).
+    if (direct && ep.alpha == 1.0f && !ep.bias && ep.act == kTileNone &&
+        (ep.beta == 0.0f || ep.beta == 1.0f)) {
+      if (ep.beta == 0.0f) {
+        FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
+          V::store(c + i * rs_c + j * W, acc[i][j]);
+      } else {
+        FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) {
+          float* p = c + i * rs_c + j * W;
+          V::store(p, V::add(V::load(p), acc[i][j]));
+        }
+      }
+      return;
+    }
     alignas(64) float tmp[R * NR];
     float* out = c;
     index_t ld = rs_c;
