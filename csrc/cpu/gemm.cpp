@@ -399,25 +399,29 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
           ep.act_param = p.ep.act_param;
           const float* bias = last && p.ep.bias ? p.ep.bias + jc + j0 : nullptr;
           const float* bsrc = p.B + pc * p.rs_b + jc * p.cs_b;
-          const auto tile = [&](index_t ir, index_t jr, const float* bpanel) {
+          // A read in place: one tile per call.
+          const auto strided_tile = [&](index_t ir, index_t jr, const float* bpanel) {
             const index_t m = std::min(MR, mc - ir), n = std::min(NR, j1 - jr);
-            const float* bp = bpanel ? bpanel : bsrc + jr;
-            const index_t rs_bp = bpanel ? NR : p.rs_b;
-            float* ct = cblk + ir * p.rs_c + (jr - j0) * p.cs_c;
             ep.bias = bias ? bias + (jr - j0) : nullptr;
-            if (pack_a)
-              ks.packed[m - 1](kc, apk + ir * kc, bp, rs_bp, ct, p.rs_c, p.cs_c, m, n, ep);
-            else
-              ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bp, rs_bp, ct, p.rs_c,
-                                p.cs_c, m, n, ep);
+            ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bpanel ? bpanel : bsrc + jr,
+                              bpanel ? NR : p.rs_b, cblk + ir * p.rs_c + (jr - j0) * p.cs_c,
+                              p.rs_c, p.cs_c, m, n, ep);
           };
           if (kc * (j1 - j0) <= kSmallBlockFloats) {
             // The whole B block fits in L1 (short K): sweep C row by row, so each row of C is
             // written in one go instead of in NR-wide strips (store-bound when K is ~10).
             const float* bp[kSmallBlockFloats / 16];
             for (index_t q = q0; q < q1; ++q) bp[q - q0] = panel(pc, kc, q, q - q0);
-            for (index_t ir = 0; ir < mc; ir += MR)
-              for (index_t jr = j0; jr < j1; jr += NR) tile(ir, jr, bp[(jr - j0) / NR]);
+            if (pack_a) {
+              ep.bias = bias;
+              for (index_t ir = 0; ir < mc; ir += MR)
+                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0,
+                                                         bsrc + j0, p.rs_b, cblk + ir * p.rs_c,
+                                                         p.rs_c, p.cs_c, j1 - j0, ep);
+            } else {
+              for (index_t ir = 0; ir < mc; ir += MR)
+                for (index_t jr = j0; jr < j1; jr += NR) strided_tile(ir, jr, bp[(jr - j0) / NR]);
+            }
           } else {
             // A B micro-panel stays in L1 while the A block streams past it from L2.
             // Odd threads walk the panels backwards: threads on the same panels then pack
@@ -425,7 +429,15 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
             for (index_t i = 0; i < q1 - q0; ++i) {
               const index_t q = tid & 1 ? q1 - 1 - i : q0 + i;
               const float* bp = panel(pc, kc, q, 0);
-              for (index_t ir = 0; ir < mc; ir += MR) tile(ir, q * NR, bp);
+              if (pack_a) {
+                const index_t jr = q * NR;
+                ep.bias = bias ? bias + (jr - j0) : nullptr;
+                ks.packed_column(kc, apk, mc, bp ? bp : bsrc + jr, bp ? NR : p.rs_b,
+                                 cblk + (jr - j0) * p.cs_c, p.rs_c, p.cs_c,
+                                 std::min(NR, j1 - jr), ep);
+              } else {
+                for (index_t ir = 0; ir < mc; ir += MR) strided_tile(ir, q * NR, bp);
+              }
             }
           }
         }

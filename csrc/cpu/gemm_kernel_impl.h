@@ -120,6 +120,42 @@ struct MicroKernel {
     store_tile(acc, c, rs_c, cs_c, m, n, ep);
   }
 
+  template <int R>
+  static void packed_row(index_t kc, const float* a, const float* const* b, index_t count,
+                         const float* b_in_place, index_t rs_in_place, float* c, index_t rs_c,
+                         index_t cs_c, index_t n, const TileEpilogue& ep) {
+    TileEpilogue tile_ep = ep;
+    for (index_t q = 0; q < count; ++q) {
+      const index_t j = q * NR;
+      tile_ep.bias = ep.bias ? ep.bias + j : nullptr;
+      if (b[q])
+        packed<R>(kc, a, b[q], NR, c + j * cs_c, rs_c, cs_c, R, n - j < NR ? n - j : NR, tile_ep);
+      else
+        packed<R>(kc, a, b_in_place + j, rs_in_place, c + j * cs_c, rs_c, cs_c, R,
+                  n - j < NR ? n - j : NR, tile_ep);
+    }
+  }
+
+  // The last rows of a column (m < MR of them), by a compile-time row count.
+  template <int R = 1>
+  static FN_INLINE void packed_tail(index_t m, index_t kc, const float* a, const float* b,
+                                    index_t rs_b, float* c, index_t rs_c, index_t cs_c,
+                                    index_t n, const TileEpilogue& ep) {
+    if constexpr (R < MR) {
+      if (m == R) packed<R>(kc, a, b, rs_b, c, rs_c, cs_c, R, n, ep);
+      else packed_tail<R + 1>(m, kc, a, b, rs_b, c, rs_c, cs_c, n, ep);
+    }
+  }
+
+  static void packed_column(index_t kc, const float* a, index_t mc, const float* b, index_t rs_b,
+                            float* c, index_t rs_c, index_t cs_c, index_t n,
+                            const TileEpilogue& ep) {
+    index_t i = 0;
+    for (; i + MR <= mc; i += MR)
+      packed<MR>(kc, a + i * kc, b, rs_b, c + i * rs_c, rs_c, cs_c, MR, n, ep);
+    if (i < mc) packed_tail(mc - i, kc, a + i * kc, b, rs_b, c + i * rs_c, rs_c, cs_c, n, ep);
+  }
+
   // A read in place with any strides (the small-problem path, no packing of A). Rows past m
   // re-read row m - 1, so no load leaves A; their results are never stored.
   template <int R>
@@ -397,10 +433,12 @@ KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t
                                std::integer_sequence<int, Rows...>) {
   static_assert(MR <= kMaxMR, "raise kMaxMR");
   using K = MicroKernel<V, MR, NV>;
-  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, &K::pack_a, &K::pack_b,
-                &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
+  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, {}, &K::packed_column, &K::pack_a,
+                &K::pack_b, &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
   ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
   ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
+  ((set.packed_row[Rows] = &K::template packed_row<Rows + 1>), ...);
+  set.packed_column = &K::packed_column;
   return set;
 }
 

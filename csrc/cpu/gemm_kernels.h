@@ -34,6 +34,16 @@ using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b,
 using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a,
                                const float* b, index_t rs_b, float* c, index_t rs_c, index_t cs_c,
                                index_t m, index_t n, const TileEpilogue& ep);
+// A row of tiles: one packed A micro-panel (m rows) against B panels b[0, count), n columns in
+// all, C and the bias (if any) at their first column. A null b[q] is a full panel read in place
+// at b_in_place + q * NR with row stride rs_in_place.
+using PackedRowFn = void (*)(index_t kc, const float* a, const float* const* b, index_t count,
+                             const float* b_in_place, index_t rs_in_place, float* c,
+                             index_t rs_c, index_t cs_c, index_t n, const TileEpilogue& ep);
+// A column of tiles: a whole packed A block (mc rows) against one B panel (n <= NR columns).
+using PackedColumnFn = void (*)(index_t kc, const float* a, index_t mc, const float* b,
+                                index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t n,
+                                const TileEpilogue& ep);
 // Packs a kc x nc block of B (B(k, j) = b[k * rs_b + j * cs_b]) into ceil(nc / NR) micro-panels.
 using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, index_t cs_b,
                          float* out);
@@ -58,6 +68,10 @@ struct KernelSet {
   // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
   PackedKernel packed[kMaxMR];
   StridedKernel strided[kMaxMR];
+  // The same tiles, a row or a column of them per call (the driver's sweeps, per-tile calls and
+  // setup hoisted: with short K they are a fair share of the work). packed_row[m - 1]: m rows.
+  PackedRowFn packed_row[kMaxMR];
+  PackedColumnFn packed_column;
   PackAFn pack_a;
   PackBFn pack_b;
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
