@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #define getpid _getpid
 using pid_t = int;
 #else
+#include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 #endif
@@ -203,17 +205,34 @@ class Pool {
 
 // Never destroyed: its detached workers may still be polling when the process exits. A forked
 // child has none of the parent's threads, so it starts a pool of its own.
-Pool* g_pool = nullptr;
-pid_t g_pool_pid = 0;
+std::atomic<Pool*> g_pool{nullptr};
+std::atomic<pid_t> g_pool_pid{0};
 std::mutex g_pool_create;
 
+#ifndef _WIN32
+// A fork while another thread held the creation lock would leave it locked in the child.
+void reset_in_child() {
+  new (&g_pool_create) std::mutex();
+  g_pool.store(nullptr);
+}
+#endif
+
 Pool& pool() {
+  const pid_t pid = getpid();
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p && g_pool_pid.load(std::memory_order_relaxed) == pid) return *p;
   std::lock_guard<std::mutex> lock(g_pool_create);
-  if (!g_pool || g_pool_pid != getpid()) {
-    g_pool = new Pool();
-    g_pool_pid = getpid();
+  p = g_pool.load(std::memory_order_acquire);
+  if (!p || g_pool_pid.load(std::memory_order_relaxed) != pid) {
+#ifndef _WIN32
+    static const int registered = pthread_atfork(nullptr, nullptr, reset_in_child);
+    (void)registered;
+#endif
+    p = new Pool();
+    g_pool_pid.store(pid, std::memory_order_relaxed);
+    g_pool.store(p, std::memory_order_release);
   }
-  return *g_pool;
+  return *p;
 }
 
 }  // namespace
@@ -223,6 +242,9 @@ void run_team_raw(int team, void (*fn)(void*, int, int), void* ctx) {
   fn(ctx, 0, 1);
 }
 
-int pool_threads_started() { return g_pool && g_pool_pid == getpid() ? g_pool->started() : 0; }
+int pool_threads_started() {
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  return p && g_pool_pid.load() == getpid() ? p->started() : 0;
+}
 
 }  // namespace fusednet

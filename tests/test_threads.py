@@ -67,14 +67,26 @@ def _child_matmul(queue):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
-def test_forked_child_starts_its_own_pool():
+@pytest.mark.parametrize("busy_parent", [False, True])
+def test_forked_child_starts_its_own_pool(busy_parent):
+    """The child has none of the parent's threads; with busy_parent the fork happens while
+    another thread of the parent keeps the pool busy (its locks may be held at that moment)."""
     a = np.arange(400 * 300, dtype=np.float32).reshape(400, 300) / 1e4
     expected = float(fnet.ops.matmul(a, a.T).sum())  # the parent's pool is running
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_child_matmul, args=(queue,))
-    child.start()
-    child.join(timeout=60)
+    stop = threading.Event()
+    busy = threading.Thread(target=lambda: [fnet.ops.matmul(a, a.T) for _ in iter(stop.is_set, True)])
+    if busy_parent:
+        busy.start()
+    try:
+        ctx = multiprocessing.get_context("fork")
+        queue = ctx.Queue()
+        child = ctx.Process(target=_child_matmul, args=(queue,))
+        child.start()
+        child.join(timeout=60)
+    finally:
+        stop.set()
+        if busy_parent:
+            busy.join()
     if child.is_alive():
         child.kill()
         pytest.fail("a forked child hung in a parallel kernel")
