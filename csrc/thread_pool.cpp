@@ -119,10 +119,16 @@ class Pool {
     fn_(ctx_, worker, team_);
   }
 
+  // Starts workers up to `wanted`; when the system refuses a thread (limits), the job runs
+  // with those there are, as work is shared dynamically anyway.
   void grow(int wanted) {
     while (static_cast<int>(threads_.size()) < wanted) {
       const int id = static_cast<int>(threads_.size());
-      threads_.emplace_back([this, id] { work(id); });
+      try {
+        threads_.emplace_back([this, id] { work(id); });
+      } catch (const std::exception&) {
+        return;
+      }
       threads_.back().detach();
       started_.fetch_add(1);
     }
