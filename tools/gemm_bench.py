@@ -1,17 +1,22 @@
 """Tuning script for the CPU gemm: fusednet vs NumPy's matmul side by side in one process.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=python python tools/gemm_bench.py \
-        [--quick] [--one-thread] [FILTER ...]
+    PYTHONPATH=python python tools/gemm_bench.py [--quick] [--one-thread] [--repeat N] [FILTER ...]
 
-For each case, blocks of calls of NumPy and fusednet alternate (a block, not single calls, so
-neither library's worker threads are still spinning when the other starts); the figure is the
-median over the blocks of the per-call time. ratio = NumPy time / fusednet time (> 1: faster).
-Peak = fusednet._core.fp32_peak_gflops(threads): independent FMA chains on every vector
-register for ~50 ms per thread count, best 10 ms chunk (cores x FMA pipes x lanes x 2 x clock).
+Two-thread timing goes through the bench's interleaved timer (fusednet.bench.timing.measure):
+rounds that alternate the two libraries, the cores idle before each timed run and the library's
+own workers woken first, so neither library's spinning threads slow the other. Printed: the
+median and the fastest run of each, and both ratios (NumPy time / fusednet time, > 1: faster).
+On these shared machines the median ratio of a single case swings by ~10%; repeat, or compare the
+fastest runs, before trusting a few percent.
+--one-thread times both libraries on the calling thread in its CPU time: kernel efficiency
+alone, unaffected by time slices lost to other processes.
+Peak = fusednet._core.fp32_peak_gflops(threads): independent FMA chains on every vector register
+for ~50 ms per thread count, best 10 ms chunk (cores x FMA pipes x lanes x 2 x clock).
 """
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 
@@ -19,8 +24,9 @@ import numpy as np
 
 import fusednet as fnet
 from fusednet import ops
+from fusednet.bench import timing
+from fusednet.bench.case import Contender
 
-clock = time.perf_counter
 
 
 def cases():
@@ -61,44 +67,43 @@ def make(form, M, N, K, rng):
     return (lambda: np.maximum(a @ b + bias, 0)), (lambda: ops.linear(a, b, bias, activation="relu", out=out))
 
 
-def per_call(fn, target_s):
-    """How many calls fill about target_s (at least 1)."""
-    fn()
-    n = 1
-    while True:
-        t = clock()
-        for _ in range(n):
-            fn()
-        dt = clock() - t
-        if dt >= target_s / 2:
-            return max(1, int(n * target_s / dt)), dt / n
-        n = min(n * 8, max(n + 1, int(n * target_s / max(dt, 1e-7))))
+def bench(np_fn, fn_fn, repeat, min_run_s):
+    """(numpy runs, fusednet runs) in seconds per call, from interleaved rounds."""
+    results = timing.measure([Contender("numpy", np_fn, ""), Contender("fusednet", fn_fn, "")],
+                             repeat=repeat, min_run_s=min_run_s, budget_s=60.0)
+    return results["numpy"].runs_s, results["fusednet"].runs_s
 
 
-def bench(np_fn, fn_fn, blocks, target_s):
-    n_np, _ = per_call(np_fn, target_s)
-    n_fn, _ = per_call(fn_fn, target_s)
-    tn, tf = [], []
-    for _ in range(blocks):
-        for fn, n, acc in ((np_fn, n_np, tn), (fn_fn, n_fn, tf)):
-            t = clock()
+def bench_cpu_time(np_fn, fn_fn, repeat, min_run_s):
+    """The same on the calling thread, timed in its CPU time, blocks of calls alternating."""
+    def calls_for(fn):
+        fn()
+        start = time.thread_time()
+        fn()
+        return max(1, int(min_run_s / max(time.thread_time() - start, 1e-7)))
+
+    runs = ([], [])
+    counts = (calls_for(np_fn), calls_for(fn_fn))
+    for _ in range(repeat):
+        for fn, n, acc in zip((np_fn, fn_fn), counts, runs):
+            start = time.thread_time()
             for _ in range(n):
                 fn()
-            acc.append((clock() - t) / n)
-    return float(np.median(tn)), float(np.median(tf))
+            acc.append((time.thread_time() - start) / n)
+    return runs
 
 
 def main():
     quick = "--quick" in sys.argv
-    filt = [a for a in sys.argv[1:] if not a.startswith("--")]
-    global clock
-    if "--one-thread" in sys.argv:
-        # Both libraries on the calling thread, timed in its CPU time: kernel efficiency alone,
-        # unaffected by time slices lost to other processes on a shared machine.
+    args = sys.argv[1:]
+    repeat = int(args[args.index("--repeat") + 1]) if "--repeat" in args else (5 if quick else 9)
+    filt = [a for i, a in enumerate(args)
+            if not a.startswith("--") and (i == 0 or args[i - 1] != "--repeat")]
+    one_thread = "--one-thread" in args
+    if one_thread:
         from threadpoolctl import threadpool_limits
         threadpool_limits(1, user_api="blas")
         fnet.set_num_threads(1)
-        clock = time.thread_time
     try:
         from threadpoolctl import threadpool_info
         blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()
@@ -111,16 +116,19 @@ def main():
     print(f"numpy {np.__version__} BLAS {blas}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
     print(f"fusednet isa={fnet._core.cpu_isa()} kernel={fnet._core.gemm_blocking()['kernel']} "
           f"threads={threads}; measured FP32 peak {peak:.1f} GFLOP/s ({peak1:.1f} on 1 thread)")
-    print(f"{'case':32s} {'form':4s} {'numpy us':>10s} {'fnet us':>10s} {'fnet GF/s':>9s} {'%peak':>6s} {'ratio':>6s}")
+    print(f"{'case':32s} {'form':4s} {'numpy us':>9s} {'fnet us':>9s} {'fnet GF/s':>9s} {'%peak':>6s} "
+          f"{'ratio':>6s} {'ratio(fastest)':>14s}")
     rng = np.random.default_rng(0)
+    timer = bench_cpu_time if one_thread else bench
     for name, form, M, N, K in cases():
         if filt and not any(f in name for f in filt):
             continue
         np_fn, fn_fn = make(form, M, N, K, rng)
-        tn, tf = bench(np_fn, fn_fn, 5 if quick else 9, 0.02 if quick else 0.05)
-        gf = 2.0 * M * N * K / tf * 1e-9
-        print(f"{name:32s} {form:4s} {tn * 1e6:10.1f} {tf * 1e6:10.1f} {gf:9.1f} {100 * gf / peak:6.1f} {tn / tf:6.2f}",
-              flush=True)
+        tn, tf = timer(np_fn, fn_fn, repeat, 0.005 if quick else 0.01)
+        mn, mf = statistics.median(tn), statistics.median(tf)
+        gf = 2.0 * M * N * K / mf * 1e-9
+        print(f"{name:32s} {form:4s} {mn * 1e6:9.1f} {mf * 1e6:9.1f} {gf:9.1f} {100 * gf / peak:6.1f} "
+              f"{mn / mf:6.2f} {min(tn) / min(tf):14.2f}", flush=True)
 
 
 if __name__ == "__main__":
