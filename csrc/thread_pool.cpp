@@ -23,14 +23,6 @@ using pid_t = int;
 namespace fusednet {
 namespace {
 
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // How long a worker keeps polling for the next job before it sleeps: long enough to cover the
 // gaps between the kernel calls of a training step, short enough not to hold a core that other
 // processes (or NumPy's and PyTorch's threads) want. FUSEDNET_SPIN_US overrides it.
@@ -70,7 +62,7 @@ void move_off_cpu(int cpu) {
 
 class Pool {
  public:
-  explicit Pool() : spin_(spin_budget()) {}
+  Pool() : spin_(spin_budget()) {}
 
   // Runs one job; false when the pool is busy with another caller's job.
   bool run(int team, void (*fn)(void*, int, int), void* ctx) {

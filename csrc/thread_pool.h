@@ -12,7 +12,7 @@
 #pragma once
 
 #include <atomic>
-#include <utility>
+#include <type_traits>
 
 #include "common.h"
 
@@ -52,6 +52,15 @@ void parallel_for(index_t n, index_t grain, int threads, F&& body) {
       body(begin, begin + grain < n ? begin + grain : n);
     }
   });
+}
+
+// One pause in a spin-wait loop (lets the sibling hyper-thread and the memory system breathe).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
 }
 
 // Pool threads started so far (tests).

@@ -25,7 +25,6 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
-#include <thread>
 #include <vector>
 
 #include "../dispatch.h"
@@ -257,12 +256,6 @@ index_t steal_back(TaskRange* ranges, int team, int self) {
   }
 }
 
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // Per-call scratch, grown once per calling thread: the task ranges and the B panel states.
 thread_local std::vector<TaskRange> tl_ranges;
 thread_local std::vector<std::atomic<std::int32_t>> tl_panel_state;
@@ -333,7 +326,7 @@ void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
   const auto block = [&](index_t g, int tid) {
     float* abuf = own_all + static_cast<index_t>(tid) * own_size;
     float* own_panel = abuf + a_size;
-    index_t packed_ic = -1, packed_pc = -1;  // what abuf holds (packed_pc -1: all passes)
+    index_t packed_ic = -1, packed_pc = -1;  // abuf holds this M block (and pass, if one fits)
     {
       const index_t jc = g * nc_max;
       const index_t nc = std::min(nc_max, p.N - jc);

@@ -36,31 +36,28 @@ def _on_device(cpu_fn):
     sig = _inspect.signature(cpu_fn)
     if "device" in sig.parameters:  # the op routes devices itself (the gemm ops, for speed)
         return cpu_fn
-    params, call, defaults = [], [], {}
-    for p in sig.parameters.values():
-        if p.default is not p.empty:
-            defaults[p.name] = p.default
-        default = f"=_defaults[{p.name!r}]" if p.default is not p.empty else ""
-        if p.kind is p.POSITIONAL_OR_KEYWORD:
-            params.append(p.name + default)
+    P = _inspect.Parameter
+    plist = list(sig.parameters.values())
+    at = len(plist) - 1 if plist and plist[-1].kind is P.VAR_KEYWORD else len(plist)
+    plist.insert(at, P("device", P.KEYWORD_ONLY, default="cpu"))
+    defaults = {p.name: p.default for p in plist if p.default is not p.empty}
+    params, call = [], []  # the wrapper's parameter list; what it passes on
+    for p in plist:
+        text = p.name + (f"=_defaults[{p.name!r}]" if p.default is not p.empty else "")
+        if p.kind is P.POSITIONAL_OR_KEYWORD:
+            params.append(text)
             call.append(p.name)
-        elif p.kind is p.KEYWORD_ONLY:
-            if "*" not in params and not any(x.startswith("*") for x in params):
+        elif p.kind is P.KEYWORD_ONLY:
+            if "*" not in params:
                 params.append("*")
-            params.append(p.name + default)
-            call.append(f"{p.name}={p.name}")
-        elif p.kind is p.VAR_KEYWORD:
-            kwargs = p.name
-            continue
+            params.append(text)
+            if p.name != "device":
+                call.append(f"{p.name}={p.name}")
+        elif p.kind is P.VAR_KEYWORD:
+            params.append("**" + p.name)
+            call.append("**" + p.name)
         else:  # no op takes positional-only or *args parameters
             raise TypeError(f"{cpu_fn.__name__}: unsupported parameter kind {p.kind}")
-    if not any(x.startswith("*") for x in params):
-        params.append("*")
-    params.append('device="cpu"')
-    var_kw = [p.name for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD]
-    if var_kw:
-        params.append("**" + var_kw[0])
-        call.append("**" + var_kw[0])
     args = ", ".join(call)
     name = cpu_fn.__name__
     src = (f"def {name}({', '.join(params)}):\n"
@@ -70,12 +67,6 @@ def _on_device(cpu_fn):
     namespace = {"_cpu": cpu_fn, "_defaults": defaults, "_other_device": _other_device}
     exec(compile(src, f"<fusednet.ops.{name}>", "exec"), namespace)  # noqa: S102
     op = _functools.update_wrapper(namespace[name], cpu_fn)
-    device_param = _inspect.Parameter("device", _inspect.Parameter.KEYWORD_ONLY, default="cpu")
-    plist = list(sig.parameters.values())
-    if plist and plist[-1].kind is _inspect.Parameter.VAR_KEYWORD:
-        plist.insert(len(plist) - 1, device_param)
-    else:
-        plist.append(device_param)
     op.__signature__ = sig.replace(parameters=plist)
     return op
 
