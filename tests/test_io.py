@@ -18,7 +18,7 @@ def _data(n=120):
 
 def _model(opt):
     m = fnet.Sequential([L.Dense(10, activation="relu", input_shape=(5,)), L.Dropout(0.2),
-                         L.Dense(3)], seed=11)
+                         L.Dense(3)], seed=11, device="cpu")
     m.compile(optimizer=opt, loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True),
               metrics=["accuracy"])
     return m
@@ -36,7 +36,7 @@ def test_save_load_continue_equals_uninterrupted(tmp_path, make_opt):
     a.fit(x, y, batch_size=16, epochs=2, verbose=0)
     path = tmp_path / "m.fnet"
     a.save(path)
-    b = fnet.load_model(path)
+    b = fnet.load_model(path, device="cpu")
     assert type(b.optimizer) is type(a.optimizer)
     assert b.optimizer.get_config() == a.optimizer.get_config()
     assert b.optimizer.iterations == a.optimizer.iterations == 16
@@ -58,17 +58,19 @@ def test_pickle_roundtrip_continues_identically():
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         assert np.array_equal(wa, wb)
     assert b.trainable_variables[0]._model is b
+    assert b.device == "cpu"  # unpickled on the device it was pickled from
 
 
 def test_save_uncompiled_and_unbuilt(tmp_path):
-    m = fnet.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(1)], seed=2)
+    m = fnet.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(1)], seed=2,
+                        device="cpu")
     m.save(tmp_path / "a")
-    m2 = fnet.load_model(tmp_path / "a")
+    m2 = fnet.load_model(tmp_path / "a", device="cpu")
     assert not m2.compiled
     np.testing.assert_array_equal(m.predict(np.ones((2, 3))), m2.predict(np.ones((2, 3))))
-    u = fnet.Sequential([L.Dense(4), L.Dense(2)], seed=3)
+    u = fnet.Sequential([L.Dense(4), L.Dense(2)], seed=3, device="cpu")
     u.save(tmp_path / "b")
-    u2 = fnet.load_model(tmp_path / "b")
+    u2 = fnet.load_model(tmp_path / "b", device="cpu")
     assert not u2.built
     u2.build((None, 6))
     u.build((None, 6))
@@ -93,13 +95,16 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
 def test_load_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
-        fnet.load_model(tmp_path / "missing")
+        fnet.load_model(tmp_path / "missing", device="cpu")
     (tmp_path / "junk").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a fusednet model file"):
-        fnet.load_model(tmp_path / "junk")
+        fnet.load_model(tmp_path / "junk", device="cpu")
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     with pytest.raises(ValueError, match="no header"):
-        fnet.load_model(tmp_path / "other.npz")
+        fnet.load_model(tmp_path / "other.npz", device="cpu")
+    _model(optimizers.SGD(0.1)).save(tmp_path / "m")
+    with pytest.raises(ValueError, match="device"):
+        fnet.load_model(tmp_path / "m", device="tpu")
 
 
 def test_schedule_survives_save(tmp_path):
@@ -111,7 +116,7 @@ def test_schedule_survives_save(tmp_path):
     a = _model(optimizers.SGD(s, momentum=0.5))
     a.fit(x, y, batch_size=16, epochs=1, verbose=0)
     a.save(tmp_path / "s")
-    b = fnet.load_model(tmp_path / "s")
+    b = fnet.load_model(tmp_path / "s", device="cpu")
     assert b.optimizer.learning_rate == s
     b.fit(x, y, batch_size=16, epochs=1, verbose=0)
     assert all(np.array_equal(p, q) for p, q in zip(ref.get_weights(), b.get_weights()))

@@ -23,7 +23,7 @@ def test_serialize_roundtrip(layer):
 
 
 def test_input_layer_and_input_dropout():
-    m = fnet.Sequential([L.Input(shape=(3,)), L.Dropout(0.5), L.Dense(2)], seed=0)
+    m = fnet.Sequential([L.Input(shape=(3,)), L.Dropout(0.5), L.Dense(2)], seed=0, device="cpu")
     assert m.input_shape == (None, 3) and m.count_params() == 8
     x = np.ones((4, 3), np.float32)
     assert np.array_equal(m.predict(x), m(x))
@@ -31,27 +31,28 @@ def test_input_layer_and_input_dropout():
 
 def test_activation_folding_equals_dense_activation():
     a = fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Activation("relu"), L.Dense(2),
-                         L.Activation("sigmoid")], seed=1)
+                         L.Activation("sigmoid")], seed=1, device="cpu")
     b = fnet.Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
-                         L.Dense(2, activation="sigmoid")], seed=1)
+                         L.Dense(2, activation="sigmoid")], seed=1, device="cpu")
     x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
     assert np.array_equal(a.predict(x), b.predict(x))
 
 
 def test_unsupported_stacks():
     with pytest.raises(ValueError, match="already has an activation"):
-        fnet.Sequential([L.Dense(4, activation="relu", input_shape=(3,)), L.Activation("tanh")])
+        fnet.Sequential([L.Dense(4, activation="relu", input_shape=(3,)), L.Activation("tanh")],
+                        device="cpu")
     with pytest.raises(ValueError, match="two Dropout layers"):
         fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Dropout(0.1), L.Dropout(0.2),
-                         L.Dense(1)])
+                         L.Dense(1)], device="cpu")
     with pytest.raises(ValueError, match="must follow a Dense"):
-        fnet.Sequential([L.Activation("relu", input_shape=(3,)), L.Dense(1)])
+        fnet.Sequential([L.Activation("relu", input_shape=(3,)), L.Dense(1)], device="cpu")
     with pytest.raises(TypeError, match="fusednet.layers"):
-        fnet.Sequential(["dense"])
+        fnet.Sequential(["dense"], device="cpu")
 
 
 def test_add_rebuilds_deterministically():
-    m = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=3)
+    m = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=3, device="cpu")
     m.add(L.Dense(2))
-    ref = fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(2)], seed=3)
+    ref = fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Dense(2)], seed=3, device="cpu")
     assert all(np.array_equal(p, q) for p, q in zip(m.get_weights(), ref.get_weights()))

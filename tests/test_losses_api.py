@@ -45,7 +45,8 @@ def test_model_loss_equals_standalone_loss():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((30, 4)).astype(np.float32)
     y = rng.integers(0, 3, 30)
-    m = fnet.Sequential([fnet.layers.Dense(3, activation="softmax", input_shape=(4,))], seed=0)
+    m = fnet.Sequential([fnet.layers.Dense(3, activation="softmax", input_shape=(4,))], seed=0,
+                        device="cpu")
     m.compile(loss="sparse_categorical_crossentropy")
     assert m.evaluate(x, y, verbose=0) == pytest.approx(
         float(losses.SparseCategoricalCrossentropy()(y, m.predict(x))), rel=1e-5)

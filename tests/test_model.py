@@ -71,7 +71,7 @@ def _model(widths, acts, seed=0, dropout=None):
         ls.append(L.Dense(u, activation=a, **kw))
         if dropout and i < len(acts) - 1:
             ls.append(L.Dropout(dropout))
-    return fnet.Sequential(ls, seed=seed)
+    return fnet.Sequential(ls, seed=seed, device="cpu")
 
 
 CASES = [
@@ -142,7 +142,7 @@ def _data(rng, n=100, d=6, classes=3):
 def _clf(seed=3, dropout=0.25, opt=None):
     m = fnet.Sequential([L.Dense(16, activation="relu", input_shape=(6,)), L.Dropout(dropout),
                          L.Dense(12, activation="tanh"), L.Dense(3, activation="softmax")],
-                        seed=seed)
+                        seed=seed, device="cpu")
     m.compile(optimizer=opt or optimizers.Adam(learning_rate=0.01),
               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
@@ -243,7 +243,7 @@ def test_evaluate_matches_reference_and_predict(rng):
 
 def test_dropout_only_in_training(rng):
     x = rng.standard_normal((64, 6)).astype(np.float32)
-    m = fnet.Sequential([L.Dropout(0.5, input_shape=(6,)), L.Dense(4)], seed=1)
+    m = fnet.Sequential([L.Dropout(0.5, input_shape=(6,)), L.Dense(4)], seed=1, device="cpu")
     p1, p2 = m.predict(x), m(x, training=False)
     assert np.array_equal(p1, p2)
     t1 = m(x, training=True)
@@ -251,7 +251,7 @@ def test_dropout_only_in_training(rng):
     assert not np.allclose(t1, p1) and not np.allclose(t1, t2)  # fresh mask per training call
     # inverted dropout: about half the inputs zeroed, the rest scaled by 2
     m2 = fnet.Sequential([L.Dropout(0.5, input_shape=(1000,)), L.Dense(1000, use_bias=False,
-                          kernel_initializer="zeros")], seed=2)
+                          kernel_initializer="zeros")], seed=2, device="cpu")
     m2.set_weights([np.eye(1000, dtype=np.float32)])
     ones = np.ones((1, 1000), np.float32)
     out = m2(ones, training=True)
@@ -313,7 +313,7 @@ def test_weights_api(rng):
 
 def test_deferred_build_and_activation_layers(rng):
     m = fnet.Sequential([L.Dense(8), L.Activation("relu"), L.Dense(3), L.Activation("softmax")],
-                        seed=0)
+                        seed=0, device="cpu")
     m.compile(loss="sparse_categorical_crossentropy", metrics=["acc"])
     x, y = _data(rng, n=40, d=6)
     m.fit(x, y, epochs=1, verbose=0)
@@ -330,11 +330,12 @@ def test_initializers_seeded_and_scaled():
     limit = math.sqrt(6 / 500)
     assert np.abs(k).max() <= limit and np.abs(k).max() > 0.95 * limit
     for name, std in (("he_normal", math.sqrt(2 / 300)), ("glorot_normal", math.sqrt(2 / 500))):
-        m = fnet.Sequential([L.Dense(200, kernel_initializer=name, input_shape=(300,))], seed=0)
+        m = fnet.Sequential([L.Dense(200, kernel_initializer=name, input_shape=(300,))], seed=0,
+                            device="cpu")
         k = m.get_weights()[0]
         assert abs(k.std() - std) < 0.05 * std and np.abs(k).max() < 2 * std / .8796 + 1e-6
     m = fnet.Sequential([L.Dense(3, kernel_initializer="ones", bias_initializer="ones",
-                                 input_shape=(2,))])
+                                 input_shape=(2,))], device="cpu")
     assert all((w == 1).all() for w in m.get_weights())
 
 
@@ -360,7 +361,7 @@ def test_sample_weight_scales_the_gradient(rng):
 def test_regression_metrics_and_binary_accuracy(rng):
     x = rng.standard_normal((50, 3)).astype(np.float32)
     y = (x @ np.array([[1.0], [-2.0], [0.5]])).astype(np.float32)
-    m = fnet.Sequential([L.Dense(1, input_shape=(3,))], seed=0)
+    m = fnet.Sequential([L.Dense(1, input_shape=(3,))], seed=0, device="cpu")
     m.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
     p = m.predict(x).astype(np.float64)
     loss, mae, mse = m.evaluate(x, y, batch_size=7, verbose=0)
@@ -370,13 +371,14 @@ def test_regression_metrics_and_binary_accuracy(rng):
     yb = (y > 0).astype(np.float32)
     for out_act, loss_fn in (("sigmoid", "binary_crossentropy"),
                              ("linear", losses.BinaryCrossentropy(from_logits=True))):
-        b = fnet.Sequential([L.Dense(1, activation=out_act, input_shape=(3,))], seed=1)
+        b = fnet.Sequential([L.Dense(1, activation=out_act, input_shape=(3,))], seed=1,
+                            device="cpu")
         b.compile(loss=loss_fn, metrics=["accuracy"])
         _, acc = b.evaluate(x, yb, verbose=0)
         pb = b.predict(x)
         thr = 0.5 if out_act == "sigmoid" else 0.5  # Keras thresholds the model output at 0.5
         assert acc == pytest.approx(((pb > thr) == yb).mean())
-    c = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=2)
+    c = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=2, device="cpu")
     c.compile(loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]
     _, acc = c.evaluate(x, onehot, verbose=0)
@@ -405,10 +407,11 @@ def test_gradients_with_dropout_match_finite_differences(rng):
     # with the same seed and identity weights reproduces it.
     n, d, h, c, rate = 9, 4, 7, 3, 0.4
     m = fnet.Sequential([L.Dense(h, activation="tanh", input_shape=(d,)), L.Dropout(rate),
-                         L.Dense(c)], seed=21)
+                         L.Dense(c)], seed=21, device="cpu")
     loss = losses.SparseCategoricalCrossentropy(from_logits=True)
     m.compile(loss=loss)
-    probe = fnet.Sequential([L.Dense(h, input_shape=(h,)), L.Dropout(rate), L.Dense(h)], seed=21)
+    probe = fnet.Sequential([L.Dense(h, input_shape=(h,)), L.Dropout(rate), L.Dense(h)], seed=21,
+                            device="cpu")
     probe.set_weights([np.eye(h), np.zeros(h), np.eye(h), np.zeros(h)])
     x = rng.standard_normal((n, d)).astype(np.float32)
     y = rng.integers(0, c, n)

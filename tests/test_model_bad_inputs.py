@@ -8,7 +8,7 @@ from fusednet import layers as L, losses
 
 def _m(units=3, act="softmax", compiled=True, loss="sparse_categorical_crossentropy"):
     m = fnet.Sequential([L.Dense(8, activation="relu", input_shape=(4,)),
-                         L.Dense(units, activation=act)], seed=0)
+                         L.Dense(units, activation=act)], seed=0, device="cpu")
     if compiled:
         m.compile(optimizer="adam", loss=loss)
     return m
@@ -145,15 +145,16 @@ def test_layer_and_model_arguments():
         with pytest.raises(ValueError, match="CUDA"):
             fnet.Sequential([L.Dense(2, input_shape=(3,))], device="cuda")
     with pytest.raises(ValueError, match="softmax is only supported on the output layer"):
-        fnet.Sequential([L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)])
+        fnet.Sequential([L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)],
+                        device="cpu")
     with pytest.raises(ValueError, match="Dropout after the output layer"):
-        fnet.Sequential([L.Dense(2, input_shape=(3,)), L.Dropout(0.5)])
+        fnet.Sequential([L.Dense(2, input_shape=(3,)), L.Dropout(0.5)], device="cpu")
     with pytest.raises(ValueError, match="validation_split"):
         _m().fit(X, Y, validation_split=1.5, verbose=0)
     with pytest.raises(ValueError, match="verbose"):
         _m().fit(X, Y, verbose=5)
     with pytest.raises(ValueError, match="no input width"):
-        fnet.Sequential([L.Dense(2)]).get_weights()
+        fnet.Sequential([L.Dense(2)], device="cpu").get_weights()
 
 
 def test_explicit_loop_misuse():

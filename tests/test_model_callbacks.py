@@ -16,7 +16,7 @@ def _data(n=96):
 
 def _model(lr=0.01):
     m = fnet.Sequential([L.Dense(12, activation="relu", input_shape=(5,)),
-                         L.Dense(3, activation="softmax")], seed=4)
+                         L.Dense(3, activation="softmax")], seed=4, device="cpu")
     m.compile(optimizer=fnet.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
     return m
@@ -118,7 +118,7 @@ def test_model_checkpoint_saves_loadable_model(tmp_path):
     m.fit(x, y, batch_size=32, epochs=3, validation_split=0.25, verbose=0,
           callbacks=[C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)])
     assert path.exists()
-    m2 = fnet.load_model(path)
+    m2 = fnet.load_model(path, device="cpu")
     assert m2.predict(x).shape == (96, 3)
 
 
@@ -134,7 +134,7 @@ def test_progress_output(verbose, capsys):
 
 def test_terminate_on_nan():
     x, y = _data()
-    m = fnet.Sequential([L.Dense(3, input_shape=(5,))], seed=0)
+    m = fnet.Sequential([L.Dense(3, input_shape=(5,))], seed=0, device="cpu")
     m.compile(optimizer=fnet.optimizers.SGD(1e30), loss="mse")
     yy = np.ones((96, 3), np.float32) * 1e30
     m.fit(x, yy, batch_size=32, epochs=5, verbose=0, callbacks=[C.TerminateOnNaN()])

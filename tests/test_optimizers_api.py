@@ -29,7 +29,7 @@ def test_bad_hyperparameters():
 
 
 def _one_step_model(opt, seed=0):
-    m = fnet.Sequential([L.Dense(3, input_shape=(4,))], seed=seed)
+    m = fnet.Sequential([L.Dense(3, input_shape=(4,))], seed=seed, device="cpu")
     m.compile(optimizer=opt, loss="mse")
     return m
 

@@ -8,7 +8,7 @@ from fusednet import layers as L, losses, optimizers
 
 def _m(seed=0):
     return fnet.Sequential([L.Dense(6, activation="tanh", input_shape=(4,)),
-                            L.Dense(1, activation="sigmoid")], seed=seed)
+                            L.Dense(1, activation="sigmoid")], seed=seed, device="cpu")
 
 
 def _xy():

@@ -16,6 +16,8 @@ import tempfile
 
 import numpy as np
 
+from . import _core
+
 FORMAT = "fusednet.model"
 VERSION = 1
 
@@ -72,7 +74,7 @@ def save_model(model, filepath) -> None:
         raise
 
 
-def _read(f):
+def _read(f, device):
     from . import layers, losses, optimizers
     from .model import Sequential
     try:
@@ -89,7 +91,11 @@ def _read(f):
         raise ValueError(f"model file format version {header['version']} is newer than this "
                          f"fusednet supports ({VERSION}); upgrade fusednet")
     cfg = header["config"]
-    model = Sequential([layers.deserialize(d) for d in cfg["layers"]], device="auto",
+    if device is None:  # as saved, when that device is usable here (pickle, copy.deepcopy)
+        device = cfg.get("device", "auto")
+        if device == "cuda" and not _core.cuda_info().get("available"):
+            device = "auto"
+    model = Sequential([layers.deserialize(d) for d in cfg["layers"]], device=device,
                        seed=cfg["seed"], name=cfg.get("name"))
     counters = header.get("counters")
     if header.get("built"):
@@ -115,14 +121,17 @@ def _read(f):
     return model
 
 
-def model_from_bytes(b: bytes):
-    return _read(_io.BytesIO(b))
+def model_from_bytes(b: bytes, device="auto"):
+    """The model of ``model_to_bytes``, on ``device`` ("auto", "cpu" or "cuda"; None: the
+    device it was saved from when usable here)."""
+    return _read(_io.BytesIO(b), device)
 
 
-def load_model(filepath):
-    """A model saved with ``model.save(path)``, ready to predict or to continue training."""
+def load_model(filepath, device="auto"):
+    """A model saved with ``model.save(path)``, ready to predict or to continue training, on
+    ``device`` ("auto", "cpu" or "cuda", as ``Sequential``)."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_model: no such file: {filepath}")
     with open(filepath, "rb") as f:
-        return _read(f)
+        return _read(f, device)

@@ -831,7 +831,7 @@ class Sequential:
 
     def __setstate__(self, state):
         from . import io
-        other = io.model_from_bytes(state["fusednet_model"])
+        other = io.model_from_bytes(state["fusednet_model"], device=None)
         self.__dict__.update(other.__dict__)
         for v in self._vars:
             v._model = self
