@@ -91,6 +91,15 @@ void bind_net_cuda(py::module_& m) {
                     [](PyNetCuda& p, std::int64_t b) { p.net.max_resident_bytes = b; },
                     "Largest data set kept on the device (-1: from free memory; 0: always "
                     "stream batches from the host).")
+      .def_property("stream_chunk_bytes", [](PyNetCuda& p) { return p.net.stream_chunk_bytes; },
+                    [](PyNetCuda& p, std::int64_t b) { p.net.stream_chunk_bytes = b; },
+                    "Host bytes per copy of a streamed data set (whole batches, at least one).")
+      .def("hold_data", [](PyNetCuda& p, bool hold) {
+        Busy g(p);
+        p.net.hold_data(hold);
+      }, py::arg("hold"),
+         "While held, the data sets of train_epoch/evaluate stay on the device between calls "
+         "(recognised by their host arrays, which must not change meanwhile).")
       .def("get_optimizer_state", [](PyNetCuda& p, int i) {
         FN_CHECK(i >= 0 && i < p.net.num_optimizer_states(), "optimizer state ", i,
                  " does not exist");

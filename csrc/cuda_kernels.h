@@ -12,15 +12,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "common.h"
 #include "kernels.h"
 
 struct CUstream_st;  // what cudaStream_t points to
+struct CUevent_st;   // what cudaEvent_t points to
 
 namespace fusednet {
 
 using CudaStream = CUstream_st*;
+using CudaEvent = CUevent_st*;
 
 // ---- device memory (cuda/memory.cu) --------------------------------------------------------------
 // Throws std::runtime_error("CUDA not available: <reason>") when there is no usable device.
@@ -79,6 +82,91 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   std::size_t bytes_ = 0;
+};
+
+// ---- streams, events, page-locked host memory (cuda/memory.cu) -------------------------------------
+// For overlapping host-to-device copies with compute: a copy stream that does not synchronise
+// with the legacy default stream, events to order the two, and pinned staging memory.
+CudaStream stream_create_nonblocking();
+void stream_destroy(CudaStream stream) noexcept;
+CudaEvent event_create();  // timing disabled (cheaper to record and wait on)
+void event_destroy(CudaEvent event) noexcept;
+void event_record(CudaEvent event, CudaStream stream = nullptr);
+void event_synchronize(CudaEvent event);                 // the host waits
+void stream_wait_event(CudaStream stream, CudaEvent event);  // the stream waits, the host does not
+// Page-locked host memory, or plain host memory when the driver refuses it (*pinned = false):
+// copies from it are then staged by the driver, slower but still correct.
+void* host_alloc(std::size_t bytes, bool* pinned);
+void host_free(void* ptr, bool pinned) noexcept;
+// Device to host without waiting (dst should be page-locked for the copy to be asynchronous).
+void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, CudaStream stream);
+
+// Owners of the handles above; move-only.
+class CudaStreamHandle {
+ public:
+  CudaStreamHandle() = default;
+  static CudaStreamHandle nonblocking() {
+    CudaStreamHandle h;
+    h.s_ = stream_create_nonblocking();
+    return h;
+  }
+  ~CudaStreamHandle() { stream_destroy(s_); }
+  CudaStreamHandle(CudaStreamHandle&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  CudaStreamHandle& operator=(CudaStreamHandle&& o) noexcept {
+    std::swap(s_, o.s_);
+    return *this;
+  }
+  CudaStream get() const { return s_; }
+
+ private:
+  CudaStream s_ = nullptr;
+};
+
+class CudaEventHandle {
+ public:
+  CudaEventHandle() = default;
+  static CudaEventHandle create() {
+    CudaEventHandle h;
+    h.e_ = event_create();
+    return h;
+  }
+  ~CudaEventHandle() { event_destroy(e_); }
+  CudaEventHandle(CudaEventHandle&& o) noexcept : e_(o.e_) { o.e_ = nullptr; }
+  CudaEventHandle& operator=(CudaEventHandle&& o) noexcept {
+    std::swap(e_, o.e_);
+    return *this;
+  }
+  CudaEvent get() const { return e_; }
+
+ private:
+  CudaEvent e_ = nullptr;
+};
+
+class HostBuffer {  // page-locked when the driver allows (host_alloc)
+ public:
+  HostBuffer() = default;
+  explicit HostBuffer(std::size_t bytes) : bytes_(bytes) {
+    if (bytes) ptr_ = host_alloc(bytes, &pinned_);
+  }
+  ~HostBuffer() { host_free(ptr_, pinned_); }
+  HostBuffer(HostBuffer&& o) noexcept { swap(o); }
+  HostBuffer& operator=(HostBuffer&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  template <typename T>
+  T* as() const { return static_cast<T*>(ptr_); }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void swap(HostBuffer& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(bytes_, o.bytes_);
+    std::swap(pinned_, o.pinned_);
+  }
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+  bool pinned_ = false;
 };
 
 // ---- float32 matmul precision (process-wide, like torch.set_float32_matmul_precision) -----------

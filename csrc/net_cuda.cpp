@@ -12,8 +12,10 @@
 #include <cstring>
 #include <utility>
 
+#include "dispatch.h"
 #include "net_common.h"
 #include "net_hash.h"
+#include "thread_pool.h"
 
 namespace fusednet {
 
@@ -390,52 +392,210 @@ void NetCuda::upload(const HostData& h, Data* d) {
   d->sw = uploaded(h.sw, n);
 }
 
-// Points xb / yb / swb at device rows [start, start + rows) of the (optionally permuted) data set.
-void NetCuda::load_batch(const Data& d, const std::int64_t* order_dev,
-                         const std::int64_t* order_host, index_t start, index_t rows,
-                         const float** xb, Targets* yb, const float** swb) {
+// Points xb / yb / swb at device rows [start, start + rows) of the (optionally permuted) resident
+// data set.
+void NetCuda::load_batch(const Data& d, const std::int64_t* order_dev, index_t start,
+                         index_t rows, const float** xb, Targets* yb, const float** swb) {
   const index_t in = input_width();
   const HostData& h = d.host;
   const index_t cols = h.y.cols;
   *yb = Targets{};
   yb->cols = cols;
   *swb = nullptr;
-  if (d.resident && !order_dev) {
+  if (!order_dev) {
     *xb = d.X.as<float>() + start * in;
     if (h.y.labels) yb->labels = d.labels.as<std::int64_t>() + start;
     if (h.y.values) yb->values = d.values.as<float>() + start * cols;
     if (h.sw) *swb = d.sw.as<float>() + start;
     return;
   }
-  if (d.resident) {  // shuffled: gather the batch's rows on the device
-    const std::int64_t* idx = order_dev + start;
-    gather_rows_cuda(d.X.as<float>(), idx, xin_.as<float>(), rows, in);
-    if (h.y.labels) gather_labels_cuda(d.labels.as<std::int64_t>(), idx,
-                                       ylabels_.as<std::int64_t>(), rows);
-    if (h.y.values) gather_rows_cuda(d.values.as<float>(), idx, yvals_.as<float>(), rows, cols);
-    if (h.sw) gather_rows_cuda(d.sw.as<float>(), idx, sw_.as<float>(), rows, 1);
-  } else {  // streamed fallback: gather on the host, upload (synchronous, simple)
-    stage_x_.resize(static_cast<size_t>(rows * in));
-    if (h.y.labels) stage_labels_.resize(static_cast<size_t>(rows));
-    if (h.y.values) stage_y_.resize(static_cast<size_t>(rows * cols));
-    if (h.sw) stage_sw_.resize(static_cast<size_t>(rows));
-    for (index_t r = 0; r < rows; ++r) {
-      const index_t src = order_host ? order_host[start + r] : start + r;
-      std::copy_n(h.X + src * in, in, stage_x_.data() + r * in);
-      if (h.y.labels) stage_labels_[static_cast<size_t>(r)] = h.y.labels[src];
-      if (h.y.values) std::copy_n(h.y.values + src * cols, cols, stage_y_.data() + r * cols);
-      if (h.sw) stage_sw_[static_cast<size_t>(r)] = h.sw[src];
-    }
-    to_device(xin_, stage_x_.data(), rows * in);
-    if (h.y.labels)
-      copy_host_to_device(ylabels_.data(), stage_labels_.data(), sizeof(std::int64_t) * rows);
-    if (h.y.values) to_device(yvals_, stage_y_.data(), rows * cols);
-    if (h.sw) to_device(sw_, stage_sw_.data(), rows);
-  }
+  const std::int64_t* idx = order_dev + start;  // shuffled: gather the batch's rows
+  gather_rows_cuda(d.X.as<float>(), idx, xin_.as<float>(), rows, in);
   *xb = xin_.as<float>();
-  if (h.y.labels) yb->labels = ylabels_.as<std::int64_t>();
-  if (h.y.values) yb->values = yvals_.as<float>();
-  if (h.sw) *swb = sw_.as<float>();
+  if (h.y.labels) {
+    gather_labels_cuda(d.labels.as<std::int64_t>(), idx, ylabels_.as<std::int64_t>(), rows);
+    yb->labels = ylabels_.as<std::int64_t>();
+  }
+  if (h.y.values) {
+    gather_rows_cuda(d.values.as<float>(), idx, yvals_.as<float>(), rows, cols);
+    yb->values = yvals_.as<float>();
+  }
+  if (h.sw) {
+    gather_rows_cuda(d.sw.as<float>(), idx, sw_.as<float>(), rows, 1);
+    *swb = sw_.as<float>();
+  }
+}
+
+// ---- the streamed fallback ------------------------------------------------------------------------
+
+index_t NetCuda::stream_begin(const Data& d, index_t batch_size, index_t out_cols) {
+  const HostData& h = d.host;
+  const index_t in = input_width(), cols = h.y.cols;
+  index_t row_bytes = in * 4 + out_cols * 4;
+  if (h.y.labels) row_bytes += 8;
+  if (h.y.values) row_bytes += cols * 4;
+  if (h.sw) row_bytes += 4;
+  const index_t batches = std::max<index_t>(1, stream_chunk_bytes / (row_bytes * batch_size));
+  const index_t chunk = std::min(h.n, batches * batch_size);
+  Streaming& st = stream_;
+  const bool fits = chunk <= st.cap && in == st.in && cols == st.cols && out_cols == st.out_cols &&
+                    (h.y.labels != nullptr) == st.labels &&
+                    (h.y.values != nullptr) == st.values && (h.sw != nullptr) == st.sw;
+  if (!st.copy.get()) st.copy = CudaStreamHandle::nonblocking();
+  if (fits) return chunk;
+  // Nothing in flight may still use the buffers being replaced.
+  stream_synchronize(st.copy.get());
+  stream_synchronize();
+  for (StreamSlot& sl : st.slot) {
+    sl = StreamSlot{};
+    const std::size_t rows = static_cast<std::size_t>(chunk);
+    sl.x = HostBuffer(rows * in * sizeof(float));
+    sl.dx = DeviceBuffer(rows * in * sizeof(float));
+    if (h.y.labels) {
+      sl.labels = HostBuffer(rows * sizeof(std::int64_t));
+      sl.dlabels = DeviceBuffer(rows * sizeof(std::int64_t));
+    }
+    if (h.y.values) {
+      sl.values = HostBuffer(rows * cols * sizeof(float));
+      sl.dvalues = DeviceBuffer(rows * cols * sizeof(float));
+    }
+    if (h.sw) {
+      sl.sw = HostBuffer(rows * sizeof(float));
+      sl.dsw = DeviceBuffer(rows * sizeof(float));
+    }
+    if (out_cols) {
+      sl.host_out = HostBuffer(rows * out_cols * sizeof(float));
+      sl.out = DeviceBuffer(rows * out_cols * sizeof(float));
+    }
+    sl.copied = CudaEventHandle::create();
+    sl.consumed = CudaEventHandle::create();
+    sl.downloaded = CudaEventHandle::create();
+  }
+  st.cap = chunk;
+  st.in = in;
+  st.cols = cols;
+  st.out_cols = out_cols;
+  st.labels = h.y.labels != nullptr;
+  st.values = h.y.values != nullptr;
+  st.sw = h.sw != nullptr;
+  st.cur = 1;
+  return chunk;
+}
+
+void NetCuda::stream_next(const Data& d, const std::int64_t* order_host, index_t first,
+                          index_t rows) {
+  Streaming& st = stream_;
+  st.cur ^= 1;
+  StreamSlot& sl = st.slot[st.cur];
+  // The host rows are refilled only once the slot's previous copy has read them.
+  if (sl.used) event_synchronize(sl.copied.get());
+  const HostData& h = d.host;
+  const index_t in = input_width(), cols = h.y.cols;
+  float* x = sl.x.as<float>();
+  std::int64_t* labels = sl.labels.as<std::int64_t>();
+  float* values = sl.values.as<float>();
+  float* sw = sl.sw.as<float>();
+  // Host-side gather; it runs while the device works through the other slot's batches.
+  const index_t grain = std::max<index_t>(1, (index_t{64} << 10) / (in * 4 + 1));
+  parallel_for(rows, grain, num_threads(), [&](index_t r0, index_t r1) {
+    for (index_t r = r0; r < r1; ++r) {
+      const index_t src = order_host ? order_host[first + r] : first + r;
+      std::memcpy(x + r * in, h.X + src * in, sizeof(float) * static_cast<size_t>(in));
+      if (labels) labels[r] = h.y.labels[src];
+      if (values)
+        std::memcpy(values + r * cols, h.y.values + src * cols,
+                    sizeof(float) * static_cast<size_t>(cols));
+      if (sw) sw[r] = h.sw[src];
+    }
+  });
+  CudaStream copy = st.copy.get();
+  if (sl.used) stream_wait_event(copy, sl.consumed.get());  // the slot's last batches are done
+  copy_host_to_device(sl.dx.data(), x, sizeof(float) * static_cast<size_t>(rows * in), copy);
+  if (labels)
+    copy_host_to_device(sl.dlabels.data(), labels, sizeof(std::int64_t) * static_cast<size_t>(rows),
+                        copy);
+  if (values)
+    copy_host_to_device(sl.dvalues.data(), values, sizeof(float) * static_cast<size_t>(rows * cols),
+                        copy);
+  if (sw) copy_host_to_device(sl.dsw.data(), sw, sizeof(float) * static_cast<size_t>(rows), copy);
+  event_record(sl.copied.get(), copy);
+  stream_wait_event(nullptr, sl.copied.get());  // this chunk's batches start after its copy
+  sl.used = true;
+  sl.first = first;
+  sl.rows = rows;
+}
+
+void NetCuda::stream_batch(const Data& d, index_t start, const float** xb, Targets* yb,
+                           const float** swb) const {
+  const StreamSlot& sl = stream_.slot[stream_.cur];
+  const index_t off = start - sl.first, in = input_width(), cols = d.host.y.cols;
+  *yb = Targets{};
+  yb->cols = cols;
+  *xb = sl.dx.as<float>() + off * in;
+  if (d.host.y.labels) yb->labels = sl.dlabels.as<std::int64_t>() + off;
+  if (d.host.y.values) yb->values = sl.dvalues.as<float>() + off * cols;
+  *swb = d.host.sw ? sl.dsw.as<float>() + off : nullptr;
+}
+
+void NetCuda::stream_end() {
+  StreamSlot& sl = stream_.slot[stream_.cur];
+  if (sl.used) event_record(sl.consumed.get());
+}
+
+// One pass over a data set in batches: when the set is streamed, stages each chunk as the
+// batches reach it and marks the last chunk's batches as enqueued when done (also on an
+// exception, so the slot's next copy still waits for whatever was enqueued).
+struct NetCuda::StreamPass {
+  NetCuda* net;
+  const Data& d;
+  bool on;
+  index_t chunk = 0, chunk_end = 0;
+  StreamPass(NetCuda* n, const Data& data, index_t batch_size, index_t out_cols)
+      : net(n), d(data), on(!data.resident && data.host.n > 0) {
+    if (on) chunk = net->stream_begin(d, batch_size, out_cols);
+  }
+  void batch(const std::int64_t* order_host, index_t start, const float** xb, Targets* yb,
+             const float** swb) {
+    if (start >= chunk_end) {
+      if (chunk_end > 0) net->stream_end();
+      const index_t rows = std::min(chunk, d.host.n - start);
+      net->stream_next(d, order_host, start, rows);
+      chunk_end = start + rows;
+    }
+    net->stream_batch(d, start, xb, yb, swb);
+  }
+  void finish() {
+    if (on && chunk_end > 0) net->stream_end();
+    on = false;
+  }
+  ~StreamPass() {
+    try {
+      finish();
+    } catch (...) {  // already unwinding from an error; the next CUDA call reports any fault
+    }
+  }
+};
+
+void NetCuda::hold_data(bool hold) {
+  hold_ = hold;
+  if (!hold) held_.clear();
+}
+
+const NetCuda::Data& NetCuda::data_for(const HostData& h, Data* scratch) {
+  if (!hold_) {
+    upload(h, scratch);
+    return *scratch;
+  }
+  for (const auto& d : held_) {
+    const HostData& k = d->host;
+    if (k.X == h.X && k.n == h.n && k.y.labels == h.y.labels && k.y.values == h.y.values &&
+        k.y.cols == h.y.cols && k.sw == h.sw)
+      return *d;
+  }
+  if (held_.size() >= 2) held_.erase(held_.begin());  // a fit holds at most training + validation
+  held_.push_back(std::make_unique<Data>());
+  upload(h, held_.back().get());
+  return *held_.back();
 }
 
 EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const float* lrs,
@@ -477,12 +637,14 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
     loss_sum += s[0] * static_cast<double>(rows);
     for (size_t m = 0; m < metrics.size(); ++m) sums[m] += s[1 + m];
   };
+  StreamPass pass(this, d, batch_size, 0);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;
     const float* swb = nullptr;
     Targets yb;
-    load_batch(d, order_dev, order_host, start, rows, &xb, &yb, &swb);
+    if (pass.on) pass.batch(order_host, start, &xb, &yb, &swb);
+    else load_batch(d, order_dev, start, rows, &xb, &yb, &swb);
     forward_into(xb, rows, true, nullptr);
     loss_into(yb, swb, spec, slots + b * per);
     if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
@@ -498,6 +660,7 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
         break;
     }
   }
+  pass.finish();
   if (!hook) {  // one download for the whole epoch
     download_doubles(&got, slots_, 0, st.batches * per);
     for (index_t b = 0; b < st.batches; ++b)
@@ -520,17 +683,20 @@ EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec
   const index_t steps = ceil_div(n, batch_size);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
   double* slots = reserve_slots(steps * per);
+  StreamPass pass(this, d, batch_size, 0);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;
     const float* swb = nullptr;
     Targets yb;
-    load_batch(d, nullptr, nullptr, start, rows, &xb, &yb, &swb);
+    if (pass.on) pass.batch(nullptr, start, &xb, &yb, &swb);
+    else load_batch(d, nullptr, start, rows, &xb, &yb, &swb);
     forward_into(xb, rows, false, nullptr);
     loss_into(yb, swb, spec, slots + b * per);
     if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
     ++st.batches;
   }
+  pass.finish();
   std::vector<double> got, sums(metrics.size(), 0.0);
   download_doubles(&got, slots_, 0, steps * per);
   double loss_sum = 0.0;
@@ -547,9 +713,8 @@ EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec
 EpochStats NetCuda::train_epoch(const HostData& h, index_t batch_size, bool shuffle,
                                 const float* lrs, float lr, const LossSpec& spec,
                                 const std::vector<MetricKind>& metrics, const BatchHook& hook) {
-  Data d;
-  upload(h, &d);
-  return epoch(d, batch_size, shuffle, lrs, lr, spec, metrics, hook);
+  Data scratch;
+  return epoch(data_for(h, &scratch), batch_size, shuffle, lrs, lr, spec, metrics, hook);
 }
 
 void NetCuda::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
@@ -571,9 +736,8 @@ void NetCuda::fit(const HostData& h, index_t batch_size, index_t epochs, bool sh
 
 EpochStats NetCuda::evaluate(const HostData& h, index_t batch_size, const LossSpec& spec,
                              const std::vector<MetricKind>& metrics) {
-  Data d;
-  upload(h, &d);
-  return eval(d, batch_size, spec, metrics);
+  Data scratch;
+  return eval(data_for(h, &scratch), batch_size, spec, metrics);
 }
 
 void NetCuda::predict(const float* X, index_t n, index_t batch_size, float* out_host) {
@@ -584,8 +748,8 @@ void NetCuda::predict(const float* X, index_t n, index_t batch_size, float* out_
   HostData h;
   h.X = X;
   h.n = n;
-  Data d;
-  upload(h, &d);
+  Data scratch;
+  const Data& d = data_for(h, &scratch);
   if (d.resident) {  // all outputs on the device, one download
     DeviceBuffer out(sizeof(float) * static_cast<size_t>(n * units));
     for (index_t start = 0; start < n; start += batch_size) {
@@ -593,13 +757,31 @@ void NetCuda::predict(const float* X, index_t n, index_t batch_size, float* out_
       forward_into(d.X.as<float>() + start * in, rows, false, out.as<float>() + start * units);
     }
     to_host(out_host, out, n * units);
-  } else {  // streamed: one batch in, one batch out
-    for (index_t start = 0; start < n; start += batch_size) {
-      const index_t rows = std::min(batch_size, n - start);
-      to_device(xin_, X + start * in, rows * in);
-      forward_into(xin_.as<float>(), rows, false, out_.as<float>());
-      to_host(out_host + start * units, out_, rows * units);
+  } else {  // streamed: a chunk's outputs come back while the next chunk runs
+    const index_t chunk = stream_begin(d, batch_size, units);
+    const StreamSlot* pending = nullptr;  // the previous chunk, outputs on their way back
+    auto drain = [&] {
+      if (!pending) return;
+      event_synchronize(pending->downloaded.get());
+      std::memcpy(out_host + pending->first * units, pending->host_out.as<float>(),
+                  sizeof(float) * static_cast<size_t>(pending->rows * units));
+      pending = nullptr;
+    };
+    for (index_t first = 0; first < n; first += chunk) {
+      stream_next(d, nullptr, first, std::min(chunk, n - first));
+      const StreamSlot& sl = stream_.slot[stream_.cur];
+      for (index_t off = 0; off < sl.rows; off += batch_size) {
+        const index_t rows = std::min(batch_size, sl.rows - off);
+        forward_into(sl.dx.as<float>() + off * in, rows, false, sl.out.as<float>() + off * units);
+      }
+      copy_device_to_host_async(sl.host_out.as<void>(), sl.out.data(),
+                                sizeof(float) * static_cast<size_t>(sl.rows * units), nullptr);
+      event_record(sl.downloaded.get());
+      stream_end();
+      drain();
+      pending = &sl;
     }
+    drain();
   }
   last_rows_ = 0;  // the workspace no longer holds a forward that loss/backward could use
 }

@@ -6,7 +6,8 @@
 // Everything lives in device memory (plain cudaMalloc through DeviceBuffer): ONE arena each for
 // parameters, gradients and each optimizer state; a workspace sized for the largest batch; the
 // data set of a fit/evaluate/predict call, uploaded once when it fits in free device memory (else
-// a simple synchronous fallback gathers each batch on the host and uploads it). Shuffling uses a
+// streamed: chunks of whole batches are gathered on the host into page-locked buffers and copied
+// on a second stream while the previous chunk's batches run; see Streaming). Shuffling uses a
 // permutation drawn on the host exactly as Net draws it, uploaded once per epoch and applied with
 // gather_rows_cuda. A training batch never synchronises with the host: each batch's mean loss and
 // metric sums are written to per-batch device doubles that come back once per epoch (or after
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "cuda_kernels.h"
@@ -46,6 +48,12 @@ class NetCuda : public NetSpec {
   // Largest data set (bytes) kept resident on the device; -1: decided from free memory. Tests set
   // 0 to exercise the streamed fallback.
   std::int64_t max_resident_bytes = -1;
+  // Host bytes per chunk of the streamed fallback (rounded to whole batches, at least one).
+  std::int64_t stream_chunk_bytes = std::int64_t{8} << 20;
+  // While held, the data sets given to train_epoch / evaluate stay on the device between calls
+  // (a fit with callbacks calls them once per epoch); they are recognised by the addresses and
+  // sizes of their host arrays, which must not change meanwhile. Releasing frees them.
+  void hold_data(bool hold);
 
   // ---- host copies of the arenas (n = num_params floats each) ----
   void get_params(float* host) const;
@@ -91,8 +99,20 @@ class NetCuda : public NetSpec {
   void reserve(index_t rows);
   double* reserve_slots(index_t count);
   void upload(const HostData& h, Data* d);
-  void load_batch(const Data& d, const std::int64_t* order_dev, const std::int64_t* order_host,
-                  index_t start, index_t rows, const float** xb, Targets* yb, const float** swb);
+  // The device copy of h: a held one, or `scratch` filled by upload.
+  const Data& data_for(const HostData& h, Data* scratch);
+  // Streamed fallback: stream_begin sizes the buffers for chunks of whole batches and returns the
+  // rows per chunk; stream_next gathers rows order[first .. first + rows) (identity without order)
+  // into the next slot and starts its copy; stream_batch points a batch at the current slot;
+  // stream_end marks the current slot's batches as enqueued (its next copy waits for them).
+  index_t stream_begin(const Data& d, index_t batch_size, index_t out_cols);
+  void stream_next(const Data& d, const std::int64_t* order_host, index_t first, index_t rows);
+  void stream_batch(const Data& d, index_t start, const float** xb, Targets* yb,
+                    const float** swb) const;
+  void stream_end();
+  void load_batch(const Data& d, const std::int64_t* order_dev, index_t start, index_t rows,
+                  const float** xb, Targets* yb, const float** swb);
+  struct StreamPass;
   void forward_into(const float* x_dev, index_t rows, bool training, float* out_final);
   const float* output_dev();
   void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* loss_slot);
@@ -117,9 +137,30 @@ class NetCuda : public NetSpec {
   DeviceBuffer slots_;   // per-batch loss and metric sums of one epoch (doubles)
   DeviceBuffer order_;   // the epoch's permutation (int64)
   std::vector<std::int64_t> order_host_;
-  // Host staging of the streamed fallback (one batch).
-  std::vector<float> stage_x_, stage_y_, stage_sw_;
-  std::vector<std::int64_t> stage_labels_;
+  bool hold_ = false;
+  std::vector<std::unique_ptr<Data>> held_;  // training and validation sets of a held fit
+
+  // The streamed fallback's double buffer. Per slot: page-locked host rows and device rows of one
+  // chunk. A slot's copy runs on `copy` (a stream that does not wait for the default one);
+  // `copied` orders it before the chunk's batches, `consumed` orders the slot's next copy after
+  // them, and the host waits for `copied` before refilling the host rows. predict also brings
+  // each chunk's outputs back through the slot (`out`, `host_out`, `downloaded`).
+  struct StreamSlot {
+    HostBuffer x, labels, values, sw, host_out;
+    DeviceBuffer dx, dlabels, dvalues, dsw, out;
+    CudaEventHandle copied, consumed, downloaded;
+    bool used = false;  // the events have been recorded
+    index_t first = 0, rows = 0;
+  };
+  struct Streaming {
+    CudaStreamHandle copy;
+    StreamSlot slot[2];
+    int cur = 1;
+    // What the buffers were sized for.
+    index_t cap = 0, in = 0, cols = 0, out_cols = 0;
+    bool labels = false, values = false, sw = false;
+  };
+  Streaming stream_;
   index_t last_rows_ = 0;
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -131,5 +132,62 @@ void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, i
 }
 
 void stream_synchronize(CudaStream stream) { CUDA_CHECK(cudaStreamSynchronize(as_stream(stream))); }
+
+CudaStream stream_create_nonblocking() {
+  cudaStream_t s = nullptr;
+  CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  return reinterpret_cast<CudaStream>(s);
+}
+
+void stream_destroy(CudaStream stream) noexcept {
+  if (stream) cudaStreamDestroy(as_stream(stream));  // waits for nothing; work already queued runs
+}
+
+CudaEvent event_create() {
+  cudaEvent_t e = nullptr;
+  CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return reinterpret_cast<CudaEvent>(e);
+}
+
+void event_destroy(CudaEvent event) noexcept {
+  if (event) cudaEventDestroy(reinterpret_cast<cudaEvent_t>(event));
+}
+
+void event_record(CudaEvent event, CudaStream stream) {
+  CUDA_CHECK(cudaEventRecord(reinterpret_cast<cudaEvent_t>(event), as_stream(stream)));
+}
+
+void event_synchronize(CudaEvent event) {
+  CUDA_CHECK(cudaEventSynchronize(reinterpret_cast<cudaEvent_t>(event)));
+}
+
+void stream_wait_event(CudaStream stream, CudaEvent event) {
+  CUDA_CHECK(cudaStreamWaitEvent(as_stream(stream), reinterpret_cast<cudaEvent_t>(event), 0));
+}
+
+void* host_alloc(std::size_t bytes, bool* pinned) {
+  *pinned = false;
+  if (bytes == 0) return nullptr;
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, bytes, cudaHostAllocDefault) == cudaSuccess) {
+    *pinned = true;
+    return p;
+  }
+  cudaGetLastError();  // refused (locked-memory limits): fall back to pageable memory
+  p = std::malloc(bytes);
+  if (!p) throw std::runtime_error("out of host memory: tried to allocate " + mib(bytes) + " MiB");
+  return p;
+}
+
+void host_free(void* ptr, bool pinned) noexcept {
+  if (!ptr) return;
+  if (pinned) cudaFreeHost(ptr);
+  else std::free(ptr);
+}
+
+void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, CudaStream stream) {
+  if (bytes == 0) return;
+  CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, as_stream(stream)));
+}
 
 }  // namespace fusednet

@@ -124,14 +124,24 @@ def test_cuda_dropout_masks_and_shuffles_match_cpu(rng):
 @needs_gpu
 def test_cuda_streamed_fallback_equals_resident(rng):
     x, y = _data(rng)
-    a, b = _model("cuda"), _model("cuda")
-    b._net.max_resident_bytes = 0  # every batch gathered on the host and uploaded
-    ha = a.fit(x, y, batch_size=32, epochs=2, verbose=0, validation_split=0.1)
-    hb = b.fit(x, y, batch_size=32, epochs=2, verbose=0, validation_split=0.1)
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        assert np.array_equal(wa, wb)
-    assert ha.history == hb.history
-    assert np.array_equal(a.predict(x, batch_size=64), b.predict(x, batch_size=64))
+    a, b, c = _model("cuda"), _model("cuda"), _model("cuda")
+    for m in (b, c):
+        m._net.max_resident_bytes = 0  # rows gathered on the host, copied chunk by chunk
+    c._net.stream_chunk_bytes = 1  # one batch per chunk: both slots reused many times
+    hs = [m.fit(x, y, batch_size=32, epochs=2, verbose=0, validation_split=0.1)
+          for m in (a, b, c)]
+    # With a callback: one C++ call per epoch, the data held on the device between them.
+    cb = [fnet.callbacks.Callback()]
+    hs += [m.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.1, callbacks=cb)
+           for m in (a, b, c)]
+    for m in (b, c):
+        for wa, wb in zip(a.get_weights(), m.get_weights()):
+            assert np.array_equal(wa, wb)
+    assert hs[0].history == hs[1].history == hs[2].history
+    assert hs[3].history == hs[4].history == hs[5].history
+    pa = a.predict(x, batch_size=64)
+    assert np.array_equal(pa, b.predict(x, batch_size=64))
+    assert np.array_equal(pa, c.predict(x, batch_size=64))
 
 
 @needs_gpu
@@ -252,6 +262,11 @@ class FakeNetCuda:
     def __init__(self, layers, input_dropout, seed):
         self._n = _core.Net(layers, input_dropout, seed)
         self.max_resident_bytes = -1
+        self.stream_chunk_bytes = 8 << 20
+        self.holds = []  # the hold_data calls, in order
+
+    def hold_data(self, hold):
+        self.holds.append(hold)
 
     def __getattr__(self, name):  # plain values and methods with copy semantics
         if name in ("num_params", "input_width", "output_width", "seed", "has_optimizer",
@@ -320,6 +335,22 @@ def test_mirrors_fit_evaluate_predict_bit_identical(fake_cuda, kind, rng):
         m.fit(x, t, batch_size=16, epochs=1, verbose=0, callbacks=[fnet.callbacks.Callback()])
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         assert np.array_equal(wa, wb)
+
+
+def test_fit_with_callbacks_holds_the_data_and_releases_it(fake_cuda, rng):
+    x, y = _data(rng)
+    m = _model("cuda")
+    m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[fnet.callbacks.Callback()])
+    assert m._net._d.holds == [True, False]
+
+    class Boom(fnet.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Boom()])
+    assert m._net._d.holds == [True, False, True, False]
+    m.fit(x, y, batch_size=16, epochs=1, verbose=0)  # one C++ call: nothing to hold
+    assert len(m._net._d.holds) == 4
 
 
 def test_mirrors_explicit_loop_tape_and_optimizer_state(fake_cuda, rng):

@@ -16,6 +16,8 @@ forward/backward/update loop means a few arena copies per batch (convenience, no
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import _core
@@ -61,7 +63,18 @@ class CudaNet:
     train_forwards = _counter("train_forwards")
     epochs_shuffled = _counter("epochs_shuffled")
     max_resident_bytes = _counter("max_resident_bytes")
+    stream_chunk_bytes = _counter("stream_chunk_bytes")
     del _counter
+
+    @contextlib.contextmanager
+    def holding_data(self):
+        """Within it, the data sets given to train_epoch/evaluate are uploaded once and kept on
+        the device (a fit with callbacks runs one call per epoch); the arrays must not change."""
+        self._d.hold_data(True)
+        try:
+            yield
+        finally:
+            self._d.hold_data(False)
 
     # ---- optimizer state: host mirrors ----
     def set_optimizer(self, *spec):

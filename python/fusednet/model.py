@@ -8,6 +8,7 @@ only when a callback asks for batch events.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -590,27 +591,31 @@ class Sequential:
 
         cbl.on_train_begin()
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            cbl.on_epoch_begin(epoch)
-            lrs = self.optimizer._lrs(int(net.step), steps)
-            lr = self.optimizer._lr_at(int(net.step))
-            hook = self._batch_hook(cbl, steps, names) if cbl.wants_batch_hooks else None
-            if hook is not None:
-                cbl.on_train_batch_begin(0)
-            tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, kind, from_logits,
-                                        codes, hook)
-            logs = {"loss": tl}
-            logs.update(zip(names, tm))
-            if xv is not None:
-                cbl.on_test_begin()
-                vl, vm, _ = net.evaluate(xv, yv, swv, bs, kind, from_logits, codes)
-                val = {"loss": vl}
-                val.update(zip(names, vm))
-                cbl.on_test_end(val)
-                logs.update(("val_" + k, v) for k, v in val.items())
-            cbl.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        # A device-resident net keeps x, y (and the validation set) on the device across the
+        # per-epoch calls instead of uploading them each epoch.
+        holding = getattr(net, "holding_data", contextlib.nullcontext)
+        with holding():
+            for epoch in range(initial_epoch, epochs):
+                cbl.on_epoch_begin(epoch)
+                lrs = self.optimizer._lrs(int(net.step), steps)
+                lr = self.optimizer._lr_at(int(net.step))
+                hook = self._batch_hook(cbl, steps, names) if cbl.wants_batch_hooks else None
+                if hook is not None:
+                    cbl.on_train_batch_begin(0)
+                tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, kind,
+                                            from_logits, codes, hook)
+                logs = {"loss": tl}
+                logs.update(zip(names, tm))
+                if xv is not None:
+                    cbl.on_test_begin()
+                    vl, vm, _ = net.evaluate(xv, yv, swv, bs, kind, from_logits, codes)
+                    val = {"loss": vl}
+                    val.update(zip(names, vm))
+                    cbl.on_test_end(val)
+                    logs.update(("val_" + k, v) for k, v in val.items())
+                cbl.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
         cbl.on_train_end(logs)
         return self.history if self.history is not None else history
 

@@ -40,7 +40,17 @@ static DenseSpec D(index_t in, index_t units, int act, float drop = 0.f, bool bi
   return s;
 }
 
-static void run(const Case& c, bool streamed) {
+// How NetCuda gets its data: resident, or streamed in chunks of 1 batch / about 2 batches / all
+// at once; with hold_data on for the HELD modes.
+enum Mode { kResident, kStream1, kStream2, kStreamAll, kHeldResident, kHeldStream2, kModes };
+static const char* mode_name(int m) {
+  static const char* names[] = {"resident", "streamed 1", "streamed 2", "streamed all",
+                                "held resident", "held streamed 2"};
+  return names[m];
+}
+
+static void run(const Case& c, int mode) {
+  const bool streamed = mode != kResident && mode != kHeldResident;
   const index_t n = 203, d = 12, bs = 16;
   std::mt19937 gen(42);
   std::normal_distribution<float> nd;
@@ -66,6 +76,9 @@ static void run(const Case& c, bool streamed) {
   Net cpu(c.layers, c.input_dropout, 99);
   NetCuda gpu(c.layers, c.input_dropout, 99);
   if (streamed) gpu.max_resident_bytes = 0;
+  if (mode == kStream1) gpu.stream_chunk_bytes = 1;
+  if (mode == kStream2 || mode == kHeldStream2) gpu.stream_chunk_bytes = 2500;
+  if (mode == kHeldResident || mode == kHeldStream2) gpu.hold_data(true);
   const index_t np = cpu.num_params();
   CHECK(np == gpu.num_params(), "num_params");
   for (index_t i = 0; i < np; ++i) cpu.params()[i] = 0.3f * nd(gen);
@@ -77,7 +90,7 @@ static void run(const Case& c, bool streamed) {
     gpu.get_params(p.data());
     for (index_t i = 0; i < np; ++i)
       if (p[i] != cpu.params()[i]) {
-        CHECK(false, "%s%s %s: param %ld: %g vs %g", c.name, streamed ? " (streamed)" : "", when,
+        CHECK(false, "%s (%s) %s: param %ld: %g vs %g", c.name, mode_name(mode), when,
               long(i), cpu.params()[i], p[i]);
         return;
       }
@@ -97,7 +110,8 @@ static void run(const Case& c, bool streamed) {
     }
   };
   auto same_stats = [&](const EpochStats& a, const EpochStats& b, const char* when) {
-    CHECK(a.loss == b.loss, "%s %s: loss %.17g vs %.17g", c.name, when, a.loss, b.loss);
+    CHECK(a.loss == b.loss, "%s (%s) %s: loss %.17g vs %.17g", c.name, mode_name(mode), when,
+          a.loss, b.loss);
     CHECK(a.batches == b.batches, "%s %s: batches", c.name, when);
     for (size_t m = 0; m < a.metrics.size(); ++m)
       CHECK(std::fabs(a.metrics[m] - b.metrics[m]) <= 1e-12 * std::fabs(a.metrics[m]),
@@ -141,7 +155,8 @@ static void run(const Case& c, bool streamed) {
   std::vector<float> pa(n * out), pb(n * out, -1.f);
   cpu.predict(X.data(), n, 29, pa.data());
   gpu.predict(X.data(), n, 29, pb.data());
-  CHECK(pa == pb, "%s: predict", c.name);
+  CHECK(pa == pb, "%s (%s): predict", c.name, mode_name(mode));
+  gpu.hold_data(false);
   // Explicit loop: forward / output / loss / output grad / backward / update.
   cpu.forward(X.data(), 40, true);
   gpu.forward(X.data(), 40, true);
@@ -184,7 +199,7 @@ int main() {
        {MetricKind::MAE}, true, true},
   };
   for (const Case& c : cases)
-    for (bool streamed : {false, true}) run(c, streamed);
+    for (int mode = 0; mode < kModes; ++mode) run(c, mode);
   std::printf("%s (%d failures)\n", failures ? "FAILED" : "all NetCuda == Net checks passed",
               failures);
   return failures ? 1 : 0;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <new>
 
 #include "cuda_kernels.h"
@@ -22,11 +24,79 @@ void* cuda_malloc(std::size_t bytes) {
   return p;
 }
 void cuda_free(void* p) noexcept { std::free(p); }
-void copy_host_to_device(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
-void copy_device_to_host(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
+// The legacy default stream (nullptr) runs everything at once. A stream of stream_create_nonblocking
+// DEFERS its copies until an event recorded after them is waited on (by the host or by the default
+// stream), and a copy reads its source only when it runs: so a batch that does not wait for its
+// chunk's copy reads stale rows, and a host buffer refilled before its copy has run is copied
+// with the new contents -- both show up as a mismatch with Net.
+namespace {
+struct MockStream {
+  std::deque<std::function<void()>> pending;
+  std::uint64_t enqueued = 0, done = 0;
+};
+struct MockEvent {
+  MockStream* stream = nullptr;  // nullptr: recorded on the default stream (already complete)
+  std::uint64_t upto = 0;
+};
+void run_until(MockStream* s, std::uint64_t upto) {
+  while (s && s->done < upto) {
+    auto op = std::move(s->pending.front());
+    s->pending.pop_front();
+    ++s->done;
+    op();
+  }
+}
+void enqueue(CudaStream stream, std::function<void()> op) {
+  if (!stream) return op();
+  auto* s = reinterpret_cast<MockStream*>(stream);
+  s->pending.push_back(std::move(op));
+  ++s->enqueued;
+}
+}  // namespace
+
+void stream_synchronize(CudaStream stream) {
+  auto* s = reinterpret_cast<MockStream*>(stream);
+  if (s) run_until(s, s->enqueued);
+}
+CudaStream stream_create_nonblocking() { return reinterpret_cast<CudaStream>(new MockStream); }
+void stream_destroy(CudaStream stream) noexcept {
+  auto* s = reinterpret_cast<MockStream*>(stream);
+  if (!s) return;
+  run_until(s, s->enqueued);
+  delete s;
+}
+CudaEvent event_create() { return reinterpret_cast<CudaEvent>(new MockEvent); }
+void event_destroy(CudaEvent e) noexcept { delete reinterpret_cast<MockEvent*>(e); }
+void event_record(CudaEvent event, CudaStream stream) {
+  auto* e = reinterpret_cast<MockEvent*>(event);
+  e->stream = reinterpret_cast<MockStream*>(stream);
+  e->upto = e->stream ? e->stream->enqueued : 0;
+}
+void event_synchronize(CudaEvent event) {
+  auto* e = reinterpret_cast<MockEvent*>(event);
+  run_until(e->stream, e->upto);
+}
+void stream_wait_event(CudaStream stream, CudaEvent event) {
+  // Only the default stream's waits matter here: it runs at once, so what it waits for runs now.
+  if (!stream) event_synchronize(event);
+}
+void* host_alloc(std::size_t bytes, bool* pinned) {
+  *pinned = true;
+  return cuda_malloc(bytes);
+}
+void host_free(void* p, bool) noexcept { std::free(p); }
+void copy_host_to_device(void* d, const void* s, std::size_t b, CudaStream stream) {
+  enqueue(stream, [=] { std::memcpy(d, s, b); });
+}
+void copy_device_to_host(void* d, const void* s, std::size_t b, CudaStream stream) {
+  enqueue(stream, [=] { std::memcpy(d, s, b); });
+  stream_synchronize(stream);
+}
+void copy_device_to_host_async(void* d, const void* s, std::size_t b, CudaStream stream) {
+  enqueue(stream, [=] { std::memcpy(d, s, b); });
+}
 void copy_device_to_device(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
 void memset_device(void* d, int v, std::size_t b, CudaStream) { std::memset(d, v, b); }
-void stream_synchronize(CudaStream) {}
 void device_memory_info(std::size_t* f, std::size_t* t) { *f = *t = std::size_t(1) << 34; }
 bool float32_matmul_precision_high() { return false; }
 

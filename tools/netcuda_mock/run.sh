@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 obj=build/dev/CMakeFiles/_core.dir/csrc
 out=${TMPDIR:-/tmp}/netcuda_mock_$$
-g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -fopenmp -o "$out" \
+g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -o "$out" \
   tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net_cuda.cpp \
-  $obj/net.cpp.o $obj/net_common.cpp.o $obj/dispatch.cpp.o $obj/cpu/*.o
+  $obj/net.cpp.o $obj/net_common.cpp.o $obj/dispatch.cpp.o $obj/thread_pool.cpp.o $obj/cpu/*.o \
+  -pthread
 "$out"
 rm -f "$out"
