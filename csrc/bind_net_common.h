@@ -152,16 +152,20 @@ inline void check_batch_size(index_t batch_size) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
 }
 
-// The per-batch callback: takes the GIL, calls hook(batch, loss, metrics); None or truthy goes on.
-// `hook` must outlive the returned function (it is the caller's argument).
-inline BatchHook batch_hook(const py::object& hook) {
+// The batch callback: takes the GIL, calls hook(batch, loss, metrics); None or truthy goes on.
+// Called after every batch, or at most once per interval_s seconds (see BatchHook). `hook` must
+// outlive the returned function (it is the caller's argument).
+inline BatchHook batch_hook(const py::object& hook, double interval_s) {
+  FN_CHECK(interval_s >= 0.0, "hook_interval: expected >= 0 seconds, got ", interval_s);
   BatchHook h;
   if (!hook.is_none()) {
-    h = [&hook](index_t b, double l, const std::vector<double>& m) {
-      py::gil_scoped_acquire gil;
-      py::object r = hook(b, l, m);
-      return r.is_none() || r.cast<bool>();
-    };
+    h = BatchHook(
+        [&hook](index_t b, double l, const std::vector<double>& m) {
+          py::gil_scoped_acquire gil;
+          py::object r = hook(b, l, m);
+          return r.is_none() || r.cast<bool>();
+        },
+        interval_s);
   }
   return h;
 }
@@ -267,13 +271,14 @@ void def_common(py::class_<PyModel<NetT>>& c) {
       .def("train_epoch",
            [](P& p, const py::handle& x, const py::handle& y, const py::object& sw,
               index_t batch_size, bool shuffle, const py::object& lrs, float lr, int kind,
-              bool from_logits, const std::vector<int>& metrics, const py::object& hook) {
+              bool from_logits, const std::vector<int>& metrics, const py::object& hook,
+              double hook_interval) {
              LossSpec spec = loss_spec(kind, from_logits);
              HostData h = host_data(p.net, x, y, sw, spec.kind, "x", "y", "sample_weight");
              check_batch_size(batch_size);
              const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
              auto mk = metric_kinds(metrics);
-             BatchHook hk = batch_hook(hook);
+             BatchHook hk = batch_hook(hook, hook_interval);
              Guard g(p);
              EpochStats s;
              {
@@ -285,7 +290,8 @@ void def_common(py::class_<PyModel<NetT>>& c) {
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
            py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("kind"),
-           py::arg("from_logits"), py::arg("metrics"), py::arg("hook"))
+           py::arg("from_logits"), py::arg("metrics"), py::arg("hook"),
+           py::arg("hook_interval") = 0.0)
       .def("fit",
            [](P& p, const py::handle& x, const py::handle& y, const py::object& sw,
               index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,

@@ -360,6 +360,7 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
   std::vector<double> sums(metrics.size(), 0.0);
   double loss_sum = 0.0;
   index_t seen = 0;
+  HookSchedule hook_due(hook, steps);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     Targets yb;
@@ -373,8 +374,8 @@ EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, i
     loss_sum += l * static_cast<double>(rows);
     seen += rows;
     ++st.batches;
-    if (hook && !hook(b, loss_sum / static_cast<double>(seen),
-                      metric_means(metrics, sums, seen, output_width())))
+    if (hook_due.due(b) && !hook(b, loss_sum / static_cast<double>(seen),
+                                 metric_means(metrics, sums, seen, output_width())))
       break;
   }
   st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;

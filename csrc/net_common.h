@@ -6,8 +6,11 @@
 // same permutations, so weights copy 1:1 between them and both train to the same result.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -58,9 +61,46 @@ struct Targets {
   index_t cols = 0;
 };
 
-// Called after each training batch with the batch index and the epoch's running mean loss and
-// metrics so far; returns false to stop the epoch.
-using BatchHook = std::function<bool(index_t, double, const std::vector<double>&)>;
+// Called after training batches with the batch index and the epoch's running mean loss and
+// metrics so far; returns false to stop the epoch. With interval_s == 0 it is called after every
+// batch. A progress display asks for an interval instead: it is then called only after a batch
+// that ends at least interval_s after its previous call (or the epoch's start), and after the
+// last batch -- so a device-resident epoch is not made to wait for the device after each batch.
+struct BatchHook {
+  using Fn = std::function<bool(index_t, double, const std::vector<double>&)>;
+  Fn fn;
+  double interval_s = 0.0;
+
+  BatchHook() = default;
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, BatchHook>>>
+  BatchHook(F&& f, double interval = 0.0) : fn(std::forward<F>(f)), interval_s(interval) {}
+  explicit operator bool() const { return static_cast<bool>(fn); }
+  bool operator()(index_t b, double loss, const std::vector<double>& metrics) const {
+    return fn(b, loss, metrics);
+  }
+};
+
+// Which batches of an epoch a BatchHook is called for (see BatchHook).
+class HookSchedule {
+ public:
+  HookSchedule(const BatchHook& hook, index_t steps)
+      : on_(static_cast<bool>(hook)), interval_(hook.interval_s), steps_(steps),
+        last_(std::chrono::steady_clock::now()) {}
+  bool due(index_t b) {
+    if (!on_) return false;
+    if (interval_ <= 0.0 || b + 1 >= steps_) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last_).count() < interval_) return false;
+    last_ = now;
+    return true;
+  }
+
+ private:
+  bool on_;
+  double interval_;
+  index_t steps_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 
 // A data set as the caller holds it on the host.

@@ -631,12 +631,20 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
 
   std::vector<double> sums(metrics.size(), 0.0), got;
   double loss_sum = 0.0;
-  index_t seen = 0;
-  // Adds batch b's slots (in `got`, from offset 0) to the running sums, in batch order as Net.
-  auto accumulate = [&](const double* s, index_t rows) {
-    loss_sum += s[0] * static_cast<double>(rows);
-    for (size_t m = 0; m < metrics.size(); ++m) sums[m] += s[1 + m];
+  index_t seen = 0, summed = 0;  // batches summed on the host so far
+  // Downloads the slots of batches [summed, upto) and adds them to the running sums, in batch
+  // order as Net does.
+  auto accumulate_upto = [&](index_t upto) {
+    if (upto <= summed) return;
+    download_doubles(&got, slots_, summed * per, (upto - summed) * per);
+    for (index_t b = summed; b < upto; ++b) {
+      const double* s = got.data() + (b - summed) * per;
+      loss_sum += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
+      for (size_t m = 0; m < metrics.size(); ++m) sums[m] += s[1 + m];
+    }
+    summed = upto;
   };
+  HookSchedule hook_due(hook, steps);
   StreamPass pass(this, d, batch_size, 0);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
@@ -652,20 +660,15 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
     apply_update(lrs ? lrs[b] : lr);
     seen += rows;
     ++st.batches;
-    if (hook) {  // per-batch logs asked for: this batch's figures come back now
-      download_doubles(&got, slots_, b * per, per);
-      accumulate(got.data(), rows);
+    if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
+      accumulate_upto(b + 1);
       if (!hook(b, loss_sum / static_cast<double>(seen),
                 metric_means(metrics, sums, seen, output_width())))
         break;
     }
   }
   pass.finish();
-  if (!hook) {  // one download for the whole epoch
-    download_doubles(&got, slots_, 0, st.batches * per);
-    for (index_t b = 0; b < st.batches; ++b)
-      accumulate(got.data() + b * per, std::min(batch_size, n - b * batch_size));
-  }
+  accumulate_upto(st.batches);  // without a hook: one download for the whole epoch
   st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   st.metrics = metric_means(metrics, sums, seen, output_width());
   return st;

@@ -203,6 +203,24 @@ def test_wants_batch_hooks():
     assert CallbackList([ModelCheckpoint("m.fnet", save_freq=10)]).wants_batch_end_hooks
 
 
+def test_batch_hook_interval_only_for_progress_displays():
+    class End(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    class Begin(Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            pass
+
+    bar = CallbackList(add_progbar=True, verbose=1)
+    assert bar.batch_hook_interval == ProgbarLogger.refresh_interval > 0
+    # Any other listener needs every batch.
+    assert CallbackList([End()], add_progbar=True, verbose=1).batch_hook_interval == 0.0
+    assert CallbackList([Begin()], add_progbar=True, verbose=1).batch_hook_interval == 0.0
+    assert CallbackList([End()]).batch_hook_interval == 0.0
+    assert CallbackList().batch_hook_interval == 0.0
+
+
 def test_wants_test_and_predict_batch_hooks():
     class T(Callback):
         def on_test_batch_end(self, batch, logs=None):

@@ -132,6 +132,29 @@ def test_progress_output(verbose, capsys):
     assert "loss" in text
 
 
+def test_progress_bar_hook_is_throttled_and_ends_at_the_last_batch():
+    x, y = _data()
+    net = _model()._net
+    net.set_optimizer(0, 0.0, False, 0.0, 0.9, 0.999, 1e-7)  # plain SGD
+    ref = _model()._net
+    ref.set_optimizer(0, 0.0, False, 0.0, 0.9, 0.999, 1e-7)
+    seen = []
+    code = [1]  # sparse accuracy
+    # An interval longer than the epoch: only the last batch reports, with the epoch's figures.
+    stats = net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code,
+                            lambda b, loss, mets: seen.append((b, loss, mets)), 60.0)
+    want = ref.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code, None)
+    assert [b for b, _, _ in seen] == [11]
+    assert seen[0][1] == stats[0] == want[0] and seen[0][2] == stats[1] == want[1]
+    assert np.array_equal(net.params, ref.params)
+    every = []
+    net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code,
+                    lambda b, loss, mets: every.append(b))
+    assert every == list(range(12))
+    with pytest.raises(ValueError, match="hook_interval"):
+        net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code, print, -1.0)
+
+
 def test_terminate_on_nan():
     x, y = _data()
     m = fnet.Sequential([L.Dense(3, input_shape=(5,))], seed=0, device="cpu")

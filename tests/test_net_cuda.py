@@ -161,6 +161,19 @@ def test_cuda_batch_hook_equals_no_hook(rng):
 
 
 @needs_gpu
+def test_cuda_progress_bar_fit_equals_quiet_fit(rng, capsys):
+    x, y = _data(rng)
+    a, b = _model("cuda"), _model("cuda")
+    ha = a.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    hb = b.fit(x, y, batch_size=16, epochs=2, verbose=1)  # throttled batch hooks
+    out = capsys.readouterr()
+    assert "loss" in out.out + out.err
+    assert ha.history == hb.history
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        assert np.array_equal(wa, wb)
+
+
+@needs_gpu
 def test_cuda_explicit_loop_and_tape_match_cpu(rng):
     x, y = _data(rng)
     models = {d: _model(d, opt=optimizers.Adam(1e-3)) for d in ("cpu", "cuda")}

@@ -128,6 +128,10 @@ class Callback:
     def _implements_train_batch_begin(self) -> bool:
         return any(_overrides(self, h) for h in _TRAIN_BATCH_BEGIN)
 
+    # Seconds between on_train_batch_end calls this callback is content with: 0 (every batch),
+    # unless it only displays progress and redraws at its own rate anyway.
+    _train_batch_end_interval = 0.0
+
     def _implements_train_batch_end(self) -> bool:
         return any(_overrides(self, h) for h in _TRAIN_BATCH_END)
 
@@ -214,6 +218,16 @@ class CallbackList:
     def wants_batch_hooks(self) -> bool:
         """False: fit may run each epoch in one C++ call, with no Python per batch."""
         return self.wants_batch_begin_hooks or self.wants_batch_end_hooks
+
+    @property
+    def batch_hook_interval(self) -> float:
+        """Seconds between train-batch-end calls that every listener accepts: 0 (every batch)
+        unless the only listeners are progress displays. Then a device-resident epoch need not
+        wait for the device after every batch just to report a running loss."""
+        if self.wants_batch_begin_hooks:
+            return 0.0
+        return min((cb._train_batch_end_interval for cb in self.callbacks
+                    if cb._implements_train_batch_end()), default=0.0)
 
     @property
     def wants_test_batch_hooks(self) -> bool:
@@ -384,6 +398,10 @@ class ProgbarLogger(Callback):
     a bar at verbose=1."""
 
     refresh_interval = 0.1  # seconds between redraws of the running values
+
+    @property
+    def _train_batch_end_interval(self):
+        return self.refresh_interval
 
     def __init__(self, verbose=None):
         super().__init__()

@@ -603,7 +603,7 @@ class Sequential:
                 if hook is not None:
                     cbl.on_train_batch_begin(0)
                 tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, kind,
-                                            from_logits, codes, hook)
+                                            from_logits, codes, hook, cbl.batch_hook_interval)
                 logs = {"loss": tl}
                 logs.update(zip(names, tm))
                 if xv is not None:

@@ -149,6 +149,27 @@ static void run(const Case& c, int mode) {
                "hooked epoch");
     CHECK(la == lb && la.size() == 3, "%s: hook losses", c.name);
     same_params("after hooked epoch");
+    // A progress-display hook (an interval longer than the epoch): called for the last batch only.
+    std::vector<index_t> ba, bb;
+    la.clear();
+    lb.clear();
+    BatchHook slow_a([&](index_t b, double l, const std::vector<double>&) {
+      ba.push_back(b);
+      la.push_back(l);
+      return true;
+    }, 1e9);
+    BatchHook slow_b([&](index_t b, double l, const std::vector<double>&) {
+      bb.push_back(b);
+      lb.push_back(l);
+      return true;
+    }, 1e9);
+    same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
+                               c.metrics, slow_a),
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, slow_b),
+               "throttled hook epoch");
+    CHECK(ba == bb && bb.size() == 1 && bb[0] == ceil_div(n, bs) - 1 && la == lb,
+          "%s: throttled hook", c.name);
+    same_params("after throttled hook epoch");
   }
   same_stats(cpu.evaluate(X.data(), t, w, n, 37, c.loss, c.metrics),
              gpu.evaluate(h, 37, c.loss, c.metrics), "evaluate");
