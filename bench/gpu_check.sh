@@ -6,12 +6,14 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) -> report.
+# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) ->
+# sanitize (bench/gpu_sanitize.py under compute-sanitizer memcheck and racecheck) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs); stops at the first failure, naming the
 # step. Budget: under 6 minutes on an H100/H200.
 # --dry-run prints the steps without running them (checks the script itself; no GPU needed).
 # Environment: PYTHON (default python3), JOBS (build jobs, default nproc), PIP_ARGS (extra pip
-# install flags, e.g. --user or --break-system-packages where the environment needs them).
+# install flags, e.g. --user or --break-system-packages where the environment needs them),
+# SANITIZE=0 skips the compute-sanitizer step.
 set -euo pipefail
 
 DRY=0
@@ -93,6 +95,21 @@ run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tes
 
 step "bench"
 (cd "$OUT" && run 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT")
+
+step "sanitize"
+# Every kernel family once more, on small odd shapes, under compute-sanitizer: out-of-bounds and
+# uninitialised accesses (memcheck) and shared-memory races in the GEMM kernels (racecheck).
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [[ "${SANITIZE:-1}" == 0 ]]; then
+  report "sanitize: skipped (SANITIZE=0)"
+elif [[ -z "$SANITIZER" ]] && (( ! DRY )); then
+  report "sanitize: skipped (compute-sanitizer not found)"
+else
+  SAN=(${SANITIZER:-compute-sanitizer} --error-exitcode 3 --print-limit 20)
+  (cd "$OUT" && run 90 memcheck.log "${SAN[@]}" --tool memcheck "$PY" "$REPO/bench/gpu_sanitize.py" all)
+  (cd "$OUT" && run 60 racecheck.log "${SAN[@]}" --tool racecheck "$PY" "$REPO/bench/gpu_sanitize.py" gemm_small)
+  (( DRY )) || report "sanitize: memcheck and racecheck clean ($(tail -1 "$OUT/memcheck.log"))"
+fi
 
 step "report"
 if (( DRY )); then
