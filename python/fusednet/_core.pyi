@@ -45,7 +45,7 @@ class Net:
         ...
     def set_optimizer(self, kind: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, weight_decay: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any) -> tuple[float, list[float], int]:
+    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[float, list[float], int]:
         ...
     @property
     def epochs_shuffled(self) -> int:
@@ -127,6 +127,10 @@ class NetCuda:
         """
         A host copy of the parameter arena.
         """
+    def hold_data(self, hold: bool) -> None:
+        """
+        While held, the data sets of train_epoch/evaluate stay on the device between calls (recognised by their host arrays, which must not change meanwhile).
+        """
     def kernel_offset(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
     def loss(self, y: typing.Any, sample_weight: typing.Any, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool) -> float:
@@ -147,7 +151,7 @@ class NetCuda:
         ...
     def set_params(self, params: typing.Any) -> None:
         ...
-    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any) -> tuple[float, list[float], int]:
+    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[float, list[float], int]:
         ...
     @property
     def epochs_shuffled(self) -> int:
@@ -191,6 +195,14 @@ class NetCuda:
     def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def stream_chunk_bytes(self) -> int:
+        """
+        Host bytes per copy of a streamed data set (whole batches, at least one).
+        """
+    @stream_chunk_bytes.setter
+    def stream_chunk_bytes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def train_forwards(self) -> int:
         ...
     @train_forwards.setter
@@ -200,14 +212,6 @@ def _gemm_small_plan(M: typing.SupportsInt | typing.SupportsIndex, N: typing.Sup
     """
     Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none (blocked path), 0 C, 1 C^T.
     """
-def _pool_check(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, throw_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list[int]:
-    """
-    Runs parallel_for over [0, n) and returns how many times each index ran (tests); throw_at makes that index throw.
-    """
-def _pool_threads_started() -> int:
-    """
-    Worker threads the CPU thread pool has started so far (tests).
-    """
 def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
     How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and stealing), 2 as 1 without waiting for panels others pack; negative keeps it. Returns the previous mode.
@@ -215,6 +219,14 @@ def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
 def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float]:
     """
     Sets the gemm path thresholds (negative keeps one); returns the previous ones.
+    """
+def _pool_check(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, throw_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list[int]:
+    """
+    Runs parallel_for over [0, n) and returns how many times each index ran (tests); throw_at makes that index throw.
+    """
+def _pool_threads_started() -> int:
+    """
+    Worker threads the CPU thread pool has started so far (tests).
     """
 def activation_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
     """
