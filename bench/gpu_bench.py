@@ -117,10 +117,21 @@ def bench_mlp(fnet, torch):
     model.compile(optimizer=fnet.optimizers.Adam(learning_rate=1e-3),
                   loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x[:4096], y[:4096], epochs=1, batch_size=1024, verbose=0)
-    t0 = time.perf_counter()
-    model.fit(x, y, epochs=2, batch_size=1024, verbose=0)
-    fn_sps = 2 * len(x) / (time.perf_counter() - t0)
-    row = {"status": "ok", "fusednet_samples_per_s": fn_sps}
+
+    def fit_s(epochs):
+        t0 = time.perf_counter()
+        model.fit(x, y, epochs=epochs, batch_size=1024, verbose=0)
+        return time.perf_counter() - t0
+
+    # Each fit call uploads x (192 MB) and syncs the weights once; the PyTorch loop below has its
+    # data on the device already. So compare per-epoch (steady-state) throughput: the time of a
+    # 3-epoch fit minus a 1-epoch fit is 2 epochs of training alone. The per-call cost is reported.
+    t1, t3 = fit_s(1), fit_s(3)
+    epoch_s = max((t3 - t1) / 2, 1e-9)
+    fn_sps = len(x) / epoch_s
+    row = {"status": "ok", "fusednet_samples_per_s": fn_sps,
+           "fusednet_fit_call_overhead_s": max(t1 - epoch_s, 0.0),
+           "fusednet_end_to_end_samples_per_s": 3 * len(x) / t3}
     if torch is not None:
         net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
                                   torch.nn.Linear(256, 256), torch.nn.ReLU(),
@@ -173,12 +184,18 @@ def write_report(out_dir, result):
                      f"  = {_fmt(r['pct_of_peak'], '.0f')}% of peak {_fmt(r['peak_gbs'], '.0f')} GB/s,"
                      f" {_fmt(r['pct_of_copy'], '.0f')}% of measured copy {r['copy_gbs']:.0f} GB/s"
                      f" (target >= 70%: {'MET' if r['meets_target'] else 'MISSED'})")
+    for name, err in result.get("errors", {}).items():
+        lines.append(f"{name:11s} FAILED: {err}")
     r = result.get("mlp784")
     if r:
-        if r.get("status") != "ok":
+        if r.get("status") == "failed":
+            pass  # listed with the errors above
+        elif r.get("status") != "ok":
             lines.append(f"mlp784      not implemented ({r.get('why', '')})")
         else:
-            line = f"mlp784      batch 1024: {r['fusednet_samples_per_s']:.0f} samples/s"
+            line = (f"mlp784      batch 1024: {r['fusednet_samples_per_s']:.0f} samples/s per epoch"
+                    f" (fit call overhead {r['fusednet_fit_call_overhead_s'] * 1e3:.0f} ms;"
+                    f" end to end {r['fusednet_end_to_end_samples_per_s']:.0f})")
             if "torch_samples_per_s" in r:
                 line += (f"  | PyTorch eager {r['torch_samples_per_s']:.0f}  ratio "
                          f"{r['ratio_vs_torch']:.2f} (target >= 1.5: "
@@ -214,11 +231,24 @@ def main(argv=None):
               "python": platform.python_version(), "numpy": np.__version__,
               "torch": None if torch is None else torch.__version__,
               "fusednet": fnet.__version__}
-    result["gemm"] = bench_gemm(fnet, np, torch, n_gemm, reps=5, iters=10 if args.quick else 20)
-    result["adam"] = bench_adam(fnet, n_adam, reps=5, iters=20)
-    result["mlp784"] = bench_mlp(fnet, torch)
+    # One failing section must not cost the others (or the report): each is run and timed apart.
+    sections = [("gemm", lambda: bench_gemm(fnet, np, torch, n_gemm, reps=5,
+                                            iters=10 if args.quick else 20)),
+                ("adam", lambda: bench_adam(fnet, n_adam, reps=5, iters=20)),
+                ("mlp784", lambda: bench_mlp(fnet, torch))]
+    result["errors"], result["seconds"] = {}, {}
+    for name, run in sections:
+        t0 = time.perf_counter()
+        try:
+            result[name] = run()
+        except Exception as e:  # noqa: BLE001 -- reported, and the exit status says so
+            result["errors"][name] = f"{type(e).__name__}: {e}"
+            if name == "mlp784":
+                result[name] = {"status": "failed"}
+        result["seconds"][name] = round(time.perf_counter() - t0, 2)
+        print(f"gpu_bench: {name} done in {result['seconds'][name]:.1f} s", flush=True)
     write_report(args.out, result)
-    return 0
+    return 1 if result["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -51,6 +51,28 @@ DeviceBuffer upload(const F32View& v) {
 
 void download(const F32View& v, const DeviceBuffer& d) { copy_device_to_host(v.data, d.data(), nbytes(v)); }
 
+// A device copy of v starting `misalign` floats into its allocation. cudaMalloc aligns to 256
+// bytes, so every buffer above takes the kernels' float4 paths; misalign = 1 sends the same data
+// through their scalar paths instead (the tests reach those this way). Absent v: ptr == nullptr.
+struct DevArray {
+  DeviceBuffer buf;
+  float* ptr = nullptr;
+};
+DevArray upload_at(const F32View& v, int misalign) {
+  DevArray d;
+  if (!v.data) return d;
+  d.buf = DeviceBuffer(nbytes(v) + static_cast<std::size_t>(misalign) * sizeof(float));
+  d.ptr = d.buf.as<float>() ? d.buf.as<float>() + misalign : nullptr;
+  copy_host_to_device(d.ptr, v.data, nbytes(v));
+  return d;
+}
+void download_at(const F32View& v, const DevArray& d) {
+  copy_device_to_host(v.data, d.ptr, nbytes(v));
+}
+void check_misalign(int misalign) {
+  FN_CHECK(misalign >= 0 && misalign <= 3, "misalign: expected 0..3 floats, got ", misalign);
+}
+
 // Optional float32 vector of length n (sample weights, bias); nullptr data when None.
 F32View optional_vector(const py::object& obj, index_t n, const char* name) {
   F32View v;
@@ -103,32 +125,33 @@ void cuda_gemm(const py::handle& a, const py::handle& b, const py::handle& c, bo
   download(C, dC);
 }
 
-void cuda_activation_forward(const py::handle& x, const py::handle& y, int act, float param) {
+void cuda_activation_forward(const py::handle& x, const py::handle& y, int act, float param,
+                             int misalign) {
   F32View X = dense(x, "x"), Y = dense(y, "out", true);
   require_same_shape(X, Y, "out");
+  check_misalign(misalign);
   py::gil_scoped_release release;
   require_cuda_device();
-  DeviceBuffer d = upload(X);
-  activation_forward_cuda(static_cast<Activation>(act), param, d.as<float>(), d.as<float>(),
-                          X.size);
-  download(Y, d);
+  DevArray d = upload_at(X, misalign);  // in place: y aliases x, as the kernels allow
+  activation_forward_cuda(static_cast<Activation>(act), param, d.ptr, d.ptr, X.size);
+  download_at(Y, d);
 }
 
 void cuda_activation_backward(const py::handle& dy, const py::handle& x, const py::handle& dx,
-                              int act, float param, bool from_output) {
+                              int act, float param, bool from_output, int misalign) {
   F32View G = dense(dy, "dy"), X = dense(x, from_output ? "y" : "x"), D = dense(dx, "out", true);
   require_same_shape(G, X, from_output ? "y" : "x");
   require_same_shape(G, D, "out");
+  check_misalign(misalign);
   py::gil_scoped_release release;
   require_cuda_device();
-  DeviceBuffer dG = upload(G), dX = upload(X);
+  DevArray dG = upload_at(G, misalign), dX = upload_at(X, misalign);  // dx aliases dy
   if (from_output)
-    activation_backward_from_output_cuda(static_cast<Activation>(act), param, dG.as<float>(),
-                                         dX.as<float>(), dG.as<float>(), G.size);
+    activation_backward_from_output_cuda(static_cast<Activation>(act), param, dG.ptr, dX.ptr,
+                                         dG.ptr, G.size);
   else
-    activation_backward_cuda(static_cast<Activation>(act), param, dG.as<float>(), dX.as<float>(),
-                             dG.as<float>(), G.size);
-  download(D, dG);
+    activation_backward_cuda(static_cast<Activation>(act), param, dG.ptr, dX.ptr, dG.ptr, G.size);
+  download_at(D, dG);
 }
 
 void cuda_softmax_forward(const py::handle& x, const py::handle& y, bool log) {
@@ -295,7 +318,7 @@ double cuda_softmax_ce(const py::handle& logits, py::array_t<std::int64_t, py::a
 }
 
 void cuda_sgd(const py::handle& param, const py::handle& grad, const py::object& velocity,
-              float lr, float momentum, bool nesterov, float weight_decay) {
+              float lr, float momentum, bool nesterov, float weight_decay, int misalign) {
   F32View P = dense(param, "param", true), G = dense(grad, "grad");
   require_same_shape(P, G, "grad");
   F32View V;
@@ -305,32 +328,34 @@ void cuda_sgd(const py::handle& param, const py::handle& grad, const py::object&
   }
   FN_CHECK(momentum == 0.0f || V.data != nullptr || P.size == 0,
            "velocity: required when momentum != 0, got None");
+  check_misalign(misalign);
   py::gil_scoped_release release;
   require_cuda_device();
-  DeviceBuffer dP = upload(P), dG = upload(G), dV = upload(V);
-  sgd_step_cuda(dP.as<float>(), dG.as<float>(), V.data ? dV.as<float>() : nullptr, P.size, lr,
-                momentum, nesterov, weight_decay);
-  download(P, dP);
-  if (V.data) download(V, dV);
+  DevArray dP = upload_at(P, misalign), dG = upload_at(G, misalign), dV = upload_at(V, misalign);
+  sgd_step_cuda(dP.ptr, dG.ptr, dV.ptr, P.size, lr, momentum, nesterov, weight_decay);
+  download_at(P, dP);
+  if (V.data) download_at(V, dV);
 }
 
 void cuda_adam(const py::handle& param, const py::handle& grad, const py::handle& m,
                const py::handle& v, std::int64_t step, float lr, float beta1, float beta2,
-               float eps, float weight_decay, bool decoupled) {
+               float eps, float weight_decay, bool decoupled, int misalign) {
   F32View P = dense(param, "param", true), G = dense(grad, "grad"), Mv = dense(m, "m", true),
           Vv = dense(v, "v", true);
   require_same_shape(P, G, "grad");
   require_same_shape(P, Mv, "m");
   require_same_shape(P, Vv, "v");
   FN_CHECK(step >= 1, "step: expected an int >= 1, got ", step);
+  check_misalign(misalign);
   py::gil_scoped_release release;
   require_cuda_device();
-  DeviceBuffer dP = upload(P), dG = upload(G), dM = upload(Mv), dV = upload(Vv);
-  adam_step_cuda(dP.as<float>(), dG.as<float>(), dM.as<float>(), dV.as<float>(), P.size, step, lr,
-                 beta1, beta2, eps, weight_decay, decoupled);
-  download(P, dP);
-  download(Mv, dM);
-  download(Vv, dV);
+  DevArray dP = upload_at(P, misalign), dG = upload_at(G, misalign), dM = upload_at(Mv, misalign),
+           dV = upload_at(Vv, misalign);
+  adam_step_cuda(dP.ptr, dG.ptr, dM.ptr, dV.ptr, P.size, step, lr, beta1, beta2, eps,
+                 weight_decay, decoupled);
+  download_at(P, dP);
+  download_at(Mv, dM);
+  download_at(Vv, dV);
 }
 
 // Allocates and frees `bytes` on the device: exercises the out-of-memory message in tests.
@@ -454,9 +479,9 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_gemm", &cuda_gemm, arg("a"), arg("b"), arg("out"), arg("trans_a"), arg("trans_b"),
         arg("alpha"), arg("beta"), arg("bias"), arg("act"), arg("act_param"), arg("allow_tf32"));
   m.def("cuda_activation_forward", &cuda_activation_forward, arg("x"), arg("out"), arg("act"),
-        arg("param"));
+        arg("param"), arg("misalign") = 0);
   m.def("cuda_activation_backward", &cuda_activation_backward, arg("dy"), arg("x"), arg("out"),
-        arg("act"), arg("param"), arg("from_output") = false);
+        arg("act"), arg("param"), arg("from_output") = false, arg("misalign") = 0);
   m.def("cuda_softmax_forward", &cuda_softmax_forward, arg("x"), arg("out"), arg("log"));
   m.def("cuda_softmax_backward", &cuda_softmax_backward, arg("dy"), arg("x"), arg("out"),
         arg("log"));
@@ -467,9 +492,10 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_softmax_ce", &cuda_softmax_ce, arg("logits"), arg("labels"), arg("sample_weight"),
         arg("out"), arg("reduction"));
   m.def("cuda_sgd", &cuda_sgd, arg("param"), arg("grad"), arg("velocity"), arg("lr"),
-        arg("momentum"), arg("nesterov"), arg("weight_decay"));
+        arg("momentum"), arg("nesterov"), arg("weight_decay"), arg("misalign") = 0);
   m.def("cuda_adam", &cuda_adam, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"),
-        arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay"), arg("decoupled"));
+        arg("lr"), arg("beta1"), arg("beta2"), arg("eps"), arg("weight_decay"), arg("decoupled"),
+        arg("misalign") = 0);
   m.def("cuda_gather_rows", &cuda_gather_rows, arg("src"), arg("index"), arg("out"));
   m.def("cuda_count_correct", &cuda_count_correct, arg("logits"), arg("labels"));
   m.def("cuda_try_alloc", &cuda_try_alloc, arg("nbytes"));

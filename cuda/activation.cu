@@ -82,8 +82,9 @@ __global__ void softmax_forward_kernel(const float* x, float* y, index_t rows, i
     for (index_t j = lane; j < cols; j += dev::kWarp) s += expf(xr[j] - mx);
     s = dev::warp_sum(s);
     if (log) {
-      const float lse = mx + logf(s);
-      for (index_t j = lane; j < cols; j += dev::kWarp) yr[j] = xr[j] - lse;
+      // (x - max) - log s, as the CPU: max + log s would round to the ulp of a large max.
+      const float ls = logf(s);
+      for (index_t j = lane; j < cols; j += dev::kWarp) yr[j] = (xr[j] - mx) - ls;
     } else {
       const float inv = 1.0f / s;
       for (index_t j = lane; j < cols; j += dev::kWarp) yr[j] = expf(xr[j] - mx) * inv;

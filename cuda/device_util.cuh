@@ -29,64 +29,82 @@ inline unsigned grid_for(index_t n, int threads_per_block, index_t max_blocks = 
 inline bool aligned16(const void* p) { return (reinterpret_cast<std::uintptr_t>(p) & 15u) == 0; }
 
 // ---- activations: y = f(x) and dy * f'(x); codes as fusednet::Activation ----------------------
-__device__ __forceinline__ float sigmoidf_stable(float x) {
-  if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-  float e = expf(x);
-  return e / (1.0f + e);
-}
-
-constexpr float kSqrt1_2 = 0.70710678118654752440f;     // 1/sqrt(2)
+// The forms of csrc/cpu/activation_math.h, so both devices agree on special values: NaN passes
+// through, the GELUs saturate beyond |x| > 20 (x = -inf gives 0, not -inf * 0 = NaN), and the
+// derivatives are written without cancellation (sigmoid' = e q^2, not s (1 - s), which rounds to 0
+// once s rounds to 1).
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;  // 1/sqrt(2 pi)
 constexpr float kSqrt2OverPi = 0.79788456080286535588f; // sqrt(2/pi)
 constexpr float kGeluC = 0.044715f;
+constexpr float kGeluSaturate = 20.0f;
+
+__device__ __forceinline__ float sigmoidf_stable(float x) {
+  const float e = expf(-fabsf(x));  // in (0, 1]: no overflow on either branch
+  const float q = 1.0f / (1.0f + e);
+  return x >= 0.0f ? q : e * q;
+}
 
 __device__ __forceinline__ float activate(int act, float param, float x) {
   switch (act) {
-    case 1: return x > 0.0f ? x : 0.0f;
-    case 2: return x > 0.0f ? x : x * param;
+    case 1: return x < 0.0f ? 0.0f : x;  // NaN passes through
+    case 2: return x < 0.0f ? x * param : x;
     case 3: return sigmoidf_stable(x);
     case 4: return tanhf(x);
-    case 5: return 0.5f * x * (1.0f + erff(x * kSqrt1_2));
-    case 6: return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluC * x * x * x)));
+    case 5: return x < -kGeluSaturate ? 0.0f : x * normcdff(x);  // normcdff: accurate left tail
+    case 6: {  // x (1 + tanh u) / 2 = x sigmoid(2u): no cancellation on the left tail
+      const float u = kSqrt2OverPi * (x + kGeluC * x * x * x);
+      return x < -kGeluSaturate ? 0.0f : x * sigmoidf_stable(2.0f * u);
+    }
     default: return x;
   }
 }
 
-// dy * f'(x), x the forward input.
-__device__ __forceinline__ float activate_grad(int act, float param, float dy, float x) {
+// f'(x), x the forward input.
+__device__ __forceinline__ float derivative(int act, float param, float x) {
   switch (act) {
-    case 1: return x > 0.0f ? dy : 0.0f;
-    case 2: return x > 0.0f ? dy : dy * param;
-    case 3: {
-      float s = sigmoidf_stable(x);
-      return dy * s * (1.0f - s);
+    case 1: return x > 0.0f ? 1.0f : (x <= 0.0f ? 0.0f : x);  // NaN -> NaN
+    case 2: return x > 0.0f ? 1.0f : (x <= 0.0f ? param : x);
+    case 3: {  // s (1 - s) = e q^2, e = e^-|x|, q = 1 / (1 + e)
+      const float e = expf(-fabsf(x));
+      const float q = 1.0f / (1.0f + e);
+      return e * q * q;
     }
-    case 4: {
-      float t = tanhf(x);
-      return dy * (1.0f - t * t);
+    case 4: {  // 1 - tanh^2 = 4 e q^2, e = e^-2|x|
+      const float e = expf(-2.0f * fabsf(x));
+      const float q = 1.0f / (1.0f + e);
+      return 4.0f * e * q * q;
     }
     case 5: {
-      float cdf = 0.5f * (1.0f + erff(x * kSqrt1_2));
-      float pdf = kInvSqrt2Pi * expf(-0.5f * x * x);
-      return dy * (cdf + x * pdf);
+      const float d = normcdff(x) + x * kInvSqrt2Pi * expf(-0.5f * x * x);
+      return x < -kGeluSaturate ? 0.0f : (x > kGeluSaturate ? 1.0f : d);
     }
-    case 6: {
-      float u = kSqrt2OverPi * (x + kGeluC * x * x * x);
-      float t = tanhf(u);
-      float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluC * x * x);
-      return dy * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+    case 6: {  // s + 2 x s (1 - s) u', s = sigmoid(2u), s (1 - s) = e q^2
+      const float x2 = x * x;
+      const float u = kSqrt2OverPi * (x + kGeluC * x2 * x);
+      const float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluC * x2);
+      const float e = expf(-2.0f * fabsf(u));
+      const float q = 1.0f / (1.0f + e);
+      const float s = u >= 0.0f ? q : e * q;
+      const float d = s + 2.0f * x * du * (e * q * q);
+      return x < -kGeluSaturate ? 0.0f : (x > kGeluSaturate ? 1.0f : d);
     }
-    default: return dy;
+    default: return 1.0f;
   }
+}
+
+// dy * f'(x), x the forward input (as the CPU: dy times the derivative, so dy = inf at a zero
+// slope gives NaN there too).
+__device__ __forceinline__ float activate_grad(int act, float param, float dy, float x) {
+  return act == 0 ? dy : dy * derivative(act, param, x);
 }
 
 // dy * f'(x) from the forward OUTPUT y (Linear, ReLU, LeakyReLU with slope > 0, Sigmoid, Tanh).
 __device__ __forceinline__ float activate_grad_from_output(int act, float param, float dy, float y) {
   switch (act) {
-    case 1: return y > 0.0f ? dy : 0.0f;
-    case 2: return y > 0.0f ? dy : dy * param;
-    case 3: return dy * y * (1.0f - y);
-    case 4: return dy * (1.0f - y * y);
+    case 1: return dy * (y > 0.0f ? 1.0f : (y <= 0.0f ? 0.0f : y));
+    case 2: return dy * (y > 0.0f ? 1.0f : (y <= 0.0f ? param : y));
+    case 3: return dy * (y * (1.0f - y));
+    case 4: return dy * ((1.0f - y) * (1.0f + y));  // = 1 - y^2, one rounding less near |y| = 1
     default: return dy;
   }
 }

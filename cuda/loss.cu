@@ -21,67 +21,88 @@ cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s);
   for (index_t r = blockIdx.x * static_cast<index_t>(kWarpsPerBlock) + threadIdx.x / dev::kWarp; \
        r < rows; r += static_cast<index_t>(gridDim.x) * kWarpsPerBlock)
 
-// softplus(z) - t z, without overflow for large |z|.
-__device__ __forceinline__ float bce_term(float z, float t) {
-  return fmaxf(z, 0.0f) - t * z + log1pf(expf(-fabsf(z)));
+// Every kernel follows csrc/cpu/loss.cpp term by term: row sums in double, the gradient factor
+// coef = float(base * w_i) with base = per_row [/ rows] in double, and the same guards for
+// confident rows (see softmax_ce_kernel), so the two devices agree to float rounding.
+__device__ __forceinline__ float row_coef(const float* w, index_t r, double base) {
+  return static_cast<float>(base * (w ? static_cast<double>(w[r]) : 1.0));
 }
 
 __global__ void mse_kernel(const float* pred, const float* target, const float* w, float* dpred,
-                           index_t rows, index_t cols, float grad_scale, double* row_loss) {
+                           index_t rows, index_t cols, double base, double* row_loss) {
   const int lane = threadIdx.x % dev::kWarp;
   FN_FOR_EACH_WARP_ROW(r) {
-    const float wi = w ? w[r] : 1.0f;
-    const float g = wi * 2.0f * grad_scale / static_cast<float>(cols);
-    float s = 0.0f;
+    const float coef = row_coef(w, r, base);
+    double s = 0.0;
     for (index_t j = lane; j < cols; j += dev::kWarp) {
       const index_t k = r * cols + j;
       const float d = pred[k] - target[k];
-      s += d * d;
-      dpred[k] = g * d;
+      s += static_cast<double>(d) * static_cast<double>(d);
+      dpred[k] = coef * d;
     }
     s = dev::warp_sum(s);
-    if (lane == 0) row_loss[r] = static_cast<double>(wi) * s / static_cast<double>(cols);
+    if (lane == 0)
+      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * s / static_cast<double>(cols);
   }
 }
 
 __global__ void bce_kernel(const float* logits, const float* targets, const float* w,
-                           float* dlogits, index_t rows, index_t cols, float grad_scale,
+                           float* dlogits, index_t rows, index_t cols, double base,
                            double* row_loss) {
   const int lane = threadIdx.x % dev::kWarp;
   FN_FOR_EACH_WARP_ROW(r) {
-    const float wi = w ? w[r] : 1.0f;
-    const float g = wi * grad_scale / static_cast<float>(cols);
-    float s = 0.0f;
+    const float coef = row_coef(w, r, base);
+    double s = 0.0;
     for (index_t j = lane; j < cols; j += dev::kWarp) {
       const index_t k = r * cols + j;
       const float z = logits[k], t = targets[k];
-      s += bce_term(z, t);
-      dlogits[k] = g * (dev::sigmoidf_stable(z) - t);
+      const float e = expf(-fabsf(z));  // in (0, 1]: no overflow on either branch
+      const float small = e / (1.0f + e);  // sigmoid(-|z|)
+      // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a
+      // confident right answer (t = 1, z >> 0) that 1 / (1 + e) - 1 would round to 0.
+      const float diff = z >= 0.0f ? (1.0f - t) - small : small - t;
+      const float linear = fmaxf(z, 0.0f) - t * z;  // softplus(z) - t z = linear + log1p(e)
+      s += static_cast<double>(linear) + static_cast<double>(log1pf(e));
+      dlogits[k] = coef * diff;
     }
     s = dev::warp_sum(s);
-    if (lane == 0) row_loss[r] = static_cast<double>(wi) * s / static_cast<double>(cols);
+    if (lane == 0)
+      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * s / static_cast<double>(cols);
   }
 }
 
+// Row max and sum_j exp(z_j - max) split as ties (terms with z_j == max, exactly 1 each) and the
+// others, so rest = sum - 1 is known without rounding 1 + rest: lse - max = log1p(rest) keeps the
+// tiny loss of a confident row, and softmax_label - 1 = -rest / sum its tiny gradient (both round
+// to 0 through sum otherwise). A NaN anywhere makes sum and rest NaN.
+struct RowLse {
+  float max, sum, rest;
+};
+
+__device__ __forceinline__ RowLse warp_row_lse(const float* z, index_t cols, int lane) {
+  float mx = -INFINITY;
+  for (index_t j = lane; j < cols; j += dev::kWarp) mx = fmaxf(mx, z[j]);
+  mx = dev::warp_max(mx);
+  float ties = 0.0f, others = 0.0f;
+  for (index_t j = lane; j < cols; j += dev::kWarp) {
+    const float zj = z[j];
+    if (zj == mx) ties += 1.0f;
+    else others += expf(zj - mx);  // NaN lands here
+  }
+  ties = dev::warp_sum(ties);
+  others = dev::warp_sum(others);
+  return {mx, ties + others, (ties - 1.0f) + others};
+}
+
 __global__ void softmax_ce_kernel(const float* logits, const std::int64_t* labels, const float* w,
-                                  float* dlogits, index_t rows, index_t cols, float grad_scale,
+                                  float* dlogits, index_t rows, index_t cols, double base,
                                   double* row_loss, int* bad_label) {
   const int lane = threadIdx.x % dev::kWarp;
   FN_FOR_EACH_WARP_ROW(r) {
     const float* z = logits + r * cols;
     float* dz = dlogits + r * cols;
     const std::int64_t label = labels[r];
-    const bool ok = label >= 0 && label < cols;
-    float mx = -INFINITY;
-    for (index_t j = lane; j < cols; j += dev::kWarp) mx = fmaxf(mx, z[j]);
-    mx = dev::warp_max(mx);
-    float s = 0.0f;
-    for (index_t j = lane; j < cols; j += dev::kWarp) s += expf(z[j] - mx);
-    s = dev::warp_sum(s);
-    const float wi = w ? w[r] : 1.0f;
-    const float g = wi * grad_scale;
-    const float inv = 1.0f / s;
-    if (!ok) {
+    if (!(label >= 0 && label < cols)) {
       for (index_t j = lane; j < cols; j += dev::kWarp) dz[j] = NAN;
       if (lane == 0) {
         row_loss[r] = NAN;
@@ -89,62 +110,74 @@ __global__ void softmax_ce_kernel(const float* logits, const std::int64_t* label
       }
       continue;
     }
+    const RowLse l = warp_row_lse(z, cols, lane);
+    const float coef = row_coef(w, r, base);
+    const float scale = coef / l.sum;
+    const float zl = z[label];
     for (index_t j = lane; j < cols; j += dev::kWarp) {
-      const float p = expf(z[j] - mx) * inv;
-      dz[j] = g * (j == label ? p - 1.0f : p);
+      const float p = expf(z[j] - l.max) * scale;
+      float d = p;
+      if (j == label) d = zl == l.max ? -coef * (l.rest / l.sum) : p - coef;
+      dz[j] = d;
     }
-    if (lane == 0) {
-      const double lse = static_cast<double>(mx) + log(static_cast<double>(s));
-      row_loss[r] = static_cast<double>(wi) * (lse - static_cast<double>(z[label]));
-    }
+    if (lane == 0)
+      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) *
+                    (log1p(static_cast<double>(l.rest)) +
+                     (static_cast<double>(l.max) - static_cast<double>(zl)));
   }
 }
 
 __global__ void softmax_ce_soft_kernel(const float* logits, const float* targets, const float* w,
-                                       float* dlogits, index_t rows, index_t cols,
-                                       float grad_scale, double* row_loss) {
+                                       float* dlogits, index_t rows, index_t cols, double base,
+                                       double* row_loss) {
   const int lane = threadIdx.x % dev::kWarp;
   FN_FOR_EACH_WARP_ROW(r) {
     const float* z = logits + r * cols;
     const float* t = targets + r * cols;
     float* dz = dlogits + r * cols;
-    float mx = -INFINITY;
-    for (index_t j = lane; j < cols; j += dev::kWarp) mx = fmaxf(mx, z[j]);
-    mx = dev::warp_max(mx);
-    // sum exp(z - mx), sum t, sum t (z - mx): L = sum t * (log s) - sum t (z - mx).
-    float s = 0.0f, st = 0.0f, stz = 0.0f;
+    const RowLse l = warp_row_lse(z, cols, lane);
+    // L = sum_j t_j (lse - z_j) = t_sum log1p(rest) + sum_j t_j (max - z_j), in double.
+    double t_sum = 0.0, tz_sum = 0.0;
     for (index_t j = lane; j < cols; j += dev::kWarp) {
-      const float zj = z[j] - mx;
-      s += expf(zj);
-      st += t[j];
-      stz += t[j] * zj;
+      const double tj = static_cast<double>(t[j]);
+      t_sum += tj;
+      tz_sum += tj * (static_cast<double>(l.max) - static_cast<double>(z[j]));
     }
-    s = dev::warp_sum(s);
-    st = dev::warp_sum(st);
-    stz = dev::warp_sum(stz);
-    const float wi = w ? w[r] : 1.0f;
-    const float g = wi * grad_scale;
-    const float inv = 1.0f / s;
-    for (index_t j = lane; j < cols; j += dev::kWarp)
-      dz[j] = g * (expf(z[j] - mx) * inv * st - t[j]);
+    t_sum = dev::warp_sum(t_sum);
+    tz_sum = dev::warp_sum(tz_sum);
+    const float coef = row_coef(w, r, base);
+    const float scale = static_cast<float>(static_cast<double>(coef) * t_sum / l.sum);
+    for (index_t j = lane; j < cols; j += dev::kWarp) {
+      const float zj = z[j], tj = t[j];
+      float d = scale * expf(zj - l.max) - coef * tj;
+      if (zj == l.max) {  // t_sum / sum - t_j = ((t_sum - t_j) - t_j rest) / sum: no cancellation
+        const double td = static_cast<double>(tj);
+        d = static_cast<float>(static_cast<double>(coef) *
+                               (((t_sum - td) - td * static_cast<double>(l.rest)) /
+                                static_cast<double>(l.sum)));
+      }
+      dz[j] = d;
+    }
     if (lane == 0)
-      row_loss[r] = static_cast<double>(wi) *
-                    (static_cast<double>(st) * log(static_cast<double>(s)) - static_cast<double>(stz));
+      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) *
+                    (t_sum * log1p(static_cast<double>(l.rest)) + tz_sum);
   }
 }
 #undef FN_FOR_EACH_WARP_ROW
 
 unsigned row_grid(index_t rows) { return dev::grid_for(rows, kWarpsPerBlock); }
 
-// Gradient scale and the final fixed-order reduction shared by every loss.
-float grad_scale_of(Reduction reduction, index_t rows) {
-  return reduction == Reduction::Mean ? 1.0f / static_cast<float>(rows) : 1.0f;
+// The gradient factor every element of a row carries besides w_i: per_row (1/cols for the column
+// means) and 1/rows for Mean, in double as the CPU's make_scale.
+double grad_base(Reduction reduction, index_t rows, double per_row) {
+  return reduction == Reduction::Mean && rows > 0 ? per_row / static_cast<double>(rows) : per_row;
 }
+// The final fixed-order reduction shared by every loss. Mean of no rows is 0, as the CPU losses
+// (and Keras) give.
 void reduce_rows(Reduction reduction, const double* row_loss, index_t rows, double* loss,
                  CudaStream stream) {
-  const double scale = reduction == Reduction::Sum ? 1.0
-                       : rows > 0                  ? 1.0 / static_cast<double>(rows)
-                                                   : NAN;  // mean of nothing, as NumPy
+  const double scale =
+      reduction == Reduction::Mean && rows > 0 ? 1.0 / static_cast<double>(rows) : 1.0;
   sum_doubles_cuda(row_loss, rows, scale, loss, stream);
 }
 }  // namespace
@@ -155,7 +188,8 @@ void mse_cuda(const float* pred, const float* target, const float* sample_weight
   FN_CHECK(cols > 0 || rows == 0, "pred: mse needs at least one column, got 0");
   if (rows > 0) {
     mse_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        pred, target, sample_weight, dpred, rows, cols, grad_scale_of(reduction, rows), row_loss);
+        pred, target, sample_weight, dpred, rows, cols,
+        grad_base(reduction, rows, 2.0 / static_cast<double>(cols)), row_loss);
     CUDA_CHECK_LAUNCH();
   }
   reduce_rows(reduction, row_loss, rows, loss, stream);
@@ -168,8 +202,8 @@ void binary_cross_entropy_cuda(const float* logits, const float* targets,
   FN_CHECK(cols > 0 || rows == 0, "logits: binary_cross_entropy needs at least one column, got 0");
   if (rows > 0) {
     bce_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, targets, sample_weight, dlogits, rows, cols, grad_scale_of(reduction, rows),
-        row_loss);
+        logits, targets, sample_weight, dlogits, rows, cols,
+        grad_base(reduction, rows, 1.0 / static_cast<double>(cols)), row_loss);
     CUDA_CHECK_LAUNCH();
   }
   reduce_rows(reduction, row_loss, rows, loss, stream);
@@ -182,7 +216,7 @@ void softmax_cross_entropy_cuda(const float* logits, const std::int64_t* labels,
   FN_CHECK(cols > 0 || rows == 0, "logits: softmax_cross_entropy needs at least one column, got 0");
   if (rows > 0) {
     softmax_ce_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, labels, sample_weight, dlogits, rows, cols, grad_scale_of(reduction, rows),
+        logits, labels, sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0),
         row_loss, bad_label);
     CUDA_CHECK_LAUNCH();
   }
@@ -196,7 +230,7 @@ void softmax_cross_entropy_soft_cuda(const float* logits, const float* targets,
   FN_CHECK(cols > 0 || rows == 0, "logits: softmax_cross_entropy needs at least one column, got 0");
   if (rows > 0) {
     softmax_ce_soft_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, targets, sample_weight, dlogits, rows, cols, grad_scale_of(reduction, rows),
+        logits, targets, sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0),
         row_loss);
     CUDA_CHECK_LAUNCH();
   }

@@ -14,49 +14,59 @@ namespace {
 constexpr int kThreads = 256;
 cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
+// The coefficients and the per-element arithmetic of csrc/cpu/optim_impl.h (PyTorch's order), so
+// both devices agree to rounding: weight decay 0 means no decay term at all (0 * inf would turn an
+// infinite parameter into NaN), bias corrections folded into step_size and inv_sqrt_bc2.
+enum : int { kDecayNone = 0, kDecayL2 = 1, kDecayDecoupled = 2 };
+
 struct AdamParams {
-  float lr, beta1, beta2, eps, weight_decay;
-  float inv_bc1;        // 1 / (1 - b1^t)
-  float inv_sqrt_bc2;   // 1 / sqrt(1 - b2^t)
-  bool decoupled;
+  float beta1, one_minus_beta1;
+  float beta2, one_minus_beta2;
+  float step_size;     // lr / (1 - b1^t)
+  float inv_sqrt_bc2;  // 1 / sqrt(1 - b2^t)
+  float eps;
+  float weight_decay;  // L2: g += wd p
+  float decay_factor;  // decoupled: p *= 1 - lr wd
 };
 
+template <int D>
 __device__ __forceinline__ void adam_one(float& p, float g, float& m, float& v,
                                          const AdamParams& a) {
-  if (a.decoupled) p *= 1.0f - a.lr * a.weight_decay;
-  else g += a.weight_decay * p;
-  m = a.beta1 * m + (1.0f - a.beta1) * g;
-  v = a.beta2 * v + (1.0f - a.beta2) * g * g;
-  const float m_hat = m * a.inv_bc1;
+  if (D == kDecayL2) g = g + a.weight_decay * p;
+  if (D == kDecayDecoupled) p = p * a.decay_factor;
+  m = a.beta1 * m + a.one_minus_beta1 * g;
+  v = a.beta2 * v + a.one_minus_beta2 * (g * g);
   const float denom = sqrtf(v) * a.inv_sqrt_bc2 + a.eps;
-  p -= a.lr * m_hat / denom;
+  p = p - a.step_size * (m / denom);
 }
 
 struct SgdParams {
   float lr, momentum, weight_decay;
-  bool nesterov;
+  bool use_decay, nesterov;
 };
 
 __device__ __forceinline__ void sgd_one(float& p, float g, float* vel, const SgdParams& s) {
-  g += s.weight_decay * p;
+  if (s.use_decay) g = g + s.weight_decay * p;
+  float update = g;
   if (vel) {
     const float v = s.momentum * *vel + g;
     *vel = v;
-    p -= s.lr * (s.nesterov ? g + s.momentum * v : v);
-  } else {
-    p -= s.lr * g;
+    update = s.nesterov ? g + s.momentum * v : v;
   }
+  p = p - s.lr * update;
 }
 
 // Reference form: one thread per element, any alignment.
+template <int D>
 __global__ void adam_step_kernel(float* param, const float* grad, float* m, float* v, index_t n,
                                  AdamParams a) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    adam_one(param[i], grad[i], m[i], v[i], a);
+    adam_one<D>(param[i], grad[i], m[i], v[i], a);
 }
 
 // Vectorized: float4 over the first 4 * (n / 4) elements, then the tail by the first threads.
+template <int D>
 __global__ void adam_step_vec4_kernel(float* param, const float* grad, float* m, float* v,
                                       index_t n, AdamParams a) {
   const index_t quads = n / 4;
@@ -67,16 +77,16 @@ __global__ void adam_step_vec4_kernel(float* param, const float* grad, float* m,
     const float4 g = reinterpret_cast<const float4*>(grad)[i];
     float4 mm = reinterpret_cast<float4*>(m)[i];
     float4 vv = reinterpret_cast<float4*>(v)[i];
-    adam_one(p.x, g.x, mm.x, vv.x, a);
-    adam_one(p.y, g.y, mm.y, vv.y, a);
-    adam_one(p.z, g.z, mm.z, vv.z, a);
-    adam_one(p.w, g.w, mm.w, vv.w, a);
+    adam_one<D>(p.x, g.x, mm.x, vv.x, a);
+    adam_one<D>(p.y, g.y, mm.y, vv.y, a);
+    adam_one<D>(p.z, g.z, mm.z, vv.z, a);
+    adam_one<D>(p.w, g.w, mm.w, vv.w, a);
     reinterpret_cast<float4*>(param)[i] = p;
     reinterpret_cast<float4*>(m)[i] = mm;
     reinterpret_cast<float4*>(v)[i] = vv;
   }
   const index_t i = quads * 4 + tid;
-  if (i < n) adam_one(param[i], grad[i], m[i], v[i], a);
+  if (i < n) adam_one<D>(param[i], grad[i], m[i], v[i], a);
 }
 
 __global__ void sgd_step_kernel(float* param, const float* grad, float* vel, index_t n,
@@ -112,6 +122,18 @@ __global__ void sgd_step_vec4_kernel(float* param, const float* grad, float* vel
   const index_t i = quads * 4 + tid;
   if (i < n) sgd_one(param[i], grad[i], vel ? vel + i : nullptr, s);
 }
+template <int D>
+void launch_adam(bool vec, float* param, const float* grad, float* m, float* v, index_t n,
+                 const AdamParams& a, CudaStream stream) {
+  if (vec) {
+    // At least one thread per tail element (n % 4 <= 3 < kThreads).
+    adam_step_vec4_kernel<D><<<dev::grid_for(n / 4 + 1, kThreads), kThreads, 0,
+                               as_stream(stream)>>>(param, grad, m, v, n, a);
+  } else {
+    adam_step_kernel<D><<<dev::grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+        param, grad, m, v, n, a);
+  }
+}
 }  // namespace
 
 void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, float lr,
@@ -119,8 +141,8 @@ void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, 
   if (n <= 0) return;
   FN_CHECK(momentum == 0.0f || velocity != nullptr,
            "velocity: required when momentum != 0, got None");
-  SgdParams s{lr, momentum, weight_decay, nesterov};
   float* vel = momentum != 0.0f ? velocity : nullptr;
+  SgdParams s{lr, momentum, weight_decay, weight_decay != 0.0f, nesterov && vel != nullptr};
   const bool vec = dev::aligned16(param) && dev::aligned16(grad) && (!vel || dev::aligned16(vel));
   if (vec) {
     // At least one thread per tail element (n % 4 <= 3 < kThreads).
@@ -141,16 +163,24 @@ void adam_step_cuda(float* param, const float* grad, float* m, float* v, index_t
   // Bias corrections in double on the host: once per step, exact to float rounding.
   const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
-  AdamParams a{lr, beta1, beta2, eps, weight_decay, static_cast<float>(1.0 / bc1),
-               static_cast<float>(1.0 / std::sqrt(bc2)), decoupled};
+  AdamParams a;
+  a.beta1 = beta1;
+  a.one_minus_beta1 = static_cast<float>(1.0 - static_cast<double>(beta1));
+  a.beta2 = beta2;
+  a.one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(beta2));
+  a.step_size = static_cast<float>(static_cast<double>(lr) / bc1);
+  a.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+  a.eps = eps;
+  a.weight_decay = weight_decay;
+  a.decay_factor =
+      static_cast<float>(1.0 - static_cast<double>(lr) * static_cast<double>(weight_decay));
+  const int decay = weight_decay == 0.0f ? kDecayNone : (decoupled ? kDecayDecoupled : kDecayL2);
   const bool vec = dev::aligned16(param) && dev::aligned16(grad) && dev::aligned16(m) &&
                    dev::aligned16(v);
-  if (vec) {
-    adam_step_vec4_kernel<<<dev::grid_for(n / 4 + 1, kThreads), kThreads, 0, as_stream(stream)>>>(
-        param, grad, m, v, n, a);
-  } else {
-    adam_step_kernel<<<dev::grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(param, grad,
-                                                                                    m, v, n, a);
+  switch (decay) {
+    case kDecayNone: launch_adam<kDecayNone>(vec, param, grad, m, v, n, a, stream); break;
+    case kDecayL2: launch_adam<kDecayL2>(vec, param, grad, m, v, n, a, stream); break;
+    default: launch_adam<kDecayDecoupled>(vec, param, grad, m, v, n, a, stream); break;
   }
   CUDA_CHECK_LAUNCH();
 }

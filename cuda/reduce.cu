@@ -10,24 +10,30 @@ namespace fusednet {
 namespace {
 cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
-// bias_grad: a block owns 32 columns (coalesced row reads); its 8 row-groups each sum rows
-// g, g + 8, g + 16, ... in order, then thread row 0 adds the 8 partials in order. The split is a
-// compile-time constant, so the order never depends on the device.
+// bias_grad: a block owns 32 columns (coalesced row reads); its 32 row-groups each sum rows
+// g, g + 32, g + 64, ... in order, then thread row 0 adds the 32 partials in order. The split is a
+// compile-time constant, so the order never depends on the device. Sums in double, as
+// bias_grad_cpu, so both round the same exact-to-double sum once to float; 32 groups (not fewer)
+// because one block per 32 columns is all the parallelism a narrow layer offers, and each group's
+// chain of dependent loads is what the kernel waits on.
 constexpr int kBiasCols = 32;
-constexpr int kBiasGroups = 8;
+constexpr int kBiasGroups = 32;
 
-__global__ void bias_grad_kernel(const float* dy, float* db, index_t rows, index_t cols) {
-  __shared__ float partial[kBiasGroups][kBiasCols + 1];
+__global__ void __launch_bounds__(kBiasCols * kBiasGroups)
+    bias_grad_kernel(const float* dy, float* db, index_t rows, index_t cols) {
+  __shared__ double partial[kBiasGroups][kBiasCols + 1];
   const index_t col = static_cast<index_t>(blockIdx.x) * kBiasCols + threadIdx.x;
-  float s = 0.0f;
-  if (col < cols)
+  double s = 0.0;
+  if (col < cols) {
+#pragma unroll 4
     for (index_t r = threadIdx.y; r < rows; r += kBiasGroups) s += dy[r * cols + col];
+  }
   partial[threadIdx.y][threadIdx.x] = s;
   __syncthreads();
   if (threadIdx.y == 0 && col < cols) {
-    float total = 0.0f;
+    double total = 0.0;
     for (int g = 0; g < kBiasGroups; ++g) total += partial[g][threadIdx.x];
-    db[col] = total;
+    db[col] = static_cast<float>(total);
   }
 }
 

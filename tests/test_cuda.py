@@ -6,6 +6,7 @@ Two groups:
 - device tests (fixture `gpu`): every kernel against the float64 references in reference_cuda.py.
   They skip with backends()["cuda"]["reason"] when there is no device.
 """
+import math
 import os
 import subprocess
 import sys
@@ -575,3 +576,139 @@ def test_out_of_memory_message(gpu):
                                            r"[0-9.]+ MiB free of [0-9.]+ MiB"):
         fnet._core.cuda_try_alloc(total * 4)
     fnet._core.cuda_try_alloc(1 << 20)  # the device still works afterwards
+
+
+# ==== special values, scalar paths, confident rows: the CPU kernels' semantics on the GPU ========
+def assert_same_special(got, want, rtol, atol, what):
+    """NaN where want is NaN, +-inf equal, the rest within tolerance."""
+    got = np.asarray(got, np.float64)
+    want = np.asarray(want, np.float64)
+    assert np.array_equal(np.isnan(got), np.isnan(want)), f"{what}: NaN at {np.isnan(got)}, want {np.isnan(want)}"
+    inf = np.isinf(want)
+    assert np.array_equal(got[inf], want[inf]), f"{what}: got {got[inf]} where want {want[inf]}"
+    ok = ~np.isnan(want) & ~inf
+    assert_close(got[ok], want[ok], rtol, atol, what)
+
+
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 3.0, -3.0, 15.0, -15.0,
+                    30.0, -30.0, 88.0, -88.0, 1e20, -1e20], np.float32)
+ACT_CODES = [("relu", 1, 0.0), ("leaky_relu", 2, 0.2), ("sigmoid", 3, 0.0), ("tanh", 4, 0.0),
+             ("gelu", 5, 0.0), ("gelu_tanh", 6, 0.0)]
+
+
+@pytest.mark.parametrize("misalign", [0, 1])
+@pytest.mark.parametrize("name,code,slope", ACT_CODES)
+def test_activation_special_values(gpu, name, code, slope, misalign):
+    # NaN passes through, +-inf and huge |x| saturate as on the CPU (reference_activation), and
+    # derivatives stay accurate where the function has saturated (sigmoid' at 30 is 9e-14, not 0).
+    import reference_activation as ract
+    x = np.tile(SPECIAL, 70)  # 1190 elements: the float4 body and a scalar tail, or all scalar
+    dy = np.full_like(x, 1.5)
+    y = np.empty_like(x)
+    fnet._core.cuda_activation_forward(x, y, code, slope, misalign=misalign)
+    assert_same_special(y, ract.forward(name, x, slope), 1e-5, 1e-6, f"{name} fwd")
+    dx = np.empty_like(x)
+    fnet._core.cuda_activation_backward(dy, x, dx, code, slope, misalign=misalign)
+    assert_same_special(dx, ract.backward(name, dy, x, slope), 1e-5, 1e-6, f"{name} bwd")
+
+
+def test_activation_grad_accurate_where_saturated(gpu):
+    # s (1 - s) and 1 - tanh^2 lose most digits or round to 0 in float32 here, though the true
+    # derivatives are normal floats (and still exact enough in the float64 reference).
+    x = np.array([12.0, 16.0, -40.0], np.float32)
+    assert_close(cuda.sigmoid_backward(np.ones_like(x), x), ref.activation_grad(np.ones(3), x, "sigmoid"),
+                 1e-5, 0, "sigmoid'")
+    x = np.array([6.0, 9.0, -9.0], np.float32)
+    assert_close(cuda.tanh_backward(np.ones_like(x), x), ref.activation_grad(np.ones(3), x, "tanh"),
+                 1e-5, 0, "tanh'")
+
+
+@pytest.mark.parametrize("n", [3, 1001])
+def test_optimizers_scalar_path_matches_float64(gpu, rng, n):
+    # misalign=1 puts every device buffer 4 bytes past 16-byte alignment: the scalar kernels.
+    for decoupled, wd in [(False, 0.0), (False, 0.1), (True, 0.1)]:
+        p = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        m = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        v = rng.random(n).astype(np.float32)
+        want = ref.adam(p, g, m, v, 3, lr=1e-2, wd=wd, decoupled=decoupled)
+        for misalign in (0, 1):
+            pp, mm, vv = p.copy(), m.copy(), v.copy()
+            fnet._core.cuda_adam(pp, g, mm, vv, 3, 1e-2, 0.9, 0.999, 1e-7, wd, decoupled,
+                                 misalign=misalign)
+            for got, w, what in zip((pp, mm, vv), want, "pmv"):
+                assert_close(got, w, 1e-5, 1e-6, f"adam {what} misalign={misalign} wd={wd}")
+    for momentum, nesterov in [(0.0, False), (0.9, True)]:
+        p = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        vel = rng.standard_normal(n).astype(np.float32)
+        want_p, want_v = ref.sgd(p, g, vel, 0.1, momentum, nesterov, 0.01)
+        for misalign in (0, 1):
+            pp, vv = p.copy(), vel.copy()
+            fnet._core.cuda_sgd(pp, g, vv if momentum else None, 0.1, momentum, nesterov, 0.01,
+                                misalign=misalign)
+            assert_close(pp, want_p, 1e-5, 1e-6, f"sgd p misalign={misalign}")
+            if momentum:
+                assert_close(vv, want_v, 1e-5, 1e-6, f"sgd v misalign={misalign}")
+
+
+def test_optimizers_without_weight_decay_keep_infinite_params(gpu):
+    # weight_decay=0 adds no 0 * p term (as the CPU): an infinite parameter stays infinite, not NaN.
+    p = np.array([np.inf, -np.inf, 0.5, 1.0, 2.0], np.float32)
+    g = np.array([0.1, -0.2, 0.3, 0.4, 0.5], np.float32)
+    for fn in (lambda q, s: cuda.adam_(q, g, *s, step=1), lambda q, s: fnet.ops.adam_(q, g, *s, step=1)):
+        q = p.copy()
+        fn(q, (np.zeros(5, np.float32), np.zeros(5, np.float32)))
+        assert np.isinf(q[:2]).all() and np.isfinite(q[2:]).all(), q
+    q1, q2 = p.copy(), p.copy()
+    cuda.sgd_(q1, g, lr=0.1)
+    fnet.ops.sgd_(q2, g, lr=0.1)
+    assert_same_special(q1, q2, 1e-6, 1e-7, "sgd")
+
+
+def test_optimizer_argument_checks_as_cpu(gpu):
+    z = np.zeros(4, np.float32)
+    m = z.copy()
+    with pytest.raises(ValueError, match="m and v: expected separate arrays"):
+        cuda.adam_(z.copy(), z, m, m, step=1)
+    with pytest.raises(ValueError, match="beta1: expected a finite number"):
+        cuda.adam_(z.copy(), z, z.copy(), z.copy(), step=1, beta1=1.0)
+    with pytest.raises(ValueError, match="lr: expected a finite number"):
+        cuda.sgd_(z.copy(), z, lr=-1.0)
+    with pytest.raises(ValueError, match="nesterov: expected momentum > 0"):
+        cuda.sgd_(z.copy(), z, lr=0.1, nesterov=True)
+
+
+def test_losses_keep_tiny_values_of_confident_rows(gpu):
+    # A confident right answer: the loss and gradient are ~e^-25, not rounded to 0 through 1 + e.
+    t = math.exp(-25.0)
+    z = np.array([[25.0, 0.0]], np.float32)
+    for loss, grad in (cuda.softmax_cross_entropy(z, np.array([0])),
+                       cuda.softmax_cross_entropy(z, np.array([[1.0, 0.0]], np.float32))):
+        assert_close(loss, math.log1p(t), 1e-5, 0, "CE loss")
+        assert_close(grad, [[-t / (1 + t), t / (1 + t)]], 1e-5, 0, "CE grad")
+    t = math.exp(-20.0)
+    loss, grad = cuda.binary_cross_entropy(np.array([[20.0]], np.float32), np.ones((1, 1), np.float32))
+    assert_close(loss, math.log1p(t), 1e-5, 0, "BCE loss")
+    assert_close(grad, [[-t / (1 + t)]], 1e-5, 0, "BCE grad")
+
+
+def test_losses_empty_batch_and_empty_rows(gpu):
+    e = np.zeros((0, 3), np.float32)
+    for got, want in ((cuda.mse(e, e), fnet.ops.mse(e, e)),
+                      (cuda.binary_cross_entropy(e, e), fnet.ops.binary_cross_entropy(e, e)),
+                      (cuda.softmax_cross_entropy(e, np.zeros(0, np.int64)),
+                       fnet.ops.softmax_cross_entropy(e, np.zeros(0, np.int64)))):
+        assert got[0] == want[0] == 0.0 and got[1].shape == (0, 3)
+    assert cuda.softmax(np.zeros(0, np.float32)).shape == (0,)
+    assert cuda.log_softmax(np.zeros((2, 0, 3), np.float32)).shape == (2, 0, 3)
+
+
+def test_bias_grad_is_the_rounded_exact_sum(gpu, rng):
+    # Summed in double like bias_grad_cpu: within 1 ulp of float32(exact sum) even over 1e5 rows of
+    # large values, where a float accumulator drifts by many ulps.
+    dy = (1000.0 + rng.standard_normal((100003, 37))).astype(np.float32)
+    want = dy.astype(np.float64).sum(0).astype(np.float32)
+    got = cuda.bias_grad(dy)
+    np.testing.assert_array_max_ulp(got, want, maxulp=1)
+    np.testing.assert_array_max_ulp(got, fnet.ops.bias_grad(dy), maxulp=1)

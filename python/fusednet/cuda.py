@@ -17,6 +17,7 @@ from ._activations import LEAKY_RELU, RELU, SIGMOID, TANH, GELU, GELU_TANH, LINE
 from ._activations import DEFAULT_NEGATIVE_SLOPE, elementwise_code
 from ._checks import as_f32, check_out, require_f32_inplace, require_ndim
 from .ops._activation import _lookup  # the same name/parameter checks as fusednet.ops
+from .ops._optim import _no_overlap, _number  # the same optimizer argument checks as fusednet.ops
 
 __all__ = [
     "is_available", "reason", "devices", "synchronize", "memory_info",
@@ -223,7 +224,9 @@ def _rows(x, name):
     xc = _dense(x, name)
     if xc.ndim == 0:
         raise ValueError(f"{name}: expected an array with at least 1 dimension, got a scalar")
-    return xc.reshape(-1, xc.shape[-1]) if xc.ndim != 2 else xc, xc.shape
+    # Rows counted explicitly: reshape(-1, 0) cannot infer -1 for an empty last axis.
+    rows = int(np.prod(xc.shape[:-1], dtype=np.int64))
+    return xc.reshape(rows, xc.shape[-1]) if xc.ndim != 2 else xc, xc.shape
 
 
 def _softmax(x, log, out):
@@ -406,12 +409,18 @@ def sgd_(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight
     p, p_back = _inplace(param, "param")
     g = _grad_like(grad, p)
     v, v_back = (None, None) if velocity is None else _inplace(velocity, "velocity")
-    momentum = _float(momentum, "momentum")
+    # As fusednet.ops.sgd_: finite, non-negative hyperparameters; no overlapping state.
+    lr = _number(lr, "lr", 0.0)
+    momentum = _number(momentum, "momentum", 0.0)
+    weight_decay = _number(weight_decay, "weight_decay", 0.0)
+    if nesterov and momentum == 0.0:
+        raise ValueError("nesterov: expected momentum > 0 with nesterov=True, got momentum=0")
     if momentum != 0.0 and v is None:
         raise ValueError("velocity: expected a float32 array like param when momentum != 0, "
                          "got None")
-    _core.cuda_sgd(p, g, v, _float(lr, "lr"), momentum, bool(nesterov),
-                   _float(weight_decay, "weight_decay"))
+    if velocity is not None:
+        _no_overlap(("param", param), ("velocity", velocity))
+    _core.cuda_sgd(p, g, v, lr, momentum, bool(nesterov), weight_decay)
     _finish(p, p_back)
     if v is not None:
         _finish(v, v_back)
@@ -430,9 +439,13 @@ def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
     g = _grad_like(grad, p)
     mm, m_back = _inplace(m, "m")
     vv, v_back = _inplace(v, "v")
-    _core.cuda_adam(p, g, mm, vv, int(step), _float(lr, "lr"), _float(beta1, "beta1"),
-                    _float(beta2, "beta2"), _float(eps, "eps"),
-                    _float(weight_decay, "weight_decay"), bool(decoupled))
+    # Each is copied to the device separately and copied back in turn: overlapping arrays would
+    # silently get one of the results. As fusednet.ops.adam_, refuse them and bad hyperparameters.
+    _no_overlap(("param", param), ("m", m), ("v", v))
+    _core.cuda_adam(p, g, mm, vv, int(step), _number(lr, "lr", 0.0),
+                    _number(beta1, "beta1", 0.0, 1.0, hi_open=True),
+                    _number(beta2, "beta2", 0.0, 1.0, hi_open=True), _number(eps, "eps", 0.0),
+                    _number(weight_decay, "weight_decay", 0.0), bool(decoupled))
     _finish(p, p_back)
     _finish(mm, m_back)
     _finish(vv, v_back)
