@@ -55,7 +55,9 @@ run() {
     echo "  would run (limit ${limit}s, log $log): $*"
     return 0
   fi
-  timeout "$limit" "$@" > >(tee "$OUT/$log") 2>&1
+  # A pipeline (not a process substitution): the log is complete when run returns, and with
+  # pipefail the status is the command's.
+  timeout "$limit" "$@" 2>&1 | tee "$OUT/$log"
 }
 
 : > "$OUT/report.txt"
@@ -73,6 +75,14 @@ fi
 
 step "build"
 BUILD_T0=$(date +%s)
+# A system Python marked externally managed (PEP 668) refuses pip outside a venv.
+if (( ! DRY )) && [[ -z "${PIP_ARGS:-}" ]] && "$PY" -c '
+import os, sys, sysconfig
+managed = os.path.exists(os.path.join(sysconfig.get_paths()["stdlib"], "EXTERNALLY-MANAGED"))
+sys.exit(0 if managed and sys.prefix == sys.base_prefix else 1)'; then
+  PIP_ARGS=--break-system-packages
+  echo "externally managed python: installing with $PIP_ARGS"
+fi
 export FUSEDNET_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$JOBS
 # shellcheck disable=SC2086  # PIP_ARGS is a list of flags
 run 200 build.log "$PY" -m pip install --no-build-isolation --no-deps --no-index -v ${PIP_ARGS:-} .

@@ -35,6 +35,12 @@ def _data(rng, n=203, d=12, classes=5):
     return x, y
 
 
+def _atol(key):
+    """Absolute tolerance of a history/evaluate figure: an accuracy moves in steps of one
+    (weighted) sample, and a sample near a decision boundary may flip between devices."""
+    return 0.05 if "acc" in key else 1e-6
+
+
 def _model(device, kind="sparse", opt=None, dropout=0.0, seed=7, d=12):
     layers = [L.Dense(16, activation="relu", input_shape=(d,))]
     if dropout:
@@ -97,12 +103,13 @@ def test_cuda_fit_matches_cpu_fit(kind, opt, rng):
     _assert_close(cpu.get_weights(), gpu.get_weights(), SGD_TOL if opt == "sgd" else ADAM_TOL,
                   "weights")
     for k in hc.history:
-        np.testing.assert_allclose(hc.history[k], hg.history[k], rtol=1e-4, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(hc.history[k], hg.history[k], rtol=1e-4, atol=_atol(k),
+                                   err_msg=k)
     assert cpu.optimizer.iterations == gpu.optimizer.iterations == 3 * 6
     ec = cpu.evaluate(x, t, verbose=0, return_dict=True)
     eg = gpu.evaluate(x, t, verbose=0, return_dict=True)
     for k in ec:
-        assert ec[k] == pytest.approx(eg[k], rel=1e-4, abs=1e-6), k
+        assert ec[k] == pytest.approx(eg[k], rel=1e-4, abs=_atol(k)), k
     _assert_close([cpu.predict(x, batch_size=50)], [gpu.predict(x, batch_size=50)], OUT_TOL,
                   "predict")
 
