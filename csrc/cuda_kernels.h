@@ -101,46 +101,25 @@ void host_free(void* ptr, bool pinned) noexcept;
 // Device to host without waiting (dst should be page-locked for the copy to be asynchronous).
 void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, CudaStream stream);
 
-// Owners of the handles above; move-only.
-class CudaStreamHandle {
+// Owner of one handle made by the functions above (a stream or an event); move-only.
+template <typename Handle, void (*Destroy)(Handle) noexcept>
+class UniqueHandle {
  public:
-  CudaStreamHandle() = default;
-  static CudaStreamHandle nonblocking() {
-    CudaStreamHandle h;
-    h.s_ = stream_create_nonblocking();
-    return h;
-  }
-  ~CudaStreamHandle() { stream_destroy(s_); }
-  CudaStreamHandle(CudaStreamHandle&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
-  CudaStreamHandle& operator=(CudaStreamHandle&& o) noexcept {
-    std::swap(s_, o.s_);
+  UniqueHandle() = default;
+  explicit UniqueHandle(Handle h) : h_(h) {}
+  ~UniqueHandle() { Destroy(h_); }
+  UniqueHandle(UniqueHandle&& o) noexcept : h_(o.h_) { o.h_ = nullptr; }
+  UniqueHandle& operator=(UniqueHandle&& o) noexcept {
+    std::swap(h_, o.h_);
     return *this;
   }
-  CudaStream get() const { return s_; }
+  Handle get() const { return h_; }
 
  private:
-  CudaStream s_ = nullptr;
+  Handle h_ = nullptr;
 };
-
-class CudaEventHandle {
- public:
-  CudaEventHandle() = default;
-  static CudaEventHandle create() {
-    CudaEventHandle h;
-    h.e_ = event_create();
-    return h;
-  }
-  ~CudaEventHandle() { event_destroy(e_); }
-  CudaEventHandle(CudaEventHandle&& o) noexcept : e_(o.e_) { o.e_ = nullptr; }
-  CudaEventHandle& operator=(CudaEventHandle&& o) noexcept {
-    std::swap(e_, o.e_);
-    return *this;
-  }
-  CudaEvent get() const { return e_; }
-
- private:
-  CudaEvent e_ = nullptr;
-};
+using CudaStreamHandle = UniqueHandle<CudaStream, stream_destroy>;
+using CudaEventHandle = UniqueHandle<CudaEvent, event_destroy>;
 
 class HostBuffer {  // page-locked when the driver allows (host_alloc)
  public:

@@ -441,7 +441,7 @@ index_t NetCuda::stream_begin(const Data& d, index_t batch_size, index_t out_col
   const bool fits = chunk <= st.cap && in == st.in && cols == st.cols && out_cols == st.out_cols &&
                     (h.y.labels != nullptr) == st.labels &&
                     (h.y.values != nullptr) == st.values && (h.sw != nullptr) == st.sw;
-  if (!st.copy.get()) st.copy = CudaStreamHandle::nonblocking();
+  if (!st.copy.get()) st.copy = CudaStreamHandle(stream_create_nonblocking());
   if (fits) return chunk;
   // Nothing in flight may still use the buffers being replaced.
   stream_synchronize(st.copy.get());
@@ -467,9 +467,9 @@ index_t NetCuda::stream_begin(const Data& d, index_t batch_size, index_t out_col
       sl.host_out = HostBuffer(rows * out_cols * sizeof(float));
       sl.out = DeviceBuffer(rows * out_cols * sizeof(float));
     }
-    sl.copied = CudaEventHandle::create();
-    sl.consumed = CudaEventHandle::create();
-    sl.downloaded = CudaEventHandle::create();
+    sl.copied = CudaEventHandle(event_create());
+    sl.consumed = CudaEventHandle(event_create());
+    sl.downloaded = CudaEventHandle(event_create());
   }
   st.cap = chunk;
   st.in = in;
