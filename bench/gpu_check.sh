@@ -6,7 +6,8 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) -> report.
+# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) -> tests_tf32
+# (tests/test_cuda_gemm_tf32.py, not fatal) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs); stops at the first failure, naming the
 # step. Budget: under 6 minutes on an H100/H200.
 # --dry-run prints the steps without running them (checks the script itself; no GPU needed).
@@ -93,6 +94,13 @@ run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tes
 
 step "bench"
 (cd "$OUT" && run 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT")
+
+step "tests_tf32"
+# TF32 kernels v1/v2 on every edge case (tests/test_cuda_gemm_tf32.py). Not fatal, and after the
+# bench, so a v2 problem never costs the numbers. FUSEDNET_GEMM_TF32_KERNEL=1 runs everything on v1.
+if run 150 pytest_tf32.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_gemm_tf32.py \
+    --junitxml="$OUT/pytest_tf32.xml"; then :; fi
+(( DRY )) || report "tests tf32: $(tail -1 "$OUT/pytest_tf32.log")"
 
 step "report"
 if (( DRY )); then

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstdlib>
 
 #include "device_util.cuh"
 #include "gemm_tf32_layout.h"
@@ -616,8 +617,20 @@ void launch_tf32(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
 
 // ---- TF32 v2 launch -------------------------------------------------------------------------------
 // Which TF32 kernel gemm_cuda uses (set_gemm_cuda_tf32_kernel): 0 automatic (v2 when it applies),
-// 1 always sgemm_tf32_kernel, 2 / 3 v2 with 128x128 / 128x256 tiles when it applies.
-std::atomic<int> g_tf32_kernel{0};
+// 1 always sgemm_tf32_kernel, 2 / 3 v2 with 128x128 / 128x256 tiles when it applies. The
+// environment variable FUSEDNET_GEMM_TF32_KERNEL sets the starting value (e.g. 1 to run a whole
+// script, tests included, on the v1 kernel).
+int tf32_kernel_from_env() {
+  const char* v = std::getenv("FUSEDNET_GEMM_TF32_KERNEL");
+  if (!v || !*v) return 0;
+  FN_CHECK(v[1] == '\0' && v[0] >= '0' && v[0] <= '3',
+           "FUSEDNET_GEMM_TF32_KERNEL: expected 0, 1, 2 or 3, got '", v, "'");
+  return v[0] - '0';
+}
+std::atomic<int>& tf32_kernel_knob() {
+  static std::atomic<int> knob{tf32_kernel_from_env()};
+  return knob;
+}
 
 template <int BN, bool A_KM, bool B_KM>
 void launch_tf32_v2_as(const GemmArgs& g, const DeviceFacts& f, cudaStream_t stream) {
@@ -650,7 +663,7 @@ void launch_tf32_v2_bn(const GemmArgs& g, bool a_km, bool b_km, const DeviceFact
 // stride, other stride % 4 == 0) and the device grants the shared memory; else false.
 bool try_launch_tf32_v2(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f,
                         cudaStream_t stream) {
-  const int mode = g_tf32_kernel.load(std::memory_order_relaxed);
+  const int mode = tf32_kernel_knob().load(std::memory_order_relaxed);
   if (mode == 1 || !g.vec_a || !g.vec_b) return false;
   const bool fits256 = f.smem_optin >= tf32v2::smem_bytes(256, a_km, b_km);
   const bool fits128 = f.smem_optin >= tf32v2::smem_bytes(128, a_km, b_km);
@@ -727,7 +740,7 @@ int set_gemm_cuda_tf32_kernel(int kernel) {
   FN_CHECK(kernel >= -1 && kernel <= 3,
            "tf32 kernel: expected 0 (auto), 1 (v1), 2 (v2 128x128), 3 (v2 128x256) or -1 "
            "(query), got ", kernel);
-  return kernel < 0 ? g_tf32_kernel.load() : g_tf32_kernel.exchange(kernel);
+  return kernel < 0 ? tf32_kernel_knob().load() : tf32_kernel_knob().exchange(kernel);
 }
 
 }  // namespace fusednet
