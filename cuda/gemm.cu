@@ -12,7 +12,13 @@
 //                       would leave SMs idle.
 //   sgemm_tf32_kernel   opt-in TF32 tensor cores (sm_80+, mma.sync m16n8k8): same tiling with a
 //                       128x128x16 block tile, 8 warps of 64x32; inputs rounded to TF32 once, on the
-//                       way into shared memory; FP32 accumulation.
+//                       way into shared memory; FP32 accumulation. Any strides ("v1").
+//   sgemm_tf32_v2_kernel<BN> the TF32 kernel used when both operands are 16-byte aligned with a
+//                       unit stride (and the other stride % 4 == 0): 128xBNx32 block tiles (BN 256,
+//                       or 128 when 128x256 tiles would leave SMs idle), warps of 64x64, a 3-stage
+//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 as
+//                       fragments are loaded. Layout math in gemm_tf32_layout.h, checked on the
+//                       host by tools/tf32_layout_check.cpp. set_gemm_cuda_tf32_kernel picks.
 // The epilogue (alpha, beta C, bias, activation) is applied while writing C, in every kernel.
 #include <algorithm>
 #include <atomic>
@@ -499,18 +505,26 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
               af[mi][e] = tf32_bits(sa[a_frag_offset(false, BM, r0, kk, lane, e)]);
           }
         }
+        if (B_KM) {  // (b0, b1) adjacent: one 64-bit load per tile
 #pragma unroll
-        for (int ni = 0; ni < 8; ++ni) {
-          const int c0 = wn * WARP_N + ni * 8;
-          if (B_KM) {
-            const float2 v =
-                *reinterpret_cast<const float2*>(sb + b_frag_offset(true, BN, c0, kk, lane, 0));
+          for (int ni = 0; ni < 8; ++ni) {
+            const float2 v = *reinterpret_cast<const float2*>(
+                sb + b_frag_offset(true, BN, wn * WARP_N, ni, kk, lane, 0));
             bf[ni][0] = tf32_bits(v.x);
             bf[ni][1] = tf32_bits(v.y);
-          } else {
-            bf[ni][0] = tf32_bits(sb[b_frag_offset(false, BN, c0, kk, lane, 0)]);
-            bf[ni][1] = tf32_bits(sb[b_frag_offset(false, BN, c0, kk, lane, 1)]);
           }
+        } else {  // b_e of tiles 0..3 and of 4..7 are runs of 4: 128-bit loads
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+              const float4 v = *reinterpret_cast<const float4*>(
+                  sb + b_frag_offset(false, BN, wn * WARP_N, 4 * half, kk, lane, e));
+              bf[4 * half + 0][e] = tf32_bits(v.x);
+              bf[4 * half + 1][e] = tf32_bits(v.y);
+              bf[4 * half + 2][e] = tf32_bits(v.z);
+              bf[4 * half + 3][e] = tf32_bits(v.w);
+            }
         }
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi)
@@ -524,17 +538,34 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
     cp_async_wait<0>();
     __syncthreads();
 
+    if (B_KM) {
 #pragma unroll
-    for (int mi = 0; mi < 4; ++mi)
+      for (int mi = 0; mi < 4; ++mi)
 #pragma unroll
-      for (int ni = 0; ni < 8; ++ni)
+        for (int ni = 0; ni < 8; ++ni)
 #pragma unroll
-        for (int r = 0; r < 4; ++r) {
-          int fr, fc;
-          c_frag_coords(lane, r, fr, fc);
-          store_one(g, m0 + wm * WARP_M + mi * 16 + fr, n0 + wn * WARP_N + ni * 8 + fc,
-                    acc[mi][ni][r]);
-        }
+          for (int r = 0; r < 4; ++r) {
+            int fr, fc;
+            c_frag_coords(lane, r, fr, fc);
+            store_one(g, m0 + wm * WARP_M + mi * 16 + fr,
+                      n0 + wn * WARP_N + b_warp_col(true, ni, fc), acc[mi][ni][r]);
+          }
+    } else {  // runs of 4 columns: acc[mi][4 half + q][2 rh + p] -> column run + q
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int rh = 0; rh < 2; ++rh)
+#pragma unroll
+          for (int half = 0; half < 2; ++half)
+#pragma unroll
+            for (int p = 0; p < 2; ++p) {
+              const float v[4] = {acc[mi][4 * half][2 * rh + p], acc[mi][4 * half + 1][2 * rh + p],
+                                  acc[mi][4 * half + 2][2 * rh + p],
+                                  acc[mi][4 * half + 3][2 * rh + p]};
+              store_four(g, m0 + wm * WARP_M + mi * 16 + (lane >> 2) + 8 * rh,
+                         n0 + wn * WARP_N + nmajor_c_run(half, lane & 3, p), v);
+            }
+    }
   }
 }
 
@@ -641,6 +672,11 @@ void launch_tf32_v2_as(const GemmArgs& g, const DeviceFacts& f, cudaStream_t str
   if (!bit || !(configured.load(std::memory_order_acquire) & bit)) {
     CUDA_CHECK(cudaFuncSetAttribute(sgemm_tf32_v2_kernel<BN, A_KM, B_KM>,
                                     cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes));
+    // All of L1 as shared memory: two 128x128 blocks (2 x 96-99 KB) fit an SM only so; the
+    // kernel reads global memory through cp.async.cg (L2 only) anyway.
+    CUDA_CHECK(cudaFuncSetAttribute(sgemm_tf32_v2_kernel<BN, A_KM, B_KM>,
+                                    cudaFuncAttributePreferredSharedMemoryCarveout,
+                                    cudaSharedmemCarveoutMaxShared));
     configured.fetch_or(bit, std::memory_order_acq_rel);
   }
   // One block per tile; the kernel's grid-stride loop covers any beyond the grid limit.

@@ -8,6 +8,7 @@
 //   k-major  (k contiguous):   S[row][k], 32 floats a row, 16-byte chunks XOR-swizzled
 //                              (chunk c of row r stored at chunk c ^ 2 (r & 3));
 //   mn-major (row contiguous): S[k][row], ROWS + 4 floats a row (padding).
+// C column j of a warp's mma tile ni is the warp's column b_warp_col(ni, j) (see there).
 // Inside a k8 step, the mma's fragment slot j (0..7; A's column, B's row) holds the k given by
 // frag_k(j): slots t and t+4 are the adjacent ks 2t, 2t+1, so k-major fragments pair up into one
 // 64-bit load; A and B use the same permutation, so the 8-term dot product is unchanged.
@@ -62,12 +63,23 @@ FN_TF32_HD int a_frag_offset(bool k_major, int rows, int r0, int kk, int lane, i
   const int k = kk * 8 + frag_k(t + ((e & 2) ? 4 : 0));
   return tile_offset(k_major, rows, row, k);
 }
-// B fragment register e (0..1) for the 8x8 tile whose first column (B^T row) is c0:
+// Column (within the warp's 64) of column c (0..7) of the warp's mma tile ni (0..7); it is the
+// same for B's fragment (n = c) and C's. k-major B: ni * 8 + c. n-major B: the columns of lane g's
+// fragments for ni = 0..3 and 4..7 are two runs of 4 (4g .. 4g+3 and 32+4g .. 32+4g+3): two
+// 128-bit loads a k instead of eight 32-bit ones, and each lane's C columns come in runs of 4 too.
+FN_TF32_HD int b_warp_col(bool k_major, int ni, int c) {
+  return k_major ? ni * 8 + c : 4 * c + 32 * (ni >> 2) + (ni & 3);
+}
+// n-major B: first warp column of the run of 4 C columns that lane t owns for ni = 4 half .. +3
+// and C column parity p (c = 2t + p).
+FN_TF32_HD int nmajor_c_run(int half, int t, int p) { return 32 * half + 8 * t + 4 * p; }
+
+// B fragment register e (0..1) for the warp's mma tile ni, the warp's columns from wcol0:
 // b0 (k = t, n = g), b1 (k = t+4, n = g).
-FN_TF32_HD int b_frag_offset(bool k_major, int rows, int c0, int kk, int lane, int e) {
+FN_TF32_HD int b_frag_offset(bool k_major, int rows, int wcol0, int ni, int kk, int lane, int e) {
   const int g = lane >> 2, t = lane & 3;
   const int k = kk * 8 + frag_k(t + (e ? 4 : 0));
-  return tile_offset(k_major, rows, c0 + g, k);
+  return tile_offset(k_major, rows, wcol0 + b_warp_col(k_major, ni, g), k);
 }
 // Accumulator register r (0..3) -> (row, col) inside the 16x8 tile:
 // c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1).

@@ -7,7 +7,8 @@
 // written from the PTX ISA description of mma.m16n8k8 .tf32 (independent of the header), then the
 // epilogue coordinates; C must equal the exact product for every shape, layout and tile width.
 // Shared-memory accesses are checked for bank conflicts per warp (LDS.32: 32 lanes, LDS.64: half
-// warps, 16-byte cp.async writes: quarter warps), and the tile order for being a bijection.
+// warps, LDS.128 and 16-byte cp.async writes: quarter warps), and the tile order for being a
+// bijection.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -102,7 +103,7 @@ static void check_lds64(const std::vector<int>& off, const char* what) {  // per
     }
   }
 }
-static void check_st128(const std::vector<int>& off, const char* what) {  // per quarter warp
+static void check_128(const std::vector<int>& off, const char* what) {  // per quarter warp
   for (int q = 0; q < 4; ++q) {
     std::set<int> units;
     for (int l = 8 * q; l < 8 * q + 8; ++l)
@@ -224,19 +225,24 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
               }
             }
             for (int ni = 0; ni < 8; ++ni) {
-              const int c0 = wn * WARP_N + ni * 8;
+              const int w0 = wn * WARP_N;
               for (int e = 0; e < 2; ++e) {
                 std::vector<int> off(32);
                 for (int lane = 0; lane < 32; ++lane) {
-                  off[lane] = b_frag_offset(Bt.k_major, bn, c0, kk, lane, e);
+                  off[lane] = b_frag_offset(Bt.k_major, bn, w0, ni, kk, lane, e);
                   bf[ni][lane][e] = sb[off[lane]];
-                  if (Bt.k_major && e == 1)
-                    CHECK(off[lane] == b_frag_offset(true, bn, c0, kk, lane, 0) + 1,
+                  if (Bt.k_major && e == 1)  // (b0, b1): one 64-bit load
+                    CHECK(off[lane] == b_frag_offset(true, bn, w0, ni, kk, lane, 0) + 1,
                           "b1 not adjacent to b0");
+                  if (!Bt.k_major) {  // b_e of tiles 4 half .. +3: one 128-bit load
+                    const int first = b_frag_offset(false, bn, w0, ni & ~3, kk, lane, e);
+                    CHECK(first % 4 == 0, "128-bit B load at %d", first);
+                    CHECK(off[lane] == first + (ni & 3), "B tile %d not in its run of 4", ni);
+                  }
                 }
                 if (check_banks && kt == 0 && tile == block) {
-                  if (!Bt.k_major) check_lds32(off, "B fragment LDS.32");
-                  else if (e == 0) check_lds64(off, "B fragment LDS.64");
+                  if (!Bt.k_major && (ni & 3) == 0) check_128(off, "B fragment LDS.128");
+                  else if (Bt.k_major && e == 0) check_lds64(off, "B fragment LDS.64");
                 }
               }
             }
@@ -266,7 +272,8 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
               for (int r = 0; r < 4; ++r) {
                 int fr, fc;
                 c_frag_coords(lane, r, fr, fc);
-                const idx i = m0 + wm * WARP_M + mi * 16 + fr, j = n0 + wn * WARP_N + ni * 8 + fc;
+                const idx i = m0 + wm * WARP_M + mi * 16 + fr;
+                const idx j = n0 + wn * WARP_N + b_warp_col(Bt.k_major, ni, fc);
                 if (i < M && j < N) {
                   C[i * N + j] = acc[(((static_cast<size_t>(w) * 32 + lane) * 4 + mi) * 8 + ni) * 4 + r];
                   ++writes[i * N + j];
@@ -300,7 +307,7 @@ static void check_store_banks(bool k_major, int rows, int threads) {
         const Chunk c = chunk_for(k_major, rows, threads, w * 32 + lane, p, 0, 0, 0, 0, 0, 0);
         off[lane] = c.dst;
       }
-      check_st128(off, k_major ? "k-major cp.async" : "mn-major cp.async");
+      check_128(off, k_major ? "k-major cp.async" : "mn-major cp.async");
     }
 }
 
@@ -332,6 +339,20 @@ int main() {
       }
       CHECK(static_cast<idx>(seen.size()) == tm_n * tn_n, "tile order not a bijection");
     }
+  // b_warp_col: a permutation of the warp's 64 columns for either layout; the n-major epilogue's
+  // runs of 4 (nmajor_c_run) hold exactly C columns b_warp_col(4 half + q, 2t + p).
+  for (bool km : {true, false}) {
+    std::set<int> cols;
+    for (int ni = 0; ni < 8; ++ni)
+      for (int c = 0; c < 8; ++c) cols.insert(b_warp_col(km, ni, c));
+    CHECK(cols.size() == 64 && *cols.begin() == 0 && *cols.rbegin() == 63, "b_warp_col");
+  }
+  for (int half = 0; half < 2; ++half)
+    for (int t = 0; t < 4; ++t)
+      for (int p = 0; p < 2; ++p)
+        for (int q = 0; q < 4; ++q)
+          CHECK(nmajor_c_run(half, t, p) + q == b_warp_col(false, 4 * half + q, 2 * t + p),
+                "n-major epilogue run (half %d t %d p %d q %d)", half, t, p, q);
   // frag_k: a permutation of 0..7.
   {
     std::set<int> ks;
