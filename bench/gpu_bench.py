@@ -42,9 +42,10 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
     # float64 check of a sampled block (rows 0..63, cols 0..63): exact FP32 and TF32 tolerances
     want = a[:64].astype(np.float64) @ b[:, :64].astype(np.float64)
     out = {}
-    # gemm_tf32 is the automatic TF32 kernel (v2 here); gemm_tf32_v1 forces the previous one.
+    # gemm_tf32 is the automatic TF32 kernel (v2, 128x256 tiles here); gemm_tf32_v1 forces the
+    # previous kernel, gemm_tf32_v2_128 v2 with 128x128 tiles (the other choice auto can make).
     for mode, tf32, kernel in (("sgemm_fp32", False, -1), ("gemm_tf32", True, 0),
-                               ("gemm_tf32_v1", True, 1)):
+                               ("gemm_tf32_v1", True, 1), ("gemm_tf32_v2_128", True, 2)):
         times, c = [], None
         before = fnet._core._gemm_cuda_tf32_kernel(kernel)
         try:
@@ -57,7 +58,7 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
         err = float(np.abs(c[:64, :64] - want).max() / np.abs(want).max())
         row = {"n": n, "ms": ms, "tflops": flops / ms / 1e9, "max_rel_err": err,
                "err_ok": err < (2e-2 if tf32 else 1e-4)}
-        if torch is not None and mode == "gemm_tf32_v1":  # same cuBLAS TF32 as gemm_tf32
+        if torch is not None and mode.startswith("gemm_tf32_"):  # cuBLAS TF32 as gemm_tf32
             tms = out["gemm_tf32"]["torch_ms"]
             row.update({"torch_ms": tms, "torch_tflops": flops / tms / 1e9,
                         "ratio_vs_torch": tms / ms, "target": 0.5})
