@@ -42,16 +42,28 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
     # float64 check of a sampled block (rows 0..63, cols 0..63): exact FP32 and TF32 tolerances
     want = a[:64].astype(np.float64) @ b[:, :64].astype(np.float64)
     out = {}
-    for mode, tf32 in (("sgemm_fp32", False), ("gemm_tf32", True)):
+    # gemm_tf32 is the automatic TF32 kernel (v2, 128x256 tiles here); gemm_tf32_v1 forces the
+    # previous kernel, gemm_tf32_v2_128 v2 with 128x128 tiles (the other choice auto can make).
+    for mode, tf32, kernel in (("sgemm_fp32", False, -1), ("gemm_tf32", True, 0),
+                               ("gemm_tf32_v1", True, 1), ("gemm_tf32_v2_128", True, 2)):
         times, c = [], None
-        for _ in range(reps):
-            ms, c = fnet._core.cuda_bench_gemm(a, b, iters, tf32)
-            times.append(ms)
+        before = fnet._core._gemm_cuda_tf32_kernel(kernel)
+        try:
+            for _ in range(reps):
+                ms, c = fnet._core.cuda_bench_gemm(a, b, iters, tf32)
+                times.append(ms)
+        finally:
+            fnet._core._gemm_cuda_tf32_kernel(before)
         ms = _median(times)
         err = float(np.abs(c[:64, :64] - want).max() / np.abs(want).max())
         row = {"n": n, "ms": ms, "tflops": flops / ms / 1e9, "max_rel_err": err,
                "err_ok": err < (2e-2 if tf32 else 1e-4)}
-        if torch is not None:
+        if torch is not None and mode.startswith("gemm_tf32_"):  # cuBLAS TF32 as gemm_tf32
+            tms = out["gemm_tf32"]["torch_ms"]
+            row.update({"torch_ms": tms, "torch_tflops": flops / tms / 1e9,
+                        "ratio_vs_torch": tms / ms, "target": 0.5})
+            row["meets_target"] = row["ratio_vs_torch"] >= row["target"]
+        elif torch is not None:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             ta = torch.from_numpy(a).cuda()
             tb = torch.from_numpy(b).cuda()
@@ -167,7 +179,7 @@ def write_report(out_dir, result):
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(result, f, indent=2, sort_keys=True)
     lines = [f"fusednet GPU benchmark  ({result.get('device', 'no device')})"]
-    for mode in ("sgemm_fp32", "gemm_tf32"):
+    for mode in ("sgemm_fp32", "gemm_tf32", "gemm_tf32_v1", "gemm_tf32_v2_128"):
         r = result.get("gemm", {}).get(mode)
         if not r:
             continue

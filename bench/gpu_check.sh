@@ -7,9 +7,13 @@
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
 # tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) ->
-# sanitize (bench/gpu_sanitize.py under compute-sanitizer memcheck and racecheck) -> report.
-# Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs); stops at the first failure, naming the
-# step. Budget: under 6 minutes on an H100/H200.
+# tests_tf32 (tests/test_cuda_gemm_tf32.py) -> sanitize (bench/gpu_sanitize.py under
+# compute-sanitizer memcheck and racecheck) -> report.
+# Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs). A failure up to import stops the run
+# at once, naming the step; from the tests on, each step runs under its own time limit whatever
+# the earlier ones gave (one run on a GPU is scarce: a failing test must not cost the figures),
+# and the run ends with exit status 1 naming every failed step. Budget: under 6 minutes on an
+# H100/H200.
 # --dry-run prints the steps without running them (checks the script itself; no GPU needed).
 # Environment: PYTHON (default python3), JOBS (build jobs, default nproc), PIP_ARGS (extra pip
 # install flags, e.g. --user or --break-system-packages where the environment needs them),
@@ -33,11 +37,13 @@ PY=${PYTHON:-python3}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 STEP="setup"
 T0=$(date +%s)
+FAILED=()
+FINISHED=0
 
 report() { echo "$*" | tee -a "$OUT/report.txt"; }
 on_exit() {
   local rc=$?
-  if [[ $rc -ne 0 ]]; then
+  if [[ $rc -ne 0 ]] && (( ! FINISHED )); then
     report "gpu_check: FAILED at step '$STEP' (exit $rc) after $(( $(date +%s) - T0 )) s; logs in $OUT"
   fi
 }
@@ -58,6 +64,15 @@ run() {
   # A pipeline (not a process substitution): the log is complete when run returns, and with
   # pipefail the status is the command's.
   timeout "$limit" "$@" 2>&1 | tee "$OUT/$log"
+}
+# attempt LIMIT LOG CMD...: run, but a failure only marks the current step as failed.
+attempt() {
+  run "$@" || {
+    local rc=$?
+    FAILED+=("$STEP")
+    report "$STEP: FAILED (exit $rc$( ((rc == 124)) && echo ": over its ${1} s limit")); log $OUT/$2"
+    return 0
+  }
 }
 
 : > "$OUT/report.txt"
@@ -99,12 +114,21 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 ")
 
 step "tests"
-run 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_net_cuda.py \
+attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_net_cuda.py \
   --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 
 step "bench"
-(cd "$OUT" && run 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT")
+cd "$OUT"  # not a subshell: attempt records failures in this shell
+attempt 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT"
+cd "$REPO"
+
+step "tests_tf32"
+# TF32 kernels v1/v2 on every edge case (tests/test_cuda_gemm_tf32.py).
+# FUSEDNET_GEMM_TF32_KERNEL=1 runs everything (tests and bench) on v1.
+attempt 150 pytest_tf32.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_gemm_tf32.py \
+  --junitxml="$OUT/pytest_tf32.xml"
+(( DRY )) || report "tests tf32: $(tail -1 "$OUT/pytest_tf32.log")"
 
 step "sanitize"
 # Every kernel family once more, on small odd shapes, under compute-sanitizer: out-of-bounds and
@@ -116,14 +140,19 @@ elif [[ -z "$SANITIZER" ]] && (( ! DRY )); then
   report "sanitize: skipped (compute-sanitizer not found)"
 else
   SAN=(${SANITIZER:-compute-sanitizer} --error-exitcode 3 --print-limit 20)
-  (cd "$OUT" && run 90 memcheck.log "${SAN[@]}" --tool memcheck "$PY" "$REPO/bench/gpu_sanitize.py" all)
-  (cd "$OUT" && run 60 racecheck.log "${SAN[@]}" --tool racecheck "$PY" "$REPO/bench/gpu_sanitize.py" gemm_small)
-  (( DRY )) || report "sanitize: memcheck and racecheck clean ($(tail -1 "$OUT/memcheck.log"))"
+  attempt 90 memcheck.log "${SAN[@]}" --tool memcheck "$PY" "$REPO/bench/gpu_sanitize.py" all
+  attempt 60 racecheck.log "${SAN[@]}" --tool racecheck "$PY" "$REPO/bench/gpu_sanitize.py" \
+    gemm_small
+  (( DRY )) || report "sanitize: memcheck: $(tail -1 "$OUT/memcheck.log"); racecheck: $(tail -1 "$OUT/racecheck.log")"
 fi
 
 step "report"
+FINISHED=1
 if (( DRY )); then
   echo "dry run: all steps listed; nothing was run"
+elif (( ${#FAILED[@]} )); then
+  report "gpu_check: FAILED steps: ${FAILED[*]} ($(( $(date +%s) - T0 )) s); logs in $OUT"
+  exit 1
 else
   report "gpu_check: OK in $(( $(date +%s) - T0 )) s"
   echo "report: $OUT/report.txt, $OUT/report.json"

@@ -523,4 +523,73 @@ void bind_cuda(py::module_& m) {
 
 #endif
 
+// ---- TF32 kernel choice and a raw-pointer gemm, for benchmarks and tests ---------------------------
+// _gemm_cuda_tf32_kernel(k): which TF32 kernel gemm_cuda runs (0 auto, 1 v1, 2 / 3 v2 128x128 /
+// 128x256; -1 queries); returns the previous value.
+// _cuda_gemm_raw(...): gemm_cuda on 1-D buffers with element offsets and strides (>= 0), so tests
+// reach strided and misaligned device operands; returns the whole C buffer after the call.
+#ifdef FUSEDNET_WITH_CUDA
+namespace {
+// Offset of the last element of a rows x cols view (0 when empty); checks it lies in the buffer.
+void require_in_buffer(const F32View& buf, index_t off, index_t rows, index_t cols, index_t rs,
+                       index_t cs, const char* name) {
+  FN_CHECK(off >= 0 && rs >= 0 && cs >= 0, name, ": expected offset and strides >= 0, got ", off,
+           ", ", rs, ", ", cs);
+  if (rows == 0 || cols == 0) return;
+  const index_t last = off + (rows - 1) * rs + (cols - 1) * cs;
+  FN_CHECK(last < buf.size, name, ": view ends at element ", last, ", past the buffer's ",
+           buf.size);
+}
+
+py::array_t<float> cuda_gemm_raw(const py::handle& a, index_t off_a, index_t rs_a, index_t cs_a,
+                                 const py::handle& b, index_t off_b, index_t rs_b, index_t cs_b,
+                                 const py::handle& c, index_t off_c, index_t rs_c, index_t cs_c,
+                                 index_t M, index_t N, index_t K, float alpha, float beta,
+                                 const py::object& bias, int act, float act_param,
+                                 bool allow_tf32) {
+  F32View A = dense(a, "a"), B = dense(b, "b"), C0 = dense(c, "c");
+  FN_CHECK(M >= 0 && N >= 0 && K >= 0, "M, N, K: expected >= 0");
+  require_in_buffer(A, off_a, M, K, rs_a, cs_a, "a");
+  require_in_buffer(B, off_b, K, N, rs_b, cs_b, "b");
+  require_in_buffer(C0, off_c, M, N, rs_c, cs_c, "c");
+  F32View bias_v = optional_vector(bias, N, "bias");
+  py::array_t<float> out(C0.size);
+  F32View C = dense(out, "out", true);
+  {
+    py::gil_scoped_release release;
+    require_cuda_device();
+    DeviceBuffer dA = upload(A), dB = upload(B), dC = upload(C0), dBias = upload(bias_v);
+    Epilogue epi;
+    epi.bias = bias_v.data ? dBias.as<float>() : nullptr;
+    epi.act = static_cast<Activation>(act);
+    epi.act_param = act_param;
+    gemm_cuda(M, N, K, alpha, dA.as<float>() + off_a, rs_a, cs_a, dB.as<float>() + off_b, rs_b,
+              cs_b, beta, dC.as<float>() + off_c, rs_c, cs_c, epi, allow_tf32);
+    download(C, dC);
+  }
+  return out;
+}
+}  // namespace
+
+void bind_cuda_gemm_tf32(py::module_& m) {
+  m.def("_gemm_cuda_tf32_kernel", &set_gemm_cuda_tf32_kernel, py::arg("kernel") = -1,
+        "TF32 kernel of gemm_cuda: 0 auto (v2 when both operands are 16-byte aligned with a unit "
+        "stride), 1 v1, 2 v2 128x128, 3 v2 128x256; -1 keeps it. Returns the previous value.");
+  using py::arg;
+  m.def("_cuda_gemm_raw", &cuda_gemm_raw, arg("a"), arg("off_a"), arg("rs_a"), arg("cs_a"),
+        arg("b"), arg("off_b"), arg("rs_b"), arg("cs_b"), arg("c"), arg("off_c"), arg("rs_c"),
+        arg("cs_c"), arg("M"), arg("N"), arg("K"), arg("alpha"), arg("beta"), arg("bias"),
+        arg("act"), arg("act_param"), arg("allow_tf32"));
+}
+#else
+void bind_cuda_gemm_tf32(py::module_& m) {
+  for (const char* name : {"_gemm_cuda_tf32_kernel", "_cuda_gemm_raw"})
+    m.def(name, [](py::args, py::kwargs) {
+      throw std::runtime_error(
+          "CUDA not compiled: fusednet was built without CUDA (nvcc not found or "
+          "FUSEDNET_CUDA=OFF); rebuild with FUSEDNET_CUDA=ON to use device='cuda'");
+    });
+}
+#endif
+
 }  // namespace fusednet

@@ -83,5 +83,6 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_net(m);
   bind_cuda(m);
+  bind_cuda_gemm_tf32(m);
   bind_net_cuda(m);
 }

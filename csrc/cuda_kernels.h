@@ -163,6 +163,11 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
                index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                index_t rs_c, index_t cs_c, const Epilogue& epilogue, bool allow_tf32 = false,
                CudaStream stream = nullptr);
+// Which kernel gemm_cuda runs for TF32 (process-wide, for benchmarks and tests): 0 automatic
+// (sgemm_tf32_v2_kernel when both operands are cp.async-able, else sgemm_tf32_kernel), 1 always
+// sgemm_tf32_kernel, 2 / 3 v2 with 128x128 / 128x256 tiles where v2 applies. -1 only queries.
+// Returns the previous value.
+int set_gemm_cuda_tf32_kernel(int kernel);
 // Naive one-thread-per-output kernel with double accumulation: the device ground truth.
 void gemm_ref_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                    index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,

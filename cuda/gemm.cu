@@ -12,11 +12,21 @@
 //                       would leave SMs idle.
 //   sgemm_tf32_kernel   opt-in TF32 tensor cores (sm_80+, mma.sync m16n8k8): same tiling with a
 //                       128x128x16 block tile, 8 warps of 64x32; inputs rounded to TF32 once, on the
-//                       way into shared memory; FP32 accumulation.
+//                       way into shared memory; FP32 accumulation. Any strides ("v1").
+//   sgemm_tf32_v2_kernel<BN> the TF32 kernel used when both operands are 16-byte aligned with a
+//                       unit stride (and the other stride % 4 == 0): 128xBNx32 block tiles (BN 256,
+//                       or 128 when 128x256 tiles would leave SMs idle), warps of 64x64, a 3-stage
+//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 as
+//                       fragments are loaded. Layout math in gemm_tf32_layout.h, checked on the
+//                       host by tools/tf32_layout_check.cpp. set_gemm_cuda_tf32_kernel picks.
 // The epilogue (alpha, beta C, bias, activation) is applied while writing C, in every kernel.
 #include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstdlib>
 
 #include "device_util.cuh"
+#include "gemm_tf32_layout.h"
 
 namespace fusednet {
 
@@ -374,6 +384,191 @@ __global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
   }
 }
 
+// ---- TF32 tensor-core kernel v2 (sm_80+): cp.async pipeline, 64x64 warp tiles -------------------
+// 128 x BN x 32 block tile (BN = 256: 8 warps; BN = 128: 4 warps), each warp 64x64 of C (4 x 8
+// mma.m16n8k8, 128 accumulators a thread), STAGES-deep cp.async pipeline in dynamic shared memory,
+// one barrier per k tile. Needs both operands 16-byte aligned with a unit stride and the other
+// stride % 4 == 0 (pick_layout's vec); the host routes everything else to sgemm_tf32_kernel.
+// Shared layouts, fragment addresses and tile order: gemm_tf32_layout.h (checked on the host by
+// tools/tf32_layout_check.cpp). Inputs are rounded to TF32 (cvt.rna) as fragments are loaded.
+__device__ __forceinline__ void cp_async16(float* dst, const float* src, int src_bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
+               "r"(src_bytes)
+               : "memory");
+#else
+  __trap();
+#endif
+}
+__device__ __forceinline__ void cp_async_commit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#endif
+}
+__device__ __forceinline__ unsigned tf32_bits(float x) {
+  return __float_as_uint(TileLoader<4, 4, 4, true>::to_tf32(x));
+}
+
+// Issues the cp.async of one operand tile (ROWS x BK at (row0, k0)) into S.
+template <bool KM, int ROWS, int THREADS>
+__device__ __forceinline__ void v2_load_tile(float* S, const float* X, index_t s_row, index_t s_k,
+                                             index_t rows, index_t row0, index_t K, index_t k0,
+                                             int tid) {
+  constexpr int kPasses = ROWS * tf32v2::BK / 4 / THREADS;
+  static_assert(kPasses * THREADS * 4 == ROWS * tf32v2::BK, "tile must split over the threads");
+#pragma unroll
+  for (int p = 0; p < kPasses; ++p) {
+    const tf32v2::Chunk c =
+        tf32v2::chunk_for(KM, ROWS, THREADS, tid, p, s_row, s_k, rows, row0, K, k0);
+    cp_async16(S + c.dst, X + c.src, c.bytes);  // bytes == 0: src is X itself, nothing is read
+  }
+}
+
+template <int BN, bool A_KM, bool B_KM>
+__global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
+  using namespace tf32v2;
+  constexpr int THREADS = BN;
+  constexpr int A_FLOATS = tile_floats(A_KM, BM);
+  constexpr int STAGE = stage_floats(BN, A_KM, B_KM);
+  static_assert((BM / WARP_M) * (BN / WARP_N) * 32 == THREADS, "one warp per 64x64 of C");
+  extern __shared__ __align__(16) float smem[];
+  const int tid = threadIdx.x;
+  const int warp = tid / 32, lane = tid % 32;
+  const int wm = warp % (BM / WARP_M), wn = warp / (BM / WARP_M);
+  const index_t tiles_m = dev::cdiv(g.M, BM), tiles_n = dev::cdiv(g.N, BN);
+  const index_t ktiles = dev::cdiv(g.K, BK);
+
+  for (index_t tile = blockIdx.x; tile < tiles_m * tiles_n; tile += gridDim.x) {
+    index_t tm, tn;
+    tile_coords(tile, tiles_m, tiles_n, tm, tn);
+    const index_t m0 = tm * BM, n0 = tn * BN;
+
+    auto issue = [&](index_t kt, int stage) {
+      float* sa = smem + stage * STAGE;
+      v2_load_tile<A_KM, BM, THREADS>(sa, g.A, g.rs_a, g.cs_a, g.M, m0, g.K, kt * BK, tid);
+      v2_load_tile<B_KM, BN, THREADS>(sa + A_FLOATS, g.B, g.cs_b, g.rs_b, g.N, n0, g.K, kt * BK,
+                                      tid);
+    };
+
+    float acc[4][8][4];
+#pragma unroll
+    for (int a = 0; a < 4; ++a)
+#pragma unroll
+      for (int b = 0; b < 8; ++b)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) acc[a][b][c] = 0.0f;
+
+    // Prologue: tiles 0 .. STAGES-2 in flight, one commit group each (empty past the end).
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; ++s) {
+      if (s < ktiles) issue(s, s);
+      cp_async_commit();
+    }
+
+    int read_stage = 0, write_stage = STAGES - 1;
+    for (index_t kt = 0; kt < ktiles; ++kt) {
+      // Groups committed so far: STAGES-1 + kt; at most STAGES-2 pending => tile kt has landed
+      // (this thread's copies); the barrier makes every thread's copies visible and ends all reads
+      // of the stage written next (it held tile kt-1).
+      cp_async_wait<STAGES - 2>();
+      __syncthreads();
+      if (kt + STAGES - 1 < ktiles) issue(kt + STAGES - 1, write_stage);
+      cp_async_commit();
+
+      const float* sa = smem + read_stage * STAGE;
+      const float* sb = sa + A_FLOATS;
+#pragma unroll
+      for (int kk = 0; kk < BK / 8; ++kk) {
+        unsigned af[4][4], bf[8][2];
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi) {
+          const int r0 = wm * WARP_M + mi * 16;
+          if (A_KM) {  // (a0, a2) and (a1, a3) are adjacent: two 64-bit loads
+            const float2 lo =
+                *reinterpret_cast<const float2*>(sa + a_frag_offset(true, BM, r0, kk, lane, 0));
+            const float2 hi =
+                *reinterpret_cast<const float2*>(sa + a_frag_offset(true, BM, r0, kk, lane, 1));
+            af[mi][0] = tf32_bits(lo.x);
+            af[mi][2] = tf32_bits(lo.y);
+            af[mi][1] = tf32_bits(hi.x);
+            af[mi][3] = tf32_bits(hi.y);
+          } else {
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              af[mi][e] = tf32_bits(sa[a_frag_offset(false, BM, r0, kk, lane, e)]);
+          }
+        }
+        if (B_KM) {  // (b0, b1) adjacent: one 64-bit load per tile
+#pragma unroll
+          for (int ni = 0; ni < 8; ++ni) {
+            const float2 v = *reinterpret_cast<const float2*>(
+                sb + b_frag_offset(true, BN, wn * WARP_N, ni, kk, lane, 0));
+            bf[ni][0] = tf32_bits(v.x);
+            bf[ni][1] = tf32_bits(v.y);
+          }
+        } else {  // b_e of tiles 0..3 and of 4..7 are runs of 4: 128-bit loads
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+              const float4 v = *reinterpret_cast<const float4*>(
+                  sb + b_frag_offset(false, BN, wn * WARP_N, 4 * half, kk, lane, e));
+              bf[4 * half + 0][e] = tf32_bits(v.x);
+              bf[4 * half + 1][e] = tf32_bits(v.y);
+              bf[4 * half + 2][e] = tf32_bits(v.z);
+              bf[4 * half + 3][e] = tf32_bits(v.w);
+            }
+        }
+#pragma unroll
+        for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+          for (int ni = 0; ni < 8; ++ni) mma_tf32_16x8x8(acc[mi][ni], af[mi], bf[ni]);
+      }
+      read_stage = read_stage + 1 == STAGES ? 0 : read_stage + 1;
+      write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
+    }
+    // Before another tile's prologue overwrites the stages: nothing in flight, nobody reading.
+    cp_async_wait<0>();
+    __syncthreads();
+
+    if (B_KM) {
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < 8; ++ni)
+#pragma unroll
+          for (int r = 0; r < 4; ++r) {
+            int fr, fc;
+            c_frag_coords(lane, r, fr, fc);
+            store_one(g, m0 + wm * WARP_M + mi * 16 + fr,
+                      n0 + wn * WARP_N + b_warp_col(true, ni, fc), acc[mi][ni][r]);
+          }
+    } else {  // runs of 4 columns: acc[mi][4 half + q][2 rh + p] -> column run + q
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int rh = 0; rh < 2; ++rh)
+#pragma unroll
+          for (int half = 0; half < 2; ++half)
+#pragma unroll
+            for (int p = 0; p < 2; ++p) {
+              const float v[4] = {acc[mi][4 * half][2 * rh + p], acc[mi][4 * half + 1][2 * rh + p],
+                                  acc[mi][4 * half + 2][2 * rh + p],
+                                  acc[mi][4 * half + 3][2 * rh + p]};
+              store_four(g, m0 + wm * WARP_M + mi * 16 + (lane >> 2) + 8 * rh,
+                         n0 + wn * WARP_N + nmajor_c_run(half, lane & 3, p), v);
+            }
+    }
+  }
+}
+
 // ---- host side -------------------------------------------------------------------------------------
 // Decides how an operand X[row, k] (strides s_row, s_k) is read: k-major or row-major tiles, and
 // whether 128-bit loads are allowed. The stride of a size-1 dimension is never used, so it is
@@ -388,8 +583,10 @@ void pick_layout(const float* X, index_t rows, index_t K, index_t& s_row, index_
 }
 
 struct DeviceFacts {
+  int device = 0;
   int major = 0;
   int sms = 1;
+  int smem_optin = 0;  // most dynamic shared memory a block may opt in to (bytes)
 };
 // Queried once per thread and device: a training loop calls gemm many times per batch.
 DeviceFacts current_device_facts() {
@@ -401,6 +598,8 @@ DeviceFacts current_device_facts() {
     DeviceFacts f;
     CUDA_CHECK(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&f.sms, cudaDevAttrMultiProcessorCount, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&f.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    f.device = dev;
     cached = f;
     cached_device = dev;
   }
@@ -445,6 +644,76 @@ void launch_tf32(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
   else if (b_km) sgemm_tf32_kernel<false, true><<<grid, block, 0, stream>>>(g);
   else sgemm_tf32_kernel<false, false><<<grid, block, 0, stream>>>(g);
   CUDA_CHECK_LAUNCH();
+}
+
+// ---- TF32 v2 launch -------------------------------------------------------------------------------
+// Which TF32 kernel gemm_cuda uses (set_gemm_cuda_tf32_kernel): 0 automatic (v2 when it applies),
+// 1 always sgemm_tf32_kernel, 2 / 3 v2 with 128x128 / 128x256 tiles when it applies. The
+// environment variable FUSEDNET_GEMM_TF32_KERNEL sets the starting value (e.g. 1 to run a whole
+// script, tests included, on the v1 kernel).
+int tf32_kernel_from_env() {
+  const char* v = std::getenv("FUSEDNET_GEMM_TF32_KERNEL");
+  if (!v || !*v) return 0;
+  FN_CHECK(v[1] == '\0' && v[0] >= '0' && v[0] <= '3',
+           "FUSEDNET_GEMM_TF32_KERNEL: expected 0, 1, 2 or 3, got '", v, "'");
+  return v[0] - '0';
+}
+std::atomic<int>& tf32_kernel_knob() {
+  static std::atomic<int> knob{tf32_kernel_from_env()};
+  return knob;
+}
+
+template <int BN, bool A_KM, bool B_KM>
+void launch_tf32_v2_as(const GemmArgs& g, const DeviceFacts& f, cudaStream_t stream) {
+  constexpr int kBytes = tf32v2::smem_bytes(BN, A_KM, B_KM);
+  // Above 48 KB a kernel must opt in, once per device (bit d: device d done).
+  static std::atomic<unsigned long long> configured{0};
+  const unsigned long long bit = f.device < 64 ? 1ull << f.device : 0ull;
+  if (!bit || !(configured.load(std::memory_order_acquire) & bit)) {
+    CUDA_CHECK(cudaFuncSetAttribute(sgemm_tf32_v2_kernel<BN, A_KM, B_KM>,
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, kBytes));
+    // All of L1 as shared memory: two 128x128 blocks (2 x 96-99 KB) fit an SM only so; the
+    // kernel reads global memory through cp.async.cg (L2 only) anyway.
+    CUDA_CHECK(cudaFuncSetAttribute(sgemm_tf32_v2_kernel<BN, A_KM, B_KM>,
+                                    cudaFuncAttributePreferredSharedMemoryCarveout,
+                                    cudaSharedmemCarveoutMaxShared));
+    configured.fetch_or(bit, std::memory_order_acq_rel);
+  }
+  // One block per tile; the kernel's grid-stride loop covers any beyond the grid limit.
+  const index_t tiles = ceil_div(g.M, tf32v2::BM) * ceil_div(g.N, BN);
+  const unsigned grid = static_cast<unsigned>(std::min<index_t>(tiles, INT_MAX));
+  sgemm_tf32_v2_kernel<BN, A_KM, B_KM><<<grid, BN, kBytes, stream>>>(g);
+  CUDA_CHECK_LAUNCH();
+}
+
+template <int BN>
+void launch_tf32_v2_bn(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f,
+                       cudaStream_t stream) {
+  if (a_km && b_km) launch_tf32_v2_as<BN, true, true>(g, f, stream);
+  else if (a_km) launch_tf32_v2_as<BN, true, false>(g, f, stream);
+  else if (b_km) launch_tf32_v2_as<BN, false, true>(g, f, stream);
+  else launch_tf32_v2_as<BN, false, false>(g, f, stream);
+}
+
+// Runs v2 and returns true when it applies: both operands cp.async-able (16-byte aligned, unit
+// stride, other stride % 4 == 0) and the device grants the shared memory; else false.
+bool try_launch_tf32_v2(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f,
+                        cudaStream_t stream) {
+  const int mode = tf32_kernel_knob().load(std::memory_order_relaxed);
+  if (mode == 1 || !g.vec_a || !g.vec_b) return false;
+  const bool fits256 = f.smem_optin >= tf32v2::smem_bytes(256, a_km, b_km);
+  const bool fits128 = f.smem_optin >= tf32v2::smem_bytes(128, a_km, b_km);
+  // 128x256 tiles halve the L2 traffic per flop, but only pay when they fill every SM.
+  const index_t tiles256 = ceil_div(g.M, tf32v2::BM) * ceil_div(g.N, 256);
+  bool wide = mode == 3 || (mode == 0 && tiles256 >= f.sms);
+  if (wide && !fits256) wide = false;
+  if (wide) {
+    launch_tf32_v2_bn<256>(g, a_km, b_km, f, stream);
+    return true;
+  }
+  if (!fits128) return false;
+  launch_tf32_v2_bn<128>(g, a_km, b_km, f, stream);
+  return true;
 }
 
 GemmArgs make_args(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
@@ -494,13 +763,20 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
   const DeviceFacts dev_facts = current_device_facts();
   cudaStream_t s = as_stream(stream);
   if (allow_tf32 && dev_facts.major >= 8 && K > 0 && tf32_kernel_has_mma()) {
-    launch_tf32(g, a_km, b_km, s);
+    if (!try_launch_tf32_v2(g, a_km, b_km, dev_facts, s)) launch_tf32(g, a_km, b_km, s);
     return;
   }
   // A 128x128 grid that cannot fill the SMs wastes most of the device: use 64x64 tiles then.
   const index_t big_tiles = ceil_div(M, 128) * ceil_div(N, 128);
   if (big_tiles >= dev_facts.sms) launch_sgemm<128, 128>(g, a_km, b_km, s);
   else launch_sgemm<64, 64>(g, a_km, b_km, s);
+}
+
+int set_gemm_cuda_tf32_kernel(int kernel) {
+  FN_CHECK(kernel >= -1 && kernel <= 3,
+           "tf32 kernel: expected 0 (auto), 1 (v1), 2 (v2 128x128), 3 (v2 128x256) or -1 "
+           "(query), got ", kernel);
+  return kernel < 0 ? tf32_kernel_knob().load() : tf32_kernel_knob().exchange(kernel);
 }
 
 }  // namespace fusednet
