@@ -206,8 +206,13 @@ struct TileLoader {
 // ---- FP32 SIMT kernel --------------------------------------------------------------------------------
 // Thread (tx, ty) owns rows {ty*4 .. +3, BM/2 + ty*4 .. +3} and columns {tx*4 .. +3, BN/2 + tx*4 .. +3}
 // of the block tile: two float4 reads per operand per k from shared memory, conflict-free.
+// The 128x128 kernel is held to 128 registers so two blocks share an SM (16 warps: one block's
+// barrier and global-load waits are covered by the other's FMAs); left alone ptxas takes 179-187
+// and one block fits. The cost is a few spilled values: about 5 local loads (L1 hits) per 512
+// FMAs in the k loop, the rest in the once-per-tile epilogue (cuobjdump, sm_80 and sm_90).
 template <int BM, int BN, bool A_KM, bool B_KM>
-__global__ void __launch_bounds__((BM / 8) * (BN / 8)) sgemm_kernel(GemmArgs g) {
+__global__ void __launch_bounds__((BM / 8) * (BN / 8), BM >= 128 ? 2 : 1)
+    sgemm_kernel(GemmArgs g) {
   constexpr int BK = 8;
   constexpr int THREADS = (BM / 8) * (BN / 8);
   constexpr int LDA = BM + 4, LDB = BN + 4;  // +4: conflict-free transposing stores
