@@ -34,7 +34,8 @@ def check(name, got, want, tol):
 
 
 def gemm(big=True):
-    shapes = [(1, 1, 1), (5, 3, 1), (37, 53, 29), (130, 67, 150), (257, 129, 300), (64, 64, 8)]
+    shapes = [(1, 1, 1), (5, 3, 1), (37, 53, 29), (130, 67, 150), (257, 129, 300), (64, 64, 8),
+              (5, 3, 4099), (64, 10, 1024)]  # the last two (and 257x129x300) split K
     if big:
         shapes.append((1536, 1536, 40))  # 144 tiles of 128x128: the big-tile kernel on an H100
     tf32_kernels = [None]

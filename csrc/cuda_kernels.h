@@ -6,7 +6,8 @@
 // - pointers are device pointers; sizes are 64-bit; a size of 0 launches nothing;
 // - `stream` is a cudaStream_t (nullptr = the legacy default stream); launches are asynchronous
 //   and checked at once (a bad configuration throws std::runtime_error with CUDA's message);
-// - no launcher allocates: scratch space is passed in, so a Net can keep it in its arena;
+// - no launcher allocates: scratch space is passed in, so a Net can keep it in its arena (one
+//   exception: gemm_cuda's split-K workspace, below);
 // - reductions run in a fixed order (no float atomics), so results are bit-reproducible.
 #pragma once
 
@@ -159,6 +160,10 @@ bool float32_matmul_precision_high();
 // (rs_a, cs_a), ...). beta == 0 never reads C. Fast paths need one unit stride per operand (any
 // of the four transpose forms); other strides take a correct, slower path. allow_tf32 selects the
 // tensor-core kernel on sm_80+ (10-bit mantissa inputs, FP32 accumulation).
+// An exact-FP32 product with too few output tiles for the device and a long K (a training step's
+// dW = x^T dz) on the legacy default stream splits K: slices into slabs of a per-device workspace
+// that gemm_cuda allocates on first need and keeps (at most 64 MiB), summed in slice order by a
+// second kernel -- deterministic, and equal to the unsplit product up to rounding.
 void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                index_t rs_c, index_t cs_c, const Epilogue& epilogue, bool allow_tf32 = false,

@@ -19,11 +19,16 @@
 //                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 as
 //                       fragments are loaded. Layout math in gemm_tf32_layout.h, checked on the
 //                       host by tools/tf32_layout_check.cpp. set_gemm_cuda_tf32_kernel picks.
+//   split-K            exact FP32 with too few 64x64 tiles and a long K: sgemm_kernel<64, 64>
+//                       per K slice into workspace slabs, then splitk_reduce_kernel sums them in
+//                       slice order (deterministic) and applies the epilogue.
 // The epilogue (alpha, beta C, bias, activation) is applied while writing C, in every kernel.
 #include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdlib>
+#include <mutex>
+#include <unordered_map>
 
 #include "device_util.cuh"
 #include "gemm_tf32_layout.h"
@@ -46,6 +51,9 @@ struct GemmArgs {
   int act;
   float act_param;
   bool vec_a, vec_b, vec_c;  // 128-bit accesses allowed (unit stride, aligned, ld % 4 == 0)
+  // Split-K partial pass (k_split > 0): block z multiplies K slice [z * k_split, +k_split) into
+  // the M x N slab C + z * slab (no epilogue); splitk_reduce_kernel then sums the slabs.
+  index_t k_split = 0, slab = 0;
 };
 
 // Not inlined: 64 inlined copies of every activation would bloat the kernels (registers, compile
@@ -213,6 +221,13 @@ struct TileLoader {
 template <int BM, int BN, bool A_KM, bool B_KM>
 __global__ void __launch_bounds__((BM / 8) * (BN / 8), BM >= 128 ? 2 : 1)
     sgemm_kernel(GemmArgs g) {
+  if (g.k_split > 0) {  // multiples of 8 keep every 128-bit alignment of A and B
+    const index_t k0 = static_cast<index_t>(blockIdx.z) * g.k_split;
+    g.A += k0 * g.cs_a;
+    g.B += k0 * g.rs_b;
+    g.K = g.K - k0 < g.k_split ? g.K - k0 : g.k_split;
+    g.C += static_cast<index_t>(blockIdx.z) * g.slab;
+  }
   constexpr int BK = 8;
   constexpr int THREADS = (BM / 8) * (BN / 8);
   constexpr int LDA = BM + 4, LDB = BN + 4;  // +4: conflict-free transposing stores
@@ -281,6 +296,19 @@ __global__ void __launch_bounds__((BM / 8) * (BN / 8), BM >= 128 ? 2 : 1)
       store_four(g, row, n0 + tx * 4, lo);
       store_four(g, row, n0 + BN / 2 + tx * 4, hi);
     }
+  }
+}
+
+// ---- split-K reduction -----------------------------------------------------------------------------
+// C[i, j] = epilogue(sum over z of slab z [i, j]), z in order: deterministic whatever the schedule.
+__global__ void splitk_reduce_kernel(GemmArgs g, const float* slabs, int splits) {
+  const index_t total = g.M * g.N;
+  for (index_t e = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    float acc = slabs[e];
+    for (int z = 1; z < splits; ++z) acc += slabs[z * total + e];
+    const index_t i = e / g.N;
+    store_one(g, i, e - i * g.N, acc);
   }
 }
 
@@ -721,6 +749,81 @@ bool try_launch_tf32_v2(const GemmArgs& g, bool a_km, bool b_km, const DeviceFac
   return true;
 }
 
+// ---- split-K for small grids -------------------------------------------------------------------------
+// A training step's GEMMs are small in M x N and long in K (dW = x^T dz runs over the batch):
+// 64x64 tiles give a few dozen blocks of 2 warps on 132 SMs, each walking all of K. Splitting K
+// into slices of >= 128 (multiples of 8) gives enough blocks; each slice writes its own M x N slab
+// of a workspace, and splitk_reduce_kernel sums the slabs in slice order and applies the epilogue,
+// so the result is the same run to run (it differs from the unsplit sum only by rounding).
+constexpr index_t kSplitMinSlice = 128;
+constexpr int kSplitMax = 32;
+constexpr index_t kSplitWorkspaceFloats = index_t{16} << 20;  // 64 MiB per device at most
+
+// Slices for an M x N x K product on `sms` SMs; 1: don't split.
+int split_k_slices(index_t M, index_t N, index_t K, int sms, index_t* slice) {
+  const index_t tiles = ceil_div(M, 64) * ceil_div(N, 64);
+  if (K < 2 * kSplitMinSlice || tiles >= sms) return 1;
+  index_t want = ceil_div(index_t{4} * sms, tiles);  // about 8 warps per SM
+  want = std::min<index_t>({want, K / kSplitMinSlice, kSplitMax,
+                            kSplitWorkspaceFloats / std::max<index_t>(M * N, 1)});
+  if (want < 2) return 1;
+  *slice = ceil_div(ceil_div(K, want), 8) * 8;
+  return static_cast<int>(ceil_div(K, *slice));
+}
+
+// The workspace of the split-K path: one per device, grown on demand, kept for the process (as a
+// BLAS handle keeps its own). The lock covers growth and both launches, so two host threads never
+// interleave their slabs; split-K runs only on the legacy default stream, where the launches of
+// different calls execute in issue order.
+std::mutex& split_k_lock() {
+  static std::mutex m;
+  return m;
+}
+float* split_k_workspace(int device, index_t floats) {
+  static std::unordered_map<int, DeviceBuffer> buffers;
+  DeviceBuffer& b = buffers[device];
+  const std::size_t bytes = sizeof(float) * static_cast<std::size_t>(floats);
+  if (b.bytes() < bytes) b = DeviceBuffer(bytes);  // cudaFree waits for the kernels using it
+  return b.as<float>();
+}
+
+template <bool A_KM, bool B_KM>
+void launch_split_k_as(const GemmArgs& g, int splits, index_t slice, float* ws) {
+  GemmArgs part = g;
+  part.alpha = 1.0f;
+  part.beta = 0.0f;
+  part.bias = nullptr;
+  part.act = 0;
+  part.C = ws;
+  part.rs_c = g.N;
+  part.cs_c = 1;
+  part.vec_c = g.N % 4 == 0;  // cudaMalloc'ed, and every slab starts at a multiple of 4 floats
+  part.k_split = slice;
+  part.slab = g.M * g.N;
+  const dim3 grid(static_cast<unsigned>(ceil_div(g.N, 64)),
+                  static_cast<unsigned>(std::min(ceil_div(g.M, 64), kMaxGridY)),
+                  static_cast<unsigned>(splits));
+  sgemm_kernel<64, 64, A_KM, B_KM><<<grid, 64>>>(part);
+  CUDA_CHECK_LAUNCH();
+  const index_t blocks = std::min<index_t>(ceil_div(g.M * g.N, 256), 4096);
+  splitk_reduce_kernel<<<static_cast<unsigned>(blocks), 256>>>(g, ws, splits);
+  CUDA_CHECK_LAUNCH();
+}
+
+// FP32 split-K on the legacy default stream; false when the problem is not worth splitting.
+bool try_split_k(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f) {
+  index_t slice = 0;
+  const int splits = split_k_slices(g.M, g.N, g.K, f.sms, &slice);
+  if (splits < 2) return false;
+  std::lock_guard<std::mutex> lock(split_k_lock());
+  float* ws = split_k_workspace(f.device, splits * g.M * g.N);
+  if (a_km && b_km) launch_split_k_as<true, true>(g, splits, slice, ws);
+  else if (a_km) launch_split_k_as<true, false>(g, splits, slice, ws);
+  else if (b_km) launch_split_k_as<false, true>(g, splits, slice, ws);
+  else launch_split_k_as<false, false>(g, splits, slice, ws);
+  return true;
+}
+
 GemmArgs make_args(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                    index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                    index_t rs_c, index_t cs_c, const Epilogue& epi) {
@@ -771,10 +874,12 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
     if (!try_launch_tf32_v2(g, a_km, b_km, dev_facts, s)) launch_tf32(g, a_km, b_km, s);
     return;
   }
-  // A 128x128 grid that cannot fill the SMs wastes most of the device: use 64x64 tiles then.
+  // A 128x128 grid that cannot fill the SMs wastes most of the device: use 64x64 tiles then,
+  // and split K as well when even those are too few.
   const index_t big_tiles = ceil_div(M, 128) * ceil_div(N, 128);
   if (big_tiles >= dev_facts.sms) launch_sgemm<128, 128>(g, a_km, b_km, s);
-  else launch_sgemm<64, 64>(g, a_km, b_km, s);
+  else if (s != nullptr || !try_split_k(g, a_km, b_km, dev_facts))
+    launch_sgemm<64, 64>(g, a_km, b_km, s);
 }
 
 int set_gemm_cuda_tf32_kernel(int kernel) {

@@ -242,6 +242,29 @@ def test_matmul_large_and_deterministic(gpu, rng):
     assert np.array_equal(got, cuda.matmul(a, b)), "two runs differ"
 
 
+@pytest.mark.parametrize("M,N,K", [(256, 128, 1024), (130, 67, 1000), (784, 256, 1024),
+                                   (5, 3, 4099), (64, 10, 1024)])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True),
+                                             (True, True)])
+def test_matmul_split_k_shapes(gpu, rng, M, N, K, trans_a, trans_b):
+    # Few output tiles and a long K (a training step's dW = x^T dz): gemm splits K into slices,
+    # one slab each, summed in slice order with the epilogue after. Odd K and N % 4 != 0 reach
+    # the scalar edges of both passes; the result must also repeat bit for bit.
+    a = _operand(rng, M, K, trans_a, "C")
+    b = _operand(rng, K, N, trans_b, "C")
+    c = rng.standard_normal((M, N)).astype(np.float32)
+    got = cuda.matmul(a, b, trans_a=trans_a, trans_b=trans_b, alpha=0.5, beta=-1.5, out=c.copy())
+    want = 0.5 * ref.gemm(a, b, trans_a, trans_b) - 1.5 * c.astype(np.float64)
+    tol = 1e-4 * max(1, K) ** 0.5
+    assert_close(got, want, 1e-4, tol, f"split-K {M}x{N}x{K}")
+    again = cuda.matmul(a, b, trans_a=trans_a, trans_b=trans_b, alpha=0.5, beta=-1.5, out=c.copy())
+    assert np.array_equal(got, again), "split-K runs differ"
+    if not trans_a and not trans_b:
+        bias = rng.standard_normal(N).astype(np.float32)
+        got = cuda.linear(a, b, bias, activation="tanh")
+        assert_close(got, ref.gemm(a, b, bias=bias, act="tanh"), 1e-4, tol, "split-K linear")
+
+
 @pytest.mark.parametrize("M,N,K", [(1, 1, 1), (127, 129, 33), (257, 263, 1031), (1024, 1024, 512)])
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True), (False, True)])
 def test_matmul_tf32(gpu, rng, M, N, K, trans_a, trans_b):

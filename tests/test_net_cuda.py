@@ -115,6 +115,24 @@ def test_cuda_fit_matches_cpu_fit(kind, opt, rng):
 
 
 @needs_gpu
+def test_cuda_wide_batches_match_cpu(rng):
+    # Batches of 512 rows into 300 inputs: few output tiles and a long K (dW = x^T dz runs over
+    # the batch), so the device GEMMs split K and sum the slices in a second pass.
+    x = rng.standard_normal((1024, 300)).astype(np.float32)
+    y = rng.integers(0, 10, 1024)
+    ms = []
+    for device in ("cpu", "cuda"):
+        m = fnet.Sequential([L.Dense(64, activation="relu", input_shape=(300,)),
+                             L.Dense(10, activation="softmax")], seed=5, device=device)
+        m.compile(optimizer=optimizers.SGD(0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+        m.fit(x, y, batch_size=512, epochs=2, verbose=0, shuffle=False)
+        ms.append(m)
+    _assert_close(ms[0].get_weights(), ms[1].get_weights(), SGD_TOL, "weights")
+    _assert_close([ms[0].predict(x)], [ms[1].predict(x)], OUT_TOL, "predict")
+
+
+@needs_gpu
 def test_cuda_dropout_masks_and_shuffles_match_cpu(rng):
     x, y = _data(rng)
     cpu, gpu = _model("cpu", dropout=0.5), _model("cuda", dropout=0.5)
