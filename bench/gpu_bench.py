@@ -145,6 +145,12 @@ def bench_mlp(fnet, torch):
     row = {"status": "ok", "fusednet_samples_per_s": fn_sps,
            "fusednet_fit_call_overhead_s": max(t1 - epoch_s, 0.0),
            "fusednet_end_to_end_samples_per_s": 3 * len(x) / t3}
+    # The same without split-K (its small-grid GEMMs then walk all of K in few blocks).
+    before = fnet._core._gemm_cuda_split_k(0)
+    try:
+        row["fusednet_samples_per_s_no_split_k"] = len(x) / max((fit_s(3) - fit_s(1)) / 2, 1e-9)
+    finally:
+        fnet._core._gemm_cuda_split_k(before)
     if torch is not None:
         net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
                                   torch.nn.Linear(256, 128), torch.nn.ReLU(),
@@ -208,7 +214,8 @@ def write_report(out_dir, result):
         else:
             line = (f"mlp784      batch 1024: {r['fusednet_samples_per_s']:.0f} samples/s per epoch"
                     f" (fit call overhead {r['fusednet_fit_call_overhead_s'] * 1e3:.0f} ms;"
-                    f" end to end {r['fusednet_end_to_end_samples_per_s']:.0f})")
+                    f" end to end {r['fusednet_end_to_end_samples_per_s']:.0f};"
+                    f" without split-K {r.get('fusednet_samples_per_s_no_split_k', 0):.0f})")
             if "torch_samples_per_s" in r:
                 line += (f"  | PyTorch eager {r['torch_samples_per_s']:.0f}  ratio "
                          f"{r['ratio_vs_torch']:.2f} (target >= 1.5: "

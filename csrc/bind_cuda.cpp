@@ -575,6 +575,9 @@ void bind_cuda_gemm_tf32(py::module_& m) {
   m.def("_gemm_cuda_tf32_kernel", &set_gemm_cuda_tf32_kernel, py::arg("kernel") = -1,
         "TF32 kernel of gemm_cuda: 0 auto (v2 when both operands are 16-byte aligned with a unit "
         "stride), 1 v1, 2 v2 128x128, 3 v2 128x256; -1 keeps it. Returns the previous value.");
+  m.def("_gemm_cuda_split_k", &set_gemm_cuda_split_k, py::arg("enabled") = -1,
+        "Whether exact-FP32 gemm_cuda may split K on small grids: 1 on (default), 0 off; -1 "
+        "keeps it. Returns the previous value.");
   using py::arg;
   m.def("_cuda_gemm_raw", &cuda_gemm_raw, arg("a"), arg("off_a"), arg("rs_a"), arg("cs_a"),
         arg("b"), arg("off_b"), arg("rs_b"), arg("cs_b"), arg("c"), arg("off_c"), arg("rs_c"),
@@ -583,7 +586,7 @@ void bind_cuda_gemm_tf32(py::module_& m) {
 }
 #else
 void bind_cuda_gemm_tf32(py::module_& m) {
-  for (const char* name : {"_gemm_cuda_tf32_kernel", "_cuda_gemm_raw"})
+  for (const char* name : {"_gemm_cuda_tf32_kernel", "_gemm_cuda_split_k", "_cuda_gemm_raw"})
     m.def(name, [](py::args, py::kwargs) {
       throw std::runtime_error(
           "CUDA not compiled: fusednet was built without CUDA (nvcc not found or "

@@ -173,6 +173,9 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
 // sgemm_tf32_kernel, 2 / 3 v2 with 128x128 / 128x256 tiles where v2 applies. -1 only queries.
 // Returns the previous value.
 int set_gemm_cuda_tf32_kernel(int kernel);
+// Whether gemm_cuda may split K (1, the default; FUSEDNET_GEMM_SPLIT_K=0 starts it off) or not (0);
+// -1 only queries. Returns the previous value.
+int set_gemm_cuda_split_k(int enabled);
 // Naive one-thread-per-output kernel with double accumulation: the device ground truth.
 void gemm_ref_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                    index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,

@@ -810,8 +810,18 @@ void launch_split_k_as(const GemmArgs& g, int splits, index_t slice, float* ws) 
   CUDA_CHECK_LAUNCH();
 }
 
+// On unless FUSEDNET_GEMM_SPLIT_K=0 or set_gemm_cuda_split_k(0) (benchmarks compare both).
+std::atomic<int>& split_k_knob() {
+  static std::atomic<int> knob{[] {
+    const char* v = std::getenv("FUSEDNET_GEMM_SPLIT_K");
+    return v && v[0] == '0' && v[1] == '\0' ? 0 : 1;
+  }()};
+  return knob;
+}
+
 // FP32 split-K on the legacy default stream; false when the problem is not worth splitting.
 bool try_split_k(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f) {
+  if (!split_k_knob().load(std::memory_order_relaxed)) return false;
   index_t slice = 0;
   const int splits = split_k_slices(g.M, g.N, g.K, f.sms, &slice);
   if (splits < 2) return false;
@@ -880,6 +890,12 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
   if (big_tiles >= dev_facts.sms) launch_sgemm<128, 128>(g, a_km, b_km, s);
   else if (s != nullptr || !try_split_k(g, a_km, b_km, dev_facts))
     launch_sgemm<64, 64>(g, a_km, b_km, s);
+}
+
+int set_gemm_cuda_split_k(int enabled) {
+  FN_CHECK(enabled >= -1 && enabled <= 1, "split_k: expected 0 (off), 1 (on) or -1 (query), got ",
+           enabled);
+  return enabled < 0 ? split_k_knob().load() : split_k_knob().exchange(enabled);
 }
 
 int set_gemm_cuda_tf32_kernel(int kernel) {

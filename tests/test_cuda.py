@@ -265,6 +265,23 @@ def test_matmul_split_k_shapes(gpu, rng, M, N, K, trans_a, trans_b):
         assert_close(got, ref.gemm(a, b, bias=bias, act="tanh"), 1e-4, tol, "split-K linear")
 
 
+def test_split_k_knob(gpu, rng):
+    a = rng.standard_normal((64, 1024)).astype(np.float32)
+    b = rng.standard_normal((1024, 10)).astype(np.float32)
+    before = fnet._core._gemm_cuda_split_k(0)
+    try:
+        unsplit = cuda.matmul(a, b)
+    finally:
+        assert fnet._core._gemm_cuda_split_k(before) == 0
+    assert fnet._core._gemm_cuda_split_k() == before == 1
+    split = cuda.matmul(a, b)
+    want = ref.gemm(a, b)
+    assert_close(unsplit, want, 1e-4, 3e-3, "unsplit")
+    assert_close(split, want, 1e-4, 3e-3, "split")
+    with pytest.raises(ValueError, match="split_k"):
+        fnet._core._gemm_cuda_split_k(2)
+
+
 @pytest.mark.parametrize("M,N,K", [(1, 1, 1), (127, 129, 33), (257, 263, 1031), (1024, 1024, 512)])
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True), (False, True)])
 def test_matmul_tf32(gpu, rng, M, N, K, trans_a, trans_b):

@@ -208,6 +208,16 @@ class NetCuda:
     @train_forwards.setter
     def train_forwards(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+def _cuda_gemm_raw(a: typing.Any, off_a: typing.SupportsInt | typing.SupportsIndex, rs_a: typing.SupportsInt | typing.SupportsIndex, cs_a: typing.SupportsInt | typing.SupportsIndex, b: typing.Any, off_b: typing.SupportsInt | typing.SupportsIndex, rs_b: typing.SupportsInt | typing.SupportsIndex, cs_b: typing.SupportsInt | typing.SupportsIndex, c: typing.Any, off_c: typing.SupportsInt | typing.SupportsIndex, rs_c: typing.SupportsInt | typing.SupportsIndex, cs_c: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, bias: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, act_param: typing.SupportsFloat | typing.SupportsIndex, allow_tf32: bool) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _gemm_cuda_split_k(enabled: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+    """
+    Whether exact-FP32 gemm_cuda may split K on small grids: 1 on (default), 0 off; -1 keeps it. Returns the previous value.
+    """
+def _gemm_cuda_tf32_kernel(kernel: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
+    """
+    TF32 kernel of gemm_cuda: 0 auto (v2 when both operands are 16-byte aligned with a unit stride), 1 v1, 2 v2 128x128, 3 v2 128x256; -1 keeps it. Returns the previous value.
+    """
 def _gemm_small_plan(M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, rs_a: typing.SupportsInt | typing.SupportsIndex, cs_a: typing.SupportsInt | typing.SupportsIndex, rs_b: typing.SupportsInt | typing.SupportsIndex, cs_b: typing.SupportsInt | typing.SupportsIndex, rs_c: typing.SupportsInt | typing.SupportsIndex, cs_c: typing.SupportsInt | typing.SupportsIndex, bias: bool, isa: typing.Any = None) -> int:
     """
     Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none (blocked path), 0 C, 1 C^T.
