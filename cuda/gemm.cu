@@ -16,9 +16,10 @@
 //   sgemm_tf32_v2_kernel<BN> the TF32 kernel used when both operands are 16-byte aligned with a
 //                       unit stride (and the other stride % 4 == 0): 128xBNx32 block tiles (BN 256,
 //                       or 128 when 128x256 tiles would leave SMs idle), warps of 64x64, a 3-stage
-//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 as
-//                       fragments are loaded. Layout math in gemm_tf32_layout.h, checked on the
-//                       host by tools/tf32_layout_check.cpp. set_gemm_cuda_tf32_kernel picks.
+//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 once
+//                       per stage in shared memory, ldmatrix for k-major fragments. Layout math
+//                       in gemm_tf32_layout.h, checked on the host by tools/tf32_layout_check.cpp.
+//                       set_gemm_cuda_tf32_kernel picks.
 // The epilogue (alpha, beta C, bias, activation) is applied while writing C, in every kernel.
 #include <algorithm>
 #include <atomic>
