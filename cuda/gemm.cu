@@ -16,9 +16,10 @@
 //   sgemm_tf32_v2_kernel<BN> the TF32 kernel used when both operands are 16-byte aligned with a
 //                       unit stride (and the other stride % 4 == 0): 128xBNx32 block tiles (BN 256,
 //                       or 128 when 128x256 tiles would leave SMs idle), warps of 64x64, a 3-stage
-//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 as
-//                       fragments are loaded. Layout math in gemm_tf32_layout.h, checked on the
-//                       host by tools/tf32_layout_check.cpp. set_gemm_cuda_tf32_kernel picks.
+//                       cp.async pipeline in dynamic shared memory, inputs rounded to TF32 once
+//                       per stage in shared memory, ldmatrix for k-major fragments. Layout math
+//                       in gemm_tf32_layout.h, checked on the host by tools/tf32_layout_check.cpp.
+//                       set_gemm_cuda_tf32_kernel picks.
 //   split-K            exact FP32 with too few 64x64 tiles and a long K: sgemm_kernel<64, 64>
 //                       per K slice into workspace slabs, then splitk_reduce_kernel sums them in
 //                       slice order (deterministic) and applies the epilogue.
@@ -423,7 +424,9 @@ __global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
 // one barrier per k tile. Needs both operands 16-byte aligned with a unit stride and the other
 // stride % 4 == 0 (pick_layout's vec); the host routes everything else to sgemm_tf32_kernel.
 // Shared layouts, fragment addresses and tile order: gemm_tf32_layout.h (checked on the host by
-// tools/tf32_layout_check.cpp). Inputs are rounded to TF32 (cvt.rna) as fragments are loaded.
+// tools/tf32_layout_check.cpp). Inputs are rounded to TF32 (cvt.rna) once per stage in shared
+// memory, each thread its own chunks, between cp.async.wait_group and the barrier; k-major
+// fragments come from ldmatrix.x4, m-major A fragments from 64-bit loads, n-major B from 128-bit.
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, int src_bytes) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
@@ -445,8 +448,35 @@ __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 #endif
 }
-__device__ __forceinline__ unsigned tf32_bits(float x) {
-  return __float_as_uint(TileLoader<4, 4, 4, true>::to_tf32(x));
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16: lanes 8i .. 8i+7 give the row addresses of matrix i
+// (16 bytes each); with 32-bit data lane L gets float L % 4 of row L / 4 of matrix i in d[i].
+__device__ __forceinline__ void ldsm_x4(unsigned (&d)[4], const float* row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
+               : "r"(a));
+#else
+  __trap();
+#endif
+}
+
+// Rounds the chunks thread tid copied into tile S to TF32 (cvt.rna: nearest, ties away; NaN and
+// infinities kept), in place. Called after cp.async.wait_group retired them and before the barrier
+// that publishes the stage, so every fragment load reads each element rounded exactly once.
+template <bool KM, int ROWS, int THREADS>
+__device__ __forceinline__ void v2_round_tile(float* S, int tid) {
+  constexpr int kPasses = ROWS * tf32v2::BK / 4 / THREADS;
+#pragma unroll
+  for (int p = 0; p < kPasses; ++p) {
+    float4* q = reinterpret_cast<float4*>(S + tf32v2::chunk_dst(KM, ROWS, THREADS, tid, p));
+    float4 v = *q;
+    v.x = TileLoader<4, 4, 4, true>::to_tf32(v.x);
+    v.y = TileLoader<4, 4, 4, true>::to_tf32(v.y);
+    v.z = TileLoader<4, 4, 4, true>::to_tf32(v.z);
+    v.w = TileLoader<4, 4, 4, true>::to_tf32(v.w);
+    *q = v;
+  }
 }
 
 // Issues the cp.async of one operand tile (ROWS x BK at (row0, k0)) into S.
@@ -464,6 +494,34 @@ __device__ __forceinline__ void v2_load_tile(float* S, const float* X, index_t s
   }
 }
 
+// C[i, j] and C[i, j + 1] (i < M, j even) through the epilogue; one 64-bit access when C is
+// vec_c (unit column stride, row stride % 4 == 0, 16-byte aligned: j even keeps 8-byte alignment).
+__device__ __forceinline__ void v2_store_two(const GemmArgs& g, index_t i, index_t j, float a0,
+                                             float a1) {
+  if (g.vec_c && j + 1 < g.N) {
+    float2* c = reinterpret_cast<float2*>(g.C + i * g.rs_c + j);
+    const float2 old = g.beta != 0.0f ? *c : make_float2(0.f, 0.f);
+    float2 out;
+    out.x = epilogue_value(g, a0, old.x, j);
+    out.y = epilogue_value(g, a1, old.y, j + 1);
+    *c = out;
+    return;
+  }
+  store_one(g, i, j, a0);
+  store_one(g, i, j + 1, a1);
+}
+
+// The same for a tile wholly inside the operand and K (tf32v2::stream_full): full chunks at src +
+// p * pass_step, src being the tile's stream_src0 + kt * stream_k_step.
+template <bool KM, int ROWS, int THREADS>
+__device__ __forceinline__ void v2_load_tile_full(float* S, const float* src, index_t pass_step,
+                                                  int tid) {
+  constexpr int kPasses = ROWS * tf32v2::BK / 4 / THREADS;
+#pragma unroll
+  for (int p = 0; p < kPasses; ++p)
+    cp_async16(S + tf32v2::chunk_dst(KM, ROWS, THREADS, tid, p), src + p * pass_step, 16);
+}
+
 template <int BN, bool A_KM, bool B_KM>
 __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
   using namespace tf32v2;
@@ -477,17 +535,29 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
   const int wm = warp % (BM / WARP_M), wn = warp / (BM / WARP_M);
   const index_t tiles_m = dev::cdiv(g.M, BM), tiles_n = dev::cdiv(g.N, BN);
   const index_t ktiles = dev::cdiv(g.K, BK);
+  const index_t a_pass = stream_pass_step(A_KM, BM, THREADS, g.rs_a, g.cs_a);
+  const index_t b_pass = stream_pass_step(B_KM, BN, THREADS, g.cs_b, g.rs_b);
 
   for (index_t tile = blockIdx.x; tile < tiles_m * tiles_n; tile += gridDim.x) {
     index_t tm, tn;
     tile_coords(tile, tiles_m, tiles_n, tm, tn);
     const index_t m0 = tm * BM, n0 = tn * BN;
 
+    // Interior tiles' full k tiles take the pointer-stepping path (no bounds, no index math).
+    const bool interior = stream_full(BM, g.M, m0, BK, 0) && stream_full(BN, g.N, n0, BK, 0);
+    const float* const a_src = g.A + stream_src0(A_KM, BM, THREADS, tid, g.rs_a, g.cs_a, m0);
+    const float* const b_src = g.B + stream_src0(B_KM, BN, THREADS, tid, g.cs_b, g.rs_b, n0);
     auto issue = [&](index_t kt, int stage) {
       float* sa = smem + stage * STAGE;
-      v2_load_tile<A_KM, BM, THREADS>(sa, g.A, g.rs_a, g.cs_a, g.M, m0, g.K, kt * BK, tid);
-      v2_load_tile<B_KM, BN, THREADS>(sa + A_FLOATS, g.B, g.cs_b, g.rs_b, g.N, n0, g.K, kt * BK,
-                                      tid);
+      if (interior && (kt + 1) * BK <= g.K) {
+        v2_load_tile_full<A_KM, BM, THREADS>(sa, a_src + kt * stream_k_step(g.cs_a), a_pass, tid);
+        v2_load_tile_full<B_KM, BN, THREADS>(sa + A_FLOATS, b_src + kt * stream_k_step(g.rs_b),
+                                             b_pass, tid);
+      } else {
+        v2_load_tile<A_KM, BM, THREADS>(sa, g.A, g.rs_a, g.cs_a, g.M, m0, g.K, kt * BK, tid);
+        v2_load_tile<B_KM, BN, THREADS>(sa + A_FLOATS, g.B, g.cs_b, g.rs_b, g.N, n0, g.K, kt * BK,
+                                        tid);
+      }
     };
 
     float acc[4][8][4];
@@ -510,12 +580,16 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
       // Groups committed so far: STAGES-1 + kt; at most STAGES-2 pending => tile kt has landed
       // (this thread's copies); the barrier makes every thread's copies visible and ends all reads
       // of the stage written next (it held tile kt-1).
+      // Each thread rounds its own chunks of tile kt before the barrier publishes them.
       cp_async_wait<STAGES - 2>();
+      float* const ra = smem + read_stage * STAGE;
+      v2_round_tile<A_KM, BM, THREADS>(ra, tid);
+      v2_round_tile<B_KM, BN, THREADS>(ra + A_FLOATS, tid);
       __syncthreads();
       if (kt + STAGES - 1 < ktiles) issue(kt + STAGES - 1, write_stage);
       cp_async_commit();
 
-      const float* sa = smem + read_stage * STAGE;
+      const float* sa = ra;
       const float* sb = sa + A_FLOATS;
 #pragma unroll
       for (int kk = 0; kk < BK / 8; ++kk) {
@@ -523,41 +597,35 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi) {
           const int r0 = wm * WARP_M + mi * 16;
-          if (A_KM) {  // (a0, a2) and (a1, a3) are adjacent: two 64-bit loads
-            const float2 lo =
-                *reinterpret_cast<const float2*>(sa + a_frag_offset(true, BM, r0, kk, lane, 0));
-            const float2 hi =
-                *reinterpret_cast<const float2*>(sa + a_frag_offset(true, BM, r0, kk, lane, 1));
-            af[mi][0] = tf32_bits(lo.x);
-            af[mi][2] = tf32_bits(lo.y);
-            af[mi][1] = tf32_bits(hi.x);
-            af[mi][3] = tf32_bits(hi.y);
-          } else {
-#pragma unroll
-            for (int e = 0; e < 4; ++e)
-              af[mi][e] = tf32_bits(sa[a_frag_offset(false, BM, r0, kk, lane, e)]);
+          if (A_KM) {  // one ldmatrix.x4: d0..d3 = a0..a3
+            ldsm_x4(af[mi], sa + ldsm_a_offset(r0, kk, lane));
+          } else {  // (a0, a1) and (a2, a3) are adjacent rows: two 64-bit loads
+            const uint2 lo =
+                *reinterpret_cast<const uint2*>(sa + a_frag_offset(false, BM, r0, kk, lane, 0));
+            const uint2 hi =
+                *reinterpret_cast<const uint2*>(sa + a_frag_offset(false, BM, r0, kk, lane, 2));
+            af[mi][0] = lo.x;
+            af[mi][1] = lo.y;
+            af[mi][2] = hi.x;
+            af[mi][3] = hi.y;
           }
         }
-        if (B_KM) {  // (b0, b1) adjacent: one 64-bit load per tile
+        if (B_KM) {  // one ldmatrix.x4 per pair of tiles: (d0, d1), (d2, d3) = (b0, b1)
 #pragma unroll
-          for (int ni = 0; ni < 8; ++ni) {
-            const float2 v = *reinterpret_cast<const float2*>(
-                sb + b_frag_offset(true, BN, wn * WARP_N, ni, kk, lane, 0));
-            bf[ni][0] = tf32_bits(v.x);
-            bf[ni][1] = tf32_bits(v.y);
+          for (int pr = 0; pr < 4; ++pr) {
+            unsigned d[4];
+            ldsm_x4(d, sb + ldsm_b_offset(wn * WARP_N, pr, kk, lane));
+            bf[2 * pr][0] = d[0];
+            bf[2 * pr][1] = d[1];
+            bf[2 * pr + 1][0] = d[2];
+            bf[2 * pr + 1][1] = d[3];
           }
-        } else {  // b_e of tiles 0..3 and of 4..7 are runs of 4: 128-bit loads
+        } else {  // 32-bit loads straight into the (b0, b1) register pairs
 #pragma unroll
-          for (int e = 0; e < 2; ++e)
+          for (int ni = 0; ni < 8; ++ni)
 #pragma unroll
-            for (int half = 0; half < 2; ++half) {
-              const float4 v = *reinterpret_cast<const float4*>(
-                  sb + b_frag_offset(false, BN, wn * WARP_N, 4 * half, kk, lane, e));
-              bf[4 * half + 0][e] = tf32_bits(v.x);
-              bf[4 * half + 1][e] = tf32_bits(v.y);
-              bf[4 * half + 2][e] = tf32_bits(v.z);
-              bf[4 * half + 3][e] = tf32_bits(v.w);
-            }
+            for (int e = 0; e < 2; ++e)
+              bf[ni][e] = __float_as_uint(sb[b_frag_offset(false, BN, wn * WARP_N, ni, kk, lane, e)]);
         }
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi)
@@ -571,34 +639,20 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
     cp_async_wait<0>();
     __syncthreads();
 
-    if (B_KM) {
+    // (c0, c1) and (c2, c3) are adjacent columns: 64-bit stores where C allows; one row at a time.
 #pragma unroll
-      for (int mi = 0; mi < 4; ++mi)
+    for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+      for (int rh = 0; rh < 2; ++rh) {
+        int fr, fc;
+        c_frag_coords(lane, 2 * rh, fr, fc);
+        const index_t i = m0 + wm * WARP_M + mi * 16 + a_tile_row(A_KM, fr);
+        if (i >= g.M) continue;
 #pragma unroll
         for (int ni = 0; ni < 8; ++ni)
-#pragma unroll
-          for (int r = 0; r < 4; ++r) {
-            int fr, fc;
-            c_frag_coords(lane, r, fr, fc);
-            store_one(g, m0 + wm * WARP_M + mi * 16 + fr,
-                      n0 + wn * WARP_N + b_warp_col(true, ni, fc), acc[mi][ni][r]);
-          }
-    } else {  // runs of 4 columns: acc[mi][4 half + q][2 rh + p] -> column run + q
-#pragma unroll
-      for (int mi = 0; mi < 4; ++mi)
-#pragma unroll
-        for (int rh = 0; rh < 2; ++rh)
-#pragma unroll
-          for (int half = 0; half < 2; ++half)
-#pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              const float v[4] = {acc[mi][4 * half][2 * rh + p], acc[mi][4 * half + 1][2 * rh + p],
-                                  acc[mi][4 * half + 2][2 * rh + p],
-                                  acc[mi][4 * half + 3][2 * rh + p]};
-              store_four(g, m0 + wm * WARP_M + mi * 16 + (lane >> 2) + 8 * rh,
-                         n0 + wn * WARP_N + nmajor_c_run(half, lane & 3, p), v);
-            }
-    }
+          v2_store_two(g, i, n0 + wn * WARP_N + b_warp_col(B_KM, ni, fc), acc[mi][ni][2 * rh],
+                       acc[mi][ni][2 * rh + 1]);
+      }
   }
 }
 

@@ -6,12 +6,13 @@
 // cp.async (16 bytes, zero-fill past the edges). Each operand X[row, k] (A: row = m; B: row = n) is
 // stored in shared memory in the orientation of its contiguous global dimension:
 //   k-major  (k contiguous):   S[row][k], 32 floats a row, 16-byte chunks XOR-swizzled
-//                              (chunk c of row r stored at chunk c ^ 2 (r & 3));
-//   mn-major (row contiguous): S[k][row], ROWS + 4 floats a row (padding).
-// C column j of a warp's mma tile ni is the warp's column b_warp_col(ni, j) (see there).
-// Inside a k8 step, the mma's fragment slot j (0..7; A's column, B's row) holds the k given by
-// frag_k(j): slots t and t+4 are the adjacent ks 2t, 2t+1, so k-major fragments pair up into one
-// 64-bit load; A and B use the same permutation, so the 8-term dot product is unchanged.
+//                              (chunk c of row r stored at chunk c ^ (r & 7)), read with
+//                              ldmatrix.x4 (8 rows of one chunk per 8x8 matrix: conflict-free);
+//   mn-major (row contiguous): S[k][row], ROWS + 8 floats a row (padding).
+// Once a stage has landed, each thread rounds the chunks it copied to TF32 in place (cvt.rna), so
+// the fragments feed the mma unchanged. Inside a k8 step, fragment slot j (A's column, B's row) is
+// k = j. Row i (0..15) of an mma A tile is the tile row a_tile_row(i) (see there); column j of a
+// warp's mma tile ni is the warp's column b_warp_col(ni, j) (same for B and C).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,7 @@ using idx = std::int64_t;
 constexpr int BM = 128, BK = 32, STAGES = 3, WARP_M = 64, WARP_N = 64;
 
 constexpr int km_floats(int rows) { return rows * BK; }         // k-major tile
-constexpr int mn_ld(int rows) { return rows + 4; }              // mn-major row pitch (floats)
+constexpr int mn_ld(int rows) { return rows + 8; }              // mn-major row pitch (floats)
 constexpr int mn_floats(int rows) { return BK * mn_ld(rows); }  // mn-major tile
 constexpr int tile_floats(bool k_major, int rows) {
   return k_major ? km_floats(rows) : mn_floats(rows);
@@ -45,40 +46,59 @@ constexpr int smem_bytes(int bn, bool a_km, bool b_km) {
 
 // k-major shared offset of element (row, k), k in [0, BK).
 FN_TF32_HD int km_offset(int row, int k) {
-  return row * BK + ((((k >> 2) ^ ((row & 3) << 1)) << 2) | (k & 3));
+  return row * BK + ((((k >> 2) ^ (row & 7)) << 2) | (k & 3));
 }
 // Offset of element (row, k) of a tile with `rows` rows, either orientation.
 FN_TF32_HD int tile_offset(bool k_major, int rows, int row, int k) {
   return k_major ? km_offset(row, k) : k * mn_ld(rows) + row;
 }
 
-// Fragment slot j (0..7) -> k within the k8 step.
-FN_TF32_HD int frag_k(int j) { return j < 4 ? 2 * j : 2 * (j - 4) + 1; }
+// Row i (0..15) of a 16-row mma A tile -> row within the tile's 16. k-major: i (ldmatrix reads
+// rows 0-7 and 8-15 as two 8x8 matrices). m-major: rows g and g+8 are the adjacent rows 2g, 2g+1,
+// so (a0, a1) and (a2, a3) are each one 64-bit load. C rows follow the same map.
+FN_TF32_HD int a_tile_row(bool k_major, int i) {
+  return k_major ? i : 2 * (i & 7) + (i >> 3);
+}
 
 // A fragment register e (0..3) of `lane` for the 16x8 mma tile whose first row is r0, k8 step kk
 // (0..3): a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4) with g = lane / 4, t = lane % 4.
 FN_TF32_HD int a_frag_offset(bool k_major, int rows, int r0, int kk, int lane, int e) {
   const int g = lane >> 2, t = lane & 3;
-  const int row = r0 + g + ((e & 1) ? 8 : 0);
-  const int k = kk * 8 + frag_k(t + ((e & 2) ? 4 : 0));
+  const int row = r0 + a_tile_row(k_major, g + ((e & 1) ? 8 : 0));
+  const int k = kk * 8 + t + ((e & 2) ? 4 : 0);
   return tile_offset(k_major, rows, row, k);
 }
-// Column (within the warp's 64) of column c (0..7) of the warp's mma tile ni (0..7); it is the
-// same for B's fragment (n = c) and C's. k-major B: ni * 8 + c. n-major B: the columns of lane g's
-// fragments for ni = 0..3 and 4..7 are two runs of 4 (4g .. 4g+3 and 32+4g .. 32+4g+3): two
-// 128-bit loads a k instead of eight 32-bit ones, and each lane's C columns come in runs of 4 too.
-FN_TF32_HD int b_warp_col(bool k_major, int ni, int c) {
-  return k_major ? ni * 8 + c : 4 * c + 32 * (ni >> 2) + (ni & 3);
+
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16 on a k-major tile (32-bit data: an 8x8 b16 matrix is
+// 8 rows x 4 floats; lanes 8i .. 8i+7 give the 16-byte row addresses of matrix i, and lane L gets
+// the float at row L/4, float L%4 of matrix i in register d_i).
+// A tile at rows r0 .. r0+15, k8 step kk: matrices (rows 0-7, k 0-3), (rows 8-15, k 0-3),
+// (rows 0-7, k 4-7), (rows 8-15, k 4-7) -> d0..d3 = a0..a3. Float offset of lane's row address.
+FN_TF32_HD int ldsm_a_offset(int r0, int kk, int lane) {
+  return km_offset(r0 + a_tile_row(true, lane & 15), kk * 8 + 4 * (lane >> 4));
 }
-// n-major B: first warp column of the run of 4 C columns that lane t owns for ni = 4 half .. +3
-// and C column parity p (c = 2t + p).
-FN_TF32_HD int nmajor_c_run(int half, int t, int p) { return 32 * half + 8 * t + 4 * p; }
+// B (k-major, B^T[n, k]) for the warp's mma tiles ni = 2 pr and 2 pr + 1 (k-major columns are
+// ni * 8 + c): matrices (n 0-7, k 0-3), (n 0-7, k 4-7), (n 8-15, k 0-3), (n 8-15, k 4-7)
+// -> (d0, d1) = (b0, b1) of tile 2 pr, (d2, d3) = (b0, b1) of tile 2 pr + 1.
+FN_TF32_HD int ldsm_b_offset(int wcol0, int pr, int kk, int lane) {
+  const int m = lane >> 3;
+  return km_offset(wcol0 + 16 * pr + 8 * (m >> 1) + (lane & 7), kk * 8 + 4 * (m & 1));
+}
+
+// Column (within the warp's 64) of column c (0..7) of the warp's mma tile ni (0..7); it is the
+// same for B's fragment (n = c) and C's. n-major B fragments are single 32-bit loads (a 128-bit
+// load would give b0 of four tiles, and pairing them with b1 costs a register move each), which
+// are conflict-free with this map and mn_ld = rows + 8 (bank 8t + g + const).
+FN_TF32_HD int b_warp_col(bool k_major, int ni, int c) {
+  (void)k_major;
+  return ni * 8 + c;
+}
 
 // B fragment register e (0..1) for the warp's mma tile ni, the warp's columns from wcol0:
 // b0 (k = t, n = g), b1 (k = t+4, n = g).
 FN_TF32_HD int b_frag_offset(bool k_major, int rows, int wcol0, int ni, int kk, int lane, int e) {
   const int g = lane >> 2, t = lane & 3;
-  const int k = kk * 8 + frag_k(t + (e ? 4 : 0));
+  const int k = kk * 8 + t + (e ? 4 : 0);
   return tile_offset(k_major, rows, wcol0 + b_warp_col(k_major, ni, g), k);
 }
 // Accumulator register r (0..3) -> (row, col) inside the 16x8 tile:
@@ -100,6 +120,12 @@ FN_TF32_HD void chunk_coords(bool k_major, int rows, int threads, int tid, int p
   o = tid / cpr + p * (threads / cpr);
   i = (tid % cpr) * 4;
 }
+// Float offset in the tile of thread tid's pass-p chunk (also where it rounds it to TF32).
+FN_TF32_HD int chunk_dst(bool k_major, int rows_tile, int threads, int tid, int p) {
+  int o, i;
+  chunk_coords(k_major, rows_tile, threads, tid, p, o, i);
+  return k_major ? km_offset(o, i) : o * mn_ld(rows_tile) + i;
+}
 struct Chunk {
   idx src;   // element offset from the operand's base pointer (valid only when bytes > 0)
   int dst;   // float offset in the tile
@@ -118,9 +144,28 @@ FN_TF32_HD Chunk chunk_for(bool k_major, int rows_tile, int threads, int tid, in
   Chunk c;
   c.bytes = !outer_ok || inner_left <= 0 ? 0 : (inner_left >= 4 ? 16 : static_cast<int>(inner_left) * 4);
   c.src = c.bytes ? row * s_row + k * s_k : 0;
-  c.dst = k_major ? km_offset(o, i) : o * mn_ld(rows_tile) + i;
+  c.dst = chunk_dst(k_major, rows_tile, threads, tid, p);
   return c;
 }
+
+// Fast path for a tile wholly inside the operand: rows row0 .. row0 + rows_tile - 1 < rows and
+// k0 + BK <= K. Every chunk is then a full 16 bytes and thread tid's pass-p chunk of k tile kt
+// (k0 = kt * BK) starts at element stream_src0 + p * stream_pass_step + kt * stream_k_step, so
+// the kernel keeps one pointer per operand and tile and adds constants (chunk_for, checked equal).
+FN_TF32_HD bool stream_full(int rows_tile, idx rows, idx row0, idx K, idx k0) {
+  return row0 + rows_tile <= rows && k0 + BK <= K;
+}
+FN_TF32_HD idx stream_src0(bool k_major, int rows_tile, int threads, int tid, idx s_row, idx s_k,
+                           idx row0) {
+  int o, i;
+  chunk_coords(k_major, rows_tile, threads, tid, 0, o, i);
+  return k_major ? (row0 + o) * s_row + i * s_k : (row0 + i) * s_row + o * s_k;
+}
+FN_TF32_HD idx stream_pass_step(bool k_major, int rows_tile, int threads, idx s_row, idx s_k) {
+  const int cpr = (k_major ? BK : rows_tile) / 4;  // as in chunk_coords
+  return static_cast<idx>(threads / cpr) * (k_major ? s_row : s_k);
+}
+FN_TF32_HD idx stream_k_step(idx s_k) { return BK * s_k; }
 
 // ---- tile order -------------------------------------------------------------------------------
 // Linear tile id -> (tm, tn): groups of GROUP_M tile rows walked column by column, so the blocks

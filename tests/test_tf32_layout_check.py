@@ -2,8 +2,10 @@
 
 The kernel's shared-memory layouts, fragment addresses, cp.async chunks, pipeline stages and tile
 order live in cuda/gemm_tf32_layout.h; the checker replays whole GEMMs with them on the CPU (no
-GPU needed) against an mma model written from the PTX ISA, and checks bank conflicts. Skips when
-no C++ compiler is found.
+GPU needed) against ldmatrix and mma models written from the PTX ISA, with inputs that need TF32
+rounding (each element must be rounded exactly once in shared memory; C must equal the exact sum
+of round-to-nearest-ties-away products), and checks bank conflicts. Skips when no C++ compiler is
+found.
 """
 import os
 import shutil

@@ -3,13 +3,21 @@
 //
 // It replays the kernel block by block on the host with the header's own functions: cp.async
 // chunks (source offsets, 16-byte alignment, zero-fill, never reading outside the matrix), the
-// STAGES-deep pipeline (stage indices, wait_group counts), fragment addresses, and an mma model
-// written from the PTX ISA description of mma.m16n8k8 .tf32 (independent of the header), then the
-// epilogue coordinates; C must equal the exact product for every shape, layout and tile width.
-// Shared-memory accesses are checked for bank conflicts per warp (LDS.32: 32 lanes, LDS.64: half
-// warps, LDS.128 and 16-byte cp.async writes: quarter warps), and the tile order for being a
-// bijection.
+// STAGES-deep pipeline (stage indices, wait_group counts), the in-place TF32 rounding of each
+// thread's own chunks after wait_group (every element a fragment reads must have been rounded
+// exactly once since it landed), fragment addresses, ldmatrix.x4 and mma.m16n8k8 .tf32 modelled
+// from the PTX ISA descriptions (independent of the header), then the epilogue coordinates.
+// Inputs carry bits below TF32 precision: the mma model drops the low 13 bits of each operand
+// (what the tensor cores read), rounding is modelled as cvt.rna's +0x1000 on the bit pattern, and
+// C must equal, exactly, the sum of products of the inputs rounded to nearest TF32 (ties away)
+// by an independent frexp/round reference, for every shape, layout and tile width.
+// Shared-memory accesses are checked for bank conflicts per warp (LDS.32: 32 lanes; LDS.64: half
+// warps; LDS.128,
+// 16-byte cp.async writes and the rounding's 128-bit loads/stores: quarter warps; ldmatrix: each
+// 8x8 matrix's 8 row addresses), and the tile order for being a bijection.
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -20,6 +28,7 @@
 using namespace fusednet::tf32v2;
 
 static int g_failures = 0;
+static long long fast_chunks = 0;  // k tiles loaded by the interior fast path (must be > 0)
 #define CHECK(cond, ...)                                        \
   do {                                                          \
     if (!(cond)) {                                              \
@@ -32,12 +41,34 @@ static int g_failures = 0;
     }                                                           \
   } while (0)
 
+// Round to nearest TF32 (11 significant bits), ties away from zero: the reference, by arithmetic.
+static double rna_ref(double x) {
+  if (x == 0 || !std::isfinite(x)) return x;
+  int e;
+  const double m = std::frexp(x, &e);  // x = m 2^e, 0.5 <= |m| < 1
+  return std::ldexp(std::round(std::ldexp(m, 11)), e - 11);  // std::round: halves away from 0
+}
+static std::uint32_t bits_of(float x) { std::uint32_t u; std::memcpy(&u, &x, 4); return u; }
+static float float_of(std::uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
+// cvt.rna.tf32.f32 as it is implemented (and the mma reads it): finite values get half a TF32 ulp
+// (0x1000) added to the bit pattern; the tensor core ignores the low 13 bits (tc_operand).
+static float cvt_rna_model(float x) {
+  return std::isfinite(x) ? float_of(bits_of(x) + 0x1000u) : x;
+}
+static double tc_operand(float x) { return float_of(bits_of(x) & ~0x1fffu); }
+
 // An operand X[row, k] laid out with a unit stride along k (k-major) or along rows.
 struct Operand {
   bool k_major;
   idx rows, K, s_row, s_k;
-  double value(idx r, idx k) const {  // small integers: every sum below is exact
-    return static_cast<double>(static_cast<int>((r * 7 + k * 13 + (r * k) % 5) % 9) - 4);
+  std::vector<float> mem;
+  // An integer in [-4, 4] plus j 2^-13, j in [0, 16): below TF32 precision for |x| >= 1 (ties
+  // included), exactly representable in float; every sum of products of rounded values is exact
+  // in double (multiples of 2^-26 below 2^40).
+  double value(idx r, idx k) const {
+    const int base = static_cast<int>((r * 7 + k * 13 + (r * k) % 5) % 9) - 4;
+    const int j = static_cast<int>((r * 3 + k * 5 + (r * k) % 7) % 16);
+    return base + std::ldexp(static_cast<double>(j), -13);
   }
 };
 
@@ -50,20 +81,38 @@ static Operand make_operand(bool k_major, idx rows, idx K, idx pad) {
   const idx ld = ((inner + 3) / 4) * 4 + pad;  // % 4 == 0, as the host requires
   o.s_row = k_major ? ld : 1;
   o.s_k = k_major ? 1 : ld;
+  // The operand's memory: padding past the last row / k is NaN, so reading it poisons C.
+  o.mem.assign(static_cast<size_t>((k_major ? rows : K) * ld), NAN);
+  for (idx r = 0; r < rows; ++r)
+    for (idx k = 0; k < K; ++k)
+      o.mem[static_cast<size_t>(r * o.s_row + k * o.s_k)] = static_cast<float>(o.value(r, k));
   return o;
 }
 
-// One cp.async of thread tid, pass p: checks it and applies it to the tile S.
+// One cp.async of thread tid, pass p: checks it and applies it to the tile S, copying from X's
+// memory at the (src, bytes) the kernel uses: the stream_* pointer stepping when fast (the kernel's
+// interior path), else chunk_for.
 static void apply_chunk(const Operand& X, int rows_tile, int threads, int tid, int p, idx row0,
-                        idx k0, std::vector<float>& S) {
+                        idx k0, bool fast, std::vector<float>& S) {
   const Chunk c = chunk_for(X.k_major, rows_tile, threads, tid, p, X.s_row, X.s_k, X.rows, row0,
                             X.K, k0);
+  idx src = c.src;
+  int bytes = c.bytes;
+  if (fast) {
+    CHECK(stream_full(rows_tile, X.rows, row0, X.K, k0), "fast path outside the interior");
+    src = stream_src0(X.k_major, rows_tile, threads, tid, X.s_row, X.s_k, row0) +
+          p * stream_pass_step(X.k_major, rows_tile, threads, X.s_row, X.s_k) +
+          (k0 / BK) * stream_k_step(X.s_k);
+    bytes = 16;
+    CHECK(c.bytes == 16 && c.src == src, "fast path chunk (tid %d pass %d) differs from chunk_for",
+          tid, p);
+  }
   int o, i;
   chunk_coords(X.k_major, rows_tile, threads, tid, p, o, i);
   CHECK(c.dst % 4 == 0, "dst %d not 16-byte aligned", c.dst);
   CHECK(c.dst >= 0 && c.dst + 4 <= tile_floats(X.k_major, rows_tile), "dst %d outside tile", c.dst);
-  CHECK(c.bytes % 4 == 0 && c.bytes >= 0 && c.bytes <= 16, "bytes %d", c.bytes);
-  if (c.bytes) CHECK(c.src % 4 == 0, "src %lld not 16-byte aligned", (long long)c.src);
+  CHECK(bytes % 4 == 0 && bytes >= 0 && bytes <= 16, "bytes %d", bytes);
+  if (bytes) CHECK(src % 4 == 0, "src %lld not 16-byte aligned", (long long)src);
   for (int q = 0; q < 4; ++q) {
     const int lo = X.k_major ? o : i + q, kk = X.k_major ? i + q : o;  // tile coordinates
     const idx r = row0 + lo, k = k0 + kk;
@@ -71,11 +120,13 @@ static void apply_chunk(const Operand& X, int rows_tile, int threads, int tid, i
     // The chunk's q-th float lands where the fragment reads (row, k) ...
     CHECK(c.dst + q == tile_offset(X.k_major, rows_tile, lo, kk), "dst of (%d,%d)", lo, kk);
     // ... and holds X[r, k] exactly when in range, else 0; nothing outside X is read.
-    if (q * 4 < c.bytes) {
+    if (q * 4 < bytes) {
       CHECK(in, "reads outside X: row %lld k %lld", (long long)r, (long long)k);
-      CHECK(c.src + q == r * X.s_row + k * X.s_k, "src offset of (%lld,%lld)", (long long)r,
+      CHECK(src + q == r * X.s_row + k * X.s_k, "src offset of (%lld,%lld)", (long long)r,
             (long long)k);
-      S[c.dst + q] = static_cast<float>(X.value(r, k));
+      const bool ok = src + q >= 0 && src + q < static_cast<idx>(X.mem.size());
+      CHECK(ok, "src %lld outside X's memory", (long long)(src + q));
+      S[c.dst + q] = ok ? X.mem[static_cast<size_t>(src + q)] : NAN;
     } else {
       CHECK(!in, "in-range element (%lld,%lld) zero-filled", (long long)r, (long long)k);
       S[c.dst + q] = 0.0f;
@@ -111,27 +162,47 @@ static void check_128(const std::vector<int>& off, const char* what) {  // per q
   }
 }
 
+// ldmatrix.sync.aligned.m8n8.x4.shared.b16 as the PTX ISA defines it, on 32-bit data: lanes
+// 8i .. 8i+7 supply the addresses of rows 0..7 of matrix i (16 bytes each, 16-byte aligned); an
+// 8x8 b16 matrix row is 4 floats and lane L receives row L/4, b16 columns 2(L%4), 2(L%4)+1, i.e.
+// float L%4, of matrix i in d_i. addr: float offsets; read(off) returns the shared float there.
+// Conflict-free when each matrix's 8 rows fall in distinct 16-byte bank groups.
+template <class Read>
+static void ldsm_x4_model(const int (&addr)[32], Read read, float (*d)[4], bool check_banks,
+                          const char* what) {
+  for (int l = 0; l < 32; ++l)
+    CHECK(addr[l] % 4 == 0, "%s: row address %d not 16-byte aligned", what, addr[l]);
+  for (int i = 0; i < 4; ++i) {
+    if (check_banks) {
+      std::set<int> groups;
+      for (int r = 0; r < 8; ++r) groups.insert((addr[8 * i + r] / 4) % 8);
+      CHECK(groups.size() == 8, "%s: ldmatrix matrix %d hits %zu bank groups", what, i, groups.size());
+    }
+    for (int l = 0; l < 32; ++l) d[l][i] = read(addr[8 * i + l / 4] + l % 4);
+  }
+}
+
 // mma.m16n8k8 .tf32 as the PTX ISA defines it: g = lane / 4, t = lane % 4;
 // A: a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4); B: b0 (k=t, n=g), b1 (k=t+4, n=g);
 // C/D: c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t), c3 (g+8, 2t+1).
-static void mma_model(float (*acc)[4], float (*a)[4], float (*b)[2]) {
+static void mma_model(double (*acc)[4], float (*a)[4], float (*b)[2]) {
   double A[16][8], B[8][8];
   for (int lane = 0; lane < 32; ++lane) {
     const int g = lane / 4, t = lane % 4;
-    A[g][t] = a[lane][0];
-    A[g + 8][t] = a[lane][1];
-    A[g][t + 4] = a[lane][2];
-    A[g + 8][t + 4] = a[lane][3];
-    B[t][g] = b[lane][0];
-    B[t + 4][g] = b[lane][1];
+    A[g][t] = tc_operand(a[lane][0]);
+    A[g + 8][t] = tc_operand(a[lane][1]);
+    A[g][t + 4] = tc_operand(a[lane][2]);
+    A[g + 8][t + 4] = tc_operand(a[lane][3]);
+    B[t][g] = tc_operand(b[lane][0]);
+    B[t + 4][g] = tc_operand(b[lane][1]);
   }
   for (int lane = 0; lane < 32; ++lane) {
     const int g = lane / 4, t = lane % 4;
     const int rr[4] = {g, g, g + 8, g + 8}, cc[4] = {2 * t, 2 * t + 1, 2 * t, 2 * t + 1};
     for (int r = 0; r < 4; ++r) {
-      double s = acc[lane][r];
+      double s = acc[lane][r];  // exact here (see Operand::value); fp32 rounding is not modelled
       for (int j = 0; j < 8; ++j) s += A[rr[r]][j] * B[j][cc[r]];
-      acc[lane][r] = static_cast<float>(s);
+      acc[lane][r] = s;
     }
   }
 }
@@ -149,6 +220,8 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
   std::vector<int> writes(static_cast<size_t>(M * N), 0);
   for (idx block = 0; block < grid; ++block) {
     std::vector<float> smem(static_cast<size_t>(STAGES * stage), NAN);  // never-written = NaN
+    // Times each shared float was rounded since its data landed (-1: never written).
+    std::vector<int> rounded(smem.size(), -1);
     for (idx tile = block; tile < tiles_m * tiles_n; tile += grid) {
       idx tm, tn;
       tile_coords(tile, tiles_m, tiles_n, tm, tn);
@@ -159,14 +232,19 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
       std::vector<idx> stage_tile(STAGES, -1);  // tile whose data has landed in each stage
       auto land = [&](const Pending& p) {
         std::vector<float> sa(a_floats, NAN), sb(stage - a_floats, NAN);
+        // The kernel's issue(): interior tiles' full k tiles take the pointer-stepping path.
+        const bool fast = stream_full(BM, A.rows, m0, BK, 0) && stream_full(bn, Bt.rows, n0, BK, 0) &&
+                          (p.kt + 1) * BK <= K;
+        fast_chunks += fast;
         for (int tid = 0; tid < threads; ++tid) {
           for (int q = 0; q < chunk_passes(A.k_major, BM, threads); ++q)
-            apply_chunk(A, BM, threads, tid, q, m0, p.kt * BK, sa);
+            apply_chunk(A, BM, threads, tid, q, m0, p.kt * BK, fast, sa);
           for (int q = 0; q < chunk_passes(Bt.k_major, bn, threads); ++q)
-            apply_chunk(Bt, bn, threads, tid, q, n0, p.kt * BK, sb);
+            apply_chunk(Bt, bn, threads, tid, q, n0, p.kt * BK, fast, sb);
         }
         for (int x = 0; x < a_floats; ++x) smem[p.stage * stage + x] = sa[x];
         for (int x = 0; x < stage - a_floats; ++x) smem[p.stage * stage + a_floats + x] = sb[x];
+        for (int x = 0; x < stage; ++x) rounded[p.stage * stage + x] = 0;
         stage_tile[p.stage] = p.kt;
       };
       auto issue = [&](idx kt, int s, std::vector<Pending>& grp) {
@@ -183,8 +261,32 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
           ++retired;
         }
       };
+      // v2_round_tile: thread tid rounds its own chunks (chunk_dst) of one tile in place.
+      auto round_tile = [&](int base, bool km, int rows, bool banks, const char* what) {
+        const int passes = chunk_passes(km, rows, threads);
+        for (int p = 0; p < passes; ++p) {
+          for (int tid = 0; tid < threads; ++tid) {
+            const int dst = chunk_dst(km, rows, threads, tid, p);
+            CHECK(dst % 4 == 0 && dst >= 0 && dst + 4 <= tile_floats(km, rows), "%s dst %d", what, dst);
+            for (int q = 0; q < 4; ++q) {
+              float& x = smem[base + dst + q];
+              x = cvt_rna_model(x);
+              ++rounded[base + dst + q];
+            }
+          }
+          if (banks)
+            for (int w = 0; w < warps; ++w) {
+              std::vector<int> off(32);
+              for (int l = 0; l < 32; ++l) off[l] = chunk_dst(km, rows, threads, 32 * w + l, p);
+              check_128(off, what);
+            }
+        }
+      };
       // --- the kernel's schedule, step by step ---
-      std::vector<float> acc(static_cast<size_t>(warps) * 32 * 4 * 8 * 4, 0.0f);
+      std::vector<double> acc(static_cast<size_t>(warps) * 32 * 4 * 8 * 4, 0.0);
+      auto acc_at = [&](int w, int lane, int mi, int ni, int r) -> double& {
+        return acc[(((static_cast<size_t>(w) * 32 + lane) * 4 + mi) * 8 + ni) * 4 + r];
+      };
       std::vector<Pending> grp;
       for (int s = 0; s < STAGES - 1; ++s) {
         if (s < ktiles) issue(s, s, grp);
@@ -193,69 +295,85 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
       int read_stage = 0, write_stage = STAGES - 1;
       for (idx kt = 0; kt < ktiles; ++kt) {
         wait_group(STAGES - 2);
-        // __syncthreads(); then the next tile goes to the stage read in iteration kt-1
+        CHECK(read_stage == kt % STAGES, "read stage %d at kt %lld", read_stage, (long long)kt);
+        const bool banks = check_banks && kt == 0 && tile == block;
+        // each thread rounds its chunks of tile kt, then __syncthreads(); then the next tile
+        // goes to the stage read in iteration kt-1
+        round_tile(read_stage * stage, A.k_major, BM, banks, "A rounding LDS/STS.128");
+        round_tile(read_stage * stage + a_floats, Bt.k_major, bn, banks, "B rounding LDS/STS.128");
         CHECK(write_stage != read_stage, "writes the stage being read");
         if (kt + STAGES - 1 < ktiles) issue(kt + STAGES - 1, write_stage, grp);
         commit(grp);
-        CHECK(read_stage == kt % STAGES, "read stage %d at kt %lld", read_stage, (long long)kt);
         CHECK(stage_tile[read_stage] == kt, "stage %d holds tile %lld, expected %lld", read_stage,
               (long long)stage_tile[read_stage], (long long)kt);
-        const float* sa = &smem[read_stage * stage];
-        const float* sb = sa + a_floats;
+        const int sa = read_stage * stage, sb = sa + a_floats;
+        // A fragment load from shared memory: the element must be rounded exactly once.
+        auto read = [&](int base, int limit, int off) -> float {
+          CHECK(off >= 0 && off < limit, "fragment offset %d outside the tile", off);
+          if (off < 0 || off >= limit) return NAN;
+          CHECK(rounded[base + off] == 1, "fragment reads a float rounded %d times",
+                rounded[base + off]);
+          return smem[base + off];
+        };
+        auto read_a = [&](int off) { return read(sa, a_floats, off); };
+        auto read_b = [&](int off) { return read(sb, stage - a_floats, off); };
         for (int w = 0; w < warps; ++w) {
           const int wm = w % (BM / WARP_M), wn = w / (BM / WARP_M);
+          const int w0 = wn * WARP_N;
           for (int kk = 0; kk < BK / 8; ++kk) {
             float af[4][32][4], bf[8][32][2];
             for (int mi = 0; mi < 4; ++mi) {
               const int r0 = wm * WARP_M + mi * 16;
-              for (int e = 0; e < 4; ++e) {
-                std::vector<int> off(32);
-                for (int lane = 0; lane < 32; ++lane) {
-                  off[lane] = a_frag_offset(A.k_major, BM, r0, kk, lane, e);
-                  af[mi][lane][e] = sa[off[lane]];
-                  if (A.k_major && (e & 2)) {  // a2, a3 come with a0, a1 in one 64-bit load
-                    CHECK(off[lane] == a_frag_offset(true, BM, r0, kk, lane, e - 2) + 1,
-                          "a%d not adjacent to a%d", e, e - 2);
+              if (A.k_major) {  // one ldmatrix.x4: d0..d3 = a0..a3
+                int addr[32];
+                for (int lane = 0; lane < 32; ++lane) addr[lane] = ldsm_a_offset(r0, kk, lane);
+                ldsm_x4_model(addr, read_a, af[mi], banks, "A ldmatrix");
+              } else {  // (a0, a1), (a2, a3): two 64-bit loads
+                for (int e = 0; e < 4; e += 2) {
+                  std::vector<int> off(32);
+                  for (int lane = 0; lane < 32; ++lane) {
+                    off[lane] = a_frag_offset(false, BM, r0, kk, lane, e);
+                    CHECK(a_frag_offset(false, BM, r0, kk, lane, e + 1) == off[lane] + 1,
+                          "a%d not next to a%d", e + 1, e);
+                    af[mi][lane][e] = read_a(off[lane]);
+                    af[mi][lane][e + 1] = read_a(off[lane] + 1);
                   }
-                }
-                if (check_banks && kt == 0 && tile == block) {
-                  if (!A.k_major) check_lds32(off, "A fragment LDS.32");
-                  else if (e < 2) check_lds64(off, "A fragment LDS.64");
+                  if (banks) check_lds64(off, "A fragment LDS.64");
                 }
               }
             }
-            for (int ni = 0; ni < 8; ++ni) {
-              const int w0 = wn * WARP_N;
-              for (int e = 0; e < 2; ++e) {
-                std::vector<int> off(32);
+            if (Bt.k_major) {  // one ldmatrix.x4 per pair of tiles
+              for (int pr = 0; pr < 4; ++pr) {
+                int addr[32];
+                float d[32][4];
+                for (int lane = 0; lane < 32; ++lane) addr[lane] = ldsm_b_offset(w0, pr, kk, lane);
+                ldsm_x4_model(addr, read_b, d, banks, "B ldmatrix");
                 for (int lane = 0; lane < 32; ++lane) {
-                  off[lane] = b_frag_offset(Bt.k_major, bn, w0, ni, kk, lane, e);
-                  bf[ni][lane][e] = sb[off[lane]];
-                  if (Bt.k_major && e == 1)  // (b0, b1): one 64-bit load
-                    CHECK(off[lane] == b_frag_offset(true, bn, w0, ni, kk, lane, 0) + 1,
-                          "b1 not adjacent to b0");
-                  if (!Bt.k_major) {  // b_e of tiles 4 half .. +3: one 128-bit load
-                    const int first = b_frag_offset(false, bn, w0, ni & ~3, kk, lane, e);
-                    CHECK(first % 4 == 0, "128-bit B load at %d", first);
-                    CHECK(off[lane] == first + (ni & 3), "B tile %d not in its run of 4", ni);
-                  }
-                }
-                if (check_banks && kt == 0 && tile == block) {
-                  if (!Bt.k_major && (ni & 3) == 0) check_128(off, "B fragment LDS.128");
-                  else if (Bt.k_major && e == 0) check_lds64(off, "B fragment LDS.64");
+                  bf[2 * pr][lane][0] = d[lane][0];
+                  bf[2 * pr][lane][1] = d[lane][1];
+                  bf[2 * pr + 1][lane][0] = d[lane][2];
+                  bf[2 * pr + 1][lane][1] = d[lane][3];
                 }
               }
+            } else {  // one 32-bit load per register
+              for (int ni = 0; ni < 8; ++ni)
+                for (int e = 0; e < 2; ++e) {
+                  std::vector<int> off(32);
+                  for (int lane = 0; lane < 32; ++lane) {
+                    off[lane] = b_frag_offset(false, bn, w0, ni, kk, lane, e);
+                    bf[ni][lane][e] = read_b(off[lane]);
+                  }
+                  if (banks) check_lds32(off, "B fragment LDS.32");
+                }
             }
             for (int mi = 0; mi < 4; ++mi)
               for (int ni = 0; ni < 8; ++ni) {
-                float tmp[32][4];
+                double tmp[32][4];
                 for (int lane = 0; lane < 32; ++lane)
-                  for (int r = 0; r < 4; ++r)
-                    tmp[lane][r] = acc[(((static_cast<size_t>(w) * 32 + lane) * 4 + mi) * 8 + ni) * 4 + r];
+                  for (int r = 0; r < 4; ++r) tmp[lane][r] = acc_at(w, lane, mi, ni, r);
                 mma_model(tmp, af[mi], bf[ni]);
                 for (int lane = 0; lane < 32; ++lane)
-                  for (int r = 0; r < 4; ++r)
-                    acc[(((static_cast<size_t>(w) * 32 + lane) * 4 + mi) * 8 + ni) * 4 + r] = tmp[lane][r];
+                  for (int r = 0; r < 4; ++r) acc_at(w, lane, mi, ni, r) = tmp[lane][r];
               }
           }
         }
@@ -263,7 +381,7 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
         write_stage = write_stage + 1 == STAGES ? 0 : write_stage + 1;
       }
       wait_group(0);
-      // epilogue: store_one(m0 + wm*64 + mi*16 + row, n0 + wn*64 + ni*8 + col) for in-range ones
+      // epilogue: row m0 + wm*64 + mi*16 + a_tile_row(fr), column n0 + wn*64 + b_warp_col(ni, fc)
       for (int w = 0; w < warps; ++w) {
         const int wm = w % (BM / WARP_M), wn = w / (BM / WARP_M);
         for (int lane = 0; lane < 32; ++lane)
@@ -272,10 +390,10 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
               for (int r = 0; r < 4; ++r) {
                 int fr, fc;
                 c_frag_coords(lane, r, fr, fc);
-                const idx i = m0 + wm * WARP_M + mi * 16 + fr;
+                const idx i = m0 + wm * WARP_M + mi * 16 + a_tile_row(A.k_major, fr);
                 const idx j = n0 + wn * WARP_N + b_warp_col(Bt.k_major, ni, fc);
                 if (i < M && j < N) {
-                  C[i * N + j] = acc[(((static_cast<size_t>(w) * 32 + lane) * 4 + mi) * 8 + ni) * 4 + r];
+                  C[i * N + j] = acc_at(w, lane, mi, ni, r);
                   ++writes[i * N + j];
                 }
               }
@@ -286,7 +404,7 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
   for (idx i = 0; i < M; ++i)
     for (idx j = 0; j < N; ++j) {
       double want = 0;
-      for (idx k = 0; k < K; ++k) want += A.value(i, k) * Bt.value(j, k);
+      for (idx k = 0; k < K; ++k) want += rna_ref(A.value(i, k)) * rna_ref(Bt.value(j, k));
       if (writes[i * N + j] != 1 || !(C[i * N + j] == want)) {
         if (bad++ < 3)
           std::printf("  C[%lld,%lld] = %g (written %d times), want %g\n", (long long)i,
@@ -339,25 +457,29 @@ int main() {
       }
       CHECK(static_cast<idx>(seen.size()) == tm_n * tn_n, "tile order not a bijection");
     }
-  // b_warp_col: a permutation of the warp's 64 columns for either layout; the n-major epilogue's
-  // runs of 4 (nmajor_c_run) hold exactly C columns b_warp_col(4 half + q, 2t + p).
+  // b_warp_col: a permutation of the warp's 64 columns for either layout.
   for (bool km : {true, false}) {
     std::set<int> cols;
     for (int ni = 0; ni < 8; ++ni)
       for (int c = 0; c < 8; ++c) cols.insert(b_warp_col(km, ni, c));
     CHECK(cols.size() == 64 && *cols.begin() == 0 && *cols.rbegin() == 63, "b_warp_col");
   }
-  for (int half = 0; half < 2; ++half)
-    for (int t = 0; t < 4; ++t)
-      for (int p = 0; p < 2; ++p)
-        for (int q = 0; q < 4; ++q)
-          CHECK(nmajor_c_run(half, t, p) + q == b_warp_col(false, 4 * half + q, 2 * t + p),
-                "n-major epilogue run (half %d t %d p %d q %d)", half, t, p, q);
-  // frag_k: a permutation of 0..7.
+  // a_tile_row: a permutation of a 16-row mma tile's rows for either layout.
+  for (bool km : {true, false}) {
+    std::set<int> rows;
+    for (int i = 0; i < 16; ++i) rows.insert(a_tile_row(km, i));
+    CHECK(rows.size() == 16 && *rows.begin() == 0 && *rows.rbegin() == 15, "a_tile_row");
+  }
+  // The rounding reference and model agree with each other (cvt.rna then the tensor core's
+  // truncation is round to nearest, ties away) on values with bits below TF32 precision.
+  for (int j = 0; j < 1 << 14; ++j)
+    for (double base : {1.0, -1.0, 3.0, -4.0, 0.0078125}) {
+      const float x = static_cast<float>(base * (1.0 + std::ldexp(static_cast<double>(j), -14)));
+      CHECK(tc_operand(cvt_rna_model(x)) == rna_ref(x), "rna model at %a", static_cast<double>(x));
+    }
   {
-    std::set<int> ks;
-    for (int j = 0; j < 8; ++j) ks.insert(frag_k(j));
-    CHECK(ks.size() == 8 && *ks.begin() == 0 && *ks.rbegin() == 7, "frag_k");
+    const float inf = INFINITY;
+    CHECK(std::isinf(cvt_rna_model(inf)) && std::isnan(cvt_rna_model(NAN)), "inf / NaN kept");
   }
   for (int bn : {128, 256}) {
     for (bool km : {true, false}) {
@@ -394,7 +516,8 @@ int main() {
               if (tiles <= 2) break;
             }
           }
-  std::printf("%d simulated GEMMs; %s (%d failures)\n", cases, g_failures ? "FAILED" : "all OK",
-              g_failures);
+  CHECK(fast_chunks > 0, "the interior fast path was never exercised");
+  std::printf("%d simulated GEMMs (%lld k tiles on the fast path); %s (%d failures)\n", cases,
+              fast_chunks, g_failures ? "FAILED" : "all OK", g_failures);
   return g_failures ? 1 : 0;
 }
