@@ -1,5 +1,6 @@
 // Host-side check of sgemm_tf32_v2_kernel's index math (cuda/gemm_tf32_layout.h), no GPU needed.
 // Run: g++ -std=c++17 -O2 -Icuda tools/tf32_layout_check.cpp -o /tmp/tf32_check && /tmp/tf32_check
+// (add --quick for the subset the CPU test suite runs)
 //
 // It replays the kernel block by block on the host with the header's own functions: cp.async
 // chunks (source offsets, 16-byte alignment, zero-fill, never reading outside the matrix), the
@@ -444,7 +445,11 @@ static void check_tile_cover(bool k_major, int rows, int threads) {
   CHECK(chunk_passes(k_major, rows, threads) * threads * 4 == rows * BK, "passes");
 }
 
-int main() {
+int main(int argc, char** argv) {
+  // --quick (the CPU test suite): every layout, tile width, pad and pipeline timing, but only the
+  // shapes up to 1.6M multiply-adds and the halved grid only where K is short. The full run
+  // (no argument, about 30 s) is for changes to gemm_tf32_layout.h.
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   // Tile order: a bijection for many grid shapes.
   for (idx tm_n : {1, 2, 7, 8, 9, 17, 33})
     for (idx tn_n : {1, 3, 8, 16}) {
@@ -503,6 +508,7 @@ int main() {
       for (bool b_km : {true, false})
         for (const Shape& s : shapes)
           for (idx pad : {0, 4}) {
+            if (quick && s.M * s.N * s.K > 1600000) continue;
             const Operand A = make_operand(a_km, s.M, s.K, pad);
             const Operand Bt = make_operand(b_km, s.N, s.K, pad * 2);
             const idx tiles = ((s.M + BM - 1) / BM) * ((s.N + bn - 1) / bn);
@@ -513,7 +519,7 @@ int main() {
                 simulate(bn, A, Bt, s.M, s.N, s.K, grid, eager, pad == 0 && eager);
                 ++cases;
               }
-              if (tiles <= 2) break;
+              if (tiles <= 2 || (quick && s.K > 40)) break;
             }
           }
   CHECK(fast_chunks > 0, "the interior fast path was never exercised");
