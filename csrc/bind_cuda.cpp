@@ -427,10 +427,8 @@ double cuda_bench_adam(index_t n, int iters) {
   require_cuda_device();
   const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
   DeviceBuffer p(bytes), g(bytes), m(bytes), v(bytes);
-  memset_device(p.data(), 0, bytes);
-  memset_device(g.data(), 0, bytes);
-  memset_device(m.data(), 0, bytes);
-  memset_device(v.data(), 0, bytes);
+  // Every float 0x3c3c3c3c (about 0.0115): not zeros, which can time faster than real data.
+  for (DeviceBuffer* b : {&p, &g, &m, &v}) memset_device(b->data(), 0x3c, bytes);
   AdamBench b{n, p.as<float>(), g.as<float>(), m.as<float>(), v.as<float>()};
   return cuda_time_ms(
       [](void* ctx) {
