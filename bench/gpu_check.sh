@@ -6,7 +6,8 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (pytest tests/test_cuda.py tests/test_net_cuda.py) -> bench (bench/gpu_bench.py) ->
+# tests (pytest tests/test_cuda.py, test_net_cuda.py, test_ops_device.py, test_backends.py) ->
+# bench (bench/gpu_bench.py) ->
 # tests_tf32 (tests/test_cuda_gemm_tf32.py) -> sanitize (bench/gpu_sanitize.py under
 # compute-sanitizer memcheck and racecheck) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs). A failure up to import stops the run
@@ -115,6 +116,7 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 
 step "tests"
 attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_net_cuda.py \
+  tests/test_ops_device.py tests/test_backends.py \
   --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 
