@@ -542,20 +542,27 @@ void NetCuda::stream_end() {
   if (sl.used) event_record(sl.consumed.get());
 }
 
-// One pass over a data set in batches: when the set is streamed, stages each chunk as the
-// batches reach it and marks the last chunk's batches as enqueued when done (also on an
-// exception, so the slot's next copy still waits for whatever was enqueued).
-struct NetCuda::StreamPass {
+// One pass over a data set in batches: points each batch at its device rows -- in the resident
+// set (gathered when shuffled), or, when the set is streamed, in the chunk staged as the batches
+// reach it; then marks the last chunk's batches as enqueued (also on an exception, so the slot's
+// next copy still waits for whatever was enqueued).
+struct NetCuda::BatchFeed {
   NetCuda* net;
   const Data& d;
   bool on;
   index_t chunk = 0, chunk_end = 0;
-  StreamPass(NetCuda* n, const Data& data, index_t batch_size, index_t out_cols)
+  BatchFeed(NetCuda* n, const Data& data, index_t batch_size, index_t out_cols)
       : net(n), d(data), on(!data.resident && data.host.n > 0) {
     if (on) chunk = net->stream_begin(d, batch_size, out_cols);
   }
-  void batch(const std::int64_t* order_host, index_t start, const float** xb, Targets* yb,
-             const float** swb) {
+  // order_host / order_dev: the pass's permutation on the host and, for a resident set, on the
+  // device (nullptr: in order).
+  void batch(const std::int64_t* order_host, const std::int64_t* order_dev, index_t start,
+             index_t rows, const float** xb, Targets* yb, const float** swb) {
+    if (!on) {
+      net->load_batch(d, order_dev, start, rows, xb, yb, swb);
+      return;
+    }
     if (start >= chunk_end) {
       if (chunk_end > 0) net->stream_end();
       const index_t rows = std::min(chunk, d.host.n - start);
@@ -568,7 +575,7 @@ struct NetCuda::StreamPass {
     if (on && chunk_end > 0) net->stream_end();
     on = false;
   }
-  ~StreamPass() {
+  ~BatchFeed() {
     try {
       finish();
     } catch (...) {  // already unwinding from an error; the next CUDA call reports any fault
@@ -597,6 +604,32 @@ const NetCuda::Data& NetCuda::data_for(const HostData& h, Data* scratch) {
   upload(h, held_.back().get());
   return *held_.back();
 }
+
+namespace {
+// The running loss (each batch's mean weighted by its rows) and metric sums of a pass, from the
+// per-batch device slots (1 + metrics doubles a batch), added in batch order as Net adds them.
+struct SlotSums {
+  index_t batch_size, n, per;
+  double loss = 0.0;
+  std::vector<double> metrics;
+  index_t summed = 0;  // batches added so far
+  std::vector<double> got;
+  SlotSums(index_t bs, index_t n_rows, std::size_t n_metrics)
+      : batch_size(bs), n(n_rows), per(1 + static_cast<index_t>(n_metrics)),
+        metrics(n_metrics, 0.0) {}
+  // Downloads the slots of batches [summed, upto) and adds them.
+  void add_upto(const DeviceBuffer& slots, index_t upto) {
+    if (upto <= summed) return;
+    download_doubles(&got, slots, summed * per, (upto - summed) * per);
+    for (index_t b = summed; b < upto; ++b) {
+      const double* s = got.data() + (b - summed) * per;
+      loss += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
+      for (size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+    }
+    summed = upto;
+  }
+};
+}  // namespace
 
 EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const float* lrs,
                           float lr, const LossSpec& spec, const std::vector<MetricKind>& metrics,
@@ -629,30 +662,16 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
   const index_t per = 1 + static_cast<index_t>(metrics.size());
   double* slots = reserve_slots(steps * per);
 
-  std::vector<double> sums(metrics.size(), 0.0), got;
-  double loss_sum = 0.0;
-  index_t seen = 0, summed = 0;  // batches summed on the host so far
-  // Downloads the slots of batches [summed, upto) and adds them to the running sums, in batch
-  // order as Net does.
-  auto accumulate_upto = [&](index_t upto) {
-    if (upto <= summed) return;
-    download_doubles(&got, slots_, summed * per, (upto - summed) * per);
-    for (index_t b = summed; b < upto; ++b) {
-      const double* s = got.data() + (b - summed) * per;
-      loss_sum += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
-      for (size_t m = 0; m < metrics.size(); ++m) sums[m] += s[1 + m];
-    }
-    summed = upto;
-  };
+  SlotSums sums(batch_size, n, metrics.size());
+  index_t seen = 0;
   HookSchedule hook_due(hook, steps);
-  StreamPass pass(this, d, batch_size, 0);
+  BatchFeed feed(this, d, batch_size, 0);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;
     const float* swb = nullptr;
     Targets yb;
-    if (pass.on) pass.batch(order_host, start, &xb, &yb, &swb);
-    else load_batch(d, order_dev, start, rows, &xb, &yb, &swb);
+    feed.batch(order_host, order_dev, start, rows, &xb, &yb, &swb);
     forward_into(xb, rows, true, nullptr);
     loss_into(yb, swb, spec, slots + b * per);
     if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
@@ -661,16 +680,16 @@ EpochStats NetCuda::epoch(const Data& d, index_t batch_size, bool shuffle, const
     seen += rows;
     ++st.batches;
     if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
-      accumulate_upto(b + 1);
-      if (!hook(b, loss_sum / static_cast<double>(seen),
-                metric_means(metrics, sums, seen, output_width())))
+      sums.add_upto(slots_, b + 1);
+      if (!hook(b, sums.loss / static_cast<double>(seen),
+                metric_means(metrics, sums.metrics, seen, output_width())))
         break;
     }
   }
-  pass.finish();
-  accumulate_upto(st.batches);  // without a hook: one download for the whole epoch
-  st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
-  st.metrics = metric_means(metrics, sums, seen, output_width());
+  feed.finish();
+  sums.add_upto(slots_, st.batches);  // without a hook: one download for the whole epoch
+  st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
+  st.metrics = metric_means(metrics, sums.metrics, seen, output_width());
   return st;
 }
 
@@ -686,30 +705,23 @@ EpochStats NetCuda::eval(const Data& d, index_t batch_size, const LossSpec& spec
   const index_t steps = ceil_div(n, batch_size);
   const index_t per = 1 + static_cast<index_t>(metrics.size());
   double* slots = reserve_slots(steps * per);
-  StreamPass pass(this, d, batch_size, 0);
+  BatchFeed feed(this, d, batch_size, 0);
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     const float* xb = nullptr;
     const float* swb = nullptr;
     Targets yb;
-    if (pass.on) pass.batch(nullptr, start, &xb, &yb, &swb);
-    else load_batch(d, nullptr, start, rows, &xb, &yb, &swb);
+    feed.batch(nullptr, nullptr, start, rows, &xb, &yb, &swb);
     forward_into(xb, rows, false, nullptr);
     loss_into(yb, swb, spec, slots + b * per);
     if (!metrics.empty()) metrics_into(metrics, yb, rows, fz, slots + b * per + 1);
     ++st.batches;
   }
-  pass.finish();
-  std::vector<double> got, sums(metrics.size(), 0.0);
-  download_doubles(&got, slots_, 0, steps * per);
-  double loss_sum = 0.0;
-  for (index_t b = 0; b < steps; ++b) {
-    const index_t rows = std::min(batch_size, n - b * batch_size);
-    loss_sum += got[static_cast<size_t>(b * per)] * static_cast<double>(rows);
-    for (size_t m = 0; m < metrics.size(); ++m) sums[m] += got[static_cast<size_t>(b * per + 1) + m];
-  }
-  st.loss = loss_sum / static_cast<double>(n);
-  st.metrics = metric_means(metrics, sums, n, output_width());
+  feed.finish();
+  SlotSums sums(batch_size, n, metrics.size());
+  sums.add_upto(slots_, steps);
+  st.loss = sums.loss / static_cast<double>(n);
+  st.metrics = metric_means(metrics, sums.metrics, n, output_width());
   return st;
 }
 

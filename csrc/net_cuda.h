@@ -112,7 +112,7 @@ class NetCuda : public NetSpec {
   void stream_end();
   void load_batch(const Data& d, const std::int64_t* order_dev, index_t start, index_t rows,
                   const float** xb, Targets* yb, const float** swb);
-  struct StreamPass;
+  struct BatchFeed;
   void forward_into(const float* x_dev, index_t rows, bool training, float* out_final);
   const float* output_dev();
   void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* loss_slot);
