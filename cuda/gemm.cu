@@ -29,6 +29,7 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 
 #include "device_util.cuh"
@@ -710,15 +711,26 @@ bool tf32_kernel_has_mma() {
 
 constexpr index_t kMaxGridY = 65535;
 
+// f(A_KM, B_KM) with the operand layouts as compile-time constants (std::bool_constant), for
+// the four instantiations of each kernel.
+template <class F>
+void with_layouts(bool a_km, bool b_km, F&& f) {
+  if (a_km && b_km) f(std::true_type{}, std::true_type{});
+  else if (a_km) f(std::true_type{}, std::false_type{});
+  else if (b_km) f(std::false_type{}, std::true_type{});
+  else f(std::false_type{}, std::false_type{});
+}
+
+// splits > 1: a split-K partial pass, one grid z slice per K slice (GemmArgs::k_split).
 template <int BM, int BN>
-void launch_sgemm(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
+void launch_sgemm(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream, int splits = 1) {
   const dim3 grid(static_cast<unsigned>(ceil_div(g.N, BN)),
-                  static_cast<unsigned>(std::min(ceil_div(g.M, BM), kMaxGridY)));
+                  static_cast<unsigned>(std::min(ceil_div(g.M, BM), kMaxGridY)),
+                  static_cast<unsigned>(splits));
   const dim3 block((BM / 8) * (BN / 8));
-  if (a_km && b_km) sgemm_kernel<BM, BN, true, true><<<grid, block, 0, stream>>>(g);
-  else if (a_km) sgemm_kernel<BM, BN, true, false><<<grid, block, 0, stream>>>(g);
-  else if (b_km) sgemm_kernel<BM, BN, false, true><<<grid, block, 0, stream>>>(g);
-  else sgemm_kernel<BM, BN, false, false><<<grid, block, 0, stream>>>(g);
+  with_layouts(a_km, b_km, [&](auto a, auto b) {
+    sgemm_kernel<BM, BN, decltype(a)::value, decltype(b)::value><<<grid, block, 0, stream>>>(g);
+  });
   CUDA_CHECK_LAUNCH();
 }
 
@@ -726,10 +738,9 @@ void launch_tf32(const GemmArgs& g, bool a_km, bool b_km, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(ceil_div(g.N, 128)),
                   static_cast<unsigned>(std::min(ceil_div(g.M, 128), kMaxGridY)));
   const dim3 block(256);
-  if (a_km && b_km) sgemm_tf32_kernel<true, true><<<grid, block, 0, stream>>>(g);
-  else if (a_km) sgemm_tf32_kernel<true, false><<<grid, block, 0, stream>>>(g);
-  else if (b_km) sgemm_tf32_kernel<false, true><<<grid, block, 0, stream>>>(g);
-  else sgemm_tf32_kernel<false, false><<<grid, block, 0, stream>>>(g);
+  with_layouts(a_km, b_km, [&](auto a, auto b) {
+    sgemm_tf32_kernel<decltype(a)::value, decltype(b)::value><<<grid, block, 0, stream>>>(g);
+  });
   CUDA_CHECK_LAUNCH();
 }
 
@@ -776,10 +787,9 @@ void launch_tf32_v2_as(const GemmArgs& g, const DeviceFacts& f, cudaStream_t str
 template <int BN>
 void launch_tf32_v2_bn(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f,
                        cudaStream_t stream) {
-  if (a_km && b_km) launch_tf32_v2_as<BN, true, true>(g, f, stream);
-  else if (a_km) launch_tf32_v2_as<BN, true, false>(g, f, stream);
-  else if (b_km) launch_tf32_v2_as<BN, false, true>(g, f, stream);
-  else launch_tf32_v2_as<BN, false, false>(g, f, stream);
+  with_layouts(a_km, b_km, [&](auto a, auto b) {
+    launch_tf32_v2_as<BN, decltype(a)::value, decltype(b)::value>(g, f, stream);
+  });
 }
 
 // Runs v2 and returns true when it applies: both operands cp.async-able (16-byte aligned, unit
@@ -841,8 +851,8 @@ float* split_k_workspace(int device, index_t floats) {
   return b.as<float>();
 }
 
-template <bool A_KM, bool B_KM>
-void launch_split_k_as(const GemmArgs& g, int splits, index_t slice, float* ws) {
+void launch_split_k(const GemmArgs& g, bool a_km, bool b_km, int splits, index_t slice,
+                    float* ws) {
   GemmArgs part = g;
   part.alpha = 1.0f;
   part.beta = 0.0f;
@@ -854,11 +864,7 @@ void launch_split_k_as(const GemmArgs& g, int splits, index_t slice, float* ws) 
   part.vec_c = g.N % 4 == 0;  // cudaMalloc'ed, and every slab starts at a multiple of 4 floats
   part.k_split = slice;
   part.slab = g.M * g.N;
-  const dim3 grid(static_cast<unsigned>(ceil_div(g.N, 64)),
-                  static_cast<unsigned>(std::min(ceil_div(g.M, 64), kMaxGridY)),
-                  static_cast<unsigned>(splits));
-  sgemm_kernel<64, 64, A_KM, B_KM><<<grid, 64>>>(part);
-  CUDA_CHECK_LAUNCH();
+  launch_sgemm<64, 64>(part, a_km, b_km, nullptr, splits);
   const index_t blocks = std::min<index_t>(ceil_div(g.M * g.N, 256), 4096);
   splitk_reduce_kernel<<<static_cast<unsigned>(blocks), 256>>>(g, ws, splits);
   CUDA_CHECK_LAUNCH();
@@ -881,10 +887,7 @@ bool try_split_k(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f) 
   if (splits < 2) return false;
   std::lock_guard<std::mutex> lock(split_k_lock());
   float* ws = split_k_workspace(f.device, splits * g.M * g.N);
-  if (a_km && b_km) launch_split_k_as<true, true>(g, splits, slice, ws);
-  else if (a_km) launch_split_k_as<true, false>(g, splits, slice, ws);
-  else if (b_km) launch_split_k_as<false, true>(g, splits, slice, ws);
-  else launch_split_k_as<false, false>(g, splits, slice, ws);
+  launch_split_k(g, a_km, b_km, splits, slice, ws);
   return true;
 }
 
