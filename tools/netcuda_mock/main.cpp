@@ -5,8 +5,8 @@
 #include <random>
 #include <vector>
 
-#include "net.h"
-#include "net_cuda.h"
+#include "net/net.h"
+#include "net/net_cuda.h"
 
 using namespace fusednet;
 

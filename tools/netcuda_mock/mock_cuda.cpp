@@ -10,9 +10,10 @@
 #include <functional>
 #include <new>
 
-#include "cuda_kernels.h"
-#include "net_cuda.h"
-#include "net_hash.h"
+#include "kernels/cuda.h"
+#include "runtime/cuda_device.h"
+#include "net/net_cuda.h"
+#include "kernels/math/hash.h"
 
 namespace fusednet {
 
@@ -98,7 +99,7 @@ void copy_device_to_host_async(void* d, const void* s, std::size_t b, CudaStream
 void copy_device_to_device(void* d, const void* s, std::size_t b, CudaStream) { std::memcpy(d, s, b); }
 void memset_device(void* d, int v, std::size_t b, CudaStream) { std::memset(d, v, b); }
 void device_memory_info(std::size_t* f, std::size_t* t) { *f = *t = std::size_t(1) << 34; }
-bool float32_matmul_precision_high() { return false; }
+
 
 void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, index_t rows,
                       index_t cols, CudaStream) {

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/../.."
 obj=build/dev/CMakeFiles/_core.dir/csrc
 out=${TMPDIR:-/tmp}/netcuda_mock_$$
 g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -o "$out" \
-  tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net_cuda.cpp \
-  $obj/net.cpp.o $obj/net_common.cpp.o $obj/dispatch.cpp.o $obj/thread_pool.cpp.o $obj/cpu/*.o \
-  -pthread
+  tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net/net_cuda.cpp \
+  $obj/net/net.cpp.o $obj/net/spec.cpp.o $obj/runtime/isa.cpp.o $obj/runtime/thread_pool.cpp.o \
+  $obj/runtime/precision.cpp.o $obj/kernels/cpu/*.o -pthread
 "$out"
 rm -f "$out"

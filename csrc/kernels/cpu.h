@@ -1,0 +1,83 @@
+// The CPU kernel interface: every op family's entry points, shared by the bindings and by Net.
+// Kernels see raw pointers, sizes and strides only: no Python, no allocation, no globals beyond
+// the thread count from dispatch.h. Strides are in elements (not bytes) and may be negative.
+#pragma once
+
+#include "common.h"
+#include "kernels/types.h"
+
+namespace fusednet {
+
+// ---- activations -------------------------------------------------------------------------------
+
+// y[i] = act(x[i]) for n contiguous elements; x == y (in place) is allowed.
+void activation_forward_cpu(Activation act, float param, const float* x, float* y, index_t n);
+// dx[i] = dy[i] * act'(x[i]), x being the forward INPUT; dx may alias dy.
+void activation_backward_cpu(Activation act, float param, const float* dy, const float* x,
+                             float* dx, index_t n);
+// Same as above but with the forward OUTPUT y (cheaper for relu/sigmoid/tanh; used by Net).
+// Only for Linear, ReLU, LeakyReLU (slope > 0), Sigmoid and Tanh; throws for the GELUs.
+void activation_backward_from_output_cpu(Activation act, float param, const float* dy,
+                                         const float* y, float* dx, index_t n);
+
+// Row-wise softmax / log_softmax over contiguous [rows, cols]; y may alias x.
+void softmax_forward_cpu(const float* x, float* y, index_t rows, index_t cols, bool log);
+// dx from dy and the forward INPUT x; dx may alias dy.
+void softmax_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
+                          bool log);
+
+// ---- reductions --------------------------------------------------------------------------------
+// db[j] = sum_i dy[i, j] over contiguous [rows, cols], summed in row order (thread-independent).
+void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols);
+// out[i] = first index of the max of row i over contiguous [rows, cols] (NaN counts as max).
+void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols);
+
+// ---- losses ------------------------------------------------------------------------------------
+// Every loss returns the reduced value and writes the gradient of that value w.r.t. its first
+// argument. Per-sample loss L_i (mean over the row's columns for mse / bce, the cross-entropy of
+// the row for softmax CE), weighted by sample_weight[i] when given (nullptr = all ones);
+// Sum: sum_i w_i L_i; Mean: that sum / rows. `row_loss` is a workspace of `rows` doubles, so the
+// final sum runs in a fixed order whatever the thread split.
+
+double mse_cpu(const float* pred, const float* target, const float* sample_weight, float* dpred,
+               index_t rows, index_t cols, Reduction reduction, double* row_loss);
+// logits and targets (0/1 or probabilities) [rows, cols]; loss = softplus(z) - t z, stable.
+double binary_cross_entropy_cpu(const float* logits, const float* targets,
+                                const float* sample_weight, float* dlogits, index_t rows,
+                                index_t cols, Reduction reduction, double* row_loss);
+// Integer labels in [0, cols); a label out of range throws ValueError naming it.
+double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels,
+                                 const float* sample_weight, float* dlogits, index_t rows,
+                                 index_t cols, Reduction reduction, double* row_loss);
+// Probability / one-hot targets [rows, cols].
+double softmax_cross_entropy_soft_cpu(const float* logits, const float* targets,
+                                      const float* sample_weight, float* dlogits, index_t rows,
+                                      index_t cols, Reduction reduction, double* row_loss);
+
+// ---- optimizers (in place, one pass over n contiguous floats) ----------------------------------
+// PyTorch form: g += wd p; v = momentum v + g; p -= lr (nesterov ? g + momentum v : v).
+// velocity may be nullptr only when momentum == 0.
+void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, float lr,
+                  float momentum, bool nesterov, float weight_decay);
+// Adam, paper form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+// decoupled=false: L2 (g += wd p); decoupled=true (AdamW): p *= 1 - lr wd before the update.
+void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t n,
+                   std::int64_t step, float lr, float beta1, float beta2, float eps,
+                   float weight_decay, bool decoupled);
+
+// ---- gemm --------------------------------------------------------------------------------------
+// C = act(alpha * A @ B + beta * C + bias), with A [M, K], B [K, N], C [M, N] given by element
+// strides (row stride, column stride), so transposes and any NumPy view need no copy.
+// beta == 0 means C is not read (NaN in C does not propagate). bias (length N) may be nullptr.
+
+void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+              index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+              index_t rs_c, index_t cs_c, const Epilogue& epilogue);
+
+// The naive triple loop, in double accumulation: ground truth for tests and tiny shapes.
+void gemm_ref_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+                  index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+                  index_t rs_c, index_t cs_c, const Epilogue& epilogue);
+
+}  // namespace fusednet

@@ -1,0 +1,536 @@
+// gemm driver: C = act(alpha * A @ B + beta * C + bias), A [M, K], B [K, N], C [M, N] by element
+// strides (any sign, any value: NN / NT / TN / TT and every NumPy view are just strides).
+//
+// The Goto/BLIS structure (the reference is gemm_ref.cpp), shared out as tasks:
+//   for jc in N by NC:                      one pool job per jc block
+//     tasks = (ic, N chunk) pairs           each thread owns a range, steals from others' ends
+//       for pc in K by KC:                  K order fixed by K alone -> same bits on any threads
+//         pack A[ic, pc] into MR-tall micro-panels (the thread's own buffer, reused by its next
+//           task on the same ic)
+//         for jr in the chunk by NR:        B micro-panel (pc, jr) packed by the first thread
+//           for ir in mc by MR:             that needs it, into a buffer holding all of K
+//             micro-kernel on an MR x NR tile (ISA file)
+// No barrier inside a jc block: a thread never waits for another's K pass, and one that the OS
+// has descheduled leaves its remaining tasks to the others.
+// The epilogue rides on the K passes: the first applies beta (beta == 0 never reads C), later
+// ones accumulate, the last adds the bias and applies relu / leaky_relu in registers; sigmoid,
+// tanh and gelu run right after over the block's rows while they are still in cache.
+// Small problems with a narrow C (tiny nets, narrow output layers) run the small kernel on A and B
+// in place (run_small); others that are small skip the packing of A and the parallel region;
+// short M reads a row-major B in place.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "runtime/isa.h"
+#include "kernels/cpu.h"
+#include "runtime/thread_pool.h"
+#include "gemm_kernels.h"
+
+
+namespace fusednet {
+namespace gemm_detail {
+
+const KernelSet& kernels_for(CpuIsa isa) {
+#if defined(FUSEDNET_X86_KERNELS)
+  if (isa == CpuIsa::Avx512) return kernels_avx512();
+  if (isa == CpuIsa::Avx2) return kernels_avx2();
+#endif
+  (void)isa;
+  return kernels_generic();
+}
+
+void apply_activation(Activation act, float param, float* c, index_t m, index_t n, index_t rs_c,
+                      index_t cs_c) {
+  if (act == Activation::Linear || m == 0 || n == 0) return;
+  if (act == Activation::ReLU || act == Activation::LeakyReLU) {
+    const float slope = act == Activation::ReLU ? 0.0f : param;
+    for (index_t i = 0; i < m; ++i)
+      for (index_t j = 0; j < n; ++j) {
+        float& v = c[i * rs_c + j * cs_c];
+        if (v < 0.0f) v = act == Activation::ReLU ? 0.0f : v * slope;
+      }
+    return;
+  }
+  constexpr index_t kChunk = 256;
+  float buf[kChunk];
+  for (index_t i = 0; i < m; ++i) {
+    float* row = c + i * rs_c;
+    if (cs_c == 1) {
+      activation_forward_cpu(act, param, row, row, n);
+      continue;
+    }
+    for (index_t j0 = 0; j0 < n; j0 += kChunk) {
+      const index_t len = std::min(kChunk, n - j0);
+      for (index_t j = 0; j < len; ++j) buf[j] = row[(j0 + j) * cs_c];
+      activation_forward_cpu(act, param, buf, buf, len);
+      for (index_t j = 0; j < len; ++j) row[(j0 + j) * cs_c] = buf[j];
+    }
+  }
+}
+
+namespace {
+
+// Packing buffers, grown once per calling thread and reused (a gemm call never allocates after
+// the first one of its size).
+struct AlignedBuffer {
+  void* raw = nullptr;  // malloc'ed; ptr is its first 64-byte boundary (portable, no aligned_alloc)
+  float* ptr = nullptr;
+  size_t capacity = 0;
+  float* get(size_t n) {
+    if (n > capacity) {
+      std::free(raw);
+      raw = std::malloc(n * sizeof(float) + 64);
+      if (!raw) {
+        ptr = nullptr;
+        capacity = 0;
+        throw std::bad_alloc();
+      }
+      ptr = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(raw) + 63) &
+                                     ~static_cast<std::uintptr_t>(63));
+      capacity = n;
+    }
+    return ptr;
+  }
+  ~AlignedBuffer() { std::free(raw); }
+};
+thread_local AlignedBuffer tl_pack_b;
+thread_local AlignedBuffer tl_pack_a;
+
+// Work (M * N * K) below which one thread does it all: a fork/join costs more than it saves.
+std::atomic<double> g_parallel_min_work{1 << 20};
+// A is packed once each A block feeds at least this many columns; below, the kernel reads A in
+// place (packing would cost more than the contiguous reads save).
+std::atomic<index_t> g_pack_a_min_n{48};
+// Up to this many rows of C, a row-major B is read in place instead of packed: each B element is
+// used M times only, so the copy would cost a fair share of the work.
+std::atomic<index_t> g_direct_b_max_m{32};
+
+// Work (M * N * K) up to which the small path runs (when C is narrow enough in one orientation):
+// there packing, blocking and tile buffers would cost more than the arithmetic.
+std::atomic<double> g_small_max_work{1 << 18};
+
+// 0: the automatic task split; 1: one-panel N chunks (the most tasks, stealing and shared B
+// panels); 2: as 1, and a thread never waits for a panel another is packing (packs a copy).
+std::atomic<int> g_split_n{0};
+
+// A B block of at most this many floats (16 KiB) stays in L1 whatever the loop order.
+constexpr index_t kSmallBlockFloats = 4096;
+
+bool is_tile_act(Activation act) {
+  return act == Activation::Linear || act == Activation::ReLU || act == Activation::LeakyReLU;
+}
+
+int tile_act_code(Activation act) {
+  if (act == Activation::ReLU) return kTileReLU;
+  if (act == Activation::LeakyReLU) return kTileLeakyReLU;
+  return kTileNone;
+}
+
+struct Problem {
+  index_t M, N, K;
+  float alpha;
+  const float* A;
+  index_t rs_a, cs_a;
+  const float* B;
+  index_t rs_b, cs_b;
+  float beta;
+  float* C;
+  index_t rs_c, cs_c;
+  Epilogue ep;
+};
+
+// K == 0 or alpha == 0: C = act(beta * C + bias) without touching A or B.
+void scale_only(const Problem& p) {
+  for (index_t i = 0; i < p.M; ++i)
+    for (index_t j = 0; j < p.N; ++j) {
+      float& c = p.C[i * p.rs_c + j * p.cs_c];
+      float v = p.beta == 0.0f ? 0.0f : p.beta * c;
+      if (p.ep.bias) v += p.ep.bias[j];
+      c = v;
+    }
+  apply_activation(p.ep.act, p.ep.act_param, p.C, p.M, p.N, p.rs_c, p.cs_c);
+}
+
+// The K pass length of the blocked path: balanced blocks of at most ks.kc, from K alone.
+index_t k_pass(index_t K, const KernelSet& ks) { return ceil_div(K, ceil_div(K, ks.kc)); }
+
+// C^T = B^T A^T: the same product with the roles of rows and columns swapped (no bias: it would
+// lie along the other dimension).
+Problem transposed(const Problem& p) {
+  return Problem{p.N, p.M, p.K, p.alpha, p.B, p.cs_b, p.rs_b, p.A, p.cs_a, p.rs_a,
+                 p.beta, p.C, p.cs_c, p.rs_c, p.ep};
+}
+
+}  // namespace
+
+// Small problems (the layers of a tiny net, a narrow output layer on a small batch): C in one
+// pass of the small kernel, vectors along the columns of C, nothing packed, nothing allocated,
+// no parallel region. The kernel needs B by rows (unit column stride) and at most 2 vectors of
+// columns; of the orientations that allow it, the one with fewer vector FMAs and row stores is
+// taken.
+int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b,
+               index_t cs_b, index_t rs_c, index_t cs_c, bool bias, int simd_width) {
+  const double work = static_cast<double>(M) * static_cast<double>(N) * K;
+  if (K <= 0 || work > g_small_max_work.load(std::memory_order_relaxed)) return -1;
+  const index_t W = simd_width;
+  // Each group of 4 rows walks down all of K in A; when every k is on another cache line, a
+  // long walk (over 64 lines, fewer still at power-of-two strides) is evicted from L1 before
+  // the next group reuses it, unless there is only one pass of groups (measured on Zen 3:
+  // a TN 128x10x128 runs 15% slower here than packed).
+  const auto fits = [&](index_t rows, index_t cols, index_t cs_a_, index_t cs_b_) {
+    const index_t stride = cs_a_ < 0 ? -cs_a_ : cs_a_;
+    return cs_b_ == 1 && cols <= 2 * W && (stride <= 16 || K <= 64 || rows <= 16);
+  };
+  const bool plain_ok = fits(M, N, cs_a, cs_b);
+  const bool trans_ok = !bias && rs_a == 1 && fits(N, M, rs_b, rs_a);
+  if (!plain_ok && !trans_ok) return -1;
+  // Vector FMAs plus the row epilogues (element by element when C's columns are strided).
+  const auto cost = [&](index_t rows, index_t cols, index_t cs) {
+    return static_cast<double>(rows) *
+           (static_cast<double>(K * ceil_div(cols, W)) + (cs == 1 ? 2.0 : 2.0 + cols));
+  };
+  return trans_ok && (!plain_ok || cost(N, M, rs_c) < cost(M, N, cs_c)) ? 1 : 0;
+}
+
+namespace {
+
+bool run_small(const Problem& p, const KernelSet& ks) {
+  const int plan = small_plan(p.M, p.N, p.K, p.rs_a, p.cs_a, p.rs_b, p.cs_b, p.rs_c, p.cs_c,
+                              p.ep.bias != nullptr, ks.simd_width);
+  if (plan < 0) return false;
+  const Problem q = plan == 1 ? transposed(p) : p;
+  const Activation act = q.ep.act;
+  TileEpilogue ep;
+  ep.alpha = q.alpha;
+  ep.beta = q.beta;
+  ep.bias = q.ep.bias;
+  ep.act = is_tile_act(act) ? tile_act_code(act) : kTileNone;
+  ep.act_param = q.ep.act_param;
+  ks.small(q.M, q.N, q.K, k_pass(q.K, ks), q.A, q.rs_a, q.cs_a, q.B, q.rs_b, q.C, q.rs_c, q.cs_c,
+           ep);
+  if (!is_tile_act(act)) apply_activation(act, q.ep.act_param, q.C, q.M, q.N, q.rs_c, q.cs_c);
+  return true;
+}
+
+// Tasks are (M block, N chunk) pairs, ic-major. Thread t owns a contiguous range of them, pops
+// from its front and, once that is empty, steals from the back of the fullest other range; a
+// core slowed by another process then hands its work over instead of holding everyone up (a
+// static split waits for its slowest thread). One word per thread: lo | hi << 32.
+struct alignas(64) TaskRange {
+  std::atomic<std::uint64_t> bounds{0};
+};
+
+std::uint64_t pack_range(std::uint64_t lo, std::uint64_t hi) { return lo | (hi << 32); }
+
+index_t pop_front(TaskRange& r) {
+  std::uint64_t v = r.bounds.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::uint64_t lo = v & 0xffffffffu, hi = v >> 32;
+    if (lo >= hi) return -1;
+    if (r.bounds.compare_exchange_weak(v, pack_range(lo + 1, hi), std::memory_order_relaxed))
+      return static_cast<index_t>(lo);
+  }
+}
+
+index_t steal_back(TaskRange* ranges, int team, int self) {
+  for (;;) {
+    int victim = -1;
+    std::uint64_t most = 0, seen = 0;
+    for (int t = 0; t < team; ++t) {
+      if (t == self) continue;
+      const std::uint64_t v = ranges[t].bounds.load(std::memory_order_relaxed);
+      const std::uint64_t lo = v & 0xffffffffu, hi = v >> 32;
+      if (hi > lo && hi - lo > most) most = hi - lo, victim = t, seen = v;
+    }
+    if (victim < 0) return -1;
+    const std::uint64_t lo = seen & 0xffffffffu, hi = seen >> 32;
+    if (ranges[victim].bounds.compare_exchange_strong(seen, pack_range(lo, hi - 1),
+                                                      std::memory_order_relaxed))
+      return static_cast<index_t>(hi - 1);
+  }
+}
+
+// Per-call scratch, grown once per calling thread: the task ranges and the B panel states.
+thread_local std::vector<TaskRange> tl_ranges;
+thread_local std::vector<std::atomic<std::int32_t>> tl_panel_state;
+
+// The packed B of one jc block for all of K (pass after pass) is capped at this many floats
+// (16 MiB); past it the jc blocks get narrower. The packed A of one M block for all of K is kept
+// (and reused by the next task on the same block) up to this many floats per thread.
+constexpr index_t kMaxPackedB = index_t{1} << 22;
+constexpr index_t kMaxPackedA = index_t{1} << 18;
+
+void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
+  const index_t MR = ks.mr, NR = ks.nr;
+  // Balanced blocks: sizes depend on the problem only, never on the thread count.
+  const index_t kc_max = k_pass(p.K, ks), n_pc = ceil_div(p.K, kc_max);
+  const index_t nc_cap = std::max(NR, kMaxPackedB / (n_pc * kc_max) / NR * NR);
+  const index_t n_jc = ceil_div(p.N, std::min(ks.nc, nc_cap));
+  const index_t nc_max = round_up(ceil_div(p.N, n_jc), NR);
+  const index_t n_ic = ceil_div(p.M, ks.mc), mc_max = round_up(ceil_div(p.M, n_ic), MR);
+  // Packing A pays off once the block feeds enough columns (measured on Zen 3 with
+  // tools/gemm_bench.py: from N = 128 up packed A is 5-25% faster, for N = 10 read in place).
+  const index_t ncols = std::min(p.N, nc_max);
+  const bool pack_a = ncols >= g_pack_a_min_n.load(std::memory_order_relaxed);
+  const bool direct_b = p.cs_b == 1 && p.M <= g_direct_b_max_m.load(std::memory_order_relaxed);
+  const bool a_all_passes = mc_max * kc_max * n_pc <= kMaxPackedA;
+
+  const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
+  int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
+  // N chunks per M block: about 8 tasks per thread to share out, chunks of at least 4 panels
+  // (each B panel in L1 serves a whole A block; fewer panels, and the A block reloads more
+  // often than it is used). The split_n knob forces one-panel chunks (the most stealing).
+  const index_t max_panels = ceil_div(nc_max, NR);
+  index_t n_jp = 1;
+  if (nt > 1)
+    n_jp = std::min(ceil_div(8 * nt, n_ic), std::max<index_t>(1, max_panels / 4));
+  const int split_mode = g_split_n.load(std::memory_order_relaxed);
+  if (split_mode >= 1) n_jp = max_panels;
+  // Mode 2 (tests): never wait for a panel another thread is packing, pack a copy.
+  const int panel_spins = split_mode == 2 ? 0 : 256;
+  const index_t n_tasks = n_ic * n_jp;  // < 2^32: n_ic <= M / MR and n_jp <= nc / NR
+  if (static_cast<index_t>(nt) > n_tasks) nt = static_cast<int>(n_tasks);
+
+  const index_t b_pass = kc_max * nc_max;
+  float* bbuf = tl_pack_b.get(static_cast<size_t>(n_pc * b_pass));
+  // Per thread: its packed A (when A is packed) and room for B panels of its own (see `panel`:
+  // one, or a short-K block's), each on 64-byte boundaries.
+  const index_t a_size = pack_a ? round_up(mc_max * kc_max * (a_all_passes ? n_pc : 1), 16) : 0;
+  const index_t own_size = a_size + round_up(kSmallBlockFloats + kc_max * NR, 16);
+  float* own_all = tl_pack_a.get(static_cast<size_t>(nt * own_size));
+  // A B panel's state for jc block g: below 2g+1 not packed yet, 2g+1 being packed, 2g+2 ready.
+  if (tl_panel_state.size() < static_cast<size_t>(n_pc * max_panels))
+    tl_panel_state = std::vector<std::atomic<std::int32_t>>(static_cast<size_t>(n_pc * max_panels));
+  std::atomic<std::int32_t>* panel_state = tl_panel_state.data();
+  for (index_t i = 0; i < n_pc * max_panels; ++i) panel_state[i].store(0, std::memory_order_relaxed);
+  if (tl_ranges.size() < static_cast<size_t>(n_jc) * nt)
+    tl_ranges = std::vector<TaskRange>(static_cast<size_t>(n_jc) * nt);
+  TaskRange* ranges = tl_ranges.data();
+  for (index_t g = 0; g < n_jc; ++g)
+    for (int t = 0; t < nt; ++t)
+      ranges[g * nt + t].bounds.store(
+          pack_range(static_cast<std::uint64_t>(n_tasks * t / nt),
+                     static_cast<std::uint64_t>(n_tasks * (t + 1) / nt)),
+          std::memory_order_relaxed);
+
+  const Activation act = p.ep.act;
+  const bool tile_act = is_tile_act(act);
+
+  // One team per jc block (a new block repacks the B buffer, so the previous one must be done).
+  const auto block = [&](index_t g, int tid) {
+    float* abuf = own_all + static_cast<index_t>(tid) * own_size;
+    float* own_panel = abuf + a_size;
+    index_t packed_ic = -1, packed_pc = -1;  // abuf holds this M block (and pass, if one fits)
+    {
+      const index_t jc = g * nc_max;
+      const index_t nc = std::min(nc_max, p.N - jc);
+      const index_t panels = ceil_div(nc, NR);
+      const std::int32_t claimed = static_cast<std::int32_t>(2 * g + 1), ready = claimed + 1;
+      // Panel q of pass pc, packed by the first thread that needs it. A thread that finds it
+      // being packed by another waits a moment, then packs its own copy: waiting longer could
+      // mean waiting for a thread that the OS has just put on the same core.
+      const auto panel = [&](index_t pc, index_t kc, index_t q, index_t slot) -> const float* {
+        if (direct_b && (q + 1) * NR <= nc) return nullptr;
+        float* dst = bbuf + pc / kc_max * b_pass + q * NR * kc_max;
+        const auto pack = [&](float* to) {
+          ks.pack_b(kc, std::min(NR, nc - q * NR), p.B + pc * p.rs_b + (jc + q * NR) * p.cs_b,
+                    p.rs_b, p.cs_b, to);
+          return to;
+        };
+        std::atomic<std::int32_t>& st = panel_state[pc / kc_max * max_panels + q];
+        std::int32_t s = st.load(std::memory_order_acquire);
+        if (s == ready) return dst;
+        if (s < claimed && st.compare_exchange_strong(s, claimed, std::memory_order_acquire)) {
+          pack(dst);
+          st.store(ready, std::memory_order_release);
+          return dst;
+        }
+        for (int spins = 0; spins < panel_spins; ++spins) {
+          if (st.load(std::memory_order_acquire) == ready) return dst;
+          cpu_relax();
+        }
+        return pack(own_panel + slot * kc * NR);
+      };
+      TaskRange* my = ranges + g * nt;
+      for (;;) {
+        index_t t = pop_front(my[tid]);
+        // All nt ranges, not just `team`: a call that found the pool busy runs alone.
+        if (t < 0 && nt > 1) t = steal_back(my, nt, tid);
+        if (t < 0) break;
+        const index_t ic = (t / n_jp) * mc_max, jp = t % n_jp;
+        const index_t mc = std::min(mc_max, p.M - ic);
+        const index_t q0 = panels * jp / n_jp, q1 = panels * (jp + 1) / n_jp;
+        if (q1 == q0) continue;
+        const index_t j0 = q0 * NR, j1 = std::min(nc, q1 * NR);
+        float* cblk = p.C + ic * p.rs_c + (jc + j0) * p.cs_c;
+        for (index_t pc = 0; pc < p.K; pc += kc_max) {
+          const index_t kc = std::min(kc_max, p.K - pc);
+          const bool first = pc == 0, last = pc + kc == p.K;
+          const float* asrc = p.A + ic * p.rs_a + pc * p.cs_a;
+          float* apk = nullptr;
+          if (pack_a) {
+            if (a_all_passes) {
+              apk = abuf + pc / kc_max * mc_max * kc_max;
+              if (packed_ic != ic) ks.pack_a(mc, kc, asrc, p.rs_a, p.cs_a, apk);
+              if (last) packed_ic = ic;
+            } else {
+              apk = abuf;
+              if (packed_ic != ic || packed_pc != pc) ks.pack_a(mc, kc, asrc, p.rs_a, p.cs_a, abuf);
+              packed_ic = ic, packed_pc = pc;
+            }
+          }
+          TileEpilogue ep;
+          ep.alpha = p.alpha;
+          ep.beta = first ? p.beta : 1.0f;
+          ep.act = last && tile_act ? tile_act_code(act) : kTileNone;
+          ep.act_param = p.ep.act_param;
+          const float* bias = last && p.ep.bias ? p.ep.bias + jc + j0 : nullptr;
+          const float* bsrc = p.B + pc * p.rs_b + jc * p.cs_b;
+          // A read in place: one tile per call.
+          const auto strided_tile = [&](index_t ir, index_t jr, const float* bpanel) {
+            const index_t m = std::min(MR, mc - ir), n = std::min(NR, j1 - jr);
+            ep.bias = bias ? bias + (jr - j0) : nullptr;
+            ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bpanel ? bpanel : bsrc + jr,
+                              bpanel ? NR : p.rs_b, cblk + ir * p.rs_c + (jr - j0) * p.cs_c,
+                              p.rs_c, p.cs_c, m, n, ep);
+          };
+          if (kc * (j1 - j0) <= kSmallBlockFloats) {
+            // The whole B block fits in L1 (short K): sweep C row by row, so each row of C is
+            // written in one go instead of in NR-wide strips (store-bound when K is ~10).
+            const float* bp[kSmallBlockFloats / 16];
+            for (index_t q = q0; q < q1; ++q) bp[q - q0] = panel(pc, kc, q, q - q0);
+            if (pack_a) {
+              ep.bias = bias;
+              for (index_t ir = 0; ir < mc; ir += MR)
+                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0,
+                                                         bsrc + j0, p.rs_b, cblk + ir * p.rs_c,
+                                                         p.rs_c, p.cs_c, j1 - j0, ep);
+            } else {
+              for (index_t ir = 0; ir < mc; ir += MR)
+                for (index_t jr = j0; jr < j1; jr += NR) strided_tile(ir, jr, bp[(jr - j0) / NR]);
+            }
+          } else {
+            // A B micro-panel stays in L1 while the A block streams past it from L2.
+            // Odd threads walk the panels backwards: threads on the same panels then pack
+            // different ones.
+            for (index_t i = 0; i < q1 - q0; ++i) {
+              const index_t q = tid & 1 ? q1 - 1 - i : q0 + i;
+              const float* bp = panel(pc, kc, q, 0);
+              if (pack_a) {
+                const index_t jr = q * NR;
+                ep.bias = bias ? bias + (jr - j0) : nullptr;
+                ks.packed_column(kc, apk, mc, bp ? bp : bsrc + jr, bp ? NR : p.rs_b,
+                                 cblk + (jr - j0) * p.cs_c, p.rs_c, p.cs_c,
+                                 std::min(NR, j1 - jr), ep);
+              } else {
+                for (index_t ir = 0; ir < mc; ir += MR) strided_tile(ir, q * NR, bp);
+              }
+            }
+          }
+        }
+        if (!tile_act)
+          apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
+      }
+    }
+  };
+  for (index_t g = 0; g < n_jc; ++g) {
+    if (nt <= 1)
+      block(g, 0);
+    else
+      run_team(nt, [&](int tid, int) { block(g, tid); });
+  }
+}
+
+}  // namespace
+
+void set_gemm_split_n(int mode) { g_split_n.store(mode); }
+int get_gemm_split_n() { return g_split_n.load(); }
+
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
+                     double small_max_work) {
+  if (parallel_min_work >= 0) g_parallel_min_work.store(parallel_min_work);
+  if (pack_a_min_n >= 0) g_pack_a_min_n.store(pack_a_min_n);
+  if (direct_b_max_m >= 0) g_direct_b_max_m.store(direct_b_max_m);
+  if (small_max_work >= 0) g_small_max_work.store(small_max_work);
+}
+
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
+                     double* small_max_work) {
+  *parallel_min_work = g_parallel_min_work.load();
+  *pack_a_min_n = g_pack_a_min_n.load();
+  *direct_b_max_m = g_direct_b_max_m.load();
+  *small_max_work = g_small_max_work.load();
+}
+
+double fp32_peak_gflops_cpu(int threads, CpuIsa isa) {
+  using clock = std::chrono::steady_clock;
+  const KernelSet& ks = kernels_for(isa);
+  threads = std::max(threads, 1);
+  // Calibrate one chunk to about 10 ms on one thread, then keep the best of 5 chunks (~50 ms):
+  // the best chunk is the one least disturbed by other processes on a shared machine.
+  index_t iters = 1 << 14;
+  for (;;) {
+    const auto t0 = clock::now();
+    ks.fma_loop(iters);
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    if (s > 2e-3) {
+      iters = static_cast<index_t>(static_cast<double>(iters) * (10e-3 / s)) + 1;
+      break;
+    }
+    iters *= 4;
+  }
+  double best = 0.0;
+  for (int rep = 0; rep < 5; ++rep) {
+    // A pool thread that joins late adds its flops late: that chunk reads low and is not kept.
+    std::mutex sum_lock;
+    double flops = 0.0;
+    const auto t0 = clock::now();
+    run_team(threads, [&](int, int) {
+      const double mine = ks.fma_loop(iters);
+      std::lock_guard<std::mutex> lock(sum_lock);
+      flops += mine;
+    });
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    best = std::max(best, flops / s);
+  }
+  return best * 1e-9;
+}
+
+}  // namespace gemm_detail
+
+using gemm_detail::Problem;
+
+void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
+              index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
+              index_t rs_c, index_t cs_c, const Epilogue& epilogue) {
+  if (M <= 0 || N <= 0) return;
+  Problem p{M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, epilogue};
+  if (K <= 0 || alpha == 0.0f) {
+    gemm_detail::scale_only(p);
+    return;
+  }
+  const gemm_detail::KernelSet& ks = gemm_detail::kernels_for(active_cpu_isa());
+  if (gemm_detail::run_small(p, ks)) return;
+  // Some problems run better as C^T = B^T A^T (the bias then lies along the other dimension, so
+  // only without one): a C with unit row stride (Fortran order), so the kernel's stores run along
+  // memory, and a C narrower than the register tile (N = 10 output layers), so the vector lanes
+  // run along M instead of mostly idling.
+  if (!epilogue.bias) {
+    using gemm_detail::transposed;
+    const bool fortran_c = cs_c != 1 && rs_c == 1;
+    const auto tiles = [&](index_t rows, index_t cols) {
+      return static_cast<double>(round_up(rows, ks.mr)) * static_cast<double>(round_up(cols, ks.nr));
+    };
+    const bool narrow = cs_c == 1 && N < ks.nr && tiles(N, M) < 0.8 * tiles(M, N);
+    if (fortran_c || narrow) p = transposed(p);
+  }
+  gemm_detail::run_blocked(p, ks, num_threads());
+}
+
+}  // namespace fusednet

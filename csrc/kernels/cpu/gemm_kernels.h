@@ -1,0 +1,120 @@
+// Private to the gemm family: the micro-kernel interface shared by the driver (gemm.cpp) and the
+// per-ISA kernel files (gemm_kernel_{generic,avx2,avx512}.cpp, each compiled with its own flags).
+//
+// A micro-kernel computes one MR x NR tile of C from a K-slice:
+//   C[i, j] = epi(alpha * sum_k A(i, k) B(k, j) + beta * C[i, j])      i < m <= MR, j < n <= NR
+// B is a packed micro-panel: B(k, j) = b[k * NR + j], zero-padded to NR columns, or for short M
+// a full NR-column panel of a row-major B read in place (B(k, j) = b[k * rs_b + j]).
+// A is either a packed micro-panel (A(i, k) = a[k * MR + i], zero-padded to MR rows) or, on the
+// small-problem path, read in place with any strides (A(i, k) = a[i * rs_a + k * cs_a]).
+#pragma once
+
+#include "common.h"
+#include "runtime/isa.h"
+#include "kernels/cpu.h"
+
+namespace fusednet {
+namespace gemm_detail {
+
+// What a micro-kernel applies while its tile is still in registers. The transcendental
+// activations (sigmoid, tanh, gelu) are applied by the driver on the stored rows instead.
+enum TileAct : int { kTileNone = 0, kTileReLU = 1, kTileLeakyReLU = 2 };
+
+struct TileEpilogue {
+  float alpha = 1.0f;
+  float beta = 0.0f;            // 0: C is not read, so NaN in C does not propagate
+  const float* bias = nullptr;  // bias of the tile's first column (length n), or nullptr
+  int act = kTileNone;
+  float act_param = 0.0f;       // leaky_relu negative slope
+};
+
+using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b, index_t rs_b, float* c,
+                              index_t rs_c, index_t cs_c, index_t m, index_t n,
+                              const TileEpilogue& ep);
+using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                               const float* b, index_t rs_b, float* c, index_t rs_c, index_t cs_c,
+                               index_t m, index_t n, const TileEpilogue& ep);
+// A row of tiles: one packed A micro-panel (m rows) against B panels b[0, count), n columns in
+// all, C and the bias (if any) at their first column. A null b[q] is a full panel read in place
+// at b_in_place + q * NR with row stride rs_in_place.
+using PackedRowFn = void (*)(index_t kc, const float* a, const float* const* b, index_t count,
+                             const float* b_in_place, index_t rs_in_place, float* c,
+                             index_t rs_c, index_t cs_c, index_t n, const TileEpilogue& ep);
+// A column of tiles: a whole packed A block (mc rows) against one B panel (n <= NR columns).
+using PackedColumnFn = void (*)(index_t kc, const float* a, index_t mc, const float* b,
+                                index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t n,
+                                const TileEpilogue& ep);
+// Packs a kc x nc block of B (B(k, j) = b[k * rs_b + j * cs_b]) into ceil(nc / NR) micro-panels.
+using PackBFn = void (*)(index_t kc, index_t nc, const float* b, index_t rs_b, index_t cs_b,
+                         float* out);
+// Packs an mc x kc block of A into ceil(mc / MR) micro-panels.
+using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                         float* out);
+
+// The small-problem path: all of C (m x n, n <= 2 * simd_width) from A and B read in place, B by
+// rows (B(k, j) = b[k * rs_b + j]), A and C through any strides; no packing, no buffers. The
+// sums run in K passes of kb, as the blocked path's, so both give the same bits.
+using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float* a,
+                         index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
+                         index_t rs_c, index_t cs_c, const TileEpilogue& ep);
+
+constexpr int kMaxMR = 16;
+
+// One ISA's kernels and the cache blocking that suits them.
+struct KernelSet {
+  const char* name;
+  int mr, nr;        // register tile
+  index_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x NR in L1, kc x nc in L3
+  // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
+  PackedKernel packed[kMaxMR];
+  StridedKernel strided[kMaxMR];
+  // The same tiles, a row or a column of them per call (the driver's sweeps, per-tile calls and
+  // setup hoisted: with short K they are a fair share of the work). packed_row[m - 1]: m rows.
+  PackedRowFn packed_row[kMaxMR];
+  PackedColumnFn packed_column;
+  PackAFn pack_a;
+  PackBFn pack_b;
+  // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
+  double (*fma_loop)(index_t iters);
+  SmallFn small;
+  int simd_width;  // floats per vector register
+};
+
+const KernelSet& kernels_generic();
+#if defined(FUSEDNET_X86_KERNELS)
+const KernelSet& kernels_avx2();
+const KernelSet& kernels_avx512();
+#endif
+
+// The kernel set for `isa` (generic when the build has no x86 kernels).
+const KernelSet& kernels_for(CpuIsa isa);
+
+// C[i, j] = act(C[i, j]) over an m x n block with any strides: relu / leaky_relu inline, the
+// others through activation_forward_cpu on contiguous rows (gathered when C's rows are strided).
+void apply_activation(Activation act, float param, float* c, index_t m, index_t n, index_t rs_c,
+                      index_t cs_c);
+
+// Tuning knobs (tests use them to force each path): the M*N*K below which no parallel region is
+// opened, the least number of columns for which A is packed (0: always), the most rows of C for
+// which a row-major B is read in place, the M*N*K up to which the small kernel runs where it can
+// (0: never). A negative value keeps a knob as it is.
+void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
+                     double small_max_work);
+void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
+                     double* small_max_work);
+
+// How the threads share a problem: 0 automatic, 1 one-panel N chunks (the most tasks, the most
+// stealing and shared B panels), 2 as 1 and never wait for a panel being packed (tests).
+void set_gemm_split_n(int mode);
+int get_gemm_split_n();
+
+// Which small-kernel orientation gemm_cpu takes for a problem: -1 none (the blocked path),
+// 0 C as it is, 1 C^T = B^T A^T.
+int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b,
+               index_t cs_b, index_t rs_c, index_t cs_c, bool bias, int simd_width);
+
+// The FP32 peak measured with the ISA's FMA loop on `threads` threads for about 50 ms.
+double fp32_peak_gflops_cpu(int threads, CpuIsa isa);
+
+}  // namespace gemm_detail
+}  // namespace fusednet

@@ -1,0 +1,243 @@
+// What Net (net.h) and its device twin NetCuda (net_cuda.h) share on the host: the spec types of
+// layers, losses, metrics and optimizers; NetSpec, the part of a net its specs determine (checked
+// specs, arena layout, seed, counters, optimizer choice); which activations backward can take from
+// the output; the workspace sizes; the optimizer dispatch; the epoch's shuffle permutation and the
+// metric means. One definition here keeps both backends laying out the same arenas and drawing the
+// same permutations, so weights copy 1:1 between them and both train to the same result.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "common.h"
+#include "kernels/cpu.h"
+
+namespace fusednet {
+
+// Activation codes of Net layers: the kernels' elementwise codes, plus row-wise softmax (output only).
+constexpr int kActSoftmax = 100;
+
+struct DenseSpec {
+  index_t in = 0, units = 0;
+  int act = 0;            // Activation code or kActSoftmax (last layer only)
+  float act_param = 0.f;  // leaky_relu slope
+  bool use_bias = true;
+  float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
+};
+
+enum class LossKind : int { MSE = 0, BCE = 1, SparseCE = 2, CategoricalCE = 3 };
+struct LossSpec {
+  LossKind kind = LossKind::MSE;
+  bool from_logits = false;  // false + sigmoid/softmax output: fused, computed from the logits
+};
+
+enum class MetricKind : int { BinaryAccuracy = 0, SparseAccuracy = 1, CategoricalAccuracy = 2,
+                              MAE = 3, MSE = 4 };
+
+enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
+struct OptimSpec {
+  OptimKind kind = OptimKind::Adam;
+  float momentum = 0.f;
+  bool nesterov = false;
+  float weight_decay = 0.f;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
+};
+
+// One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
+struct EpochStats {
+  double loss = 0.0;
+  std::vector<double> metrics;
+  index_t batches = 0;     // batches run (fewer than planned when a callback stopped the epoch)
+};
+
+// Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
+struct Targets {
+  const std::int64_t* labels = nullptr;
+  const float* values = nullptr;
+  index_t cols = 0;
+};
+
+// Called after training batches with the batch index and the epoch's running mean loss and
+// metrics so far; returns false to stop the epoch. With interval_s == 0 it is called after every
+// batch. A progress display asks for an interval instead: it is then called only after a batch
+// that ends at least interval_s after its previous call (or the epoch's start), and after the
+// last batch -- so a device-resident epoch is not made to wait for the device after each batch.
+struct BatchHook {
+  using Fn = std::function<bool(index_t, double, const std::vector<double>&)>;
+  Fn fn;
+  double interval_s = 0.0;
+
+  BatchHook() = default;
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, BatchHook>>>
+  BatchHook(F&& f, double interval = 0.0) : fn(std::forward<F>(f)), interval_s(interval) {}
+  explicit operator bool() const { return static_cast<bool>(fn); }
+  bool operator()(index_t b, double loss, const std::vector<double>& metrics) const {
+    return fn(b, loss, metrics);
+  }
+};
+
+// Which batches of an epoch a BatchHook is called for (see BatchHook).
+class HookSchedule {
+ public:
+  HookSchedule(const BatchHook& hook, index_t steps)
+      : on_(static_cast<bool>(hook)), interval_(hook.interval_s), steps_(steps),
+        last_(std::chrono::steady_clock::now()) {}
+  bool due(index_t b) {
+    if (!on_) return false;
+    if (interval_ <= 0.0 || b + 1 >= steps_) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last_).count() < interval_) return false;
+    last_ = now;
+    return true;
+  }
+
+ private:
+  bool on_;
+  double interval_;
+  index_t steps_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+
+// A data set as the caller holds it on the host.
+struct HostData {
+  const float* X = nullptr;
+  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
+  const float* sw = nullptr;
+  index_t n = 0;
+};
+
+// Where each layer's kernel and bias start in the parameter arena (Keras order: kernel (in, units)
+// row-major, then bias (units,), per layer).
+struct ArenaLayout {
+  std::vector<index_t> w_off, b_off;  // b_off -1: the layer has no bias
+  index_t num_params = 0;
+};
+
+// Checks the layer specs and the input dropout rate (ValueError naming the layer) and returns
+// their arena layout.
+ArenaLayout arena_layout(const std::vector<DenseSpec>& layers, float input_dropout);
+
+inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
+
+// Activations whose derivative is a function of the output (no need to keep z).
+inline bool backward_from_output(int act, float param) {
+  auto a = static_cast<Activation>(act);
+  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
+         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
+}
+
+// Layer i must keep its pre-activation z for backward: the output layer (losses read it), and
+// activations whose derivative needs z.
+inline bool layer_needs_z(const std::vector<DenseSpec>& layers, index_t i) {
+  const DenseSpec& L = layers[static_cast<size_t>(i)];
+  return i + 1 == static_cast<index_t>(layers.size()) || !backward_from_output(L.act, L.act_param);
+}
+
+// Floats of layer i's workspace buffers for `rows` rows: the pre-activation z (when kept), the
+// output a (hidden layers; the output layer's lives in z / the output buffer), the dropped-out
+// output (with Dropout after the layer) and the delta dz.
+struct LayerWorkspace {
+  index_t z = 0, a = 0, drop = 0, dz = 0;
+};
+inline LayerWorkspace layer_workspace(const std::vector<DenseSpec>& layers, index_t i,
+                                      index_t rows) {
+  const DenseSpec& L = layers[static_cast<size_t>(i)];
+  const bool last = i + 1 == static_cast<index_t>(layers.size());
+  LayerWorkspace w;
+  w.z = layer_needs_z(layers, i) ? rows * L.units : 0;
+  w.a = last ? 0 : rows * L.units;
+  w.drop = L.dropout_after > 0.f ? rows * L.units : 0;
+  w.dz = rows * L.units;
+  return w;
+}
+
+// The loss is computed from the output layer's pre-activation (fused with its activation):
+// binary cross-entropy after a sigmoid, softmax cross-entropy after a softmax, unless the
+// user says the output already is logits.
+inline bool loss_fused_with_output(const LossSpec& spec, int output_act) {
+  if (spec.from_logits) return false;
+  if (spec.kind == LossKind::BCE) return output_act == static_cast<int>(Activation::Sigmoid);
+  if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
+    return output_act == kActSoftmax;
+  return false;
+}
+
+// State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
+inline int optimizer_state_count(const OptimSpec& spec) {
+  if (spec.kind == OptimKind::SGD) return spec.momentum != 0.f ? 1 : 0;
+  return 2;
+}
+
+// One optimizer pass over an arena of n parameters with the backend's step kernels
+// (kernels.h / cuda_kernels.h signatures): SGD with its velocity when it keeps one, Adam/AdamW
+// at step t = step + 1 (decoupled weight decay for AdamW).
+template <typename SgdStep, typename AdamStep>
+void optimizer_update(const OptimSpec& o, float* param, const float* grad, float* state0,
+                      float* state1, index_t n, std::int64_t step, float lr, SgdStep sgd_step,
+                      AdamStep adam_step) {
+  switch (o.kind) {
+    case OptimKind::SGD:
+      sgd_step(param, grad, optimizer_state_count(o) ? state0 : nullptr, n, lr, o.momentum,
+               o.nesterov, o.weight_decay);
+      break;
+    case OptimKind::Adam:
+    case OptimKind::AdamW:
+      adam_step(param, grad, state0, state1, n, step + 1, lr, o.beta1, o.beta2, o.eps,
+                o.weight_decay, o.kind == OptimKind::AdamW);
+      break;
+  }
+}
+
+// The part of a net that its specs determine, and the state both backends keep the same way.
+class NetSpec {
+ public:
+  // Checks the specs (ValueError naming the layer) and lays out the arena.
+  NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
+
+  index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
+  const DenseSpec& layer(index_t i) const { return layers_[static_cast<size_t>(i)]; }
+  index_t input_width() const { return layers_.front().in; }
+  index_t output_width() const { return layers_.back().units; }
+  index_t num_params() const { return num_params_; }
+  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
+  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }  // -1: no bias
+  std::uint64_t seed() const { return seed_; }
+
+  // Counters that make training reproducible across save/load: training forwards run (dropout
+  // masks) and epochs shuffled (permutations).
+  std::int64_t train_forwards = 0;
+  std::int64_t epochs_shuffled = 0;
+
+  bool has_optimizer() const { return has_optim_; }
+  const OptimSpec& optimizer() const { return optim_; }
+  int num_optimizer_states() const { return has_optim_ ? optimizer_state_count(optim_) : 0; }
+  std::int64_t step = 0;  // optimizer updates applied (Adam's t after the update)
+
+  // The loss is computed from the output layer's pre-activation (see loss_fused_with_output).
+  bool fused(const LossSpec& spec) const { return loss_fused_with_output(spec, layers_.back().act); }
+
+ protected:
+  bool needs_z(index_t i) const { return layer_needs_z(layers_, i); }
+
+  std::vector<DenseSpec> layers_;
+  float input_dropout_ = 0.f;
+  std::uint64_t seed_ = 0;
+  std::vector<index_t> w_off_, b_off_;
+  index_t num_params_ = 0;
+  bool has_optim_ = false;
+  OptimSpec optim_;
+};
+
+// order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
+void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);
+
+// Each metric's mean from its sum over n rows of `cols` outputs (accuracies count rows).
+std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
+                                 const std::vector<double>& sums, index_t n, index_t cols);
+
+}  // namespace fusednet
