@@ -77,6 +77,7 @@ PYBIND11_MODULE(_core, m) {
       "Runs parallel_for over [0, n) and returns how many times each index ran (tests); "
       "throw_at makes that index throw.");
 
+  bind_types(m);
   bind_gemm(m);
   bind_activation(m);
   bind_loss(m);

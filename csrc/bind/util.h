@@ -86,6 +86,7 @@ inline void require_shape(const F32View& v, const std::vector<index_t>& shape, c
 }
 
 // One registration function per op family, each in its own bind_<family>.cpp.
+void bind_types(py::module_& m);  // the enums; registered first
 void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);  // activations, softmax, reductions
 void bind_loss(py::module_& m);

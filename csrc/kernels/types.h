@@ -15,7 +15,13 @@ enum class Activation : int {
   Tanh = 4,
   GELU = 5,       // exact: 0.5 x (1 + erf(x / sqrt 2))
   GELUTanh = 6,   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  Softmax = 7,    // row-wise, not elementwise: a Net layer's activation, never a kernel code
 };
+
+// The codes the elementwise kernels and the gemm epilogue take (all but Softmax).
+inline bool is_elementwise(Activation act) {
+  return static_cast<int>(act) >= 0 && static_cast<int>(act) <= static_cast<int>(Activation::GELUTanh);
+}
 
 // Losses reduce per-sample values by a weighted sum, or that sum divided by the row count.
 enum class Reduction : int { Mean = 0, Sum = 1 };

@@ -9,6 +9,9 @@
 
 namespace fusednet {
 
+// Where arrays live and kernels run.
+enum class Device : int { Cpu = 0, Cuda = 1 };
+
 struct CudaDeviceInfo {
   int index = 0;
   std::string name;
