@@ -135,24 +135,27 @@ def test_progress_output(verbose, capsys):
 def test_progress_bar_hook_is_throttled_and_ends_at_the_last_batch():
     x, y = _data()
     net = _model()._net
-    net.set_optimizer(0, 0.0, False, 0.0, 0.9, 0.999, 1e-7)  # plain SGD
+    sgd = fnet._core.OptimSpec(fnet._core.OptimKind.sgd)  # plain SGD
+    sparse_ce = fnet._core.LossSpec(fnet._core.LossKind.sparse_categorical_crossentropy)
+    accuracy = [fnet._core.MetricKind.sparse_categorical_accuracy]
+    net.set_optimizer(sgd)
+    net.compile(sparse_ce, accuracy)
     ref = _model()._net
-    ref.set_optimizer(0, 0.0, False, 0.0, 0.9, 0.999, 1e-7)
+    ref.set_optimizer(sgd)
+    ref.compile(sparse_ce, accuracy)
     seen = []
-    code = [1]  # sparse accuracy
     # An interval longer than the epoch: only the last batch reports, with the epoch's figures.
-    stats = net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code,
+    stats = net.train_epoch(x, y, None, 8, True, None, 0.1,
                             lambda b, loss, mets: seen.append((b, loss, mets)), 60.0)
-    want = ref.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code, None)
+    want = ref.train_epoch(x, y, None, 8, True, None, 0.1, None)
     assert [b for b, _, _ in seen] == [11]
     assert seen[0][1] == stats[0] == want[0] and seen[0][2] == stats[1] == want[1]
     assert np.array_equal(net.params, ref.params)
     every = []
-    net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code,
-                    lambda b, loss, mets: every.append(b))
+    net.train_epoch(x, y, None, 8, True, None, 0.1, lambda b, loss, mets: every.append(b))
     assert every == list(range(12))
     with pytest.raises(ValueError, match="hook_interval"):
-        net.train_epoch(x, y, None, 8, True, None, 0.1, 2, False, code, print, -1.0)
+        net.train_epoch(x, y, None, 8, True, None, 0.1, print, -1.0)
 
 
 def test_terminate_on_nan():

@@ -1,4 +1,4 @@
-"""Device-resident training (NetCuda, Sequential(device="cuda"), model.to).
+"""Device-resident training (the Net on device="cuda", Sequential(device="cuda"), model.to).
 
 Three groups:
 - on a GPU: CUDA training against CPU training on the same seed and batches (stated tolerances:
@@ -7,7 +7,7 @@ Three groups:
   they skip with the reason when there is no device;
 - everywhere: the clear errors when CUDA is not compiled or there is no device;
 - everywhere: the Python side of the CUDA path (host mirrors of the arenas in CudaNet, model.to,
-  save/load, optimizer state, tape) run against a stand-in NetCuda that keeps its "device" arenas
+  save/load, optimizer state, tape) run against a stand-in CUDA net that keeps its "device" arenas
   in a CPU Net and hands out copies only; with it, "cuda" training must equal CPU training bit for
   bit, which proves every mirror upload/download is where it must be.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import _core, layers as L, losses, optimizers
+from fusednet import _core, _cuda_net, layers as L, losses, optimizers
 
 CUDA = fnet.backends()["cuda"]
 needs_gpu = pytest.mark.skipif(not CUDA["available"],
@@ -252,13 +252,13 @@ def test_cuda_to_round_trip_and_save_load(rng, tmp_path):
 
 # ==== errors, everywhere ==========================================================================
 
-SPEC = [(4, 3, 0, 0.0, True, 0.0)]
+SPEC = [_core.DenseSpec(4, 3)]
 
 
 @pytest.mark.skipif(CUDA["available"], reason="a CUDA device is present")
 def test_netcuda_without_cuda_raises_clear_error():
     with pytest.raises(RuntimeError, match=r"CUDA not (compiled|available)"):
-        _core.NetCuda(SPEC, 0.0, 0)
+        _core.Net(SPEC, 0.0, 0, _core.Device.cuda)
 
 
 @pytest.mark.skipif(CUDA["available"], reason="a CUDA device is present")
@@ -294,11 +294,12 @@ def test_bad_device_name():
 # ==== the Python side of the CUDA path, with a stand-in device ====================================
 
 class FakeNetCuda:
-    """NetCuda's interface over a CPU Net whose arenas are only ever exchanged as COPIES, as with
-    device memory. Sequential(device='cuda') on it must train bit-identically to the CPU path."""
+    """A CUDA net's interface over a CPU Net whose arenas are only ever exchanged as COPIES, as
+    with device memory. Sequential(device='cuda') on it must train bit-identically to the CPU
+    path."""
 
     def __init__(self, layers, input_dropout, seed):
-        self._n = _core.Net(layers, input_dropout, seed)
+        self._n = _core.Net(layers, input_dropout, seed, _core.Device.cpu)
         self.max_resident_bytes = -1
         self.stream_chunk_bytes = 8 << 20
         self.holds = []  # the hold_data calls, in order
@@ -308,9 +309,9 @@ class FakeNetCuda:
 
     def __getattr__(self, name):  # plain values and methods with copy semantics
         if name in ("num_params", "input_width", "output_width", "seed", "has_optimizer",
-                    "num_optimizer_states", "kernel_offset", "bias_offset", "fused",
-                    "set_optimizer", "apply_update", "forward", "output", "loss", "backward",
-                    "train_epoch", "fit", "evaluate", "predict"):
+                    "num_optimizer_states", "kernel_offset", "bias_offset", "fused", "compile",
+                    "compiled", "set_optimizer", "apply_update", "forward", "output", "loss",
+                    "backward", "train_epoch", "fit", "evaluate", "predict"):
             return getattr(self._n, name)
         raise AttributeError(name)
 
@@ -351,7 +352,7 @@ class FakeNetCuda:
 def fake_cuda(monkeypatch):
     info = dict(_core.cuda_info(), available=True, reason="")
     monkeypatch.setattr(_core, "cuda_info", lambda: info)
-    monkeypatch.setattr(_core, "NetCuda", FakeNetCuda)
+    monkeypatch.setattr(_cuda_net, "_device_net", FakeNetCuda)
 
 
 @pytest.mark.parametrize("kind", ["sparse", "mse"])

@@ -1,60 +1,167 @@
-// Bindings of Net (fusednet._core.Net): check arguments, release the GIL, call Net. The arenas are
-// exposed as NumPy views whose base keeps the Net alive, so Python variables are windows into them.
-#include <cstring>
+// Bindings of Net (fusednet._core.Net) and its spec types: check arguments, release the GIL, call
+// Net. One class for every device (the `device` argument picks the backend). On a host-memory
+// backend the arenas are also exposed as NumPy views whose base keeps the Net alive, so Python
+// variables are windows into them; every backend has host copies (get_/set_ methods).
+#include <pybind11/functional.h>
+#include <pybind11/stl.h>
 
-#include "bind/bind_net_common.h"
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bind/util.h"
 #include "net/net.h"
 
 namespace fusednet {
 
 namespace {
 
-using namespace bindnet;
-using PyNet = PyModel<Net>;
-using Guard = BusyGuard<Net>;
+// A net plus a guard: one call at a time (the GIL is released while it runs).
+struct PyNet {
+  Net net;
+  std::atomic<bool> busy{false};
+  template <typename... A>
+  explicit PyNet(A&&... a) : net(std::forward<A>(a)...) {}
+};
 
-py::array_t<float> view(py::handle owner, float* data, std::vector<index_t> shape) {
-  std::vector<py::ssize_t> sh(shape.begin(), shape.end()), st(shape.size());
-  py::ssize_t s = sizeof(float);
-  for (int i = static_cast<int>(shape.size()) - 1; i >= 0; --i) {
-    st[static_cast<size_t>(i)] = s;
-    s *= sh[static_cast<size_t>(i)];
+struct Busy {
+  PyNet& p;
+  explicit Busy(PyNet& n) : p(n) {
+    if (p.busy.exchange(true))
+      throw std::runtime_error("this model is already running in another thread");
   }
-  return py::array_t<float>(sh, st, data, owner);
+  ~Busy() { p.busy.store(false); }
+};
+
+// ---- arguments ----------------------------------------------------------------------------------
+
+// X: C-contiguous float32 (n, input_width).
+const float* data_x(const Net& net, const py::handle& x, const char* name, index_t* n) {
+  F32View v = f32_view(x, name);
+  require_ndim(v, 2, name);
+  require_contiguous(v, name);
+  if (v.dim(1) != net.input_width())
+    throw py::value_error(std::string(name) + ": expected " + std::to_string(net.input_width()) +
+                          " features per sample (the model's input width), got " +
+                          std::to_string(v.dim(1)));
+  *n = v.dim(0);
+  return v.data;
 }
 
-}  // namespace
+// Targets: int64 labels (n,) for sparse CE, else float32 (n, units), both C-contiguous.
+Targets data_y(const Net& net, const py::handle& y, LossKind kind, index_t n, const char* name) {
+  Targets t;
+  if (kind == LossKind::SparseCE) {
+    auto a = py::reinterpret_borrow<py::array>(y);
+    if (!py::isinstance<py::array>(y) || !a.dtype().is(py::dtype::of<std::int64_t>()) ||
+        a.ndim() != 1 || !(a.flags() & py::array::c_style))
+      throw py::type_error(std::string(name) + ": expected a contiguous int64 (n,) label array");
+    if (a.shape(0) != n)
+      throw py::value_error(std::string(name) + ": expected " + std::to_string(n) +
+                            " labels, got " + std::to_string(a.shape(0)));
+    t.labels = static_cast<const std::int64_t*>(a.data());
+    return t;
+  }
+  F32View v = f32_view(y, name);
+  require_contiguous(v, name);
+  require_shape(v, {n, net.output_width()}, name);
+  t.values = v.data;
+  t.cols = net.output_width();
+  return t;
+}
 
-namespace bindnet {
-// Net takes a data set as pointers; fit is its epochs (and validations) one after another.
-template <>
-struct DataSetRunner<Net> {
-  static EpochStats train_epoch(Net& net, const HostData& h, index_t batch_size, bool shuffle,
-                                const float* lrs, float lr, const LossSpec& spec,
-                                const std::vector<MetricKind>& metrics, const BatchHook& hook) {
-    return net.train_epoch(h.X, h.y, h.sw, h.n, batch_size, shuffle, lrs, lr, spec, metrics, hook);
+// Sample weights: None, or C-contiguous float32 (n,).
+const float* data_sw(const py::object& sw, index_t n, const char* name) {
+  if (sw.is_none()) return nullptr;
+  F32View v = f32_view(sw, name);
+  require_contiguous(v, name);
+  require_shape(v, {n}, name);
+  return v.data;
+}
+
+// A data set (x, y, sample_weight) checked against the net's widths and its compiled loss.
+HostData host_data(const Net& net, const py::handle& x, const py::handle& y, const py::object& sw,
+                   const char* prefix = "") {
+  FN_CHECK(net.compiled(), "no loss: compile the model first");
+  const std::string p(prefix);
+  HostData h;
+  h.X = data_x(net, x, (p + "x").c_str(), &h.n);
+  h.y = data_y(net, y, net.loss_spec().kind, h.n, (p + "y").c_str());
+  h.sw = data_sw(sw, h.n, (p + "sample_weight").c_str());
+  return h;
+}
+
+// Per-batch learning rates: None (nullptr), or C-contiguous float32 (count,).
+const float* data_lrs(const py::object& lrs, index_t count) {
+  if (lrs.is_none()) return nullptr;
+  F32View v = f32_view(lrs, "lrs");
+  require_contiguous(v, "lrs");
+  require_shape(v, {count}, "lrs");
+  return v.data;
+}
+
+void check_batch_size(index_t batch_size, const char* name = "batch_size") {
+  FN_CHECK(batch_size >= 1, name, ": expected >= 1, got ", batch_size);
+}
+
+// An arena-sized float32 (num_params,) host array.
+const float* arena_arg(const Net& net, const py::handle& a, const char* name) {
+  F32View v = f32_view(a, name);
+  require_contiguous(v, name);
+  require_shape(v, {net.num_params()}, name);
+  return v.data;
+}
+
+// The batch callback: takes the GIL, calls hook(batch, loss, metrics); None or truthy goes on.
+// `hook` must outlive the returned function (it is the caller's argument).
+BatchHook batch_hook(const py::object& hook, double interval_s) {
+  FN_CHECK(interval_s >= 0.0, "hook_interval: expected >= 0 seconds, got ", interval_s);
+  if (hook.is_none()) return BatchHook{};
+  return BatchHook(
+      [&hook](index_t b, double l, const std::vector<double>& m) {
+        py::gil_scoped_acquire gil;
+        py::object r = hook(b, l, m);
+        return r.is_none() || r.cast<bool>();
+      },
+      interval_s);
+}
+
+// (loss, metrics, batches).
+py::tuple stats_tuple(const EpochStats& s) { return py::make_tuple(s.loss, s.metrics, s.batches); }
+
+// A NumPy view of backend memory on a host-memory net; RuntimeError naming the host copies else.
+py::array_t<float> arena_view(py::object self, float* (*pick)(Net&, int), int i,
+                              std::vector<index_t> shape, const char* what) {
+  PyNet& p = self.cast<PyNet&>();
+  if (!p.net.host_memory())
+    throw std::runtime_error(std::string(what) + ": this net's arenas live on the device; use " +
+                             "the host copies (get_params/set_params, get_grads/set_grads, ...)");
+  float* data = pick(p.net, i);
+  std::vector<py::ssize_t> sh(shape.begin(), shape.end()), st(shape.size());
+  py::ssize_t s = sizeof(float);
+  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+    st[static_cast<size_t>(d)] = s;
+    s *= sh[static_cast<size_t>(d)];
   }
-  static EpochStats evaluate(Net& net, const HostData& h, index_t batch_size, const LossSpec& spec,
-                             const std::vector<MetricKind>& metrics) {
-    return net.evaluate(h.X, h.y, h.sw, h.n, batch_size, spec, metrics);
-  }
-  static void fit(Net& net, const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
-                  const float* lrs, float lr, const LossSpec& spec,
-                  const std::vector<MetricKind>& metrics, const HostData* val,
-                  index_t val_batch_size, std::vector<EpochStats>* train_out,
-                  std::vector<EpochStats>* val_out) {
-    const index_t steps = ceil_div(h.n, batch_size);
-    for (index_t e = 0; e < epochs; ++e) {
-      train_out->push_back(train_epoch(net, h, batch_size, shuffle, lrs ? lrs + e * steps : nullptr,
-                                       lr, spec, metrics, BatchHook{}));
-      if (val) val_out->push_back(evaluate(net, *val, val_batch_size, spec, metrics));
-    }
-  }
-};
-}  // namespace bindnet
+  return py::array_t<float>(sh, st, data, self);
+}
+
+// A host array of `n` floats filled by get(net) with the GIL released.
+template <typename Get>
+py::array_t<float> host_copy(PyNet& p, std::vector<index_t> shape, Get get) {
+  std::vector<py::ssize_t> sh(shape.begin(), shape.end());
+  py::array_t<float> out(sh);
+  float* dst = out.mutable_data();
+  Busy g(p);
+  py::gil_scoped_release nogil;
+  get(p.net, dst);
+  return out;
+}
 
 // True when every element of a float32 array is finite (no NaN, no inf); no temporary arrays.
-static bool all_finite(const py::handle& arr) {
+bool all_finite(const py::handle& arr) {
   F32View v = f32_view(arr, "x");
   if (v.size == 0) return true;
   if (!v.contiguous) throw py::value_error("x: expected a C-contiguous array");
@@ -68,40 +175,380 @@ static bool all_finite(const py::handle& arr) {
   return bad == 0;
 }
 
+// ---- the spec types -----------------------------------------------------------------------------
+
+void bind_specs(py::module_& m) {
+  py::class_<DenseSpec>(m, "DenseSpec", "One Dense layer of a Net (and the Dropout after it).")
+      .def(py::init([](index_t in_width, index_t units, Activation activation,
+                       float activation_param, bool use_bias, float dropout_after) {
+             return DenseSpec{in_width, units, activation, activation_param, use_bias,
+                              dropout_after};
+           }),
+           py::arg("in_width"), py::arg("units"), py::arg("activation") = Activation::Linear,
+           py::arg("activation_param") = 0.f, py::arg("use_bias") = true,
+           py::arg("dropout_after") = 0.f)
+      .def_readwrite("in_width", &DenseSpec::in)
+      .def_readwrite("units", &DenseSpec::units)
+      .def_readwrite("activation", &DenseSpec::act)
+      .def_readwrite("activation_param", &DenseSpec::act_param)
+      .def_readwrite("use_bias", &DenseSpec::use_bias)
+      .def_readwrite("dropout_after", &DenseSpec::dropout_after);
+  py::class_<LossSpec>(m, "LossSpec", "A Net's loss: its kind and whether outputs are logits.")
+      .def(py::init([](LossKind kind, bool from_logits) { return LossSpec{kind, from_logits}; }),
+           py::arg("kind"), py::arg("from_logits") = false)
+      .def_readwrite("kind", &LossSpec::kind)
+      .def_readwrite("from_logits", &LossSpec::from_logits);
+  py::class_<OptimSpec>(m, "OptimSpec", "A Net's optimizer and its hyperparameters.")
+      .def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
+                       float beta1, float beta2, float eps) {
+             return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
+           }),
+           py::arg("kind"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
+           py::arg("weight_decay") = 0.f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
+           py::arg("eps") = 1e-7f)
+      .def_readwrite("kind", &OptimSpec::kind)
+      .def_readwrite("momentum", &OptimSpec::momentum)
+      .def_readwrite("nesterov", &OptimSpec::nesterov)
+      .def_readwrite("weight_decay", &OptimSpec::weight_decay)
+      .def_readwrite("beta1", &OptimSpec::beta1)
+      .def_readwrite("beta2", &OptimSpec::beta2)
+      .def_readwrite("eps", &OptimSpec::eps);
+}
+
+// ---- Net ----------------------------------------------------------------------------------------
+
+void def_layout(py::class_<PyNet>& c) {
+  c.def(py::init([](const std::vector<DenseSpec>& layers, float input_dropout, std::uint64_t seed,
+                    Device device) { return new PyNet(layers, input_dropout, seed, device); }),
+        py::arg("layers"), py::arg("input_dropout"), py::arg("seed"),
+        py::arg("device") = Device::Cpu)
+      .def_property_readonly("device", [](PyNet& p) { return p.net.device(); })
+      .def_property_readonly("host_memory", [](PyNet& p) { return p.net.host_memory(); },
+                             "True when the arenas are host memory (params/grads views exist).")
+      .def_property_readonly("num_params", [](PyNet& p) { return p.net.num_params(); })
+      .def_property_readonly("input_width", [](PyNet& p) { return p.net.input_width(); })
+      .def_property_readonly("output_width", [](PyNet& p) { return p.net.output_width(); })
+      .def_property_readonly("seed", [](PyNet& p) { return p.net.seed(); })
+      .def("kernel_offset", [](PyNet& p, index_t i) { return p.net.kernel_offset(i); },
+           py::arg("layer"))
+      .def("bias_offset", [](PyNet& p, index_t i) { return p.net.bias_offset(i); },
+           py::arg("layer"))
+      .def_property("step", [](PyNet& p) { return p.net.step; },
+                    [](PyNet& p, std::int64_t s) { p.net.step = s; })
+      .def_property("train_forwards", [](PyNet& p) { return p.net.train_forwards; },
+                    [](PyNet& p, std::int64_t s) { p.net.train_forwards = s; })
+      .def_property("epochs_shuffled", [](PyNet& p) { return p.net.epochs_shuffled; },
+                    [](PyNet& p, std::int64_t s) { p.net.epochs_shuffled = s; })
+      .def_property_readonly("last_rows", [](PyNet& p) { return p.net.last_rows(); })
+      .def_property(
+          "max_resident_bytes", [](PyNet& p) { return p.net.data().max_resident_bytes; },
+          [](PyNet& p, std::int64_t b) { p.net.data().max_resident_bytes = b; },
+          "Largest data set kept on a device (-1: from free memory; 0: always stream batches "
+          "from the host). Host-memory nets read data in place.")
+      .def_property(
+          "stream_chunk_bytes", [](PyNet& p) { return p.net.data().stream_chunk_bytes; },
+          [](PyNet& p, std::int64_t b) { p.net.data().stream_chunk_bytes = b; },
+          "Host bytes per copy of a streamed data set (whole batches, at least one).")
+      .def(
+          "hold_data",
+          [](PyNet& p, bool hold) {
+            Busy g(p);
+            p.net.data().hold(hold);
+          },
+          py::arg("hold"),
+          "While held, the data sets of train_epoch/evaluate stay on the device between calls "
+          "(recognised by their host arrays, which must not change meanwhile).");
+}
+
+void def_arenas(py::class_<PyNet>& c) {
+  c.def_property_readonly(
+       "params",
+       [](py::object self) {
+         PyNet& p = self.cast<PyNet&>();
+         return arena_view(self, [](Net& n, int) { return n.params(); }, 0, {p.net.num_params()},
+                           "params");
+       },
+       "The parameter arena as a writable float32 view (host-memory nets).")
+      .def_property_readonly(
+          "grads",
+          [](py::object self) {
+            PyNet& p = self.cast<PyNet&>();
+            return arena_view(self, [](Net& n, int) { return n.grads(); }, 0,
+                              {p.net.num_params()}, "grads");
+          },
+          "The gradient arena as a writable float32 view (host-memory nets).")
+      .def(
+          "optimizer_state",
+          [](py::object self, int i) {
+            PyNet& p = self.cast<PyNet&>();
+            p.net.optimizer_state(i);  // ValueError for a state that does not exist
+            return arena_view(self, [](Net& n, int k) { return n.optimizer_state(k); }, i,
+                              {p.net.num_params()}, "optimizer_state");
+          },
+          py::arg("i"))
+      .def(
+          "output_grad",
+          [](py::object self) {
+            PyNet& p = self.cast<PyNet&>();
+            return arena_view(self, [](Net& n, int) { return n.output_grad(); }, 0,
+                              {p.net.last_rows(), p.net.output_width()}, "output_grad");
+          },
+          "The output delta of the last loss (a writable view into the workspace).")
+      .def("get_params",
+           [](PyNet& p) {
+             return host_copy(p, {p.net.num_params()},
+                              [](Net& n, float* dst) { n.get_params(dst); });
+           })
+      .def("get_grads",
+           [](PyNet& p) {
+             return host_copy(p, {p.net.num_params()},
+                              [](Net& n, float* dst) { n.get_grads(dst); });
+           })
+      .def(
+          "get_optimizer_state",
+          [](PyNet& p, int i) {
+            p.net.optimizer_state(i);
+            return host_copy(p, {p.net.num_params()},
+                             [i](Net& n, float* dst) { n.get_optimizer_state(i, dst); });
+          },
+          py::arg("i"))
+      .def("get_output_grad",
+           [](PyNet& p) {
+             return host_copy(p, {p.net.last_rows(), p.net.output_width()},
+                              [](Net& n, float* dst) { n.get_output_grad(dst); });
+           })
+      .def(
+          "set_params",
+          [](PyNet& p, const py::handle& a) {
+            const float* src = arena_arg(p.net, a, "params");
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.set_params(src);
+          },
+          py::arg("params"))
+      .def(
+          "set_grads",
+          [](PyNet& p, const py::handle& a) {
+            const float* src = arena_arg(p.net, a, "grads");
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.set_grads(src);
+          },
+          py::arg("grads"))
+      .def(
+          "set_optimizer_state",
+          [](PyNet& p, int i, const py::handle& a) {
+            p.net.optimizer_state(i);
+            const float* src = arena_arg(p.net, a, "state");
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.set_optimizer_state(i, src);
+          },
+          py::arg("i"), py::arg("state"))
+      .def(
+          "set_output_grad",
+          [](PyNet& p, const py::handle& a) {
+            F32View v = f32_view(a, "dout");
+            require_contiguous(v, "dout");
+            require_shape(v, {p.net.last_rows(), p.net.output_width()}, "dout");
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.set_output_grad(v.data);
+          },
+          py::arg("dout"));
+}
+
+void def_one_batch(py::class_<PyNet>& c) {
+  c.def(
+       "set_optimizer",
+       [](PyNet& p, const OptimSpec& spec) {
+         Busy g(p);
+         p.net.set_optimizer(spec);
+       },
+       py::arg("spec"))
+      .def_property_readonly("has_optimizer", [](PyNet& p) { return p.net.has_optimizer(); })
+      .def_property_readonly("num_optimizer_states",
+                             [](PyNet& p) { return p.net.num_optimizer_states(); })
+      .def(
+          "compile",
+          [](PyNet& p, const LossSpec& loss, std::vector<MetricKind> metrics) {
+            Busy g(p);
+            p.net.compile(loss, std::move(metrics));
+          },
+          py::arg("loss"), py::arg("metrics"),
+          "The loss and metrics of train_epoch, evaluate and fit.")
+      .def_property_readonly("compiled", [](PyNet& p) { return p.net.compiled(); })
+      .def(
+          "apply_update",
+          [](PyNet& p, float lr) {
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.apply_update(lr);
+          },
+          py::arg("lr"))
+      .def(
+          "forward",
+          [](PyNet& p, const py::handle& x, bool training) {
+            index_t n;
+            const float* X = data_x(p.net, x, "x", &n);
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.forward(X, n, training);
+          },
+          py::arg("x"), py::arg("training"))
+      .def(
+          "output",
+          [](PyNet& p) {
+            return host_copy(p, {p.net.last_rows(), p.net.output_width()},
+                             [](Net& n, float* dst) { n.output(dst); });
+          },
+          "A copy of the last forward's output (after the output activation).")
+      .def(
+          "loss",
+          [](PyNet& p, const py::handle& y, const py::object& sw, const LossSpec* spec) {
+            const index_t rows = p.net.last_rows();
+            FN_CHECK(rows > 0, "loss: run forward first");
+            FN_CHECK(spec || p.net.compiled(), "loss: no spec given and no compiled loss");
+            const LossSpec s = spec ? *spec : p.net.loss_spec();
+            Targets t = data_y(p.net, y, s.kind, rows, "y");
+            const float* w = data_sw(sw, rows, "sample_weight");
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            return p.net.loss(t, w, s);
+          },
+          py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("spec") = py::none(),
+          "Loss of the last forward (spec None: the compiled loss); writes the output delta.")
+      .def(
+          "fused",
+          [](PyNet& p, const LossSpec* spec) {
+            return p.net.fused(spec ? *spec : p.net.loss_spec());
+          },
+          py::arg("spec") = py::none())
+      .def(
+          "backward",
+          [](PyNet& p, const LossSpec* spec) {
+            FN_CHECK(p.net.last_rows() > 0, "backward: run forward first");
+            FN_CHECK(spec || p.net.compiled(), "backward: no spec given and no compiled loss");
+            const LossSpec s = spec ? *spec : p.net.loss_spec();
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.backward(s);
+          },
+          py::arg("spec") = py::none());
+}
+
+void def_data_sets(py::class_<PyNet>& c) {
+  c.def(
+       "train_epoch",
+       [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
+          index_t batch_size, bool shuffle, const py::object& lrs, float lr,
+          const py::object& hook, double hook_interval) {
+         const HostData h = host_data(p.net, x, y, sw);
+         check_batch_size(batch_size);
+         const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
+         const BatchHook hk = batch_hook(hook, hook_interval);
+         Busy g(p);
+         EpochStats s;
+         {
+           py::gil_scoped_release nogil;
+           s = p.net.train_epoch(h, batch_size, shuffle, lr_per_batch, lr, hk);
+         }
+         return stats_tuple(s);
+       },
+       py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+       py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("hook") = py::none(),
+       py::arg("hook_interval") = 0.0,
+       "One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy "
+       "stops the epoch.")
+      .def(
+          "fit",
+          [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
+             index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
+             const py::object& xv, const py::object& yv, const py::object& swv,
+             const py::object& val_batch_size) {
+            const HostData h = host_data(p.net, x, y, sw);
+            check_batch_size(batch_size);
+            FN_CHECK(epochs >= 0, "epochs: expected >= 0, got ", epochs);
+            const float* lr_all = data_lrs(lrs, ceil_div(h.n, batch_size) * epochs);
+            const bool has_val = !xv.is_none();
+            HostData hv;
+            if (has_val) hv = host_data(p.net, xv, yv, swv, "validation ");
+            const index_t vbs =
+                val_batch_size.is_none() ? batch_size : val_batch_size.cast<index_t>();
+            check_batch_size(vbs, "val_batch_size");
+            const index_t per = 1 + static_cast<index_t>(p.net.metrics().size());
+            const index_t width = has_val ? 2 * per : per;
+            std::vector<EpochStats> tr, va;
+            {
+              Busy g(p);
+              py::gil_scoped_release nogil;
+              p.net.fit(h, batch_size, epochs, shuffle, lr_all, lr, has_val ? &hv : nullptr, vbs,
+                        &tr, &va);
+            }
+            // One row per epoch: [loss, metrics..., (val_loss, val_metrics...)].
+            py::array_t<double> out({epochs, width});
+            double* o = out.mutable_data();
+            for (index_t e = 0; e < epochs; ++e) {
+              const auto put = [&](const EpochStats& s, index_t at) {
+                o[e * width + at] = s.loss;
+                for (size_t k = 0; k < s.metrics.size(); ++k)
+                  o[e * width + at + 1 + static_cast<index_t>(k)] = s.metrics[k];
+              };
+              put(tr[static_cast<size_t>(e)], 0);
+              if (has_val) put(va[static_cast<size_t>(e)], per);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"),
+          py::arg("val_x") = py::none(), py::arg("val_y") = py::none(),
+          py::arg("val_sample_weight") = py::none(), py::arg("val_batch_size") = py::none(),
+          "Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., "
+          "(val_loss, val_metrics...)].")
+      .def(
+          "evaluate",
+          [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
+             index_t batch_size) {
+            const HostData h = host_data(p.net, x, y, sw);
+            check_batch_size(batch_size);
+            Busy g(p);
+            EpochStats s;
+            {
+              py::gil_scoped_release nogil;
+              s = p.net.evaluate(h, batch_size);
+            }
+            return stats_tuple(s);
+          },
+          py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
+          "(loss, metrics, batches) over a data set.")
+      .def(
+          "predict",
+          [](PyNet& p, const py::handle& x, index_t batch_size, const py::handle& out) {
+            index_t n;
+            const float* X = data_x(p.net, x, "x", &n);
+            F32View o = f32_view(out, "out", true);
+            require_contiguous(o, "out");
+            require_shape(o, {n, p.net.output_width()}, "out");
+            check_batch_size(batch_size);
+            Busy g(p);
+            py::gil_scoped_release nogil;
+            p.net.predict(X, n, batch_size, o.data);
+          },
+          py::arg("x"), py::arg("batch_size"), py::arg("out"));
+}
+
+}  // namespace
+
 void bind_net(py::module_& m) {
   m.def("all_finite", &all_finite, py::arg("x"),
         "True when a C-contiguous float32 array holds no NaN or inf.");
-
-  py::class_<PyNet> c(m, "Net", "A compiled MLP whose epochs run in C++ (see csrc/net.h).");
-  def_common(c);
-  c.def_property_readonly("params", [](py::object self) {
-        PyNet& p = self.cast<PyNet&>();
-        return view(self, p.net.params(), {p.net.num_params()});
-      }, "The parameter arena as a writable float32 view.")
-      .def_property_readonly("grads", [](py::object self) {
-        PyNet& p = self.cast<PyNet&>();
-        return view(self, p.net.grads(), {p.net.num_params()});
-      }, "The gradient arena as a writable float32 view.")
-      .def("optimizer_state", [](py::object self, int i) {
-        PyNet& p = self.cast<PyNet&>();
-        return view(self, p.net.optimizer_state(i), {p.net.num_params()});
-      })
-      .def("output", [](PyNet& p) {
-        Guard g(p);
-        const index_t rows = p.net.last_rows(), cols = p.net.output_width();
-        py::array_t<float> out({rows, cols});
-        const float* src;
-        {
-          py::gil_scoped_release nogil;
-          src = p.net.output();
-        }
-        if (rows) std::memcpy(out.mutable_data(), src, sizeof(float) * rows * cols);
-        return out;
-      }, "A copy of the last forward's output (after the output activation).")
-      .def("output_grad", [](py::object self) {
-        PyNet& p = self.cast<PyNet&>();
-        return view(self, p.net.output_grad(), {p.net.last_rows(), p.net.output_width()});
-      }, "The output delta of the last loss (a writable view into the workspace).");
+  bind_specs(m);
+  py::class_<PyNet> c(m, "Net",
+                      "A compiled MLP whose epochs run in C++ on one device (see csrc/net/net.h).");
+  def_layout(c);
+  def_arenas(c);
+  def_one_batch(c);
+  def_data_sets(c);
 }
 
 }  // namespace fusednet

@@ -85,5 +85,4 @@ PYBIND11_MODULE(_core, m) {
   bind_net(m);
   bind_cuda(m);
   bind_cuda_gemm_tf32(m);
-  bind_net_cuda(m);
 }

@@ -94,6 +94,5 @@ void bind_optim(py::module_& m);
 void bind_net(py::module_& m);
 void bind_cuda(py::module_& m);
 void bind_cuda_gemm_tf32(py::module_& m);  // TF32 kernel knob + raw-pointer gemm (tests)
-void bind_net_cuda(py::module_& m);  // NetCuda (a stub raising RuntimeError without CUDA)
 
 }  // namespace fusednet

@@ -1,4 +1,5 @@
-// Net: forward / loss / backward / optimizer step of a Dense MLP over arenas. See net.h.
+// Net: forward / loss / backward / optimizer step of a Dense MLP over arenas, on any backend.
+// See net.h.
 //
 // Shapes, for layer i with input width I and output width U, on a batch of R rows:
 //   forward   z = x @ W + b            gemm (R, U, I) with the bias (+ activation) epilogue
@@ -12,45 +13,59 @@
 #include "net/net.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <new>
 #include <utility>
 
-#include "net/spec.h"
 #include "kernels/math/hash.h"
 
 namespace fusednet {
 
-template <typename T>
-void AlignedArray<T>::resize(index_t n) {
-  ptr_.reset();
-  n_ = 0;
-  if (n <= 0) return;
-  // C++17 aligned new: portable (MSVC has no std::aligned_alloc); throws bad_alloc.
-  const size_t bytes = static_cast<size_t>(round_up(static_cast<index_t>(n * sizeof(T)), 64));
-  void* p = ::operator new(bytes, std::align_val_t{64});
-  std::memset(p, 0, bytes);
-  ptr_.reset(static_cast<T*>(p));
-  n_ = n;
-}
-template class AlignedArray<float>;
-template class AlignedArray<double>;
-template class AlignedArray<std::int64_t>;
-
 namespace {
 
-// The counter-based hash of net_hash.h, shared with NetCuda's dropout masks.
-using nethash::kPurposeDropout;
-using nethash::stream_key;
-using nethash::uniform01;
+// A CUDA net checks for a usable device (RuntimeError) before its specs (ValueError).
+std::vector<DenseSpec> device_checked(Device device, std::vector<DenseSpec> layers) {
+  if (device != Device::Cpu) make_backend(device);
+  return layers;
+}
+
+// The running loss (each batch's mean weighted by its rows) and metric sums of a pass, from the
+// per-batch slots (1 + metrics doubles a batch), added in batch order.
+struct SlotSums {
+  Backend& backend;
+  const Buffer& slots;
+  index_t batch_size, n, per;
+  double loss = 0.0;
+  std::vector<double> metrics;
+  index_t summed = 0;  // batches added so far
+  std::vector<double> got;
+  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, std::size_t n_metrics)
+      : backend(be),
+        slots(s),
+        batch_size(bs),
+        n(n_rows),
+        per(1 + static_cast<index_t>(n_metrics)),
+        metrics(n_metrics, 0.0) {}
+  // Brings back the slots of batches [summed, upto) and adds them.
+  void add_upto(index_t upto) {
+    if (upto <= summed) return;
+    got.resize(static_cast<std::size_t>((upto - summed) * per));
+    backend.download(got.data(), slots.as<double>() + summed * per, sizeof(double) * got.size());
+    for (index_t b = summed; b < upto; ++b) {
+      const double* s = got.data() + (b - summed) * per;
+      loss += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
+      for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+    }
+    summed = upto;
+  }
+};
 
 }  // namespace
 
-Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : NetSpec(std::move(layers), input_dropout, seed) {
-  params_.resize(num_params_);
-  grads_.resize(num_params_);
+Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed, Device device)
+    : NetSpec(device_checked(device, std::move(layers)), input_dropout, seed),
+      backend_(make_backend(device)),
+      feed_(*backend_) {
+  params_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
+  grads_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
@@ -58,75 +73,108 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
   inputs_.assign(layers_.size(), nullptr);
 }
 
-// ---- optimizer --------------------------------------------------------------------------------
+// ---- arenas and the optimizer -------------------------------------------------------------------
 
 float* Net::optimizer_state(int i) {
   FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
-  return i == 0 ? state0_.data() : state1_.data();
+  return i == 0 ? state0_.as<float>() : state1_.as<float>();
+}
+
+void Net::get_params(float* host) { backend_->download(host, params_.data(), params_.bytes()); }
+void Net::set_params(const float* host) { backend_->upload(params_.data(), host, params_.bytes()); }
+void Net::get_grads(float* host) { backend_->download(host, grads_.data(), grads_.bytes()); }
+void Net::set_grads(const float* host) { backend_->upload(grads_.data(), host, grads_.bytes()); }
+void Net::get_optimizer_state(int i, float* host) {
+  backend_->download(host, optimizer_state(i), params_.bytes());
+}
+void Net::set_optimizer_state(int i, const float* host) {
+  backend_->upload(optimizer_state(i), host, params_.bytes());
+}
+void Net::get_output_grad(float* host) {
+  backend_->download(host, output_grad(),
+                     sizeof(float) * static_cast<std::size_t>(last_rows_ * output_width()));
+}
+void Net::set_output_grad(const float* host) {
+  backend_->upload(output_grad(), host,
+                   sizeof(float) * static_cast<std::size_t>(last_rows_ * output_width()));
 }
 
 void Net::set_optimizer(const OptimSpec& spec) {
   optim_ = spec;
   has_optim_ = true;
   step = 0;
-  state0_.resize(0);
-  state1_.resize(0);
-  int states = num_optimizer_states();
-  if (states >= 1) state0_.resize(num_params());
-  if (states >= 2) state1_.resize(num_params());
+  state0_ = Buffer();
+  state1_ = Buffer();
+  const int states = num_optimizer_states();
+  if (states >= 1) state0_ = backend_->alloc(params_.bytes());
+  if (states >= 2) state1_ = backend_->alloc(params_.bytes());
 }
 
 void Net::apply_update(float lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  optimizer_update(optim_, params_.data(), grads_.data(), state0_.data(), state1_.data(),
-                   num_params(), step, lr, sgd_step_cpu, adam_step_cpu);
+  backend_->optimizer_step(optim_, params(), grads(), state0_.as<float>(), state1_.as<float>(),
+                           num_params_, step, lr);
   ++step;
 }
 
-// ---- workspace --------------------------------------------------------------------------------
+// ---- workspace ----------------------------------------------------------------------------------
 
 void Net::reserve(index_t rows) {
   if (rows <= cap_) return;
+  auto floats = [&](index_t n) { return backend_->alloc(sizeof(float) * static_cast<size_t>(n)); };
+  auto doubles = [&](index_t n) {
+    return backend_->alloc(sizeof(double) * static_cast<size_t>(n));
+  };
   for (index_t i = 0; i < num_layers(); ++i) {
     const LayerWorkspace w = layer_workspace(layers_, i, rows);
     const size_t k = static_cast<size_t>(i);
-    z_[k].resize(w.z);
-    a_[k].resize(w.a);
-    drop_[k].resize(w.drop);
-    dz_[k].resize(w.dz);
+    z_[k] = floats(w.z);
+    a_[k] = floats(w.a);
+    drop_[k] = floats(w.drop);
+    dz_[k] = floats(w.dz);
   }
   const index_t in = input_width(), out = output_width();
-  xin_.resize(rows * in);
-  yvals_.resize(rows * out);
-  out_.resize(rows * out);
-  sw_.resize(rows);
-  ylabels_.resize(rows);
-  row_loss_.resize(rows);
+  xin_ = floats(rows * in);
+  yvals_ = floats(rows * out);
+  out_ = floats(rows * out);
+  sw_ = floats(rows);
+  ylabels_ = backend_->alloc(sizeof(std::int64_t) * static_cast<size_t>(rows));
+  row_loss_ = doubles(rows);
+  row_metric_ = doubles(rows);
+  if (!loss_scalar_.data()) loss_scalar_ = doubles(1);
   cap_ = rows;
   out_valid_ = false;
   last_rows_ = 0;
 }
 
-// ---- forward ----------------------------------------------------------------------------------
+// Backend doubles for a pass's per-batch loss and metric sums (count = batches * (1 + metrics)).
+double* Net::reserve_slots(index_t count) {
+  const std::size_t bytes = sizeof(double) * static_cast<std::size_t>(count);
+  if (slots_.bytes() < bytes) slots_ = backend_->alloc(bytes);
+  return slots_.as<double>();
+}
+
+GatherSpace Net::gather_space() {
+  return GatherSpace{xin_.as<float>(), ylabels_.as<std::int64_t>(), yvals_.as<float>(),
+                     sw_.as<float>()};
+}
+
+// ---- forward ------------------------------------------------------------------------------------
 
 void Net::dropout(const float* src, float* dst, index_t rows, index_t cols, float rate,
                   index_t site, std::int64_t counter) {
-  const std::uint64_t key = stream_key(seed_, kPurposeDropout, static_cast<std::uint64_t>(counter),
-                                       static_cast<std::uint64_t>(site));
-  const float scale = 1.0f / (1.0f - rate);
-  const index_t n = rows * cols;
-  for (index_t i = 0; i < n; ++i)
-    dst[i] = uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale : 0.0f;
+  const std::uint64_t key =
+      nethash::stream_key(seed_, nethash::kPurposeDropout, static_cast<std::uint64_t>(counter),
+                          static_cast<std::uint64_t>(site));
+  backend_->dropout(src, dst, rows * cols, rate, key);
 }
 
-// Runs every layer on `rows` contiguous input rows. out_final != nullptr (inference): the output
-// activation is written there directly; else the last layer's z stays in the workspace.
 void Net::forward_into(const float* x, index_t rows, bool training, float* out_final) {
   const std::int64_t counter = training ? train_forwards++ : 0;
   const float* in = x;
   if (training && input_dropout_ > 0.f) {
-    dropout(x, xin_.data(), rows, input_width(), input_dropout_, 0, counter);
-    in = xin_.data();
+    dropout(x, xin_.as<float>(), rows, input_width(), input_dropout_, 0, counter);
+    in = xin_.as<float>();
   }
   const index_t nl = num_layers();
   for (index_t i = 0; i < nl; ++i) {
@@ -135,32 +183,34 @@ void Net::forward_into(const float* x, index_t rows, bool training, float* out_f
     const bool last = i + 1 == nl;
     inputs_[k] = in;
     Epilogue ep;
-    ep.bias = L.use_bias ? params_.data() + b_off_[k] : nullptr;
-    const float* W = params_.data() + w_off_[k];
+    ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
+    const float* W = params() + w_off_[k];
+    // Where the gemm writes, and whether its epilogue applies the activation.
+    float* dst = nullptr;
+    bool fuse_act = false;
     if (last && out_final) {
-      if (L.act == kActSoftmax) {
-        gemm_cpu(rows, L.units, L.in, 1.f, in, L.in, 1, W, L.units, 1, 0.f, out_final, L.units, 1, ep);
-        softmax_forward_cpu(out_final, out_final, rows, L.units, false);
-      } else {
-        ep.act = static_cast<Activation>(L.act);
-        ep.act_param = L.act_param;
-        gemm_cpu(rows, L.units, L.in, 1.f, in, L.in, 1, W, L.units, 1, 0.f, out_final, L.units, 1, ep);
-      }
+      dst = out_final;
+      fuse_act = L.act != Activation::Softmax;
     } else if (needs_z(i)) {
-      gemm_cpu(rows, L.units, L.in, 1.f, in, L.in, 1, W, L.units, 1, 0.f, z_[k].data(), L.units, 1, ep);
-      if (!last)
-        activation_forward_cpu(static_cast<Activation>(L.act), L.act_param, z_[k].data(),
-                               a_[k].data(), rows * L.units);
+      dst = z_[k].as<float>();
     } else {
-      ep.act = static_cast<Activation>(L.act);
-      ep.act_param = L.act_param;
-      gemm_cpu(rows, L.units, L.in, 1.f, in, L.in, 1, W, L.units, 1, 0.f, a_[k].data(), L.units, 1, ep);
+      dst = a_[k].as<float>();
+      fuse_act = true;
     }
+    if (fuse_act) {
+      ep.act = L.act;
+      ep.act_param = L.act_param;
+    }
+    backend_->gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, dst, ep);
+    if (last && out_final && L.act == Activation::Softmax)
+      backend_->softmax_forward(out_final, out_final, rows, L.units);
+    else if (needs_z(i) && !last)
+      backend_->activation_forward(L.act, L.act_param, dst, a_[k].as<float>(), rows * L.units);
     if (!last) {
-      in = a_[k].data();
+      in = a_[k].as<float>();
       if (training && L.dropout_after > 0.f) {
-        dropout(a_[k].data(), drop_[k].data(), rows, L.units, L.dropout_after, i + 1, counter);
-        in = drop_[k].data();
+        dropout(in, drop_[k].as<float>(), rows, L.units, L.dropout_after, i + 1, counter);
+        in = drop_[k].as<float>();
       }
     }
   }
@@ -172,43 +222,61 @@ void Net::forward_into(const float* x, index_t rows, bool training, float* out_f
 
 void Net::forward(const float* x, index_t rows, bool training) {
   reserve(rows);
-  if (rows > 0) std::memcpy(xin_.data(), x, sizeof(float) * static_cast<size_t>(rows * input_width()));
-  forward_into(xin_.data(), rows, training, nullptr);
+  backend_->upload(xin_.data(), x, sizeof(float) * static_cast<size_t>(rows * input_width()));
+  forward_into(xin_.as<float>(), rows, training, nullptr);
 }
 
-const float* Net::output() {
+const float* Net::output_activation() {
   const DenseSpec& L = layers_.back();
-  const float* z = z_.back().data();
-  if (L.act == static_cast<int>(Activation::Linear)) return z;
+  const float* z = z_.back().as<float>();
+  if (L.act == Activation::Linear) return z;
   if (!out_valid_) {
-    if (L.act == kActSoftmax)
-      softmax_forward_cpu(z, out_.data(), last_rows_, L.units, false);
+    if (L.act == Activation::Softmax)
+      backend_->softmax_forward(z, out_.as<float>(), last_rows_, L.units);
     else
-      activation_forward_cpu(static_cast<Activation>(L.act), L.act_param, z, out_.data(),
-                             last_rows_ * L.units);
+      backend_->activation_forward(L.act, L.act_param, z, out_.as<float>(),
+                                   last_rows_ * L.units);
     out_valid_ = true;
   }
-  return out_.data();
+  return out_.as<float>();
 }
 
-// ---- loss and backward ------------------------------------------------------------------------
+void Net::output(float* host) {
+  const index_t n = last_rows_ * output_width();
+  if (n <= 0) return;
+  backend_->download(host, output_activation(), sizeof(float) * static_cast<size_t>(n));
+}
 
-double Net::loss(const Targets& t, const float* sw, const LossSpec& spec) {
-  const index_t rows = last_rows_, cols = output_width();
-  const float* input = fused(spec) ? z_.back().data() : output();
-  float* d = dz_.back().data();
-  double* rl = row_loss_.data();
-  switch (spec.kind) {
-    case LossKind::MSE:
-      return mse_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, rl);
-    case LossKind::BCE:
-      return binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, rl);
-    case LossKind::SparseCE:
-      return softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, Reduction::Mean, rl);
-    case LossKind::CategoricalCE:
-      return softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, rl);
+// ---- loss and backward --------------------------------------------------------------------------
+
+void Net::loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot) {
+  const float* input = fused(spec) ? z_.back().as<float>() : output_activation();
+  backend_->loss(spec.kind, input, t, sw, output_grad(), last_rows_, output_width(),
+                 row_loss_.as<double>(), slot);
+}
+
+double Net::loss(const Targets& t_host, const float* sw_host, const LossSpec& spec) {
+  const index_t rows = last_rows_;
+  Targets t = t_host;
+  const float* sw = sw_host;
+  if (!host_memory()) {  // the targets to the device first
+    if (t_host.labels) {
+      backend_->upload(ylabels_.data(), t_host.labels, sizeof(std::int64_t) * rows);
+      t.labels = ylabels_.as<std::int64_t>();
+    }
+    if (t_host.values) {
+      backend_->upload(yvals_.data(), t_host.values, sizeof(float) * rows * t_host.cols);
+      t.values = yvals_.as<float>();
+    }
+    if (sw_host) {
+      backend_->upload(sw_.data(), sw_host, sizeof(float) * rows);
+      sw = sw_.as<float>();
+    }
   }
-  return 0.0;
+  loss_into(t, sw, spec, loss_scalar_.as<double>());
+  double value = 0.0;
+  backend_->download(&value, loss_scalar_.data(), sizeof(double));
+  return value;
 }
 
 void Net::backward(const LossSpec& spec) {
@@ -216,209 +284,183 @@ void Net::backward(const LossSpec& spec) {
   // The output delta is w.r.t. the loss input: the logits when fused, else the output h.
   {
     const DenseSpec& L = layers_.back();
-    float* d = dz_.back().data();
-    if (!fused(spec) && L.act != static_cast<int>(Activation::Linear)) {
-      if (L.act == kActSoftmax)
-        softmax_backward_cpu(d, z_.back().data(), d, rows, L.units, false);
-      else
-        activation_backward_cpu(static_cast<Activation>(L.act), L.act_param, d, z_.back().data(),
-                                d, rows * L.units);
-    }
+    float* d = output_grad();
+    const float* z = z_.back().as<float>();
+    if (!fused(spec) && L.act == Activation::Softmax)
+      backend_->softmax_backward(d, z, d, rows, L.units);
+    else if (!fused(spec) && L.act != Activation::Linear)
+      backend_->activation_backward(L.act, L.act_param, d, z, d, rows * L.units);
   }
   for (index_t i = nl - 1; i >= 0; --i) {
     const DenseSpec& L = layers_[static_cast<size_t>(i)];
     const size_t k = static_cast<size_t>(i);
-    const float* dz = dz_[k].data();
-    const float* x = inputs_[k];
+    const float* dz = dz_[k].as<float>();
     // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
-    gemm_cpu(L.in, L.units, rows, 1.f, x, 1, L.in, dz, L.units, 1, 0.f,
-             grads_.data() + w_off_[k], L.units, 1, Epilogue{});
-    if (L.use_bias) bias_grad_cpu(dz, grads_.data() + b_off_[k], rows, L.units);
+    backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, grads() + w_off_[k],
+                   Epilogue{});
+    if (L.use_bias) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
     if (i == 0) break;
     // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
     const DenseSpec& P = layers_[k - 1];
-    float* dprev = dz_[k - 1].data();
-    gemm_cpu(rows, L.in, L.units, 1.f, dz, L.units, 1, params_.data() + w_off_[k], 1, L.units, 0.f,
-             dprev, L.in, 1, Epilogue{});
+    float* dprev = dz_[k - 1].as<float>();
+    backend_->gemm(rows, L.in, L.units, dz, L.units, 1, params() + w_off_[k], 1, L.units, dprev,
+                   Epilogue{});
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
     if (backward_from_output(P.act, P.act_param))
-      activation_backward_from_output_cpu(static_cast<Activation>(P.act), P.act_param, dprev,
-                                          a_[k - 1].data(), dprev, rows * P.units);
+      backend_->activation_backward_from_output(P.act, P.act_param, dprev, a_[k - 1].as<float>(),
+                                                dprev, rows * P.units);
     else
-      activation_backward_cpu(static_cast<Activation>(P.act), P.act_param, dprev, z_[k - 1].data(),
-                              dprev, rows * P.units);
+      backend_->activation_backward(P.act, P.act_param, dprev, z_[k - 1].as<float>(), dprev,
+                                    rows * P.units);
   }
 }
 
-// ---- metrics ----------------------------------------------------------------------------------
+// ---- metrics ------------------------------------------------------------------------------------
 
-namespace {
-inline index_t argmax_row(const float* r, index_t n) {
-  index_t best = 0;
-  for (index_t j = 1; j < n; ++j)
-    if (r[j] > r[best] || (std::isnan(r[j]) && !std::isnan(r[best]))) best = j;
-  return best;
-}
-}  // namespace
-
-// Adds this batch's per-metric sums (matches, absolute or squared errors) to `sums`.
-void Net::accumulate_metrics(const std::vector<MetricKind>& metrics, const Targets& t,
-                             index_t rows, bool fused_logits, std::vector<double>& sums) {
-  const index_t cols = output_width();
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    double s = 0.0;
-    switch (metrics[m]) {
-      case MetricKind::BinaryAccuracy: {
-        // sigmoid(z) > 0.5 <=> z > 0, so the fused case needs no sigmoid pass.
-        const float* p = fused_logits ? z_.back().data() : output();
-        const float thr = fused_logits ? 0.f : 0.5f;
-        for (index_t i = 0; i < rows * cols; ++i)
-          s += (p[i] > thr ? 1.f : 0.f) == t.values[i] ? 1.0 : 0.0;
-        break;
-      }
-      case MetricKind::SparseAccuracy:
-      case MetricKind::CategoricalAccuracy: {
-        const float* p = fused_logits ? z_.back().data() : output();
-        for (index_t i = 0; i < rows; ++i) {
-          const index_t pred = argmax_row(p + i * cols, cols);
-          const index_t truth = metrics[m] == MetricKind::SparseAccuracy
-                                    ? static_cast<index_t>(t.labels[i])
-                                    : argmax_row(t.values + i * cols, cols);
-          s += pred == truth ? 1.0 : 0.0;
-        }
-        break;
-      }
-      case MetricKind::MAE:
-      case MetricKind::MSE: {
-        const float* p = output();
-        const bool sq = metrics[m] == MetricKind::MSE;
-        for (index_t i = 0; i < rows * cols; ++i) {
-          const double e = static_cast<double>(p[i]) - static_cast<double>(t.values[i]);
-          s += sq ? e * e : std::fabs(e);
-        }
-        break;
-      }
-    }
-    sums[m] += s;
+// Each compiled metric's sum over this batch into slots[m].
+void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots) {
+  for (size_t m = 0; m < metrics_.size(); ++m) {
+    const MetricKind kind = metrics_[m];
+    const bool accuracy = kind == MetricKind::BinaryAccuracy ||
+                          kind == MetricKind::SparseAccuracy ||
+                          kind == MetricKind::CategoricalAccuracy;
+    // sigmoid(z) > 0.5 <=> z > 0 and argmax(softmax(z)) = argmax(z): accuracies read the logits.
+    const float* p = accuracy && fused_logits ? z_.back().as<float>() : output_activation();
+    const float threshold = fused_logits ? 0.f : 0.5f;
+    backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(),
+                     slots + m);
   }
 }
 
-// ---- data sets --------------------------------------------------------------------------------
+// ---- data sets ----------------------------------------------------------------------------------
 
-// Points `xb`, `yb`, `swb` at rows [start, start + rows) of the (optionally permuted) data set,
-// gathering into the workspace when permuted.
-const float* Net::gather_batch(const float* X, const Targets& y, const float* sw,
-                               const std::int64_t* order, index_t start, index_t rows,
-                               Targets* yb, const float** swb) {
-  const index_t in = input_width();
-  *yb = y;
-  if (!order) {
-    if (y.labels) yb->labels = y.labels + start;
-    if (y.values) yb->values = y.values + start * y.cols;
-    *swb = sw ? sw + start : nullptr;
-    return X + start * in;
-  }
-  float* xb = xin_.data();
-  for (index_t r = 0; r < rows; ++r) {
-    const index_t src = order[start + r];
-    std::copy_n(X + src * in, in, xb + r * in);
-    if (y.labels) ylabels_.data()[r] = y.labels[src];
-    if (y.values)
-      std::memcpy(yvals_.data() + r * y.cols, y.values + src * y.cols,
-                  sizeof(float) * static_cast<size_t>(y.cols));
-    if (sw) sw_.data()[r] = sw[src];
-  }
-  if (y.labels) yb->labels = ylabels_.data();
-  if (y.values) yb->values = yvals_.data();
-  *swb = sw ? sw_.data() : nullptr;
-  return xb;
+void Net::require_compiled() const {
+  FN_CHECK(compiled_, "no loss: compile the model first");
 }
 
-EpochStats Net::train_epoch(const float* X, const Targets& y, const float* sw, index_t n,
-                            index_t batch_size, bool shuffle, const float* lrs, float lr,
-                            const LossSpec& spec, const std::vector<MetricKind>& metrics,
-                            const BatchHook& hook) {
+EpochStats Net::epoch(const DeviceData& d, index_t batch_size, bool shuffle, const float* lrs,
+                      float lr, const BatchHook& hook) {
   FN_CHECK(has_optim_, "no optimizer: compile the model first");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  require_compiled();
+  const index_t n = d.host.n;
   EpochStats st;
-  st.metrics.assign(metrics.size(), 0.0);
+  st.metrics.assign(metrics_.size(), 0.0);
   if (n <= 0) return st;
   reserve(std::min(batch_size, n));
-  const std::int64_t* order = nullptr;
   const index_t steps = ceil_div(n, batch_size);
+  const std::int64_t* order = nullptr;
   // One batch holds every sample whatever the order: no permutation, no gather.
   if (shuffle && steps > 1) {
-    // The permutation buffer is per data set size; a Fisher-Yates shuffle from the epoch counter.
-    if (order_.size() != n) order_.resize(n);
-    std::int64_t* o = order_.data();
-    shuffle_order(seed_, epochs_shuffled, o, n);
-    order = o;
+    order_.resize(static_cast<size_t>(n));
+    shuffle_order(seed_, epochs_shuffled, order_.data(), n);
+    order = order_.data();
   }
   ++epochs_shuffled;
-  const bool fz = fused(spec);
-  std::vector<double> sums(metrics.size(), 0.0);
-  double loss_sum = 0.0;
+  const bool fz = fused(loss_);
+  const index_t per = 1 + static_cast<index_t>(metrics_.size());
+  double* slots = reserve_slots(steps * per);
+  SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
   index_t seen = 0;
   HookSchedule hook_due(hook, steps);
+  DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    Targets yb;
-    const float* swb = nullptr;
-    const float* xb = gather_batch(X, y, sw, order, start, rows, &yb, &swb);
-    forward_into(xb, rows, true, nullptr);
-    const double l = loss(yb, swb, spec);
-    if (!metrics.empty()) accumulate_metrics(metrics, yb, rows, fz, sums);
-    backward(spec);
+    const Batch batch = pass.batch(start, rows);
+    forward_into(batch.x, rows, true, nullptr);
+    loss_into(batch.y, batch.sw, loss_, slots + b * per);
+    if (!metrics_.empty()) metrics_into(batch.y, rows, fz, slots + b * per + 1);
+    backward(loss_);
     apply_update(lrs ? lrs[b] : lr);
-    loss_sum += l * static_cast<double>(rows);
     seen += rows;
     ++st.batches;
-    if (hook_due.due(b) && !hook(b, loss_sum / static_cast<double>(seen),
-                                 metric_means(metrics, sums, seen, output_width())))
-      break;
+    if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
+      sums.add_upto(b + 1);
+      if (!hook(b, sums.loss / static_cast<double>(seen),
+                metric_means(metrics_, sums.metrics, seen, output_width())))
+        break;
+    }
   }
-  st.loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
-  st.metrics = metric_means(metrics, sums, seen, output_width());
+  pass.finish();
+  sums.add_upto(st.batches);  // without a hook: one download for the whole epoch
+  st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
+  st.metrics = metric_means(metrics_, sums.metrics, seen, output_width());
   return st;
 }
 
-EpochStats Net::evaluate(const float* X, const Targets& y, const float* sw, index_t n,
-                         index_t batch_size, const LossSpec& spec,
-                         const std::vector<MetricKind>& metrics) {
+EpochStats Net::eval(const DeviceData& d, index_t batch_size) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  require_compiled();
+  const index_t n = d.host.n;
   EpochStats st;
-  st.metrics.assign(metrics.size(), 0.0);
+  st.metrics.assign(metrics_.size(), 0.0);
   if (n <= 0) return st;
   reserve(std::min(batch_size, n));
-  const bool fz = fused(spec);
-  std::vector<double> sums(metrics.size(), 0.0);
-  double loss_sum = 0.0;
+  const bool fz = fused(loss_);
   const index_t steps = ceil_div(n, batch_size);
+  const index_t per = 1 + static_cast<index_t>(metrics_.size());
+  double* slots = reserve_slots(steps * per);
+  DataFeed::Pass pass(feed_, d, input_width(), batch_size, nullptr, gather_space());
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    Targets yb;
-    const float* swb = nullptr;
-    const float* xb = gather_batch(X, y, sw, nullptr, start, rows, &yb, &swb);
-    forward_into(xb, rows, false, nullptr);
-    loss_sum += loss(yb, swb, spec) * static_cast<double>(rows);
-    if (!metrics.empty()) accumulate_metrics(metrics, yb, rows, fz, sums);
+    const Batch batch = pass.batch(start, rows);
+    forward_into(batch.x, rows, false, nullptr);
+    loss_into(batch.y, batch.sw, loss_, slots + b * per);
+    if (!metrics_.empty()) metrics_into(batch.y, rows, fz, slots + b * per + 1);
     ++st.batches;
   }
-  st.loss = loss_sum / static_cast<double>(n);
-  st.metrics = metric_means(metrics, sums, n, output_width());
+  pass.finish();
+  SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
+  sums.add_upto(steps);
+  st.loss = sums.loss / static_cast<double>(n);
+  st.metrics = metric_means(metrics_, sums.metrics, n, output_width());
   return st;
 }
 
-void Net::predict(const float* X, index_t n, index_t batch_size, float* out) {
+EpochStats Net::train_epoch(const HostData& h, index_t batch_size, bool shuffle, const float* lrs,
+                            float lr, const BatchHook& hook) {
+  DeviceData scratch;
+  return epoch(feed_.open(h, input_width(), &scratch), batch_size, shuffle, lrs, lr, hook);
+}
+
+EpochStats Net::evaluate(const HostData& h, index_t batch_size) {
+  DeviceData scratch;
+  return eval(feed_.open(h, input_width(), &scratch), batch_size);
+}
+
+void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
+              const float* lrs, float lr, const HostData* val, index_t val_batch_size,
+              std::vector<EpochStats>* train_out, std::vector<EpochStats>* val_out) {
+  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
+  DeviceData scratch, val_scratch;
+  const DeviceData& d = feed_.open(h, input_width(), &scratch);
+  const DeviceData* dv = val ? &feed_.open(*val, input_width(), &val_scratch) : nullptr;
+  const index_t steps = ceil_div(h.n, batch_size);
+  for (index_t e = 0; e < epochs; ++e) {
+    train_out->push_back(
+        epoch(d, batch_size, shuffle, lrs ? lrs + e * steps : nullptr, lr, BatchHook{}));
+    if (dv) val_out->push_back(eval(*dv, val_batch_size));
+  }
+}
+
+void Net::predict(const float* X, index_t n, index_t batch_size, float* out_host) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   if (n <= 0) return;
   reserve(std::min(batch_size, n));
-  const index_t in = input_width(), units = output_width();
+  HostData h;
+  h.X = X;
+  h.n = n;
+  DeviceData scratch;
+  const DeviceData& d = feed_.open(h, input_width(), &scratch);
+  DataFeed::Pass pass(feed_, d, input_width(), batch_size, nullptr, gather_space(),
+                      output_width(), out_host);
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t rows = std::min(batch_size, n - start);
-    forward_into(X + start * in, rows, false, out + start * units);
+    const Batch batch = pass.batch(start, rows);
+    forward_into(batch.x, rows, false, batch.out);
   }
+  pass.finish();
   last_rows_ = 0;  // the workspace no longer holds a forward that loss/backward could use
 }
 

@@ -1,118 +1,124 @@
-// Net: a compiled multi-layer perceptron that trains a whole epoch in one call.
+// Net: a compiled multi-layer perceptron that trains a whole epoch in one call, written once over
+// a Backend (backend.h): the same code runs on the CPU and on a CUDA device.
 //
 // Layers are Dense (x @ W + b, then an elementwise activation; the last one may end in softmax)
 // with an optional Dropout after each (and one on the input). Parameters live in ONE contiguous
 // float32 arena in Keras order (kernel (in, units) row-major, then bias (units,) per layer);
 // gradients in ONE arena of the same layout; each optimizer state (Adam m and v, SGD velocity) in
-// ONE arena, so an optimizer step is one kernel call over all parameters. The workspace
-// (activations, deltas, gathered batch rows) is sized for the largest batch seen and reused, so
-// nothing is allocated per batch.
+// ONE arena, so an optimizer step is one kernel call over all parameters. The arenas and the
+// workspace (activations, deltas, gathered batch rows) are backend memory; the workspace is sized
+// for the largest batch seen and reused, so nothing is allocated per batch. The data set of a call
+// reaches the net through its DataFeed (data_feed.h).
 //
-// All arithmetic on arenas goes through the kernels of kernels.h (gemm with its bias+activation
-// epilogue, bias_grad, activation backward, fused losses, optimizer steps); a device backend adds
-// the same calls on device memory. Results never depend on the thread count: the kernels reduce in
-// a fixed order and everything Net does itself (gathers, dropout masks, metrics) is sequential or
-// elementwise. Dropout masks and shuffles come from a counter-based hash of (seed, counter, index).
+// A training batch never waits for the device: each batch's mean loss and metric sums go to
+// per-batch slots in backend memory that come back once per pass (or when a batch hook is due)
+// and are added on the host in batch order. Results never depend on the thread count: the kernels
+// reduce in a fixed order and everything else is sequential or elementwise. Dropout masks and
+// shuffles come from a counter-based hash of (seed, counter, index), the same on every device,
+// so a net's weights copy 1:1 between devices and train to the same result.
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
-#include <functional>
 #include <memory>
-#include <new>
 #include <vector>
 
 #include "common.h"
-#include "kernels/cpu.h"
+#include "net/backend.h"
+#include "net/data_feed.h"
 #include "net/spec.h"
 
 namespace fusednet {
 
-// Float storage aligned to 64 bytes (one cache line / one AVX-512 vector).
-template <typename T>
-class AlignedArray {
- public:
-  AlignedArray() = default;
-  explicit AlignedArray(index_t n) { resize(n); }
-  void resize(index_t n);  // contents zeroed
-  T* data() { return ptr_.get(); }
-  const T* data() const { return ptr_.get(); }
-  index_t size() const { return n_; }
-
- private:
-  struct Free {
-    void operator()(T* p) const { ::operator delete(static_cast<void*>(p), std::align_val_t{64}); }
-  };
-  std::unique_ptr<T, Free> ptr_;
-  index_t n_ = 0;
-};
-
 class Net : public NetSpec {
  public:
-  Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
+  Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed,
+      Device device = Device::Cpu);
 
-  float* params() { return params_.data(); }
-  float* grads() { return grads_.data(); }
+  Device device() const { return backend_->device(); }
+  // Arenas in host memory: params(), grads(), optimizer_state() and output_grad() may be read and
+  // written in place (the CPU); otherwise use the host copies below.
+  bool host_memory() const { return backend_->host_memory(); }
+  float* params() { return params_.as<float>(); }
+  float* grads() { return grads_.as<float>(); }
+  float* optimizer_state(int i);
+  float* output_grad() { return dz_.back().as<float>(); }  // (last_rows, units)
+
+  // ---- host copies of the arenas (num_params floats) and of the output delta ----
+  void get_params(float* host);
+  void set_params(const float* host);
+  void get_grads(float* host);
+  void set_grads(const float* host);
+  void get_optimizer_state(int i, float* host);
+  void set_optimizer_state(int i, const float* host);
+  void get_output_grad(float* host);  // (last_rows, units)
+  void set_output_grad(const float* host);
 
   // ---- optimizer: its state arenas live here, next to the parameters ----
   void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
-  float* optimizer_state(int i);
   void apply_update(float lr);  // one optimizer pass over the arena with the gradient arena
 
-  // ---- one batch at a time (explicit loop, tape, tests); x is contiguous (rows, in) ----
+  // ---- one batch at a time (explicit loop, tape, tests); host x is contiguous (rows, in) ----
   void forward(const float* x, index_t rows, bool training);
   index_t last_rows() const { return last_rows_; }
-  // The model output (after the output activation) of the last forward: (rows, units).
-  const float* output();
-  // Loss of the last forward against `targets` rows [0, rows); writes the gradient w.r.t. the
-  // output layer's pre-activation when the loss is fused with the output activation, else w.r.t.
-  // the output, into the delta buffer (read it with output_grad()).
+  // The model output (after the output activation) of the last forward, into host (rows, units).
+  void output(float* host);
+  // Loss of the last forward against host `targets` rows [0, rows); writes the gradient w.r.t.
+  // the output layer's pre-activation when the loss is fused with the output activation, else
+  // w.r.t. the output, into the output delta.
   double loss(const Targets& t, const float* sample_weight, const LossSpec& spec);
-  float* output_grad() { return dz_.back().data(); }
   // Gradients of all parameters from the output delta (as written by loss(), or set by the user).
   void backward(const LossSpec& spec);
 
-  // ---- whole data sets: X contiguous (n, in) ----
+  // ---- whole data sets, with the compiled loss and metrics ----
+  DataFeed& data() { return feed_; }  // residency, held sets, streaming (data_feed.h)
   // Shuffles (when asked) with this net's epoch counter, then forward/loss/backward/update for
   // every batch. lrs: one learning rate per batch (nullptr: `lr` for all).
-  EpochStats train_epoch(const float* X, const Targets& y, const float* sample_weight, index_t n,
-                         index_t batch_size, bool shuffle, const float* lrs, float lr,
-                         const LossSpec& loss, const std::vector<MetricKind>& metrics,
-                         const BatchHook& hook);
-  EpochStats evaluate(const float* X, const Targets& y, const float* sample_weight, index_t n,
-                      index_t batch_size, const LossSpec& loss,
-                      const std::vector<MetricKind>& metrics);
-  void predict(const float* X, index_t n, index_t batch_size, float* out);
+  EpochStats train_epoch(const HostData& d, index_t batch_size, bool shuffle, const float* lrs,
+                         float lr, const BatchHook& hook);
+  EpochStats evaluate(const HostData& d, index_t batch_size);
+  // Several epochs (each followed by a validation when val is given) on one upload of each set;
+  // lrs: steps * epochs rates, or nullptr.
+  void fit(const HostData& d, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
+           float lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
+           std::vector<EpochStats>* val_out);
+  void predict(const float* X, index_t n, index_t batch_size, float* out_host);
 
  private:
   void reserve(index_t rows);
-  const float* gather_batch(const float* X, const Targets& y, const float* sw,
-                            const std::int64_t* order, index_t start, index_t rows, Targets* yb,
-                            const float** swb);
+  double* reserve_slots(index_t count);
+  GatherSpace gather_space();
+  // Runs every layer on `rows` input rows in backend memory. out_final != nullptr (inference):
+  // the output activation is written there directly; else the last layer's z stays in the
+  // workspace.
   void forward_into(const float* x, index_t rows, bool training, float* out_final);
-  void output_from_logits(index_t rows, float* out);
-  void accumulate_metrics(const std::vector<MetricKind>& metrics, const Targets& t, index_t rows,
-                          bool fused_logits, std::vector<double>& sums);
-  // dst = src * mask / (1 - rate), the mask a function of (seed, counter, site, element).
+  const float* output_activation();  // backend memory
+  void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot);
+  void metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots);
   void dropout(const float* src, float* dst, index_t rows, index_t cols, float rate, index_t site,
                std::int64_t counter);
+  EpochStats epoch(const DeviceData& d, index_t batch_size, bool shuffle, const float* lrs,
+                   float lr, const BatchHook& hook);
+  EpochStats eval(const DeviceData& d, index_t batch_size);
+  void require_compiled() const;
 
-  AlignedArray<float> params_, grads_;
-  AlignedArray<float> state0_, state1_;
+  std::unique_ptr<Backend> backend_;
+  Buffer params_, grads_;
+  Buffer state0_, state1_;
 
   // Workspace for `cap_` rows: per layer, the pre-activation z (last layer, and activations whose
   // derivative needs it), the output a, the dropped-out output and the delta dz; gathered inputs,
-  // targets and sample weights; the output activation; per-row losses.
+  // targets and sample weights; the output activation; per-row losses and metrics; per-batch
+  // loss and metric slots of a pass; the scalar loss of the one-batch loss().
   index_t cap_ = 0;
-  std::vector<AlignedArray<float>> z_, a_, drop_, dz_;
+  std::vector<Buffer> z_, a_, drop_, dz_;
   std::vector<const float*> inputs_;  // each layer's input rows in the last forward
-  AlignedArray<float> xin_, yvals_, sw_, out_;
-  AlignedArray<std::int64_t> ylabels_, order_;
-  AlignedArray<double> row_loss_;
+  Buffer xin_, yvals_, ylabels_, sw_, out_, row_loss_, row_metric_, loss_scalar_, slots_;
+  std::vector<std::int64_t> order_;  // the epoch's permutation (host)
+  DataFeed feed_;
   index_t last_rows_ = 0;
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
-  bool out_valid_ = false;        // out_ holds the output activation of the last forward
+  bool out_valid_ = false;         // out_ holds the output activation of the last forward
 };
 
 }  // namespace fusednet

@@ -1,4 +1,4 @@
-// Host logic shared by Net and NetCuda. See net_common.h.
+// The device-independent part of a net. See spec.h.
 #include "net/spec.h"
 
 #include <utility>
@@ -7,43 +7,53 @@
 
 namespace fusednet {
 
-ArenaLayout arena_layout(const std::vector<DenseSpec>& layers, float input_dropout) {
-  FN_CHECK(!layers.empty(), "layers: expected at least one Dense layer");
-  ArenaLayout lay;
+NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
+    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
+  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
   index_t off = 0;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const DenseSpec& L = layers[i];
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DenseSpec& L = layers_[i];
     FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
              " units=", L.units);
-    FN_CHECK(i == 0 || L.in == layers[i - 1].units, "layer ", i, ": input width ", L.in,
-             " != previous units ", layers[i - 1].units);
-    bool last = i + 1 == layers.size();
-    FN_CHECK(is_elementwise(L.act) || (L.act == kActSoftmax && last), "layer ", i,
-             ": activation code ", L.act, " not supported here (softmax only on the output)");
+    FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
+             " != previous units ", layers_[i - 1].units);
+    const bool last = i + 1 == layers_.size();
+    FN_CHECK(is_elementwise(L.act) || (L.act == Activation::Softmax && last), "layer ", i,
+             ": activation code ", static_cast<int>(L.act),
+             " not supported here (softmax only on the output)");
     FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
              ": dropout rate must be in [0, 1), got ", L.dropout_after);
     FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
-    lay.w_off.push_back(off);
+    w_off_.push_back(off);
     off += L.in * L.units;
     if (L.use_bias) {
-      lay.b_off.push_back(off);
+      b_off_.push_back(off);
       off += L.units;
     } else {
-      lay.b_off.push_back(-1);
+      b_off_.push_back(-1);
     }
   }
-  FN_CHECK(input_dropout >= 0.f && input_dropout < 1.f,
-           "input dropout rate must be in [0, 1), got ", input_dropout);
-  lay.num_params = off;
-  return lay;
+  FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
+           "input dropout rate must be in [0, 1), got ", input_dropout_);
+  num_params_ = off;
 }
 
-NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
-    : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  ArenaLayout lay = arena_layout(layers_, input_dropout_);
-  w_off_ = std::move(lay.w_off);
-  b_off_ = std::move(lay.b_off);
-  num_params_ = lay.num_params;
+index_t NetSpec::kernel_offset(index_t i) const {
+  FN_CHECK(i >= 0 && i < num_layers(), "layer: expected an index in [0, ", num_layers(), "), got ",
+           i);
+  return w_off_[static_cast<size_t>(i)];
+}
+
+index_t NetSpec::bias_offset(index_t i) const {
+  FN_CHECK(i >= 0 && i < num_layers(), "layer: expected an index in [0, ", num_layers(), "), got ",
+           i);
+  return b_off_[static_cast<size_t>(i)];
+}
+
+void NetSpec::compile(const LossSpec& loss, std::vector<MetricKind> metrics) {
+  loss_ = loss;
+  metrics_ = std::move(metrics);
+  compiled_ = true;
 }
 
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* o, index_t n) {

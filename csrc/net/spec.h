@@ -1,9 +1,9 @@
-// What Net (net.h) and its device twin NetCuda (net_cuda.h) share on the host: the spec types of
-// layers, losses, metrics and optimizers; NetSpec, the part of a net its specs determine (checked
-// specs, arena layout, seed, counters, optimizer choice); which activations backward can take from
-// the output; the workspace sizes; the optimizer dispatch; the epoch's shuffle permutation and the
-// metric means. One definition here keeps both backends laying out the same arenas and drawing the
-// same permutations, so weights copy 1:1 between them and both train to the same result.
+// The description of a net, device independent: the spec types of layers, losses, metrics and
+// optimizers; NetSpec, the part of a net its specs determine (checked specs, arena layout, seed,
+// counters, the optimizer and the compiled loss and metrics); which activations backward can take
+// from the output; the workspace sizes; the optimizer dispatch; the batch hook and its schedule;
+// the epoch's shuffle permutation and the metric means. Net (net.h) adds the arenas and the
+// arithmetic, on whichever backend (backend.h) it was made for.
 #pragma once
 
 #include <chrono>
@@ -14,17 +14,14 @@
 #include <vector>
 
 #include "common.h"
-#include "kernels/cpu.h"
+#include "kernels/types.h"
 
 namespace fusednet {
 
-// Activation codes of Net layers: the kernels' elementwise codes, plus row-wise softmax (output only).
-constexpr int kActSoftmax = 100;
-
 struct DenseSpec {
   index_t in = 0, units = 0;
-  int act = 0;            // Activation code or kActSoftmax (last layer only)
-  float act_param = 0.f;  // leaky_relu slope
+  Activation act = Activation::Linear;  // Softmax only on the last layer
+  float act_param = 0.f;                // leaky_relu slope
   bool use_bias = true;
   float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
 };
@@ -35,8 +32,13 @@ struct LossSpec {
   bool from_logits = false;  // false + sigmoid/softmax output: fused, computed from the logits
 };
 
-enum class MetricKind : int { BinaryAccuracy = 0, SparseAccuracy = 1, CategoricalAccuracy = 2,
-                              MAE = 3, MSE = 4 };
+enum class MetricKind : int {
+  BinaryAccuracy = 0,
+  SparseAccuracy = 1,
+  CategoricalAccuracy = 2,
+  MAE = 3,
+  MSE = 4
+};
 
 enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
 struct OptimSpec {
@@ -51,7 +53,7 @@ struct OptimSpec {
 struct EpochStats {
   double loss = 0.0;
   std::vector<double> metrics;
-  index_t batches = 0;     // batches run (fewer than planned when a callback stopped the epoch)
+  index_t batches = 0;  // batches run (fewer than planned when a callback stopped the epoch)
 };
 
 // Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
@@ -59,6 +61,14 @@ struct Targets {
   const std::int64_t* labels = nullptr;
   const float* values = nullptr;
   index_t cols = 0;
+};
+
+// A data set as the caller holds it on the host.
+struct HostData {
+  const float* X = nullptr;
+  Targets y;  // labels (int64) or values (float, y.cols per row); may be empty
+  const float* sw = nullptr;
+  index_t n = 0;
 };
 
 // Called after training batches with the batch index and the epoch's running mean loss and
@@ -84,7 +94,9 @@ struct BatchHook {
 class HookSchedule {
  public:
   HookSchedule(const BatchHook& hook, index_t steps)
-      : on_(static_cast<bool>(hook)), interval_(hook.interval_s), steps_(steps),
+      : on_(static_cast<bool>(hook)),
+        interval_(hook.interval_s),
+        steps_(steps),
         last_(std::chrono::steady_clock::now()) {}
   bool due(index_t b) {
     if (!on_) return false;
@@ -102,31 +114,8 @@ class HookSchedule {
   std::chrono::steady_clock::time_point last_;
 };
 
-
-// A data set as the caller holds it on the host.
-struct HostData {
-  const float* X = nullptr;
-  Targets y;               // labels (int64) or values (float, y.cols per row); may be empty
-  const float* sw = nullptr;
-  index_t n = 0;
-};
-
-// Where each layer's kernel and bias start in the parameter arena (Keras order: kernel (in, units)
-// row-major, then bias (units,), per layer).
-struct ArenaLayout {
-  std::vector<index_t> w_off, b_off;  // b_off -1: the layer has no bias
-  index_t num_params = 0;
-};
-
-// Checks the layer specs and the input dropout rate (ValueError naming the layer) and returns
-// their arena layout.
-ArenaLayout arena_layout(const std::vector<DenseSpec>& layers, float input_dropout);
-
-inline bool is_elementwise(int act) { return act >= 0 && act <= 6; }
-
 // Activations whose derivative is a function of the output (no need to keep z).
-inline bool backward_from_output(int act, float param) {
-  auto a = static_cast<Activation>(act);
+inline bool backward_from_output(Activation a, float param) {
   return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
          a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
 }
@@ -159,11 +148,11 @@ inline LayerWorkspace layer_workspace(const std::vector<DenseSpec>& layers, inde
 // The loss is computed from the output layer's pre-activation (fused with its activation):
 // binary cross-entropy after a sigmoid, softmax cross-entropy after a softmax, unless the
 // user says the output already is logits.
-inline bool loss_fused_with_output(const LossSpec& spec, int output_act) {
+inline bool loss_fused_with_output(const LossSpec& spec, Activation output_act) {
   if (spec.from_logits) return false;
-  if (spec.kind == LossKind::BCE) return output_act == static_cast<int>(Activation::Sigmoid);
+  if (spec.kind == LossKind::BCE) return output_act == Activation::Sigmoid;
   if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
-    return output_act == kActSoftmax;
+    return output_act == Activation::Softmax;
   return false;
 }
 
@@ -173,9 +162,9 @@ inline int optimizer_state_count(const OptimSpec& spec) {
   return 2;
 }
 
-// One optimizer pass over an arena of n parameters with the backend's step kernels
-// (kernels.h / cuda_kernels.h signatures): SGD with its velocity when it keeps one, Adam/AdamW
-// at step t = step + 1 (decoupled weight decay for AdamW).
+// One optimizer pass over an arena of n parameters with a device's step kernels (kernels/cpu.h,
+// kernels/cuda.h signatures): SGD with its velocity when it keeps one, Adam/AdamW at step
+// t = step + 1 (decoupled weight decay for AdamW).
 template <typename SgdStep, typename AdamStep>
 void optimizer_update(const OptimSpec& o, float* param, const float* grad, float* state0,
                       float* state1, index_t n, std::int64_t step, float lr, SgdStep sgd_step,
@@ -193,19 +182,22 @@ void optimizer_update(const OptimSpec& o, float* param, const float* grad, float
   }
 }
 
-// The part of a net that its specs determine, and the state both backends keep the same way.
+// The part of a net that its specs determine, and the state that is the same on every device.
 class NetSpec {
  public:
-  // Checks the specs (ValueError naming the layer) and lays out the arena.
+  // Checks the specs (ValueError naming the layer) and lays out the arena (Keras order: kernel
+  // (in, units) row-major, then bias (units,), per layer).
   NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed);
 
   index_t num_layers() const { return static_cast<index_t>(layers_.size()); }
   const DenseSpec& layer(index_t i) const { return layers_[static_cast<size_t>(i)]; }
+  const std::vector<DenseSpec>& layers() const { return layers_; }
+  float input_dropout() const { return input_dropout_; }
   index_t input_width() const { return layers_.front().in; }
   index_t output_width() const { return layers_.back().units; }
   index_t num_params() const { return num_params_; }
-  index_t kernel_offset(index_t i) const { return w_off_[static_cast<size_t>(i)]; }
-  index_t bias_offset(index_t i) const { return b_off_[static_cast<size_t>(i)]; }  // -1: no bias
+  index_t kernel_offset(index_t i) const;
+  index_t bias_offset(index_t i) const;  // -1: no bias
   std::uint64_t seed() const { return seed_; }
 
   // Counters that make training reproducible across save/load: training forwards run (dropout
@@ -218,8 +210,16 @@ class NetSpec {
   int num_optimizer_states() const { return has_optim_ ? optimizer_state_count(optim_) : 0; }
   std::int64_t step = 0;  // optimizer updates applied (Adam's t after the update)
 
+  // The loss and metrics of whole-data-set calls (train_epoch, evaluate, fit), set at compile.
+  void compile(const LossSpec& loss, std::vector<MetricKind> metrics);
+  bool compiled() const { return compiled_; }
+  const LossSpec& loss_spec() const { return loss_; }
+  const std::vector<MetricKind>& metrics() const { return metrics_; }
+
   // The loss is computed from the output layer's pre-activation (see loss_fused_with_output).
-  bool fused(const LossSpec& spec) const { return loss_fused_with_output(spec, layers_.back().act); }
+  bool fused(const LossSpec& spec) const {
+    return loss_fused_with_output(spec, layers_.back().act);
+  }
 
  protected:
   bool needs_z(index_t i) const { return layer_needs_z(layers_, i); }
@@ -231,6 +231,9 @@ class NetSpec {
   index_t num_params_ = 0;
   bool has_optim_ = false;
   OptimSpec optim_;
+  bool compiled_ = false;
+  LossSpec loss_;
+  std::vector<MetricKind> metrics_;
 };
 
 // order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.

@@ -1,8 +1,8 @@
-"""``CudaNet``: a ``_core.NetCuda`` behind the interface of ``_core.Net``, for ``Sequential``.
+"""``CudaNet``: a CUDA ``_core.Net`` behind the interface of a CPU one, for ``Sequential``.
 
-``Sequential`` (and the optimizers, the tape and io) work on ``_core.Net``'s zero-copy NumPy views
-of the arenas: ``net.params``, ``net.grads``, ``net.optimizer_state(i)``, ``net.output_grad()``.
-A NetCuda's arenas live on the GPU, so this wrapper keeps HOST MIRRORS of them with the same
+``Sequential`` (and the optimizers, the tape and io) work on a CPU net's zero-copy NumPy views of
+the arenas: ``net.params``, ``net.grads``, ``net.optimizer_state(i)``, ``net.output_grad()``.
+A CUDA net's arenas live on the GPU, so this wrapper keeps HOST MIRRORS of them with the same
 names, and makes the host mirror the truth between calls:
 
 - before a call that reads parameters (forward, fit, evaluate, predict, apply_update) the mirror
@@ -25,13 +25,18 @@ from . import _core
 F32 = np.dtype(np.float32)
 
 
-class CudaNet:
-    """The ``_core.Net`` interface over a ``_core.NetCuda`` (see the module docstring)."""
+def _device_net(layers, input_dropout, seed):
+    """The CUDA net a CudaNet mirrors (a seam the tests replace with a stand-in device)."""
+    return _core.Net(layers, input_dropout, seed, _core.Device.cuda)
 
-    device = "cuda"
+
+class CudaNet:
+    """A CPU ``_core.Net``'s interface over a CUDA one (see the module docstring)."""
+
+    device = _core.Device.cuda
 
     def __init__(self, layers, input_dropout, seed):
-        self._d = _core.NetCuda(layers, input_dropout, seed)
+        self._d = _device_net(layers, input_dropout, seed)
         n = self._d.num_params
         self.params = np.zeros(n, dtype=F32)
         self.grads = np.zeros(n, dtype=F32)
@@ -43,6 +48,7 @@ class CudaNet:
     input_width = property(lambda self: self._d.input_width)
     output_width = property(lambda self: self._d.output_width)
     seed = property(lambda self: self._d.seed)
+    compiled = property(lambda self: self._d.compiled)
     has_optimizer = property(lambda self: self._d.has_optimizer)
     num_optimizer_states = property(lambda self: self._d.num_optimizer_states)
 
@@ -52,8 +58,11 @@ class CudaNet:
     def bias_offset(self, i):
         return self._d.bias_offset(i)
 
-    def fused(self, kind, from_logits):
-        return self._d.fused(kind, from_logits)
+    def fused(self, spec=None):
+        return self._d.fused(spec)
+
+    def compile(self, loss, metrics):
+        self._d.compile(loss, metrics)
 
     def _counter(name):  # noqa: N805 -- a property factory used in the class body
         return property(lambda self: getattr(self._d, name),
@@ -77,8 +86,8 @@ class CudaNet:
             self._d.hold_data(False)
 
     # ---- optimizer state: host mirrors ----
-    def set_optimizer(self, *spec):
-        self._d.set_optimizer(*spec)
+    def set_optimizer(self, spec):
+        self._d.set_optimizer(spec)
         n = self._d.num_params
         self._states = [np.zeros(n, dtype=F32) for _ in range(self._d.num_optimizer_states)]
 
@@ -119,8 +128,8 @@ class CudaNet:
     def output(self):
         return self._d.output()
 
-    def loss(self, y, sample_weight, kind, from_logits):
-        value = self._d.loss(y, sample_weight, kind, from_logits)
+    def loss(self, y, sample_weight=None, spec=None):
+        value = self._d.loss(y, sample_weight, spec)
         self._out_grad = self._d.get_output_grad()
         return value
 
@@ -130,33 +139,33 @@ class CudaNet:
             self._out_grad = self._d.get_output_grad()
         return self._out_grad
 
-    def backward(self, kind, from_logits):
+    def backward(self, spec=None):
         if self._out_grad is not None:
             self._d.set_output_grad(self._out_grad)
-        self._d.backward(kind, from_logits)
+        self._d.backward(spec)
         self._pull(grads=True)
 
     # ---- whole data sets ----
-    def train_epoch(self, *args):
+    def train_epoch(self, *args, **kwargs):
         self._push(states=True)
         try:
-            return self._d.train_epoch(*args)
+            return self._d.train_epoch(*args, **kwargs)
         finally:  # also after an exception in a batch callback: the updates made are kept
             self._pull(params=True, grads=True, states=True)
             self._out_grad = None
 
-    def fit(self, *args):
+    def fit(self, *args, **kwargs):
         self._push(states=True)
         try:
-            return self._d.fit(*args)
+            return self._d.fit(*args, **kwargs)
         finally:
             self._pull(params=True, grads=True, states=True)
             self._out_grad = None
 
-    def evaluate(self, *args):
+    def evaluate(self, *args, **kwargs):
         self._push()
         self._out_grad = None
-        return self._d.evaluate(*args)
+        return self._d.evaluate(*args, **kwargs)
 
     def predict(self, x, batch_size, out):
         self._push()

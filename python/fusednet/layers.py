@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import numbers
 
-from . import _activations
+from . import _activations, _core
 from . import initializers as _init
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Input", "InputLayer"]
 
 LAYER_ACTIVATIONS = tuple(_activations.ELEMENTWISE) + ("softmax",)
-SOFTMAX = 100  # Net's code for a row-wise softmax on the output (csrc/net.h kActSoftmax)
+SOFTMAX = _core.Activation.softmax  # row-wise: only a Net's output layer
 
 
 def activation_code(name, name_of_arg="activation"):
     """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax'."""
     if name is None:
-        return _activations.LINEAR, 0.0, "linear"
+        return _core.Activation.linear, 0.0, "linear"
     if not isinstance(name, str):
         raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, got "
                         f"{type(name).__name__}")
@@ -32,7 +32,7 @@ def activation_code(name, name_of_arg="activation"):
         raise ValueError(f"{name_of_arg}: unknown activation '{name}'; expected one of "
                          f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}")
     code, param = _activations.elementwise_code(key, name_of_arg)
-    return code, param, key
+    return _core.Activation(code), param, key
 
 
 def _check_shape(input_shape):

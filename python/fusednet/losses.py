@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "get", "LossValue"]
 
-MSE, BCE, SPARSE_CE, CATEGORICAL_CE = range(4)  # csrc/net.h LossKind
+_K = _core.LossKind
+MSE, BCE, SPARSE_CE, CATEGORICAL_CE = (_K.mean_squared_error, _K.binary_crossentropy,
+                                      _K.sparse_categorical_crossentropy,
+                                      _K.categorical_crossentropy)
+del _K
 EPSILON = 1e-7
 
 
@@ -39,6 +45,10 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits, "name": self.name}
+
+    def spec(self):
+        """The loss as the C++ net takes it."""
+        return _core.LossSpec(self.kind, self.from_logits)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         from . import tape as _tape

@@ -7,11 +7,16 @@ binary for a 1-unit output, else categorical. Metrics are unweighted (Keras's ``
 """
 from __future__ import annotations
 
+from . import _core
 from . import losses as _losses
 
 __all__ = ["resolve", "KNOWN"]
 
-BINARY_ACCURACY, SPARSE_ACCURACY, CATEGORICAL_ACCURACY, MAE, MSE = range(5)  # csrc/net.h MetricKind
+_M = _core.MetricKind
+BINARY_ACCURACY, SPARSE_ACCURACY, CATEGORICAL_ACCURACY, MAE, MSE = (
+    _M.binary_accuracy, _M.sparse_categorical_accuracy, _M.categorical_accuracy,
+    _M.mean_absolute_error, _M.mean_squared_error)
+del _M
 
 _FIXED = {
     "binary_accuracy": BINARY_ACCURACY,
@@ -51,7 +56,7 @@ def check_names(metrics):
 
 
 def resolve(names, loss, units):
-    """Codes for the C++ Net, in the order of `names`."""
+    """The C++ net's metric kinds, in the order of `names`."""
     codes = []
     for m in names:
         key = m.lower()

@@ -141,7 +141,7 @@ class Sequential:
         if (device or self.device) == "cuda":
             from ._cuda_net import CudaNet
             return CudaNet(specs, input_dropout, self.seed)
-        return _core.Net(specs, input_dropout, self.seed)
+        return _core.Net(specs, input_dropout, self.seed, _core.Device.cpu)
 
     def to(self, device):
         """Moves the model to 'cpu' or 'cuda' ('auto': CUDA when available) with its weights,
@@ -157,9 +157,11 @@ class Sequential:
             new.params[...] = old.params
             new.grads[...] = old.grads
             if self._optimizer_owner is not None and old.has_optimizer:
-                new.set_optimizer(*self._optimizer_owner._spec())
+                new.set_optimizer(self._optimizer_owner._spec())
                 for i in range(old.num_optimizer_states):
                     new.optimizer_state(i)[...] = old.optimizer_state(i)
+            if old.compiled:
+                new.compile(self.loss_fn.spec(), self._metric_codes)
             new.step = old.step
             new.train_forwards = old.train_forwards
             new.epochs_shuffled = old.epochs_shuffled
@@ -193,33 +195,34 @@ class Sequential:
         return None
 
     def _compile_layers(self, width):
-        """Layer list -> Net specs [(in, units, act, param, use_bias, dropout_after)], input dropout."""
+        """Layer list -> the Net's layer specs (_core.DenseSpec) and its input dropout rate."""
+        linear = _core.Activation.linear
         specs, input_dropout = [], 0.0
         for i, layer in enumerate(self.layers):
             if isinstance(layer, _layers.InputLayer):
                 if i != 0:
                     raise ValueError("Input must be the first layer")
             elif isinstance(layer, _layers.Dense):
-                if specs and specs[-1][2] == _layers.SOFTMAX:
+                if specs and specs[-1].activation == _layers.SOFTMAX:
                     raise ValueError(f"layer {layer.name}: softmax is only supported on the "
                                      f"output layer")
-                specs.append([width, layer.units, layer.act_code, layer.act_param,
-                              layer.use_bias, 0.0])
+                specs.append(_core.DenseSpec(width, layer.units, layer.act_code, layer.act_param,
+                                             layer.use_bias))
                 width = layer.units
             elif isinstance(layer, _layers.Activation):
                 if not specs:
                     raise ValueError(f"layer {layer.name}: an Activation must follow a Dense layer")
                 prev = specs[-1]
-                if prev[5] > 0:
+                if prev.dropout_after > 0:
                     raise ValueError(f"layer {layer.name}: Activation after Dropout is not "
                                      f"supported; put it before the Dropout")
-                if layer.act_code == _layers.activation_code("linear")[0]:
+                if layer.act_code == linear:
                     continue
-                if prev[2] != _layers.activation_code("linear")[0]:
+                if prev.activation != linear:
                     raise ValueError(f"layer {layer.name}: the preceding Dense already has an "
                                      f"activation; fusednet folds an Activation into a linear "
                                      f"Dense only")
-                prev[2], prev[3] = layer.act_code, layer.act_param
+                prev.activation, prev.activation_param = layer.act_code, layer.act_param
             elif isinstance(layer, _layers.Dropout):
                 if layer.rate == 0:
                     continue
@@ -229,21 +232,21 @@ class Sequential:
                                          f"not supported")
                     input_dropout = layer.rate
                 else:
-                    if specs[-1][5]:
+                    if specs[-1].dropout_after:
                         raise ValueError(f"layer {layer.name}: two Dropout layers in a row are "
                                          f"not supported")
-                    specs[-1][5] = layer.rate
+                    specs[-1].dropout_after = layer.rate
             else:
                 raise TypeError(f"unsupported layer {type(layer).__name__}")
         if not specs:
             raise ValueError("the model needs at least one Dense layer")
-        if specs[-1][5]:
+        if specs[-1].dropout_after:
             raise ValueError("Dropout after the output layer is not supported; put it before "
                              "the last Dense")
         for s in specs[:-1]:
-            if s[2] == _layers.SOFTMAX:
+            if s.activation == _layers.SOFTMAX:
                 raise ValueError("softmax is only supported on the output layer")
-        self._specs = ([tuple(s) for s in specs], input_dropout)
+        self._specs = (specs, input_dropout)
         return self._specs
 
     def build(self, input_shape=None):
@@ -268,13 +271,13 @@ class Sequential:
         dense = [l for l in self.layers if isinstance(l, _layers.Dense)]
         variables = []
         for i, (layer, spec) in enumerate(zip(dense, specs)):
-            fan_in, units = spec[0], spec[1]
+            fan_in, units = spec.in_width, spec.units
             off = net.kernel_offset(i)
             kv = params[off:off + fan_in * units].reshape(fan_in, units)
             kg = grads[off:off + fan_in * units].reshape(fan_in, units)
             kv[...] = layer.kernel_initializer((fan_in, units), rng)
             variables.append(Variable(f"{layer.name}/kernel", self, kv, kg))
-            if spec[4]:
+            if spec.use_bias:
                 boff = net.bias_offset(i)
                 bv, bg = params[boff:boff + units], grads[boff:boff + units]
                 bv[...] = layer.bias_initializer((units,), rng)
@@ -285,7 +288,7 @@ class Sequential:
         self._var_offsets = []
         for i, spec in enumerate(specs):
             self._var_offsets.append(net.kernel_offset(i))
-            if spec[4]:
+            if spec.use_bias:
                 self._var_offsets.append(net.bias_offset(i))
         if self.compiled:
             self._resolve_compiled()
@@ -383,6 +386,7 @@ class Sequential:
     def _resolve_compiled(self):
         self._metric_codes = _metrics.resolve(self._metric_names, self.loss_fn,
                                               self._net.output_width)
+        self._net.compile(self.loss_fn.spec(), self._metric_codes)
         self.optimizer._bind(self)
 
     def _output_activation(self):
@@ -553,10 +557,8 @@ class Sequential:
         self.optimizer._bind(self)
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         steps = (n + bs - 1) // bs
-        codes = self._metric_codes
         names = self._metric_names
         net = self._net
-        kind, from_logits = loss.kind, loss.from_logits
 
         from .callbacks import CallbackList  # fusednet.callbacks (Keras semantics)
         cbl = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, verbose=verbose,
@@ -576,8 +578,7 @@ class Sequential:
             if run:
                 lrs = self.optimizer._lrs(int(net.step), steps * run)
                 table = net.fit(x, y, sw, bs, run, bool(shuffle), lrs,
-                                self.optimizer._lr_at(int(net.step)), kind, from_logits, codes,
-                                xv, yv, swv, bs)
+                                self.optimizer._lr_at(int(net.step)), xv, yv, swv, bs)
                 cols = table.T.tolist()
                 for k, col in zip(keys, cols):
                     history.history.setdefault(k, []).extend(col)
@@ -602,13 +603,13 @@ class Sequential:
                 hook = self._batch_hook(cbl, steps, names) if cbl.wants_batch_hooks else None
                 if hook is not None:
                     cbl.on_train_batch_begin(0)
-                tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, kind,
-                                            from_logits, codes, hook, cbl.batch_hook_interval)
+                tl, tm, _ = net.train_epoch(x, y, sw, bs, bool(shuffle), lrs, lr, hook,
+                                            cbl.batch_hook_interval)
                 logs = {"loss": tl}
                 logs.update(zip(names, tm))
                 if xv is not None:
                     cbl.on_test_begin()
-                    vl, vm, _ = net.evaluate(xv, yv, swv, bs, kind, from_logits, codes)
+                    vl, vm, _ = net.evaluate(xv, yv, swv, bs)
                     val = {"loss": vl}
                     val.update(zip(names, vm))
                     cbl.on_test_end(val)
@@ -646,7 +647,6 @@ class Sequential:
         sw = self._prepare_sw(sample_weight, n)
         self._resolve_metric_codes()
         names, codes = self._metric_names, self._metric_codes
-        kind, fl = self.loss_fn.kind, self.loss_fn.from_logits
         steps = (n + bs - 1) // bs
         self._last_out = None
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
@@ -658,7 +658,7 @@ class Sequential:
                 cbl.on_test_batch_begin(b)
                 s, e = b * bs, min(n, (b + 1) * bs)
                 bl, bm, _ = self._net.evaluate(x[s:e], y[s:e], None if sw is None else sw[s:e],
-                                               bs, kind, fl, codes)
+                                               bs)
                 loss_sum += bl * (e - s)
                 met_sums = [a + m * (e - s) for a, m in zip(met_sums, bm)]
                 logs = {"loss": loss_sum / e}
@@ -666,7 +666,7 @@ class Sequential:
                 cbl.on_test_batch_end(b, logs)
             loss, mets = loss_sum / n, [m / n for m in met_sums]
         else:
-            loss, mets, _ = self._net.evaluate(x, y, sw, bs, kind, fl, codes)
+            loss, mets, _ = self._net.evaluate(x, y, sw, bs)
         logs = {"loss": loss}
         logs.update(zip(names, mets))
         if cbl is not None:
@@ -692,9 +692,10 @@ class Sequential:
                             params=params)
 
     def _resolve_metric_codes(self):
-        if len(self._metric_codes) != len(self._metric_names):
+        if len(self._metric_codes) != len(self._metric_names) or not self._net.compiled:
             self._metric_codes = _metrics.resolve(self._metric_names, self.loss_fn,
                                                   self._net.output_width)
+            self._net.compile(self.loss_fn.spec(), self._metric_codes)
 
     def predict(self, x, batch_size=None, verbose=0, callbacks=None):
         """Model outputs (after the output activation) for every sample, batched in C++.
@@ -752,7 +753,7 @@ class Sequential:
         n = len(out)
         y = self._prepare_y(y, n, loss)
         sw = self._prepare_sw(sample_weight, n)
-        return _losses.LossValue(self._net.loss(y, sw, loss.kind, loss.from_logits))
+        return _losses.LossValue(self._net.loss(y, sw, loss.spec()))
 
     def loss(self, out, y, sample_weight=None):
         """``(loss, dout)`` of the compiled loss on the latest forward. ``dout`` is the gradient
@@ -781,7 +782,7 @@ class Sequential:
                              f"{dout.shape}")
         if not np.shares_memory(dout, g):
             g[...] = dout
-        self._net.backward(loss.kind, loss.from_logits)
+        self._net.backward(loss.spec())
 
     def update_weights(self):
         """One optimizer step over the whole parameter arena with the current gradients."""

@@ -21,9 +21,11 @@ import weakref
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
 
-SGD_KIND, ADAM_KIND, ADAMW_KIND = range(3)  # csrc/net.h OptimKind
+SGD_KIND, ADAM_KIND, ADAMW_KIND = _core.OptimKind.sgd, _core.OptimKind.adam, _core.OptimKind.adamw
 
 
 def _real(value, name, lo=None, hi=None, lo_open=False, hi_open=False):
@@ -92,7 +94,7 @@ class Optimizer:
         if self._model is not None and self._model is not model:
             raise ValueError(f"{type(self).__name__} is already updating another model; create "
                              f"one optimizer per model")
-        model._net.set_optimizer(*self._spec())
+        model._net.set_optimizer(self._spec())
         model._optimizer_owner = self
         self._model_ref = weakref.ref(model)
         model._net.step = self._iterations
@@ -236,7 +238,8 @@ class SGD(Optimizer):
         self.weight_decay = None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
 
     def _spec(self):
-        return (SGD_KIND, self.momentum, self.nesterov, self.weight_decay or 0.0, 0.9, 0.999, 1e-7)
+        return _core.OptimSpec(SGD_KIND, momentum=self.momentum, nesterov=self.nesterov,
+                               weight_decay=self.weight_decay or 0.0)
 
     def _state_names(self):
         return ["velocity"]
@@ -261,8 +264,8 @@ class Adam(Optimizer):
 
     def _spec(self):
         wd = self.weight_decay or 0.0
-        kind = ADAMW_KIND if wd else ADAM_KIND
-        return (kind, 0.0, False, wd, self.beta_1, self.beta_2, self.epsilon)
+        return _core.OptimSpec(ADAMW_KIND if wd else ADAM_KIND, weight_decay=wd, beta1=self.beta_1,
+                               beta2=self.beta_2, eps=self.epsilon)
 
     def _state_names(self):
         return ["m", "v"]
@@ -279,7 +282,8 @@ class AdamW(Adam):
         self.weight_decay = _real(weight_decay, "weight_decay", 0.0)
 
     def _spec(self):
-        return (ADAMW_KIND, 0.0, False, self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
+        return _core.OptimSpec(ADAMW_KIND, weight_decay=self.weight_decay, beta1=self.beta_1,
+                               beta2=self.beta_2, eps=self.epsilon)
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

@@ -1,12 +1,12 @@
-// Runs Net and NetCuda (on the host launchers of mock_cuda.cpp) side by side on the same data and
-// checks they agree: parameters and losses bit for bit, accuracies exactly, MAE/MSE to 1e-12.
+// Runs a CPU Net and a CUDA Net (whose backend calls the host launchers of mock_cuda.cpp) side by
+// side on the same data and checks they agree: parameters and losses bit for bit, accuracies
+// exactly, MAE/MSE to 1e-12.
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
 
 #include "net/net.h"
-#include "net/net_cuda.h"
 
 using namespace fusednet;
 
@@ -32,7 +32,7 @@ struct Case {
   bool weighted;
 };
 
-static DenseSpec D(index_t in, index_t units, int act, float drop = 0.f, bool bias = true,
+static DenseSpec D(index_t in, index_t units, Activation act, float drop = 0.f, bool bias = true,
                    float param = 0.f) {
   DenseSpec s;
   s.in = in; s.units = units; s.act = act; s.dropout_after = drop; s.use_bias = bias;
@@ -40,7 +40,7 @@ static DenseSpec D(index_t in, index_t units, int act, float drop = 0.f, bool bi
   return s;
 }
 
-// How NetCuda gets its data: resident, or streamed in chunks of 1 batch / about 2 batches / all
+// How the CUDA net gets its data: resident, or streamed in chunks of 1 batch / about 2 batches / all
 // at once; with hold_data on for the HELD modes.
 enum Mode { kResident, kStream1, kStream2, kStreamAll, kHeldResident, kHeldStream2, kModes };
 static const char* mode_name(int m) {
@@ -73,12 +73,14 @@ static void run(const Case& c, int mode) {
   else { t.values = values.data(); t.cols = out; }
   const float* w = c.weighted ? sw.data() : nullptr;
 
-  Net cpu(c.layers, c.input_dropout, 99);
-  NetCuda gpu(c.layers, c.input_dropout, 99);
-  if (streamed) gpu.max_resident_bytes = 0;
-  if (mode == kStream1) gpu.stream_chunk_bytes = 1;
-  if (mode == kStream2 || mode == kHeldStream2) gpu.stream_chunk_bytes = 2500;
-  if (mode == kHeldResident || mode == kHeldStream2) gpu.hold_data(true);
+  Net cpu(c.layers, c.input_dropout, 99, Device::Cpu);
+  Net gpu(c.layers, c.input_dropout, 99, Device::Cuda);
+  cpu.compile(c.loss, c.metrics);
+  gpu.compile(c.loss, c.metrics);
+  if (streamed) gpu.data().max_resident_bytes = 0;
+  if (mode == kStream1) gpu.data().stream_chunk_bytes = 1;
+  if (mode == kStream2 || mode == kHeldStream2) gpu.data().stream_chunk_bytes = 2500;
+  if (mode == kHeldResident || mode == kHeldStream2) gpu.data().hold(true);
   const index_t np = cpu.num_params();
   CHECK(np == gpu.num_params(), "num_params");
   for (index_t i = 0; i < np; ++i) cpu.params()[i] = 0.3f * nd(gen);
@@ -113,7 +115,7 @@ static void run(const Case& c, int mode) {
     CHECK(a.loss == b.loss, "%s (%s) %s: loss %.17g vs %.17g", c.name, mode_name(mode), when,
           a.loss, b.loss);
     CHECK(a.batches == b.batches, "%s %s: batches", c.name, when);
-    for (size_t m = 0; m < a.metrics.size(); ++m)
+    for (size_t m = 0; m < a.metrics.size(); ++m)  // MAE/MSE: summed per row on the device
       CHECK(std::fabs(a.metrics[m] - b.metrics[m]) <= 1e-12 * std::fabs(a.metrics[m]),
             "%s %s: metric %zu %.17g vs %.17g", c.name, when, m, a.metrics[m], b.metrics[m]);
   };
@@ -122,10 +124,9 @@ static void run(const Case& c, int mode) {
   HostData h;
   h.X = X.data(); h.y = t; h.sw = w; h.n = n;
   for (int e = 0; e < 2; ++e) {
-    EpochStats a = cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, e ? lrs.data() : nullptr,
-                                   0.01f, c.loss, c.metrics, BatchHook{});
-    EpochStats b = gpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr, 0.01f, c.loss,
-                                   c.metrics, BatchHook{});
+    EpochStats a = cpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr,
+                                   0.01f, BatchHook{});
+    EpochStats b = gpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr, 0.01f, BatchHook{});
     same_stats(a, b, "train_epoch");
     same_params("after train_epoch");
   }
@@ -133,19 +134,18 @@ static void run(const Case& c, int mode) {
     std::vector<EpochStats> tr, va;
     HostData hv = h;
     hv.n = 50;
-    gpu.fit(h, bs, 2, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, &hv, 32, &tr, &va);
+    gpu.fit(h, bs, 2, c.shuffle, nullptr, 0.01f, &hv, 32, &tr, &va);
     for (int e = 0; e < 2; ++e) {
-      same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
-                                 c.metrics, BatchHook{}), tr[e], "fit");
-      same_stats(cpu.evaluate(X.data(), t, w, 50, 32, c.loss, c.metrics), va[e], "fit val");
+      same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f,
+                                 BatchHook{}), tr[e], "fit");
+      same_stats(cpu.evaluate(hv, 32), va[e], "fit val");
     }
     same_params("after fit");
     std::vector<double> la, lb;
     auto stop3a = [&](index_t b, double l, const std::vector<double>&) { la.push_back(l); return b < 2; };
     auto stop3b = [&](index_t b, double l, const std::vector<double>&) { lb.push_back(l); return b < 2; };
-    same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
-                               c.metrics, stop3a),
-               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, stop3b),
+    same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, stop3a),
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, stop3b),
                "hooked epoch");
     CHECK(la == lb && la.size() == 3, "%s: hook losses", c.name);
     same_params("after hooked epoch");
@@ -163,25 +163,24 @@ static void run(const Case& c, int mode) {
       lb.push_back(l);
       return true;
     }, 1e9);
-    same_stats(cpu.train_epoch(X.data(), t, w, n, bs, c.shuffle, nullptr, 0.01f, c.loss,
-                               c.metrics, slow_a),
-               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, c.loss, c.metrics, slow_b),
+    same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, slow_a),
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, slow_b),
                "throttled hook epoch");
     CHECK(ba == bb && bb.size() == 1 && bb[0] == ceil_div(n, bs) - 1 && la == lb,
           "%s: throttled hook", c.name);
     same_params("after throttled hook epoch");
   }
-  same_stats(cpu.evaluate(X.data(), t, w, n, 37, c.loss, c.metrics),
-             gpu.evaluate(h, 37, c.loss, c.metrics), "evaluate");
+  same_stats(cpu.evaluate(h, 37), gpu.evaluate(h, 37), "evaluate");
   std::vector<float> pa(n * out), pb(n * out, -1.f);
   cpu.predict(X.data(), n, 29, pa.data());
   gpu.predict(X.data(), n, 29, pb.data());
   CHECK(pa == pb, "%s (%s): predict", c.name, mode_name(mode));
-  gpu.hold_data(false);
+  gpu.data().hold(false);
   // Explicit loop: forward / output / loss / output grad / backward / update.
   cpu.forward(X.data(), 40, true);
   gpu.forward(X.data(), 40, true);
-  std::vector<float> oa(cpu.output(), cpu.output() + 40 * out), ob(40 * out);
+  std::vector<float> oa(40 * out), ob(40 * out);
+  cpu.output(oa.data());
   gpu.output(ob.data());
   CHECK(oa == ob, "%s: output", c.name);
   Targets t40 = t;
@@ -203,25 +202,26 @@ static void run(const Case& c, int mode) {
 }
 
 int main() {
+  using A = Activation;
   OptimSpec adam;
   OptimSpec sgd; sgd.kind = OptimKind::SGD; sgd.momentum = 0.9f; sgd.nesterov = true;
   OptimSpec plain; plain.kind = OptimKind::SGD;
   OptimSpec adamw; adamw.kind = OptimKind::AdamW; adamw.weight_decay = 0.01f;
   std::vector<Case> cases = {
-      {"softmax+sparseCE", {D(12, 16, 1, 0.3f), D(16, 8, 4), D(8, 5, kActSoftmax)}, 0.1f,
+      {"softmax+sparseCE", {D(12, 16, A::ReLU, 0.3f), D(16, 8, A::Tanh), D(8, 5, A::Softmax)}, 0.1f,
        {LossKind::SparseCE, false}, adam, {MetricKind::SparseAccuracy}, true, true},
-      {"gelu+mse", {D(12, 7, 5), D(7, 5, 0)}, 0.f, {LossKind::MSE, false}, sgd,
+      {"gelu+mse", {D(12, 7, A::GELU), D(7, 5, A::Linear)}, 0.f, {LossKind::MSE, false}, sgd,
        {MetricKind::MAE, MetricKind::MSE}, false, false},
-      {"sigmoid+bce", {D(12, 9, 2, 0.2f, true, 0.1f), D(9, 5, 3)}, 0.f, {LossKind::BCE, false},
+      {"sigmoid+bce", {D(12, 9, A::LeakyReLU, 0.2f, true, 0.1f), D(9, 5, A::Sigmoid)}, 0.f, {LossKind::BCE, false},
        adamw, {MetricKind::BinaryAccuracy, MetricKind::MSE}, true, true},
-      {"logits+cce", {D(12, 5, 0, 0.f, false)}, 0.f, {LossKind::CategoricalCE, true}, plain,
+      {"logits+cce", {D(12, 5, A::Linear, 0.f, false)}, 0.f, {LossKind::CategoricalCE, true}, plain,
        {MetricKind::CategoricalAccuracy}, true, false},
-      {"tanh out+mse", {D(12, 6, 6), D(6, 5, 4)}, 0.2f, {LossKind::MSE, false}, adam,
+      {"tanh out+mse", {D(12, 6, A::GELUTanh), D(6, 5, A::Tanh)}, 0.2f, {LossKind::MSE, false}, adam,
        {MetricKind::MAE}, true, true},
   };
   for (const Case& c : cases)
     for (int mode = 0; mode < kModes; ++mode) run(c, mode);
-  std::printf("%s (%d failures)\n", failures ? "FAILED" : "all NetCuda == Net checks passed",
+  std::printf("%s (%d failures)\n", failures ? "FAILED" : "all CUDA Net == CPU Net checks passed",
               failures);
   return failures ? 1 : 0;
 }

@@ -1,8 +1,9 @@
-// A HOST stand-in for the CUDA launchers (cuda_kernels.h) and NetCuda's small kernels, so
-// csrc/net_cuda.cpp can run on a machine without a GPU: "device" memory is host memory and every
-// launcher calls the CPU kernel of the same op. Used only by tools/netcuda_mock/run.sh to check
-// NetCuda's own logic (offsets, strides, batching, slots, shuffles, dropout, streamed fallback)
-// against Net bit for bit. It proves nothing about the .cu kernels themselves.
+// A HOST stand-in for the CUDA runtime calls (runtime/cuda_memory.h, cuda_device.h) and launchers
+// (kernels/cuda.h), so the net's CUDA backend and data feed (csrc/net/backend_cuda.cpp,
+// data_feed.cpp) run on a machine without a GPU: "device" memory is host memory and every launcher
+// calls the CPU kernel of the same op. Used only by tools/netcuda_mock to check the CUDA side's
+// own logic (offsets, strides, batching, slots, shuffles, dropout, streamed fallback) against the
+// CPU net bit for bit. It proves nothing about the .cu kernels themselves.
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -10,9 +11,11 @@
 #include <functional>
 #include <new>
 
+#include "kernels/cpu.h"
 #include "kernels/cuda.h"
 #include "runtime/cuda_device.h"
-#include "net/net_cuda.h"
+#include "kernels/math/metric.h"
+#include "runtime/cuda_memory.h"
 #include "kernels/math/hash.h"
 
 namespace fusednet {
@@ -175,30 +178,11 @@ void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std:
                         index_t rows, CudaStream) {
   for (index_t i = 0; i < rows; ++i) dst[i] = src[index[i]];
 }
-static index_t argmax_row(const float* r, index_t n) {
-  index_t best = 0;
-  for (index_t j = 1; j < n; ++j)
-    if (r[j] > r[best] || (std::isnan(r[j]) && !std::isnan(r[best]))) best = j;
-  return best;
-}
 void metric_rows_cuda(int kind, const float* pred, float thr, const std::int64_t* labels,
                       const float* targets, double* out, index_t rows, index_t cols, CudaStream) {
-  for (index_t i = 0; i < rows; ++i) {
-    const float* p = pred + i * cols;
-    double s = 0.0;
-    if (kind == 0) {
-      for (index_t j = 0; j < cols; ++j) s += (p[j] > thr ? 1.f : 0.f) == targets[i * cols + j];
-    } else if (kind == 1 || kind == 2) {
-      const index_t truth = kind == 1 ? labels[i] : argmax_row(targets + i * cols, cols);
-      s = argmax_row(p, cols) == truth ? 1.0 : 0.0;
-    } else {
-      for (index_t j = 0; j < cols; ++j) {
-        const double e = double(p[j]) - double(targets[i * cols + j]);
-        s += kind == 4 ? e * e : std::fabs(e);
-      }
-    }
-    out[i] = s;
-  }
+  for (index_t i = 0; i < rows; ++i)
+    out[i] = metricmath::metric_row(kind, pred + i * cols, thr, labels ? labels[i] : 0,
+                                    targets ? targets + i * cols : nullptr, cols);
 }
 
 }  // namespace fusednet

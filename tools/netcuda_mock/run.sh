@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Runs csrc/net_cuda.cpp on host stand-ins of the CUDA launchers against csrc/net.cpp (no GPU
-# needed). Needs the CPU objects of a dev build (tools/dev_build.sh).
+# Runs a CUDA Net (csrc/net/ with FUSEDNET_WITH_CUDA) on host stand-ins of the CUDA launchers
+# against a CPU Net (no GPU needed). Needs the CPU kernel objects of a dev build
+# (tools/dev_build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 obj=build/dev/CMakeFiles/_core.dir/csrc
 out=${TMPDIR:-/tmp}/netcuda_mock_$$
 g++ -std=c++17 -O1 -g -DFUSEDNET_WITH_CUDA=1 -Icsrc -o "$out" \
-  tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net/net_cuda.cpp \
-  $obj/net/net.cpp.o $obj/net/spec.cpp.o $obj/runtime/isa.cpp.o $obj/runtime/thread_pool.cpp.o \
-  $obj/runtime/precision.cpp.o $obj/kernels/cpu/*.o -pthread
+  tools/netcuda_mock/main.cpp tools/netcuda_mock/mock_cuda.cpp csrc/net/*.cpp \
+  $obj/runtime/isa.cpp.o $obj/runtime/thread_pool.cpp.o $obj/runtime/precision.cpp.o \
+  $obj/kernels/cpu/*.o -pthread
 "$out"
 rm -f "$out"

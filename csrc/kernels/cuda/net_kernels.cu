@@ -1,9 +1,10 @@
-// Small kernels NetCuda needs beyond the op families (declared in csrc/net_cuda.h):
-//   dropout_mask:  dst[i] = u(key, i) >= rate ? src[i] * (1 / (1 - rate)) : 0, u from net_hash.h,
-//                  so the mask is bit-identical to Net::dropout's on the CPU;
+// Small kernels the CUDA backend of the net needs beyond the op families (kernels/cuda.h):
+//   gather_rows:   dst[i, :] = src[index[i], :] (a shuffled batch of a resident data set);
+//   dropout_mask:  dst[i] = u(key, i) >= rate ? src[i] * (1 / (1 - rate)) : 0, u from
+//                  kernels/math/hash.h, so the mask is bit-identical to the CPU backend's;
 //   gather_labels: dst[i] = src[index[i]] (int64 class ids of a shuffled batch);
-//   metric_rows:   one double per row, the row's contribution to a metric sum, as
-//                  Net::accumulate_metrics computes it (summed afterwards with sum_doubles_cuda).
+//   metric_rows:   one double per row, the row's contribution to a metric sum
+//                  (kernels/math/metric.h; summed afterwards with sum_doubles_cuda).
 // All one thread per element (or per row), grid-stride, 64-bit indices: simple on purpose.
 #include <cuda_runtime.h>
 
@@ -11,7 +12,8 @@
 #include <cstdint>
 
 #include "device_util.cuh"
-#include "net/net_cuda.h"
+#include "kernels/cuda.h"
+#include "kernels/math/metric.h"
 #include "kernels/math/hash.h"
 #include "runtime/cuda_check.cuh"
 
@@ -52,38 +54,13 @@ __global__ void gather_labels_kernel(const std::int64_t* src, const std::int64_t
   for (index_t i = first_index(); i < rows; i += grid_stride()) dst[i] = src[index[i]];
 }
 
-// First index of the row maximum; a NaN beats any number (Net's argmax_row).
-__device__ index_t argmax_row(const float* r, index_t n) {
-  index_t best = 0;
-  for (index_t j = 1; j < n; ++j)
-    if (r[j] > r[best] || (isnan(r[j]) && !isnan(r[best]))) best = j;
-  return best;
-}
-
-// kind: MetricKind codes (0 binary accuracy, 1 sparse accuracy, 2 categorical accuracy, 3 MAE,
-// 4 MSE).
+// kind: MetricKind codes (kernels/math/metric.h).
 __global__ void metric_rows_kernel(int kind, const float* pred, float threshold,
                                    const std::int64_t* labels, const float* targets, double* out,
                                    index_t rows, index_t cols) {
-  for (index_t i = first_index(); i < rows; i += grid_stride()) {
-    const float* p = pred + i * cols;
-    double s = 0.0;
-    if (kind == 0) {
-      const float* t = targets + i * cols;
-      for (index_t j = 0; j < cols; ++j) s += (p[j] > threshold ? 1.f : 0.f) == t[j] ? 1.0 : 0.0;
-    } else if (kind == 1 || kind == 2) {
-      const index_t truth =
-          kind == 1 ? static_cast<index_t>(labels[i]) : argmax_row(targets + i * cols, cols);
-      s = argmax_row(p, cols) == truth ? 1.0 : 0.0;
-    } else {
-      const float* t = targets + i * cols;
-      for (index_t j = 0; j < cols; ++j) {
-        const double e = static_cast<double>(p[j]) - static_cast<double>(t[j]);
-        s += kind == 4 ? e * e : fabs(e);
-      }
-    }
-    out[i] = s;
-  }
+  for (index_t i = first_index(); i < rows; i += grid_stride())
+    out[i] = metricmath::metric_row(kind, pred + i * cols, threshold, labels ? labels[i] : 0,
+                                    targets ? targets + i * cols : nullptr, cols);
 }
 
 }  // namespace

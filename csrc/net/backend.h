@@ -1,0 +1,124 @@
+// Backend: what a Net needs from a device, and nothing more. The Net (net.h) is written once over
+// this interface; backend_cpu.cpp implements it with the CPU kernels on host memory, and
+// backend_cuda.cpp with the CUDA launchers on device memory (tools/netcuda_mock runs the latter on
+// host stand-ins of the launchers, so its host logic is tested without a GPU).
+//
+// Every pointer a primitive takes is backend memory (from alloc), except where it says host.
+// Calls are ordered: a primitive may return before the device is done, but each one sees the
+// results of the ones before it, and download() waits for them. Sizes are 64-bit; n == 0 is a
+// no-op. Results never depend on the thread count (the kernels reduce in a fixed order).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include "common.h"
+#include "kernels/types.h"
+#include "net/spec.h"
+#include "runtime/cuda_device.h"
+
+namespace fusednet {
+
+// A block of one backend's memory, zeroed when made; move-only, frees itself.
+class Buffer {
+ public:
+  using Free = void (*)(void*) noexcept;
+  Buffer() = default;
+  Buffer(void* ptr, std::size_t bytes, Free free) : ptr_(ptr), bytes_(bytes), free_(free) {}
+  ~Buffer() { release(); }
+  Buffer(Buffer&& o) noexcept { swap(o); }
+  Buffer& operator=(Buffer&& o) noexcept {
+    Buffer(std::move(o)).swap(*this);
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return ptr_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  void release() noexcept {
+    if (ptr_) free_(ptr_);
+    ptr_ = nullptr;
+  }
+  void swap(Buffer& o) noexcept {
+    std::swap(ptr_, o.ptr_);
+    std::swap(bytes_, o.bytes_);
+    std::swap(free_, o.free_);
+  }
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+  Free free_ = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+  // True when backend memory is host memory: the net then reads the caller's arrays in place and
+  // hands out arena views instead of copies.
+  virtual bool host_memory() const = 0;
+
+  // ---- memory ----
+  virtual Buffer alloc(std::size_t bytes) = 0;  // zeroed; 0 bytes gives an empty buffer
+  virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
+  virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;  // waits
+  // Bytes a data set may take on the device (host-memory backends: never asked).
+  virtual std::size_t free_memory() = 0;
+
+  // ---- the layers' arithmetic ----
+  // C (M, N) contiguous = A @ B with its epilogue; A and B read through element strides.
+  virtual void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
+                    const float* B, index_t rs_b, index_t cs_b, float* C,
+                    const Epilogue& ep) = 0;
+  virtual void activation_forward(Activation act, float param, const float* x, float* y,
+                                  index_t n) = 0;
+  // dx = dy * act'(x), x the forward input; dx may alias dy.
+  virtual void activation_backward(Activation act, float param, const float* dy, const float* x,
+                                   float* dx, index_t n) = 0;
+  // The same from the forward output y (backward_from_output activations only).
+  virtual void activation_backward_from_output(Activation act, float param, const float* dy,
+                                               const float* y, float* dx, index_t n) = 0;
+  virtual void softmax_forward(const float* x, float* y, index_t rows, index_t cols) = 0;
+  virtual void softmax_backward(const float* dy, const float* x, float* dx, index_t rows,
+                                index_t cols) = 0;
+  virtual void bias_grad(const float* dy, float* db, index_t rows, index_t cols) = 0;
+
+  // ---- losses, metrics, the optimizer ----
+  // The batch's mean loss into *out (a backend double) and its gradient w.r.t. `input` into
+  // dinput; row_ws: `rows` backend doubles of workspace.
+  virtual void loss(LossKind kind, const float* input, const Targets& t, const float* sw,
+                    float* dinput, index_t rows, index_t cols, double* row_ws, double* out) = 0;
+  // The batch's sum of one metric (kernels/math/metric.h) into *out; row_ws: `rows` backend
+  // doubles. Devices may add the rows in another (fixed) order.
+  virtual void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
+                      index_t rows, index_t cols, double* row_ws, double* out) = 0;
+  // One optimizer pass over n parameters at update `step` (0 for the first).
+  virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad,
+                              float* state0, float* state1, index_t n, std::int64_t step,
+                              float lr) = 0;
+
+  // ---- masks and gathers ----
+  // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.
+  virtual void dropout(const float* src, float* dst, index_t n, float rate,
+                       std::uint64_t key) = 0;
+  // dst row i = src row index[i], rows of `cols` floats (cols = 1 gathers sample weights).
+  virtual void gather_rows(const float* src, const std::int64_t* index, float* dst, index_t rows,
+                           index_t cols) = 0;
+  virtual void gather_labels(const std::int64_t* src, const std::int64_t* index,
+                             std::int64_t* dst, index_t rows) = 0;
+};
+
+// The backend for `device`: RuntimeError when it cannot run here (CUDA not compiled, no device).
+std::unique_ptr<Backend> make_backend(Device device);
+std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<Backend> make_cuda_backend();
+
+}  // namespace fusednet

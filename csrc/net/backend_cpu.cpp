@@ -1,0 +1,125 @@
+// The CPU backend: host memory (64-byte aligned), the CPU kernels of kernels/cpu.h, and the
+// net's small sequential loops (dropout masks, gathers, metric sums). See backend.h.
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "kernels/cpu.h"
+#include "kernels/math/hash.h"
+#include "kernels/math/metric.h"
+#include "net/backend.h"
+
+namespace fusednet {
+
+namespace {
+
+void free_aligned(void* p) noexcept { ::operator delete(p, std::align_val_t{64}); }
+
+class CpuBackend final : public Backend {
+ public:
+  Device device() const override { return Device::Cpu; }
+  bool host_memory() const override { return true; }
+
+  Buffer alloc(std::size_t bytes) override {
+    if (bytes == 0) return Buffer();
+    // Whole cache lines (one AVX-512 vector each); C++17 aligned new throws bad_alloc.
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = ::operator new(rounded, std::align_val_t{64});
+    std::memset(p, 0, rounded);
+    return Buffer(p, bytes, free_aligned);
+  }
+  void upload(void* dst, const void* src, std::size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
+  void download(void* dst, const void* src, std::size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
+  std::size_t free_memory() override { return ~std::size_t{0}; }
+
+  void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
+            const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) override {
+    gemm_cpu(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep);
+  }
+  void activation_forward(Activation act, float param, const float* x, float* y,
+                          index_t n) override {
+    activation_forward_cpu(act, param, x, y, n);
+  }
+  void activation_backward(Activation act, float param, const float* dy, const float* x,
+                           float* dx, index_t n) override {
+    activation_backward_cpu(act, param, dy, x, dx, n);
+  }
+  void activation_backward_from_output(Activation act, float param, const float* dy,
+                                       const float* y, float* dx, index_t n) override {
+    activation_backward_from_output_cpu(act, param, dy, y, dx, n);
+  }
+  void softmax_forward(const float* x, float* y, index_t rows, index_t cols) override {
+    softmax_forward_cpu(x, y, rows, cols, false);
+  }
+  void softmax_backward(const float* dy, const float* x, float* dx, index_t rows,
+                        index_t cols) override {
+    softmax_backward_cpu(dy, x, dx, rows, cols, false);
+  }
+  void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
+    bias_grad_cpu(dy, db, rows, cols);
+  }
+
+  void loss(LossKind kind, const float* input, const Targets& t, const float* sw, float* d,
+            index_t rows, index_t cols, double* row_ws, double* out) override {
+    switch (kind) {
+      case LossKind::MSE:
+        *out = mse_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws);
+        break;
+      case LossKind::BCE:
+        *out = binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean,
+                                        row_ws);
+        break;
+      case LossKind::SparseCE:
+        *out = softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, Reduction::Mean,
+                                         row_ws);
+        break;
+      case LossKind::CategoricalCE:
+        *out = softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols,
+                                              Reduction::Mean, row_ws);
+        break;
+    }
+  }
+  void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
+              index_t rows, index_t cols, double*, double* out) override {
+    double s = 0.0;  // one running sum over every element, in order
+    for (index_t i = 0; i < rows; ++i)
+      s = metricmath::metric_row(static_cast<int>(kind), pred + i * cols, threshold,
+                                 t.labels ? t.labels[i] : 0,
+                                 t.values ? t.values + i * cols : nullptr, cols, s);
+    *out = s;
+  }
+  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
+                      float* state1, index_t n, std::int64_t step, float lr) override {
+    optimizer_update(spec, param, grad, state0, state1, n, step, lr, sgd_step_cpu, adam_step_cpu);
+  }
+
+  void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
+    const float scale = 1.0f / (1.0f - rate);
+    for (index_t i = 0; i < n; ++i)
+      dst[i] = nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale
+                                                                                : 0.0f;
+  }
+  void gather_rows(const float* src, const std::int64_t* index, float* dst, index_t rows,
+                   index_t cols) override {
+    const std::size_t row_bytes = sizeof(float) * static_cast<std::size_t>(cols);
+    for (index_t r = 0; r < rows; ++r) std::memcpy(dst + r * cols, src + index[r] * cols, row_bytes);
+  }
+  void gather_labels(const std::int64_t* src, const std::int64_t* index, std::int64_t* dst,
+                     index_t rows) override {
+    for (index_t r = 0; r < rows; ++r) dst[r] = src[index[r]];
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+std::unique_ptr<Backend> make_backend(Device device) {
+  return device == Device::Cuda ? make_cuda_backend() : make_cpu_backend();
+}
+
+}  // namespace fusednet
