@@ -160,6 +160,23 @@ py::array_t<float> host_copy(PyNet& p, std::vector<index_t> shape, Get get) {
   return out;
 }
 
+// get_<arena>(): a host copy of an arena of num_params floats.
+template <typename Get>
+auto arena_getter(Get get) {
+  return [get](PyNet& p) { return host_copy(p, {p.net.num_params()}, get); };
+}
+
+// set_<arena>(a): a checked (num_params,) float32 host array copied into the arena.
+template <typename Set>
+auto arena_setter(const char* name, Set set) {
+  return [name, set](PyNet& p, const py::handle& a) {
+    const float* src = arena_arg(p.net, a, name);
+    Busy g(p);
+    py::gil_scoped_release nogil;
+    set(p.net, src);
+  };
+}
+
 // True when every element of a float32 array is finite (no NaN, no inf); no temporary arrays.
 bool all_finite(const py::handle& arr) {
   F32View v = f32_view(arr, "x");
@@ -294,16 +311,10 @@ void def_arenas(py::class_<PyNet>& c) {
                               {p.net.last_rows(), p.net.output_width()}, "output_grad");
           },
           "The output delta of the last loss (a writable view into the workspace).")
-      .def("get_params",
-           [](PyNet& p) {
-             return host_copy(p, {p.net.num_params()},
-                              [](Net& n, float* dst) { n.get_params(dst); });
-           })
-      .def("get_grads",
-           [](PyNet& p) {
-             return host_copy(p, {p.net.num_params()},
-                              [](Net& n, float* dst) { n.get_grads(dst); });
-           })
+      .def("get_params", arena_getter([](Net& n, float* dst) { n.get_params(dst); }),
+           "A host copy of the parameter arena.")
+      .def("get_grads", arena_getter([](Net& n, float* dst) { n.get_grads(dst); }),
+           "A host copy of the gradient arena.")
       .def(
           "get_optimizer_state",
           [](PyNet& p, int i) {
@@ -317,32 +328,16 @@ void def_arenas(py::class_<PyNet>& c) {
              return host_copy(p, {p.net.last_rows(), p.net.output_width()},
                               [](Net& n, float* dst) { n.get_output_grad(dst); });
            })
-      .def(
-          "set_params",
-          [](PyNet& p, const py::handle& a) {
-            const float* src = arena_arg(p.net, a, "params");
-            Busy g(p);
-            py::gil_scoped_release nogil;
-            p.net.set_params(src);
-          },
-          py::arg("params"))
-      .def(
-          "set_grads",
-          [](PyNet& p, const py::handle& a) {
-            const float* src = arena_arg(p.net, a, "grads");
-            Busy g(p);
-            py::gil_scoped_release nogil;
-            p.net.set_grads(src);
-          },
-          py::arg("grads"))
+      .def("set_params", arena_setter("params", [](Net& n, const float* s) { n.set_params(s); }),
+           py::arg("params"))
+      .def("set_grads", arena_setter("grads", [](Net& n, const float* s) { n.set_grads(s); }),
+           py::arg("grads"))
       .def(
           "set_optimizer_state",
           [](PyNet& p, int i, const py::handle& a) {
             p.net.optimizer_state(i);
-            const float* src = arena_arg(p.net, a, "state");
-            Busy g(p);
-            py::gil_scoped_release nogil;
-            p.net.set_optimizer_state(i, src);
+            arena_setter("state", [i](Net& n, const float* s) { n.set_optimizer_state(i, s); })(
+                p, a);
           },
           py::arg("i"), py::arg("state"))
       .def(

@@ -12,51 +12,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <utility>
 
 #include "common.h"
 #include "kernels/types.h"
 #include "net/spec.h"
+#include "runtime/buffer.h"
 #include "runtime/cuda_device.h"
 
 namespace fusednet {
-
-// A block of one backend's memory, zeroed when made; move-only, frees itself.
-class Buffer {
- public:
-  using Free = void (*)(void*) noexcept;
-  Buffer() = default;
-  Buffer(void* ptr, std::size_t bytes, Free free) : ptr_(ptr), bytes_(bytes), free_(free) {}
-  ~Buffer() { release(); }
-  Buffer(Buffer&& o) noexcept { swap(o); }
-  Buffer& operator=(Buffer&& o) noexcept {
-    Buffer(std::move(o)).swap(*this);
-    return *this;
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-
-  void* data() const { return ptr_; }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void release() noexcept {
-    if (ptr_) free_(ptr_);
-    ptr_ = nullptr;
-  }
-  void swap(Buffer& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(bytes_, o.bytes_);
-    std::swap(free_, o.free_);
-  }
-  void* ptr_ = nullptr;
-  std::size_t bytes_ = 0;
-  Free free_ = nullptr;
-};
 
 class Backend {
  public:

@@ -3,6 +3,7 @@
 // only place that waits. See backend.h. Without FUSEDNET_WITH_CUDA, make_cuda_backend() says why
 // it cannot be made.
 #include <stdexcept>
+#include <utility>
 
 #include "net/backend.h"
 
@@ -16,18 +17,15 @@ namespace fusednet {
 
 namespace {
 
-void free_device(void* p) noexcept { cuda_free(p); }
-
 class CudaBackend final : public Backend {
  public:
   Device device() const override { return Device::Cuda; }
   bool host_memory() const override { return false; }
 
   Buffer alloc(std::size_t bytes) override {
-    if (bytes == 0) return Buffer();
-    Buffer b(cuda_malloc(bytes), bytes, free_device);
-    memset_device(b.data(), 0, bytes);
-    return b;
+    DeviceBuffer b(bytes);
+    if (bytes) memset_device(b.data(), 0, bytes);
+    return std::move(b);
   }
   void upload(void* dst, const void* src, std::size_t bytes) override {
     if (bytes) copy_host_to_device(dst, src, bytes);

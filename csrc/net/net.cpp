@@ -335,13 +335,20 @@ void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double
 
 // ---- data sets ----------------------------------------------------------------------------------
 
+// Forward, loss and metrics of one batch; its loss and metric sums into slots[0 .. metrics].
+void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_logits,
+                      double* slots) {
+  forward_into(b.x, rows, training, nullptr);
+  loss_into(b.y, b.sw, loss_, slots);
+  if (!metrics_.empty()) metrics_into(b.y, rows, fused_logits, slots + 1);
+}
+
 void Net::require_compiled() const {
   FN_CHECK(compiled_, "no loss: compile the model first");
 }
 
-EpochStats Net::epoch(const DeviceData& d, index_t batch_size, bool shuffle, const float* lrs,
-                      float lr, const BatchHook& hook) {
-  FN_CHECK(has_optim_, "no optimizer: compile the model first");
+EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
+  if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   require_compiled();
   const index_t n = d.host.n;
@@ -351,82 +358,56 @@ EpochStats Net::epoch(const DeviceData& d, index_t batch_size, bool shuffle, con
   reserve(std::min(batch_size, n));
   const index_t steps = ceil_div(n, batch_size);
   const std::int64_t* order = nullptr;
-  // One batch holds every sample whatever the order: no permutation, no gather.
-  if (shuffle && steps > 1) {
-    order_.resize(static_cast<size_t>(n));
-    shuffle_order(seed_, epochs_shuffled, order_.data(), n);
-    order = order_.data();
+  if (train) {
+    // One batch holds every sample whatever the order: no permutation, no gather.
+    if (train->shuffle && steps > 1) {
+      order_.resize(static_cast<size_t>(n));
+      shuffle_order(seed_, epochs_shuffled, order_.data(), n);
+      order = order_.data();
+    }
+    ++epochs_shuffled;
   }
-  ++epochs_shuffled;
   const bool fz = fused(loss_);
   const index_t per = 1 + static_cast<index_t>(metrics_.size());
   double* slots = reserve_slots(steps * per);
   SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
   index_t seen = 0;
-  HookSchedule hook_due(hook, steps);
+  static const BatchHook no_hook;
+  HookSchedule hook_due(train ? train->hook : no_hook, steps);
   DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    const Batch batch = pass.batch(start, rows);
-    forward_into(batch.x, rows, true, nullptr);
-    loss_into(batch.y, batch.sw, loss_, slots + b * per);
-    if (!metrics_.empty()) metrics_into(batch.y, rows, fz, slots + b * per + 1);
-    backward(loss_);
-    apply_update(lrs ? lrs[b] : lr);
+    score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
+    if (train) {
+      backward(loss_);
+      apply_update(train->lrs ? train->lrs[b] : train->lr);
+    }
     seen += rows;
     ++st.batches;
     if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
       sums.add_upto(b + 1);
-      if (!hook(b, sums.loss / static_cast<double>(seen),
-                metric_means(metrics_, sums.metrics, seen, output_width())))
+      if (!train->hook(b, sums.loss / static_cast<double>(seen),
+                       metric_means(metrics_, sums.metrics, seen, output_width())))
         break;
     }
   }
   pass.finish();
-  sums.add_upto(st.batches);  // without a hook: one download for the whole epoch
+  sums.add_upto(st.batches);  // without a hook: one download for the whole pass
   st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
   st.metrics = metric_means(metrics_, sums.metrics, seen, output_width());
-  return st;
-}
-
-EpochStats Net::eval(const DeviceData& d, index_t batch_size) {
-  FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
-  require_compiled();
-  const index_t n = d.host.n;
-  EpochStats st;
-  st.metrics.assign(metrics_.size(), 0.0);
-  if (n <= 0) return st;
-  reserve(std::min(batch_size, n));
-  const bool fz = fused(loss_);
-  const index_t steps = ceil_div(n, batch_size);
-  const index_t per = 1 + static_cast<index_t>(metrics_.size());
-  double* slots = reserve_slots(steps * per);
-  DataFeed::Pass pass(feed_, d, input_width(), batch_size, nullptr, gather_space());
-  for (index_t b = 0; b < steps; ++b) {
-    const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    const Batch batch = pass.batch(start, rows);
-    forward_into(batch.x, rows, false, nullptr);
-    loss_into(batch.y, batch.sw, loss_, slots + b * per);
-    if (!metrics_.empty()) metrics_into(batch.y, rows, fz, slots + b * per + 1);
-    ++st.batches;
-  }
-  pass.finish();
-  SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
-  sums.add_upto(steps);
-  st.loss = sums.loss / static_cast<double>(n);
-  st.metrics = metric_means(metrics_, sums.metrics, n, output_width());
   return st;
 }
 
 EpochStats Net::train_epoch(const HostData& h, index_t batch_size, bool shuffle, const float* lrs,
                             float lr, const BatchHook& hook) {
   DeviceData scratch;
-  return epoch(feed_.open(h, input_width(), &scratch), batch_size, shuffle, lrs, lr, hook);
+  const Training train{shuffle, lrs, lr, hook};
+  return run_pass(feed_.open(h, input_width(), &scratch), batch_size, &train);
 }
 
 EpochStats Net::evaluate(const HostData& h, index_t batch_size) {
   DeviceData scratch;
-  return eval(feed_.open(h, input_width(), &scratch), batch_size);
+  return run_pass(feed_.open(h, input_width(), &scratch), batch_size, nullptr);
 }
 
 void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
@@ -438,9 +419,9 @@ void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffl
   const DeviceData* dv = val ? &feed_.open(*val, input_width(), &val_scratch) : nullptr;
   const index_t steps = ceil_div(h.n, batch_size);
   for (index_t e = 0; e < epochs; ++e) {
-    train_out->push_back(
-        epoch(d, batch_size, shuffle, lrs ? lrs + e * steps : nullptr, lr, BatchHook{}));
-    if (dv) val_out->push_back(eval(*dv, val_batch_size));
+    const Training train{shuffle, lrs ? lrs + e * steps : nullptr, lr, BatchHook{}};
+    train_out->push_back(run_pass(d, batch_size, &train));
+    if (dv) val_out->push_back(run_pass(*dv, val_batch_size, nullptr));
   }
 }
 

@@ -94,11 +94,19 @@ class Net : public NetSpec {
   const float* output_activation();  // backend memory
   void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot);
   void metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots);
+  void score_batch(const Batch& b, index_t rows, bool training, bool fused_logits, double* slots);
   void dropout(const float* src, float* dst, index_t rows, index_t cols, float rate, index_t site,
                std::int64_t counter);
-  EpochStats epoch(const DeviceData& d, index_t batch_size, bool shuffle, const float* lrs,
-                   float lr, const BatchHook& hook);
-  EpochStats eval(const DeviceData& d, index_t batch_size);
+  // What a training pass adds to an evaluation: the shuffle, an update after every batch at
+  // lrs[b] (nullptr: lr), the batch hook.
+  struct Training {
+    bool shuffle;
+    const float* lrs;
+    float lr;
+    const BatchHook& hook;
+  };
+  // One pass over a set in batches: a training epoch, or an evaluation (train == nullptr).
+  EpochStats run_pass(const DeviceData& d, index_t batch_size, const Training* train);
   void require_compiled() const;
 
   std::unique_ptr<Backend> backend_;

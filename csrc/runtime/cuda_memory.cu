@@ -153,11 +153,8 @@ void* host_alloc(std::size_t bytes, bool* pinned) {
   return p;
 }
 
-void host_free(void* ptr, bool pinned) noexcept {
-  if (!ptr) return;
-  if (pinned) cudaFreeHost(ptr);
-  else std::free(ptr);
-}
+void host_free_pinned(void* ptr) noexcept { cudaFreeHost(ptr); }
+void host_free_pageable(void* ptr) noexcept { std::free(ptr); }
 
 void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, CudaStream stream) {
   if (bytes == 0) return;

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "runtime/buffer.h"
+
 struct CUstream_st;  // what cudaStream_t points to
 struct CUevent_st;   // what cudaEvent_t points to
 
@@ -37,36 +39,12 @@ double cuda_time_ms(void (*body)(void* ctx), void* ctx, int iters, CudaStream st
 // (2 transfers per clock), or 0 when the driver does not report them.
 double device_peak_bandwidth_gbs();
 
-// Owns one cudaMalloc'ed block; move-only. An empty buffer (0 bytes) holds nullptr.
-class DeviceBuffer {
+// A cudaMalloc'ed block; empty for 0 bytes.
+class DeviceBuffer : public Buffer {
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t bytes) : ptr_(bytes ? cuda_malloc(bytes) : nullptr), bytes_(bytes) {}
-  ~DeviceBuffer() { cuda_free(ptr_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) {
-    o.ptr_ = nullptr;
-    o.bytes_ = 0;
-  }
-  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) {
-      cuda_free(ptr_);
-      ptr_ = o.ptr_;
-      bytes_ = o.bytes_;
-      o.ptr_ = nullptr;
-      o.bytes_ = 0;
-    }
-    return *this;
-  }
-  void* data() const { return ptr_; }
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  void* ptr_ = nullptr;
-  std::size_t bytes_ = 0;
+  explicit DeviceBuffer(std::size_t bytes)
+      : Buffer(bytes ? cuda_malloc(bytes) : nullptr, bytes, cuda_free) {}
 };
 
 // ---- streams, events, page-locked host memory --------------------------------------------------
@@ -82,7 +60,8 @@ void stream_wait_event(CudaStream stream, CudaEvent event);  // the stream waits
 // Page-locked host memory, or plain host memory when the driver refuses it (*pinned = false):
 // copies from it are then staged by the driver, slower but still correct.
 void* host_alloc(std::size_t bytes, bool* pinned);
-void host_free(void* ptr, bool pinned) noexcept;
+void host_free_pinned(void* ptr) noexcept;
+void host_free_pageable(void* ptr) noexcept;
 // Device to host without waiting (dst should be page-locked for the copy to be asynchronous).
 void copy_device_to_host_async(void* dst, const void* src, std::size_t bytes, CudaStream stream);
 
@@ -106,31 +85,18 @@ class UniqueHandle {
 using CudaStreamHandle = UniqueHandle<CudaStream, stream_destroy>;
 using CudaEventHandle = UniqueHandle<CudaEvent, event_destroy>;
 
-class HostBuffer {  // page-locked when the driver allows (host_alloc)
+// Page-locked host memory when the driver allows (host_alloc), else plain host memory.
+class HostBuffer : public Buffer {
  public:
   HostBuffer() = default;
-  explicit HostBuffer(std::size_t bytes) : bytes_(bytes) {
-    if (bytes) ptr_ = host_alloc(bytes, &pinned_);
-  }
-  ~HostBuffer() { host_free(ptr_, pinned_); }
-  HostBuffer(HostBuffer&& o) noexcept { swap(o); }
-  HostBuffer& operator=(HostBuffer&& o) noexcept {
-    swap(o);
-    return *this;
-  }
-  template <typename T>
-  T* as() const { return static_cast<T*>(ptr_); }
-  std::size_t bytes() const { return bytes_; }
+  explicit HostBuffer(std::size_t bytes) : Buffer(make(bytes)) {}
 
  private:
-  void swap(HostBuffer& o) noexcept {
-    std::swap(ptr_, o.ptr_);
-    std::swap(bytes_, o.bytes_);
-    std::swap(pinned_, o.pinned_);
+  static Buffer make(std::size_t bytes) {
+    bool pinned = false;
+    void* p = host_alloc(bytes, &pinned);
+    return Buffer(p, bytes, pinned ? host_free_pinned : host_free_pageable);
   }
-  void* ptr_ = nullptr;
-  std::size_t bytes_ = 0;
-  bool pinned_ = false;
 };
 
 }  // namespace fusednet

@@ -88,7 +88,8 @@ void* host_alloc(std::size_t bytes, bool* pinned) {
   *pinned = true;
   return cuda_malloc(bytes);
 }
-void host_free(void* p, bool) noexcept { std::free(p); }
+void host_free_pinned(void* p) noexcept { std::free(p); }
+void host_free_pageable(void* p) noexcept { std::free(p); }
 void copy_host_to_device(void* d, const void* s, std::size_t b, CudaStream stream) {
   enqueue(stream, [=] { std::memcpy(d, s, b); });
 }
