@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _recorded
+
 __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "get", "LossValue"]
 
@@ -41,8 +43,7 @@ class Loss:
         return {"from_logits": self.from_logits, "name": self.name}
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        from . import tape as _tape
-        rec = _tape.lookup_output(y_pred)
+        rec = _recorded.lookup_output(y_pred)  # an output of model(x) inside a GradientTape
         if rec is not None:
             return rec.loss(self, y_true, sample_weight)
         y_pred = np.asarray(y_pred, dtype=np.float64)

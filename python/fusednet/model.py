@@ -14,65 +14,16 @@ import numbers
 
 import numpy as np
 
-from . import _core
+from . import _core, _recorded
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
+from .variables import Variable
 
 __all__ = ["Sequential", "Model", "Variable"]
 
 F32 = np.dtype(np.float32)
-
-
-class Variable:
-    """A window onto one weight of a model's parameter arena (kernel or bias of a Dense layer).
-
-    ``numpy()`` returns a copy; ``assign(value)`` writes in place; ``value`` is the live view.
-    ``grad`` is a copy of its slice of the gradient arena (after backward / fit)."""
-
-    __slots__ = ("name", "_model", "_view", "_grad_view", "__weakref__")
-    trainable = True
-
-    def __init__(self, name, model, view, grad_view):
-        self.name = name
-        self._model = model
-        self._view = view
-        self._grad_view = grad_view
-
-    @property
-    def shape(self):
-        return self._view.shape
-
-    @property
-    def dtype(self):
-        return self._view.dtype
-
-    @property
-    def value(self):
-        return self._view
-
-    @property
-    def grad(self):
-        return self._grad_view.copy()
-
-    def numpy(self):
-        return self._view.copy()
-
-    def assign(self, value):
-        arr = np.asarray(value)
-        if arr.shape != self._view.shape:
-            raise ValueError(f"{self.name}: expected shape {self._view.shape}, got {arr.shape}")
-        if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{self.name}: expected real numbers, got dtype {arr.dtype}")
-        self._view[...] = arr
-        return self
-
-    def __array__(self, dtype=None, copy=None):
-        return self._view.copy() if dtype is None else self._view.astype(dtype)
-
-    def __repr__(self):
-        return f"<Variable '{self.name}' shape={self.shape} dtype=float32>"
 
 
 def _int_arg(value, name, lo):
@@ -727,9 +678,8 @@ class Sequential:
     def __call__(self, x, training=False):
         """The output for x. ``training=True`` applies dropout and keeps what backward needs;
         inside a GradientTape the output is recorded so a loss on it can be differentiated."""
-        from . import tape as _tape
         out = self.forward(x, training=bool(training))
-        _tape.record_output(self, out)
+        _recorded.record_output(self, out)
         return out
 
     # ---- explicit loop ---------------------------------------------------------------------

@@ -21,6 +21,8 @@ import weakref
 
 import numpy as np
 
+from .variables import Variable
+
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
 
 SGD_KIND, ADAM_KIND, ADAMW_KIND = range(3)  # csrc/net.h OptimKind
@@ -119,7 +121,6 @@ class Optimizer:
         """One update of a model's variables. The gradients of ALL of the model's trainable
         variables must be given; they are copied into the gradient arena and the step runs as one
         pass over it (the same call fit makes)."""
-        from .model import Variable
         pairs = list(grads_and_vars)
         if not pairs:
             raise ValueError("apply_gradients: expected (gradient, variable) pairs, got none")
