@@ -147,6 +147,11 @@ class Optimizer:
                                  f"expected {dst.shape}")
             if not np.shares_memory(g, dst):
                 np.copyto(dst, g, casting="same_kind")
+        self._step(model)
+
+    def _step(self, model):
+        """One update of `model`'s parameters with the gradients in its arena: the step of
+        ``apply_gradients`` and ``model.update_weights()``."""
         self._bind(model)
         model._net.apply_update(self._lr_at(int(model._net.step)))
 
