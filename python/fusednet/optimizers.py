@@ -239,7 +239,8 @@ class SGD(Optimizer):
         super().__init__(learning_rate, name)
         self.momentum = _real(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
-        self.weight_decay = None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        self.weight_decay = (None if weight_decay is None
+                             else _real(weight_decay, "weight_decay", 0.0))
 
     def _spec(self):
         return (SGD_KIND, self.momentum, self.nesterov, self.weight_decay or 0.0, 0.9, 0.999, 1e-7)
@@ -263,7 +264,8 @@ class Adam(Optimizer):
         self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
         self.epsilon = _real(epsilon, "epsilon", 0.0)
-        self.weight_decay = None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        self.weight_decay = (None if weight_decay is None
+                             else _real(weight_decay, "weight_decay", 0.0))
 
     def _spec(self):
         wd = self.weight_decay or 0.0

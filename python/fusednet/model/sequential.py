@@ -142,7 +142,7 @@ class Sequential(TrainingLoop):
         net = self._new_net(specs, input_dropout)
         params, grads = net.params, net.grads
         rng = np.random.default_rng(self.seed)
-        dense = [l for l in self.layers if isinstance(l, _layers.Dense)]
+        dense = [layer for layer in self.layers if isinstance(layer, _layers.Dense)]
         # Each variable's offset in the arenas, in variable order (model.to re-points views).
         variables, offsets = [], []
         for i, (layer, spec) in enumerate(zip(dense, specs)):
@@ -299,7 +299,7 @@ class Sequential(TrainingLoop):
 
     def get_config(self):
         return {"name": self.name, "seed": self.seed, "device": self.device,
-                "layers": [_layers.serialize(l) for l in self.layers]}
+                "layers": [_layers.serialize(layer) for layer in self.layers]}
 
     def save(self, filepath):
         """One file with architecture, weights, optimizer config + state, written atomically."""
