@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _recorded
+from ._registry import Registry
 
 __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "get", "LossValue"]
@@ -41,6 +42,10 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"from_logits": self.from_logits, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         rec = _recorded.lookup_output(y_pred)  # an output of model(x) inside a GradientTape
@@ -127,36 +132,11 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return -lp[np.arange(len(labels)), labels]
 
 
-_BY_NAME = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, BinaryCrossentropy,
-                                    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-
-
-def get(identifier) -> Loss:
-    """A Loss from a name ("mse", "binary_crossentropy", ...), a class name, or a Loss."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower()) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"loss: unknown loss '{identifier}'; expected one of "
-                             f"{', '.join(repr(k) for k in _BY_NAME)} or a fusednet.losses.Loss")
-        return cls()
-    raise TypeError(f"loss: expected a loss name or a fusednet.losses.Loss, got "
-                    f"{type(identifier).__name__}")
-
-
-def serialize(loss: Loss) -> dict:
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def deserialize(d: dict) -> Loss:
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"unknown loss class {d.get('class_name')!r} in a saved model")
-    return cls(**d["config"])
+_CLASSES = (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy)
+_REGISTRY: Registry[Loss] = Registry(
+    "loss", Loss, _CLASSES, names={"mse": MeanSquaredError, **{c.name: c for c in _CLASSES}},
+    expected="a fusednet.losses.Loss")
+get = _REGISTRY.get  # a Loss from "mse", "binary_crossentropy", ..., a class name, or a Loss
+serialize = _REGISTRY.serialize
+deserialize = _REGISTRY.deserialize

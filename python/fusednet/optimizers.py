@@ -21,6 +21,7 @@ import weakref
 
 import numpy as np
 
+from ._registry import Registry
 from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
@@ -290,33 +291,13 @@ class AdamW(Adam):
         return (ADAMW_KIND, 0.0, False, self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
-_CLASSES = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}
-
-
-def get(identifier) -> Optimizer:
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"optimizer: unknown optimizer '{identifier}'; expected one of "
-                             f"{', '.join(repr(k) for k in _BY_NAME)} or a fusednet.optimizers."
-                             f"Optimizer")
-        return cls()
-    raise TypeError(f"optimizer: expected an optimizer name or a fusednet.optimizers.Optimizer, "
-                    f"got {type(identifier).__name__}")
-
-
-def serialize(opt: Optimizer) -> dict:
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
-
-
-def deserialize(d: dict) -> Optimizer:
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"unknown optimizer class {d.get('class_name')!r} in a saved model")
-    return cls.from_config(d["config"])
+_CLASSES = (SGD, Adam, AdamW)
+_REGISTRY: Registry[Optimizer] = Registry(
+    "optimizer", Optimizer, _CLASSES, names={c.__name__.lower(): c for c in _CLASSES},
+    expected="a fusednet.optimizers.Optimizer")
+get = _REGISTRY.get  # an Optimizer from "sgd", "adam", "adamw", a class name, or an Optimizer
+serialize = _REGISTRY.serialize
+deserialize = _REGISTRY.deserialize
 
 
 def __getattr__(name):
