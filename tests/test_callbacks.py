@@ -1,5 +1,5 @@
 """Callbacks driven by a fake model and a fake fit loop that follow the contract in
-fusednet/callbacks.py's docstring; no dependency on the real model."""
+fusednet/callbacks/__init__.py's docstring; no dependency on the real model."""
 import math
 import os
 import re
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from fusednet import callbacks as cbm
+from fusednet.callbacks import progbar as cbm  # the bar's internals: _tqdm, _PlainBar, _print
 from fusednet.callbacks import (Callback, CallbackList, EarlyStopping, History, LambdaCallback,
                                 ModelCheckpoint, ProgbarLogger, TerminateOnNaN)
 

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from ._registry import Registry
+
 __all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
            "Ones", "get"]
 
@@ -99,22 +101,13 @@ def _truncated_normal(rng, shape, stddev):
     return out * stddev
 
 
-_BY_NAME = {c.name: c for c in (GlorotUniform, GlorotNormal, HeUniform, HeNormal, Zeros, Ones)}
-
-
-def get(identifier, name_of_arg: str = "initializer") -> Initializer:
-    """An initializer from a name (``"glorot_uniform"`` ...) or an Initializer instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"{name_of_arg}: unknown initializer '{identifier}'; expected one of "
-                             f"{', '.join(repr(k) for k in _BY_NAME)}")
-        return cls()
-    raise TypeError(f"{name_of_arg}: expected an initializer name or an Initializer, got "
-                    f"{type(identifier).__name__}")
+_CLASSES = (GlorotUniform, GlorotNormal, HeUniform, HeNormal, Zeros, Ones)
+_REGISTRY: Registry[Initializer] = Registry(
+    "initializer", Initializer, _CLASSES, names={c.name: c for c in _CLASSES},
+    expected="an Initializer")
+get = _REGISTRY.get  # an Initializer from "glorot_uniform", ..., a class name, or an Initializer
 
 
 def serialize(init: Initializer):
+    """The initializer's name: what ``get`` takes back."""
     return init.name

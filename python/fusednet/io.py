@@ -16,7 +16,8 @@ import tempfile
 
 import numpy as np
 
-from . import _core
+from . import _core, layers, losses, optimizers
+from .model import Sequential
 
 FORMAT = "fusednet.model"
 VERSION = 1
@@ -25,7 +26,6 @@ __all__ = ["save_model", "load_model", "model_to_bytes", "model_from_bytes"]
 
 
 def _payload(model):
-    from . import losses, optimizers
     header = {"format": FORMAT, "version": VERSION, "config": model.get_config(),
               "built": model.built, "compile": None, "counters": None}
     arrays = {}
@@ -75,8 +75,6 @@ def save_model(model, filepath) -> None:
 
 
 def _read(f, device):
-    from . import layers, losses, optimizers
-    from .model import Sequential
     try:
         with np.load(f, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

@@ -11,6 +11,7 @@ import numbers
 
 from . import _activations, _core
 from . import initializers as _init
+from ._registry import Registry
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Input", "InputLayer"]
 
@@ -145,21 +146,8 @@ def Input(shape, name=None):
     return InputLayer(shape=shape, name=name)
 
 
-_CLASSES = {"Dense": Dense, "Activation": Activation, "Dropout": Dropout,
-            "InputLayer": InputLayer}
-
-
-def serialize(layer: Layer) -> dict:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(d: dict) -> Layer:
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"unknown layer class {d.get('class_name')!r} in a saved model")
-    cfg = dict(d["config"])
-    if cls is InputLayer:
-        return InputLayer(shape=tuple(cfg["shape"]), name=cfg.get("name"))
-    if "input_shape" in cfg:
-        cfg["input_shape"] = tuple(cfg["input_shape"])
-    return cls(**cfg)
+_REGISTRY: Registry[Layer] = Registry(
+    "layer", Layer, (Dense, Activation, Dropout, InputLayer), names={},
+    expected="a fusednet.layers.Layer")
+serialize = _REGISTRY.serialize
+deserialize = _REGISTRY.deserialize

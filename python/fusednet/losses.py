@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from . import _core, _recorded
+from ._registry import Registry
 
 __all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "get", "LossValue"]
@@ -49,10 +50,12 @@ class Loss:
     def spec(self):
         """The loss as the C++ net takes it."""
         return _core.LossSpec(self.kind, self.from_logits)
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        from . import tape as _tape
-        rec = _tape.lookup_output(y_pred)
+        rec = _recorded.lookup_output(y_pred)  # an output of model(x) inside a GradientTape
         if rec is not None:
             return rec.loss(self, y_true, sample_weight)
         y_pred = np.asarray(y_pred, dtype=np.float64)
@@ -136,36 +139,11 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return -lp[np.arange(len(labels)), labels]
 
 
-_BY_NAME = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, BinaryCrossentropy,
-                                    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
-
-
-def get(identifier) -> Loss:
-    """A Loss from a name ("mse", "binary_crossentropy", ...), a class name, or a Loss."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower()) or _CLASSES.get(identifier)
-        if cls is None:
-            raise ValueError(f"loss: unknown loss '{identifier}'; expected one of "
-                             f"{', '.join(repr(k) for k in _BY_NAME)} or a fusednet.losses.Loss")
-        return cls()
-    raise TypeError(f"loss: expected a loss name or a fusednet.losses.Loss, got "
-                    f"{type(identifier).__name__}")
-
-
-def serialize(loss: Loss) -> dict:
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def deserialize(d: dict) -> Loss:
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"unknown loss class {d.get('class_name')!r} in a saved model")
-    return cls(**d["config"])
+_CLASSES = (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy)
+_REGISTRY: Registry[Loss] = Registry(
+    "loss", Loss, _CLASSES, names={"mse": MeanSquaredError, **{c.name: c for c in _CLASSES}},
+    expected="a fusednet.losses.Loss")
+get = _REGISTRY.get  # a Loss from "mse", "binary_crossentropy", ..., a class name, or a Loss
+serialize = _REGISTRY.serialize
+deserialize = _REGISTRY.deserialize

@@ -22,6 +22,8 @@ import weakref
 import numpy as np
 
 from . import _core
+from ._registry import Registry
+from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
 
@@ -121,7 +123,6 @@ class Optimizer:
         """One update of a model's variables. The gradients of ALL of the model's trainable
         variables must be given; they are copied into the gradient arena and the step runs as one
         pass over it (the same call fit makes)."""
-        from .model import Variable
         pairs = list(grads_and_vars)
         if not pairs:
             raise ValueError("apply_gradients: expected (gradient, variable) pairs, got none")
@@ -148,6 +149,11 @@ class Optimizer:
                                  f"expected {dst.shape}")
             if not np.shares_memory(g, dst):
                 np.copyto(dst, g, casting="same_kind")
+        self._step(model)
+
+    def _step(self, model):
+        """One update of `model`'s parameters with the gradients in its arena: the step of
+        ``apply_gradients`` and ``model.update_weights()``."""
         self._bind(model)
         model._net.apply_update(self._lr_at(int(model._net.step)))
 
@@ -235,7 +241,8 @@ class SGD(Optimizer):
         super().__init__(learning_rate, name)
         self.momentum = _real(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
-        self.weight_decay = None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        self.weight_decay = (None if weight_decay is None
+                             else _real(weight_decay, "weight_decay", 0.0))
 
     def _spec(self):
         return _core.OptimSpec(SGD_KIND, momentum=self.momentum, nesterov=self.nesterov,
@@ -260,7 +267,8 @@ class Adam(Optimizer):
         self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
         self.epsilon = _real(epsilon, "epsilon", 0.0)
-        self.weight_decay = None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        self.weight_decay = (None if weight_decay is None
+                             else _real(weight_decay, "weight_decay", 0.0))
 
     def _spec(self):
         wd = self.weight_decay or 0.0
@@ -286,33 +294,13 @@ class AdamW(Adam):
                                beta2=self.beta_2, eps=self.epsilon)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
-_CLASSES = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}
-
-
-def get(identifier) -> Optimizer:
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"optimizer: unknown optimizer '{identifier}'; expected one of "
-                             f"{', '.join(repr(k) for k in _BY_NAME)} or a fusednet.optimizers."
-                             f"Optimizer")
-        return cls()
-    raise TypeError(f"optimizer: expected an optimizer name or a fusednet.optimizers.Optimizer, "
-                    f"got {type(identifier).__name__}")
-
-
-def serialize(opt: Optimizer) -> dict:
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
-
-
-def deserialize(d: dict) -> Optimizer:
-    cls = _CLASSES.get(d.get("class_name"))
-    if cls is None:
-        raise ValueError(f"unknown optimizer class {d.get('class_name')!r} in a saved model")
-    return cls.from_config(d["config"])
+_CLASSES = (SGD, Adam, AdamW)
+_REGISTRY: Registry[Optimizer] = Registry(
+    "optimizer", Optimizer, _CLASSES, names={c.__name__.lower(): c for c in _CLASSES},
+    expected="a fusednet.optimizers.Optimizer")
+get = _REGISTRY.get  # an Optimizer from "sgd", "adam", "adamw", a class name, or an Optimizer
+serialize = _REGISTRY.serialize
+deserialize = _REGISTRY.deserialize
 
 
 def __getattr__(name):

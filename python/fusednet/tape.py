@@ -11,13 +11,11 @@ objects (``fusednet.losses``) applied to an output of ``model(x)`` taken inside 
 """
 from __future__ import annotations
 
-import numpy as np
-
+from . import _recorded
 from . import losses as _losses
+from .variables import Variable
 
 __all__ = ["GradientTape"]
-
-_active: list = []
 
 
 class _OutputRecord:
@@ -55,13 +53,16 @@ class GradientTape:
         self._used = False
 
     def __enter__(self):
-        _active.append(self)
+        _recorded.start(self)
         return self
 
     def __exit__(self, *exc):
-        if self in _active:
-            _active.remove(self)
+        _recorded.stop(self)
         return False
+
+    def _record_output(self, model, out):
+        """Called (through fusednet._recorded) for each ``model(x)`` inside this tape."""
+        self._records.append(_OutputRecord(self, model, out))
 
     def watch(self, tensor):
         pass  # model variables are always watched
@@ -83,7 +84,6 @@ class GradientTape:
         model._backward(target._dout, target._loss_fn)
         single = not isinstance(sources, (list, tuple))
         srcs = [sources] if single else list(sources)
-        from .model import Variable
         out = []
         for v in srcs:
             if not isinstance(v, Variable):
@@ -92,18 +92,3 @@ class GradientTape:
             out.append(v._grad_view.copy() if v._model is model else None)
         return out[0] if single else out
 
-
-def record_output(model, out):
-    for tape in _active:
-        tape._records.append(_OutputRecord(tape, model, out))
-
-
-def lookup_output(y_pred):
-    """The record of a model output made inside an active tape (innermost first), or None."""
-    if not _active or not isinstance(y_pred, np.ndarray):
-        return None
-    for tape in reversed(_active):
-        for rec in reversed(tape._records):
-            if rec.out is y_pred:
-                return rec
-    return None

@@ -1,0 +1,36 @@
+"""``LambdaCallback``: a callback made of plain functions."""
+from __future__ import annotations
+
+from .base import HOOKS, Callback
+
+__all__ = ["LambdaCallback"]
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions::
+
+        LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+
+    Signatures: ``on_epoch_begin/end(epoch, logs)``, ``on_batch_begin/end(batch, logs)``
+    (``on_train_batch_begin/end`` are accepted too), ``on_train_begin/end(logs)``; any other hook
+    by its name as a keyword. Only the hooks given are called, so batch functions are what make
+    fit call Python per batch.
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
+                 on_batch_end=None, on_train_begin=None, on_train_end=None, **kwargs):
+        super().__init__()
+        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end)
+        for name in kwargs:
+            if name not in HOOKS:
+                raise TypeError(f"LambdaCallback: unknown hook {name!r}; known: "
+                                f"{', '.join(HOOKS)}")
+        given.update(kwargs)
+        for name, fn in given.items():
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"{name}: expected a callable, got {type(fn).__name__}")
+            setattr(self, name, fn)

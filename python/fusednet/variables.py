@@ -1,0 +1,63 @@
+"""``Variable``: a window onto one weight (a Dense layer's kernel or bias) of a model's parameter
+arena.
+
+The model's Net owns one float32 parameter arena and one gradient arena; a Variable holds views of
+its slices of both, so reading or assigning it touches the Net's memory directly. The model
+creates its Variables when it builds the Net, and re-points them when it moves to another device
+(``model.to``). The optimizers and the tape take Variables from here, not from the model.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Variable"]
+
+
+class Variable:
+    """A window onto one weight of a model's parameter arena (kernel or bias of a Dense layer).
+
+    ``numpy()`` returns a copy; ``assign(value)`` writes in place; ``value`` is the live view.
+    ``grad`` is a copy of its slice of the gradient arena (after backward / fit)."""
+
+    __slots__ = ("name", "_model", "_view", "_grad_view", "__weakref__")
+    trainable = True
+
+    def __init__(self, name, model, view, grad_view):
+        self.name = name
+        self._model = model
+        self._view = view
+        self._grad_view = grad_view
+
+    @property
+    def shape(self):
+        return self._view.shape
+
+    @property
+    def dtype(self):
+        return self._view.dtype
+
+    @property
+    def value(self):
+        return self._view
+
+    @property
+    def grad(self):
+        return self._grad_view.copy()
+
+    def numpy(self):
+        return self._view.copy()
+
+    def assign(self, value):
+        arr = np.asarray(value)
+        if arr.shape != self._view.shape:
+            raise ValueError(f"{self.name}: expected shape {self._view.shape}, got {arr.shape}")
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{self.name}: expected real numbers, got dtype {arr.dtype}")
+        self._view[...] = arr
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        return self._view.copy() if dtype is None else self._view.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable '{self.name}' shape={self.shape} dtype=float32>"
