@@ -24,7 +24,7 @@ void require_cuda_device() {}
 void* cuda_malloc(std::size_t bytes) {
   void* p = std::aligned_alloc(64, (bytes + 127) / 64 * 64);
   if (!p) throw std::bad_alloc();
-  std::memset(p, 0xA5, bytes);  // garbage, as cudaMalloc: NetCuda must not rely on zeroes
+  std::memset(p, 0xA5, bytes);  // garbage, as cudaMalloc: the backend must not rely on zeroes
   return p;
 }
 void cuda_free(void* p) noexcept { std::free(p); }

@@ -1,4 +1,6 @@
-"""Device-resident training (the Net on device="cuda", Sequential(device="cuda"), model.to).
+"""The one Net on every device: device-resident training (the Net on device="cuda",
+Sequential(device="cuda"), model.to) against the CPU net. The CPU net's own behaviour is tested
+through the model (test_model*.py); its CUDA backend's host logic also by tools/netcuda_mock.
 
 Three groups:
 - on a GPU: CUDA training against CPU training on the same seed and batches (stated tolerances:
