@@ -41,17 +41,13 @@ class Backend {
   virtual void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
                     const float* B, index_t rs_b, index_t cs_b, float* C,
                     const Epilogue& ep) = 0;
-  virtual void activation_forward(Activation act, float param, const float* x, float* y,
-                                  index_t n) = 0;
-  // dx = dy * act'(x), x the forward input; dx may alias dy.
-  virtual void activation_backward(Activation act, float param, const float* dy, const float* x,
-                                   float* dx, index_t n) = 0;
-  // The same from the forward output y (backward_from_output activations only).
-  virtual void activation_backward_from_output(Activation act, float param, const float* dy,
-                                               const float* y, float* dx, index_t n) = 0;
-  virtual void softmax_forward(const float* x, float* y, index_t rows, index_t cols) = 0;
-  virtual void softmax_backward(const float* dy, const float* x, float* dx, index_t rows,
-                                index_t cols) = 0;
+  // y = act(x) over (rows, cols): elementwise, or row-wise for Softmax; y may alias x.
+  virtual void activate(Activation act, float param, const float* x, float* y, index_t rows,
+                        index_t cols) = 0;
+  // dx = dy * act'(.) over (rows, cols) from the forward input x, or with from_output from the
+  // forward output (backward_from_output activations only); dx may alias dy.
+  virtual void activation_grad(Activation act, float param, const float* dy, const float* x,
+                               float* dx, index_t rows, index_t cols, bool from_output) = 0;
   virtual void bias_grad(const float* dy, float* db, index_t rows, index_t cols) = 0;
 
   // ---- losses, metrics, the optimizer ----

@@ -8,6 +8,7 @@
 #include "kernels/math/hash.h"
 #include "kernels/math/metric.h"
 #include "net/backend.h"
+#include "net/backend_kernels.h"
 
 namespace fusednet {
 
@@ -15,7 +16,18 @@ namespace {
 
 void free_aligned(void* p) noexcept { ::operator delete(p, std::align_val_t{64}); }
 
-class CpuBackend final : public Backend {
+struct CpuKernels {
+  static constexpr auto activation_forward = activation_forward_cpu;
+  static constexpr auto activation_backward = activation_backward_cpu;
+  static constexpr auto activation_backward_from_output = activation_backward_from_output_cpu;
+  static constexpr auto softmax_forward = softmax_forward_cpu;
+  static constexpr auto softmax_backward = softmax_backward_cpu;
+  static constexpr auto bias_grad = bias_grad_cpu;
+  static constexpr auto sgd_step = sgd_step_cpu;
+  static constexpr auto adam_step = adam_step_cpu;
+};
+
+class CpuBackend final : public KernelBackend<CpuKernels> {
  public:
   Device device() const override { return Device::Cpu; }
   bool host_memory() const override { return true; }
@@ -40,29 +52,6 @@ class CpuBackend final : public Backend {
             const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) override {
     gemm_cpu(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep);
   }
-  void activation_forward(Activation act, float param, const float* x, float* y,
-                          index_t n) override {
-    activation_forward_cpu(act, param, x, y, n);
-  }
-  void activation_backward(Activation act, float param, const float* dy, const float* x,
-                           float* dx, index_t n) override {
-    activation_backward_cpu(act, param, dy, x, dx, n);
-  }
-  void activation_backward_from_output(Activation act, float param, const float* dy,
-                                       const float* y, float* dx, index_t n) override {
-    activation_backward_from_output_cpu(act, param, dy, y, dx, n);
-  }
-  void softmax_forward(const float* x, float* y, index_t rows, index_t cols) override {
-    softmax_forward_cpu(x, y, rows, cols, false);
-  }
-  void softmax_backward(const float* dy, const float* x, float* dx, index_t rows,
-                        index_t cols) override {
-    softmax_backward_cpu(dy, x, dx, rows, cols, false);
-  }
-  void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
-    bias_grad_cpu(dy, db, rows, cols);
-  }
-
   void loss(LossKind kind, const float* input, const Targets& t, const float* sw, float* d,
             index_t rows, index_t cols, double* row_ws, double* out) override {
     switch (kind) {
@@ -92,11 +81,6 @@ class CpuBackend final : public Backend {
                                  t.values ? t.values + i * cols : nullptr, cols, s);
     *out = s;
   }
-  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, float lr) override {
-    optimizer_update(spec, param, grad, state0, state1, n, step, lr, sgd_step_cpu, adam_step_cpu);
-  }
-
   void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
     const float scale = 1.0f / (1.0f - rate);
     for (index_t i = 0; i < n; ++i)

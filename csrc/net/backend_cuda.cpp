@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "net/backend.h"
+#include "net/backend_kernels.h"
 
 #ifdef FUSEDNET_WITH_CUDA
 
@@ -17,7 +18,22 @@ namespace fusednet {
 
 namespace {
 
-class CudaBackend final : public Backend {
+// The launchers, on the default stream (their trailing stream argument left at its default).
+struct CudaKernels {
+#define FN_DEFAULT_STREAM(name) \
+  static constexpr auto name = [](auto... args) { name##_cuda(args...); }
+  FN_DEFAULT_STREAM(activation_forward);
+  FN_DEFAULT_STREAM(activation_backward);
+  FN_DEFAULT_STREAM(activation_backward_from_output);
+  FN_DEFAULT_STREAM(softmax_forward);
+  FN_DEFAULT_STREAM(softmax_backward);
+  FN_DEFAULT_STREAM(bias_grad);
+  FN_DEFAULT_STREAM(sgd_step);
+  FN_DEFAULT_STREAM(adam_step);
+#undef FN_DEFAULT_STREAM
+};
+
+class CudaBackend final : public KernelBackend<CudaKernels> {
  public:
   Device device() const override { return Device::Cuda; }
   bool host_memory() const override { return false; }
@@ -46,29 +62,6 @@ class CudaBackend final : public Backend {
     gemm_cuda(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep,
               float32_matmul_precision_high());
   }
-  void activation_forward(Activation act, float param, const float* x, float* y,
-                          index_t n) override {
-    activation_forward_cuda(act, param, x, y, n);
-  }
-  void activation_backward(Activation act, float param, const float* dy, const float* x,
-                           float* dx, index_t n) override {
-    activation_backward_cuda(act, param, dy, x, dx, n);
-  }
-  void activation_backward_from_output(Activation act, float param, const float* dy,
-                                       const float* y, float* dx, index_t n) override {
-    activation_backward_from_output_cuda(act, param, dy, y, dx, n);
-  }
-  void softmax_forward(const float* x, float* y, index_t rows, index_t cols) override {
-    softmax_forward_cuda(x, y, rows, cols, false);
-  }
-  void softmax_backward(const float* dy, const float* x, float* dx, index_t rows,
-                        index_t cols) override {
-    softmax_backward_cuda(dy, x, dx, rows, cols, false);
-  }
-  void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
-    bias_grad_cuda(dy, db, rows, cols);
-  }
-
   void loss(LossKind kind, const float* input, const Targets& t, const float* sw, float* d,
             index_t rows, index_t cols, double* row_ws, double* out) override {
     switch (kind) {
@@ -95,14 +88,6 @@ class CudaBackend final : public Backend {
                      cols);
     sum_doubles_cuda(row_ws, rows, 1.0, out);
   }
-  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, float lr) override {
-    // The launchers take a trailing stream argument (defaulted), hence the forwarding lambdas.
-    optimizer_update(
-        spec, param, grad, state0, state1, n, step, lr, [](auto... a) { sgd_step_cuda(a...); },
-        [](auto... a) { adam_step_cuda(a...); });
-  }
-
   void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
     dropout_mask_cuda(src, dst, n, rate, key);
   }

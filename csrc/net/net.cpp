@@ -185,27 +185,27 @@ void Net::forward_into(const float* x, index_t rows, bool training, float* out_f
     Epilogue ep;
     ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
     const float* W = params() + w_off_[k];
-    // Where the gemm writes, and whether its epilogue applies the activation.
-    float* dst = nullptr;
-    bool fuse_act = false;
+    // Where the gemm writes. Its epilogue applies the activation, except where backward needs
+    // the pre-activation z (kept, and activated into a by a pass after the gemm unless it is the
+    // output layer's) and for the output's row-wise softmax (a pass in place).
+    float* dst = a_[k].as<float>();
+    float* activated = nullptr;  // where that pass writes
+    bool fuse = true;
     if (last && out_final) {
       dst = out_final;
-      fuse_act = L.act != Activation::Softmax;
+      fuse = is_elementwise(L.act);
+      if (!fuse) activated = out_final;
     } else if (needs_z(i)) {
       dst = z_[k].as<float>();
-    } else {
-      dst = a_[k].as<float>();
-      fuse_act = true;
+      fuse = false;
+      if (!last) activated = a_[k].as<float>();
     }
-    if (fuse_act) {
+    if (fuse) {
       ep.act = L.act;
       ep.act_param = L.act_param;
     }
     backend_->gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, dst, ep);
-    if (last && out_final && L.act == Activation::Softmax)
-      backend_->softmax_forward(out_final, out_final, rows, L.units);
-    else if (needs_z(i) && !last)
-      backend_->activation_forward(L.act, L.act_param, dst, a_[k].as<float>(), rows * L.units);
+    if (activated) backend_->activate(L.act, L.act_param, dst, activated, rows, L.units);
     if (!last) {
       in = a_[k].as<float>();
       if (training && L.dropout_after > 0.f) {
@@ -231,11 +231,7 @@ const float* Net::output_activation() {
   const float* z = z_.back().as<float>();
   if (L.act == Activation::Linear) return z;
   if (!out_valid_) {
-    if (L.act == Activation::Softmax)
-      backend_->softmax_forward(z, out_.as<float>(), last_rows_, L.units);
-    else
-      backend_->activation_forward(L.act, L.act_param, z, out_.as<float>(),
-                                   last_rows_ * L.units);
+    backend_->activate(L.act, L.act_param, z, out_.as<float>(), last_rows_, L.units);
     out_valid_ = true;
   }
   return out_.as<float>();
@@ -282,15 +278,10 @@ double Net::loss(const Targets& t_host, const float* sw_host, const LossSpec& sp
 void Net::backward(const LossSpec& spec) {
   const index_t rows = last_rows_, nl = num_layers();
   // The output delta is w.r.t. the loss input: the logits when fused, else the output h.
-  {
-    const DenseSpec& L = layers_.back();
-    float* d = output_grad();
-    const float* z = z_.back().as<float>();
-    if (!fused(spec) && L.act == Activation::Softmax)
-      backend_->softmax_backward(d, z, d, rows, L.units);
-    else if (!fused(spec) && L.act != Activation::Linear)
-      backend_->activation_backward(L.act, L.act_param, d, z, d, rows * L.units);
-  }
+  const DenseSpec& out = layers_.back();
+  if (!fused(spec) && out.act != Activation::Linear)
+    backend_->activation_grad(out.act, out.act_param, output_grad(), z_.back().as<float>(),
+                              output_grad(), rows, out.units, false);
   for (index_t i = nl - 1; i >= 0; --i) {
     const DenseSpec& L = layers_[static_cast<size_t>(i)];
     const size_t k = static_cast<size_t>(i);
@@ -307,12 +298,10 @@ void Net::backward(const LossSpec& spec) {
                    Epilogue{});
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
-    if (backward_from_output(P.act, P.act_param))
-      backend_->activation_backward_from_output(P.act, P.act_param, dprev, a_[k - 1].as<float>(),
-                                                dprev, rows * P.units);
-    else
-      backend_->activation_backward(P.act, P.act_param, dprev, z_[k - 1].as<float>(), dprev,
-                                    rows * P.units);
+    const bool from_output = backward_from_output(P.act, P.act_param);
+    backend_->activation_grad(P.act, P.act_param, dprev,
+                              (from_output ? a_ : z_)[k - 1].as<float>(), dprev, rows, P.units,
+                              from_output);
   }
 }
 

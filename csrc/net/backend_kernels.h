@@ -1,0 +1,40 @@
+// KernelBackend<K>: the Backend primitives that are the same calls on every device, written once
+// over K, one device's kernel entry points under device-independent names (static callables:
+// activation_forward, activation_backward, activation_backward_from_output, softmax_forward,
+// softmax_backward, bias_grad, sgd_step, adam_step, with the signatures of kernels/cpu.h). Each
+// device's backend file derives from it and adds memory, gemm, losses, metrics, masks, gathers.
+#pragma once
+
+#include "net/backend.h"
+
+namespace fusednet {
+
+template <class K>
+class KernelBackend : public Backend {
+ public:
+  void activate(Activation act, float param, const float* x, float* y, index_t rows,
+                index_t cols) override {
+    if (act == Activation::Softmax)
+      K::softmax_forward(x, y, rows, cols, false);
+    else
+      K::activation_forward(act, param, x, y, rows * cols);
+  }
+  void activation_grad(Activation act, float param, const float* dy, const float* x, float* dx,
+                       index_t rows, index_t cols, bool from_output) override {
+    if (act == Activation::Softmax)
+      K::softmax_backward(dy, x, dx, rows, cols, false);
+    else if (from_output)
+      K::activation_backward_from_output(act, param, dy, x, dx, rows * cols);
+    else
+      K::activation_backward(act, param, dy, x, dx, rows * cols);
+  }
+  void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
+    K::bias_grad(dy, db, rows, cols);
+  }
+  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
+                      float* state1, index_t n, std::int64_t step, float lr) override {
+    optimizer_update(spec, param, grad, state0, state1, n, step, lr, K::sgd_step, K::adam_step);
+  }
+};
+
+}  // namespace fusednet
