@@ -121,6 +121,7 @@ def _every_cuda_call():
         "adam_": lambda: ops.adam_(v.copy(), v, v.copy(), v.copy(), step=1, device="cuda"),
         "synchronize": cuda.synchronize,
         "memory_info": cuda.memory_info,
+        "_core.gemm_ex": lambda: core.gemm_ex(a, b, None, device=dev),
         "_core.gemm_ref": lambda: core.gemm_ref(a, b, None, device=dev),
         "_core.activation_backward_from_output": lambda: core.activation_backward_from_output(
             v, v, v.copy(), core.Activation.relu, 0.0, dev),
@@ -171,9 +172,9 @@ def test_core_binding_without_device_raises_after_argument_checks():
     a = np.ones((2, 3), np.float32)
     out = np.empty((2, 2), np.float32)
     with pytest.raises(ValueError, match="a and b: inner dimensions differ"):
-        core.gemm(a, np.ones((2, 2), np.float32), out, device=dev)
+        core.gemm(a, np.ones((2, 2), np.float32), out, False, False, 1.0, 0.0, dev)
     with pytest.raises(RuntimeError, match="CUDA not"):
-        core.gemm(a, np.ones((3, 2), np.float32), out, device=dev)
+        core.gemm(a, np.ones((3, 2), np.float32), out, False, False, 1.0, 0.0, dev)
     with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 3\), got 7"):
         core.softmax_cross_entropy(a, np.array([0, 7], np.int64), None, core.Reduction.mean, dev)
 

@@ -207,13 +207,13 @@ def test_full_epilogue_with_beta_and_views(cpu_isa, gemm_path, activation, rng):
             for out_layout in ("c", "f", "negative"):
                 c0 = rng.standard_normal((M, N)).astype(np.float32)
                 out = relayout(c0.copy(), out_layout)
-                _core.gemm(a, b, out, trans_a, trans_b, 0.5, -1.25, bias, code, slope)
+                _core.gemm_ex(a, b, out, trans_a, trans_b, 0.5, -1.25, bias, code, slope)
                 want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=0.5,
                                        beta=-1.25, c=c0, bias=bias, activation=activation,
                                        negative_slope=slope)
                 assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout}")
                 out = relayout(c0.copy(), out_layout)  # no bias: Fortran C takes the C^T path
-                _core.gemm(a, b, out, trans_a, trans_b, 1.0, 0.0, None, code, slope)
+                _core.gemm_ex(a, b, out, trans_a, trans_b, 1.0, 0.0, None, code, slope)
                 want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b,
                                        activation=activation, negative_slope=slope)
                 assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout} no bias")

@@ -79,7 +79,7 @@ def test_small_kernel_shapes_forms_layouts(cpu_isa, small_kernel_everywhere, rng
                     out[...] = np.nan
                 plans.add(small_plan(a, b, out, trans_a, trans_b, bias is not None, cpu_isa))
                 slope = 0.2 if act == "leaky_relu" else 0.0
-                _core.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias, ACT[act or "linear"],
+                _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias, ACT[act or "linear"],
                               slope)
                 want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha,
                                        beta=beta, c=c0, bias=bias, activation=act,
@@ -112,7 +112,7 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
                                                  (ACT["relu"], 0.5, -1.5, bias),
                                                  (ACT["leaky_relu"], -1.0, 1.0, None)):
                     out = c0.copy()
-                    _core.gemm(a, b, out, trans_a, trans_b, alpha, beta, bias_, code, 0.1)
+                    _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias_, code, 0.1)
                     outs.append(out)
                 rows = a[:, : M // 2 + 1] if trans_a else a[: M // 2 + 1]  # part of the batch
                 outs.append(ops.linear(rows.T if trans_a else rows, b.T if trans_b else b, bias))

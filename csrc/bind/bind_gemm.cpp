@@ -1,9 +1,10 @@
 // Bindings of the gemm family, CPU and CUDA side by side: check arguments, allocate the output,
 // release the GIL, call gemm_cpu or (device=Device.cuda) upload, gemm_cuda, download.
-//   gemm(a, b, out, trans_a, trans_b, alpha, beta, bias=None, act=linear, act_param=0,
-//        device=cpu) -> out                       act(alpha op(a) op(b) + beta out + bias)
+//   gemm(a, b, out, trans_a, trans_b, alpha, beta, device=cpu) -> out   (ops.matmul)
 //   linear(x, w, b, out, act, act_param, device=cpu) -> out   (ops.linear, w is (in, out))
-//   gemm_ref(...)            the naive double-accumulating reference, same arguments as gemm
+//   gemm_ex(a, b, out, trans_a=False, trans_b=False, alpha=1, beta=0, bias=None, act=linear,
+//           act_param=0, device=cpu) -> out       act(alpha op(a) op(b) + beta out + bias)
+//   gemm_ref(...)            the naive double-accumulating reference, same arguments as gemm_ex
 //   CPU only: fp32_peak_gflops(threads, isa=None), gemm_blocking(isa=None), _gemm_split_n,
 //   _gemm_small_plan, _gemm_tuning. CUDA only (tests, bench/gpu_bench.py): _gemm_cuda_tf32_kernel,
 //   _gemm_cuda_split_k, _cuda_gemm_raw, cuda_bench_gemm.
@@ -223,7 +224,7 @@ py::tuple cuda_bench_gemm(const py::handle& a, const py::handle& b, int iters, b
   return py::make_tuple(ms, out);
 }
 
-// gemm and gemm_ref: the same arguments, the fast kernel or the naive one.
+// gemm_ex and gemm_ref: the same arguments, the fast kernel or the naive one.
 void def_gemm(py::module_& m, const char* name, bool reference, const char* doc) {
   using py::arg;
   m.def(
@@ -243,9 +244,19 @@ void def_gemm(py::module_& m, const char* name, bool reference, const char* doc)
 
 void bind_gemm(py::module_& m) {
   using py::arg;
-  def_gemm(m, "gemm", false,
-           "out = act(alpha op(a) @ op(b) + beta out + bias); out=None allocates (then beta must "
-           "be 0). Any layout; on CUDA the operands are copied in and out.");
+  // ops.matmul's binding: the common call, without the epilogue's arguments to convert.
+  m.def(
+      "gemm",
+      [](py::object a, py::object b, py::object out, bool trans_a, bool trans_b, float alpha,
+         float beta, Device device) {
+        return run_gemm(false, {"a", "b", "bias"}, a, b, out, trans_a, trans_b, alpha, beta,
+                        py::none(), Activation::Linear, 0.0f, device);
+      },
+      arg("a"), arg("b"), arg("out"), arg("trans_a"), arg("trans_b"), arg("alpha"), arg("beta"),
+      arg("device") = Device::Cpu,
+      "out = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0). Any "
+      "layout; on CUDA the operands are copied in and out.");
+  def_gemm(m, "gemm_ex", false, "The full gemm: act(alpha op(a) @ op(b) + beta out + bias).");
   def_gemm(m, "gemm_ref", true, "The naive double-accumulating reference, for tests.");
   m.def(
       "linear",

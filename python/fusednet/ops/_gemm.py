@@ -10,14 +10,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._activations import ACT, LINEAR, elementwise_code
+from .._activations import ACT, ELEMENTWISE, elementwise_code
 from .._checks import as_f32
 from ._device import CPU, device_arg
 
 _F32 = np.dtype(np.float32)
 _gemm = _core.gemm
 _linear = _core.linear
-_LINEAR = ACT[LINEAR]
+# (activation, param) the binding takes for each elementwise name and None; other spellings and
+# bad names go through elementwise_code, which also words the errors.
+_EPILOGUE = {name: (ACT[code], param)
+             for name in (None, *ELEMENTWISE) for code, param in [elementwise_code(name)]}
 
 __all__ = ["matmul", "linear"]
 
@@ -37,8 +40,7 @@ def matmul(a: ArrayLike, b: ArrayLike, *, trans_a: bool = False, trans_b: bool =
         a = as_f32(a, "a")
     if type(b) is not np.ndarray or b.dtype != _F32:
         b = as_f32(b, "b")
-    return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), None,
-                 _LINEAR, 0.0, dev)
+    return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
 
 
 def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *,
@@ -51,11 +53,15 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *,
     ``device="cuda"`` runs it on the GPU (copies in and out).
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    code, param = elementwise_code(activation)
+    try:
+        act, param = _EPILOGUE[activation]
+    except (KeyError, TypeError):  # another spelling ("ReLU"), or an error to word
+        code, param = elementwise_code(activation)
+        act = ACT[code]
     if type(x) is not np.ndarray or x.dtype != _F32:
         x = as_f32(x, "x")
     if type(w) is not np.ndarray or w.dtype != _F32:
         w = as_f32(w, "w")
     if b is not None and (type(b) is not np.ndarray or b.dtype != _F32):
         b = as_f32(b, "b")
-    return _linear(x, w, b, out, ACT[code], param, dev)
+    return _linear(x, w, b, out, act, param, dev)
