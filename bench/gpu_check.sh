@@ -6,9 +6,9 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (pytest tests/test_cuda.py, test_net_cuda.py, test_ops_device.py, test_backends.py) ->
-# bench (bench/gpu_bench.py) ->
-# tests_tf32 (tests/test_cuda_gemm_tf32.py) -> sanitize (bench/gpu_sanitize.py under
+# tests (the CUDA cases of the family tests test_<family>.py, test_gemm_cuda.py but its TF32
+# kernels, test_net_cuda.py, test_backends.py) -> bench (bench/gpu_bench.py) ->
+# tests_tf32 (the TF32 tests of tests/test_gemm_cuda.py) -> sanitize (bench/gpu_sanitize.py under
 # compute-sanitizer memcheck and racecheck) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs). A failure up to import stops the run
 # at once, naming the step; from the tests on, each step runs under its own time limit whatever
@@ -115,9 +115,11 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 ")
 
 step "tests"
-attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py tests/test_net_cuda.py \
-  tests/test_ops_device.py tests/test_backends.py \
-  --junitxml="$OUT/pytest.xml"
+# The family tests run every op on each device (the `device` fixture): select the CUDA cases.
+attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_gemm.py \
+  tests/test_gemm_cuda.py tests/test_activation.py tests/test_reduce.py tests/test_loss.py \
+  tests/test_optim.py tests/test_net_cuda.py tests/test_backends.py \
+  -k "(cuda or test_backends) and not tf32" --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 
 step "bench"
@@ -126,9 +128,9 @@ attempt 120 bench.log "$PY" "$REPO/bench/gpu_bench.py" --out "$OUT"
 cd "$REPO"
 
 step "tests_tf32"
-# TF32 kernels v1/v2 on every edge case (tests/test_cuda_gemm_tf32.py).
+# TF32 kernels v1/v2 on every edge case (tests/test_gemm_cuda.py).
 # FUSEDNET_GEMM_TF32_KERNEL=1 runs everything (tests and bench) on v1.
-attempt 150 pytest_tf32.log "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda_gemm_tf32.py \
+attempt 150 pytest_tf32.log "$PY" -m pytest -q -p no:cacheprovider tests/test_gemm_cuda.py -k tf32 \
   --junitxml="$OUT/pytest_tf32.xml"
 (( DRY )) || report "tests tf32: $(tail -1 "$OUT/pytest_tf32.log")"
 

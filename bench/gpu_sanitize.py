@@ -1,4 +1,5 @@
-"""A small workout of every CUDA kernel family, for running under compute-sanitizer.
+"""A small workout of every CUDA kernel family (fusednet.ops with device="cuda"), for running
+under compute-sanitizer.
 
     compute-sanitizer --tool memcheck --error-exitcode 3 python bench/gpu_sanitize.py all
     compute-sanitizer --tool racecheck --error-exitcode 3 python bench/gpu_sanitize.py gemm_small
@@ -54,16 +55,17 @@ def gemm(big=True):
                         b = rand(N, K) if tb else rand(K, N)
                         want = (a.T if ta else a).astype(np.float64) @ \
                             (b.T if tb else b).astype(np.float64)
-                        got = cuda.matmul(a, b, trans_a=ta, trans_b=tb)
+                        got = fnet.ops.matmul(a, b, trans_a=ta, trans_b=tb, device="cuda")
                         check(f"matmul {tag} {M}x{N}x{K} ta={ta} tb={tb}", got, want, tol)
                 x, w, bias = rand(M, K), rand(K, N), rand(N)
                 want = np.maximum(x.astype(np.float64) @ w + bias, 0)
-                check(f"linear relu {tag} {M}x{N}x{K}", cuda.linear(x, w, bias, activation="relu"),
-                      want, tol)
+                check(f"linear relu {tag} {M}x{N}x{K}",
+                      fnet.ops.linear(x, w, bias, activation="relu", device="cuda"), want, tol)
                 c = rand(M, N)
                 want = 0.5 * (x.astype(np.float64) @ w) - 2.0 * c
                 check(f"matmul beta {tag} {M}x{N}x{K}",
-                      cuda.matmul(x, w, alpha=0.5, beta=-2.0, out=c.copy()), want, tol)
+                      fnet.ops.matmul(x, w, alpha=0.5, beta=-2.0, out=c.copy(), device="cuda"),
+                      want, tol)
     if tf32_kernels != [None]:
         fnet._core._gemm_cuda_tf32_kernel(0)
     cuda.set_float32_matmul_precision("highest")
@@ -73,20 +75,19 @@ def elementwise():
     for n in (1, 3, 1000, 4099):
         x, dy = rand(n), rand(n)
         for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu"):
-            y = cuda.activation(x, name)
+            y = fnet.ops.activation(x, name, device="cuda")
             check(f"{name} {n}", y, fnet.ops.activation(x, name), 1e-5)
-            dx = cuda.activation_backward(dy, x, name)
+            dx = fnet.ops.activation_backward(dy, x, name, device="cuda")
             check(f"{name} backward {n}", dx, fnet.ops.activation_backward(dy, x, name), 1e-5)
     for rows, cols in ((1, 1), (7, 1001), (33, 5), (3, 4097)):
         x, dy = rand(rows, cols), rand(rows, cols)
-        for fwd, bwd in ((cuda.softmax, cuda.softmax_backward),
-                         (cuda.log_softmax, cuda.log_softmax_backward)):
-            check(f"{fwd.__name__} {rows}x{cols}", fwd(x), getattr(fnet.ops, fwd.__name__)(x),
-                  1e-5)
-            check(f"{bwd.__name__} {rows}x{cols}", bwd(dy, x),
-                  getattr(fnet.ops, bwd.__name__)(dy, x), 1e-4)
-        check(f"bias_grad {rows}x{cols}", cuda.bias_grad(dy), dy.astype(np.float64).sum(0), 1e-5)
-        assert np.array_equal(cuda.argmax(x), np.argmax(x, axis=1)), "argmax"
+        for fwd, bwd in ((fnet.ops.softmax, fnet.ops.softmax_backward),
+                         (fnet.ops.log_softmax, fnet.ops.log_softmax_backward)):
+            check(f"{fwd.__name__} {rows}x{cols}", fwd(x, device="cuda"), fwd(x), 1e-5)
+            check(f"{bwd.__name__} {rows}x{cols}", bwd(dy, x, device="cuda"), bwd(dy, x), 1e-4)
+        check(f"bias_grad {rows}x{cols}", fnet.ops.bias_grad(dy, device="cuda"),
+              dy.astype(np.float64).sum(0), 1e-5)
+        assert np.array_equal(fnet.ops.argmax(x, device="cuda"), np.argmax(x, axis=1)), "argmax"
 
 
 def losses():
@@ -99,7 +100,7 @@ def losses():
                            ("softmax_cross_entropy", (p, lab)),
                            ("softmax_cross_entropy", (p, probs))):
             for sw in (None, w):
-                lg, gg = getattr(cuda, name)(*args, sample_weight=sw)
+                lg, gg = getattr(fnet.ops, name)(*args, sample_weight=sw, device="cuda")
                 lc, gc = getattr(fnet.ops, name)(*args, sample_weight=sw)
                 check(f"{name} {rows}x{cols} loss", [lg], [lc], 1e-5)
                 check(f"{name} {rows}x{cols} grad", gg, gc, 1e-5)
@@ -109,7 +110,8 @@ def optimizers():
     for n in (1, 5, 1003, 65541):
         p, g, v = rand(n), rand(n), np.zeros(n, np.float32)
         pc, vc = p.copy(), v.copy()
-        cuda.sgd_(p, g, v, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
+        fnet.ops.sgd_(p, g, v, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01,
+                      device="cuda")
         fnet.ops.sgd_(pc, g, vc, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
         check(f"sgd {n}", p, pc, 1e-6)
         for decoupled in (False, True):
@@ -117,7 +119,8 @@ def optimizers():
             m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
             pc, mc, vc = p.copy(), m.copy(), v.copy()
             for step in (1, 2):
-                cuda.adam_(p, g, m, v, step=step, lr=0.01, weight_decay=0.1, decoupled=decoupled)
+                fnet.ops.adam_(p, g, m, v, step=step, lr=0.01, weight_decay=0.1,
+                               decoupled=decoupled, device="cuda")
                 fnet.ops.adam_(pc, g, mc, vc, step=step, lr=0.01, weight_decay=0.1,
                                decoupled=decoupled)
             check(f"adam decoupled={decoupled} {n}", p, pc, 1e-5)

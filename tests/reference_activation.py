@@ -1,4 +1,4 @@
-"""Independent float64 NumPy references for activations, softmax and reductions.
+"""Independent float64 NumPy references for the activations and softmax.
 
 Written from the textbook formulas (stable forms only where float64 itself would overflow), with
 no code shared with fusednet. erf comes from math.erf, vectorized (fine for test-sized arrays).
@@ -115,11 +115,3 @@ def log_softmax_backward(dy, x):
     dy = _f64(dy)
     return dy - p * dy.sum(axis=-1, keepdims=True)
 
-
-def bias_grad(dy):
-    return _f64(dy).sum(axis=0)
-
-
-def argmax(x):
-    """First index of the max per row, a NaN counting as the max (NumPy's own rule)."""
-    return np.argmax(np.asarray(x), axis=1).astype(np.int64)

@@ -1,4 +1,5 @@
-"""float64 NumPy references for the gemm family: matmul, linear and the epilogue activations.
+"""float64 NumPy references for the gemm family: matmul, linear and the epilogue activations;
+and the operand layouts and forms the gemm tests sweep.
 
 Independent of the C++ code: plain NumPy in double precision, so the tests measure the float32
 kernels' error against (nearly) exact values.
@@ -10,6 +11,34 @@ import math
 import numpy as np
 
 EPS32 = float(np.finfo(np.float32).eps)
+FORMS = [(False, False), (False, True), (True, False), (True, True)]  # (trans_a, trans_b)
+ACTS = [None, "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+
+
+def operands(rng, M, N, K, trans_a, trans_b, layout="c"):
+    """op(a) is M x K and op(b) K x N, stored transposed when asked, in the given layout."""
+    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
+    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
+    return relayout(a, layout, rng), relayout(b, layout, rng)
+
+
+def relayout(x, layout, rng=None):
+    """The same values as a view with another memory layout."""
+    if layout == "c":
+        return x
+    if layout == "f":
+        return np.asfortranarray(x)
+    if layout == "strided":  # every other row and column of a bigger array
+        big = np.full((2 * x.shape[0] + 1, 3 * x.shape[1] + 1), np.nan, np.float32)
+        big[1::2, 2::3][: x.shape[0], : x.shape[1]] = x
+        return big[1::2, 2::3][: x.shape[0], : x.shape[1]]
+    if layout == "negative":
+        big = np.ascontiguousarray(x[::-1, ::-1])
+        return big[::-1, ::-1]
+    if layout == "negative_f":
+        big = np.asfortranarray(x[::-1, :])
+        return big[::-1, :]
+    raise ValueError(layout)
 
 
 def activation_ref(name, x, negative_slope=0.01):

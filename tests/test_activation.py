@@ -1,4 +1,5 @@
-"""Activations and softmax against the float64 references in reference_activation.py.
+"""Activations and softmax against the float64 references in reference_activation.py, on every
+device (the `device` fixture; the CUDA column copies in and out).
 
 Tolerances (float32 results vs the float64 value of the same float32 input):
   forward  |y - ref| <= 1e-6 + 2e-6 |ref|
@@ -12,34 +13,33 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fusednet import _core, ops
+import checks
 import reference_activation as ref
+from fusednet import _core, ops
 
 ELEMENTWISE = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
 ROWWISE = ["softmax", "log_softmax"]
-CODES = {"linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4, "gelu": 5,
-         "gelu_tanh": 6}
 SLOPE = 0.2  # leaky_relu slope used throughout (not the default, so the parameter is exercised)
 
 
-def fwd(name, x, out=None):
+def fwd(name, x, out=None, device="cpu"):
     if name == "leaky_relu":
-        return ops.leaky_relu(x, negative_slope=SLOPE, out=out)
+        return ops.leaky_relu(x, negative_slope=SLOPE, out=out, device=device)
     if name == "gelu_tanh":
-        return ops.gelu(x, approximate=True, out=out)
+        return ops.gelu(x, approximate=True, out=out, device=device)
     if name == "linear":  # ops.linear is the dense layer; the identity is only reachable by name
-        return ops.activation(x, "linear", out=out)
-    return getattr(ops, name)(x, out=out)
+        return ops.activation(x, "linear", out=out, device=device)
+    return getattr(ops, name)(x, out=out, device=device)
 
 
-def bwd(name, dy, x, out=None):
+def bwd(name, dy, x, out=None, device="cpu"):
     if name == "leaky_relu":
-        return ops.leaky_relu_backward(dy, x, negative_slope=SLOPE, out=out)
+        return ops.leaky_relu_backward(dy, x, negative_slope=SLOPE, out=out, device=device)
     if name == "gelu_tanh":
-        return ops.gelu_backward(dy, x, approximate=True, out=out)
+        return ops.gelu_backward(dy, x, approximate=True, out=out, device=device)
     if name == "linear":
-        return ops.activation_backward(dy, x, "linear", out=out)
-    return getattr(ops, name + "_backward")(dy, x, out=out)
+        return ops.activation_backward(dy, x, "linear", out=out, device=device)
+    return getattr(ops, name + "_backward")(dy, x, out=out, device=device)
 
 
 def ref_fwd(name, x):
@@ -232,7 +232,7 @@ def test_out_argument(name, rng):
 def test_in_place_on_a_large_array_through_the_kernel(rng):
     x = sample(rng, (70001,))
     want = ops.sigmoid(x)
-    _core.activation_forward(x, x, CODES["sigmoid"], 0.0)
+    _core.activation_forward(x, x, _core.Activation.sigmoid, 0.0)
     np.testing.assert_array_equal(x, want)
 
 
@@ -356,21 +356,26 @@ def test_backward_from_output(name, rng, cpu_isa):
     dy = rng.standard_normal(x.shape).astype(np.float32)
     y = fwd(name, x)
     dx = np.empty_like(x)
-    _core.activation_backward_from_output(dy, y, dx, CODES[name], SLOPE)
+    _core.activation_backward_from_output(dy, y, dx, _core.Activation.__members__[name], SLOPE)
     check_backward(name, dy, x, dx)
     if name in ("linear", "relu", "leaky_relu"):
         np.testing.assert_array_equal(dx, bwd(name, dy, x))
 
 
-def test_backward_from_output_refuses_what_it_cannot_do():
+def test_backward_from_output_refuses_what_it_cannot_do(device):
     a = np.ones(4, np.float32)
-    for code in (CODES["gelu"], CODES["gelu_tanh"]):
-        with pytest.raises(ValueError, match="gelu's derivative needs the forward input"):
-            _core.activation_backward_from_output(a, a, a.copy(), code, 0.0)
+    dev = _core.Device.__members__[device]
+    A = _core.Activation
+    for act in (A.gelu, A.gelu_tanh):
+        for match in ("gelu's derivative needs the forward input", "backward from the output"):
+            with pytest.raises(ValueError, match=match):
+                _core.activation_backward_from_output(a, a, a.copy(), act, 0.0, dev)
     with pytest.raises(ValueError, match="negative_slope > 0"):
-        _core.activation_backward_from_output(a, a, a.copy(), CODES["leaky_relu"], 0.0)
-    with pytest.raises(ValueError, match=r"act: expected an activation code in \[0, 6\], got 9"):
-        _core.activation_forward(a, a.copy(), 9, 0.0)
+        _core.activation_backward_from_output(a, a, a.copy(), A.leaky_relu, 0.0, dev)
+    with pytest.raises(ValueError, match=r"act: expected an elementwise activation .*got softmax"):
+        _core.activation_forward(a, a.copy(), A.softmax, 0.0, dev)
+    with pytest.raises(TypeError):  # an integer code is not an Activation
+        _core.activation_forward(a, a.copy(), 9, 0.0, dev)
 
 
 # ---- bad input ---------------------------------------------------------------------------------
@@ -412,13 +417,141 @@ def test_bad_inputs():
             ops.leaky_relu(x, negative_slope=bad)
 
 
-def test_bindings_check_their_arguments():
+def test_bindings_check_their_arguments(device):
     a = np.zeros(6, np.float32)
+    dev, relu = _core.Device.__members__[device], _core.Activation.relu
     with pytest.raises(ValueError, match="out: expected 6 elements like x, got 5"):
-        _core.activation_forward(a, np.zeros(5, np.float32), 1, 0.0)
+        _core.activation_forward(a, np.zeros(5, np.float32), relu, 0.0, dev)
     with pytest.raises(ValueError, match="x: expected a C-contiguous array"):
-        _core.activation_forward(np.zeros((6, 2), np.float32)[:, 0], a, 1, 0.0)
+        _core.activation_forward(np.zeros((6, 2), np.float32)[:, 0], a, relu, 0.0, dev)
     with pytest.raises(TypeError, match="x: expected dtype float32"):
-        _core.softmax_forward(np.zeros(6), a, False)
+        _core.softmax_forward(np.zeros(6), a, False, dev)
     with pytest.raises(ValueError, match="dy: expected 6 elements like x, got 7"):
-        _core.softmax_backward(np.zeros(7, np.float32), a, a.copy(), False)
+        _core.softmax_backward(np.zeros(7, np.float32), a, a.copy(), False, dev)
+    with pytest.raises(ValueError, match="misalign: expected 0..3 floats, got 4"):
+        _core.activation_forward(a, a.copy(), relu, 0.0, dev, misalign=4)
+
+
+# ---- every device, with the tolerances of the former CUDA tests (checks.assert_close) ----------
+DEVICE_ACTS = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+
+
+@pytest.mark.parametrize("name", DEVICE_ACTS)
+@pytest.mark.parametrize("n", [1, 3, 4, 1001, 4099])
+def test_forward_backward_on_device(device, rng, name, n):
+    x = (rng.standard_normal(n) * 3).astype(np.float32)
+    dy = rng.standard_normal(n).astype(np.float32)
+    checks.assert_close(fwd(name, x, device=device), ref_fwd(name, x), 2e-6, 2e-6, f"{name} fwd")
+    checks.assert_close(bwd(name, dy, x, device=device), ref_bwd(name, dy, x), 1e-5, 1e-6,
+                        f"{name} bwd")
+
+
+@pytest.mark.parametrize("name,slope", [("linear", 0.0), ("relu", 0.0), ("leaky_relu", 0.1),
+                                        ("sigmoid", 0.0), ("tanh", 0.0)])
+def test_backward_from_output_on_device(device, rng, name, slope):
+    x = (rng.standard_normal(1001) * 2).astype(np.float32)
+    y = ref.forward(name, x, slope).astype(np.float32)
+    dy = rng.standard_normal(1001).astype(np.float32)
+    out = np.empty_like(dy)
+    _core.activation_backward_from_output(dy, y, out, _core.Activation.__members__[name], slope,
+                                          _core.Device.__members__[device])
+    checks.assert_close(out, ref.backward(name, dy, x, slope), 1e-5, 1e-6, f"{name} from output")
+
+
+@pytest.mark.parametrize("name", DEVICE_ACTS)
+def test_backward_finite_difference_on_device(device, rng, name):
+    x = (rng.standard_normal(257) * 2).astype(np.float32)
+    x = x[np.abs(x) > 1e-2]  # away from the relu kink
+    h = 1e-4
+    fd = (ref_fwd(name, x.astype(np.float64) + h) - ref_fwd(name, x.astype(np.float64) - h)) / (
+        2 * h)
+    got = bwd(name, np.ones_like(x), x, device=device)
+    checks.assert_close(got, fd, 1e-4, 1e-5, f"{name} bwd vs finite difference")
+
+
+def test_layouts_and_out_on_device(device, rng):
+    base = rng.standard_normal((40, 30)).astype(np.float32)
+    view = base[::-2, 1::3]
+    checks.assert_close(ops.relu(view, device=device), ref.forward("relu", view), 0, 0, "view")
+    out = np.empty((10, 20), np.float32).T
+    assert ops.tanh(view, out=out, device=device) is out
+    checks.assert_close(out, np.tanh(view.astype(np.float64)), 2e-6, 2e-6, "tanh out=")
+    unaligned = rng.standard_normal(1027).astype(np.float32)[1:]  # odd length: scalar tail
+    checks.assert_close(ops.sigmoid(unaligned, device=device), ref.forward("sigmoid", unaligned),
+                        2e-6, 2e-6, "sigmoid")
+    assert ops.relu(np.zeros((0, 3), np.float32), device=device).shape == (0, 3)
+    assert ops.softmax(np.zeros(0, np.float32), device=device).shape == (0,)
+    assert ops.log_softmax(np.zeros((2, 0, 3), np.float32), device=device).shape == (2, 0, 3)
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("rows,cols", [(1, 1), (3, 10), (17, 33), (64, 1000), (2, 4099)])
+def test_softmax_on_device(device, rng, log, rows, cols):
+    name = "log_softmax" if log else "softmax"
+    x = (rng.standard_normal((rows, cols)) * 4).astype(np.float32)
+    dy = rng.standard_normal((rows, cols)).astype(np.float32)
+    checks.assert_close(fwd(name, x, device=device), ref.forward(name, x), 1e-5, 1e-6, "fwd")
+    got = bwd(name, dy, x, device=device)
+    checks.assert_close(got, ref.backward(name, dy, x), 1e-4, 1e-5, "softmax bwd")
+    # finite difference of sum(dy * f(x)) w.r.t. x[:, j], on the float64 reference
+    h, j = 1e-5, cols // 2
+    xp, xm = x.astype(np.float64), x.astype(np.float64)
+    xp[:, j] += h
+    xm[:, j] -= h
+    fd = ((dy * ref.forward(name, xp)).sum(1) - (dy * ref.forward(name, xm)).sum(1)) / (2 * h)
+    checks.assert_close(got[:, j], fd, 1e-3, 1e-4, "softmax bwd vs finite difference")
+
+
+def test_by_name_and_parameters_on_device(device, rng):
+    x = rng.standard_normal((17, 9)).astype(np.float32)
+    dy = rng.standard_normal((17, 9)).astype(np.float32)
+    # exact: float32(0.3) * x, as test_relu_and_leaky_are_exact (the float64 0.3 x is not a float32)
+    np.testing.assert_array_equal(ops.activation(x, "leaky_relu", negative_slope=0.3,
+                                                 device=device),
+                                  np.where(x > 0, x, np.float32(0.3) * x))
+    checks.assert_close(ops.activation(x, "gelu", approximate=True, device=device),
+                        ref.forward("gelu_tanh", x), 2e-6, 2e-6, "gelu approximate by name")
+    checks.assert_close(ops.activation_backward(dy, x, "log_softmax", device=device),
+                        ref.backward("log_softmax", dy, x), 1e-4, 1e-5, "log_softmax bwd by name")
+    with pytest.raises(ValueError, match="name: unknown activation 'swish'"):
+        ops.activation(x, "swish", device=device)
+    with pytest.raises(TypeError, match="relu: unexpected parameter 'negative_slope'"):
+        ops.activation(x, "relu", negative_slope=0.1, device=device)
+
+
+def test_softmax_extreme_logits_finite_on_device(device):
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], np.float32)
+    assert np.isfinite(ops.softmax(x, device=device)).all()
+    assert np.isfinite(ops.log_softmax(x, device=device)).all()
+
+
+def test_grad_accurate_where_saturated_on_device(device):
+    # s (1 - s) and 1 - tanh^2 lose most digits or round to 0 in float32 here, though the true
+    # derivatives are normal floats (and still exact enough in the float64 reference).
+    for name, x in (("sigmoid", [12.0, 16.0, -40.0]), ("tanh", [6.0, 9.0, -9.0])):
+        x = np.array(x, np.float32)
+        checks.assert_close(bwd(name, np.ones_like(x), x, device=device),
+                            ref.backward(name, np.ones(3), x), 1e-5, 0, f"{name}'")
+
+
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 3.0, -3.0, 15.0, -15.0,
+                    30.0, -30.0, 88.0, -88.0, 1e20, -1e20], np.float32)
+
+
+@checks.cuda_only
+@pytest.mark.parametrize("misalign", [0, 1])
+@pytest.mark.parametrize("name,slope", [("relu", 0.0), ("leaky_relu", 0.2), ("sigmoid", 0.0),
+                                        ("tanh", 0.0), ("gelu", 0.0), ("gelu_tanh", 0.0)])
+def test_special_values_and_scalar_paths_on_cuda(device, name, slope, misalign):
+    # NaN passes through, +-inf and huge |x| saturate as on the CPU, and derivatives stay accurate
+    # where the function has saturated (sigmoid' at 30 is 9e-14, not 0). misalign=1 starts every
+    # device buffer 4 bytes past 16-byte alignment: the scalar kernels.
+    x = np.tile(SPECIAL, 70)  # 1190 elements: the float4 body and a scalar tail, or all scalar
+    dy = np.full_like(x, 1.5)
+    act, dev = _core.Activation.__members__[name], _core.Device.cuda
+    y = np.empty_like(x)
+    _core.activation_forward(x, y, act, slope, dev, misalign=misalign)
+    checks.assert_same_special(y, ref.forward(name, x, slope), 1e-5, 1e-6, f"{name} fwd")
+    dx = np.empty_like(x)
+    _core.activation_backward(dy, x, dx, act, slope, dev, misalign=misalign)
+    checks.assert_same_special(dx, ref.backward(name, dy, x, slope), 1e-5, 1e-6, f"{name} bwd")

@@ -1,36 +1,25 @@
-"""ops.matmul / ops.linear (csrc/cpu/gemm*.cpp) against the float64 reference, on every CPU ISA
-path, every transpose form, odd layouts, edge sizes around each block size, the epilogue, threads.
+"""ops.matmul / ops.linear against the float64 reference: on every CPU ISA path, every transpose
+form, odd layouts, edge sizes around each block size, the epilogue, threads; and on every device
+(the `device` fixture) where the test says so. The CPU small kernel is test_gemm_cpu.py's, the
+CUDA-only paths (split-K, TF32 kernels) test_gemm_cuda.py's.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import checks
 import fusednet as fnet
+from checks import single_threaded_numpy_blas  # noqa: F401 (an autouse fixture)
 from fusednet import ops
-from reference_gemm import assert_gemm_close, gemm_ref
+from reference_gemm import ACTS, FORMS, assert_gemm_close, gemm_ref, operands, relayout
 
 _core = fnet._core
-FORMS = [(False, False), (False, True), (True, False), (True, True)]
-ACTS = [None, "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_numpy_blas():
-    """The float64 references run on NumPy's BLAS; its spinning worker threads fight fusednet's
-    OpenMP threads for this machine's 2 cores and make both slow, so keep them to one thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-ACT_CODES = {None: 0, "linear": 0, "relu": 1, "leaky_relu": 2, "sigmoid": 3, "tanh": 4,
-             "gelu": 5, "gelu_tanh": 6}
+ACT = _core.Activation.__members__  # name -> _core.Activation
 
 
 @pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
@@ -55,32 +44,6 @@ def gemm_path(request):
     finally:
         _core._gemm_tuning(*before)
         _core._gemm_split_n(split_before)
-
-
-def operands(rng, M, N, K, trans_a, trans_b, layout="c"):
-    """op(a) is M x K and op(b) K x N, stored transposed when asked, in the given layout."""
-    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
-    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
-    return relayout(a, layout, rng), relayout(b, layout, rng)
-
-
-def relayout(x, layout, rng=None):
-    """The same values as a view with another memory layout."""
-    if layout == "c":
-        return x
-    if layout == "f":
-        return np.asfortranarray(x)
-    if layout == "strided":  # every other row and column of a bigger array
-        big = np.full((2 * x.shape[0] + 1, 3 * x.shape[1] + 1), np.nan, np.float32)
-        big[1::2, 2::3][: x.shape[0], : x.shape[1]] = x
-        return big[1::2, 2::3][: x.shape[0], : x.shape[1]]
-    if layout == "negative":
-        big = np.ascontiguousarray(x[::-1, ::-1])
-        return big[::-1, ::-1]
-    if layout == "negative_f":
-        big = np.asfortranarray(x[::-1, :])
-        return big[::-1, :]
-    raise ValueError(layout)
 
 
 def check_matmul(rng, M, N, K, trans_a=False, trans_b=False, alpha=1.0, beta=0.0,
@@ -235,7 +198,7 @@ def test_linear_epilogue(cpu_isa, activation, rng):
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "gelu"])
 def test_full_epilogue_with_beta_and_views(cpu_isa, gemm_path, activation, rng):
     """act(alpha op(a) op(b) + beta C + bias) through every path of the kernel's epilogue."""
-    code = ACT_CODES[activation]
+    code = ACT[activation]
     slope = 0.2 if activation == "leaky_relu" else 0.0
     for M, N, K in [(6, 16, 4), (13, 35, 300), (40, 8, 3)]:
         for trans_a, trans_b in FORMS[:3]:
@@ -248,12 +211,12 @@ def test_full_epilogue_with_beta_and_views(cpu_isa, gemm_path, activation, rng):
                 want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=0.5,
                                        beta=-1.25, c=c0, bias=bias, activation=activation,
                                        negative_slope=slope)
-                assert_gemm_close(out, want, scale, K, f"gemm_ex {activation} {out_layout}")
+                assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout}")
                 out = relayout(c0.copy(), out_layout)  # no bias: Fortran C takes the C^T path
                 _core.gemm_ex(a, b, out, trans_a, trans_b, 1.0, 0.0, None, code, slope)
                 want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b,
                                        activation=activation, negative_slope=slope)
-                assert_gemm_close(out, want, scale, K, f"gemm_ex {activation} {out_layout} no bias")
+                assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout} no bias")
 
 
 def test_linear_matches_composition(cpu_isa, rng):
@@ -263,141 +226,6 @@ def test_linear_matches_composition(cpu_isa, rng):
     np.testing.assert_allclose(ops.linear(x, w, b, activation="relu"),
                                np.maximum(x.astype(np.float64) @ w + b, 0), rtol=1e-4, atol=1e-4)
     assert ops.linear(x, w).shape == (33, 21)
-
-
-# ---- the small kernel -----------------------------------------------------------------------
-
-def op_strides(x, trans):
-    """Element strides (rows, columns) of op(x)."""
-    rs, cs = (s // 4 for s in x.strides)
-    return (cs, rs) if trans else (rs, cs)
-
-
-def small_plan(a, b, out, trans_a, trans_b, bias, isa):
-    M, N = out.shape
-    K = a.shape[0] if trans_a else a.shape[1]
-    rs_a, cs_a = op_strides(a, trans_a)
-    rs_b, cs_b = op_strides(b, trans_b)
-    rs_c, cs_c = op_strides(out, False)
-    return _core._gemm_small_plan(M, N, K, rs_a, cs_a, rs_b, cs_b, rs_c, cs_c, bias, isa)
-
-
-@pytest.fixture
-def small_kernel_everywhere():
-    before = _core._gemm_tuning(small_max_work=1e30)
-    try:
-        yield
-    finally:
-        _core._gemm_tuning(*before)
-
-
-SMALL_LAYOUTS = ["c", "f", "strided", "negative", "negative_f", "rows_reversed", "wide"]
-
-
-def small_relayout(x, layout):
-    """relayout plus two views that keep unit column strides (the small kernel's B):
-    reversed rows, and rows of a wider array."""
-    if layout == "rows_reversed":
-        return np.ascontiguousarray(x[::-1])[::-1]
-    if layout == "wide":
-        big = np.full((x.shape[0], x.shape[1] + 5), np.nan, np.float32)
-        big[:, 2:2 + x.shape[1]] = x
-        return big[:, 2:2 + x.shape[1]]
-    return relayout(x, layout)
-
-
-def test_small_kernel_shapes_forms_layouts(cpu_isa, small_kernel_everywhere, rng):
-    """Every row-group size (1-4 and their sums), 1 and 2 vectors of columns with every tail,
-    K around the unrolled partial sums, every form and layout, both orientations; alpha, beta
-    (NaN in C when 0), bias and each activation in the epilogue."""
-    w = _core.gemm_blocking(cpu_isa)["simd_width"]
-    plans = set()
-    combos = 0
-    for M in (1, 2, 3, 4, 5, 6, 7, 9, 1000):
-        for N in sorted({1, 2, 3, w - 1, w, w + 1, 2 * w - 1, 2 * w}):
-            for K in (1, 2, 3, 7, 9, 17, 1000):
-                combos += 1
-                trans_a, trans_b = FORMS[combos % 4]
-                la, lb, lc = (SMALL_LAYOUTS[(combos * p) % len(SMALL_LAYOUTS)] for p in (1, 3, 5))
-                a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
-                b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
-                a, b = small_relayout(a, la), small_relayout(b, lb)
-                c0 = rng.standard_normal((M, N)).astype(np.float32)
-                act = ACTS[combos % len(ACTS)]
-                alpha, beta = [(1.0, 0.0), (0.5, -1.25), (-2.0, 1.0)][combos % 3]
-                bias = rng.standard_normal(N).astype(np.float32) if combos % 2 else None
-                out = small_relayout(c0.copy(), lc)
-                if beta == 0:
-                    out[...] = np.nan
-                plans.add(small_plan(a, b, out, trans_a, trans_b, bias is not None, cpu_isa))
-                slope = 0.2 if act == "leaky_relu" else 0.0
-                _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias, ACT_CODES[act],
-                              slope)
-                want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha,
-                                       beta=beta, c=c0, bias=bias, activation=act,
-                                       negative_slope=slope)
-                assert_gemm_close(out, want, scale, K,
-                                  f"small {cpu_isa} M={M} N={N} K={K} trans=({trans_a},{trans_b})"
-                                  f" layouts={la},{lb},{lc} act={act} a={alpha} b={beta}")
-    assert plans == {-1, 0, 1}
-
-
-@pytest.mark.parametrize("form", FORMS, ids=["NN", "NT", "TN", "TT"])
-def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
-    """The small kernel sums each element as the blocked path does (K passes of the same length
-    included), so a result never depends on the path, hence on M or on a row's place in a batch."""
-    blk = _core.gemm_blocking(cpu_isa)
-    w, kc = blk["simd_width"], blk["kc"]
-    trans_a, trans_b = form
-    for M, N, K in [(1, 1, 1), (7, 3, 5), (9, w, 2 * kc + 3), (1000, 2 * w, 7), (5, w + 1, kc + 1),
-                    (13, 4, 3 * kc)]:
-        a, b = operands(rng, M, N, K, trans_a, trans_b)
-        bias = rng.standard_normal(N).astype(np.float32)
-        c0 = rng.standard_normal((M, N)).astype(np.float32)
-        got = {}
-        for path, tuning in (("small", (-1, -1, -1, 1e30)), ("blocked", (-1, -1, -1, 0)),
-                             ("packed", (0, 0, 0, 0))):
-            before = _core._gemm_tuning(*tuning)
-            try:
-                outs = []
-                for code, alpha, beta, bias_ in ((0, 1.0, 0.0, None), (1, 0.5, -1.5, bias),
-                                                 (2, -1.0, 1.0, None)):
-                    out = c0.copy()
-                    _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias_, code, 0.1)
-                    outs.append(out)
-                rows = a[:, : M // 2 + 1] if trans_a else a[: M // 2 + 1]  # part of the batch
-                outs.append(ops.linear(rows.T if trans_a else rows, b.T if trans_b else b, bias))
-                got[path] = outs
-            finally:
-                _core._gemm_tuning(*before)
-        for path in ("blocked", "packed"):
-            for x, y in zip(got["small"], got[path]):
-                assert np.array_equal(x, y), f"small vs {path} M={M} N={N} K={K} form={form}"
-        assert np.array_equal(got["small"][3], ops.linear(a.T if trans_a else a,
-                                                          b.T if trans_b else b, bias)[: M // 2 + 1])
-
-
-def test_small_kernel_plan(cpu_isa):
-    """The tiny net's GEMMs take the small kernel by default, in the cheaper orientation;
-    unit-stride B is required, and a bias keeps C's orientation."""
-    w = _core.gemm_blocking(cpu_isa)["simd_width"]
-    plan = lambda *args: _core._gemm_small_plan(*args, isa=cpu_isa)  # noqa: E731
-    # M, N, K, rs_a, cs_a, rs_b, cs_b, rs_c, cs_c, bias
-    assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == 0       # forward 2 -> 4
-    assert plan(1000, 1, 4, 4, 1, 1, 1, 1, 1, True) == 0       # forward 4 -> 1
-    assert plan(4, 1, 1000, 1, 4, 1, 1, 1, 1, False) == 1      # dW 4x1: C^T is one row of 4
-    assert plan(2, 4, 1000, 1, 2, 4, 1, 4, 1, False) == 0      # dW 2x4
-    assert plan(1000, 4, 1, 1, 1, 1, 1, 4, 1, False) == 0      # dX = dz @ W^T
-    assert plan(1000, 4, 2, 2, 1, 4, 4, 4, 1, True) == -1      # B with strided columns
-    assert plan(1000, 2 * w + 1, 2, 2, 1, 4, 1, 4, 1, True) == -1   # too wide
-    assert plan(1000, 4, 1000, 1000, 1, 4, 1, 4, 1, True) == -1     # too much work
-    assert plan(128, w + 1, 128, 1, 128, w + 1, 1, w + 1, 1, False) == -1  # long strided A walks
-    assert plan(128, w + 1, 32, 1, 128, w + 1, 1, w + 1, 1, False) == 0    # short ones
-    before = _core._gemm_tuning(small_max_work=0)
-    try:
-        assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == -1
-    finally:
-        _core._gemm_tuning(*before)
 
 
 # ---- threads, determinism ----------------------------------------------------------------------
@@ -500,13 +328,15 @@ def test_out_aliasing_an_input(rng):
     np.testing.assert_allclose(a, want, rtol=1e-4, atol=1e-4)
 
 
-def test_reference_kernel_matches_numpy(rng):
-    """gemm_ref_cpu (the C++ ground truth) against float64 NumPy, with the full epilogue."""
+def test_reference_kernel_matches_numpy(device, rng):
+    """gemm_ref_cpu / gemm_ref_cuda (the C++ ground truth) against float64 NumPy, with the full
+    epilogue."""
     a, b = operands(rng, 17, 23, 41, True, False, "negative")
     c0 = rng.standard_normal((17, 23)).astype(np.float32)
     bias = rng.standard_normal(23).astype(np.float32)
     out = c0.copy()
-    _core.gemm_ref(a, b, out, True, False, -1.5, 0.5, bias, ACT_CODES["leaky_relu"], 0.1)
+    _core.gemm_ref(a, b, out, True, False, -1.5, 0.5, bias, ACT["leaky_relu"], 0.1,
+                   _core.Device.__members__[device])
     want, scale = gemm_ref(a, b, trans_a=True, alpha=-1.5, beta=0.5, c=c0, bias=bias,
                            activation="leaky_relu", negative_slope=0.1)
     assert_gemm_close(out, want, scale, 41, "gemm_ref")
@@ -518,52 +348,111 @@ def test_blocking_and_peak(cpu_isa):
     assert _core.fp32_peak_gflops(1, cpu_isa) > 0.1
 
 
+# ---- every device, with the tolerances of the former CUDA tests (checks.assert_close) ----------
+
+@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (1, 7, 1), (7, 1, 13), (13, 17, 19), (64, 64, 64),
+                                   (127, 129, 33), (128, 128, 8), (131, 67, 257), (1000, 3, 5),
+                                   (3, 1001, 7), (257, 263, 1031), (5, 4, 0)])
+@pytest.mark.parametrize("form", FORMS, ids=["NN", "NT", "TN", "TT"])
+def test_matmul_matches_float64_on_device(device, rng, M, N, K, form):
+    a, b = operands(rng, M, N, K, *form)
+    got = ops.matmul(a, b, trans_a=form[0], trans_b=form[1], device=device)
+    want = gemm_ref(a, b, trans_a=form[0], trans_b=form[1])[0]
+    checks.assert_close(got, want, 1e-4, 1e-4 * max(1, K) ** 0.5, f"matmul {M}x{N}x{K}")
+
+
+@pytest.mark.parametrize("layout", ["f", "strided", "negative"])
+def test_matmul_any_layout_on_device(device, rng, layout):
+    a, b = operands(rng, 67, 131, 45, False, False, layout)
+    out = np.full((131, 67), np.nan, np.float32).T  # a non-contiguous out=
+    assert ops.matmul(a, b, out=out, device=device) is out
+    checks.assert_close(out, gemm_ref(a, b)[0], 1e-4, 1e-3, f"matmul {layout}")
+
+
+def test_alpha_beta_and_beta_zero_ignores_nan_on_device(device, rng):
+    a = rng.standard_normal((70, 90)).astype(np.float32)
+    b = rng.standard_normal((90, 150)).astype(np.float32)
+    c = rng.standard_normal((70, 150)).astype(np.float32)
+    got = ops.matmul(a, b, alpha=0.5, beta=-2.0, out=c.copy(), device=device)
+    checks.assert_close(got, gemm_ref(a, b, alpha=0.5, beta=-2.0, c=c)[0], 1e-4, 1e-3, "alpha/beta")
+    got = ops.matmul(a, b, beta=0.0, out=np.full((70, 150), np.nan, np.float32), device=device)
+    assert np.isfinite(got).all()
+    checks.assert_close(got, gemm_ref(a, b)[0], 1e-4, 1e-3, "beta=0")
+
+
+@pytest.mark.parametrize("activation", ACTS[1:])
+def test_linear_bias_activation_epilogue_on_device(device, rng, activation):
+    x = rng.standard_normal((257, 100)).astype(np.float32)
+    w = (rng.standard_normal((100, 129)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(129).astype(np.float32)
+    got = ops.linear(x, w, b, activation=activation, device=device)
+    want = gemm_ref(x, w, bias=b, activation=activation)[0]
+    checks.assert_close(got, want, 1e-4, 1e-4, f"linear {activation}")
+
+
+def test_matmul_large_and_deterministic_on_device(device, rng):
+    a = rng.standard_normal((1024, 1536)).astype(np.float32)
+    b = rng.standard_normal((1536, 1100)).astype(np.float32)
+    got = ops.matmul(a, b, device=device)
+    checks.assert_close(got, gemm_ref(a, b)[0], 1e-4, 2e-3, "matmul 1024x1100x1536")
+    assert np.array_equal(got, ops.matmul(a, b, device=device)), "two runs differ"
+
+
+def test_zero_size_on_device(device):
+    out = ops.matmul(np.zeros((0, 5), np.float32), np.zeros((5, 3), np.float32), device=device)
+    assert out.shape == (0, 3)
+    out = ops.matmul(np.zeros((4, 0), np.float32), np.zeros((0, 3), np.float32), device=device)
+    assert out.shape == (4, 3) and (out == 0).all()
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 
-def test_bad_inputs():
+def test_bad_inputs(device):
+    mm = functools.partial(ops.matmul, device=device)
     a = np.ones((3, 4), np.float32)
     b = np.ones((5, 6), np.float32)
     with pytest.raises(ValueError, match=r"a and b: inner dimensions differ: a has shape \(3, 4\).*b has shape \(5, 6\)"):
-        ops.matmul(a, b)
+        mm(a, b)
     with pytest.raises(ValueError, match=r"a and b: inner dimensions differ: a.T has shape \(4, 3\)"):
-        ops.matmul(a, b, trans_a=True)
+        mm(a, b, trans_a=True)
     with pytest.raises(ValueError, match=r"a: expected a 2-D array, got 1-D with shape \(4,\)"):
-        ops.matmul(np.ones(4, np.float32), b)
+        mm(np.ones(4, np.float32), b)
     with pytest.raises(ValueError, match=r"b: expected a 2-D array, got 3-D"):
-        ops.matmul(a, np.ones((4, 2, 2), np.float32))
+        mm(a, np.ones((4, 2, 2), np.float32))
     with pytest.raises(TypeError, match=r"out: expected dtype float32, got float64"):
-        ops.matmul(a, np.ones((4, 6), np.float32), out=np.zeros((3, 6)))
+        mm(a, np.ones((4, 6), np.float32), out=np.zeros((3, 6)))
     with pytest.raises(TypeError, match=r"out: expected a numpy.ndarray of float32, got list"):
-        ops.matmul(a, np.ones((4, 6), np.float32), out=[[0.0] * 6] * 3)
+        mm(a, np.ones((4, 6), np.float32), out=[[0.0] * 6] * 3)
     with pytest.raises(ValueError, match=r"out: expected shape \(3, 6\), got \(6, 3\)"):
-        ops.matmul(a, np.ones((4, 6), np.float32), out=np.zeros((6, 3), np.float32))
+        mm(a, np.ones((4, 6), np.float32), out=np.zeros((6, 3), np.float32))
     with pytest.raises(ValueError, match=r"out: required when beta != 0"):
-        ops.matmul(a, np.ones((4, 6), np.float32), beta=1.0)
+        mm(a, np.ones((4, 6), np.float32), beta=1.0)
     ro = np.zeros((3, 6), np.float32)
     ro.flags.writeable = False
     with pytest.raises(ValueError, match=r"out: expected a writable array"):
-        ops.matmul(a, np.ones((4, 6), np.float32), out=ro)
+        mm(a, np.ones((4, 6), np.float32), out=ro)
     with pytest.raises(TypeError, match=r"a: expected an array of real numbers, got dtype <U1"):
-        ops.matmul(np.array([["x"]]), b)
+        mm(np.array([["x"]]), b)
 
 
-def test_bad_linear_inputs():
+def test_bad_linear_inputs(device):
+    lin = functools.partial(ops.linear, device=device)
     x = np.ones((3, 4), np.float32)
     w = np.ones((4, 6), np.float32)
     with pytest.raises(ValueError, match=r"b: expected shape \(6,\), got \(4,\)"):
-        ops.linear(x, w, np.ones(4, np.float32))
+        lin(x, w, np.ones(4, np.float32))
     with pytest.raises(ValueError, match=r"b: expected a 1-D array, got 2-D"):
-        ops.linear(x, w, np.ones((1, 6), np.float32))
+        lin(x, w, np.ones((1, 6), np.float32))
     with pytest.raises(ValueError, match=r"x and w: inner dimensions differ: x has shape \(3, 4\).*w has shape \(5, 6\)"):
-        ops.linear(x, np.ones((5, 6), np.float32))
+        lin(x, np.ones((5, 6), np.float32))
     with pytest.raises(ValueError, match=r"activation: unknown activation 'swish'"):
-        ops.linear(x, w, activation="swish")
+        lin(x, w, activation="swish")
     with pytest.raises(ValueError, match=r"row-wise"):
-        ops.linear(x, w, activation="softmax")
+        lin(x, w, activation="softmax")
     with pytest.raises(TypeError, match=r"activation: expected an activation name"):
-        ops.linear(x, w, activation=3)
+        lin(x, w, activation=3)
     with pytest.raises(TypeError, match=r"out: expected dtype float32, got float16"):
-        ops.linear(x, w, out=np.zeros((3, 6), np.float16))
+        lin(x, w, out=np.zeros((3, 6), np.float16))
     with pytest.raises(ValueError, match=r"isa: expected one of"):
         _core.fp32_peak_gflops(1, "sse9")
     with pytest.raises(ValueError, match=r"threads: expected >= 1, got 0"):

@@ -1,13 +1,17 @@
 """Losses (mse, binary_cross_entropy, softmax_cross_entropy sparse and soft) against the float64
-references in reference_loss.py, finite differences, extreme logits, layouts, threads, errors."""
+references in reference_loss.py, finite differences, extreme logits, layouts, threads, errors;
+on every device (the `device` fixture) where the test says so."""
+import math
+
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import checks
 import fusednet as fnet
-from fusednet import ops
-
 import reference_loss as ref
+from fusednet import ops
 
 SHAPES_2D = [(1, 1), (1, 7), (7, 1), (13, 5), (37, 11), (3, 1013), (1031, 3), (0, 4), (130, 260),
              (5003, 1)]
@@ -338,16 +342,117 @@ def test_bad_shapes(kind, rng):
             fn(np.zeros(5, np.float32), np.zeros((5, 1), np.float32))
 
 
-def test_core_rejects_bad_arrays():
-    """The bindings check again: wrong dtype, layout or shape never reaches a kernel."""
+def test_core_rejects_bad_arrays(device):
+    """The bindings check again, before either column: wrong dtype, layout or shape never reaches
+    a kernel."""
     z = np.zeros((3, 4), np.float32)
+    mean, dev = fnet._core.Reduction.mean, fnet._core.Device.__members__[device]
     with pytest.raises(TypeError, match="pred: expected dtype float32"):
-        fnet._core.mse(z.astype(np.float64), z, None, "mean")
+        fnet._core.mse(z.astype(np.float64), z, None, mean, dev)
     with pytest.raises(ValueError, match="target: expected a C-contiguous"):
-        fnet._core.mse(z, np.asfortranarray(np.zeros((3, 4), np.float32)), None, "mean")
+        fnet._core.mse(z, np.asfortranarray(np.zeros((3, 4), np.float32)), None, mean, dev)
     with pytest.raises(TypeError, match="labels: expected a numpy.ndarray of int64"):
-        fnet._core.softmax_cross_entropy(z, np.zeros(3, np.int32), None, "mean")
+        fnet._core.softmax_cross_entropy(z, np.zeros(3, np.int32), None, mean, dev)
     with pytest.raises(ValueError, match="labels: expected shape"):
-        fnet._core.softmax_cross_entropy(z, np.zeros(4, np.int64), None, "mean")
-    with pytest.raises(ValueError, match="reduction: expected one of"):
-        fnet._core.binary_cross_entropy(z, z, None, "avg")
+        fnet._core.softmax_cross_entropy(z, np.zeros(4, np.int64), None, mean, dev)
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 4\), got 7"):
+        fnet._core.softmax_cross_entropy(z, np.array([0, 7, 1], np.int64), None, mean, dev)
+    with pytest.raises(TypeError):  # the reduction is a _core.Reduction, not a string
+        fnet._core.binary_cross_entropy(z, z, None, "avg", dev)
+
+
+# ---- every device, with the tolerances of the former CUDA tests (checks.assert_close) ----------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("rows,cols", [(1, 1), (5, 3), (129, 10), (64, 1000)])
+def test_losses_match_float64_on_device(device, rng, reduction, weighted, rows, cols):
+    z = (rng.standard_normal((rows, cols)) * 3).astype(np.float32)
+    t = rng.standard_normal((rows, cols)).astype(np.float32)
+    p01 = (rng.random((rows, cols)) < 0.5).astype(np.float32)
+    labels = rng.integers(0, cols, rows)
+    soft = rng.random((rows, cols)).astype(np.float32)
+    soft /= soft.sum(1, keepdims=True)
+    w = rng.random(rows).astype(np.float32) if weighted else None
+    kw = dict(sample_weight=w, reduction=reduction)
+    cases = [
+        ("mse", ops.mse(z, t, **kw, device=device), ref.mse(z, t, w, reduction)),
+        ("bce", ops.binary_cross_entropy(z, p01, **kw, device=device),
+         ref.binary_cross_entropy(z, p01, w, reduction)),
+        ("ce", ops.softmax_cross_entropy(z, labels, **kw, device=device),
+         ref.softmax_cross_entropy(z, labels, w, reduction)),
+        ("ce soft", ops.softmax_cross_entropy(z, soft, **kw, device=device),
+         ref.softmax_cross_entropy(z, soft, w, reduction)),
+    ]
+    for name, (loss, grad), (want_loss, want_grad) in cases:
+        assert isinstance(loss, float)
+        checks.assert_close(loss, want_loss, 1e-5, 1e-6, f"{name} loss")
+        checks.assert_close(grad, want_grad, 1e-4, 1e-7, f"{name} grad")
+
+
+@pytest.mark.parametrize("which", ["mse", "bce", "ce", "ce soft"])
+def test_loss_gradient_finite_difference_on_device(device, rng, which):
+    rows, cols = 6, 5
+    z = rng.standard_normal((rows, cols)).astype(np.float32)
+    t = rng.random((rows, cols)).astype(np.float32)
+    labels = rng.integers(0, cols, rows)
+    second = {"mse": t, "bce": t, "ce": labels, "ce soft": t / t.sum(1, keepdims=True)}[which]
+    fn = {"mse": ops.mse, "bce": ops.binary_cross_entropy}.get(which, ops.softmax_cross_entropy)
+
+    def f(zz):
+        return fn(zz, second, device=device)
+
+    _, grad = f(z)
+    h = 1e-2
+    for i, j in [(0, 0), (3, 2), (5, 4)]:
+        zp, zm = z.copy(), z.copy()
+        zp[i, j] += h
+        zm[i, j] -= h
+        fd = (f(zp)[0] - f(zm)[0]) / (2 * h)
+        assert abs(fd - grad[i, j]) <= 2e-3 * max(1.0, abs(fd)) + 1e-4, (which, i, j, fd,
+                                                                          grad[i, j])
+
+
+def test_extreme_logits_and_errors_on_device(device):
+    z = np.array([[1e4, -1e4], [-1e4, 1e4]], np.float32)
+    loss, g = ops.softmax_cross_entropy(z, np.array([1, 1]), device=device)
+    assert np.isfinite(loss) and np.isfinite(g).all()
+    loss, g = ops.binary_cross_entropy(z, np.array([[0, 1], [1, 0]], np.float32), device=device)
+    assert np.isfinite(loss) and np.isfinite(g).all()
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 2\), got 2"):
+        ops.softmax_cross_entropy(z, np.array([0, 2]), device=device)
+    with pytest.raises(ValueError, match="reduction: expected one of 'mean', 'sum'"):
+        ops.mse(z, z, reduction="max", device=device)
+    with pytest.raises(ValueError, match=r"sample_weight: expected shape \(2,\)"):
+        ops.mse(z, z, sample_weight=np.ones(3, np.float32), device=device)
+
+
+def test_losses_deterministic_on_device(device, rng):
+    z = rng.standard_normal((4096, 100)).astype(np.float32)
+    labels = rng.integers(0, 100, 4096)
+    l1, g1 = ops.softmax_cross_entropy(z, labels, device=device)
+    l2, g2 = ops.softmax_cross_entropy(z, labels, device=device)
+    assert l1 == l2 and np.array_equal(g1, g2)
+
+
+def test_confident_rows_keep_tiny_values_on_device(device):
+    # A confident right answer: the loss and gradient are ~e^-25, not rounded to 0 through 1 + e.
+    t = math.exp(-25.0)
+    z = np.array([[25.0, 0.0]], np.float32)
+    for loss, grad in (ops.softmax_cross_entropy(z, np.array([0]), device=device),
+                       ops.softmax_cross_entropy(z, np.array([[1.0, 0.0]], np.float32),
+                                                 device=device)):
+        checks.assert_close(loss, math.log1p(t), 1e-5, 0, "CE loss")
+        checks.assert_close(grad, [[-t / (1 + t), t / (1 + t)]], 1e-5, 0, "CE grad")
+    t = math.exp(-20.0)
+    loss, grad = ops.binary_cross_entropy(np.array([[20.0]], np.float32),
+                                          np.ones((1, 1), np.float32), device=device)
+    checks.assert_close(loss, math.log1p(t), 1e-5, 0, "BCE loss")
+    checks.assert_close(grad, [[-t / (1 + t)]], 1e-5, 0, "BCE grad")
+
+
+def test_empty_batch_on_device(device):
+    e = np.zeros((0, 3), np.float32)
+    for fn, second in ((ops.mse, e), (ops.binary_cross_entropy, e),
+                       (ops.softmax_cross_entropy, np.zeros(0, np.int64))):
+        got, want = fn(e, second, device=device), fn(e, second)
+        assert got[0] == want[0] == 0.0 and got[1].shape == (0, 3)

@@ -1,12 +1,13 @@
 """Optimizer steps (sgd_, adam_) against the float64 references in reference_optim.py over
-several steps, against torch.optim when importable, thread-count bit identity, and errors."""
+several steps, against torch.optim when importable, thread-count bit identity, and errors; on
+every device (the `device` fixture) where the test says so."""
 import numpy as np
 import pytest
 
+import checks
 import fusednet as fnet
-from fusednet import ops
-
 import reference_optim as ref
+from fusednet import ops
 
 # 1, primes, around the 8/16-lane vectors and the 4096-element blocks, past the parallel threshold
 SIZES = [0, 1, 7, 8, 9, 15, 16, 17, 31, 4095, 4097, 70001]
@@ -272,16 +273,140 @@ def test_sgd_bad_arguments(kwargs, match):
         ops.sgd_(np.zeros(6, np.float32), np.zeros(6, np.float32), **kwargs)
 
 
-def test_core_checks_again():
-    """The bindings refuse what the Python layer would: nothing bad reaches a kernel."""
+def test_core_checks_again(device):
+    """The bindings refuse what the Python layer would, before either column: nothing bad
+    reaches a kernel."""
     p, g, m, v = adam_args()
+    dev = fnet._core.Device.__members__[device]
     with pytest.raises(ValueError, match=r"step: expected an integer >= 1"):
-        fnet._core.adam_step(p, g, m, v, 0, 1e-3, 0.9, 0.999, 1e-7, 0.0, False)
+        fnet._core.adam_step(p, g, m, v, 0, 1e-3, 0.9, 0.999, 1e-7, 0.0, False, dev)
     with pytest.raises(ValueError, match=r"velocity: required when momentum != 0"):
-        fnet._core.sgd_step(p, g, None, 0.1, 0.9, False, 0.0)
+        fnet._core.sgd_step(p, g, None, 0.1, 0.9, False, 0.0, dev)
     with pytest.raises(ValueError, match=r"m: expected a C-contiguous"):
         fnet._core.adam_step(p, g, np.zeros(12, np.float32)[::2], v, 1, 1e-3, 0.9, 0.999, 1e-7,
-                             0.0, False)
+                             0.0, False, dev)
     with pytest.raises(TypeError, match=r"grad: expected dtype float32"):
         fnet._core.adam_step(p, g.astype(np.float64), m, v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0,
-                             False)
+                             False, dev)
+    with pytest.raises(ValueError, match=r"misalign: expected 0..3 floats, got -1"):
+        fnet._core.sgd_step(p, g, None, 0.1, 0.0, False, 0.0, dev, misalign=-1)
+
+
+def test_misalign_is_a_cuda_hook():
+    p, g, m, v = adam_args()
+    with pytest.raises(ValueError, match=r"misalign: a CUDA test hook, expected 0 on the CPU"):
+        fnet._core.adam_step(p, g, m, v, 1, misalign=1)
+
+
+# ---- every device, with the tolerances of the former CUDA tests (checks.assert_close) ----------
+@pytest.mark.parametrize("n", [1, 3, 4, 1001, 100003])
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adam_matches_float64_on_device(device, rng, n, decoupled):
+    p = rng.standard_normal(n).astype(np.float32)
+    m = np.zeros(n, np.float32)
+    v = np.zeros(n, np.float32)
+    state = ref.new_state(p, "m", "v")
+    for step in range(1, 4):
+        g = rng.standard_normal(n).astype(np.float32)
+        ops.adam_(p, g, m, v, step=step, lr=1e-2, weight_decay=0.1, decoupled=decoupled,
+                  device=device)
+        ref.adam(state, g, step=step, lr=1e-2, weight_decay=0.1, decoupled=decoupled)
+    checks.assert_close(p, state["param"], 1e-5, 1e-6, "adam param")
+    checks.assert_close(m, state["m"], 1e-5, 1e-7, "adam m")
+    checks.assert_close(v, state["v"], 1e-5, 1e-7, "adam v")
+
+
+@pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+@pytest.mark.parametrize("n", [1, 5, 1003])
+def test_sgd_matches_float64_on_device(device, rng, momentum, nesterov, n):
+    p = rng.standard_normal(n).astype(np.float32)
+    vel = np.zeros(n, np.float32) if momentum else None
+    state = ref.new_state(p, "velocity")
+    cfg = dict(lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=0.01)
+    for _ in range(3):
+        g = rng.standard_normal(n).astype(np.float32)
+        ops.sgd_(p, g, vel, **cfg, device=device)
+        ref.sgd(state, g, **cfg)
+    checks.assert_close(p, state["param"], 1e-5, 1e-6, "sgd param")
+
+
+def test_contiguity_and_errors_on_device(device, rng):
+    # In-place arrays are updated where they are, on every device: a strided param is refused
+    # (a copy would be updated instead), as are bad dtypes and steps; empty arrays are fine.
+    base = rng.standard_normal(2002).astype(np.float32)
+    g = rng.standard_normal(1001).astype(np.float32)
+    with pytest.raises(ValueError, match=r"param: expected a C-contiguous array"):
+        ops.sgd_(base[::2], g, lr=0.5, device=device)
+    with pytest.raises(TypeError, match="param: expected dtype float32"):
+        ops.adam_(np.zeros(3), np.zeros(3), np.zeros(3), np.zeros(3), step=1, device=device)
+    z = np.zeros(3, np.float32)
+    with pytest.raises(ValueError, match="step: expected an integer >= 1.*got 0"):
+        ops.adam_(z, z, z.copy(), z.copy(), step=0, device=device)
+    with pytest.raises(ValueError, match="velocity: expected"):
+        ops.sgd_(z, z, lr=0.1, momentum=0.9, device=device)
+    e = np.zeros(0, np.float32)
+    ops.sgd_(e, e, e.copy(), lr=0.1, momentum=0.9, device=device)
+    ops.adam_(e, e, e.copy(), e.copy(), step=1, device=device)
+
+
+def test_argument_checks_on_device(device):
+    z = np.zeros(4, np.float32)
+    m = z.copy()
+    with pytest.raises(ValueError, match="m and v: expected separate arrays"):
+        ops.adam_(z.copy(), z, m, m, step=1, device=device)
+    with pytest.raises(ValueError, match="beta1: expected a finite number"):
+        ops.adam_(z.copy(), z, z.copy(), z.copy(), step=1, beta1=1.0, device=device)
+    with pytest.raises(ValueError, match="lr: expected a finite number"):
+        ops.sgd_(z.copy(), z, lr=-1.0, device=device)
+    with pytest.raises(ValueError, match="nesterov: expected momentum > 0"):
+        ops.sgd_(z.copy(), z, lr=0.1, nesterov=True, device=device)
+
+
+def test_without_weight_decay_infinite_params_stay_infinite_on_device(device):
+    # weight_decay=0 adds no 0 * p term (as the CPU): an infinite parameter stays infinite, not NaN.
+    p = np.array([np.inf, -np.inf, 0.5, 1.0, 2.0], np.float32)
+    g = np.array([0.1, -0.2, 0.3, 0.4, 0.5], np.float32)
+    for dev in (device, "cpu"):
+        q = p.copy()
+        ops.adam_(q, g, np.zeros(5, np.float32), np.zeros(5, np.float32), step=1, device=dev)
+        assert np.isinf(q[:2]).all() and np.isfinite(q[2:]).all(), q
+    q1, q2 = p.copy(), p.copy()
+    ops.sgd_(q1, g, lr=0.1, device=device)
+    ops.sgd_(q2, g, lr=0.1)
+    checks.assert_same_special(q1, q2, 1e-6, 1e-7, "sgd")
+
+
+@checks.cuda_only
+@pytest.mark.parametrize("n", [3, 1001])
+def test_scalar_path_matches_float64_on_cuda(device, rng, n):
+    # misalign=1 puts every device buffer 4 bytes past 16-byte alignment: the scalar kernels.
+    cuda = fnet._core.Device.cuda
+    for decoupled, wd in [(False, 0.0), (False, 0.1), (True, 0.1)]:
+        p = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        state = {"param": p.astype(np.float64), "m": (rng.standard_normal(n) * 0.1),
+                 "v": rng.random(n)}
+        m, v = state["m"].astype(np.float32), state["v"].astype(np.float32)
+        state["m"], state["v"] = m.astype(np.float64), v.astype(np.float64)
+        ref.adam(state, g, step=3, lr=1e-2, weight_decay=wd, decoupled=decoupled)
+        for misalign in (0, 1):
+            pp, mm, vv = p.copy(), m.copy(), v.copy()
+            fnet._core.adam_step(pp, g, mm, vv, 3, 1e-2, 0.9, 0.999, 1e-7, wd, decoupled, cuda,
+                                 misalign=misalign)
+            for got, what in ((pp, "param"), (mm, "m"), (vv, "v")):
+                checks.assert_close(got, state[what], 1e-5, 1e-6,
+                                    f"adam {what} misalign={misalign} wd={wd}")
+    for momentum, nesterov in [(0.0, False), (0.9, True)]:
+        p = rng.standard_normal(n).astype(np.float32)
+        g = rng.standard_normal(n).astype(np.float32)
+        vel = rng.standard_normal(n).astype(np.float32)
+        state = {"param": p.astype(np.float64), "velocity": vel.astype(np.float64)}
+        ref.sgd(state, g, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=0.01)
+        for misalign in (0, 1):
+            pp, vv = p.copy(), vel.copy()
+            fnet._core.sgd_step(pp, g, vv if momentum else None, 0.1, momentum, nesterov, 0.01,
+                                cuda, misalign=misalign)
+            checks.assert_close(pp, state["param"], 1e-5, 1e-6, f"sgd p misalign={misalign}")
+            if momentum:
+                checks.assert_close(vv, state["velocity"], 1e-5, 1e-6,
+                                    f"sgd v misalign={misalign}")

@@ -1,4 +1,5 @@
-"""bias_grad (column sums) and row-wise argmax against float64 / NumPy references.
+"""bias_grad (column sums) and row-wise argmax against the float64 / NumPy references in
+reference_reduce.py, on every device (the `device` fixture).
 
 bias_grad accumulates in double in row order, so it must equal the float64 sum rounded to
 float32 up to the last bit or so: |db - ref| <= 1e-6 (sum_i |dy_ij|) + 1e-6 |ref|.
@@ -8,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import reference_reduce as ref
+from checks import assert_close, cuda_only
 from fusednet import _core, ops
-import reference_activation as ref
 
 SHAPES = [(0, 3), (3, 0), (0, 0), (1, 1), (1, 257), (7, 13), (1000, 3), (3, 1000), (257, 513),
           (1031, 7), (1000, 1), (999, 2), (1000, 4)]  # 1-4 columns: the narrow loop
@@ -87,15 +89,15 @@ def test_argmax_matches_numpy(shape, rng):
     np.testing.assert_array_equal(got, ref.argmax(x))
 
 
-def test_argmax_ties_nan_and_infinities():
+def test_argmax_ties_nan_and_infinities(device):
     x = np.array([[1, 3, 3, 2],           # tie: first index
                   [np.nan, 5, np.nan, 1],  # NaN counts as the max: first NaN
                   [1, 5, np.nan, 9],
                   [-np.inf, -np.inf, -np.inf, -np.inf],
                   [0, np.inf, np.inf, 1],
                   [-0.0, 0.0, 0, 0]], np.float32)
-    np.testing.assert_array_equal(ops.argmax(x), [1, 0, 2, 0, 1, 0])
-    np.testing.assert_array_equal(ops.argmax(x), ref.argmax(x))
+    np.testing.assert_array_equal(ops.argmax(x, device=device), [1, 0, 2, 0, 1, 0])
+    np.testing.assert_array_equal(ops.argmax(x, device=device), ref.argmax(x))
 
 
 def test_argmax_any_layout_and_threads(rng, threads):
@@ -125,3 +127,40 @@ def test_bad_inputs():
         _core.bias_grad(np.zeros((2, 4), np.float32), np.zeros(3, np.float32))
     with pytest.raises(ValueError, match="x: expected at least one column"):
         _core.argmax_rows(np.zeros((2, 0), np.float32))
+
+
+# ---- every device, with the tolerances of the former CUDA tests ------------------------------
+@pytest.mark.parametrize("rows,cols", [(1, 1), (7, 3), (1000, 1), (33, 130), (4097, 10)])
+def test_bias_grad_and_argmax_on_device(device, rng, rows, cols):
+    dy = rng.standard_normal((rows, cols)).astype(np.float32)
+    got = ops.bias_grad(dy, device=device)
+    assert_close(got, ref.bias_grad(dy), 1e-5, 1e-3, "bias_grad")
+    assert np.array_equal(got, ops.bias_grad(dy, device=device)), "bias_grad not reproducible"
+    out = np.empty((2, cols), np.float32)[0]
+    assert ops.bias_grad(dy, out, device=device) is out and np.array_equal(out, got)
+    assert np.array_equal(ops.argmax(dy, device=device), dy.argmax(axis=1))
+
+
+def test_bias_grad_is_the_rounded_exact_sum(device, rng):
+    # Summed in double: within 1 ulp of float32(exact sum) even over 1e5 rows of large values,
+    # where a float accumulator drifts by many ulps; and within 1 ulp of the CPU kernel.
+    dy = (1000.0 + rng.standard_normal((100003, 37))).astype(np.float32)
+    want = ref.bias_grad(dy).astype(np.float32)
+    got = ops.bias_grad(dy, device=device)
+    np.testing.assert_array_max_ulp(got, want, maxulp=1)
+    np.testing.assert_array_max_ulp(got, ops.bias_grad(dy), maxulp=1)
+
+
+@cuda_only
+def test_gather_rows_and_count_correct(device, rng):
+    # Building blocks of device-resident training: a gathered mini-batch, correct rows summed.
+    src = rng.standard_normal((1000, 37)).astype(np.float32)
+    idx = rng.permutation(1000)[:257].astype(np.int64)
+    out = np.empty((257, 37), np.float32)
+    _core._cuda_gather_rows(src, idx, out)
+    assert np.array_equal(out, src[idx])
+    with pytest.raises(ValueError, match=r"index: expected row indices in \[0, 1000\), got 1000"):
+        _core._cuda_gather_rows(src, np.array([1000], np.int64), np.empty((1, 37), np.float32))
+    logits = rng.standard_normal((4099, 10)).astype(np.float32)
+    labels = rng.integers(0, 10, 4099)
+    assert _core._cuda_count_correct(logits, labels) == float((logits.argmax(1) == labels).sum())

@@ -1,26 +1,20 @@
-// Bindings for activations, softmax and reductions: check dtype / size / contiguity, release the
-// GIL, call the kernel. The Python layer (ops/_activation.py, ops/_reduce.py) makes inputs
-// contiguous and allocates outputs; these functions write into the arrays they are given.
+// Bindings of the activation family (elementwise activations and row-wise softmax), CPU and CUDA
+// side by side: check dtype / size / contiguity once, then run the CPU kernel with the GIL
+// released, or (device=Device.cuda) upload, launch, download. The Python layer
+// (ops/_activation.py) makes inputs contiguous and allocates outputs; these functions write into
+// the arrays they are given (out may be the input: in place).
+//   activation_forward(x, out, act, param=0, device=cpu, misalign=0)
+//   activation_backward(dy, x, out, act, param=0, device=cpu, misalign=0)      x: forward input
+//   activation_backward_from_output(dy, y, out, act, param=0, device=cpu, misalign=0)
+//   softmax_forward(x, out, log=False, device=cpu), softmax_backward(dy, x, out, log, device)
+#include "bind/cuda_column.h"
 #include "bind/util.h"
 #include "kernels/cpu.h"
+#include "kernels/cuda.h"
 
 namespace fusednet {
 
 namespace {
-
-Activation to_activation(int code) {
-  if (code < 0 || code > static_cast<int>(Activation::GELUTanh))
-    throw py::value_error("act: expected an activation code in [0, 6], got " +
-                          std::to_string(code));
-  return static_cast<Activation>(code);
-}
-
-F32View dense(const py::handle& a, const char* name, bool writable = false) {
-  F32View v = f32_view(a, name, writable);
-  if (v.size == 0) v.contiguous = true;  // NumPy may give empty arrays any strides, e.g. (0, 0)
-  require_contiguous(v, name);
-  return v;
-}
 
 void require_same_size(const F32View& v, const F32View& ref, const char* name,
                        const char* ref_name) {
@@ -40,103 +34,127 @@ void rows_cols(const F32View& v, const char* name, index_t& rows, index_t& cols)
   for (int i = 0; i + 1 < v.ndim(); ++i) rows *= v.dim(i);
 }
 
+// What from the forward pass a backward reads: its input x, or (cheaper) its output y.
+enum class Saved { Input, Output };
+
+// Only some derivatives can be had from the output; checked here so both devices say the same.
+void check_from_output(Activation act, float param) {
+  if (act == Activation::GELU || act == Activation::GELUTanh)
+    throw py::value_error(
+        "act: gelu's derivative needs the forward input, not its output (backward from the "
+        "output works for linear, relu, leaky_relu with negative_slope > 0, sigmoid and tanh)");
+  if (act == Activation::LeakyReLU && !(param > 0.0f))
+    throw py::value_error("act: leaky_relu needs negative_slope > 0 to recover the sign of x "
+                          "from y (backward from the output), got " + std::to_string(param));
+}
+
+void forward(py::array x, py::array y, Activation act, float param, Device device,
+             int misalign) {
+  const F32View xv = dense_view(x, "x"), yv = dense_view(y, "out", true);
+  require_same_size(yv, xv, "out", "x");
+  require_elementwise(act, "act");
+  check_misalign(misalign, device);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release nogil;
+    activation_forward_cpu(act, param, xv.data, yv.data, xv.size);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray d = upload(xv, misalign);  // in place on the device
+    activation_forward_cuda(act, param, d.ptr, d.ptr, xv.size);
+    download(yv, d);
+  });
+}
+
+// dx = dy * act'(x), from the forward input x or (Saved::Output) the forward output y.
+void backward(Saved saved, py::array dy, py::array x, py::array dx, Activation act, float param,
+              Device device, int misalign) {
+  const char* x_name = saved == Saved::Input ? "x" : "y";
+  const F32View dyv = dense_view(dy, "dy"), xv = dense_view(x, x_name),
+                dxv = dense_view(dx, "out", true);
+  require_same_size(dyv, xv, "dy", x_name);
+  require_same_size(dxv, xv, "out", x_name);
+  require_elementwise(act, "act");
+  if (saved == Saved::Output) check_from_output(act, param);
+  check_misalign(misalign, device);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release nogil;
+    (saved == Saved::Input ? activation_backward_cpu : activation_backward_from_output_cpu)(
+        act, param, dyv.data, xv.data, dxv.data, xv.size);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dG = upload(dyv, misalign), dX = upload(xv, misalign);  // dx written over dy
+    if (saved == Saved::Input)
+      activation_backward_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
+    else
+      activation_backward_from_output_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
+    download(dxv, dG);
+  });
+}
+
+void softmax_fwd(py::array x, py::array y, bool log, Device device) {
+  const F32View xv = dense_view(x, "x"), yv = dense_view(y, "out", true);
+  require_same_size(yv, xv, "out", "x");
+  index_t rows, cols;
+  rows_cols(xv, "x", rows, cols);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release nogil;
+    softmax_forward_cpu(xv.data, yv.data, rows, cols, log);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray d = upload(xv);
+    softmax_forward_cuda(d.ptr, d.ptr, rows, cols, log);
+    download(yv, d);
+  });
+}
+
+void softmax_bwd(py::array dy, py::array x, py::array dx, bool log, Device device) {
+  const F32View dyv = dense_view(dy, "dy"), xv = dense_view(x, "x"),
+                dxv = dense_view(dx, "out", true);
+  require_same_size(dyv, xv, "dy", "x");
+  require_same_size(dxv, xv, "out", "x");
+  index_t rows, cols;
+  rows_cols(xv, "x", rows, cols);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release nogil;
+    softmax_backward_cpu(dyv.data, xv.data, dxv.data, rows, cols, log);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dG = upload(dyv), dX = upload(xv);
+    softmax_backward_cuda(dG.ptr, dX.ptr, dG.ptr, rows, cols, log);
+    download(dxv, dG);
+  });
+}
+
 }  // namespace
 
 void bind_activation(py::module_& m) {
-  m.def(
-      "activation_forward",
-      [](py::array x, py::array y, int act, float param) {
-        auto xv = dense(x, "x"), yv = dense(y, "out", true);
-        require_same_size(yv, xv, "out", "x");
-        const Activation a = to_activation(act);
-        py::gil_scoped_release nogil;
-        activation_forward_cpu(a, param, xv.data, yv.data, xv.size);
-      },
-      py::arg("x"), py::arg("out"), py::arg("act"), py::arg("param") = 0.0f,
-      "out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).");
-
-  m.def(
-      "activation_backward",
-      [](py::array dy, py::array x, py::array dx, int act, float param) {
-        auto dyv = dense(dy, "dy"), xv = dense(x, "x"), dxv = dense(dx, "out", true);
-        require_same_size(dyv, xv, "dy", "x");
-        require_same_size(dxv, xv, "out", "x");
-        const Activation a = to_activation(act);
-        py::gil_scoped_release nogil;
-        activation_backward_cpu(a, param, dyv.data, xv.data, dxv.data, xv.size);
-      },
-      py::arg("dy"), py::arg("x"), py::arg("out"), py::arg("act"), py::arg("param") = 0.0f,
-      "out = dy * act'(x), x the forward input (out may be dy).");
-
-  m.def(
-      "activation_backward_from_output",
-      [](py::array dy, py::array y, py::array dx, int act, float param) {
-        auto dyv = dense(dy, "dy"), yv = dense(y, "y"), dxv = dense(dx, "out", true);
-        require_same_size(dyv, yv, "dy", "y");
-        require_same_size(dxv, yv, "out", "y");
-        const Activation a = to_activation(act);
-        py::gil_scoped_release nogil;
-        activation_backward_from_output_cpu(a, param, dyv.data, yv.data, dxv.data, yv.size);
-      },
-      py::arg("dy"), py::arg("y"), py::arg("out"), py::arg("act"), py::arg("param") = 0.0f,
-      "out = dy * act'(x) computed from the forward output y (not for the gelus).");
-
-  m.def(
-      "softmax_forward",
-      [](py::array x, py::array y, bool log) {
-        auto xv = dense(x, "x"), yv = dense(y, "out", true);
-        require_same_size(yv, xv, "out", "x");
-        index_t rows, cols;
-        rows_cols(xv, "x", rows, cols);
-        py::gil_scoped_release nogil;
-        softmax_forward_cpu(xv.data, yv.data, rows, cols, log);
-      },
-      py::arg("x"), py::arg("out"), py::arg("log") = false,
-      "Row-wise (last axis) softmax or log_softmax of a contiguous array into out.");
-
-  m.def(
-      "softmax_backward",
-      [](py::array dy, py::array x, py::array dx, bool log) {
-        auto dyv = dense(dy, "dy"), xv = dense(x, "x"), dxv = dense(dx, "out", true);
-        require_same_size(dyv, xv, "dy", "x");
-        require_same_size(dxv, xv, "out", "x");
-        index_t rows, cols;
-        rows_cols(xv, "x", rows, cols);
-        py::gil_scoped_release nogil;
-        softmax_backward_cpu(dyv.data, xv.data, dxv.data, rows, cols, log);
-      },
-      py::arg("dy"), py::arg("x"), py::arg("out"), py::arg("log") = false,
-      "Gradient of row-wise softmax / log_softmax from dy and the forward input x.");
-
-  m.def(
-      "bias_grad",
-      [](py::array dy, py::array db) {
-        auto dyv = dense(dy, "dy"), dbv = dense(db, "out", true);
-        require_ndim(dyv, 2, "dy");
-        require_shape(dbv, {dyv.dim(1)}, "out");
-        py::gil_scoped_release nogil;
-        bias_grad_cpu(dyv.data, dbv.data, dyv.dim(0), dyv.dim(1));
-      },
-      py::arg("dy"), py::arg("out"), "out[j] = sum_i dy[i, j], rows added in order.");
-
-  m.def(
-      "argmax_rows",
-      [](py::array x) {
-        auto xv = dense(x, "x");
-        require_ndim(xv, 2, "x");
-        const index_t rows = xv.dim(0), cols = xv.dim(1);
-        if (cols == 0 && rows > 0)
-          throw py::value_error("x: expected at least one column, got shape " +
-                                shape_str(xv.shape));
-        py::array_t<std::int64_t> out(static_cast<py::ssize_t>(rows));
-        std::int64_t* o = out.mutable_data();
-        {
-          py::gil_scoped_release nogil;
-          argmax_rows_cpu(xv.data, o, rows, cols);
-        }
-        return out;
-      },
-      py::arg("x"), "Index of the first maximum of each row (a NaN counts as the maximum).");
+  using py::arg;
+  m.def("activation_forward", &forward, arg("x"), arg("out"), arg("act"), arg("param") = 0.0f,
+        arg("device") = Device::Cpu, arg("misalign") = 0,
+        "out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).");
+  for (const Saved saved : {Saved::Input, Saved::Output}) {
+    const bool in = saved == Saved::Input;
+    m.def(
+        in ? "activation_backward" : "activation_backward_from_output",
+        [saved](py::array dy, py::array x, py::array dx, Activation act, float param,
+                Device device, int misalign) {
+          backward(saved, dy, x, dx, act, param, device, misalign);
+        },
+        arg("dy"), arg(in ? "x" : "y"), arg("out"), arg("act"), arg("param") = 0.0f,
+        arg("device") = Device::Cpu, arg("misalign") = 0,
+        in ? "out = dy * act'(x), x the forward input (out may be dy)."
+           : "out = dy * act'(x) computed from the forward output y (not for the gelus).");
+  }
+  m.def("softmax_forward", &softmax_fwd, arg("x"), arg("out"), arg("log") = false,
+        arg("device") = Device::Cpu,
+        "Row-wise (last axis) softmax or log_softmax of a contiguous array into out.");
+  m.def("softmax_backward", &softmax_bwd, arg("dy"), arg("x"), arg("out"), arg("log") = false,
+        arg("device") = Device::Cpu,
+        "Gradient of row-wise softmax / log_softmax from dy and the forward input x.");
 }
 
 }  // namespace fusednet

@@ -1,24 +1,28 @@
-// Bindings of the gemm family: check arguments, allocate the output, release the GIL, call.
-//   gemm(a, b, out, trans_a, trans_b, alpha, beta)      -> out   (ops.matmul)
-//   linear(x, w, b, out, act, act_param)                -> out   (ops.linear, w is (in, out))
-//   gemm_ref(...)                                       the naive reference, same arguments as gemm
-//   fp32_peak_gflops(threads, isa=None), gemm_blocking(isa=None), _gemm_tuning(...)
+// Bindings of the gemm family, CPU and CUDA side by side: check arguments, allocate the output,
+// release the GIL, call gemm_cpu or (device=Device.cuda) upload, gemm_cuda, download.
+//   gemm(a, b, out, trans_a, trans_b, alpha, beta, device=cpu) -> out   (ops.matmul)
+//   linear(x, w, b, out, act, act_param, device=cpu) -> out   (ops.linear, w is (in, out))
+//   gemm_ex(a, b, out, trans_a=False, trans_b=False, alpha=1, beta=0, bias=None, act=linear,
+//           act_param=0, device=cpu) -> out       act(alpha op(a) op(b) + beta out + bias)
+//   gemm_ref(...)            the naive double-accumulating reference, same arguments as gemm_ex
+//   CPU only: fp32_peak_gflops(threads, isa=None), gemm_blocking(isa=None), _gemm_split_n,
+//   _gemm_small_plan, _gemm_tuning. CUDA only (tests, bench/gpu_bench.py): _gemm_cuda_tf32_kernel,
+//   _gemm_cuda_split_k, _cuda_gemm_raw, cuda_bench_gemm.
 #include <pybind11/stl.h>
 
 #include <algorithm>
 #include <string>
 
+#include "bind/cuda_column.h"
 #include "bind/util.h"
-#include "kernels/cpu/gemm_kernels.h"
-#include "runtime/isa.h"
 #include "kernels/cpu.h"
+#include "kernels/cpu/gemm_kernels.h"
+#include "kernels/cuda.h"
+#include "runtime/isa.h"
+#include "runtime/precision.h"
 
 namespace fusednet {
 namespace {
-
-using GemmFn = void (*)(index_t, index_t, index_t, float, const float*, index_t, index_t,
-                        const float*, index_t, index_t, float, float*, index_t, index_t,
-                        const Epilogue&);
 
 // [lowest, highest] byte touched by a view (empty for zero-size).
 bool overlaps(const F32View& x, const F32View& y) {
@@ -45,11 +49,27 @@ struct Names {
   const char* bias;
 };
 
-// Validates and runs C = act(alpha op(a) op(b) + beta C + bias); returns C (allocated when out
-// is None). An input that overlaps out is copied first, so in-place calls are still correct.
-py::object run_gemm(GemmFn fn, const Names& names, py::object a_obj, py::object b_obj,
+// Optional 1-D float32 bias of length n; an absent one has data == nullptr.
+F32View optional_bias(const py::object& obj, index_t n, const char* name) {
+  F32View v;
+  if (obj.is_none()) return v;
+  v = f32_view(obj, name);
+  require_ndim(v, 1, name);
+  require_shape(v, {n}, name);
+  return v;
+}
+
+// (row stride, column stride) of op(x) for x uploaded densely (C order, shape rows x cols).
+std::pair<index_t, index_t> dense_op_strides(const F32View& x, bool trans) {
+  return trans ? std::make_pair(index_t{1}, x.dim(1)) : std::make_pair(x.dim(1), index_t{1});
+}
+
+// Validates and runs C = act(alpha op(a) op(b) + beta C + bias) on `device`, with the fast kernel
+// or (reference) the naive one; returns C (allocated when out is None). An input that overlaps
+// out is copied first, so in-place calls are still correct.
+py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::object b_obj,
                     py::object out_obj, bool trans_a, bool trans_b, float alpha, float beta,
-                    py::object bias_obj, int act, float act_param) {
+                    py::object bias_obj, Activation act, float act_param, Device device) {
   F32View a = f32_view(a_obj, names.a);
   F32View b = f32_view(b_obj, names.b);
   require_ndim(a, 2, names.a);
@@ -62,15 +82,8 @@ py::object run_gemm(GemmFn fn, const Names& names, py::object a_obj, py::object 
                           " has shape " + shape_str({M, K}) + " (from " + shape_str(a.shape) +
                           "), " + names.b + (trans_b ? ".T" : "") + " has shape " +
                           shape_str({K2, N}) + " (from " + shape_str(b.shape) + ")");
-  if (act < 0 || act > static_cast<int>(Activation::GELUTanh))
-    throw py::value_error("activation: unknown code " + std::to_string(act));
-
-  F32View bias;
-  if (!bias_obj.is_none()) {
-    bias = f32_view(bias_obj, names.bias);
-    require_ndim(bias, 1, names.bias);
-    require_shape(bias, {N}, names.bias);
-  }
+  require_elementwise(act, "activation");
+  F32View bias = optional_bias(bias_obj, N, names.bias);
 
   F32View c;
   if (out_obj.is_none()) {
@@ -95,18 +108,37 @@ py::object run_gemm(GemmFn fn, const Names& names, py::object a_obj, py::object 
     bias_obj = py::module_::import("numpy").attr("ascontiguousarray")(bias_obj);
     bias = f32_view(bias_obj, names.bias);
   }
-
-  const index_t rs_a = trans_a ? a.stride(1) : a.stride(0), cs_a = trans_a ? a.stride(0) : a.stride(1);
-  const index_t rs_b = trans_b ? b.stride(1) : b.stride(0), cs_b = trans_b ? b.stride(0) : b.stride(1);
   Epilogue ep;
   ep.bias = bias.data;
-  ep.act = static_cast<Activation>(act);
+  ep.act = act;
   ep.act_param = act_param;
-  {
-    py::gil_scoped_release release;
-    fn(M, N, K, alpha, a.data, rs_a, cs_a, b.data, rs_b, cs_b, beta, c.data, c.stride(0),
-       c.stride(1), ep);
+
+  if (device == Device::Cpu) {
+    const index_t rs_a = trans_a ? a.stride(1) : a.stride(0);
+    const index_t cs_a = trans_a ? a.stride(0) : a.stride(1);
+    const index_t rs_b = trans_b ? b.stride(1) : b.stride(0);
+    const index_t cs_b = trans_b ? b.stride(0) : b.stride(1);
+    {
+      py::gil_scoped_release release;
+      (reference ? gemm_ref_cpu : gemm_cpu)(M, N, K, alpha, a.data, rs_a, cs_a, b.data, rs_b,
+                                            cs_b, beta, c.data, c.stride(0), c.stride(1), ep);
+    }
+    return out_obj;
   }
+  on_cuda([&](auto) {  // every operand uploaded densely, so op(x)'s strides follow from trans
+    DeviceArray dA = upload(a), dB = upload(b), dBias = upload(bias);
+    DeviceArray dC = beta != 0.0f ? upload(c) : alloc_like(c);
+    const auto [rs_a, cs_a] = dense_op_strides(a, trans_a);
+    const auto [rs_b, cs_b] = dense_op_strides(b, trans_b);
+    ep.bias = dBias.ptr;
+    if (reference)
+      gemm_ref_cuda(M, N, K, alpha, dA.ptr, rs_a, cs_a, dB.ptr, rs_b, cs_b, beta, dC.ptr, N, 1,
+                    ep);
+    else
+      gemm_cuda(M, N, K, alpha, dA.ptr, rs_a, cs_a, dB.ptr, rs_b, cs_b, beta, dC.ptr, N, 1, ep,
+                float32_matmul_precision_high());
+    download(c, dC);
+  });
   return out_obj;
 }
 
@@ -119,50 +151,122 @@ CpuIsa isa_arg(const py::object& isa) {
   return parsed;
 }
 
+// ---- CUDA-only helpers: a raw-pointer gemm (tests) and a timed gemm (bench/gpu_bench.py) --------
+
+// Offset of the last element of a rows x cols view (0 when empty); checks it lies in the buffer.
+void require_in_buffer(const F32View& buf, index_t off, index_t rows, index_t cols, index_t rs,
+                       index_t cs, const char* name) {
+  FN_CHECK(off >= 0 && rs >= 0 && cs >= 0, name, ": expected offset and strides >= 0, got ", off,
+           ", ", rs, ", ", cs);
+  if (rows == 0 || cols == 0) return;
+  const index_t last = off + (rows - 1) * rs + (cols - 1) * cs;
+  FN_CHECK(last < buf.size, name, ": view ends at element ", last, ", past the buffer's ",
+           buf.size);
+}
+
+// gemm_cuda on 1-D buffers with element offsets and strides (>= 0), so tests reach strided and
+// misaligned device operands; returns the whole C buffer after the call.
+py::array_t<float> cuda_gemm_raw(const py::handle& a, index_t off_a, index_t rs_a, index_t cs_a,
+                                 const py::handle& b, index_t off_b, index_t rs_b, index_t cs_b,
+                                 const py::handle& c, index_t off_c, index_t rs_c, index_t cs_c,
+                                 index_t M, index_t N, index_t K, float alpha, float beta,
+                                 const py::object& bias, Activation act, float act_param,
+                                 bool allow_tf32) {
+  F32View A = dense_view(a, "a"), B = dense_view(b, "b"), C0 = dense_view(c, "c");
+  FN_CHECK(M >= 0 && N >= 0 && K >= 0, "M, N, K: expected >= 0");
+  require_in_buffer(A, off_a, M, K, rs_a, cs_a, "a");
+  require_in_buffer(B, off_b, K, N, rs_b, cs_b, "b");
+  require_in_buffer(C0, off_c, M, N, rs_c, cs_c, "c");
+  const F32View bias_v = optional_bias(bias, N, "bias");
+  Epilogue ep;
+  ep.act = require_elementwise(act, "act");
+  ep.act_param = act_param;
+  py::array_t<float> out(C0.size);
+  const F32View C = f32_view(out, "out", true);
+  on_cuda([&](auto) {
+    DeviceArray dA = upload(A), dB = upload(B), dC = upload(C0), dBias = upload(bias_v);
+    ep.bias = dBias.ptr;
+    gemm_cuda(M, N, K, alpha, dA.ptr + off_a, rs_a, cs_a, dB.ptr + off_b, rs_b, cs_b, beta,
+              dC.ptr + off_c, rs_c, cs_c, ep, allow_tf32);
+    download(C, dC);
+  });
+  return out;
+}
+
+struct GemmBench {
+  index_t M, N, K;
+  const float *A, *B;
+  float* C;
+  bool tf32;
+};
+
+// (milliseconds per call, C) for C = A @ B with row-major A [M, K], B [K, N] on the device.
+py::tuple cuda_bench_gemm(const py::handle& a, const py::handle& b, int iters, bool tf32) {
+  F32View A = dense_view(a, "a"), B = dense_view(b, "b");
+  require_ndim(A, 2, "a");
+  require_ndim(B, 2, "b");
+  FN_CHECK(A.dim(1) == B.dim(0), "b: expected ", A.dim(1), " rows, got ", B.dim(0));
+  py::array_t<float> out({A.dim(0), B.dim(1)});
+  const F32View C = f32_view(out, "out", true);
+  double ms = 0.0;
+  on_cuda([&](auto) {
+    DeviceArray dA = upload(A), dB = upload(B), dC = alloc_like(C);
+    GemmBench g{A.dim(0), B.dim(1), A.dim(1), dA.ptr, dB.ptr, dC.ptr, tf32};
+    ms = cuda_time_ms(
+        [](void* p) {
+          auto* g = static_cast<GemmBench*>(p);
+          gemm_cuda(g->M, g->N, g->K, 1.0f, g->A, g->K, 1, g->B, g->N, 1, 0.0f, g->C, g->N, 1,
+                    Epilogue{}, g->tf32);
+        },
+        &g, iters);
+    download(C, dC);
+  });
+  return py::make_tuple(ms, out);
+}
+
+// gemm_ex and gemm_ref: the same arguments, the fast kernel or the naive one.
+void def_gemm(py::module_& m, const char* name, bool reference, const char* doc) {
+  using py::arg;
+  m.def(
+      name,
+      [reference](py::object a, py::object b, py::object out, bool trans_a, bool trans_b,
+                  float alpha, float beta, py::object bias, Activation act, float act_param,
+                  Device device) {
+        return run_gemm(reference, {"a", "b", "bias"}, a, b, out, trans_a, trans_b, alpha, beta,
+                        bias, act, act_param, device);
+      },
+      arg("a"), arg("b"), arg("out"), arg("trans_a") = false, arg("trans_b") = false,
+      arg("alpha") = 1.0f, arg("beta") = 0.0f, arg("bias") = py::none(),
+      arg("act") = Activation::Linear, arg("act_param") = 0.0f, arg("device") = Device::Cpu, doc);
+}
+
 }  // namespace
 
 void bind_gemm(py::module_& m) {
-  const Names ab{"a", "b", "bias"};
+  using py::arg;
+  // ops.matmul's binding: the common call, without the epilogue's arguments to convert.
   m.def(
       "gemm",
-      [ab](py::object a, py::object b, py::object out, bool trans_a, bool trans_b, float alpha,
-           float beta) {
-        return run_gemm(&gemm_cpu, ab, a, b, out, trans_a, trans_b, alpha, beta, py::none(), 0,
-                        0.0f);
+      [](py::object a, py::object b, py::object out, bool trans_a, bool trans_b, float alpha,
+         float beta, Device device) {
+        return run_gemm(false, {"a", "b", "bias"}, a, b, out, trans_a, trans_b, alpha, beta,
+                        py::none(), Activation::Linear, 0.0f, device);
       },
-      py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a"), py::arg("trans_b"),
-      py::arg("alpha"), py::arg("beta"),
-      "C = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0).");
-  m.def(
-      "gemm_ref",
-      [ab](py::object a, py::object b, py::object out, bool trans_a, bool trans_b, float alpha,
-           float beta, py::object bias, int act, float act_param) {
-        return run_gemm(&gemm_ref_cpu, ab, a, b, out, trans_a, trans_b, alpha, beta, bias, act,
-                        act_param);
-      },
-      py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a") = false,
-      py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
-      py::arg("bias") = py::none(), py::arg("act") = 0, py::arg("act_param") = 0.0f,
-      "The naive double-accumulating reference, for tests.");
-  m.def(
-      "gemm_ex",
-      [ab](py::object a, py::object b, py::object out, bool trans_a, bool trans_b, float alpha,
-           float beta, py::object bias, int act, float act_param) {
-        return run_gemm(&gemm_cpu, ab, a, b, out, trans_a, trans_b, alpha, beta, bias, act,
-                        act_param);
-      },
-      py::arg("a"), py::arg("b"), py::arg("out"), py::arg("trans_a") = false,
-      py::arg("trans_b") = false, py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
-      py::arg("bias") = py::none(), py::arg("act") = 0, py::arg("act_param") = 0.0f,
-      "The full gemm_cpu: act(alpha op(a) op(b) + beta out + bias).");
-  const Names xw{"x", "w", "b"};
+      arg("a"), arg("b"), arg("out"), arg("trans_a"), arg("trans_b"), arg("alpha"), arg("beta"),
+      arg("device") = Device::Cpu,
+      "out = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0). Any "
+      "layout; on CUDA the operands are copied in and out.");
+  def_gemm(m, "gemm_ex", false, "The full gemm: act(alpha op(a) @ op(b) + beta out + bias).");
+  def_gemm(m, "gemm_ref", true, "The naive double-accumulating reference, for tests.");
   m.def(
       "linear",
-      [xw](py::object x, py::object w, py::object b, py::object out, int act, float act_param) {
-        return run_gemm(&gemm_cpu, xw, x, w, out, false, false, 1.0f, 0.0f, b, act, act_param);
+      [](py::object x, py::object w, py::object b, py::object out, Activation act,
+         float act_param, Device device) {
+        return run_gemm(false, {"x", "w", "b"}, x, w, out, false, false, 1.0f, 0.0f, b, act,
+                        act_param, device);
       },
-      py::arg("x"), py::arg("w"), py::arg("b"), py::arg("out"), py::arg("act"),
-      py::arg("act_param"), "act(x @ w + b) with the epilogue fused into the gemm.");
+      arg("x"), arg("w"), arg("b"), arg("out"), arg("act"), arg("act_param"),
+      arg("device") = Device::Cpu, "act(x @ w + b) with the epilogue fused into the gemm.");
 
   m.def(
       "fp32_peak_gflops",
@@ -229,6 +333,32 @@ void bind_gemm(py::module_& m) {
       py::arg("parallel_min_work") = -1.0, py::arg("pack_a_min_n") = -1,
       py::arg("direct_b_max_m") = -1, py::arg("small_max_work") = -1.0,
       "Sets the gemm path thresholds (negative keeps one); returns the previous ones.");
+
+  // The process-wide CUDA gemm settings: need CUDA compiled in, not a device; -1 only queries.
+  for (const bool tf32 : {true, false}) {
+    m.def(
+        tf32 ? "_gemm_cuda_tf32_kernel" : "_gemm_cuda_split_k",
+        [tf32](int value) {
+          int before = 0;
+          cuda_setting([&](auto) {
+            before = tf32 ? set_gemm_cuda_tf32_kernel(value) : set_gemm_cuda_split_k(value);
+          });
+          return before;
+        },
+        arg(tf32 ? "kernel" : "enabled") = -1,
+        tf32 ? "TF32 kernel of gemm_cuda: 0 auto (v2 when both operands are 16-byte aligned with "
+               "a unit stride), 1 v1, 2 v2 128x128, 3 v2 128x256; -1 keeps it. Returns the "
+               "previous value."
+             : "Whether exact-FP32 gemm_cuda may split K on small grids: 1 on (default), 0 off; "
+               "-1 keeps it. Returns the previous value.");
+  }
+  m.def("_cuda_gemm_raw", &cuda_gemm_raw, arg("a"), arg("off_a"), arg("rs_a"), arg("cs_a"),
+        arg("b"), arg("off_b"), arg("rs_b"), arg("cs_b"), arg("c"), arg("off_c"), arg("rs_c"),
+        arg("cs_c"), arg("M"), arg("N"), arg("K"), arg("alpha"), arg("beta"), arg("bias"),
+        arg("act"), arg("act_param"), arg("allow_tf32"),
+        "gemm_cuda on 1-D buffers with offsets and strides (tests); returns the C buffer.");
+  m.def("cuda_bench_gemm", &cuda_bench_gemm, arg("a"), arg("b"), arg("iters"), arg("tf32"),
+        "(ms per call, C) of C = a @ b with the data on the device, timed by CUDA events.");
 }
 
 }  // namespace fusednet

@@ -1,14 +1,22 @@
-// Bindings for the optimizer steps: every in-place array float32, writable, C-contiguous and of
-// param's size; release the GIL; call the kernel. No arithmetic here.
+// Bindings of the optimizer steps, CPU and CUDA side by side: every in-place array float32,
+// writable, C-contiguous and of param's shape, checked once; then the CPU kernel with the GIL
+// released, or (device=Device.cuda) upload, one launch, download of what the step updated.
+//   sgd_step(param, grad, velocity, lr, momentum=0, nesterov=False, weight_decay=0, device=cpu,
+//            misalign=0)
+//   adam_step(param, grad, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
+//             weight_decay=0, decoupled=False, device=cpu, misalign=0)
+//   cuda_bench_adam(n, iters) -> ms per step on the device (bench/gpu_bench.py)
+#include "bind/cuda_column.h"
 #include "bind/util.h"
 #include "kernels/cpu.h"
+#include "kernels/cuda.h"
 
 namespace fusednet {
 namespace {
 
 F32View inplace_arg(const py::handle& obj, const char* name, const F32View* like) {
   F32View v = f32_view(obj, name, /*writable=*/true);
-  if (!v.contiguous && v.size != 0)  // NumPy may give an empty array zero strides
+  if (!v.contiguous)
     throw py::value_error(std::string(name) +
                           ": expected a C-contiguous array (it is updated in place, never copied)");
   if (like) require_shape(v, like->shape, name);
@@ -16,49 +24,101 @@ F32View inplace_arg(const py::handle& obj, const char* name, const F32View* like
 }
 
 F32View grad_arg(const py::handle& obj, const F32View& param) {
-  F32View g = f32_view(obj, "grad");
-  if (g.size != 0) require_contiguous(g, "grad");
+  F32View g = dense_view(obj, "grad");
   require_shape(g, param.shape, "grad");
   return g;
+}
+
+void sgd_step(py::handle param, py::handle grad, py::handle velocity, float lr, float momentum,
+              bool nesterov, float weight_decay, Device device, int misalign) {
+  const F32View p = inplace_arg(param, "param", nullptr);
+  const F32View g = grad_arg(grad, p);
+  F32View vel;  // data == nullptr without momentum
+  if (!velocity.is_none()) vel = inplace_arg(velocity, "velocity", &p);
+  if (momentum != 0.0f && vel.data == nullptr)
+    throw py::value_error("velocity: required when momentum != 0");
+  check_misalign(misalign, device);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release release;
+    sgd_step_cpu(p.data, g.data, vel.data, p.size, lr, momentum, nesterov, weight_decay);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dP = upload(p, misalign), dG = upload(g, misalign), dV = upload(vel, misalign);
+    sgd_step_cuda(dP.ptr, dG.ptr, dV.ptr, p.size, lr, momentum, nesterov, weight_decay);
+    download(p, dP);
+    download(vel, dV);
+  });
+}
+
+void adam_step(py::handle param, py::handle grad, py::handle m_, py::handle v_, std::int64_t step,
+               float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled,
+               Device device, int misalign) {
+  const F32View p = inplace_arg(param, "param", nullptr);
+  const F32View g = grad_arg(grad, p);
+  const F32View m = inplace_arg(m_, "m", &p);
+  const F32View v = inplace_arg(v_, "v", &p);
+  if (step < 1)
+    throw py::value_error("step: expected an integer >= 1, got " + std::to_string(step));
+  check_misalign(misalign, device);
+  if (device == Device::Cpu) {
+    py::gil_scoped_release release;
+    adam_step_cpu(p.data, g.data, m.data, v.data, p.size, step, lr, beta1, beta2, eps,
+                  weight_decay, decoupled);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dP = upload(p, misalign), dG = upload(g, misalign), dM = upload(m, misalign),
+                dV = upload(v, misalign);
+    adam_step_cuda(dP.ptr, dG.ptr, dM.ptr, dV.ptr, p.size, step, lr, beta1, beta2, eps,
+                   weight_decay, decoupled);
+    download(p, dP);
+    download(m, dM);
+    download(v, dV);
+  });
+}
+
+struct AdamBench {
+  index_t n;
+  float *p, *g, *m, *v;
+};
+
+// Milliseconds per Adam step over n parameters (arena of 4 n floats on the device).
+double cuda_bench_adam(index_t n, int iters) {
+  FN_CHECK(n > 0, "n: expected a positive parameter count, got ", n);
+  double ms = 0.0;
+  on_cuda([&](auto) {
+    const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
+    DeviceBuffer p(bytes), g(bytes), m(bytes), v(bytes);
+    // Every float 0x3c3c3c3c (about 0.0115): not zeros, which can time faster than real data.
+    for (DeviceBuffer* b : {&p, &g, &m, &v}) memset_device(b->data(), 0x3c, bytes);
+    AdamBench b{n, p.as<float>(), g.as<float>(), m.as<float>(), v.as<float>()};
+    ms = cuda_time_ms(
+        [](void* ctx) {
+          auto* b = static_cast<AdamBench*>(ctx);
+          adam_step_cuda(b->p, b->g, b->m, b->v, b->n, 10, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.0f,
+                         false);
+        },
+        &b, iters);
+  });
+  return ms;
 }
 
 }  // namespace
 
 void bind_optim(py::module_& m) {
-  m.def(
-      "sgd_step",
-      [](py::handle param, py::handle grad, py::handle velocity, float lr, float momentum,
-         bool nesterov, float weight_decay) {
-        const F32View p = inplace_arg(param, "param", nullptr);
-        const F32View g = grad_arg(grad, p);
-        float* vel = nullptr;
-        if (!velocity.is_none()) vel = inplace_arg(velocity, "velocity", &p).data;
-        if (momentum != 0.0f && vel == nullptr)
-          throw py::value_error("velocity: required when momentum != 0");
-        py::gil_scoped_release release;
-        sgd_step_cpu(p.data, g.data, vel, p.size, lr, momentum, nesterov, weight_decay);
-      },
-      py::arg("param"), py::arg("grad"), py::arg("velocity"), py::arg("lr"),
-      py::arg("momentum") = 0.0f, py::arg("nesterov") = false, py::arg("weight_decay") = 0.0f,
-      "In-place SGD step (PyTorch form) over contiguous float32 arrays.");
-  m.def(
-      "adam_step",
-      [](py::handle param, py::handle grad, py::handle m_, py::handle v_, std::int64_t step,
-         float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled) {
-        const F32View p = inplace_arg(param, "param", nullptr);
-        const F32View g = grad_arg(grad, p);
-        const F32View m = inplace_arg(m_, "m", &p);
-        const F32View v = inplace_arg(v_, "v", &p);
-        if (step < 1)
-          throw py::value_error("step: expected an integer >= 1, got " + std::to_string(step));
-        py::gil_scoped_release release;
-        adam_step_cpu(p.data, g.data, m.data, v.data, p.size, step, lr, beta1, beta2, eps,
-                      weight_decay, decoupled);
-      },
-      py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
-      py::arg("lr") = 1e-3f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-      py::arg("eps") = 1e-7f, py::arg("weight_decay") = 0.0f, py::arg("decoupled") = false,
-      "In-place Adam / AdamW step (paper form) over contiguous float32 arrays.");
+  using py::arg;
+  m.def("sgd_step", &sgd_step, arg("param"), arg("grad"), arg("velocity"), arg("lr"),
+        arg("momentum") = 0.0f, arg("nesterov") = false, arg("weight_decay") = 0.0f,
+        arg("device") = Device::Cpu, arg("misalign") = 0,
+        "In-place SGD step (PyTorch form) over contiguous float32 arrays.");
+  m.def("adam_step", &adam_step, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"),
+        arg("lr") = 1e-3f, arg("beta1") = 0.9f, arg("beta2") = 0.999f, arg("eps") = 1e-7f,
+        arg("weight_decay") = 0.0f, arg("decoupled") = false, arg("device") = Device::Cpu,
+        arg("misalign") = 0,
+        "In-place Adam / AdamW step (paper form) over contiguous float32 arrays.");
+  m.def("cuda_bench_adam", &cuda_bench_adam, arg("n"), arg("iters"),
+        "Milliseconds per Adam step over n parameters resident on the device (CUDA events).");
 }
 
 }  // namespace fusednet

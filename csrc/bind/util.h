@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common.h"
+#include "kernels/types.h"
 
 namespace fusednet {
 namespace py = pybind11;
@@ -85,14 +86,31 @@ inline void require_shape(const F32View& v, const std::vector<index_t>& shape, c
                           shape_str(v.shape));
 }
 
-// One registration function per op family, each in its own bind_<family>.cpp.
+// A C-contiguous float32 array, for the kernels that read dense memory (writable for outputs).
+inline F32View dense_view(const py::handle& obj, const char* name, bool writable = false) {
+  F32View v = f32_view(obj, name, writable);
+  require_contiguous(v, name);
+  return v;
+}
+
+// The activations a kernel applies elementwise: all but the row-wise softmax.
+inline Activation require_elementwise(Activation act, const char* name) {
+  if (!is_elementwise(act))
+    throw py::value_error(std::string(name) +
+                          ": expected an elementwise activation (linear, relu, leaky_relu, "
+                          "sigmoid, tanh, gelu, gelu_tanh), got softmax (row-wise)");
+  return act;
+}
+
+// One registration function per op family, each in its own bind_<family>.cpp; an op family binds
+// its CPU and CUDA entry points side by side (bind/cuda_column.h).
 void bind_types(py::module_& m);  // the enums; registered first
+void bind_runtime(py::module_& m);  // ISA, threads, precision, CUDA device facts and memory
 void bind_gemm(py::module_& m);
-void bind_activation(py::module_& m);  // activations, softmax, reductions
+void bind_activation(py::module_& m);  // elementwise activations and softmax
+void bind_reduce(py::module_& m);      // bias_grad, argmax_rows
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_net(py::module_& m);
-void bind_cuda(py::module_& m);
-void bind_cuda_gemm_tf32(py::module_& m);  // TF32 kernel knob + raw-pointer gemm (tests)
 
 }  // namespace fusednet

@@ -1,11 +1,15 @@
 """Activation names shared by ops, the gemm epilogue and the model: name -> kernel code.
 
-Codes match ``fusednet::Activation`` in csrc/kernels.h. softmax / log_softmax are row-wise, so
-they are not elementwise codes (the gemm epilogue cannot apply them).
+Codes match ``fusednet::Activation`` in csrc/kernels/types.h; ``ACT[code]`` is the
+``_core.Activation`` member the op bindings take. softmax / log_softmax are row-wise, so they are
+not elementwise codes (the gemm epilogue cannot apply them).
 """
 from __future__ import annotations
 
+from . import _core
+
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH = range(7)
+ACT = tuple(_core.Activation(code) for code in range(GELU_TANH + 1))
 
 ELEMENTWISE = {
     "linear": LINEAR,

@@ -1,9 +1,11 @@
-"""Activations forward/backward on float32 arrays (kernels in csrc/cpu/activation.cpp).
+"""Activations forward/backward on float32 arrays (kernels in csrc/kernels/cpu/activation.cpp and
+csrc/kernels/cuda/activation.cu).
 
 Elementwise ops accept any shape and layout (a non-contiguous input costs one contiguous copy);
 softmax / log_softmax work row-wise over the LAST axis of an array with ndim >= 1.
 ``out=`` must be a float32 array of the input's shape (TypeError / ValueError otherwise); a
 non-contiguous ``out`` receives the result by copy. Backward functions take the forward INPUT x.
+Every op takes ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._activations import (DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE, GELU, GELU_TANH, LEAKY_RELU,
-                            RELU, SIGMOID, TANH)
+from .._activations import ACT, DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE
 from .._checks import F32, as_f32, check_out
+from ._device import CPU, device_arg
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
 _KNOWN = ACTIVATIONS + ("gelu_tanh",)
+# The elementwise activations as the _core.Activation members the bindings take.
+_ACT = {name: ACT[code] for name, code in ELEMENTWISE.items()}
+_RELU, _LEAKY_RELU, _SIGMOID, _TANH, _GELU, _GELU_TANH = (
+    _ACT[name] for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"))
 
 
 # ---- plumbing ------------------------------------------------------------------------------------
@@ -66,17 +72,19 @@ def _pair(dy, x):
     return dy, x
 
 
-def _forward(x, code, param, out):
+def _forward(x, act, param, out, device):
+    dev = CPU if device == "cpu" else device_arg(device)
     x = _dense(x, "x")
     buf, result = _dense_out(out, x.shape, (x,))
-    _core.activation_forward(x, buf, code, param)
+    _core.activation_forward(x, buf, act, param, dev)
     return _finish(buf, result)
 
 
-def _backward(dy, x, code, param, out):
+def _backward(dy, x, act, param, out, device):
+    dev = CPU if device == "cpu" else device_arg(device)
     dy, x = _pair(dy, x)
     buf, result = _dense_out(out, x.shape, (dy, x))
-    _core.activation_backward(dy, x, buf, code, param)
+    _core.activation_backward(dy, x, buf, act, param, dev)
     return _finish(buf, result)
 
 
@@ -92,100 +100,107 @@ def _slope(negative_slope):
 
 def _gelu_code(approximate):
     if approximate in (False, "none"):
-        return GELU
+        return _GELU
     if approximate in (True, "tanh"):
-        return GELU_TANH
+        return _GELU_TANH
     raise ValueError(f"approximate: expected False/True (or 'none'/'tanh'), got {approximate!r}")
 
 
 # ---- elementwise ---------------------------------------------------------------------------------
-def relu(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def relu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """max(x, 0) elementwise (NaN stays NaN)."""
-    return _forward(x, RELU, 0.0, out)
+    return _forward(x, _RELU, 0.0, out, device)
 
 
-def relu_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def relu_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
+                  device: str = "cpu") -> np.ndarray:
     """dy * [x > 0]; the derivative at 0 is taken as 0."""
-    return _backward(dy, x, RELU, 0.0, out)
+    return _backward(dy, x, _RELU, 0.0, out, device)
 
 
 def leaky_relu(x: ArrayLike, negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
-               out: np.ndarray | None = None) -> np.ndarray:
+               out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """x if x > 0 else negative_slope * x."""
-    return _forward(x, LEAKY_RELU, _slope(negative_slope), out)
+    return _forward(x, _LEAKY_RELU, _slope(negative_slope), out, device)
 
 
 def leaky_relu_backward(dy: ArrayLike, x: ArrayLike,
                         negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
-                        out: np.ndarray | None = None) -> np.ndarray:
-    return _backward(dy, x, LEAKY_RELU, _slope(negative_slope), out)
+                        out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    return _backward(dy, x, _LEAKY_RELU, _slope(negative_slope), out, device)
 
 
-def sigmoid(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def sigmoid(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """1 / (1 + exp(-x)), computed without overflow for any x."""
-    return _forward(x, SIGMOID, 0.0, out)
+    return _forward(x, _SIGMOID, 0.0, out, device)
 
 
-def sigmoid_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
-    return _backward(dy, x, SIGMOID, 0.0, out)
+def sigmoid_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
+                     device: str = "cpu") -> np.ndarray:
+    return _backward(dy, x, _SIGMOID, 0.0, out, device)
 
 
-def tanh(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
-    return _forward(x, TANH, 0.0, out)
+def tanh(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    return _forward(x, _TANH, 0.0, out, device)
 
 
-def tanh_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
-    return _backward(dy, x, TANH, 0.0, out)
+def tanh_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
+                  device: str = "cpu") -> np.ndarray:
+    return _backward(dy, x, _TANH, 0.0, out, device)
 
 
-def gelu(x: ArrayLike, approximate: bool | str = False,
-         out: np.ndarray | None = None) -> np.ndarray:
+def gelu(x: ArrayLike, approximate: bool | str = False, out: np.ndarray | None = None, *,
+         device: str = "cpu") -> np.ndarray:
     """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); approximate=True (or 'tanh') uses
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _forward(x, _gelu_code(approximate), 0.0, out)
+    return _forward(x, _gelu_code(approximate), 0.0, out, device)
 
 
 def gelu_backward(dy: ArrayLike, x: ArrayLike, approximate: bool | str = False,
-                  out: np.ndarray | None = None) -> np.ndarray:
-    return _backward(dy, x, _gelu_code(approximate), 0.0, out)
+                  out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    return _backward(dy, x, _gelu_code(approximate), 0.0, out, device)
 
 
 # ---- row-wise ------------------------------------------------------------------------------------
-def _softmax(x, log, out):
+def _softmax(x, log, out, device):
+    dev = CPU if device == "cpu" else device_arg(device)
     x = _dense(x, "x")
     _require_ndim1(x, "x")
     buf, result = _dense_out(out, x.shape, (x,))
-    _core.softmax_forward(x, buf, log)
+    _core.softmax_forward(x, buf, log, dev)
     return _finish(buf, result)
 
 
-def _softmax_backward(dy, x, log, out):
+def _softmax_backward(dy, x, log, out, device):
+    dev = CPU if device == "cpu" else device_arg(device)
     dy, x = _pair(dy, x)
     _require_ndim1(x, "x")
     buf, result = _dense_out(out, x.shape, (dy, x))
-    _core.softmax_backward(dy, x, buf, log)
+    _core.softmax_backward(dy, x, buf, log, dev)
     return _finish(buf, result)
 
 
-def softmax(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def softmax(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """exp(x - max) / sum(exp(x - max)) over the last axis."""
-    return _softmax(x, False, out)
+    return _softmax(x, False, out, device)
 
 
-def softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
+                     device: str = "cpu") -> np.ndarray:
     """softmax(x) * (dy - sum(dy * softmax(x))) over the last axis, x the forward input."""
-    return _softmax_backward(dy, x, False, out)
+    return _softmax_backward(dy, x, False, out, device)
 
 
-def log_softmax(x: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
+def log_softmax(x: ArrayLike, out: np.ndarray | None = None, *,
+                device: str = "cpu") -> np.ndarray:
     """x - max - log(sum(exp(x - max))) over the last axis."""
-    return _softmax(x, True, out)
+    return _softmax(x, True, out, device)
 
 
-def log_softmax_backward(dy: ArrayLike, x: ArrayLike,
-                         out: np.ndarray | None = None) -> np.ndarray:
+def log_softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
+                         device: str = "cpu") -> np.ndarray:
     """dy - softmax(x) * sum(dy) over the last axis, x the forward input."""
-    return _softmax_backward(dy, x, True, out)
+    return _softmax_backward(dy, x, True, out, device)
 
 
 # ---- by name -------------------------------------------------------------------------------------
@@ -208,35 +223,31 @@ def _lookup(name, params):
     return key
 
 
-def activation(x: ArrayLike, name: str, out: np.ndarray | None = None,
+def activation(x: ArrayLike, name: str, out: np.ndarray | None = None, *, device: str = "cpu",
                **params) -> np.ndarray:
     """Any activation by name: one of ACTIVATIONS (or 'gelu_tanh'), with its parameters
     (negative_slope for leaky_relu, approximate for gelu)."""
     key = _lookup(name, params)
-    if key == "softmax":
-        return softmax(x, out=out)
-    if key == "log_softmax":
-        return log_softmax(x, out=out)
+    if key in ("softmax", "log_softmax"):
+        return _softmax(x, key == "log_softmax", out, device)
     if key == "leaky_relu":
-        return leaky_relu(x, out=out, **params)
+        return leaky_relu(x, out=out, device=device, **params)
     if key == "gelu":
-        return gelu(x, out=out, **params)
-    return _forward(x, ELEMENTWISE[key], 0.0, out)
+        return gelu(x, out=out, device=device, **params)
+    return _forward(x, _ACT[key], 0.0, out, device)
 
 
-def activation_backward(dy: ArrayLike, x: ArrayLike, name: str,
-                        out: np.ndarray | None = None, **params) -> np.ndarray:
+def activation_backward(dy: ArrayLike, x: ArrayLike, name: str, out: np.ndarray | None = None,
+                        *, device: str = "cpu", **params) -> np.ndarray:
     """dx for the activation `name` from dy and the forward input x."""
     key = _lookup(name, params)
-    if key == "softmax":
-        return softmax_backward(dy, x, out=out)
-    if key == "log_softmax":
-        return log_softmax_backward(dy, x, out=out)
+    if key in ("softmax", "log_softmax"):
+        return _softmax_backward(dy, x, key == "log_softmax", out, device)
     if key == "leaky_relu":
-        return leaky_relu_backward(dy, x, out=out, **params)
+        return leaky_relu_backward(dy, x, out=out, device=device, **params)
     if key == "gelu":
-        return gelu_backward(dy, x, out=out, **params)
-    return _backward(dy, x, ELEMENTWISE[key], 0.0, out)
+        return gelu_backward(dy, x, out=out, device=device, **params)
+    return _backward(dy, x, _ACT[key], 0.0, out, device)
 
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid",

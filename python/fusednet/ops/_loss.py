@@ -4,21 +4,25 @@ Per-sample loss L_i (mean over the columns for mse / binary_cross_entropy, the r
 for softmax_cross_entropy), weighted by ``sample_weight[i]``; ``reduction="sum"`` gives
 ``sum_i w_i L_i``, ``"mean"`` that sum divided by the number of rows (0.0 for no rows). The
 gradient returned is that of the reduced value and has the first argument's shape.
+Every loss takes ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
 from .._checks import as_f32_contiguous
+from ._device import CPU, device_arg
 
 REDUCTIONS = ("mean", "sum")
+_REDUCTION = {"mean": _core.Reduction.mean, "sum": _core.Reduction.sum}
 
 
-def _reduction(reduction) -> str:
-    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+def _reduction(reduction) -> _core.Reduction:
+    if not isinstance(reduction, str) or reduction not in _REDUCTION:
         raise ValueError(f"reduction: expected one of 'mean', 'sum', got {reduction!r}")
-    return reduction
+    return _REDUCTION[reduction]
 
 
 def _matrix(x, name: str) -> np.ndarray:
@@ -44,23 +48,28 @@ def _same_shape(a_shape, b_shape, name: str, what: str) -> None:
         raise ValueError(f"{name}: expected shape {tuple(a_shape)} ({what}), got {tuple(b_shape)}")
 
 
-def mse(pred, target, *, sample_weight=None, reduction="mean"):
+def mse(pred: ArrayLike, target: ArrayLike, *, sample_weight: ArrayLike | None = None,
+        reduction: str = "mean", device: str = "cpu") -> tuple[float, np.ndarray]:
     """Mean squared error: ``(loss, dpred)``; pred and target 1-D or 2-D of the same shape."""
+    dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
     p = _matrix(pred, "pred")
     _same_shape(np.shape(pred), np.shape(target), "target", "the shape of pred")
     t = as_f32_contiguous(target, "target").reshape(p.shape)
     w = _weights(sample_weight, p.shape[0])
-    loss, grad = _core.mse(p, t, w, reduction)
+    loss, grad = _core.mse(p, t, w, reduction, dev)
     return loss, grad.reshape(np.shape(pred))
 
 
-def binary_cross_entropy(logits, targets, *, sample_weight=None, reduction="mean"):
+def binary_cross_entropy(logits: ArrayLike, targets: ArrayLike, *,
+                         sample_weight: ArrayLike | None = None, reduction: str = "mean",
+                         device: str = "cpu") -> tuple[float, np.ndarray]:
     """Binary cross-entropy from logits (stable softplus form): ``(loss, dlogits)``.
 
     targets are 0/1 or probabilities, of logits' shape; ``(n,)`` targets also go with ``(n, 1)``
     logits (and the other way round).
     """
+    dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
     z = _matrix(logits, "logits")
     z_shape, t_shape = np.shape(logits), np.shape(targets)
@@ -70,7 +79,7 @@ def binary_cross_entropy(logits, targets, *, sample_weight=None, reduction="mean
                          f"got {t_shape}")
     t = as_f32_contiguous(targets, "targets").reshape(z.shape)
     w = _weights(sample_weight, z.shape[0])
-    loss, grad = _core.binary_cross_entropy(z, t, w, reduction)
+    loss, grad = _core.binary_cross_entropy(z, t, w, reduction, dev)
     return loss, grad.reshape(z_shape)
 
 
@@ -96,12 +105,15 @@ def _sparse_labels(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
                      f"dtype {labels.dtype}")
 
 
-def softmax_cross_entropy(logits, labels, *, sample_weight=None, reduction="mean"):
+def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, *,
+                          sample_weight: ArrayLike | None = None, reduction: str = "mean",
+                          device: str = "cpu") -> tuple[float, np.ndarray]:
     """Softmax cross-entropy from logits (stable log-sum-exp): ``(loss, dlogits)``.
 
     labels: 1-D class indices in ``[0, C)`` (any integer dtype, or floats holding whole numbers),
     or an array of logits' shape with probability / one-hot targets per row.
     """
+    dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
     z = _matrix(logits, "logits")
     rows, cols = z.shape
@@ -113,10 +125,10 @@ def softmax_cross_entropy(logits, labels, *, sample_weight=None, reduction="mean
         _same_shape(np.shape(logits), lab.shape, "labels", "the shape of logits for probability "
                     "targets")
         t = as_f32_contiguous(lab, "labels").reshape(z.shape)
-        loss, grad = _core.softmax_cross_entropy_soft(z, t, w, reduction)
+        loss, grad = _core.softmax_cross_entropy_soft(z, t, w, reduction, dev)
     elif lab.ndim == 1:
         loss, grad = _core.softmax_cross_entropy(z, np.ascontiguousarray(
-            _sparse_labels(lab, rows, cols)), w, reduction)
+            _sparse_labels(lab, rows, cols)), w, reduction, dev)
     else:
         raise ValueError(f"labels: expected a 1-D array of class indices of shape ({rows},) or "
                          f"probability targets of shape {tuple(np.shape(logits))}, got "

@@ -3,6 +3,7 @@
 ``param``, ``velocity``, ``m`` and ``v`` are updated in place, so they must already be float32 and
 C-contiguous (TypeError / ValueError otherwise: a silent copy would update the copy). ``grad`` may
 have any real dtype and layout; it is converted once when needed. All arrays share param's shape.
+Both steps take ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import math
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
 from .._checks import as_f32_contiguous, require_f32_inplace
+from ._device import CPU, device_arg
 
 
 def _inplace(x, name: str, shape=None) -> np.ndarray:
@@ -54,13 +57,16 @@ def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False
     return val
 
 
-def sgd_(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+def sgd_(param: np.ndarray, grad: ArrayLike, velocity: np.ndarray | None = None, *, lr: float,
+         momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+         device: str = "cpu") -> np.ndarray:
     """SGD step in PyTorch form, in place; returns param.
 
     ``g = grad + weight_decay * param; velocity = momentum * velocity + g;
     param -= lr * (g + momentum * velocity if nesterov else velocity)`` (``param -= lr * g``
     without momentum). ``velocity`` (zeros at the start) is needed when momentum > 0.
     """
+    dev = CPU if device == "cpu" else device_arg(device)
     p = _inplace(param, "param")
     g = _grad(grad, p.shape)
     lr = _number(lr, "lr", 0.0)
@@ -75,12 +81,13 @@ def sgd_(param, grad, velocity=None, *, lr, momentum=0.0, nesterov=False, weight
     if velocity is not None:
         vel = _inplace(velocity, "velocity", p.shape)
         _no_overlap(("param", p), ("velocity", vel))
-    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay)
+    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev)
     return param
 
 
-def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
-          weight_decay=0.0, decoupled=False):
+def adam_(param: np.ndarray, grad: ArrayLike, m: np.ndarray, v: np.ndarray, *, step: int,
+          lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7,
+          weight_decay: float = 0.0, decoupled: bool = False, device: str = "cpu") -> np.ndarray:
     """Adam step (paper form), in place; returns param.
 
     ``m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
@@ -88,6 +95,7 @@ def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
     weight_decay: L2 (``g += wd * param``), or with ``decoupled=True`` AdamW
     (``param *= 1 - lr * wd`` before the update).
     """
+    dev = CPU if device == "cpu" else device_arg(device)
     p = _inplace(param, "param")
     g = _grad(grad, p.shape)
     m_ = _inplace(m, "m", p.shape)
@@ -102,5 +110,6 @@ def adam_(param, grad, m, v, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
     beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
     eps = _number(eps, "eps", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
-    _core.adam_step(p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled))
+    _core.adam_step(p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled),
+                    dev)
     return param
