@@ -44,8 +44,7 @@ py::dict cuda_info() {
   d["devices"] = devs;
 #else
   d["available"] = false;
-  d["reason"] =
-      "not compiled: fusednet was built without CUDA (nvcc not found or FUSEDNET_CUDA=OFF)";
+  d["reason"] = kCudaNotCompiledReason;
   d["devices"] = py::list();
 #endif
   return d;

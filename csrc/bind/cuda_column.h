@@ -19,12 +19,6 @@
 
 namespace fusednet {
 
-[[noreturn]] inline void throw_cuda_not_compiled() {
-  throw std::runtime_error(
-      "CUDA not compiled: fusednet was built without CUDA (nvcc not found or FUSEDNET_CUDA=OFF); "
-      "rebuild with FUSEDNET_CUDA=ON to use device='cuda'");
-}
-
 template <typename Body>
 void on_cuda(Body&& body) {
 #ifdef FUSEDNET_WITH_CUDA

@@ -2,11 +2,11 @@
 // legacy default stream, so every call runs in order without the host waiting; download() is the
 // only place that waits. See backend.h. Without FUSEDNET_WITH_CUDA, make_cuda_backend() says why
 // it cannot be made.
-#include <stdexcept>
 #include <utility>
 
 #include "net/backend.h"
 #include "net/backend_kernels.h"
+#include "runtime/cuda_device.h"
 
 #ifdef FUSEDNET_WITH_CUDA
 
@@ -114,11 +114,7 @@ std::unique_ptr<Backend> make_cuda_backend() {
 
 namespace fusednet {
 
-std::unique_ptr<Backend> make_cuda_backend() {
-  throw std::runtime_error(
-      "CUDA not compiled: this fusednet build has no CUDA support (built with "
-      "FUSEDNET_CUDA=OFF or without nvcc); use device='cpu'");
-}
+std::unique_ptr<Backend> make_cuda_backend() { throw_cuda_not_compiled(); }
 
 }  // namespace fusednet
 

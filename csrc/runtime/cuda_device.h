@@ -31,6 +31,10 @@ struct CudaStatus {
 
 // Whether this build has the CUDA backend (FUSEDNET_WITH_CUDA).
 bool cuda_compiled();
+// Why a build without it cannot use CUDA (backends()' reason), and the error every CUDA entry
+// point raises then: RuntimeError("CUDA not compiled: ...; rebuild with FUSEDNET_CUDA=ON ...").
+extern const char* const kCudaNotCompiledReason;
+[[noreturn]] void throw_cuda_not_compiled();
 
 // Queries the driver on first call only (import never touches CUDA); cached afterwards.
 CudaStatus cuda_status();
