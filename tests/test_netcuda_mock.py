@@ -40,19 +40,29 @@ def mock_build():
         pytest.skip("cmake not found")
     if _cxx_compiler() is None:
         pytest.skip("no C++ compiler found")
-    configure = ["cmake", "-S", str(ROOT), "-B", str(BUILD_DIR), "-DCMAKE_BUILD_TYPE=Release",
-                 "-DFUSEDNET_BUILD_MODULE=OFF", "-DFUSEDNET_BUILD_MOCK=ON"]
+    configure = [
+        "cmake",
+        "-S",
+        str(ROOT),
+        "-B",
+        str(BUILD_DIR),
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DFUSEDNET_BUILD_MODULE=OFF",
+        "-DFUSEDNET_BUILD_MOCK=ON",
+    ]
     if shutil.which("ninja") and not (BUILD_DIR / "CMakeCache.txt").exists():
         configure += ["-G", "Ninja"]
     _run(configure, timeout=300)
     jobs = str(int(os.environ.get("JOBS", os.cpu_count() or 2)))
-    _run(["cmake", "--build", str(BUILD_DIR), "--target", "netcuda_mock", "-j", jobs],
-         timeout=1800)
+    _run(["cmake", "--build", str(BUILD_DIR), "--target", "netcuda_mock", "-j", jobs], timeout=1800)
     return BUILD_DIR
 
 
 def test_netcuda_mock_matches_cpu_net(mock_build):
-    out = _run(["ctest", "--output-on-failure", "--no-tests=error", "-V", "-R", "^netcuda_mock$"],
-               timeout=600, cwd=mock_build)
+    out = _run(
+        ["ctest", "--output-on-failure", "--no-tests=error", "-V", "-R", "^netcuda_mock$"],
+        timeout=600,
+        cwd=mock_build,
+    )
     # ctest passes when the mock exits 0, which it does only when every check agreed.
     assert re.search(r"100% tests passed.* out of 1\b", out), out[-4000:]
