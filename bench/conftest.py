@@ -1,24 +1,29 @@
-"""pytest-benchmark entry points reuse the CLI's case builders (python/fusednet/bench/), so a case
-means the same thing in both. Run: PYTHONPATH=python python -m pytest bench/ --benchmark-only."""
+"""pytest-benchmark entry points reuse the CLI's case builders and timer (python/fusednet/bench/),
+so a case means the same thing in both.
+
+    PYTHONPATH=python python -m pytest bench/ --benchmark-only      # measure
+    PYTHONPATH=python python -m pytest bench/ -q --benchmark-disable   # smoke: each case once
+"""
+
 import time
 
-import numpy as np
 import pytest
 
-from fusednet.bench.timing import UNAVAILABLE_ERRORS
+from fusednet.bench.timing import SETTLE_S, UNAVAILABLE_ERRORS
 
 
-def interleaved_medians(fns: dict, reps: int = 9) -> dict:
-    """Median seconds per callable, the callables taking turns so drift hits all alike."""
-    for f in fns.values():
-        f()
-    times = {k: [] for k in fns}
-    for _ in range(reps):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) for k, v in times.items()}
+@pytest.fixture(autouse=True)
+def _settle(request):
+    """Leaves the cores idle before each benchmark, as fusednet.bench.timing does before each
+    timed run: the previous test's library (OpenBLAS, PyTorch) may still have spinning workers."""
+    if "benchmark" in request.fixturenames and not request.config.getoption("benchmark_disable"):
+        time.sleep(SETTLE_S)
+
+
+def median_s(benchmark):
+    """Median seconds per call of the benchmark just run, or None under --benchmark-disable
+    (each case then runs once, untimed, and has no figures to record)."""
+    return None if benchmark.stats is None else benchmark.stats.stats.median
 
 
 def run_contender(benchmark, case, name):
@@ -32,7 +37,7 @@ def run_contender(benchmark, case, name):
         pytest.skip(f"{name}: {exc}")
     benchmark.group = case.name
     benchmark.extra_info.update(flops=case.flops, bytes=case.bytes, samples=case.samples)
-    if contender.warmup is not None:     # long calls (training epochs): a few rounds only
+    if contender.warmup is not None:  # long calls (training epochs): a few rounds only
         benchmark.pedantic(contender.fn, rounds=3, iterations=1)
     else:
         benchmark(contender.fn)
@@ -41,4 +46,5 @@ def run_contender(benchmark, case, name):
 @pytest.fixture(scope="session")
 def torch_or_none():
     from fusednet.bench.env import torch_or_none
+
     return torch_or_none()

@@ -16,16 +16,18 @@ array here: no out= on either side):
 Elementwise forwards are memory-bound: the napkin figure is GB/s moved (4 B read + 4 B written
 per element) and its share of a plain copy (np.copyto into an existing array) in the same run.
 """
+
 from __future__ import annotations
 
 import math
-import time
+from functools import partial
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
 from fusednet import ops
+from fusednet.bench.timing import median_seconds
 
 try:
     import torch
@@ -36,10 +38,11 @@ N = 4 * 1024 * 1024
 C = np.float32(math.sqrt(2.0 / math.pi))
 A = np.float32(0.044715)
 SLOPE = np.float32(0.01)
+REPS = 15  # timed runs per contender in the ratio table
 
 
 def _numpy_gelu(x):
-    return np.float32(0.5) * x * (1 + np.tanh(C * (x + A * x ** 3)))
+    return np.float32(0.5) * x * (1 + np.tanh(C * (x + A * x**3)))
 
 
 NUMPY = {
@@ -97,19 +100,10 @@ def test_torch(benchmark, name, x):
     benchmark(TORCH[name], t)
 
 
-def _median(fn, reps=15):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 @pytest.mark.parametrize("threads", sorted({1, fnet.get_num_threads()}))
 def test_ratio_table(x, threads):
-    """Side by side in one process, median of 15 runs each; prints, asserts nothing (timing).
+    """Side by side in one process (fusednet.bench.timing: interleaved, median of 15 timed runs
+    each); prints, asserts nothing (timing).
     Runs at 1 thread and at the default count: on a shared, oversubscribed machine a parallel
     region waits for a preempted thread (milliseconds), which 1 thread never does."""
     before = fnet.get_num_threads()
@@ -127,22 +121,29 @@ def test_ratio_table(x, threads):
 
 def _ratio_table(x):
     dst = np.empty_like(x)
-    t_copy = _median(lambda: np.copyto(dst, x))
+    t_copy = median_seconds({"copy": lambda: np.copyto(dst, x)}, repeat=REPS)["copy"]
     copy_gbs = 8 * N / t_copy / 1e9
-    lines = [f"activation forward, {N} float32, threads={fnet.get_num_threads()}, "
-             f"isa={fnet.backends()['cpu']['isa']}; np.copyto {copy_gbs:.1f} GB/s",
-             f"{'op':11s} {'numpy':>9s} {'fusednet':>9s} {'GB/s':>6s} {'%copy':>6s} "
-             f"{'vs numpy':>9s}" + (f" {'torch':>9s} {'vs torch':>9s}" if torch else "")]
+    lines = [
+        f"activation forward, {N} float32, threads={fnet.get_num_threads()}, "
+        f"isa={fnet.backends()['cpu']['isa']}; np.copyto {copy_gbs:.1f} GB/s",
+        f"{'op':11s} {'numpy':>9s} {'fusednet':>9s} {'GB/s':>6s} {'%copy':>6s} "
+        f"{'vs numpy':>9s}" + (f" {'torch':>9s} {'vs torch':>9s}" if torch else ""),
+    ]
     t_in = torch.from_numpy(x) if torch is not None else None
     with np.errstate(over="ignore"):
         for name in NAMES:
-            tn = _median(lambda: NUMPY[name](x))
-            tf = _median(lambda: FUSEDNET[name](x))
-            gbs = 8 * N / tf / 1e9
-            line = (f"{name:11s} {tn * 1e3:7.2f}ms {tf * 1e3:7.2f}ms {gbs:6.1f} "
-                    f"{100 * gbs / copy_gbs:5.0f}% {tn / tf:8.2f}x")
+            fns = {"numpy": partial(NUMPY[name], x), "fusednet": partial(FUSEDNET[name], x)}
             if torch is not None:
-                tt = _median(lambda: TORCH[name](t_in))
+                fns["torch"] = partial(TORCH[name], t_in)
+            med = median_seconds(fns, repeat=REPS)
+            tn, tf = med["numpy"], med["fusednet"]
+            gbs = 8 * N / tf / 1e9
+            line = (
+                f"{name:11s} {tn * 1e3:7.2f}ms {tf * 1e3:7.2f}ms {gbs:6.1f} "
+                f"{100 * gbs / copy_gbs:5.0f}% {tn / tf:8.2f}x"
+            )
+            if torch is not None:
+                tt = med["torch"]
                 line += f" {tt * 1e3:7.2f}ms {tt / tf:8.2f}x"
             lines.append(line)
     print("\n" + "\n".join(lines))

@@ -8,14 +8,16 @@ Napkin math: each loss reads its inputs once and writes the gradient once (softm
 16 MB in, 16 MB out; mse / bce / soft targets: 32 MB in, 16 MB out); GB/s is printed beside each
 time. The exp per element (softmax CE, BCE) is what NumPy spends most of its time on.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
+from conftest import median_s
 from fusednet import ops
-from conftest import interleaved_medians
+from fusednet.bench.timing import median_seconds
 
 ROWS, COLS = 4096, 1000
 LOSSES = ["softmax_ce", "softmax_ce_soft", "bce", "mse"]
@@ -37,8 +39,12 @@ def inputs(name, seed=0):
 
 def fusednet_loss(name):
     a, b = inputs(name)
-    fn = {"softmax_ce": ops.softmax_cross_entropy, "softmax_ce_soft": ops.softmax_cross_entropy,
-          "bce": ops.binary_cross_entropy, "mse": ops.mse}[name]
+    fn = {
+        "softmax_ce": ops.softmax_cross_entropy,
+        "softmax_ce_soft": ops.softmax_cross_entropy,
+        "bce": ops.binary_cross_entropy,
+        "mse": ops.mse,
+    }[name]
     return lambda: fn(a, b)
 
 
@@ -76,8 +82,9 @@ def numpy_loss(name):
         d = z - t
         return float(np.mean(d * d)), d * (2.0 / d.size)
 
-    return {"softmax_ce": softmax_ce, "softmax_ce_soft": softmax_ce_soft, "bce": bce,
-            "mse": mse}[name]
+    return {"softmax_ce": softmax_ce, "softmax_ce_soft": softmax_ce_soft, "bce": bce, "mse": mse}[
+        name
+    ]
 
 
 def torch_loss(name):
@@ -89,14 +96,19 @@ def torch_loss(name):
     torch.set_num_threads(fnet.get_num_threads())
     z, t = inputs(name)
     tz, tt = torch.from_numpy(z), torch.from_numpy(t)
-    loss_fn = {"softmax_ce": F.cross_entropy, "softmax_ce_soft": F.cross_entropy,
-               "bce": F.binary_cross_entropy_with_logits, "mse": F.mse_loss}[name]
+    loss_fn = {
+        "softmax_ce": F.cross_entropy,
+        "softmax_ce_soft": F.cross_entropy,
+        "bce": F.binary_cross_entropy_with_logits,
+        "mse": F.mse_loss,
+    }[name]
 
     def step():
         x = tz.detach().requires_grad_()
         loss = loss_fn(x, tt)
         loss.backward()
         return loss.item(), x.grad
+
     return step, f"torch {torch.__version__} forward+backward"
 
 
@@ -105,16 +117,23 @@ def report(name: str, reps: int = 11) -> dict:
     tfn, tnote = torch_loss(name)
     if tfn is not None:
         fns["torch"] = tfn
-    med = interleaved_medians(fns, reps)
+    med = median_seconds(fns, repeat=reps)
     gbs = {k: MB[name] * 2**20 / t / 1e9 for k, t in med.items()}
-    line = (f"{name:15s} {ROWS}x{COLS}, {fnet.get_num_threads()} threads: fusednet "
-            f"{med['fusednet'] * 1e3:6.2f} ms ({gbs['fusednet']:4.1f} GB/s) | numpy "
-            f"{med['numpy'] * 1e3:6.2f} ms -> {med['numpy'] / med['fusednet']:4.1f}x numpy")
-    out = {"fusednet_s": med["fusednet"], "numpy_s": med["numpy"],
-           "x_numpy": med["numpy"] / med["fusednet"]}
+    line = (
+        f"{name:15s} {ROWS}x{COLS}, {fnet.get_num_threads()} threads: fusednet "
+        f"{med['fusednet'] * 1e3:6.2f} ms ({gbs['fusednet']:4.1f} GB/s) | numpy "
+        f"{med['numpy'] * 1e3:6.2f} ms -> {med['numpy'] / med['fusednet']:4.1f}x numpy"
+    )
+    out = {
+        "fusednet_s": med["fusednet"],
+        "numpy_s": med["numpy"],
+        "x_numpy": med["numpy"] / med["fusednet"],
+    }
     if "torch" in med:
-        line += (f" | torch {med['torch'] * 1e3:6.2f} ms -> "
-                 f"{med['torch'] / med['fusednet']:4.1f}x torch ({tnote})")
+        line += (
+            f" | torch {med['torch'] * 1e3:6.2f} ms -> "
+            f"{med['torch'] / med['fusednet']:4.1f}x torch ({tnote})"
+        )
         out.update(torch_s=med["torch"], x_torch=med["torch"] / med["fusednet"])
     print(line, flush=True)
     return out
@@ -131,7 +150,8 @@ def test_loss(benchmark, name, impl):
     else:
         fn = fusednet_loss(name) if impl == "fusednet" else numpy_loss(name)
     benchmark.pedantic(fn, rounds=9, iterations=1, warmup_rounds=1)
-    benchmark.extra_info["GB/s"] = round(MB[name] * 2**20 / benchmark.stats["median"] / 1e9, 2)
+    if (seconds := median_s(benchmark)) is not None:
+        benchmark.extra_info["GB/s"] = round(MB[name] * 2**20 / seconds / 1e9, 2)
 
 
 @pytest.mark.parametrize("name", LOSSES)

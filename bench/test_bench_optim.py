@@ -8,14 +8,16 @@ Napkin math: the step is memory-bound. Adam / AdamW read p, g, m, v and write p,
 parameter; SGD with momentum reads p, g, vel and writes p, vel: 20 bytes. GB/s is printed beside
 each time. Targets (issue 2): >= 10x the NumPy update, time <= 1.2x PyTorch's fused step.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
+from conftest import median_s
 from fusednet import ops
-from conftest import interleaved_medians
+from fusednet.bench.timing import median_seconds
 
 N = 10_000_000
 LR, B1, B2, EPS, WD, MOMENTUM = 1e-3, 0.9, 0.999, 1e-7, 1e-2, 0.9
@@ -39,8 +41,20 @@ def fusednet_step(opt, n=N):
         if opt == "sgd_momentum":
             ops.sgd_(p, g, m, lr=LR, momentum=MOMENTUM)
         else:
-            ops.adam_(p, g, m, v, step=state["t"], lr=LR, beta1=B1, beta2=B2, eps=EPS,
-                      weight_decay=WD if opt == "adamw" else 0.0, decoupled=opt == "adamw")
+            ops.adam_(
+                p,
+                g,
+                m,
+                v,
+                step=state["t"],
+                lr=LR,
+                beta1=B1,
+                beta2=B2,
+                eps=EPS,
+                weight_decay=WD if opt == "adamw" else 0.0,
+                decoupled=opt == "adamw",
+            )
+
     return step
 
 
@@ -63,7 +77,8 @@ def numpy_step(opt, n=N):
         m[...] += (1 - B1) * g
         v[...] *= B2
         v[...] += (1 - B2) * g * g
-        p[...] -= LR * (m / (1 - B1 ** t)) / (np.sqrt(v / (1 - B2 ** t)) + EPS)
+        p[...] -= LR * (m / (1 - B1**t)) / (np.sqrt(v / (1 - B2**t)) + EPS)
+
     return step
 
 
@@ -77,9 +92,11 @@ def torch_step(opt, n=N):
     p, g, _, _ = _arrays(n)
     tp = torch.from_numpy(p).requires_grad_()
     tp.grad = torch.from_numpy(g)
-    cls, kw = {"adam": (torch.optim.Adam, dict(betas=(B1, B2), eps=EPS)),
-               "adamw": (torch.optim.AdamW, dict(betas=(B1, B2), eps=EPS, weight_decay=WD)),
-               "sgd_momentum": (torch.optim.SGD, dict(momentum=MOMENTUM))}[opt]
+    cls, kw = {
+        "adam": (torch.optim.Adam, dict(betas=(B1, B2), eps=EPS)),
+        "adamw": (torch.optim.AdamW, dict(betas=(B1, B2), eps=EPS, weight_decay=WD)),
+        "sgd_momentum": (torch.optim.SGD, dict(momentum=MOMENTUM)),
+    }[opt]
     for mode in ("fused", "foreach"):
         try:
             optimizer = cls([tp], lr=LR, **{mode: True}, **kw)
@@ -95,17 +112,25 @@ def report(opt: str, reps: int = 9) -> dict:
     tstep, tnote = torch_step(opt)
     if tstep is not None:
         fns["torch"] = tstep
-    med = interleaved_medians(fns, reps)
+    med = median_seconds(fns, repeat=reps)
     gbs = {k: BYTES_PER_PARAM[opt] * N / t / 1e9 for k, t in med.items()}
-    line = (f"{opt:12s} 10M params, {fnet.get_num_threads()} threads: fusednet "
-            f"{med['fusednet'] * 1e3:7.2f} ms ({gbs['fusednet']:5.1f} GB/s) | numpy "
-            f"{med['numpy'] * 1e3:7.2f} ms ({gbs['numpy']:4.1f} GB/s) -> "
-            f"{med['numpy'] / med['fusednet']:5.1f}x numpy")
-    out = {"fusednet_s": med["fusednet"], "numpy_s": med["numpy"],
-           "x_numpy": med["numpy"] / med["fusednet"], "fusednet_GBps": gbs["fusednet"]}
+    line = (
+        f"{opt:12s} 10M params, {fnet.get_num_threads()} threads: fusednet "
+        f"{med['fusednet'] * 1e3:7.2f} ms ({gbs['fusednet']:5.1f} GB/s) | numpy "
+        f"{med['numpy'] * 1e3:7.2f} ms ({gbs['numpy']:4.1f} GB/s) -> "
+        f"{med['numpy'] / med['fusednet']:5.1f}x numpy"
+    )
+    out = {
+        "fusednet_s": med["fusednet"],
+        "numpy_s": med["numpy"],
+        "x_numpy": med["numpy"] / med["fusednet"],
+        "fusednet_GBps": gbs["fusednet"],
+    }
     if "torch" in med:
-        line += (f" | torch {med['torch'] * 1e3:7.2f} ms ({gbs['torch']:5.1f} GB/s) -> fusednet "
-                 f"time / torch time = {med['fusednet'] / med['torch']:4.2f} ({tnote})")
+        line += (
+            f" | torch {med['torch'] * 1e3:7.2f} ms ({gbs['torch']:5.1f} GB/s) -> fusednet "
+            f"time / torch time = {med['fusednet'] / med['torch']:4.2f} ({tnote})"
+        )
         out.update(torch_s=med["torch"], time_vs_torch=med["fusednet"] / med["torch"])
     else:
         line += f" | {tnote}"
@@ -125,8 +150,8 @@ def test_step(benchmark, opt, impl):
     else:
         fn = fusednet_step(opt) if impl == "fusednet" else numpy_step(opt)
     benchmark.pedantic(fn, rounds=7, iterations=1, warmup_rounds=1)
-    gbs = BYTES_PER_PARAM[opt] * N / benchmark.stats["median"] / 1e9
-    benchmark.extra_info["GB/s"] = round(gbs, 2)
+    if (seconds := median_s(benchmark)) is not None:
+        benchmark.extra_info["GB/s"] = round(BYTES_PER_PARAM[opt] * N / seconds / 1e9, 2)
 
 
 @pytest.mark.parametrize("opt", OPTIMIZERS)

@@ -1,8 +1,9 @@
 """mlp784 epochs and the tiny full-batch network under pytest-benchmark (issue 4's workloads)."""
+
 import pytest
 
-from fusednet.bench import cases_train
 from conftest import run_contender
+from fusednet.bench import cases_train
 
 
 @pytest.mark.parametrize("contender", ("fusednet", "numpy", "torch"))

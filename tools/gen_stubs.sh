@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Regenerates python/fusednet/_core.pyi from the built extension (needs pybind11-stubgen and a
-# tools/dev_build.sh build). Run after changing any binding.
+# Regenerates python/fusednet/_core.pyi from the dev build in python/fusednet (tools/dev_build.sh
+# with FUSEDNET_CUDA=AUTO: the stub describes a CUDA build). Run after changing any binding;
+# tools/check_stubs.sh (in CI) fails while the committed stub differs from what this writes.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/stubs_common.sh"
+cd "$ROOT/python"   # import fusednet from the working tree
+check_stubgen_version
+if ! so=$(core_with_cuda); then
+  echo "${so:-fusednet._core did not import}: not a CUDA build; rebuild with" \
+       "FUSEDNET_CUDA=AUTO tools/dev_build.sh (needs nvcc) before generating the stub" >&2
+  exit 1
+fi
 out=$(mktemp -d)
-(cd python && python -m pybind11_stubgen fusednet._core -o "$out" --numpy-array-remove-parameters)
-cp "$out/fusednet/_core.pyi" python/fusednet/_core.pyi
-echo "wrote python/fusednet/_core.pyi"
+trap 'rm -rf "$out"' EXIT
+generate_stub "$out"
+cp "$out/fusednet/_core.pyi" fusednet/_core.pyi
+echo "wrote python/fusednet/_core.pyi from $so"

@@ -10,13 +10,15 @@ library returns, and a contender timed right after another would share the two c
 spinners. Then the contender runs untimed for WAKE_S (at least one call), so its own sleeping
 workers are awake and on their cores. Each library is timed in its own steady state.
 """
+
 from __future__ import annotations
 
 import gc
 import math
 import statistics
 import time
-from typing import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Callable
 
 from .case import Contender, ContenderResult
 
@@ -43,12 +45,12 @@ def _warm_up(c: Contender, min_run_s: float):
     if c.fn is None:
         return ContenderResult(c.name, "unavailable", c.note, c.reason or "not installed"), 0
     try:
-        if c.warmup is not None:                   # long calls: one per timed run
+        if c.warmup is not None:  # long calls: one per timed run
             c.warmup()
             return None, 1
-        t = _time_calls(c.fn, 1)                   # first call: page faults, lazy init
-        if t < min_run_s:                          # steady state: best of a few, so one
-            t = min(_time_calls(c.fn, 1) for _ in range(5))   # preempted call does not skew it
+        t = _time_calls(c.fn, 1)  # first call: page faults, lazy init
+        if t < min_run_s:  # steady state: best of a few, so one
+            t = min(_time_calls(c.fn, 1) for _ in range(5))  # preempted call does not skew it
     except UNAVAILABLE_ERRORS as exc:
         return ContenderResult(c.name, "unavailable", c.note, describe_error(exc)), 0
     except Exception as exc:  # noqa: BLE001 -- a broken contender must not stop the suite
@@ -86,8 +88,9 @@ def _run_round(live, results, offset):
             res.status, res.reason = "error", describe_error(exc)
 
 
-def measure(contenders: Sequence[Contender], *, repeat: int, min_run_s: float,
-            budget_s: float) -> dict:
+def measure(
+    contenders: Sequence[Contender], *, repeat: int, min_run_s: float, budget_s: float
+) -> dict:
     """Times each contender; returns {name: ContenderResult} in the contenders' order.
 
     repeat: timed runs per contender, fewer when they would not fit in ``budget_s`` (warm-up
@@ -113,7 +116,7 @@ def measure(contenders: Sequence[Contender], *, repeat: int, min_run_s: float,
             round_started = time.perf_counter()
             _run_round(live, results, done)
             done += 1
-            if done == 1:   # the first round tells how many fit in what is left of the budget
+            if done == 1:  # the first round tells how many fit in what is left of the budget
                 round_s = time.perf_counter() - round_started
                 left = budget_s - (time.perf_counter() - started)
                 floor = min(repeat, 3) if 3 * round_s <= budget_s else 1
@@ -127,3 +130,25 @@ def measure(contenders: Sequence[Contender], *, repeat: int, min_run_s: float,
             res.median_s = statistics.median(res.runs_s)
             res.min_s = min(res.runs_s)
     return results
+
+
+def median_seconds(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    repeat: int = 7,
+    min_run_s: float = 0.01,
+    budget_s: float = 60.0,
+) -> dict:
+    """measure() for plain callables, for side-by-side tables outside the CLI (the pytest-benchmark
+    files): {name: median seconds per call}, in the order of ``fns``. A callable that fails raises,
+    since there is no report here to carry the reason."""
+    results = measure(
+        [Contender(name, fn) for name, fn in fns.items()],
+        repeat=repeat,
+        min_run_s=min_run_s,
+        budget_s=budget_s,
+    )
+    for res in results.values():
+        if res.status != "ok" or res.median_s is None:
+            raise RuntimeError(f"{res.name}: {res.status}: {res.reason}")
+    return {name: res.median_s for name, res in results.items()}
