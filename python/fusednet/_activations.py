@@ -1,15 +1,15 @@
-"""Activation names shared by ops, the gemm epilogue and the model: name -> kernel code.
-
-Codes match ``fusednet::Activation`` in csrc/kernels/types.h; ``ACT[code]`` is the
-``_core.Activation`` member the op bindings take. softmax / log_softmax are row-wise, so they are
-not elementwise codes (the gemm epilogue cannot apply them).
+"""Activation names shared by ops, the gemm epilogue and the model: name -> ``_core.Activation``
+(csrc/kernels/types.h), the member the op bindings and the net's layer specs take. softmax /
+log_softmax are row-wise, so they are not elementwise (the gemm epilogue cannot apply them).
 """
 from __future__ import annotations
 
 from . import _core
 
-LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH = range(7)
-ACT = tuple(_core.Activation(code) for code in range(GELU_TANH + 1))
+_A = _core.Activation
+LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH = (
+    _A.linear, _A.relu, _A.leaky_relu, _A.sigmoid, _A.tanh, _A.gelu, _A.gelu_tanh)
+del _A
 
 ELEMENTWISE = {
     "linear": LINEAR,
@@ -27,7 +27,7 @@ DEFAULT_NEGATIVE_SLOPE = 0.01
 
 
 def elementwise_code(name, name_of_arg: str = "activation", negative_slope=None):
-    """(code, param) of an elementwise activation; None means linear. ValueError lists the known
+    """(activation, param) of an elementwise activation; None means linear. ValueError lists the known
     names, TypeError for a non-string."""
     if name is None:
         return LINEAR, 0.0

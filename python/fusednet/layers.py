@@ -22,7 +22,7 @@ SOFTMAX = _core.Activation.softmax  # row-wise: only a Net's output layer
 def activation_code(name, name_of_arg="activation"):
     """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax'."""
     if name is None:
-        return _core.Activation.linear, 0.0, "linear"
+        return _activations.LINEAR, 0.0, "linear"
     if not isinstance(name, str):
         raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, got "
                         f"{type(name).__name__}")
@@ -32,8 +32,8 @@ def activation_code(name, name_of_arg="activation"):
     if key not in _activations.ELEMENTWISE:
         raise ValueError(f"{name_of_arg}: unknown activation '{name}'; expected one of "
                          f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}")
-    code, param = _activations.elementwise_code(key, name_of_arg)
-    return _core.Activation(code), param, key
+    act, param = _activations.elementwise_code(key, name_of_arg)
+    return act, param, key
 
 
 def _check_shape(input_shape):

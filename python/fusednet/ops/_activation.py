@@ -13,16 +13,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._activations import ACT, DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE
+from .._activations import (DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE, GELU, GELU_TANH, LEAKY_RELU, RELU,
+                           SIGMOID, TANH)
 from .._checks import F32, as_f32, check_out
 from ._device import CPU, device_arg
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
 _KNOWN = ACTIVATIONS + ("gelu_tanh",)
-# The elementwise activations as the _core.Activation members the bindings take.
-_ACT = {name: ACT[code] for name, code in ELEMENTWISE.items()}
-_RELU, _LEAKY_RELU, _SIGMOID, _TANH, _GELU, _GELU_TANH = (
-    _ACT[name] for name in ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"))
 
 
 # ---- plumbing ------------------------------------------------------------------------------------
@@ -100,53 +97,53 @@ def _slope(negative_slope):
 
 def _gelu_code(approximate):
     if approximate in (False, "none"):
-        return _GELU
+        return GELU
     if approximate in (True, "tanh"):
-        return _GELU_TANH
+        return GELU_TANH
     raise ValueError(f"approximate: expected False/True (or 'none'/'tanh'), got {approximate!r}")
 
 
 # ---- elementwise ---------------------------------------------------------------------------------
 def relu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """max(x, 0) elementwise (NaN stays NaN)."""
-    return _forward(x, _RELU, 0.0, out, device)
+    return _forward(x, RELU, 0.0, out, device)
 
 
 def relu_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
                   device: str = "cpu") -> np.ndarray:
     """dy * [x > 0]; the derivative at 0 is taken as 0."""
-    return _backward(dy, x, _RELU, 0.0, out, device)
+    return _backward(dy, x, RELU, 0.0, out, device)
 
 
 def leaky_relu(x: ArrayLike, negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
                out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """x if x > 0 else negative_slope * x."""
-    return _forward(x, _LEAKY_RELU, _slope(negative_slope), out, device)
+    return _forward(x, LEAKY_RELU, _slope(negative_slope), out, device)
 
 
 def leaky_relu_backward(dy: ArrayLike, x: ArrayLike,
                         negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
                         out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
-    return _backward(dy, x, _LEAKY_RELU, _slope(negative_slope), out, device)
+    return _backward(dy, x, LEAKY_RELU, _slope(negative_slope), out, device)
 
 
 def sigmoid(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """1 / (1 + exp(-x)), computed without overflow for any x."""
-    return _forward(x, _SIGMOID, 0.0, out, device)
+    return _forward(x, SIGMOID, 0.0, out, device)
 
 
 def sigmoid_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
                      device: str = "cpu") -> np.ndarray:
-    return _backward(dy, x, _SIGMOID, 0.0, out, device)
+    return _backward(dy, x, SIGMOID, 0.0, out, device)
 
 
 def tanh(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
-    return _forward(x, _TANH, 0.0, out, device)
+    return _forward(x, TANH, 0.0, out, device)
 
 
 def tanh_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
                   device: str = "cpu") -> np.ndarray:
-    return _backward(dy, x, _TANH, 0.0, out, device)
+    return _backward(dy, x, TANH, 0.0, out, device)
 
 
 def gelu(x: ArrayLike, approximate: bool | str = False, out: np.ndarray | None = None, *,
@@ -234,7 +231,7 @@ def activation(x: ArrayLike, name: str, out: np.ndarray | None = None, *, device
         return leaky_relu(x, out=out, device=device, **params)
     if key == "gelu":
         return gelu(x, out=out, device=device, **params)
-    return _forward(x, _ACT[key], 0.0, out, device)
+    return _forward(x, ELEMENTWISE[key], 0.0, out, device)
 
 
 def activation_backward(dy: ArrayLike, x: ArrayLike, name: str, out: np.ndarray | None = None,
@@ -247,7 +244,7 @@ def activation_backward(dy: ArrayLike, x: ArrayLike, name: str, out: np.ndarray 
         return leaky_relu_backward(dy, x, out=out, device=device, **params)
     if key == "gelu":
         return gelu_backward(dy, x, out=out, device=device, **params)
-    return _backward(dy, x, _ACT[key], 0.0, out, device)
+    return _backward(dy, x, ELEMENTWISE[key], 0.0, out, device)
 
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid",

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._activations import ACT, ELEMENTWISE, elementwise_code
+from .._activations import ELEMENTWISE, elementwise_code
 from .._checks import as_f32
 from ._device import CPU, device_arg
 
@@ -19,8 +19,7 @@ _gemm = _core.gemm
 _linear = _core.linear
 # (activation, param) the binding takes for each elementwise name and None; other spellings and
 # bad names go through elementwise_code, which also words the errors.
-_EPILOGUE = {name: (ACT[code], param)
-             for name in (None, *ELEMENTWISE) for code, param in [elementwise_code(name)]}
+_EPILOGUE = {name: elementwise_code(name) for name in (None, *ELEMENTWISE)}
 
 __all__ = ["matmul", "linear"]
 
@@ -56,8 +55,7 @@ def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *,
     try:
         act, param = _EPILOGUE[activation]
     except (KeyError, TypeError):  # another spelling ("ReLU"), or an error to word
-        code, param = elementwise_code(activation)
-        act = ACT[code]
+        act, param = elementwise_code(activation)
     if type(x) is not np.ndarray or x.dtype != _F32:
         x = as_f32(x, "x")
     if type(w) is not np.ndarray or w.dtype != _F32:
