@@ -1,16 +1,13 @@
 // The counter-based hash behind Net's dropout masks and shuffles, usable from host C++ and from
 // CUDA kernels, so a NetCuda draws exactly the masks and permutations a CPU Net draws.
-// The one definition: net.cpp (dropout), net_common.cpp (the shuffle both nets use) and the CUDA
-// dropout kernel all include it; tests/test_net_cuda.py checks CPU and CUDA training agree.
+// The one definition: the nets (net/net.cpp's dropout, net/spec.cpp's shuffle) and the CUDA
+// dropout kernel (cuda/net_kernels.cu) include it; tests/test_net_cuda.py checks CPU and CUDA
+// training agree.
 #pragma once
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FN_HOST_DEVICE __host__ __device__
-#else
-#define FN_HOST_DEVICE
-#endif
+#include "kernels/math/host_device.h"
 
 namespace fusednet {
 namespace nethash {
