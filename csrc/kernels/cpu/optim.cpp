@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "kernels/cpu.h"
+#include "kernels/checks.h"
 #include "kernels/cpu/optim_kernels.h"
 #include "runtime/thread_pool.h"
 
@@ -95,7 +96,7 @@ void for_each_block(index_t n, Range range) {
 
 void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, float lr,
                   float momentum, bool nesterov, float weight_decay) {
-  optmath::check_sgd_args(n, momentum, velocity);
+  check_sgd_args(n, momentum, velocity);
   if (n == 0) return;
   const SgdCoeffs c = optmath::sgd_coeffs(lr, momentum, nesterov, weight_decay);
   const auto range = optim_kernels(active_cpu_isa()).sgd;
@@ -107,7 +108,7 @@ void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, f
 void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t n,
                    std::int64_t step, float lr, float beta1, float beta2, float eps,
                    float weight_decay, bool decoupled) {
-  optmath::check_adam_args(n, step);
+  check_adam_args(n, step);
   if (n == 0) return;
   const AdamCoeffs c = optmath::adam_coeffs(step, lr, beta1, beta2, eps, weight_decay, decoupled);
   const auto range = optim_kernels(active_cpu_isa()).adam;

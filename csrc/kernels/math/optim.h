@@ -43,19 +43,7 @@ struct SgdCoeffs {
   bool use_decay, use_momentum, nesterov;  // nesterov only with momentum
 };
 
-// ---- the entry points' checks and coefficients (host), the same on both devices --------------
-// An empty span needs no velocity (a device copy of an empty array may be nullptr).
-inline void check_sgd_args(index_t n, float momentum, const float* velocity) {
-  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
-  FN_CHECK(n == 0 || momentum == 0.0f || velocity != nullptr,
-           "velocity: required when momentum != 0 (got momentum=", momentum, ")");
-}
-
-inline void check_adam_args(index_t n, std::int64_t step) {
-  FN_CHECK(step >= 1, "step: expected an integer >= 1, got ", step);
-  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
-}
-
+// ---- the coefficients of a call (host) -------------------------------------------------------
 inline SgdCoeffs sgd_coeffs(float lr, float momentum, bool nesterov, float weight_decay) {
   SgdCoeffs c;
   c.lr = lr;
