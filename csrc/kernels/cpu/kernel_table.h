@@ -24,10 +24,16 @@
 
 namespace fusednet {
 
+template <class Kernels>
+struct KernelsOf {
+  using Registration = const Kernels& (*)();
+};
+
 // The table for `isa`: avx512, else avx2, else generic, skipping the ones a family lacks (nullptr).
 template <class Kernels>
-const Kernels& pick_kernels(CpuIsa isa, const Kernels& (*generic)(), const Kernels& (*avx2)(),
-                            const Kernels& (*avx512)()) {
+const Kernels& pick_kernels(CpuIsa isa, const Kernels& (*generic)(),
+                            typename KernelsOf<Kernels>::Registration avx2,
+                            typename KernelsOf<Kernels>::Registration avx512) {
   if (isa == CpuIsa::Avx512 && avx512) return avx512();
   if (isa != CpuIsa::Generic && avx2) return avx2();
   return generic();

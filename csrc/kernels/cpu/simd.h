@@ -17,7 +17,8 @@
 // masked_store(p, m, r). VecAvx2 adds what the loss rows need (so far AVX2 only): sub, min,
 // abs, round (to nearest), pow2i(n) = 2^n for integral n, lt/ge/eq (lane masks),
 // select(m, yes, no), if_then_else_zero(m, v), if_then_zero_else(m, v), mask_and, reduce_max and
-// reduce_sum (fixed pairwise order), and promote_lo/promote_hi/demote to and from VecAvx2d.
+// reduce_sum (fixed pairwise order), promote_lo/promote_hi to VecAvx2d and combine(hi, lo) of two
+// halves (VecAvx2d::demote's).
 // Every operation is one intrinsic (or the fixed sequence written here), always inlined, so a
 // kernel written over V compiles to the instructions it would have spelled out by hand.
 //
@@ -166,6 +167,7 @@ struct VecAvx2d {
   static FN_INLINE reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
   static FN_INLINE reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
   static FN_INLINE reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
+  static FN_INLINE __m128 demote(reg v) { return _mm256_cvtpd_ps(v); }  // to 4 floats
   static FN_INLINE double reduce_sum(reg v) {  // (v0 + v2) + (v1 + v3)
     __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
@@ -253,12 +255,10 @@ struct VecAvx2 {
     x = _mm_add_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
   }
-  // To and from doubles: lanes 0-3 and 4-7 widened; two double vectors narrowed into one.
+  // To doubles (lanes 0-3, lanes 4-7), and two halves (VecAvx2d::demote's) into one vector.
   static FN_INLINE __m256d promote_lo(reg v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
   static FN_INLINE __m256d promote_hi(reg v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
-  static FN_INLINE reg demote(__m256d lo, __m256d hi) {
-    return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
-  }
+  static FN_INLINE reg combine(__m128 hi, __m128 lo) { return _mm256_set_m128(hi, lo); }
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }
