@@ -1,6 +1,8 @@
 // The CPU kernel interface: every op family's entry points, shared by the bindings and by Net.
 // Kernels see raw pointers, sizes and strides only: no Python, no allocation, no globals beyond
-// the thread count from dispatch.h. Strides are in elements (not bytes) and may be negative.
+// the runtime settings (runtime/thread_pool.h's thread count, runtime/isa.h's active ISA, whose
+// table of each family runs: cpu/kernel_table.h). Strides are in elements (not bytes) and may be
+// negative. Bad arguments raise the ValueError the CUDA twins raise (kernels/checks.h).
 #pragma once
 
 #include "common.h"

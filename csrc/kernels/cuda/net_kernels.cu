@@ -1,40 +1,32 @@
-// Small kernels NetCuda needs beyond the op families (declared in csrc/net_cuda.h):
-//   dropout_mask:  dst[i] = u(key, i) >= rate ? src[i] * (1 / (1 - rate)) : 0, u from net_hash.h,
-//                  so the mask is bit-identical to Net::dropout's on the CPU;
+// Small kernels a Net on the GPU needs beyond the op families (declared in kernels/cuda.h):
+//   gather_rows:   dst[i, :] = src[index[i], :] (a shuffled mini-batch of a resident data set);
+//   dropout_mask:  dst[i] = u(key, i) >= rate ? src[i] * (1 / (1 - rate)) : 0, u from
+//                  kernels/math/hash.h, so the mask is bit-identical to the CPU Net's dropout;
 //   gather_labels: dst[i] = src[index[i]] (int64 class ids of a shuffled batch);
-//   metric_rows:   one double per row, the row's contribution to a metric sum, as
-//                  Net::accumulate_metrics computes it (summed afterwards with sum_doubles_cuda).
+//   metric_rows:   one double per row, the row's contribution to a metric sum, as the CPU Net
+//                  computes it (summed afterwards with sum_doubles_cuda).
 // All one thread per element (or per row), grid-stride, 64-bit indices: simple on purpose.
 #include <cuda_runtime.h>
 
 #include <cmath>
 #include <cstdint>
 
-#include "device_util.cuh"
-#include "net/net_cuda.h"
+#include "kernels/cuda/device_util.cuh"
 #include "kernels/math/hash.h"
-#include "runtime/cuda_check.cuh"
 
 namespace fusednet {
 
 namespace {
 
-cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 constexpr int kThreads = 256;
-
-__device__ __forceinline__ index_t first_index() {
-  return blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
-}
-__device__ __forceinline__ index_t grid_stride() {
-  return static_cast<index_t>(gridDim.x) * blockDim.x;
-}
+using dev::first_index;
+using dev::grid_stride;
 
 // One thread per element of dst, grid-stride; consecutive threads read consecutive columns.
 __global__ void gather_rows_kernel(const float* src, const std::int64_t* index, float* dst,
                                    index_t rows, index_t cols) {
   const index_t n = rows * cols;
-  for (index_t e = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; e < n;
-       e += static_cast<index_t>(gridDim.x) * blockDim.x) {
+  for (index_t e = first_index(); e < n; e += grid_stride()) {
     const index_t i = e / cols, j = e - i * cols;
     dst[e] = src[index[i] * cols + j];
   }
@@ -52,7 +44,7 @@ __global__ void gather_labels_kernel(const std::int64_t* src, const std::int64_t
   for (index_t i = first_index(); i < rows; i += grid_stride()) dst[i] = src[index[i]];
 }
 
-// First index of the row maximum; a NaN beats any number (Net's argmax_row).
+// First index of the row maximum; a NaN beats any number (as the CPU Net's metrics).
 __device__ index_t argmax_row(const float* r, index_t n) {
   index_t best = 0;
   for (index_t j = 1; j < n; ++j)
@@ -99,7 +91,7 @@ void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, i
 void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
                        CudaStream stream) {
   if (n <= 0) return;
-  const float scale = 1.0f / (1.0f - rate);  // as Net::dropout: one float multiply per element
+  const float scale = 1.0f / (1.0f - rate);  // as the CPU Net: one float multiply per element
   dropout_mask_kernel<<<dev::grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
       src, dst, n, rate, scale, key);
   CUDA_CHECK_LAUNCH();

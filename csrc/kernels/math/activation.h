@@ -119,13 +119,15 @@ FN_HOST_DEVICE FN_INLINE float derivative_from_output(float y, float a) {
 template <Activation A>
 using ActivationTag = std::integral_constant<Activation, A>;
 
-// f(ActivationTag<act>{}) for an elementwise code, as Linear for any other when f returns a value
-// (a void f does nothing then). The CPU picks a whole span kernel with it, CUDA one element's
-// formula.
+// f(ActivationTag<act>{}) for an elementwise code. For any other code a value-returning f (CUDA's
+// per-element formula) gets Linear's, a void f (the CPU picking a span loop) is not called.
 template <class F>
 FN_HOST_DEVICE FN_INLINE auto visit(Activation act, F&& f) {
+  constexpr bool kValue = !std::is_void_v<decltype(f(ActivationTag<Activation::Linear>{}))>;
   switch (act) {
-    case Activation::Linear: return f(ActivationTag<Activation::Linear>{});
+    case Activation::Linear:
+      if constexpr (!kValue) return f(ActivationTag<Activation::Linear>{});
+      break;  // below, with the other codes
     case Activation::ReLU: return f(ActivationTag<Activation::ReLU>{});
     case Activation::LeakyReLU: return f(ActivationTag<Activation::LeakyReLU>{});
     case Activation::Sigmoid: return f(ActivationTag<Activation::Sigmoid>{});
@@ -134,8 +136,7 @@ FN_HOST_DEVICE FN_INLINE auto visit(Activation act, F&& f) {
     case Activation::GELUTanh: return f(ActivationTag<Activation::GELUTanh>{});
     default: break;
   }
-  if constexpr (!std::is_void_v<decltype(f(ActivationTag<Activation::Linear>{}))>)
-    return f(ActivationTag<Activation::Linear>{});
+  if constexpr (kValue) return f(ActivationTag<Activation::Linear>{});
 }
 
 }  // namespace actmath
