@@ -12,10 +12,8 @@ namespace fusednet {
 #define FN_AVX2_BLOCKS 144, 384, 4080
 #endif
 const GemmKernels& gemm_kernels_avx2() {
-  using FN_SIMD_NS::VecAvx2;
-  static const GemmKernels set = FN_SIMD_NS::gemm::make_gemm_kernels<VecAvx2, 6, 2, 12>(
-      "sgemm_kernel_avx2_6x16", FN_AVX2_BLOCKS);
-  return set;
+  return FN_SIMD_NS::gemm::table<FN_SIMD_NS::VecAvx2, 6, 2, 12>("sgemm_kernel_avx2_6x16",
+                                                                FN_AVX2_BLOCKS);
 }
 
 }  // namespace fusednet

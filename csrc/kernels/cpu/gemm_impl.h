@@ -438,11 +438,13 @@ GemmKernels make_gemm_kernels_impl(const char* name, index_t mc, index_t kc, ind
   return set;
 }
 
-// The table of the MR x (NV * V::width) kernel with the given cache blocks.
+// The table of the MR x (NV * V::width) kernel with the given cache blocks, built on first use
+// (each ISA file registers one instantiation, from one call with constants).
 template <class V, int MR, int NV, int kChains>
-GemmKernels make_gemm_kernels(const char* name, index_t mc, index_t kc, index_t nc) {
-  return make_gemm_kernels_impl<V, MR, NV, kChains>(name, mc, kc, nc,
-                                                    std::make_integer_sequence<int, MR>{});
+const GemmKernels& table(const char* name, index_t mc, index_t kc, index_t nc) {
+  static const GemmKernels set = make_gemm_kernels_impl<V, MR, NV, kChains>(
+      name, mc, kc, nc, std::make_integer_sequence<int, MR>{});
+  return set;
 }
 
 }  // namespace gemm
