@@ -132,7 +132,7 @@ FN_INLINE reg bce_vec(reg z, reg t, reg coef, reg* dz) {
   // sigmoid(z) - t, as (1 - t) - sigmoid(-z) for z >= 0 (see bce_row_generic in loss.cpp)
   const reg small = V::mul(e, r);  // sigmoid(-|z|)
   const reg pos = V::sub(V::sub(V::set1(1.0f), t), small);
-  const mask nonneg = V::ge(z, zero);
+  const mask nonneg = V::ge(z, zero);  // first: the order decides GCC's FMA fusion (simd.h)
   const reg diff = V::select(nonneg, pos, V::sub(small, t));
   *dz = V::mul(coef, diff);
   const reg linear = V::fnmadd(t, z, V::max(z, zero));

@@ -20,7 +20,10 @@
 // reduce_sum (fixed pairwise order), promote_lo/promote_hi to VecAvx2d and combine(hi, lo) of two
 // halves (VecAvx2d::demote's).
 // Every operation is one intrinsic (or the fixed sequence written here), always inlined, so a
-// kernel written over V compiles to the instructions it would have spelled out by hand.
+// kernel written over V compiles to the instructions it would have spelled out by hand. One
+// caution: GCC implements most float intrinsics as plain vector arithmetic, so (with the default
+// -ffp-contract=fast) it may fuse a mul and an add into an FMA, and whether it does can depend
+// on the order of the statements: the bits of a kernel depend on that order, not only its math.
 //
 // This vocabulary and the per-ISA code of every family live in namespace fusednet::FN_SIMD_NS
 // (simd_generic, simd_avx2 or simd_avx512, from the flags of the translation unit; a family's
