@@ -283,7 +283,7 @@ void bind_gemm(py::module_& m) {
   m.def(
       "gemm_blocking",
       [](py::object isa) {
-        const auto& ks = gemm_detail::kernels_for(isa_arg(isa));
+        const auto& ks = gemm_kernels(isa_arg(isa));
         py::dict d;
         d["kernel"] = ks.name;
         d["mr"] = ks.mr;
@@ -310,7 +310,7 @@ void bind_gemm(py::module_& m) {
       "_gemm_small_plan",
       [](index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b, index_t cs_b,
          index_t rs_c, index_t cs_c, bool bias, py::object isa) {
-        const auto& ks = gemm_detail::kernels_for(isa_arg(isa));
+        const auto& ks = gemm_kernels(isa_arg(isa));
         return gemm_detail::small_plan(M, N, K, rs_a, cs_a, rs_b, cs_b, rs_c, cs_c, bias,
                                        ks.simd_width);
       },

@@ -1,6 +1,8 @@
 // The CPU kernel interface: every op family's entry points, shared by the bindings and by Net.
 // Kernels see raw pointers, sizes and strides only: no Python, no allocation, no globals beyond
-// the thread count from dispatch.h. Strides are in elements (not bytes) and may be negative.
+// the runtime settings (runtime/thread_pool.h's thread count, runtime/isa.h's active ISA, whose
+// table of each family runs: cpu/kernel_table.h). Strides are in elements (not bytes) and may be
+// negative. Arguments are checked through kernels/checks.h, as the CUDA twins check them.
 #pragma once
 
 #include "common.h"
@@ -70,6 +72,8 @@ void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t 
 // C = act(alpha * A @ B + beta * C + bias), with A [M, K], B [K, N], C [M, N] given by element
 // strides (row stride, column stride), so transposes and any NumPy view need no copy.
 // beta == 0 means C is not read (NaN in C does not propagate). bias (length N) may be nullptr.
+// epilogue.act: an elementwise code; another raises check_elementwise's ValueError when the
+// epilogue is applied.
 
 void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
               index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,

@@ -4,6 +4,8 @@
 // and events are runtime/cuda_memory.h.
 //
 // Conventions shared by every launcher:
+// - arguments are checked as the *_cpu entry points check them (kernels/checks.h): the same
+//   ValueError for the same bad input;
 // - pointers are device pointers; sizes are 64-bit; a size of 0 launches nothing;
 // - `stream` is a cudaStream_t (nullptr = the legacy default stream); launches are asynchronous
 //   and checked at once (a bad configuration throws std::runtime_error with CUDA's message);
@@ -22,14 +24,13 @@
 
 namespace fusednet {
 
-// ---- gathers and other net building blocks (kernels/cuda/net_kernels.cu) ------------------------------------------------------
+// ---- net building blocks (kernels/cuda/net_kernels.cu) ------------------------------------------
 // dst[i, :] = src[index[i], :] for i < rows, rows of `cols` floats (a shuffled mini-batch from a
 // data set resident on the device). Indices must be in range (the caller draws them).
 void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, index_t rows,
                       index_t cols, CudaStream stream = nullptr);
-
-// ---- net building blocks (kernels/cuda/net_kernels.cu) -------------------------------------------------------
-// dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (Net::dropout's mask; in place ok).
+// dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (the CPU Net's dropout mask;
+// in place ok).
 void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
                        CudaStream stream = nullptr);
 // dst[i] = src[index[i]] for int64 labels.
@@ -42,7 +43,7 @@ void metric_rows_cuda(int kind, const float* pred, float threshold, const std::i
                       const float* targets, double* out, index_t rows, index_t cols,
                       CudaStream stream = nullptr);
 
-// ---- gemm (kernels/cuda/gemm.cu) ----------------------------------------------------------------
+// ---- gemm (kernels/cuda/gemm.cu, the TF32 kernels in gemm_tf32.cu) ------------------------------
 // C = act(alpha * A @ B + beta * C + bias), strides in elements as in gemm_cpu (A [M, K] with
 // (rs_a, cs_a), ...). beta == 0 never reads C. Fast paths need one unit stride per operand (any
 // of the four transpose forms); other strides take a correct, slower path. allow_tf32 selects the

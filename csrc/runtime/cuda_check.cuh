@@ -1,4 +1,5 @@
-// CUDA-side helpers shared by every kernel file: error checks that throw with CUDA's message.
+// CUDA-side helpers shared by every .cu file: error checks that throw with CUDA's message, and
+// the runtime's view of a CudaStream.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -7,7 +8,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "runtime/cuda_memory.h"
+
 namespace fusednet {
+
+// runtime/cuda_memory.h names the stream without CUDA's headers; this is the cudaStream_t the
+// runtime API takes (nullptr: the legacy default stream).
+inline cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t err, const char* what, const char* file,
                                           int line) {

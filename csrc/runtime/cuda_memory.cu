@@ -14,8 +14,6 @@
 namespace fusednet {
 
 namespace {
-cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
-
 std::string mib(std::size_t bytes) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(bytes) / (1024.0 * 1024.0));

@@ -13,36 +13,28 @@
 //   log_softmax y_ij = x_ij - m_i - log Z_i,   dx_ij = dy_ij - softmax_ij sum_k dy_ik
 //
 // NaN in gives NaN out; the derivative at a relu kink (x = 0) is 0. Sigmoid, tanh and the gelus
-// are computed in forms that neither overflow nor cancel for any float input (see the math header).
+// are computed in forms that neither overflow nor cancel for any float input.
 //
-// Layout of the code: activation_math.h holds the vectorizable math and the span kernels; this
-// file compiles them for the baseline target (the portable path), activation_avx2.cpp and
-// activation_avx512.cpp compile the same source with wider vectors, and the launchers below pick
-// the active ISA's table and split the work over threads. An element's value never depends on
-// the split (elementwise: fixed chunks; softmax: whole rows), so results are bit-identical
-// whatever the thread count.
+// Layout of the code: kernels/math/activation.h holds the formulas (shared with CUDA),
+// activation_impl.h the vectorizable primitives and the span kernels over them; this file compiles
+// those for the baseline target (the portable path), activation_avx2.cpp and activation_avx512.cpp
+// compile the same source with wider vectors, and the launchers below pick the active ISA's table
+// and split the work over threads. An element's value never depends on the split (elementwise:
+// fixed chunks; softmax: whole rows), so results are bit-identical whatever the thread count.
 #include <algorithm>
 
-#include "runtime/isa.h"
-#include "runtime/thread_pool.h"
+#include "kernels/checks.h"
 #include "kernels/cpu.h"
-
-#define FN_ACT_NS act_generic
-#include "kernels/cpu/activation_math.h"
+#include "kernels/cpu/activation_impl.h"
+#include "runtime/thread_pool.h"
 
 namespace fusednet {
 
-const ActivationKernels& activation_kernels_generic() { return act_generic::table(); }
+const ActivationKernels& activation_kernels_generic() { return FN_SIMD_NS::activation::table(); }
 
-const ActivationKernels& active_activation_kernels() {
-#ifdef FUSEDNET_X86_KERNELS
-  switch (active_cpu_isa()) {
-    case CpuIsa::Avx512: return activation_kernels_avx512();
-    case CpuIsa::Avx2: return activation_kernels_avx2();
-    default: break;
-  }
-#endif
-  return activation_kernels_generic();
+const ActivationKernels& activation_kernels(CpuIsa isa) {
+  return pick_kernels(isa, &activation_kernels_generic, FN_X86_KERNELS(activation_kernels_avx2),
+                      FN_X86_KERNELS(activation_kernels_avx512));
 }
 
 namespace {
@@ -77,25 +69,19 @@ void parallel_rows(index_t rows, index_t cols, F&& f) {
   });
 }
 
-void check_activation(Activation act, const char* fn) {
-  const int c = static_cast<int>(act);
-  FN_CHECK(c >= 0 && c <= static_cast<int>(Activation::GELUTanh), fn,
-           ": act: expected an activation code in [0, 6], got ", c);
-}
-
 }  // namespace
 
 void activation_forward_cpu(Activation act, float param, const float* x, float* y, index_t n) {
-  check_activation(act, "activation_forward_cpu");
-  const ActivationKernels& k = active_activation_kernels();
+  check_elementwise(act);
+  const ActivationKernels& k = activation_kernels(active_cpu_isa());
   parallel_chunks(n,
                   [&](index_t lo, index_t hi) { k.forward(act, param, x + lo, y + lo, hi - lo); });
 }
 
 void activation_backward_cpu(Activation act, float param, const float* dy, const float* x,
                              float* dx, index_t n) {
-  check_activation(act, "activation_backward_cpu");
-  const ActivationKernels& k = active_activation_kernels();
+  check_elementwise(act);
+  const ActivationKernels& k = activation_kernels(active_cpu_isa());
   parallel_chunks(n, [&](index_t lo, index_t hi) {
     k.backward(act, param, dy + lo, x + lo, dx + lo, hi - lo);
   });
@@ -103,28 +89,22 @@ void activation_backward_cpu(Activation act, float param, const float* dy, const
 
 void activation_backward_from_output_cpu(Activation act, float param, const float* dy,
                                          const float* y, float* dx, index_t n) {
-  check_activation(act, "activation_backward_from_output_cpu");
-  FN_CHECK(act != Activation::GELU && act != Activation::GELUTanh,
-           "activation_backward_from_output_cpu: act: gelu's derivative needs the forward input, "
-           "not its output");
-  FN_CHECK(act != Activation::LeakyReLU || param > 0.0f,
-           "activation_backward_from_output_cpu: leaky_relu needs negative_slope > 0 to recover "
-           "the sign of x from y, got ", param);
-  const ActivationKernels& k = active_activation_kernels();
+  check_derivative_from_output(act, param);
+  const ActivationKernels& k = activation_kernels(active_cpu_isa());
   parallel_chunks(n, [&](index_t lo, index_t hi) {
     k.backward_from_output(act, param, dy + lo, y + lo, dx + lo, hi - lo);
   });
 }
 
 void softmax_forward_cpu(const float* x, float* y, index_t rows, index_t cols, bool log) {
-  const ActivationKernels& k = active_activation_kernels();
+  const ActivationKernels& k = activation_kernels(active_cpu_isa());
   parallel_rows(rows, cols,
                 [&](index_t r0, index_t r1) { k.softmax_forward_rows(x, y, r0, r1, cols, log); });
 }
 
 void softmax_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
                           bool log) {
-  const ActivationKernels& k = active_activation_kernels();
+  const ActivationKernels& k = activation_kernels(active_cpu_isa());
   parallel_rows(rows, cols, [&](index_t r0, index_t r1) {
     k.softmax_backward_rows(dy, x, dx, r0, r1, cols, log);
   });

@@ -1,8 +1,7 @@
-// The activation span kernels of activation_math.h compiled with AVX2 + FMA (this file's name
+// The activation span kernels (activation_impl.h) compiled with AVX2 + FMA (this file's name
 // gives it -mavx2 -mfma): 8 floats per instruction, FMA in the polynomials.
-#define FN_ACT_NS act_avx2
-#include "activation_math.h"
+#include "kernels/cpu/activation_impl.h"
 
 namespace fusednet {
-const ActivationKernels& activation_kernels_avx2() { return act_avx2::table(); }
+const ActivationKernels& activation_kernels_avx2() { return FN_SIMD_NS::activation::table(); }
 }  // namespace fusednet

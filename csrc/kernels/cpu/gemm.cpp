@@ -9,7 +9,7 @@
 //           task on the same ic)
 //         for jr in the chunk by NR:        B micro-panel (pc, jr) packed by the first thread
 //           for ir in mc by MR:             that needs it, into a buffer holding all of K
-//             micro-kernel on an MR x NR tile (ISA file)
+//             micro-kernel on an MR x NR tile (gemm_<isa>.cpp)
 // No barrier inside a jc block: a thread never waits for another's K pass, and one that the OS
 // has descheduled leaves its remaining tasks to the others.
 // The epilogue rides on the K passes: the first applies beta (beta == 0 never reads C), later
@@ -27,23 +27,18 @@
 #include <new>
 #include <vector>
 
-#include "runtime/isa.h"
 #include "kernels/cpu.h"
+#include "kernels/cpu/gemm_kernels.h"
 #include "runtime/thread_pool.h"
-#include "gemm_kernels.h"
-
 
 namespace fusednet {
-namespace gemm_detail {
 
-const KernelSet& kernels_for(CpuIsa isa) {
-#if defined(FUSEDNET_X86_KERNELS)
-  if (isa == CpuIsa::Avx512) return kernels_avx512();
-  if (isa == CpuIsa::Avx2) return kernels_avx2();
-#endif
-  (void)isa;
-  return kernels_generic();
+const GemmKernels& gemm_kernels(CpuIsa isa) {
+  return pick_kernels(isa, &gemm_kernels_generic, FN_X86_KERNELS(gemm_kernels_avx2),
+                      FN_X86_KERNELS(gemm_kernels_avx512));
 }
+
+namespace gemm_detail {
 
 void apply_activation(Activation act, float param, float* c, index_t m, index_t n, index_t rs_c,
                       index_t cs_c) {
@@ -158,7 +153,7 @@ void scale_only(const Problem& p) {
 }
 
 // The K pass length of the blocked path: balanced blocks of at most ks.kc, from K alone.
-index_t k_pass(index_t K, const KernelSet& ks) { return ceil_div(K, ceil_div(K, ks.kc)); }
+index_t k_pass(index_t K, const GemmKernels& ks) { return ceil_div(K, ceil_div(K, ks.kc)); }
 
 // C^T = B^T A^T: the same product with the roles of rows and columns swapped (no bias: it would
 // lie along the other dimension).
@@ -200,7 +195,7 @@ int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, inde
 
 namespace {
 
-bool run_small(const Problem& p, const KernelSet& ks) {
+bool run_small(const Problem& p, const GemmKernels& ks) {
   const int plan = small_plan(p.M, p.N, p.K, p.rs_a, p.cs_a, p.rs_b, p.cs_b, p.rs_c, p.cs_c,
                               p.ep.bias != nullptr, ks.simd_width);
   if (plan < 0) return false;
@@ -266,7 +261,7 @@ thread_local std::vector<std::atomic<std::int32_t>> tl_panel_state;
 constexpr index_t kMaxPackedB = index_t{1} << 22;
 constexpr index_t kMaxPackedA = index_t{1} << 18;
 
-void run_blocked(const Problem& p, const KernelSet& ks, int threads_wanted) {
+void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const index_t MR = ks.mr, NR = ks.nr;
   // Balanced blocks: sizes depend on the problem only, never on the thread count.
   const index_t kc_max = k_pass(p.K, ks), n_pc = ceil_div(p.K, kc_max);
@@ -470,7 +465,7 @@ void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* 
 
 double fp32_peak_gflops_cpu(int threads, CpuIsa isa) {
   using clock = std::chrono::steady_clock;
-  const KernelSet& ks = kernels_for(isa);
+  const GemmKernels& ks = gemm_kernels(isa);
   threads = std::max(threads, 1);
   // Calibrate one chunk to about 10 ms on one thread, then keep the best of 5 chunks (~50 ms):
   // the best chunk is the one least disturbed by other processes on a shared machine.
@@ -515,7 +510,7 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     gemm_detail::scale_only(p);
     return;
   }
-  const gemm_detail::KernelSet& ks = gemm_detail::kernels_for(active_cpu_isa());
+  const GemmKernels& ks = gemm_kernels(active_cpu_isa());
   if (gemm_detail::run_small(p, ks)) return;
   // Some problems run better as C^T = B^T A^T (the bias then lies along the other dimension, so
   // only without one): a C with unit row stride (Fortran order), so the kernel's stores run along

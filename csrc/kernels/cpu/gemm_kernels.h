@@ -1,5 +1,6 @@
 // Private to the gemm family: the micro-kernel interface shared by the driver (gemm.cpp) and the
-// per-ISA kernel files (gemm_kernel_{generic,avx2,avx512}.cpp, each compiled with its own flags).
+// per-ISA files (gemm_generic.cpp, gemm_avx2.cpp, gemm_avx512.cpp, each compiled with its own
+// flags, registering gemm_impl.h's templates on its simd.h vector type; kernel_table.h).
 //
 // A micro-kernel computes one MR x NR tile of C from a K-slice:
 //   C[i, j] = epi(alpha * sum_k A(i, k) B(k, j) + beta * C[i, j])      i < m <= MR, j < n <= NR
@@ -10,8 +11,8 @@
 #pragma once
 
 #include "common.h"
-#include "runtime/isa.h"
 #include "kernels/cpu.h"
+#include "kernels/cpu/kernel_table.h"
 
 namespace fusednet {
 namespace gemm_detail {
@@ -60,34 +61,34 @@ using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const floa
 
 constexpr int kMaxMR = 16;
 
+}  // namespace gemm_detail
+
 // One ISA's kernels and the cache blocking that suits them.
-struct KernelSet {
-  const char* name;
-  int mr, nr;        // register tile
+struct GemmKernels {
+  const char* name;    // sgemm_kernel_<isa>_<MR>x<NR>
+  int mr, nr;          // register tile
   index_t mc, kc, nc;  // cache blocks: A block mc x kc in L2, B panel kc x NR in L1, kc x nc in L3
   // [m - 1]: the kernel computing m rows (m < mr only for the last rows of C).
-  PackedKernel packed[kMaxMR];
-  StridedKernel strided[kMaxMR];
+  gemm_detail::PackedKernel packed[gemm_detail::kMaxMR];
+  gemm_detail::StridedKernel strided[gemm_detail::kMaxMR];
   // The same tiles, a row or a column of them per call (the driver's sweeps, per-tile calls and
   // setup hoisted: with short K they are a fair share of the work). packed_row[m - 1]: m rows.
-  PackedRowFn packed_row[kMaxMR];
-  PackedColumnFn packed_column;
-  PackAFn pack_a;
-  PackBFn pack_b;
+  gemm_detail::PackedRowFn packed_row[gemm_detail::kMaxMR];
+  gemm_detail::PackedColumnFn packed_column;
+  gemm_detail::PackAFn pack_a;
+  gemm_detail::PackBFn pack_b;
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
   double (*fma_loop)(index_t iters);
-  SmallFn small;
+  gemm_detail::SmallFn small;
   int simd_width;  // floats per vector register
 };
 
-const KernelSet& kernels_generic();
-#if defined(FUSEDNET_X86_KERNELS)
-const KernelSet& kernels_avx2();
-const KernelSet& kernels_avx512();
-#endif
+const GemmKernels& gemm_kernels_generic();
+const GemmKernels& gemm_kernels_avx2();
+const GemmKernels& gemm_kernels_avx512();
+const GemmKernels& gemm_kernels(CpuIsa isa);
 
-// The kernel set for `isa` (generic when the build has no x86 kernels).
-const KernelSet& kernels_for(CpuIsa isa);
+namespace gemm_detail {
 
 // C[i, j] = act(C[i, j]) over an m x n block with any strides: relu / leaky_relu inline, the
 // others through activation_forward_cpu on contiguous rows (gathered when C's rows are strided).

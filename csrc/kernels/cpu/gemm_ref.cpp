@@ -2,8 +2,8 @@
 // A [M, K], B [K, N], C [M, N] by element strides (any sign). Sums in double, so it is the ground
 // truth the blocked kernels are compared with (tests/reference_gemm.py checks it against NumPy).
 // beta == 0 does not read C; alpha == 0 does not read A or B (as in BLAS).
-#include "gemm_kernels.h"
 #include "kernels/cpu.h"
+#include "kernels/cpu/gemm_kernels.h"
 
 namespace fusednet {
 

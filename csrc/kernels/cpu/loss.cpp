@@ -11,23 +11,24 @@
 // Reduction: Sum = sum_i w_i L_i; Mean = that / rows (0 for rows == 0, like Keras). The gradient
 // is that of the reduced value, so it carries w_i and 1/rows.
 //
-// Rows are independent: the thread pool splits them; each row's loss goes (in double) into the caller's
-// row_loss workspace, which is then summed in a fixed order, so the value does not depend on the
-// thread count. Within a row the arithmetic is the same whoever computes it. With one column a
-// row is one element, so those paths take rows in blocks instead of one call per row.
+// Rows are independent: the thread pool splits them; each row's loss goes (in double) into the
+// caller's row_loss workspace, which is then summed in a fixed order, so the value does not depend
+// on the thread count. Within a row the arithmetic is the same whoever computes it. With one
+// column a row is one element, so those paths take rows in blocks instead of one call per row.
+//
+// Layout: the per-row reference kernels below (the generic table), loss_avx2.cpp's vector rows
+// (the table of AVX2 and AVX-512 machines), then the launchers.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "runtime/isa.h"
-#include "runtime/thread_pool.h"
+#include "kernels/checks.h"
 #include "kernels/cpu.h"
-#include "loss_impl.h"
+#include "kernels/cpu/loss_kernels.h"
+#include "runtime/thread_pool.h"
 
 namespace fusednet {
 namespace {
-using loss_detail::RowKernels;
-using loss_detail::RowLse;
 
 // Below this many elements a fork/join costs more than the loss itself.
 constexpr index_t kParallelMin = 1 << 15;
@@ -170,19 +171,23 @@ double bce_column_generic(const float* z, const float* t, const float* w, float*
   return sum;
 }
 
-constexpr RowKernels kGenericRows = {softmax_exp_row_generic, scale_row_generic, bce_row_generic,
-                                     bce_column_generic};
+}  // namespace
 
-// The row pieces for the active ISA (AVX-512 machines run the AVX2 ones).
-const RowKernels& pick_rows() {
-#ifdef FUSEDNET_X86_KERNELS
-  if (active_cpu_isa() != CpuIsa::Generic) return loss_detail::row_kernels_avx2;
-#endif
-  return kGenericRows;
+const LossKernels& loss_kernels_generic() {
+  static const LossKernels k{softmax_exp_row_generic, scale_row_generic, bce_row_generic,
+                             bce_column_generic};
+  return k;
 }
 
+// AVX-512 machines run the AVX2 rows.
+const LossKernels& loss_kernels(CpuIsa isa) {
+  return pick_kernels(isa, &loss_kernels_generic, FN_X86_KERNELS(loss_kernels_avx2), nullptr);
+}
+
+namespace {
+
 // Sparse label: returns lse - z_label; dz = coef (softmax - onehot(label)).
-double softmax_ce_row(const RowKernels& k, const float* FN_RESTRICT z, std::int64_t label,
+double softmax_ce_row(const LossKernels& k, const float* FN_RESTRICT z, std::int64_t label,
                       float* FN_RESTRICT dz, index_t cols, float coef) {
   const RowLse r = k.softmax_exp(z, dz, cols);
   k.scale(dz, cols, coef / r.sum);
@@ -195,7 +200,7 @@ double softmax_ce_row(const RowKernels& k, const float* FN_RESTRICT z, std::int6
 }
 
 // Soft targets: returns sum_j t_j (lse - z_j); dz = coef ((sum_j t_j) softmax - t).
-double softmax_ce_soft_row(const RowKernels& k, const float* FN_RESTRICT z,
+double softmax_ce_soft_row(const LossKernels& k, const float* FN_RESTRICT z,
                            const float* FN_RESTRICT t, float* FN_RESTRICT dz, index_t cols,
                            float coef) {
   const RowLse r = k.softmax_exp(z, dz, cols);
@@ -248,7 +253,7 @@ double binary_cross_entropy_cpu(const float* logits, const float* targets,
                                 index_t cols, Reduction reduction, double* row_loss) {
   const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
   const RowScale s = make_scale(sample_weight, rows, reduction, inv_cols);
-  const RowKernels& k = pick_rows();
+  const LossKernels& k = loss_kernels(active_cpu_isa());
   if (cols == 1)
     return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
       return k.bce_column(logits + begin, targets + begin,
@@ -269,11 +274,12 @@ double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels
                                  const float* sample_weight, float* dlogits, index_t rows,
                                  index_t cols, Reduction reduction, double* row_loss) {
   // Checked up front, before any thread starts on the rows.
+  check_has_columns("logits", rows, cols);
   for (index_t i = 0; i < rows; ++i)
     FN_CHECK(labels[i] >= 0 && labels[i] < cols, "labels: expected class indices in [0, ", cols,
              "), got ", labels[i], " at row ", i);
   const RowScale s = make_scale(sample_weight, rows, reduction, 1.0);
-  const RowKernels& k = pick_rows();
+  const LossKernels& k = loss_kernels(active_cpu_isa());
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;
@@ -286,10 +292,9 @@ double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels
 double softmax_cross_entropy_soft_cpu(const float* logits, const float* targets,
                                       const float* sample_weight, float* dlogits, index_t rows,
                                       index_t cols, Reduction reduction, double* row_loss) {
-  FN_CHECK(rows == 0 || cols > 0, "logits: expected at least one column, got shape (", rows,
-           ", 0)");
+  check_has_columns("logits", rows, cols);
   const RowScale s = make_scale(sample_weight, rows, reduction, 1.0);
-  const RowKernels& k = pick_rows();
+  const LossKernels& k = loss_kernels(active_cpu_isa());
   for_each_row(rows, cols, [&](index_t i) {
     const double w = s.weight_of(i);
     const index_t off = i * cols;

@@ -5,19 +5,25 @@
 //
 // Reference semantics, as the float64 tests check them:
 //   for j: acc = 0.0 (double); for i = 0 .. rows-1: acc += dy[i, j]; db[j] = float(acc)
-// The kernels live in activation_math.h (compiled once per ISA, like the activations); this file
-// splits the work: bias_grad over blocks of COLUMNS (never rows, so every column is summed in
-// row order and the result is bit-identical whatever the thread count, and the ISA), argmax
-// over rows.
+// The kernels are reduce_impl.h, compiled once per ISA (this file: the baseline target;
+// reduce_avx2.cpp, reduce_avx512.cpp); the launchers below split the work: bias_grad over blocks
+// of COLUMNS (never rows, so every column is summed in row order and the result is bit-identical
+// whatever the thread count, and the ISA), argmax over rows.
 #include <algorithm>
 
-#include "runtime/isa.h"
-#include "runtime/thread_pool.h"
+#include "kernels/checks.h"
 #include "kernels/cpu.h"
-
-#include "kernels/cpu/activation_math.h"  // declarations only: the per-ISA kernel tables
+#include "kernels/cpu/reduce_impl.h"
+#include "runtime/thread_pool.h"
 
 namespace fusednet {
+
+const ReduceKernels& reduce_kernels_generic() { return FN_SIMD_NS::reduce::table(); }
+
+const ReduceKernels& reduce_kernels(CpuIsa isa) {
+  return pick_kernels(isa, &reduce_kernels_generic, FN_X86_KERNELS(reduce_kernels_avx2),
+                      FN_X86_KERNELS(reduce_kernels_avx512));
+}
 
 namespace {
 
@@ -27,7 +33,7 @@ constexpr index_t kMinCols = 16;  // bias_grad: columns per thread come in whole
 }  // namespace
 
 void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
-  const ActivationKernels& k = active_activation_kernels();
+  const ReduceKernels& k = reduce_kernels(active_cpu_isa());
   const int nt = (rows * cols >= kParallelMin && cols >= 2 * kMinCols) ? num_threads() : 1;
   if (nt <= 1) {
     k.bias_grad_cols(dy, db, rows, cols, 0, cols);
@@ -41,8 +47,8 @@ void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
 }
 
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols) {
-  FN_CHECK(cols > 0 || rows == 0, "argmax: x: expected at least one column, got 0");
-  const ActivationKernels& k = active_activation_kernels();
+  check_has_columns("x", rows, cols);
+  const ReduceKernels& k = reduce_kernels(active_cpu_isa());
   const index_t per = std::max<index_t>(1, kParallelMin / std::max<index_t>(cols, 1));
   const index_t blocks = ceil_div(rows, per);
   const int nt = blocks > 1 ? num_threads() : 1;

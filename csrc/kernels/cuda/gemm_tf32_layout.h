@@ -1,4 +1,4 @@
-// Index math of the TF32 tensor-core kernel sgemm_tf32_v2_kernel (cuda/gemm.cu), kept in plain
+// Index math of the TF32 tensor-core kernel sgemm_tf32_v2_kernel (gemm_tf32.cu), kept in plain
 // C++ so the host-side checker tools/tf32_layout_check.cpp runs exactly the same functions.
 //
 // Block tile BM x BN x BK = 128 x BN x 32 (BN = 256 or 128), BN threads = 2 x BN/64 warps, each

@@ -1,4 +1,4 @@
-// Losses on the GPU, value and gradient fused in one kernel (same math as csrc/kernels.h):
+// Losses on the GPU, value and gradient fused in one kernel (same math as the *_cpu losses):
 //   per-sample L_i, weighted by w_i (sample_weight, nullptr = 1), reduced as
 //   Sum: sum_i w_i L_i, Mean: that / rows; the gradient is of the reduced value.
 //   mse:        L_i = mean_j (p - t)^2                      dp = w_i 2 (p - t) / cols [/ rows]
@@ -7,69 +7,70 @@
 //   soft CE:    L_i = sum_j t_j (lse(z_i) - z_ij)            dz = w_i (softmax(z_i) sum_j t_j - t) [/ rows]
 // One warp per row: each kernel writes its row's weighted loss to row_loss[i] (double); then
 // sum_doubles_cuda adds them in a fixed order on one block. No float atomics anywhere.
-#include "device_util.cuh"
+#include "kernels/checks.h"
+#include "kernels/cuda/device_util.cuh"
 
 namespace fusednet {
 
 namespace {
 constexpr int kThreads = 256;
 constexpr int kWarpsPerBlock = kThreads / dev::kWarp;
-cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
 // Loop over this warp's rows.
 #define FN_FOR_EACH_WARP_ROW(r)                                                               \
   for (index_t r = blockIdx.x * static_cast<index_t>(kWarpsPerBlock) + threadIdx.x / dev::kWarp; \
        r < rows; r += static_cast<index_t>(gridDim.x) * kWarpsPerBlock)
 
-// Every kernel follows csrc/cpu/loss.cpp term by term: row sums in double, the gradient factor
+// Every kernel follows cpu/loss.cpp term by term: row sums in double, the gradient factor
 // coef = float(base * w_i) with base = per_row [/ rows] in double, and the same guards for
 // confident rows (see softmax_ce_kernel), so the two devices agree to float rounding.
 __device__ __forceinline__ float row_coef(const float* w, index_t r, double base) {
   return static_cast<float>(base * (w ? static_cast<double>(w[r]) : 1.0));
 }
 
-__global__ void mse_kernel(const float* pred, const float* target, const float* w, float* dpred,
-                           index_t rows, index_t cols, double base, double* row_loss) {
+// mse and bce: L_i = mean_j term_j, one warp per row; term(k, coef) returns the loss term of
+// element k (in double) and writes its gradient coef * d term / dz.
+template <class Term>
+__global__ void column_mean_kernel(Term term, const float* w, index_t rows, index_t cols,
+                                   double base, double* row_loss) {
   const int lane = threadIdx.x % dev::kWarp;
   FN_FOR_EACH_WARP_ROW(r) {
     const float coef = row_coef(w, r, base);
     double s = 0.0;
-    for (index_t j = lane; j < cols; j += dev::kWarp) {
-      const index_t k = r * cols + j;
-      const float d = pred[k] - target[k];
-      s += static_cast<double>(d) * static_cast<double>(d);
-      dpred[k] = coef * d;
-    }
+    for (index_t j = lane; j < cols; j += dev::kWarp) s += term(r * cols + j, coef);
     s = dev::warp_sum(s);
     if (lane == 0)
       row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * s / static_cast<double>(cols);
   }
 }
 
-__global__ void bce_kernel(const float* logits, const float* targets, const float* w,
-                           float* dlogits, index_t rows, index_t cols, double base,
-                           double* row_loss) {
-  const int lane = threadIdx.x % dev::kWarp;
-  FN_FOR_EACH_WARP_ROW(r) {
-    const float coef = row_coef(w, r, base);
-    double s = 0.0;
-    for (index_t j = lane; j < cols; j += dev::kWarp) {
-      const index_t k = r * cols + j;
-      const float z = logits[k], t = targets[k];
-      const float e = expf(-fabsf(z));  // in (0, 1]: no overflow on either branch
-      const float small = e / (1.0f + e);  // sigmoid(-|z|)
-      // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a
-      // confident right answer (t = 1, z >> 0) that 1 / (1 + e) - 1 would round to 0.
-      const float diff = z >= 0.0f ? (1.0f - t) - small : small - t;
-      const float linear = fmaxf(z, 0.0f) - t * z;  // softplus(z) - t z = linear + log1p(e)
-      s += static_cast<double>(linear) + static_cast<double>(log1pf(e));
-      dlogits[k] = coef * diff;
-    }
-    s = dev::warp_sum(s);
-    if (lane == 0)
-      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * s / static_cast<double>(cols);
+struct MseTerm {
+  const float* pred;
+  const float* target;
+  float* dpred;
+  __device__ __forceinline__ double operator()(index_t k, float coef) const {
+    const float d = pred[k] - target[k];
+    dpred[k] = coef * d;
+    return static_cast<double>(d) * static_cast<double>(d);
   }
-}
+};
+
+struct BceTerm {
+  const float* logits;
+  const float* targets;
+  float* dlogits;
+  __device__ __forceinline__ double operator()(index_t k, float coef) const {
+    const float z = logits[k], t = targets[k];
+    const float e = expf(-fabsf(z));  // in (0, 1]: no overflow on either branch
+    const float small = e / (1.0f + e);  // sigmoid(-|z|)
+    // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a
+    // confident right answer (t = 1, z >> 0) that 1 / (1 + e) - 1 would round to 0.
+    const float diff = z >= 0.0f ? (1.0f - t) - small : small - t;
+    const float linear = fmaxf(z, 0.0f) - t * z;  // softplus(z) - t z = linear + log1p(e)
+    dlogits[k] = coef * diff;
+    return static_cast<double>(linear) + static_cast<double>(log1pf(e));
+  }
+};
 
 // Row max and sum_j exp(z_j - max) split as ties (terms with z_j == max, exactly 1 each) and the
 // others, so rest = sum - 1 is known without rounding 1 + rest: lse - max = log1p(rest) keeps the
@@ -165,17 +166,22 @@ __global__ void softmax_ce_soft_kernel(const float* logits, const float* targets
 }
 #undef FN_FOR_EACH_WARP_ROW
 
-unsigned row_grid(index_t rows) { return dev::grid_for(rows, kWarpsPerBlock); }
-
 // The gradient factor every element of a row carries besides w_i: per_row (1/cols for the column
 // means) and 1/rows for Mean, in double as the CPU's make_scale.
 double grad_base(Reduction reduction, index_t rows, double per_row) {
   return reduction == Reduction::Mean && rows > 0 ? per_row / static_cast<double>(rows) : per_row;
 }
-// The final fixed-order reduction shared by every loss. Mean of no rows is 0, as the CPU losses
-// (and Keras) give.
-void reduce_rows(Reduction reduction, const double* row_loss, index_t rows, double* loss,
-                 CudaStream stream) {
+
+// kernel(args...) with one warp per row, then the fixed-order reduction shared by every loss:
+// *loss = sum_i row_loss[i] [/ rows for Mean]. Mean of no rows is 0, as the CPU losses (and Keras)
+// give.
+template <class... Params, class... Args>
+void launch_loss(void (*kernel)(Params...), index_t rows, Reduction reduction, double* row_loss,
+                 double* loss, CudaStream stream, Args... args) {
+  if (rows > 0) {
+    kernel<<<dev::grid_for(rows, kWarpsPerBlock), kThreads, 0, as_stream(stream)>>>(args...);
+    CUDA_CHECK_LAUNCH();
+  }
   const double scale =
       reduction == Reduction::Mean && rows > 0 ? 1.0 / static_cast<double>(rows) : 1.0;
   sum_doubles_cuda(row_loss, rows, scale, loss, stream);
@@ -185,56 +191,39 @@ void reduce_rows(Reduction reduction, const double* row_loss, index_t rows, doub
 void mse_cuda(const float* pred, const float* target, const float* sample_weight, float* dpred,
               index_t rows, index_t cols, Reduction reduction, double* row_loss, double* loss,
               CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "pred: mse needs at least one column, got 0");
-  if (rows > 0) {
-    mse_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        pred, target, sample_weight, dpred, rows, cols,
-        grad_base(reduction, rows, 2.0 / static_cast<double>(cols)), row_loss);
-    CUDA_CHECK_LAUNCH();
-  }
-  reduce_rows(reduction, row_loss, rows, loss, stream);
+  check_has_columns("pred", rows, cols);
+  launch_loss(column_mean_kernel<MseTerm>, rows, reduction, row_loss, loss, stream,
+              MseTerm{pred, target, dpred}, sample_weight, rows, cols,
+              grad_base(reduction, rows, 2.0 / static_cast<double>(cols)), row_loss);
 }
 
 void binary_cross_entropy_cuda(const float* logits, const float* targets,
                                const float* sample_weight, float* dlogits, index_t rows,
                                index_t cols, Reduction reduction, double* row_loss, double* loss,
                                CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "logits: binary_cross_entropy needs at least one column, got 0");
-  if (rows > 0) {
-    bce_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, targets, sample_weight, dlogits, rows, cols,
-        grad_base(reduction, rows, 1.0 / static_cast<double>(cols)), row_loss);
-    CUDA_CHECK_LAUNCH();
-  }
-  reduce_rows(reduction, row_loss, rows, loss, stream);
+  check_has_columns("logits", rows, cols);
+  launch_loss(column_mean_kernel<BceTerm>, rows, reduction, row_loss, loss, stream,
+              BceTerm{logits, targets, dlogits}, sample_weight, rows, cols,
+              grad_base(reduction, rows, 1.0 / static_cast<double>(cols)), row_loss);
 }
 
 void softmax_cross_entropy_cuda(const float* logits, const std::int64_t* labels,
                                 const float* sample_weight, float* dlogits, index_t rows,
                                 index_t cols, Reduction reduction, double* row_loss, double* loss,
                                 int* bad_label, CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "logits: softmax_cross_entropy needs at least one column, got 0");
-  if (rows > 0) {
-    softmax_ce_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, labels, sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0),
-        row_loss, bad_label);
-    CUDA_CHECK_LAUNCH();
-  }
-  reduce_rows(reduction, row_loss, rows, loss, stream);
+  check_has_columns("logits", rows, cols);
+  launch_loss(softmax_ce_kernel, rows, reduction, row_loss, loss, stream, logits, labels,
+              sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0), row_loss,
+              bad_label);
 }
 
 void softmax_cross_entropy_soft_cuda(const float* logits, const float* targets,
                                      const float* sample_weight, float* dlogits, index_t rows,
                                      index_t cols, Reduction reduction, double* row_loss,
                                      double* loss, CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "logits: softmax_cross_entropy needs at least one column, got 0");
-  if (rows > 0) {
-    softmax_ce_soft_kernel<<<row_grid(rows), kThreads, 0, as_stream(stream)>>>(
-        logits, targets, sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0),
-        row_loss);
-    CUDA_CHECK_LAUNCH();
-  }
-  reduce_rows(reduction, row_loss, rows, loss, stream);
+  check_has_columns("logits", rows, cols);
+  launch_loss(softmax_ce_soft_kernel, rows, reduction, row_loss, loss, stream, logits, targets,
+              sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0), row_loss);
 }
 
 }  // namespace fusednet

@@ -11,32 +11,24 @@
 #include <cmath>
 #include <cstdint>
 
-#include "device_util.cuh"
 #include "kernels/cuda.h"
+#include "kernels/cuda/device_util.cuh"
 #include "kernels/math/metric.h"
 #include "kernels/math/hash.h"
-#include "runtime/cuda_check.cuh"
 
 namespace fusednet {
 
 namespace {
 
-cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 constexpr int kThreads = 256;
-
-__device__ __forceinline__ index_t first_index() {
-  return blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
-}
-__device__ __forceinline__ index_t grid_stride() {
-  return static_cast<index_t>(gridDim.x) * blockDim.x;
-}
+using dev::first_index;
+using dev::grid_stride;
 
 // One thread per element of dst, grid-stride; consecutive threads read consecutive columns.
 __global__ void gather_rows_kernel(const float* src, const std::int64_t* index, float* dst,
                                    index_t rows, index_t cols) {
   const index_t n = rows * cols;
-  for (index_t e = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; e < n;
-       e += static_cast<index_t>(gridDim.x) * blockDim.x) {
+  for (index_t e = first_index(); e < n; e += grid_stride()) {
     const index_t i = e / cols, j = e - i * cols;
     dst[e] = src[index[i] * cols + j];
   }
@@ -76,7 +68,7 @@ void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, i
 void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
                        CudaStream stream) {
   if (n <= 0) return;
-  const float scale = 1.0f / (1.0f - rate);  // as Net::dropout: one float multiply per element
+  const float scale = 1.0f / (1.0f - rate);  // as the CPU Net: one float multiply per element
   dropout_mask_kernel<<<dev::grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
       src, dst, n, rate, scale, key);
   CUDA_CHECK_LAUNCH();

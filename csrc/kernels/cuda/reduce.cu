@@ -3,12 +3,12 @@
 //   argmax_rows: out[i] = first index of the max of row i (NaN counts as the max)
 //   correct_rows: correct[i] = (argmax of row i == labels[i]) as 1.0 / 0.0, for accuracy
 //   sum_doubles: *out = scale * sum_i v[i], the final step of every loss (mean or sum)
-#include "device_util.cuh"
+#include "kernels/checks.h"
+#include "kernels/cuda/device_util.cuh"
 
 namespace fusednet {
 
 namespace {
-cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream_t>(s); }
 
 // bias_grad: a block owns 32 columns (coalesced row reads); its 32 row-groups each sum rows
 // g, g + 32, g + 64, ... in order, then thread row 0 adds the 32 partials in order. The split is a
@@ -70,16 +70,23 @@ __device__ __forceinline__ long long warp_row_argmax(const float* xr, index_t co
 __global__ void argmax_rows_kernel(const float* x, std::int64_t* out, const std::int64_t* labels,
                                    double* correct, index_t rows, index_t cols) {
   const int lane = threadIdx.x % dev::kWarp;
-  const index_t warps_per_grid = static_cast<index_t>(gridDim.x) * (blockDim.x / dev::kWarp);
-  for (index_t r = blockIdx.x * static_cast<index_t>(blockDim.x / dev::kWarp) +
-                   threadIdx.x / dev::kWarp;
-       r < rows; r += warps_per_grid) {
+  const index_t stride = dev::warp_rows_stride();
+  for (index_t r = dev::first_warp_row(); r < rows; r += stride) {
     const long long best_i = warp_row_argmax(x + r * cols, cols, lane);
     if (lane == 0) {
       if (out) out[r] = best_i;
       if (correct) correct[r] = best_i == labels[r] ? 1.0 : 0.0;
     }
   }
+}
+
+void launch_argmax(const float* x, std::int64_t* out, const std::int64_t* labels, double* correct,
+                   index_t rows, index_t cols, CudaStream stream) {
+  if (rows <= 0) return;
+  constexpr int threads = 256;
+  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
+                       as_stream(stream)>>>(x, out, labels, correct, rows, cols);
+  CUDA_CHECK_LAUNCH();
 }
 
 constexpr int kSumThreads = 256;
@@ -112,22 +119,14 @@ void bias_grad_cuda(const float* dy, float* db, index_t rows, index_t cols, Cuda
 
 void argmax_rows_cuda(const float* x, std::int64_t* out, index_t rows, index_t cols,
                       CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "x: argmax needs at least one column, got 0");
-  if (rows <= 0) return;
-  constexpr int threads = 256;
-  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
-                       as_stream(stream)>>>(x, out, nullptr, nullptr, rows, cols);
-  CUDA_CHECK_LAUNCH();
+  check_has_columns("x", rows, cols);
+  launch_argmax(x, out, nullptr, nullptr, rows, cols, stream);
 }
 
 void correct_rows_cuda(const float* logits, const std::int64_t* labels, double* correct,
                        index_t rows, index_t cols, CudaStream stream) {
-  FN_CHECK(cols > 0 || rows == 0, "logits: accuracy needs at least one column, got 0");
-  if (rows <= 0) return;
-  constexpr int threads = 256;
-  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
-                       as_stream(stream)>>>(logits, nullptr, labels, correct, rows, cols);
-  CUDA_CHECK_LAUNCH();
+  check_has_columns("logits", rows, cols);
+  launch_argmax(logits, nullptr, labels, correct, rows, cols, stream);
 }
 
 void sum_doubles_cuda(const double* values, index_t n, double scale, double* out,

@@ -1,16 +1,13 @@
-// The counter-based hash behind Net's dropout masks and shuffles, usable from host C++ and from
-// CUDA kernels, so a NetCuda draws exactly the masks and permutations a CPU Net draws.
-// The one definition: net.cpp (dropout), net_common.cpp (the shuffle both nets use) and the CUDA
-// dropout kernel all include it; tests/test_net_cuda.py checks CPU and CUDA training agree.
+// The counter-based hash behind the net's dropout masks and shuffles, usable from host C++ and
+// from CUDA kernels, so a net on the GPU draws exactly the masks and permutations it draws on the
+// CPU. The one definition: net/net.cpp (mask keys), net/spec.cpp (the shuffle), the CPU backend's
+// and the CUDA dropout kernels (net/backend_cpu.cpp, kernels/cuda/net_kernels.cu) include it;
+// tools/netcuda_mock and tests/test_net.py check CPU and CUDA training agree.
 #pragma once
 
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FN_HOST_DEVICE __host__ __device__
-#else
-#define FN_HOST_DEVICE
-#endif
+#include "kernels/math/host_device.h"
 
 namespace fusednet {
 namespace nethash {

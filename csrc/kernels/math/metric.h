@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "common.h"
-#include "kernels/math/hash.h"  // FN_HOST_DEVICE
+#include "kernels/math/host_device.h"
 
 namespace fusednet {
 namespace metricmath {

@@ -1,11 +1,11 @@
-// Private to the loss kernels (loss.cpp, loss_avx2.cpp): the per-row pieces that have an ISA
-// variant. loss.cpp holds the reference (portable) versions and picks one set per call.
+// Private to the loss family (loss.cpp, loss_avx2.cpp): the per-row pieces each ISA registers
+// (kernel_table.h). loss.cpp holds the reference versions, the AVX2 ones run on AVX-512 too.
 #pragma once
 
 #include "common.h"
+#include "kernels/cpu/kernel_table.h"
 
 namespace fusednet {
-namespace loss_detail {
 
 // Of one row: max = max_j z_j, sum = sum_j exp(z_j - max), and rest = sum - 1 computed without
 // rounding 1 + rest (the max's own term is exactly 1 and is counted apart), so lse - max =
@@ -14,7 +14,7 @@ struct RowLse {
   float max, sum, rest;
 };
 
-struct RowKernels {
+struct LossKernels {
   // Writes e_j = exp(z_j - max) (e may not alias z) and returns max, sum and rest.
   RowLse (*softmax_exp)(const float* z, float* e, index_t cols);
   // x_j *= s.
@@ -28,9 +28,8 @@ struct RowKernels {
                        double base);
 };
 
-#ifdef FUSEDNET_X86_KERNELS
-extern const RowKernels row_kernels_avx2;
-#endif
+const LossKernels& loss_kernels_generic();
+const LossKernels& loss_kernels_avx2();
+const LossKernels& loss_kernels(CpuIsa isa);
 
-}  // namespace loss_detail
 }  // namespace fusednet

@@ -1,21 +1,14 @@
-// Private to the gemm family: the register-blocked micro-kernel, its packing routines and the
-// FMA-throughput loop, written once over a small vector-traits type `V` and instantiated by each
-// ISA file (gemm_kernel_generic.cpp, gemm_kernel_avx2.cpp, gemm_kernel_avx512.cpp) under its own
+// Private to the gemm family: the register-blocked micro-kernel, its packing routines, the
+// small-problem kernel and the FMA-throughput loop, written once over simd.h's vocabulary and
+// instantiated by each ISA file (gemm_generic.cpp, gemm_avx2.cpp, gemm_avx512.cpp) under its own
 // compiler flags. Include it from exactly those files.
-//
-// V provides: reg, width, zero(), load(p), store(p, r) (unaligned), bcast(p) (broadcast *p),
-// mask, make_mask(n) (the first 1 <= n <= width lanes), maskload(p, m) (other lanes 0, never
-// touching their memory), store_partial(p, r, n) (the first 1 <= n < width lanes),
-// set1(x), fmadd(a, b, c) = a * b + c, mul, add, max(a, b) (b when either is NaN),
-// leaky(v, slope) = v < 0 ? v * slope : v, prefetch(p); and kTranspose with transpose(reg (&)[width])
-// (a width x width in-register transpose) when the ISA has a fast one, for the packing of
-// transposed operands.
 #pragma once
 
 #include <cstring>
 #include <utility>
 
-#include "gemm_kernels.h"
+#include "kernels/cpu/gemm_kernels.h"
+#include "kernels/cpu/simd.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FN_UNROLL _Pragma("GCC unroll 64")
@@ -24,7 +17,10 @@
 #endif
 
 namespace fusednet {
-namespace gemm_detail {
+namespace FN_SIMD_NS {
+namespace gemm {
+
+using namespace gemm_detail;
 
 template <class V, int MR, int NV>
 struct MicroKernel {
@@ -297,7 +293,7 @@ struct SmallKernel {
       src = tmp;
     }
     FN_UNROLL for (int j = 0; j + 1 < NV; ++j) out[j] = V::load(src + j * W);
-    out[NV - 1] = V::maskload(src + (NV - 1) * W, r.last);
+    out[NV - 1] = V::masked_load(src + (NV - 1) * W, r.last);
   }
 
   // A finished row of C: bias, relu / leaky_relu, stored.
@@ -314,7 +310,7 @@ struct SmallKernel {
       if (r.tail == W || cl + W <= r.spill_end)
         V::store(cl, v[NV - 1]);
       else
-        V::store_partial(cl, v[NV - 1], r.tail);
+        V::store_first(cl, v[NV - 1], r.tail);
     } else {
       alignas(64) float tmp[NV * W];
       FN_UNROLL for (int j = 0; j < NV; ++j) V::store(tmp + j * W, v[j]);
@@ -333,7 +329,7 @@ struct SmallKernel {
     for (index_t k = k0; k < k1; ++k, ap += cs_a, bp += rs_b) {
       reg bv[NV];
       FN_UNROLL for (int j = 0; j + 1 < NV; ++j) bv[j] = V::load(bp + j * W);
-      bv[NV - 1] = V::maskload(bp + (NV - 1) * W, r.last);
+      bv[NV - 1] = V::masked_load(bp + (NV - 1) * W, r.last);
       FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(ap + i * rs_a);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
@@ -372,11 +368,11 @@ struct SmallKernel {
     Rows<NV> r;
     r.n = n;
     r.tail = n - (NV - 1) * W;
-    r.last = V::make_mask(r.tail);
+    r.last = V::first_n(r.tail);
     FN_UNROLL for (int j = 0; j < NV; ++j)
       r.bias[j] = !ep.bias ? V::zero()
                   : j + 1 < NV ? V::load(ep.bias + j * W)
-                               : V::maskload(ep.bias + j * W, r.last);
+                               : V::masked_load(ep.bias + j * W, r.last);
     r.alpha = V::set1(ep.alpha);
     r.beta = V::set1(ep.beta);
     r.slope = V::set1(ep.act_param);
@@ -429,12 +425,12 @@ double fma_throughput_loop(index_t iters) {
 }
 
 template <class V, int MR, int NV, int kChains, int... Rows>
-KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t nc,
-                               std::integer_sequence<int, Rows...>) {
+GemmKernels make_gemm_kernels_impl(const char* name, index_t mc, index_t kc, index_t nc,
+                                   std::integer_sequence<int, Rows...>) {
   static_assert(MR <= kMaxMR, "raise kMaxMR");
   using K = MicroKernel<V, MR, NV>;
-  KernelSet set{name, MR, K::NR, mc, kc, nc, {}, {}, {}, &K::packed_column, &K::pack_a,
-                &K::pack_b, &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
+  GemmKernels set{name, MR, K::NR, mc, kc, nc, {}, {}, {}, &K::packed_column, &K::pack_a,
+                  &K::pack_b, &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
   ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
   ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
   ((set.packed_row[Rows] = &K::template packed_row<Rows + 1>), ...);
@@ -442,11 +438,15 @@ KernelSet make_kernel_set_impl(const char* name, index_t mc, index_t kc, index_t
   return set;
 }
 
+// The table of the MR x (NV * V::width) kernel with the given cache blocks, built on first use
+// (each ISA file registers one instantiation, from one call with constants).
 template <class V, int MR, int NV, int kChains>
-KernelSet make_kernel_set(const char* name, index_t mc, index_t kc, index_t nc) {
-  return make_kernel_set_impl<V, MR, NV, kChains>(name, mc, kc, nc,
-                                                  std::make_integer_sequence<int, MR>{});
+const GemmKernels& table(const char* name, index_t mc, index_t kc, index_t nc) {
+  static const GemmKernels set = make_gemm_kernels_impl<V, MR, NV, kChains>(
+      name, mc, kc, nc, std::make_integer_sequence<int, MR>{});
+  return set;
 }
 
-}  // namespace gemm_detail
+}  // namespace gemm
+}  // namespace FN_SIMD_NS
 }  // namespace fusednet

@@ -1,0 +1,6 @@
+// The reduction kernels (reduce_impl.h) compiled with AVX-512: 16 floats per instruction.
+#include "kernels/cpu/reduce_impl.h"
+
+namespace fusednet {
+const ReduceKernels& reduce_kernels_avx512() { return FN_SIMD_NS::reduce::table(); }
+}  // namespace fusednet
