@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+import fusednet as fnet
+
 
 @pytest.fixture(autouse=True, scope="module")
 def single_threaded_numpy_blas():
@@ -20,6 +22,17 @@ def single_threaded_numpy_blas():
 # A test for the CUDA column only: the `device` fixture of conftest.py with its "cuda" parameter
 # alone, so it skips with the reason where there is no usable device.
 cuda_only = pytest.mark.parametrize("device", ["cuda"], indirect=True)
+
+_CUDA_DEVICES = fnet.backends()["cuda"].get("devices", [])
+# The CUDA device of tools/netcuda_mock/run_module.sh: host stand-ins running the CPU kernels.
+ON_HOST_MOCK = bool(_CUDA_DEVICES) and _CUDA_DEVICES[0]["name"].startswith("host mock")
+
+
+def real_gpu_only(what):
+    """For a CUDA test of something only a GPU has (`what`: TF32 rounding, ...): skips on the
+    host mock, whose stand-ins run the CPU kernels. Every other CUDA test must pass there."""
+    return pytest.mark.skipif(ON_HOST_MOCK, reason=f"needs a real GPU: {what}; this CUDA device "
+                                                   "is the host mock (tools/netcuda_mock)")
 
 
 def assert_close(got, want, rtol, atol, what=""):

@@ -25,6 +25,15 @@ def device(request):
     return request.param
 
 
+def pytest_collection_modifyitems(items):
+    """Every device="cuda" case is marked `cuda` (tools/netcuda_mock/run_module.sh selects them
+    with -m cuda), however it got the parameter: the fixture, checks.cuda_only, indirect."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("device") == "cuda":
+            item.add_marker(pytest.mark.cuda)
+
+
 @pytest.fixture(params=CPU_ISAS)
 def cpu_isa(request):
     """Runs a test once per CPU ISA path this processor supports, then restores the default."""

@@ -101,6 +101,7 @@ def test_matmul_tf32(device, high_precision, rng, M, N, K, trans_a, trans_b):
     checks.assert_close(got, want, 1e-2, tol, f"tf32 {M}x{N}x{K}")
 
 
+@checks.real_gpu_only("TF32 tensor-core rounding")
 def test_tf32_path_is_really_taken(device):
     # 1 + 2^-20 needs 20 mantissa bits: exact in FP32, rounded to 1.0 in TF32 (10 bits).
     a = np.full((130, 3), 1.0 + 2.0 ** -20, np.float32)
@@ -240,6 +241,7 @@ def test_tf32_deterministic(kernel, rng):
     _check(first, _f64_gemm(a[4], b[4]), K, f"{kernel} 700x900x1100")
 
 
+@checks.real_gpu_only("TF32 tensor-core rounding")
 def test_tf32_rounds_inputs(kernel):
     # 1 + 2^-20 needs 20 mantissa bits: TF32 (10 bits) rounds it to 1.0 in every kernel.
     M, N, K = 130, 270, 3

@@ -20,8 +20,14 @@ import fusednet as fnet
 from fusednet import _core, _cuda_net, layers as L, losses, optimizers
 
 CUDA = fnet.backends()["cuda"]
-needs_gpu = pytest.mark.skipif(not CUDA["available"],
-                               reason=f"CUDA not available: {CUDA.get('reason')}")
+
+
+def needs_gpu(test):
+    """A CUDA case (marked `cuda`): skips with the reason where there is no usable device."""
+    skip = pytest.mark.skipif(not CUDA["available"],
+                              reason=f"CUDA not available: {CUDA.get('reason')}")
+    return pytest.mark.cuda(skip(test))
+
 
 # CPU vs CUDA (exact FP32 matmul): after a few epochs of SGD the weights agree to ~1e-6 relative;
 # Adam normalises tiny gradient differences, so it gets an absolute tolerance of half an lr-step
