@@ -11,6 +11,7 @@
 Writes report.txt and report.json to --out. Targets (issue 5): sgemm >= 80% of cuBLAS FP32, TF32
 >= 50% of cuBLAS TF32, Adam >= 70% of bandwidth, mlp784 >= 1.5x PyTorch eager samples/s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ import time
 def _torch():
     try:
         import torch  # noqa: F401
+
         return torch if torch.cuda.is_available() else None
     except Exception:
         return None
@@ -38,14 +40,18 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
-    flops = 2.0 * n ** 3
+    flops = 2.0 * n**3
     # float64 check of a sampled block (rows 0..63, cols 0..63): exact FP32 and TF32 tolerances
     want = a[:64].astype(np.float64) @ b[:, :64].astype(np.float64)
     out = {}
     # gemm_tf32 is the automatic TF32 kernel (v2, 128x256 tiles here); gemm_tf32_v1 forces the
     # previous kernel, gemm_tf32_v2_128 v2 with 128x128 tiles (the other choice auto can make).
-    for mode, tf32, kernel in (("sgemm_fp32", False, -1), ("gemm_tf32", True, 0),
-                               ("gemm_tf32_v1", True, 1), ("gemm_tf32_v2_128", True, 2)):
+    for mode, tf32, kernel in (
+        ("sgemm_fp32", False, -1),
+        ("gemm_tf32", True, 0),
+        ("gemm_tf32_v1", True, 1),
+        ("gemm_tf32_v2_128", True, 2),
+    ):
         times, c = [], None
         before = fnet._core._gemm_cuda_tf32_kernel(kernel)
         try:
@@ -56,12 +62,23 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
             fnet._core._gemm_cuda_tf32_kernel(before)
         ms = _median(times)
         err = float(np.abs(c[:64, :64] - want).max() / np.abs(want).max())
-        row = {"n": n, "ms": ms, "tflops": flops / ms / 1e9, "max_rel_err": err,
-               "err_ok": err < (2e-2 if tf32 else 1e-4)}
+        row = {
+            "n": n,
+            "ms": ms,
+            "tflops": flops / ms / 1e9,
+            "max_rel_err": err,
+            "err_ok": err < (2e-2 if tf32 else 1e-4),
+        }
         if torch is not None and mode.startswith("gemm_tf32_"):  # cuBLAS TF32 as gemm_tf32
             tms = out["gemm_tf32"]["torch_ms"]
-            row.update({"torch_ms": tms, "torch_tflops": flops / tms / 1e9,
-                        "ratio_vs_torch": tms / ms, "target": 0.5})
+            row.update(
+                {
+                    "torch_ms": tms,
+                    "torch_tflops": flops / tms / 1e9,
+                    "ratio_vs_torch": tms / ms,
+                    "target": 0.5,
+                }
+            )
             row["meets_target"] = row["ratio_vs_torch"] >= row["target"]
         elif torch is not None:
             torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -80,9 +97,14 @@ def bench_gemm(fnet, np, torch, n, reps, iters):
                 e.synchronize()
                 ttimes.append(s.elapsed_time(e) / iters)
             tms = _median(ttimes)
-            row.update({"torch_ms": tms, "torch_tflops": flops / tms / 1e9,
-                        "ratio_vs_torch": tms / ms,
-                        "target": 0.5 if tf32 else 0.8})
+            row.update(
+                {
+                    "torch_ms": tms,
+                    "torch_tflops": flops / tms / 1e9,
+                    "ratio_vs_torch": tms / ms,
+                    "target": 0.5 if tf32 else 0.8,
+                }
+            )
             row["meets_target"] = row["ratio_vs_torch"] >= row["target"]
             del ta, tb, tc
             torch.cuda.empty_cache()
@@ -100,9 +122,16 @@ def bench_adam(fnet, n, reps, iters):
     copy_ms = _median([fnet._core.cuda_bench_copy(copy_bytes, 10) for _ in range(reps)])
     copy_gbs = 2.0 * copy_bytes / copy_ms / 1e6
     peak = fnet._core.cuda_peak_bandwidth()
-    row = {"n": n, "ms": ms, "gbs": gbs, "copy_gbs": copy_gbs, "peak_gbs": peak,
-           "pct_of_copy": 100.0 * gbs / copy_gbs if copy_gbs else None,
-           "pct_of_peak": 100.0 * gbs / peak if peak else None, "target_pct": 70.0}
+    row = {
+        "n": n,
+        "ms": ms,
+        "gbs": gbs,
+        "copy_gbs": copy_gbs,
+        "peak_gbs": peak,
+        "pct_of_copy": 100.0 * gbs / copy_gbs if copy_gbs else None,
+        "pct_of_peak": 100.0 * gbs / peak if peak else None,
+        "target_pct": 70.0,
+    }
     best_ref = peak or copy_gbs
     row["meets_target"] = bool(best_ref) and 100.0 * gbs / best_ref >= 70.0
     return row
@@ -115,20 +144,31 @@ def bench_mlp(fnet, torch):
     if seq is None:
         return {"status": "not implemented", "why": "fusednet has no Sequential/Net yet"}
     try:
-        model = seq([fnet.layers.Dense(256, activation="relu", input_shape=(784,)),
-                     fnet.layers.Dense(128, activation="relu"), fnet.layers.Dense(10)],
-                    device="cuda", seed=0)
+        model = seq(
+            [
+                fnet.layers.Dense(256, activation="relu", input_shape=(784,)),
+                fnet.layers.Dense(128, activation="relu"),
+                fnet.layers.Dense(10),
+            ],
+            device="cuda",
+            seed=0,
+        )
     except Exception as e:  # no CUDA Net yet
         return {"status": "not implemented", "why": f"device='cuda' model: {e!r}"}
     if str(getattr(model, "device", "")) != "cuda":  # never time a CPU fallback as the GPU
-        return {"status": "not implemented",
-                "why": f"device='cuda' model runs on {getattr(model, 'device', '?')!r}"}
+        return {
+            "status": "not implemented",
+            "why": f"device='cuda' model runs on {getattr(model, 'device', '?')!r}",
+        }
     import numpy as np
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((60 * 1024, 784), dtype=np.float32)
     y = rng.integers(0, 10, 60 * 1024)
-    model.compile(optimizer=fnet.optimizers.Adam(learning_rate=1e-3),
-                  loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=fnet.optimizers.Adam(learning_rate=1e-3),
+        loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     model.fit(x[:4096], y[:4096], epochs=1, batch_size=1024, verbose=0)
 
     def fit_s(epochs):
@@ -142,9 +182,12 @@ def bench_mlp(fnet, torch):
     t1, t3 = fit_s(1), fit_s(3)
     epoch_s = max((t3 - t1) / 2, 1e-9)
     fn_sps = len(x) / epoch_s
-    row = {"status": "ok", "fusednet_samples_per_s": fn_sps,
-           "fusednet_fit_call_overhead_s": max(t1 - epoch_s, 0.0),
-           "fusednet_end_to_end_samples_per_s": 3 * len(x) / t3}
+    row = {
+        "status": "ok",
+        "fusednet_samples_per_s": fn_sps,
+        "fusednet_fit_call_overhead_s": max(t1 - epoch_s, 0.0),
+        "fusednet_end_to_end_samples_per_s": 3 * len(x) / t3,
+    }
     # The same without split-K (its small-grid GEMMs then walk all of K in few blocks).
     before = fnet._core._gemm_cuda_split_k(0)
     try:
@@ -152,9 +195,13 @@ def bench_mlp(fnet, torch):
     finally:
         fnet._core._gemm_cuda_split_k(before)
     if torch is not None:
-        net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                  torch.nn.Linear(256, 128), torch.nn.ReLU(),
-                                  torch.nn.Linear(128, 10)).cuda()
+        net = torch.nn.Sequential(
+            torch.nn.Linear(784, 256),
+            torch.nn.ReLU(),
+            torch.nn.Linear(256, 128),
+            torch.nn.ReLU(),
+            torch.nn.Linear(128, 10),
+        ).cuda()
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         tx, ty = torch.from_numpy(x).cuda(), torch.from_numpy(y).cuda()
         lossf = torch.nn.CrossEntropyLoss()
@@ -162,8 +209,9 @@ def bench_mlp(fnet, torch):
         def epoch():
             for i in range(0, len(x), 1024):
                 opt.zero_grad(set_to_none=True)
-                lossf(net(tx[i:i + 1024]), ty[i:i + 1024]).backward()
+                lossf(net(tx[i : i + 1024]), ty[i : i + 1024]).backward()
                 opt.step()
+
         epoch()
         torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -171,8 +219,14 @@ def bench_mlp(fnet, torch):
         epoch()
         torch.cuda.synchronize()
         t_sps = 2 * len(x) / (time.perf_counter() - t0)
-        row.update({"torch_samples_per_s": t_sps, "ratio_vs_torch": fn_sps / t_sps,
-                    "target": 1.5, "meets_target": fn_sps / t_sps >= 1.5})
+        row.update(
+            {
+                "torch_samples_per_s": t_sps,
+                "ratio_vs_torch": fn_sps / t_sps,
+                "target": 1.5,
+                "meets_target": fn_sps / t_sps >= 1.5,
+            }
+        )
     return row
 
 
@@ -189,20 +243,26 @@ def write_report(out_dir, result):
         r = result.get("gemm", {}).get(mode)
         if not r:
             continue
-        line = (f"{mode:11s} {r['n']}^3: {r['ms']:.3f} ms  {r['tflops']:.1f} TFLOP/s  "
-                f"max rel err {r['max_rel_err']:.1e}")
+        line = (
+            f"{mode:11s} {r['n']}^3: {r['ms']:.3f} ms  {r['tflops']:.1f} TFLOP/s  "
+            f"max rel err {r['max_rel_err']:.1e}"
+        )
         if "torch_ms" in r:
-            line += (f"  | cuBLAS {r['torch_tflops']:.1f} TFLOP/s  ratio {r['ratio_vs_torch']:.2f}"
-                     f" (target >= {r['target']:.2f}: {'MET' if r['meets_target'] else 'MISSED'})")
+            line += (
+                f"  | cuBLAS {r['torch_tflops']:.1f} TFLOP/s  ratio {r['ratio_vs_torch']:.2f}"
+                f" (target >= {r['target']:.2f}: {'MET' if r['meets_target'] else 'MISSED'})"
+            )
         else:
             line += "  | no PyTorch: cuBLAS not measured"
         lines.append(line)
     r = result.get("adam")
     if r:
-        lines.append(f"adam        {r['n'] / 1e6:.0f}M params: {r['ms']:.3f} ms  {r['gbs']:.0f} GB/s"
-                     f"  = {_fmt(r['pct_of_peak'], '.0f')}% of peak {_fmt(r['peak_gbs'], '.0f')} GB/s,"
-                     f" {_fmt(r['pct_of_copy'], '.0f')}% of measured copy {r['copy_gbs']:.0f} GB/s"
-                     f" (target >= 70%: {'MET' if r['meets_target'] else 'MISSED'})")
+        lines.append(
+            f"adam        {r['n'] / 1e6:.0f}M params: {r['ms']:.3f} ms  {r['gbs']:.0f} GB/s"
+            f"  = {_fmt(r['pct_of_peak'], '.0f')}% of peak {_fmt(r['peak_gbs'], '.0f')} GB/s,"
+            f" {_fmt(r['pct_of_copy'], '.0f')}% of measured copy {r['copy_gbs']:.0f} GB/s"
+            f" (target >= 70%: {'MET' if r['meets_target'] else 'MISSED'})"
+        )
     for name, err in result.get("errors", {}).items():
         lines.append(f"{name:11s} FAILED: {err}")
     r = result.get("mlp784")
@@ -212,14 +272,18 @@ def write_report(out_dir, result):
         elif r.get("status") != "ok":
             lines.append(f"mlp784      not implemented ({r.get('why', '')})")
         else:
-            line = (f"mlp784      batch 1024: {r['fusednet_samples_per_s']:.0f} samples/s per epoch"
-                    f" (fit call overhead {r['fusednet_fit_call_overhead_s'] * 1e3:.0f} ms;"
-                    f" end to end {r['fusednet_end_to_end_samples_per_s']:.0f};"
-                    f" without split-K {r.get('fusednet_samples_per_s_no_split_k', 0):.0f})")
+            line = (
+                f"mlp784      batch 1024: {r['fusednet_samples_per_s']:.0f} samples/s per epoch"
+                f" (fit call overhead {r['fusednet_fit_call_overhead_s'] * 1e3:.0f} ms;"
+                f" end to end {r['fusednet_end_to_end_samples_per_s']:.0f};"
+                f" without split-K {r.get('fusednet_samples_per_s_no_split_k', 0):.0f})"
+            )
             if "torch_samples_per_s" in r:
-                line += (f"  | PyTorch eager {r['torch_samples_per_s']:.0f}  ratio "
-                         f"{r['ratio_vs_torch']:.2f} (target >= 1.5: "
-                         f"{'MET' if r['meets_target'] else 'MISSED'})")
+                line += (
+                    f"  | PyTorch eager {r['torch_samples_per_s']:.0f}  ratio "
+                    f"{r['ratio_vs_torch']:.2f} (target >= 1.5: "
+                    f"{'MET' if r['meets_target'] else 'MISSED'})"
+                )
             lines.append(line)
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out_dir, "report.txt"), "a") as f:
@@ -235,27 +299,38 @@ def main(argv=None):
     args = ap.parse_args(argv)
     n_gemm, n_adam = (1024, 10_000_000) if args.quick else (4096, 100_000_000)
     if args.dry_run:
-        print(f"dry run: would benchmark sgemm/tf32 at {n_gemm}, adam over {n_adam} params, "
-              f"mlp784 at batch 1024; reports to {args.out}")
+        print(
+            f"dry run: would benchmark sgemm/tf32 at {n_gemm}, adam over {n_adam} params, "
+            f"mlp784 at batch 1024; reports to {args.out}"
+        )
         return 0
     import numpy as np
+
     import fusednet as fnet
+
     info = fnet.backends()["cuda"]
     if not info["available"]:
         print(f"gpu_bench: CUDA not available: {info['reason']}", file=sys.stderr)
         return 2
     torch = _torch()
     dev = info["devices"][0]
-    result = {"device": f"{dev['name']} (sm_{dev['compute_capability'][0]}{dev['compute_capability'][1]},"
-                        f" {dev['multiprocessors']} SMs, {dev['total_memory'] / 2**30:.0f} GiB)",
-              "python": platform.python_version(), "numpy": np.__version__,
-              "torch": None if torch is None else torch.__version__,
-              "fusednet": fnet.__version__}
+    result = {
+        "device": f"{dev['name']} (sm_{dev['compute_capability'][0]}{dev['compute_capability'][1]},"
+        f" {dev['multiprocessors']} SMs, {dev['total_memory'] / 2**30:.0f} GiB)",
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": None if torch is None else torch.__version__,
+        "fusednet": fnet.__version__,
+    }
     # One failing section must not cost the others (or the report): each is run and timed apart.
-    sections = [("gemm", lambda: bench_gemm(fnet, np, torch, n_gemm, reps=5,
-                                            iters=10 if args.quick else 20)),
-                ("adam", lambda: bench_adam(fnet, n_adam, reps=5, iters=20)),
-                ("mlp784", lambda: bench_mlp(fnet, torch))]
+    sections = [
+        (
+            "gemm",
+            lambda: bench_gemm(fnet, np, torch, n_gemm, reps=5, iters=10 if args.quick else 20),
+        ),
+        ("adam", lambda: bench_adam(fnet, n_adam, reps=5, iters=20)),
+        ("mlp784", lambda: bench_mlp(fnet, torch)),
+    ]
     result["errors"], result["seconds"] = {}, {}
     for name, run in sections:
         t0 = time.perf_counter()

@@ -9,6 +9,7 @@ uninitialised reads and shared-memory races show up in seconds; each result is a
 against NumPy in float64 so that a silently wrong kernel fails here too. Exit status 0 when all
 checks pass (the sanitizer sets its own on an error it finds). Needs a CUDA device.
 """
+
 from __future__ import annotations
 
 import sys
@@ -35,8 +36,16 @@ def check(name, got, want, tol):
 
 
 def gemm(big=True):
-    shapes = [(1, 1, 1), (5, 3, 1), (37, 53, 29), (130, 67, 150), (257, 129, 300), (64, 64, 8),
-              (5, 3, 4099), (64, 10, 1024)]  # the last two (and 257x129x300) split K
+    shapes = [
+        (1, 1, 1),
+        (5, 3, 1),
+        (37, 53, 29),
+        (130, 67, 150),
+        (257, 129, 300),
+        (64, 64, 8),
+        (5, 3, 4099),
+        (64, 10, 1024),
+    ]  # the last two (and 257x129x300) split K
     if big:
         shapes.append((1536, 1536, 40))  # 144 tiles of 128x128: the big-tile kernel on an H100
     tf32_kernels = [None]
@@ -53,19 +62,27 @@ def gemm(big=True):
                     for tb in (False, True):
                         a = rand(K, M) if ta else rand(M, K)
                         b = rand(N, K) if tb else rand(K, N)
-                        want = (a.T if ta else a).astype(np.float64) @ \
-                            (b.T if tb else b).astype(np.float64)
+                        want = (a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(
+                            np.float64
+                        )
                         got = fnet.ops.matmul(a, b, trans_a=ta, trans_b=tb, device="cuda")
                         check(f"matmul {tag} {M}x{N}x{K} ta={ta} tb={tb}", got, want, tol)
                 x, w, bias = rand(M, K), rand(K, N), rand(N)
                 want = np.maximum(x.astype(np.float64) @ w + bias, 0)
-                check(f"linear relu {tag} {M}x{N}x{K}",
-                      fnet.ops.linear(x, w, bias, activation="relu", device="cuda"), want, tol)
+                check(
+                    f"linear relu {tag} {M}x{N}x{K}",
+                    fnet.ops.linear(x, w, bias, activation="relu", device="cuda"),
+                    want,
+                    tol,
+                )
                 c = rand(M, N)
                 want = 0.5 * (x.astype(np.float64) @ w) - 2.0 * c
-                check(f"matmul beta {tag} {M}x{N}x{K}",
-                      fnet.ops.matmul(x, w, alpha=0.5, beta=-2.0, out=c.copy(), device="cuda"),
-                      want, tol)
+                check(
+                    f"matmul beta {tag} {M}x{N}x{K}",
+                    fnet.ops.matmul(x, w, alpha=0.5, beta=-2.0, out=c.copy(), device="cuda"),
+                    want,
+                    tol,
+                )
     if tf32_kernels != [None]:
         fnet._core._gemm_cuda_tf32_kernel(0)
     cuda.set_float32_matmul_precision("highest")
@@ -81,12 +98,18 @@ def elementwise():
             check(f"{name} backward {n}", dx, fnet.ops.activation_backward(dy, x, name), 1e-5)
     for rows, cols in ((1, 1), (7, 1001), (33, 5), (3, 4097)):
         x, dy = rand(rows, cols), rand(rows, cols)
-        for fwd, bwd in ((fnet.ops.softmax, fnet.ops.softmax_backward),
-                         (fnet.ops.log_softmax, fnet.ops.log_softmax_backward)):
+        for fwd, bwd in (
+            (fnet.ops.softmax, fnet.ops.softmax_backward),
+            (fnet.ops.log_softmax, fnet.ops.log_softmax_backward),
+        ):
             check(f"{fwd.__name__} {rows}x{cols}", fwd(x, device="cuda"), fwd(x), 1e-5)
             check(f"{bwd.__name__} {rows}x{cols}", bwd(dy, x, device="cuda"), bwd(dy, x), 1e-4)
-        check(f"bias_grad {rows}x{cols}", fnet.ops.bias_grad(dy, device="cuda"),
-              dy.astype(np.float64).sum(0), 1e-5)
+        check(
+            f"bias_grad {rows}x{cols}",
+            fnet.ops.bias_grad(dy, device="cuda"),
+            dy.astype(np.float64).sum(0),
+            1e-5,
+        )
         assert np.array_equal(fnet.ops.argmax(x, device="cuda"), np.argmax(x, axis=1)), "argmax"
 
 
@@ -96,9 +119,12 @@ def losses():
         lab = RNG.integers(0, cols, rows)
         probs = np.abs(rand(rows, cols))
         probs /= probs.sum(1, keepdims=True)
-        for name, args in (("mse", (p, t)), ("binary_cross_entropy", (p, (t > 0).astype(np.float32))),
-                           ("softmax_cross_entropy", (p, lab)),
-                           ("softmax_cross_entropy", (p, probs))):
+        for name, args in (
+            ("mse", (p, t)),
+            ("binary_cross_entropy", (p, (t > 0).astype(np.float32))),
+            ("softmax_cross_entropy", (p, lab)),
+            ("softmax_cross_entropy", (p, probs)),
+        ):
             for sw in (None, w):
                 lg, gg = getattr(fnet.ops, name)(*args, sample_weight=sw, device="cuda")
                 lc, gc = getattr(fnet.ops, name)(*args, sample_weight=sw)
@@ -110,8 +136,9 @@ def optimizers():
     for n in (1, 5, 1003, 65541):
         p, g, v = rand(n), rand(n), np.zeros(n, np.float32)
         pc, vc = p.copy(), v.copy()
-        fnet.ops.sgd_(p, g, v, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01,
-                      device="cuda")
+        fnet.ops.sgd_(
+            p, g, v, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, device="cuda"
+        )
         fnet.ops.sgd_(pc, g, vc, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)
         check(f"sgd {n}", p, pc, 1e-6)
         for decoupled in (False, True):
@@ -119,10 +146,20 @@ def optimizers():
             m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
             pc, mc, vc = p.copy(), m.copy(), v.copy()
             for step in (1, 2):
-                fnet.ops.adam_(p, g, m, v, step=step, lr=0.01, weight_decay=0.1,
-                               decoupled=decoupled, device="cuda")
-                fnet.ops.adam_(pc, g, mc, vc, step=step, lr=0.01, weight_decay=0.1,
-                               decoupled=decoupled)
+                fnet.ops.adam_(
+                    p,
+                    g,
+                    m,
+                    v,
+                    step=step,
+                    lr=0.01,
+                    weight_decay=0.1,
+                    decoupled=decoupled,
+                    device="cuda",
+                )
+                fnet.ops.adam_(
+                    pc, g, mc, vc, step=step, lr=0.01, weight_decay=0.1, decoupled=decoupled
+                )
             check(f"adam decoupled={decoupled} {n}", p, pc, 1e-5)
 
 
@@ -132,9 +169,16 @@ def net():
     y = RNG.integers(0, 5, 203)
     results = []
     for resident, chunk in ((True, None), (False, None), (False, 1)):
-        m = fnet.Sequential([L.Dense(16, activation="relu", input_shape=(12,)), L.Dropout(0.3),
-                             L.Dense(8, activation="tanh"), L.Dense(5, activation="softmax")],
-                            seed=3, device="cuda")
+        m = fnet.Sequential(
+            [
+                L.Dense(16, activation="relu", input_shape=(12,)),
+                L.Dropout(0.3),
+                L.Dense(8, activation="tanh"),
+                L.Dense(5, activation="softmax"),
+            ],
+            seed=3,
+            device="cuda",
+        )
         m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         m._net.max_resident_bytes = -1 if resident else 0
         if chunk is not None:
@@ -143,13 +187,22 @@ def net():
         m.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[fnet.callbacks.Callback()])
         results.append((m.get_weights(), m.evaluate(x, y, verbose=0), m.predict(x)))
     for w, e, p in results[1:]:
-        if not all(np.array_equal(a, b) for a, b in zip(results[0][0], w)) or e != results[0][1] \
-                or not np.array_equal(p, results[0][2]):
+        if (
+            not all(np.array_equal(a, b) for a, b in zip(results[0][0], w))
+            or e != results[0][1]
+            or not np.array_equal(p, results[0][2])
+        ):
             failures.append("net: streamed training differs from resident")
 
 
-PARTS = {"gemm": gemm, "gemm_small": lambda: gemm(big=False), "elementwise": elementwise, "losses": losses, "optimizers": optimizers,
-         "net": net}
+PARTS = {
+    "gemm": gemm,
+    "gemm_small": lambda: gemm(big=False),
+    "elementwise": elementwise,
+    "losses": losses,
+    "optimizers": optimizers,
+    "net": net,
+}
 
 
 def main(argv):

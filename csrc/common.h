@@ -25,9 +25,9 @@ template <typename... Parts>
 }  // namespace fusednet
 
 // FN_CHECK(cond, "argument 'x': expected ..., got ", n) -> ValueError when cond is false.
-#define FN_CHECK(cond, ...)                                   \
-  do {                                                        \
-    if (!(cond)) ::fusednet::throw_value_error(__VA_ARGS__);  \
+#define FN_CHECK(cond, ...)                                  \
+  do {                                                       \
+    if (!(cond)) ::fusednet::throw_value_error(__VA_ARGS__); \
   } while (0)
 
 #if defined(__GNUC__) || defined(__clang__)

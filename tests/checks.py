@@ -1,4 +1,5 @@
 """Assertions and markers shared by the family tests (test_<family>.py)."""
+
 import numpy as np
 import pytest
 
@@ -31,8 +32,10 @@ ON_HOST_MOCK = bool(_CUDA_DEVICES) and _CUDA_DEVICES[0]["name"].startswith("host
 def real_gpu_only(what):
     """For a CUDA test of something only a GPU has (`what`: TF32 rounding, ...): skips on the
     host mock, whose stand-ins run the CPU kernels. Every other CUDA test must pass there."""
-    return pytest.mark.skipif(ON_HOST_MOCK, reason=f"needs a real GPU: {what}; this CUDA device "
-                                                   "is the host mock (tools/netcuda_mock)")
+    return pytest.mark.skipif(
+        ON_HOST_MOCK,
+        reason=f"needs a real GPU: {what}; this CUDA device is the host mock (tools/netcuda_mock)",
+    )
 
 
 def assert_close(got, want, rtol, atol, what=""):
@@ -49,9 +52,11 @@ def assert_close(got, want, rtol, atol, what=""):
     if bad.any():
         i = np.unravel_index(np.argmax(np.where(bad, err - tol, -np.inf)), got.shape)
         rel = err / np.maximum(np.abs(want), 1e-30)
-        pytest.fail(f"{what}: max abs err {err.max():.3e}, max rel err {rel.max():.3e}; "
-                    f"worst at {i}: got {got[i]!r} want {want[i]!r} "
-                    f"({bad.sum()} bad of {got.size})")
+        pytest.fail(
+            f"{what}: max abs err {err.max():.3e}, max rel err {rel.max():.3e}; "
+            f"worst at {i}: got {got[i]!r} want {want[i]!r} "
+            f"({bad.sum()} bad of {got.size})"
+        )
 
 
 def assert_same_special(got, want, rtol, atol, what):
@@ -59,7 +64,8 @@ def assert_same_special(got, want, rtol, atol, what):
     got = np.asarray(got, np.float64)
     want = np.asarray(want, np.float64)
     assert np.array_equal(np.isnan(got), np.isnan(want)), (
-        f"{what}: NaN at {np.isnan(got)}, want {np.isnan(want)}")
+        f"{what}: NaN at {np.isnan(got)}, want {np.isnan(want)}"
+    )
     inf = np.isinf(want)
     assert np.array_equal(got[inf], want[inf]), f"{what}: got {got[inf]} where want {want[inf]}"
     ok = ~np.isnan(want) & ~inf

@@ -5,9 +5,12 @@ import pytest
 
 import fusednet as fnet
 
-CPU_ISAS = [isa for isa in ("generic", "avx2", "avx512")
-            if ("generic", "avx2", "avx512").index(isa)
-            <= ("generic", "avx2", "avx512").index(fnet._core.cpu_isa_detected())]
+CPU_ISAS = [
+    isa
+    for isa in ("generic", "avx2", "avx512")
+    if ("generic", "avx2", "avx512").index(isa)
+    <= ("generic", "avx2", "avx512").index(fnet._core.cpu_isa_detected())
+]
 
 
 def _cuda_available():
@@ -60,6 +63,8 @@ def rng():
 
 def pytest_report_header(config):
     b = fnet.backends()
-    return (f"fusednet: cpu isa={b['cpu']['isa']} threads={b['cpu']['threads']}; "
-            f"cuda compiled={b['cuda']['compiled']} available={b['cuda']['available']} "
-            f"({b['cuda'].get('reason', '')}); FUSEDNET_ISA={os.environ.get('FUSEDNET_ISA', '')}")
+    return (
+        f"fusednet: cpu isa={b['cpu']['isa']} threads={b['cpu']['threads']}; "
+        f"cuda compiled={b['cuda']['compiled']} available={b['cuda']['available']} "
+        f"({b['cuda'].get('reason', '')}); FUSEDNET_ISA={os.environ.get('FUSEDNET_ISA', '')}"
+    )

@@ -3,6 +3,7 @@
 Written from the textbook formulas (stable forms only where float64 itself would overflow), with
 no code shared with fusednet. erf comes from math.erf, vectorized (fine for test-sized arrays).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,7 +43,7 @@ def forward(name, x, negative_slope=0.01):
             y = 0.5 * x * (1.0 + _erf(x / SQRT2))
             return np.where(np.isneginf(x), 0.0, y)  # the limit x Phi(x) -> 0
         if name == "gelu_tanh":
-            u = SQRT_2_OVER_PI * (x + GELU_C * x ** 3)
+            u = SQRT_2_OVER_PI * (x + GELU_C * x**3)
             y = 0.5 * x * (1.0 + np.tanh(u))
             return np.where(np.isneginf(x), 0.0, y)
         if name == "softmax":
@@ -72,7 +73,7 @@ def derivative(name, x, negative_slope=0.01):
             d = 0.5 * (1.0 + _erf(x / SQRT2)) + x * pdf
             return np.where(np.isinf(x), (x > 0).astype(np.float64), d)
         if name == "gelu_tanh":
-            u = SQRT_2_OVER_PI * (x + GELU_C * x ** 3)
+            u = SQRT_2_OVER_PI * (x + GELU_C * x**3)
             t = np.tanh(u)
             sech2 = 1.0 / np.cosh(u) ** 2
             d = 0.5 * (1.0 + t) + 0.5 * x * sech2 * SQRT_2_OVER_PI * (1.0 + 3 * GELU_C * x * x)
@@ -114,4 +115,3 @@ def log_softmax_backward(dy, x):
     p = softmax(x)
     dy = _f64(dy)
     return dy - p * dy.sum(axis=-1, keepdims=True)
-

@@ -4,6 +4,7 @@ and the operand layouts and forms the gemm tests sweep.
 Independent of the C++ code: plain NumPy in double precision, so the tests measure the float32
 kernels' error against (nearly) exact values.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,12 +58,23 @@ def activation_ref(name, x, negative_slope=0.01):
         erf = np.vectorize(math.erf, otypes=[np.float64])
         return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
     if name == "gelu_tanh":
-        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
     raise ValueError(name)
 
 
-def gemm_ref(a, b, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, c=None, bias=None,
-             activation=None, negative_slope=0.01):
+def gemm_ref(
+    a,
+    b,
+    *,
+    trans_a=False,
+    trans_b=False,
+    alpha=1.0,
+    beta=0.0,
+    c=None,
+    bias=None,
+    activation=None,
+    negative_slope=0.01,
+):
     """(value, scale): act(alpha op(a) op(b) + beta c + bias) in float64, and the per-element
     magnitude |alpha| |op(a)| |op(b)| + |beta c| + |bias| that bounds the float32 rounding error."""
     A = np.asarray(a, np.float64)
@@ -92,9 +104,11 @@ def assert_gemm_close(got, want, scale, K, what=""):
     both_nan = np.isnan(got) & np.isnan(want)
     bad = ~((err <= bound) | both_nan)
     if bad.any():
-        idx = np.unravel_index(np.argmax(np.where(bad, err / np.maximum(bound, 1e-300), 0)),
-                               got.shape)
+        idx = np.unravel_index(
+            np.argmax(np.where(bad, err / np.maximum(bound, 1e-300), 0)), got.shape
+        )
         raise AssertionError(
-            f"{what}: {int(bad.sum())} of {got.size} elements off; worst at {idx}: got {got[idx]!r}, "
-            f"want {want[idx]!r}, abs err {err[idx]:.3g}, bound {bound[idx]:.3g}, "
-            f"max abs err {np.nanmax(err):.3g}")
+            f"{what}: {int(bad.sum())} of {got.size} elements off; worst at {idx}: "
+            f"got {got[idx]!r}, want {want[idx]!r}, abs err {err[idx]:.3g}, "
+            f"bound {bound[idx]:.3g}, max abs err {np.nanmax(err):.3g}"
+        )

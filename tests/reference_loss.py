@@ -1,5 +1,6 @@
 """Float64 NumPy references for the losses: straightforward formulas, no shared code with the
 kernels. Each returns (reduced loss, gradient of the reduced loss w.r.t. the first argument)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Float64 / NumPy references for the reductions: column sums and the row-wise argmax."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ Tolerances (float32 results vs the float64 value of the same float32 input):
   softmax  1e-6 + 1e-5 |ref|; log_softmax 1e-5 + 1e-5 |ref|
 Every path (generic / avx2 / avx512) this CPU supports runs through the `cpu_isa` fixture.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +62,8 @@ def assert_close(got, want, atol, rtol, what=""):
         return
     nan_g, nan_w = np.isnan(got), np.isnan(want)
     assert np.array_equal(nan_g, nan_w), (
-        f"{what}: NaN mismatch at {np.argwhere(nan_g != nan_w)[:5].tolist()}")
+        f"{what}: NaN mismatch at {np.argwhere(nan_g != nan_w)[:5].tolist()}"
+    )
     inf_w = np.isinf(want)
     assert np.array_equal(got[inf_w], want[inf_w]), f"{what}: infinities differ"
     fin = ~nan_w & ~inf_w
@@ -72,9 +74,11 @@ def assert_close(got, want, atol, rtol, what=""):
     if bad.any():
         i = np.unravel_index(np.argmax(np.where(fin, err / bound, 0)), got.shape)
         rel = err[i] / max(abs(want[i]), 1e-300)
-        raise AssertionError(f"{what}: {bad.sum()} of {got.size} elements off; max abs err "
-                             f"{err.max():.3g}; worst at {tuple(int(k) for k in i)}: got "
-                             f"{got[i]!r}, want {want[i]!r} (abs {err[i]:.3g}, rel {rel:.3g})")
+        raise AssertionError(
+            f"{what}: {bad.sum()} of {got.size} elements off; max abs err "
+            f"{err.max():.3g}; worst at {tuple(int(k) for k in i)}: got "
+            f"{got[i]!r}, want {want[i]!r} (abs {err[i]:.3g}, rel {rel:.3g})"
+        )
 
 
 def check_forward(name, x, y):
@@ -91,8 +95,7 @@ def check_backward(name, dy, x, dx):
         scale = np.abs(dy).max(axis=-1, keepdims=True) if dy.size else 1.0
         assert_close(dx, want, 2e-6 * scale, 1e-5, f"{name} backward")
     else:
-        assert_close(dx, want, 2e-6 * np.abs(np.asarray(dy, np.float64)), 1e-5,
-                     f"{name} backward")
+        assert_close(dx, want, 2e-6 * np.abs(np.asarray(dy, np.float64)), 1e-5, f"{name} backward")
 
 
 def sample(rng, shape, scale=4.0):
@@ -102,8 +105,20 @@ def sample(rng, shape, scale=4.0):
     return x
 
 
-SHAPES = [(0,), (1,), (7,), (31,), (1009,), (4099,), (3, 0), (0, 5), (1, 1), (13, 17),
-          (2, 3, 5, 7), (5, 1, 1, 257)]
+SHAPES = [
+    (0,),
+    (1,),
+    (7,),
+    (31,),
+    (1009,),
+    (4099,),
+    (3, 0),
+    (0, 5),
+    (1, 1),
+    (13, 17),
+    (2, 3, 5, 7),
+    (5, 1, 1, 257),
+]
 
 
 # ---- values ------------------------------------------------------------------------------------
@@ -124,8 +139,9 @@ def test_forward_backward_match_reference(name, shape, rng, cpu_isa):
 def test_dense_sweep_of_the_smooth_activations(name, cpu_isa):
     # Every region of the piecewise approximations: small-|x| polynomials, their switch points
     # (tanh at 0.625), the tails, and where exp under/overflows.
-    x = np.concatenate([np.linspace(-30, 30, 60001), np.linspace(-1, 1, 20001),
-                        np.linspace(-110, 110, 2001)]).astype(np.float32)
+    x = np.concatenate(
+        [np.linspace(-30, 30, 60001), np.linspace(-1, 1, 20001), np.linspace(-110, 110, 2001)]
+    ).astype(np.float32)
     dy = np.ones_like(x)
     check_forward(name, x, fwd(name, x))
     check_backward(name, dy, x, bwd(name, dy, x))
@@ -138,32 +154,42 @@ def test_activation_by_name_matches_the_named_functions(rng):
         params = {"negative_slope": SLOPE} if name == "leaky_relu" else {}
         want = fwd(name, x) if name != "leaky_relu" else ops.leaky_relu(x, SLOPE)
         np.testing.assert_array_equal(ops.activation(x, name, **params), want)
-        np.testing.assert_array_equal(ops.activation_backward(dy, x, name, **params),
-                                      bwd(name, dy, x))
-    np.testing.assert_array_equal(ops.activation(x, "gelu", approximate=True),
-                                  ops.activation(x, "gelu_tanh"))
+        np.testing.assert_array_equal(
+            ops.activation_backward(dy, x, name, **params), bwd(name, dy, x)
+        )
+    np.testing.assert_array_equal(
+        ops.activation(x, "gelu", approximate=True), ops.activation(x, "gelu_tanh")
+    )
     np.testing.assert_array_equal(ops.activation(x, "GELU"), ops.gelu(x))
     np.testing.assert_array_equal(ops.leaky_relu(x), np.where(x > 0, x, np.float32(0.01) * x))
 
 
 def test_activations_tuple():
-    assert ops.ACTIVATIONS == ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu",
-                               "softmax", "log_softmax")
+    assert ops.ACTIVATIONS == (
+        "linear",
+        "relu",
+        "leaky_relu",
+        "sigmoid",
+        "tanh",
+        "gelu",
+        "softmax",
+        "log_softmax",
+    )
 
 
 def test_relu_and_leaky_are_exact(rng):
     x = sample(rng, (1001,))
     np.testing.assert_array_equal(ops.relu(x), np.maximum(x, 0))
-    np.testing.assert_array_equal(ops.leaky_relu(x, 0.3),
-                                  np.where(x > 0, x, np.float32(0.3) * x))
+    np.testing.assert_array_equal(ops.leaky_relu(x, 0.3), np.where(x > 0, x, np.float32(0.3) * x))
     np.testing.assert_array_equal(ops.activation(x, "linear"), x)
 
 
 def test_softmax_rows_sum_to_one(rng):
     x = sample(rng, (37, 1001), scale=30.0)
     np.testing.assert_allclose(ops.softmax(x).astype(np.float64).sum(axis=1), 1.0, rtol=2e-6)
-    np.testing.assert_allclose(np.exp(ops.log_softmax(x).astype(np.float64)).sum(axis=1), 1.0,
-                               rtol=2e-5)
+    np.testing.assert_allclose(
+        np.exp(ops.log_softmax(x).astype(np.float64)).sum(axis=1), 1.0, rtol=2e-5
+    )
 
 
 def test_non_float32_input_is_converted_once(rng):
@@ -195,8 +221,9 @@ def test_any_layout(name, rng):
         np.testing.assert_array_equal(y, fwd(name, np.ascontiguousarray(x)), err_msg=label)
         check_forward(name, x, y)
         dx = bwd(name, dy, x)
-        np.testing.assert_array_equal(dx, bwd(name, np.ascontiguousarray(dy),
-                                              np.ascontiguousarray(x)), err_msg=label)
+        np.testing.assert_array_equal(
+            dx, bwd(name, np.ascontiguousarray(dy), np.ascontiguousarray(x)), err_msg=label
+        )
         check_backward(name, dy, x, dx)
 
 
@@ -254,7 +281,8 @@ def test_backward_matches_finite_differences_of_forward(name, rng):
     x = x[np.abs(x) > 0.05]
     h = np.float32(1e-2)
     fd = (fwd(name, x + h).astype(np.float64) - fwd(name, x - h)) / (
-        (x + h).astype(np.float64) - (x - h))
+        (x + h).astype(np.float64) - (x - h)
+    )
     got = bwd(name, np.ones_like(x), x)
     np.testing.assert_allclose(got, fd, rtol=1e-3, atol=2e-4)
 
@@ -274,17 +302,63 @@ def test_softmax_gradients_match_directional_finite_differences(name, rng):
         # fusednet in float32 against the same derivative
         xf, wf = x.astype(np.float32), w.astype(np.float32)
         hf = 1e-2
-        fd32 = (((w * fwd(name, (x + hf * v).astype(np.float32))).sum()
-                 - (w * fwd(name, (x - hf * v).astype(np.float32))).sum()) / (2 * hf))
+        fd32 = (
+            (w * fwd(name, (x + hf * v).astype(np.float32))).sum()
+            - (w * fwd(name, (x - hf * v).astype(np.float32))).sum()
+        ) / (2 * hf)
         g = bwd(name, wf, xf).astype(np.float64)
         assert abs((g * v).sum() - fd32) <= 2e-3 * (1 + abs(fd32))
 
 
 # ---- extreme inputs ----------------------------------------------------------------------------
-EXTREMES = np.array([0.0, -0.0, 1e-40, -1e-40, 1e-30, -1e-30, 0.5, -0.5, 0.625, -0.625, 1, -1,
-                     5, -5, 13, -13, 20, -20, 21, -21, 87, -87, 88.8, -88.8, 89, -89, 100, -100,
-                     104, -104, 110, -110, 1e4, -1e4, 1e13, -1e13, 1e30, -1e30, 3e38, -3e38,
-                     np.inf, -np.inf, np.nan], dtype=np.float32)
+EXTREMES = np.array(
+    [
+        0.0,
+        -0.0,
+        1e-40,
+        -1e-40,
+        1e-30,
+        -1e-30,
+        0.5,
+        -0.5,
+        0.625,
+        -0.625,
+        1,
+        -1,
+        5,
+        -5,
+        13,
+        -13,
+        20,
+        -20,
+        21,
+        -21,
+        87,
+        -87,
+        88.8,
+        -88.8,
+        89,
+        -89,
+        100,
+        -100,
+        104,
+        -104,
+        110,
+        -110,
+        1e4,
+        -1e4,
+        1e13,
+        -1e13,
+        1e30,
+        -1e30,
+        3e38,
+        -3e38,
+        np.inf,
+        -np.inf,
+        np.nan,
+    ],
+    dtype=np.float32,
+)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
@@ -308,12 +382,17 @@ def test_extreme_inputs(name, cpu_isa):
 
 @pytest.mark.parametrize("name", ROWWISE)
 def test_softmax_extreme_rows(name, cpu_isa):
-    x = np.array([[1e4, -1e4, 0, 3],
-                  [-1e4, -1e4, -1e4, -1e4],
-                  [3e38, -3e38, 0, 1],
-                  [0, -np.inf, 1, 2],
-                  [np.nan, 0, 1, 2],
-                  [88, 89, 90, -200]], dtype=np.float32)
+    x = np.array(
+        [
+            [1e4, -1e4, 0, 3],
+            [-1e4, -1e4, -1e4, -1e4],
+            [3e38, -3e38, 0, 1],
+            [0, -np.inf, 1, 2],
+            [np.nan, 0, 1, 2],
+            [88, 89, 90, -200],
+        ],
+        dtype=np.float32,
+    )
     dy = np.array([[1, 2, 3, 4]] * 6, dtype=np.float32)
     y = fwd(name, x)
     dx = bwd(name, dy, x)
@@ -381,8 +460,11 @@ def test_backward_from_output_refuses_what_it_cannot_do(device):
 # ---- bad input ---------------------------------------------------------------------------------
 def test_bad_inputs():
     x = np.zeros((2, 5), np.float32)
-    with pytest.raises(ValueError, match=r"name: unknown activation 'swish'; expected one of "
-                                         r"'linear', 'relu', .*'softmax', 'log_softmax'"):
+    with pytest.raises(
+        ValueError,
+        match=r"name: unknown activation 'swish'; expected one of "
+        r"'linear', 'relu', .*'softmax', 'log_softmax'",
+    ):
         ops.activation(x, "swish")
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         ops.activation_backward(x, x, "swish")
@@ -442,19 +524,23 @@ def test_forward_backward_on_device(device, rng, name, n):
     x = (rng.standard_normal(n) * 3).astype(np.float32)
     dy = rng.standard_normal(n).astype(np.float32)
     checks.assert_close(fwd(name, x, device=device), ref_fwd(name, x), 2e-6, 2e-6, f"{name} fwd")
-    checks.assert_close(bwd(name, dy, x, device=device), ref_bwd(name, dy, x), 1e-5, 1e-6,
-                        f"{name} bwd")
+    checks.assert_close(
+        bwd(name, dy, x, device=device), ref_bwd(name, dy, x), 1e-5, 1e-6, f"{name} bwd"
+    )
 
 
-@pytest.mark.parametrize("name,slope", [("linear", 0.0), ("relu", 0.0), ("leaky_relu", 0.1),
-                                        ("sigmoid", 0.0), ("tanh", 0.0)])
+@pytest.mark.parametrize(
+    "name,slope",
+    [("linear", 0.0), ("relu", 0.0), ("leaky_relu", 0.1), ("sigmoid", 0.0), ("tanh", 0.0)],
+)
 def test_backward_from_output_on_device(device, rng, name, slope):
     x = (rng.standard_normal(1001) * 2).astype(np.float32)
     y = ref.forward(name, x, slope).astype(np.float32)
     dy = rng.standard_normal(1001).astype(np.float32)
     out = np.empty_like(dy)
-    _core.activation_backward_from_output(dy, y, out, _core.Activation.__members__[name], slope,
-                                          _core.Device.__members__[device])
+    _core.activation_backward_from_output(
+        dy, y, out, _core.Activation.__members__[name], slope, _core.Device.__members__[device]
+    )
     checks.assert_close(out, ref.backward(name, dy, x, slope), 1e-5, 1e-6, f"{name} from output")
 
 
@@ -464,7 +550,8 @@ def test_backward_finite_difference_on_device(device, rng, name):
     x = x[np.abs(x) > 1e-2]  # away from the relu kink
     h = 1e-4
     fd = (ref_fwd(name, x.astype(np.float64) + h) - ref_fwd(name, x.astype(np.float64) - h)) / (
-        2 * h)
+        2 * h
+    )
     got = bwd(name, np.ones_like(x), x, device=device)
     checks.assert_close(got, fd, 1e-4, 1e-5, f"{name} bwd vs finite difference")
 
@@ -477,8 +564,13 @@ def test_layouts_and_out_on_device(device, rng):
     assert ops.tanh(view, out=out, device=device) is out
     checks.assert_close(out, np.tanh(view.astype(np.float64)), 2e-6, 2e-6, "tanh out=")
     unaligned = rng.standard_normal(1027).astype(np.float32)[1:]  # odd length: scalar tail
-    checks.assert_close(ops.sigmoid(unaligned, device=device), ref.forward("sigmoid", unaligned),
-                        2e-6, 2e-6, "sigmoid")
+    checks.assert_close(
+        ops.sigmoid(unaligned, device=device),
+        ref.forward("sigmoid", unaligned),
+        2e-6,
+        2e-6,
+        "sigmoid",
+    )
     assert ops.relu(np.zeros((0, 3), np.float32), device=device).shape == (0, 3)
     assert ops.softmax(np.zeros(0, np.float32), device=device).shape == (0,)
     assert ops.log_softmax(np.zeros((2, 0, 3), np.float32), device=device).shape == (2, 0, 3)
@@ -506,13 +598,24 @@ def test_by_name_and_parameters_on_device(device, rng):
     x = rng.standard_normal((17, 9)).astype(np.float32)
     dy = rng.standard_normal((17, 9)).astype(np.float32)
     # exact: float32(0.3) * x, as test_relu_and_leaky_are_exact (the float64 0.3 x is not a float32)
-    np.testing.assert_array_equal(ops.activation(x, "leaky_relu", negative_slope=0.3,
-                                                 device=device),
-                                  np.where(x > 0, x, np.float32(0.3) * x))
-    checks.assert_close(ops.activation(x, "gelu", approximate=True, device=device),
-                        ref.forward("gelu_tanh", x), 2e-6, 2e-6, "gelu approximate by name")
-    checks.assert_close(ops.activation_backward(dy, x, "log_softmax", device=device),
-                        ref.backward("log_softmax", dy, x), 1e-4, 1e-5, "log_softmax bwd by name")
+    np.testing.assert_array_equal(
+        ops.activation(x, "leaky_relu", negative_slope=0.3, device=device),
+        np.where(x > 0, x, np.float32(0.3) * x),
+    )
+    checks.assert_close(
+        ops.activation(x, "gelu", approximate=True, device=device),
+        ref.forward("gelu_tanh", x),
+        2e-6,
+        2e-6,
+        "gelu approximate by name",
+    )
+    checks.assert_close(
+        ops.activation_backward(dy, x, "log_softmax", device=device),
+        ref.backward("log_softmax", dy, x),
+        1e-4,
+        1e-5,
+        "log_softmax bwd by name",
+    )
     with pytest.raises(ValueError, match="name: unknown activation 'swish'"):
         ops.activation(x, "swish", device=device)
     with pytest.raises(TypeError, match="relu: unexpected parameter 'negative_slope'"):
@@ -530,18 +633,52 @@ def test_grad_accurate_where_saturated_on_device(device):
     # derivatives are normal floats (and still exact enough in the float64 reference).
     for name, x in (("sigmoid", [12.0, 16.0, -40.0]), ("tanh", [6.0, 9.0, -9.0])):
         x = np.array(x, np.float32)
-        checks.assert_close(bwd(name, np.ones_like(x), x, device=device),
-                            ref.backward(name, np.ones(3), x), 1e-5, 0, f"{name}'")
+        checks.assert_close(
+            bwd(name, np.ones_like(x), x, device=device),
+            ref.backward(name, np.ones(3), x),
+            1e-5,
+            0,
+            f"{name}'",
+        )
 
 
-SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 3.0, -3.0, 15.0, -15.0,
-                    30.0, -30.0, 88.0, -88.0, 1e20, -1e20], np.float32)
+SPECIAL = np.array(
+    [
+        np.nan,
+        np.inf,
+        -np.inf,
+        0.0,
+        -0.0,
+        1e-30,
+        -1e-30,
+        3.0,
+        -3.0,
+        15.0,
+        -15.0,
+        30.0,
+        -30.0,
+        88.0,
+        -88.0,
+        1e20,
+        -1e20,
+    ],
+    np.float32,
+)
 
 
 @checks.cuda_only
 @pytest.mark.parametrize("misalign", [0, 1])
-@pytest.mark.parametrize("name,slope", [("relu", 0.0), ("leaky_relu", 0.2), ("sigmoid", 0.0),
-                                        ("tanh", 0.0), ("gelu", 0.0), ("gelu_tanh", 0.0)])
+@pytest.mark.parametrize(
+    "name,slope",
+    [
+        ("relu", 0.0),
+        ("leaky_relu", 0.2),
+        ("sigmoid", 0.0),
+        ("tanh", 0.0),
+        ("gelu", 0.0),
+        ("gelu_tanh", 0.0),
+    ],
+)
 def test_special_values_and_scalar_paths_on_cuda(device, name, slope, misalign):
     # NaN passes through, +-inf and huge |x| saturate as on the CPU, and derivatives stay accurate
     # where the function has saturated (sigmoid' at 30 is 9e-14, not 0). misalign=1 starts every

@@ -2,6 +2,7 @@
 device argument every op takes, and what the CUDA column does without a device (every op raises a
 clear RuntimeError after the same argument checks as the CPU); the GPU check scripts' dry runs.
 The ops themselves are tested per family (test_<family>.py) on every device."""
+
 import inspect
 import os
 import subprocess
@@ -27,15 +28,21 @@ def test_backends_shape():
     cuda = b["cuda"]
     assert isinstance(cuda["compiled"], bool) and isinstance(cuda["available"], bool)
     if not cuda["available"]:
-        assert cuda["reason"].split(":")[0] in ("not compiled", "no driver", "driver too old",
-                                                 "no device")
+        assert cuda["reason"].split(":")[0] in (
+            "not compiled",
+            "no driver",
+            "driver too old",
+            "no device",
+        )
 
 
 def test_import_does_not_touch_cuda():
     # With CUDA compiled in, import alone must not load the driver library.
-    code = ("import fusednet, sys\n"
-            "maps = open('/proc/self/maps').read() if sys.platform.startswith('linux') else ''\n"
-            "print('libcuda.so' in maps)\n")
+    code = (
+        "import fusednet, sys\n"
+        "maps = open('/proc/self/maps').read() if sys.platform.startswith('linux') else ''\n"
+        "print('libcuda.so' in maps)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -47,8 +54,10 @@ def test_set_num_threads_roundtrip(threads):
     assert fnet.get_num_threads() == 2
 
 
-@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-3, ValueError), (1.5, TypeError),
-                                      ("2", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "bad, exc",
+    [(0, ValueError), (-3, ValueError), (1.5, TypeError), ("2", TypeError), (True, TypeError)],
+)
 def test_set_num_threads_rejects(bad, exc):
     with pytest.raises(exc, match="n: expected"):
         fnet.set_num_threads(bad)
@@ -71,8 +80,12 @@ def test_backends_reports_cuda_state():
     if info["available"]:
         assert info["reason"] == "" and len(info["devices"]) >= 1
     else:
-        assert info["reason"].split(":")[0] in ("not compiled", "no driver", "driver too old",
-                                                 "no device")
+        assert info["reason"].split(":")[0] in (
+            "not compiled",
+            "no driver",
+            "driver too old",
+            "no device",
+        )
         assert cuda.reason() == info["reason"]
 
 
@@ -85,11 +98,14 @@ def test_every_op_takes_device():
         assert param.kind is inspect.Parameter.KEYWORD_ONLY, name
 
 
-@pytest.mark.parametrize("call", [
-    lambda x, d: fnet.ops.relu(x, device=d),
-    lambda x, d: fnet.ops.matmul(x, x.T, device=d),
-    lambda x, d: fnet.ops.linear(x, x.T, activation="relu", device=d),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, d: fnet.ops.relu(x, device=d),
+        lambda x, d: fnet.ops.matmul(x, x.T, device=d),
+        lambda x, d: fnet.ops.linear(x, x.T, activation="relu", device=d),
+    ],
+)
 def test_unknown_device_is_refused(call):
     x = np.ones((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"device: expected one of \('cpu', 'cuda'\), got 'gpu'"):
@@ -106,8 +122,9 @@ def _every_cuda_call():
     labels = np.array([0, 1, 3])
     calls = {
         "matmul": lambda: ops.matmul(a, b, device="cuda"),
-        "linear": lambda: ops.linear(a, b, np.zeros(2, np.float32), activation="relu",
-                                     device="cuda"),
+        "linear": lambda: ops.linear(
+            a, b, np.zeros(2, np.float32), activation="relu", device="cuda"
+        ),
         "relu": lambda: ops.relu(v, device="cuda"),
         "relu_backward": lambda: ops.relu_backward(v, v, device="cuda"),
         "gelu": lambda: ops.gelu(v, approximate=True, device="cuda"),
@@ -127,17 +144,39 @@ def _every_cuda_call():
         "_core.gemm_ex": lambda: core.gemm_ex(a, b, None, device=dev),
         "_core.gemm_ref": lambda: core.gemm_ref(a, b, None, device=dev),
         "_core.activation_backward_from_output": lambda: core.activation_backward_from_output(
-            v, v, v.copy(), core.Activation.relu, 0.0, dev),
+            v, v, v.copy(), core.Activation.relu, 0.0, dev
+        ),
         "_core.softmax_backward": lambda: core.softmax_backward(a, a, a.copy(), True, dev),
         "_core._cuda_gemm_raw": lambda: core._cuda_gemm_raw(
-            a.ravel(), 0, 4, 1, b.ravel(), 0, 2, 1, np.zeros(6, np.float32), 0, 2, 1, 3, 2, 4,
-            1.0, 0.0, None, core.Activation.linear, 0.0, False),
+            a.ravel(),
+            0,
+            4,
+            1,
+            b.ravel(),
+            0,
+            2,
+            1,
+            np.zeros(6, np.float32),
+            0,
+            2,
+            1,
+            3,
+            2,
+            4,
+            1.0,
+            0.0,
+            None,
+            core.Activation.linear,
+            0.0,
+            False,
+        ),
         "_core.cuda_bench_gemm": lambda: core.cuda_bench_gemm(a, b, 1, False),
         "_core.cuda_bench_adam": lambda: core.cuda_bench_adam(10, 1),
         "_core.cuda_bench_copy": lambda: core.cuda_bench_copy(1024, 1),
         "_core.cuda_peak_bandwidth": core.cuda_peak_bandwidth,
         "_core._cuda_gather_rows": lambda: core._cuda_gather_rows(
-            a, np.array([2, 0], np.int64), np.empty((2, 4), np.float32)),
+            a, np.array([2, 0], np.int64), np.empty((2, 4), np.float32)
+        ),
         "_core._cuda_count_correct": lambda: core._cuda_count_correct(a, labels),
         "_core._cuda_try_alloc": lambda: core._cuda_try_alloc(1),
     }
@@ -151,8 +190,11 @@ def test_without_device_every_op_raises_runtime_error(name):
     info = _cuda_info()
     if info["available"]:
         pytest.skip("a CUDA device is available here")
-    want = ("CUDA not available: " + info["reason"].split(":")[0] if info["compiled"]
-            else "CUDA not compiled: fusednet was built without CUDA")
+    want = (
+        "CUDA not available: " + info["reason"].split(":")[0]
+        if info["compiled"]
+        else "CUDA not compiled: fusednet was built without CUDA"
+    )
     with pytest.raises(RuntimeError, match=want):
         _every_cuda_call()[name]()
 
@@ -190,8 +232,9 @@ def test_float32_matmul_precision_roundtrip():
         assert fnet.get_float32_matmul_precision() == "high"
         fnet.set_float32_matmul_precision("highest")
         assert fnet.get_float32_matmul_precision() == "highest"
-        with pytest.raises(ValueError,
-                           match="precision: expected 'highest' or 'high', got 'medium'"):
+        with pytest.raises(
+            ValueError, match="precision: expected 'highest' or 'high', got 'medium'"
+        ):
             fnet.set_float32_matmul_precision("medium")
         with pytest.raises(TypeError, match="precision: expected"):
             fnet.set_float32_matmul_precision(3)
@@ -219,13 +262,20 @@ def test_device_agrees_with_cpu_ops(device, rng):
     w = (rng.standard_normal((70, 33)) * 0.2).astype(np.float32)
     b = rng.standard_normal(33).astype(np.float32)
     labels = rng.integers(0, 33, 300)
-    assert_close(ops.linear(x, w, b, activation="tanh", device=device),
-                 ops.linear(x, w, b, activation="tanh"), 1e-5, 1e-5, "linear")
+    assert_close(
+        ops.linear(x, w, b, activation="tanh", device=device),
+        ops.linear(x, w, b, activation="tanh"),
+        1e-5,
+        1e-5,
+        "linear",
+    )
     assert_close(ops.gelu(x, device=device), ops.gelu(x), 1e-5, 1e-6, "gelu")
     assert_close(ops.bias_grad(x, device=device), ops.bias_grad(x), 1e-5, 1e-4, "bias_grad")
     z = ops.linear(x, w, b)
-    (l_dev, g_dev), (l_cpu, g_cpu) = (ops.softmax_cross_entropy(z, labels, device=device),
-                                      ops.softmax_cross_entropy(z, labels))
+    (l_dev, g_dev), (l_cpu, g_cpu) = (
+        ops.softmax_cross_entropy(z, labels, device=device),
+        ops.softmax_cross_entropy(z, labels),
+    )
     assert abs(l_dev - l_cpu) <= 1e-5 * abs(l_cpu)
     assert_close(g_dev, g_cpu, 1e-4, 1e-7, "softmax CE grad")
     p1, p2 = x[0].copy(), x[0].copy()
@@ -239,8 +289,11 @@ def test_device_agrees_with_cpu_ops(device, rng):
 @cuda_only
 def test_out_of_memory_message(device):
     free, total = cuda.memory_info()
-    with pytest.raises(RuntimeError, match=r"CUDA out of memory: tried to allocate [0-9.]+ MiB, "
-                                           r"[0-9.]+ MiB free of [0-9.]+ MiB"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"CUDA out of memory: tried to allocate [0-9.]+ MiB, "
+        r"[0-9.]+ MiB free of [0-9.]+ MiB",
+    ):
         fnet._core._cuda_try_alloc(total * 4)
     fnet._core._cuda_try_alloc(1 << 20)  # the device still works afterwards
 
@@ -249,16 +302,29 @@ def test_out_of_memory_message(device):
 def test_gpu_check_script_parses_and_dry_runs(tmp_path):
     script = os.path.join(ROOT, "bench", "gpu_check.sh")
     subprocess.run(["bash", "-n", script], check=True)
-    out = subprocess.run(["bash", script, "--dry-run", str(tmp_path / "report")],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        ["bash", script, "--dry-run", str(tmp_path / "report")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "step: build" in out.stdout and "step: bench" in out.stdout
 
 
 def test_gpu_bench_dry_run(tmp_path):
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu_bench.py"),
-                          "--dry-run", "--out", str(tmp_path)],
-                         capture_output=True, text=True, cwd=ROOT,
-                         env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+    out = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "bench", "gpu_bench.py"),
+            "--dry-run",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")),
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "dry run" in out.stdout

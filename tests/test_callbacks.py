@@ -1,5 +1,6 @@
 """Callbacks driven by a fake model and a fake fit loop (callback_fakes.py); no dependency on the
 real model. The progress bar's tests are in test_progbar.py."""
+
 import math
 import os
 
@@ -7,17 +8,26 @@ import numpy as np
 import pytest
 
 from callback_fakes import FakeModel, Recorder, fake_fit
-from fusednet.callbacks import (Callback, CallbackList, EarlyStopping, History, LambdaCallback,
-                                ModelCheckpoint, ProgbarLogger, TerminateOnNaN)
-
+from fusednet.callbacks import (
+    Callback,
+    CallbackList,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    ModelCheckpoint,
+    ProgbarLogger,
+    TerminateOnNaN,
+)
 
 # --- Callback, CallbackList ------------------------------------------------------------------
+
 
 def test_hooks_fire_in_order_for_each_callback_in_list_order():
     log = []
     model = FakeModel()
-    fake_fit(model, [Recorder("a", log), Recorder("b", log)],
-             [{"loss": 1.0}, {"loss": 0.5}], steps=2)
+    fake_fit(
+        model, [Recorder("a", log), Recorder("b", log)], [{"loss": 1.0}, {"loss": 0.5}], steps=2
+    )
     expected = [("train_begin",)]
     for epoch in range(2):
         expected.append(("epoch_begin", epoch))
@@ -53,19 +63,31 @@ def test_on_batch_aliases_are_the_train_batch_hooks():
 
     cbs = CallbackList([Old(), New()])
     cbs.on_train_batch_end(0, {"loss": 1.5})
-    cbs.on_batch_end(1, {"loss": 2.5})    # the alias on the list too
+    cbs.on_batch_end(1, {"loss": 2.5})  # the alias on the list too
     assert seen == [("old", 0, 1.5), ("new", 0, 1.5), ("old", 1, 2.5), ("new", 1, 2.5)]
 
 
 def test_test_and_predict_hooks_dispatch():
     rec = Recorder()
     cbs = CallbackList([rec])
-    cbs.on_test_begin(); cbs.on_test_batch_begin(0); cbs.on_test_batch_end(0); cbs.on_test_end()
-    cbs.on_predict_begin(); cbs.on_predict_batch_begin(0); cbs.on_predict_batch_end(0)
+    cbs.on_test_begin()
+    cbs.on_test_batch_begin(0)
+    cbs.on_test_batch_end(0)
+    cbs.on_test_end()
+    cbs.on_predict_begin()
+    cbs.on_predict_batch_begin(0)
+    cbs.on_predict_batch_end(0)
     cbs.on_predict_end()
     assert [c[1] for c in rec.calls] == [
-        "on_test_begin", "on_test_batch_begin", "on_test_batch_end", "on_test_end",
-        "on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end", "on_predict_end"]
+        "on_test_begin",
+        "on_test_batch_begin",
+        "on_test_batch_end",
+        "on_test_end",
+        "on_predict_begin",
+        "on_predict_batch_begin",
+        "on_predict_batch_end",
+        "on_predict_end",
+    ]
 
 
 def test_logs_default_to_empty_dict_and_are_shared_between_callbacks():
@@ -78,8 +100,9 @@ def test_logs_default_to_empty_dict_and_are_shared_between_callbacks():
 
 
 def test_callbacks_must_be_callback_instances():
-    with pytest.raises(TypeError, match="callbacks: expected fusednet.callbacks.Callback "
-                                        "instances, got function"):
+    with pytest.raises(
+        TypeError, match="callbacks: expected fusednet.callbacks.Callback instances, got function"
+    ):
         CallbackList([lambda: None])
     with pytest.raises(TypeError, match="got int"):
         CallbackList().append(3)
@@ -168,29 +191,38 @@ def test_default_callbacks_are_appended_once():
 
 # --- History -----------------------------------------------------------------------------------
 
+
 def test_history_records_epoch_logs_and_is_set_on_model():
     model = FakeModel()
-    logs = [{"loss": np.float32(1.0), "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
-            {"loss": 0.75, "accuracy": 0.625, "val_loss": 1.0, "val_accuracy": 0.5},
-            {"loss": 0.5, "accuracy": 0.75, "val_loss": np.array(0.875), "val_accuracy": 0.6}]
+    logs = [
+        {"loss": np.float32(1.0), "accuracy": 0.5, "val_loss": 1.2, "val_accuracy": 0.4},
+        {"loss": 0.75, "accuracy": 0.625, "val_loss": 1.0, "val_accuracy": 0.5},
+        {"loss": 0.5, "accuracy": 0.75, "val_loss": np.array(0.875), "val_accuracy": 0.6},
+    ]
     cbs = fake_fit(model, None, logs)
     h = cbs.history
     assert model.history is h
     assert h.epoch == [0, 1, 2]
-    assert h.history == {"loss": [1.0, 0.75, 0.5], "accuracy": [0.5, 0.625, 0.75],
-                         "val_loss": [1.2, 1.0, 0.875], "val_accuracy": [0.4, 0.5, 0.6]}
+    assert h.history == {
+        "loss": [1.0, 0.75, 0.5],
+        "accuracy": [0.5, 0.625, 0.75],
+        "val_loss": [1.2, 1.0, 0.875],
+        "val_accuracy": [0.4, 0.5, 0.6],
+    }
     assert all(type(v) is float for v in h.history["loss"] + h.history["val_loss"])
     assert h.params == {"epochs": 3, "steps": 3, "verbose": 0, "batch_size": 4, "samples": 12}
 
 
 def test_history_with_initial_epoch_records_absolute_epochs():
-    cbs = fake_fit(FakeModel(), None, [{"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}],
-                   initial_epoch=1)
+    cbs = fake_fit(
+        FakeModel(), None, [{"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}], initial_epoch=1
+    )
     assert cbs.history.epoch == [1, 2]
     assert cbs.history.history == {"loss": [2.0, 1.0]}
 
 
 # --- EarlyStopping -----------------------------------------------------------------------------
+
 
 def losses(*values, key="val_loss"):
     return [{"loss": 1.0, key: v} for v in values]
@@ -275,7 +307,7 @@ def test_early_stopping_restore_best_weights():
     fake_fit(model, [es], losses(1.0, 0.5, 0.7, 0.9, 0.1))
     assert es.stopped_epoch == 3 and es.best_epoch == 1
     for w in model.weights:
-        np.testing.assert_array_equal(w, np.full_like(w, 1))   # weights as after epoch 1
+        np.testing.assert_array_equal(w, np.full_like(w, 1))  # weights as after epoch 1
 
 
 def test_early_stopping_restore_best_weights_at_end_without_stopping():
@@ -290,7 +322,7 @@ def test_early_stopping_restore_best_weights_at_end_without_stopping():
 def test_early_stopping_without_restore_keeps_last_weights():
     model = FakeModel()
     fake_fit(model, [EarlyStopping(patience=1)], losses(1.0, 0.2, 0.7, 0.9))
-    np.testing.assert_array_equal(model.weights[0], np.full((2, 3), 2))   # the stopping epoch
+    np.testing.assert_array_equal(model.weights[0], np.full((2, 3), 2))  # the stopping epoch
 
 
 def test_early_stopping_is_reusable_across_fits():
@@ -309,29 +341,38 @@ def test_early_stopping_nan_is_not_an_improvement():
 
 def test_early_stopping_missing_monitor_warns_once_listing_keys():
     es = EarlyStopping(monitor="val_loss", patience=0)
-    with pytest.warns(UserWarning, match=r"`val_loss` which is not available. Available "
-                                         r"metrics are: loss, accuracy") as record:
+    with pytest.warns(
+        UserWarning,
+        match=r"`val_loss` which is not available. Available "
+        r"metrics are: loss, accuracy",
+    ) as record:
         cbs = fake_fit(FakeModel(), [es], [{"loss": 1.0, "accuracy": 0.5}] * 3)
     assert len([w for w in record if "val_loss" in str(w.message)]) == 1
     assert cbs.history.epoch == [0, 1, 2] and es.stopped_epoch == 0
 
 
 def test_early_stopping_verbose_messages(capsys):
-    fake_fit(FakeModel(), [EarlyStopping(patience=0, verbose=1, restore_best_weights=True)],
-             losses(1.0, 2.0))
+    fake_fit(
+        FakeModel(),
+        [EarlyStopping(patience=0, verbose=1, restore_best_weights=True)],
+        losses(1.0, 2.0),
+    )
     out = capsys.readouterr().out
     assert "Epoch 2: early stopping" in out
     assert "Restoring model weights from the end of the best epoch: 1." in out
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(mode="best"), ValueError, r"mode: expected 'auto', 'min' or 'max', got 'best'"),
-    (dict(patience=-1), ValueError, r"patience: expected an int >= 0, got -1"),
-    (dict(patience=1.5), TypeError, r"patience: expected an int, got float"),
-    (dict(min_delta="x"), TypeError, r"min_delta: expected a number, got str"),
-    (dict(monitor=3), TypeError, r"monitor: expected a log key"),
-    (dict(start_from_epoch=-2), ValueError, r"start_from_epoch: expected an int >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(mode="best"), ValueError, r"mode: expected 'auto', 'min' or 'max', got 'best'"),
+        (dict(patience=-1), ValueError, r"patience: expected an int >= 0, got -1"),
+        (dict(patience=1.5), TypeError, r"patience: expected an int, got float"),
+        (dict(min_delta="x"), TypeError, r"min_delta: expected a number, got str"),
+        (dict(monitor=3), TypeError, r"monitor: expected a log key"),
+        (dict(start_from_epoch=-2), ValueError, r"start_from_epoch: expected an int >= 0"),
+    ],
+)
 def test_early_stopping_bad_arguments(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         EarlyStopping(**kwargs)
@@ -339,12 +380,14 @@ def test_early_stopping_bad_arguments(kwargs, exc, match):
 
 # --- ModelCheckpoint ---------------------------------------------------------------------------
 
+
 def test_checkpoint_every_epoch_formats_epoch_one_based_and_log_keys(tmp_path):
     model = FakeModel()
     path = str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.fnet")
     fake_fit(model, [ModelCheckpoint(path)], losses(1.0, 0.456, 0.7))
-    assert model.saved == [str(tmp_path / n) for n in
-                           ("ckpt-01-1.00.fnet", "ckpt-02-0.46.fnet", "ckpt-03-0.70.fnet")]
+    assert model.saved == [
+        str(tmp_path / n) for n in ("ckpt-01-1.00.fnet", "ckpt-02-0.46.fnet", "ckpt-03-0.70.fnet")
+    ]
     assert model.saved_weights == []
 
 
@@ -357,8 +400,12 @@ def test_checkpoint_save_best_only(tmp_path):
 
 def test_checkpoint_save_best_only_mode_max_and_weights_only(tmp_path):
     model = FakeModel()
-    cb = ModelCheckpoint(str(tmp_path / "w{epoch}.npz"), monitor="val_accuracy",
-                         save_best_only=True, save_weights_only=True)
+    cb = ModelCheckpoint(
+        str(tmp_path / "w{epoch}.npz"),
+        monitor="val_accuracy",
+        save_best_only=True,
+        save_weights_only=True,
+    )
     assert cb.mode == "max"
     fake_fit(model, [cb], losses(0.5, 0.4, 0.6, 0.6, key="val_accuracy"))
     assert [os.path.basename(p) for p in model.saved_weights] == ["w1.npz", "w3.npz"]
@@ -380,8 +427,11 @@ def test_checkpoint_best_persists_across_fits_and_initial_threshold(tmp_path):
 def test_checkpoint_missing_monitor_warns_and_skips(tmp_path):
     model = FakeModel()
     with pytest.warns(UserWarning, match=r"`val_loss` which is not available.*loss"):
-        fake_fit(model, [ModelCheckpoint(str(tmp_path / "m"), save_best_only=True)],
-                 [{"loss": 1.0}, {"loss": 0.5}])
+        fake_fit(
+            model,
+            [ModelCheckpoint(str(tmp_path / "m"), save_best_only=True)],
+            [{"loss": 1.0}, {"loss": 0.5}],
+        )
     assert model.saved == []
 
 
@@ -391,22 +441,27 @@ def test_checkpoint_save_freq_in_batches(tmp_path):
     cbs = fake_fit(model, [cb], losses(1.0, 0.9), steps=3)
     assert cbs.wants_batch_hooks
     # batches counted across epochs: 2nd and 4th and 6th batch seen
-    assert [p.rsplit("/", 1)[1] for p in model.saved] == ["e1-b2.fnet", "e2-b1.fnet",
-                                                          "e2-b3.fnet"]
+    assert [p.rsplit("/", 1)[1] for p in model.saved] == ["e1-b2.fnet", "e2-b1.fnet", "e2-b3.fnet"]
 
 
 def test_checkpoint_creates_directories_and_bad_format_field(tmp_path):
     model = FakeModel()
     fake_fit(model, [ModelCheckpoint(str(tmp_path / "sub" / "dir" / "m{epoch}"))], losses(1.0))
     assert (tmp_path / "sub" / "dir").is_dir()
-    with pytest.raises(ValueError, match=r"filepath: cannot format .*\{nope\}.*KeyError.*"
-                                         r"fields available: loss, val_loss, epoch"):
+    with pytest.raises(
+        ValueError,
+        match=r"filepath: cannot format .*\{nope\}.*KeyError.*"
+        r"fields available: loss, val_loss, epoch",
+    ):
         fake_fit(FakeModel(), [ModelCheckpoint(str(tmp_path / "{nope}"))], losses(1.0))
 
 
 def test_checkpoint_verbose_messages(tmp_path, capsys):
-    fake_fit(FakeModel(), [ModelCheckpoint(str(tmp_path / "m"), save_best_only=True, verbose=1)],
-             losses(1.0, 2.0))
+    fake_fit(
+        FakeModel(),
+        [ModelCheckpoint(str(tmp_path / "m"), save_best_only=True, verbose=1)],
+        losses(1.0, 2.0),
+    )
     out = capsys.readouterr().out
     assert "Epoch 1: val_loss improved from inf to 1.00000, saving model to" in out
     assert "Epoch 2: val_loss did not improve from 1.00000" in out
@@ -417,16 +472,22 @@ def test_checkpoint_needs_the_save_method(tmp_path):
         save_weights = None
 
     with pytest.raises(TypeError, match=r"needs model.save_weights\(path\)"):
-        fake_fit(NoSaveWeights(), [ModelCheckpoint(str(tmp_path / "w"), save_weights_only=True)],
-                 losses(1.0))
+        fake_fit(
+            NoSaveWeights(),
+            [ModelCheckpoint(str(tmp_path / "w"), save_weights_only=True)],
+            losses(1.0),
+        )
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(save_freq=0), r"save_freq: expected 'epoch' or an int >= 1 \(batches\), got 0"),
-    (dict(save_freq="batch"), r"save_freq: expected 'epoch' or an int >= 1"),
-    (dict(mode="up"), r"mode: expected 'auto', 'min' or 'max', got 'up'"),
-    (dict(filepath=""), r"filepath: expected a non-empty path"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(save_freq=0), r"save_freq: expected 'epoch' or an int >= 1 \(batches\), got 0"),
+        (dict(save_freq="batch"), r"save_freq: expected 'epoch' or an int >= 1"),
+        (dict(mode="up"), r"mode: expected 'auto', 'min' or 'max', got 'up'"),
+        (dict(filepath=""), r"filepath: expected a non-empty path"),
+    ],
+)
 def test_checkpoint_bad_arguments(kwargs, match):
     args = dict(filepath="m.fnet")
     args.update(kwargs)
@@ -435,6 +496,7 @@ def test_checkpoint_bad_arguments(kwargs, match):
 
 
 # --- TerminateOnNaN ----------------------------------------------------------------------------
+
 
 def test_terminate_on_nan_at_epoch_end_without_batch_hooks(capsys):
     model = FakeModel()
@@ -448,21 +510,27 @@ def test_terminate_on_nan_at_batch_end_when_batches_run(capsys):
     model = FakeModel()
     seen = []
     recorder = LambdaCallback(on_batch_end=lambda b, l: seen.append(b))
-    cbs = fake_fit(model, [TerminateOnNaN(), recorder],
-                   [{"loss": 1.0}, {"loss": 1.0}], steps=4,
-                   batch_logs=lambda e, b: {"loss": math.inf if (e, b) == (0, 2) else 1.0})
+    cbs = fake_fit(
+        model,
+        [TerminateOnNaN(), recorder],
+        [{"loss": 1.0}, {"loss": 1.0}],
+        steps=4,
+        batch_logs=lambda e, b: {"loss": math.inf if (e, b) == (0, 2) else 1.0},
+    )
     assert seen == [0, 1, 2] and cbs.history.epoch == [0]
     assert "Batch 2: Invalid loss, terminating training" in capsys.readouterr().out
 
 
 def test_terminate_on_nan_leaves_finite_losses_alone():
     model = FakeModel()
-    cbs = fake_fit(model, [TerminateOnNaN()], [{"loss": 1.0}, {"loss": 1e30}], steps=2,
-                   force_batch_hooks=True)
+    cbs = fake_fit(
+        model, [TerminateOnNaN()], [{"loss": 1.0}, {"loss": 1e30}], steps=2, force_batch_hooks=True
+    )
     assert cbs.history.epoch == [0, 1] and not model.stop_training
 
 
 # --- LambdaCallback ----------------------------------------------------------------------------
+
 
 def test_lambda_callback_calls_given_functions_with_keras_signatures():
     calls = []
@@ -472,11 +540,19 @@ def test_lambda_callback_calls_given_functions_with_keras_signatures():
         on_batch_begin=lambda batch, logs: calls.append(("batch_begin", batch)),
         on_batch_end=lambda batch, logs: calls.append(("batch_end", batch, logs["loss"])),
         on_epoch_end=lambda epoch, logs: calls.append(("epoch_end", epoch, logs["loss"])),
-        on_train_end=lambda logs: calls.append(("train_end",)))
+        on_train_end=lambda logs: calls.append(("train_end",)),
+    )
     fake_fit(FakeModel(), [cb], [{"loss": 2.0}], steps=2)
-    assert calls == [("train_begin",), ("epoch_begin", 0), ("batch_begin", 0),
-                     ("batch_end", 0, 2.0), ("batch_begin", 1), ("batch_end", 1, 2.0),
-                     ("epoch_end", 0, 2.0), ("train_end",)]
+    assert calls == [
+        ("train_begin",),
+        ("epoch_begin", 0),
+        ("batch_begin", 0),
+        ("batch_end", 0, 2.0),
+        ("batch_begin", 1),
+        ("batch_end", 1, 2.0),
+        ("epoch_end", 0, 2.0),
+        ("train_end",),
+    ]
 
 
 def test_lambda_callback_other_hooks_by_keyword_and_bad_arguments():

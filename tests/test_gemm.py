@@ -3,6 +3,7 @@ form, odd layouts, edge sizes around each block size, the epilogue, threads; and
 (the `device` fixture) where the test says so. The CPU small kernel is test_gemm_cpu.py's, the
 CUDA-only paths (split-K, TF32 kernels) test_gemm_cuda.py's.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,20 +23,31 @@ _core = fnet._core
 ACT = _core.Activation.__members__  # name -> _core.Activation
 
 
-@pytest.fixture(params=["default", "packed_parallel", "strided_a_direct_b_parallel",
-                        "packed_direct_b_serial", "packed_parallel_split_n",
-                        "packed_parallel_own_panels", "small"])
+@pytest.fixture(
+    params=[
+        "default",
+        "packed_parallel",
+        "strided_a_direct_b_parallel",
+        "packed_direct_b_serial",
+        "packed_parallel_split_n",
+        "packed_parallel_own_panels",
+        "small",
+    ]
+)
 def gemm_path(request):
     """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
     place, with or without threads, the most tasks (one-panel N chunks), with or without
     waiting for B panels another thread is packing (all without the small kernel); or the small
     kernel wherever the layout allows it, whatever the size."""
-    settings_ = {"default": (-1, -1, -1, -1), "packed_parallel": (0, 0, 0, 0),
-                 "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0),
-                 "packed_direct_b_serial": (1e30, 0, 1 << 40, 0),
-                 "packed_parallel_split_n": (0, 0, 0, 0),
-                 "packed_parallel_own_panels": (0, 0, 0, 0),
-                 "small": (-1, -1, -1, 1e30)}[request.param]
+    settings_ = {
+        "default": (-1, -1, -1, -1),
+        "packed_parallel": (0, 0, 0, 0),
+        "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0),
+        "packed_direct_b_serial": (1e30, 0, 1 << 40, 0),
+        "packed_parallel_split_n": (0, 0, 0, 0),
+        "packed_parallel_own_panels": (0, 0, 0, 0),
+        "small": (-1, -1, -1, 1e30),
+    }[request.param]
     before = _core._gemm_tuning(*settings_)
     split_mode = {"packed_parallel_split_n": 1, "packed_parallel_own_panels": 2}
     split_before = _core._gemm_split_n(split_mode.get(request.param, 0))
@@ -46,8 +58,19 @@ def gemm_path(request):
         _core._gemm_split_n(split_before)
 
 
-def check_matmul(rng, M, N, K, trans_a=False, trans_b=False, alpha=1.0, beta=0.0,
-                 layout="c", out_layout=None, what=""):
+def check_matmul(
+    rng,
+    M,
+    N,
+    K,
+    trans_a=False,
+    trans_b=False,
+    alpha=1.0,
+    beta=0.0,
+    layout="c",
+    out_layout=None,
+    what="",
+):
     a, b = operands(rng, M, N, K, trans_a, trans_b, layout)
     c0 = rng.standard_normal((M, N)).astype(np.float32)
     want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, c=c0)
@@ -60,9 +83,14 @@ def check_matmul(rng, M, N, K, trans_a=False, trans_b=False, alpha=1.0, beta=0.0
         got = ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha, beta=beta, out=out)
         assert got is out
     assert got.dtype == np.float32
-    assert_gemm_close(got, want, scale, K,
-                      f"{what} M={M} N={N} K={K} trans=({trans_a},{trans_b}) alpha={alpha} "
-                      f"beta={beta} layout={layout} out={out_layout}")
+    assert_gemm_close(
+        got,
+        want,
+        scale,
+        K,
+        f"{what} M={M} N={N} K={K} trans=({trans_a},{trans_b}) alpha={alpha} "
+        f"beta={beta} layout={layout} out={out_layout}",
+    )
     return got
 
 
@@ -73,6 +101,7 @@ def edge_sizes(isa):
 
 
 # ---- shapes and forms ------------------------------------------------------------------------
+
 
 def test_small_shape_grid_every_form(cpu_isa, rng):
     _, sizes = edge_sizes(cpu_isa)
@@ -88,13 +117,20 @@ def test_block_edges(cpu_isa, gemm_path, form, rng):
     """One less / one more than KC and MC, sizes that are no multiple of any tile."""
     blk, _ = edge_sizes(cpu_isa)
     kc, mc = blk["kc"], blk["mc"]
-    for M, N, K in [(mc - 1, 19, kc - 1), (mc + 1, 37, kc + 1), (11, blk["nr"] * 3 + 1, 2 * kc + 1),
-                    (2 * mc + 5, 5, kc), (blk["mr"] + 1, blk["nr"] - 1, 3)]:
+    for M, N, K in [
+        (mc - 1, 19, kc - 1),
+        (mc + 1, 37, kc + 1),
+        (11, blk["nr"] * 3 + 1, 2 * kc + 1),
+        (2 * mc + 5, 5, kc),
+        (blk["mr"] + 1, blk["nr"] - 1, 3),
+    ]:
         check_matmul(rng, M, N, K, *form, what=f"{cpu_isa}/{gemm_path}")
 
 
-@pytest.mark.parametrize("M,N,K", [(1000, 7, 13), (3, 1001, 5), (5, 9, 1500), (1031, 257, 301),
-                                   (1, 1024, 1), (64, 4100, 17)])
+@pytest.mark.parametrize(
+    "M,N,K",
+    [(1000, 7, 13), (3, 1001, 5), (5, 9, 1500), (1031, 257, 301), (1, 1024, 1), (64, 4100, 17)],
+)
 def test_large_dims(cpu_isa, M, N, K, rng):
     check_matmul(rng, M, N, K, what=cpu_isa)
     check_matmul(rng, M, N, K, True, True, what=cpu_isa)
@@ -103,12 +139,13 @@ def test_large_dims(cpu_isa, M, N, K, rng):
 def test_mlp_shapes_all_forms(cpu_isa, gemm_path, rng):
     for batch in (32, 97):
         for fin, fout in ((784, 128), (128, 10), (10, 256)):
-            check_matmul(rng, batch, fout, fin, what="forward NN")           # y = x w
-            check_matmul(rng, batch, fin, fout, False, True, what="dX NT")   # dy w^T
-            check_matmul(rng, fin, fout, batch, True, False, what="dW TN")   # x^T dy
+            check_matmul(rng, batch, fout, fin, what="forward NN")  # y = x w
+            check_matmul(rng, batch, fin, fout, False, True, what="dX NT")  # dy w^T
+            check_matmul(rng, fin, fout, batch, True, False, what="dW TN")  # x^T dy
 
 
 # ---- layouts ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layout", ["f", "strided", "negative", "negative_f"])
 @pytest.mark.parametrize("form", FORMS, ids=["NN", "NT", "TN", "TT"])
@@ -136,12 +173,16 @@ def test_zero_size(cpu_isa, rng):
     ops.matmul(a, b, beta=2.0, out=out)
     np.testing.assert_array_equal(out, 2.0 * c)
     bias = np.arange(6, dtype=np.float32) - 3
-    np.testing.assert_array_equal(ops.linear(np.zeros((4, 0), np.float32), np.zeros((0, 6), np.float32),
-                                             bias, activation="relu"),
-                                  np.broadcast_to(np.maximum(bias, 0), (4, 6)))
+    np.testing.assert_array_equal(
+        ops.linear(
+            np.zeros((4, 0), np.float32), np.zeros((0, 6), np.float32), bias, activation="relu"
+        ),
+        np.broadcast_to(np.maximum(bias, 0), (4, 6)),
+    )
 
 
 # ---- alpha, beta, NaN ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("alpha", [1.0, -0.5, 0.0, 3.0])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 2.5])
@@ -181,6 +222,7 @@ def test_nan_in_inputs_propagates(cpu_isa):
 
 # ---- epilogue --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("activation", ACTS)
 def test_linear_epilogue(cpu_isa, activation, rng):
     for M, N, K in [(1, 1, 1), (7, 19, 5), (61, 50, 600), (250, 33, 40)]:
@@ -208,14 +250,29 @@ def test_full_epilogue_with_beta_and_views(cpu_isa, gemm_path, activation, rng):
                 c0 = rng.standard_normal((M, N)).astype(np.float32)
                 out = relayout(c0.copy(), out_layout)
                 _core.gemm_ex(a, b, out, trans_a, trans_b, 0.5, -1.25, bias, code, slope)
-                want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=0.5,
-                                       beta=-1.25, c=c0, bias=bias, activation=activation,
-                                       negative_slope=slope)
+                want, scale = gemm_ref(
+                    a,
+                    b,
+                    trans_a=trans_a,
+                    trans_b=trans_b,
+                    alpha=0.5,
+                    beta=-1.25,
+                    c=c0,
+                    bias=bias,
+                    activation=activation,
+                    negative_slope=slope,
+                )
                 assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout}")
                 out = relayout(c0.copy(), out_layout)  # no bias: Fortran C takes the C^T path
                 _core.gemm_ex(a, b, out, trans_a, trans_b, 1.0, 0.0, None, code, slope)
-                want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b,
-                                       activation=activation, negative_slope=slope)
+                want, scale = gemm_ref(
+                    a,
+                    b,
+                    trans_a=trans_a,
+                    trans_b=trans_b,
+                    activation=activation,
+                    negative_slope=slope,
+                )
                 assert_gemm_close(out, want, scale, K, f"gemm {activation} {out_layout} no bias")
 
 
@@ -223,15 +280,21 @@ def test_linear_matches_composition(cpu_isa, rng):
     x = rng.standard_normal((33, 70)).astype(np.float32)
     w = rng.standard_normal((70, 21)).astype(np.float32)
     b = rng.standard_normal(21).astype(np.float32)
-    np.testing.assert_allclose(ops.linear(x, w, b, activation="relu"),
-                               np.maximum(x.astype(np.float64) @ w + b, 0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        ops.linear(x, w, b, activation="relu"),
+        np.maximum(x.astype(np.float64) @ w + b, 0),
+        rtol=1e-4,
+        atol=1e-4,
+    )
     assert ops.linear(x, w).shape == (33, 21)
 
 
 # ---- threads, determinism ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("M,N,K", [(1, 1000, 300), (250, 300, 600), (500, 70, 520), (97, 4100, 9),
-                                   (3, 5, 7)])
+
+@pytest.mark.parametrize(
+    "M,N,K", [(1, 1000, 300), (250, 300, 600), (500, 70, 520), (97, 4100, 9), (3, 5, 7)]
+)
 def test_one_vs_two_threads_bit_identical(cpu_isa, threads, gemm_path, M, N, K, rng):
     x = rng.standard_normal((M, K)).astype(np.float32)
     w = rng.standard_normal((K, N)).astype(np.float32)
@@ -239,8 +302,13 @@ def test_one_vs_two_threads_bit_identical(cpu_isa, threads, gemm_path, M, N, K, 
     results = []
     for n in (1, 2, 1, 3):
         threads(n)
-        results.append((ops.matmul(x, w), ops.matmul(w, x, trans_a=True, trans_b=True),
-                        ops.linear(x, w, b, activation="gelu")))
+        results.append(
+            (
+                ops.matmul(x, w),
+                ops.matmul(w, x, trans_a=True, trans_b=True),
+                ops.linear(x, w, b, activation="gelu"),
+            )
+        )
     for r in results[1:]:
         for got, want in zip(r, results[0]):
             assert np.array_equal(got, want)
@@ -291,25 +359,48 @@ def test_threads_several_jc_blocks(cpu_isa, threads, rng, split_n):
 
 # ---- property test -----------------------------------------------------------------------------
 
+
 @settings(max_examples=60, deadline=None)
-@given(M=st.integers(0, 40), N=st.integers(0, 40), K=st.integers(0, 300),
-       form=st.sampled_from(FORMS), layout=st.sampled_from(["c", "f", "strided", "negative"]),
-       alpha=st.sampled_from([1.0, -2.0, 0.5]), beta=st.sampled_from([0.0, 1.0, -0.5]),
-       isa=st.sampled_from([i for i in ("generic", "avx2", "avx512")
-                            if ("generic", "avx2", "avx512").index(i)
-                            <= ("generic", "avx2", "avx512").index(_core.cpu_isa_detected())]),
-       seed=st.integers(0, 2 ** 31))
+@given(
+    M=st.integers(0, 40),
+    N=st.integers(0, 40),
+    K=st.integers(0, 300),
+    form=st.sampled_from(FORMS),
+    layout=st.sampled_from(["c", "f", "strided", "negative"]),
+    alpha=st.sampled_from([1.0, -2.0, 0.5]),
+    beta=st.sampled_from([0.0, 1.0, -0.5]),
+    isa=st.sampled_from(
+        [
+            i
+            for i in ("generic", "avx2", "avx512")
+            if ("generic", "avx2", "avx512").index(i)
+            <= ("generic", "avx2", "avx512").index(_core.cpu_isa_detected())
+        ]
+    ),
+    seed=st.integers(0, 2**31),
+)
 def test_property_matches_reference(M, N, K, form, layout, alpha, beta, isa, seed):
     before = _core.cpu_isa()
     _core.set_cpu_isa(isa)
     try:
-        check_matmul(np.random.default_rng(seed), M, N, K, *form, alpha=alpha, beta=beta,
-                     layout=layout, out_layout="f" if beta else None, what=f"hypothesis {isa}")
+        check_matmul(
+            np.random.default_rng(seed),
+            M,
+            N,
+            K,
+            *form,
+            alpha=alpha,
+            beta=beta,
+            layout=layout,
+            out_layout="f" if beta else None,
+            what=f"hypothesis {isa}",
+        )
     finally:
         _core.set_cpu_isa(before)
 
 
 # ---- conversions, aliasing ---------------------------------------------------------------------
+
 
 def test_other_dtypes_converted_once(rng):
     a = rng.standard_normal((5, 6))
@@ -335,10 +426,30 @@ def test_reference_kernel_matches_numpy(device, rng):
     c0 = rng.standard_normal((17, 23)).astype(np.float32)
     bias = rng.standard_normal(23).astype(np.float32)
     out = c0.copy()
-    _core.gemm_ref(a, b, out, True, False, -1.5, 0.5, bias, ACT["leaky_relu"], 0.1,
-                   _core.Device.__members__[device])
-    want, scale = gemm_ref(a, b, trans_a=True, alpha=-1.5, beta=0.5, c=c0, bias=bias,
-                           activation="leaky_relu", negative_slope=0.1)
+    _core.gemm_ref(
+        a,
+        b,
+        out,
+        True,
+        False,
+        -1.5,
+        0.5,
+        bias,
+        ACT["leaky_relu"],
+        0.1,
+        _core.Device.__members__[device],
+    )
+    want, scale = gemm_ref(
+        a,
+        b,
+        trans_a=True,
+        alpha=-1.5,
+        beta=0.5,
+        c=c0,
+        bias=bias,
+        activation="leaky_relu",
+        negative_slope=0.1,
+    )
     assert_gemm_close(out, want, scale, 41, "gemm_ref")
 
 
@@ -350,9 +461,24 @@ def test_blocking_and_peak(cpu_isa):
 
 # ---- every device, with the tolerances of the former CUDA tests (checks.assert_close) ----------
 
-@pytest.mark.parametrize("M,N,K", [(1, 1, 1), (1, 7, 1), (7, 1, 13), (13, 17, 19), (64, 64, 64),
-                                   (127, 129, 33), (128, 128, 8), (131, 67, 257), (1000, 3, 5),
-                                   (3, 1001, 7), (257, 263, 1031), (5, 4, 0)])
+
+@pytest.mark.parametrize(
+    "M,N,K",
+    [
+        (1, 1, 1),
+        (1, 7, 1),
+        (7, 1, 13),
+        (13, 17, 19),
+        (64, 64, 64),
+        (127, 129, 33),
+        (128, 128, 8),
+        (131, 67, 257),
+        (1000, 3, 5),
+        (3, 1001, 7),
+        (257, 263, 1031),
+        (5, 4, 0),
+    ],
+)
 @pytest.mark.parametrize("form", FORMS, ids=["NN", "NT", "TN", "TT"])
 def test_matmul_matches_float64_on_device(device, rng, M, N, K, form):
     a, b = operands(rng, M, N, K, *form)
@@ -407,13 +533,19 @@ def test_zero_size_on_device(device):
 
 # ---- bad input ---------------------------------------------------------------------------------
 
+
 def test_bad_inputs(device):
     mm = functools.partial(ops.matmul, device=device)
     a = np.ones((3, 4), np.float32)
     b = np.ones((5, 6), np.float32)
-    with pytest.raises(ValueError, match=r"a and b: inner dimensions differ: a has shape \(3, 4\).*b has shape \(5, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"a and b: inner dimensions differ: a has shape \(3, 4\).*b has shape \(5, 6\)",
+    ):
         mm(a, b)
-    with pytest.raises(ValueError, match=r"a and b: inner dimensions differ: a.T has shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"a and b: inner dimensions differ: a.T has shape \(4, 3\)"
+    ):
         mm(a, b, trans_a=True)
     with pytest.raises(ValueError, match=r"a: expected a 2-D array, got 1-D with shape \(4,\)"):
         mm(np.ones(4, np.float32), b)
@@ -443,7 +575,10 @@ def test_bad_linear_inputs(device):
         lin(x, w, np.ones(4, np.float32))
     with pytest.raises(ValueError, match=r"b: expected a 1-D array, got 2-D"):
         lin(x, w, np.ones((1, 6), np.float32))
-    with pytest.raises(ValueError, match=r"x and w: inner dimensions differ: x has shape \(3, 4\).*w has shape \(5, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"x and w: inner dimensions differ: x has shape \(3, 4\).*w has shape \(5, 6\)",
+    ):
         lin(x, np.ones((5, 6), np.float32))
     with pytest.raises(ValueError, match=r"activation: unknown activation 'swish'"):
         lin(x, w, activation="swish")

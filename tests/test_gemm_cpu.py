@@ -1,6 +1,7 @@
 """The CPU gemm's small kernel (few rows or a narrow N, no packing): the plan that picks it and
 its orientation, every shape, form and layout against the float64 reference, and bit equality
 with the blocked path, on every CPU ISA path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,8 @@ def small_relayout(x, layout):
         return np.ascontiguousarray(x[::-1])[::-1]
     if layout == "wide":
         big = np.full((x.shape[0], x.shape[1] + 5), np.nan, np.float32)
-        big[:, 2:2 + x.shape[1]] = x
-        return big[:, 2:2 + x.shape[1]]
+        big[:, 2 : 2 + x.shape[1]] = x
+        return big[:, 2 : 2 + x.shape[1]]
     return relayout(x, layout)
 
 
@@ -79,14 +80,29 @@ def test_small_kernel_shapes_forms_layouts(cpu_isa, small_kernel_everywhere, rng
                     out[...] = np.nan
                 plans.add(small_plan(a, b, out, trans_a, trans_b, bias is not None, cpu_isa))
                 slope = 0.2 if act == "leaky_relu" else 0.0
-                _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias, ACT[act or "linear"],
-                              slope)
-                want, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=alpha,
-                                       beta=beta, c=c0, bias=bias, activation=act,
-                                       negative_slope=slope)
-                assert_gemm_close(out, want, scale, K,
-                                  f"small {cpu_isa} M={M} N={N} K={K} trans=({trans_a},{trans_b})"
-                                  f" layouts={la},{lb},{lc} act={act} a={alpha} b={beta}")
+                _core.gemm_ex(
+                    a, b, out, trans_a, trans_b, alpha, beta, bias, ACT[act or "linear"], slope
+                )
+                want, scale = gemm_ref(
+                    a,
+                    b,
+                    trans_a=trans_a,
+                    trans_b=trans_b,
+                    alpha=alpha,
+                    beta=beta,
+                    c=c0,
+                    bias=bias,
+                    activation=act,
+                    negative_slope=slope,
+                )
+                assert_gemm_close(
+                    out,
+                    want,
+                    scale,
+                    K,
+                    f"small {cpu_isa} M={M} N={N} K={K} trans=({trans_a},{trans_b})"
+                    f" layouts={la},{lb},{lc} act={act} a={alpha} b={beta}",
+                )
     assert plans == {-1, 0, 1}
 
 
@@ -97,20 +113,31 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
     blk = _core.gemm_blocking(cpu_isa)
     w, kc = blk["simd_width"], blk["kc"]
     trans_a, trans_b = form
-    for M, N, K in [(1, 1, 1), (7, 3, 5), (9, w, 2 * kc + 3), (1000, 2 * w, 7), (5, w + 1, kc + 1),
-                    (13, 4, 3 * kc)]:
+    for M, N, K in [
+        (1, 1, 1),
+        (7, 3, 5),
+        (9, w, 2 * kc + 3),
+        (1000, 2 * w, 7),
+        (5, w + 1, kc + 1),
+        (13, 4, 3 * kc),
+    ]:
         a, b = operands(rng, M, N, K, trans_a, trans_b)
         bias = rng.standard_normal(N).astype(np.float32)
         c0 = rng.standard_normal((M, N)).astype(np.float32)
         got = {}
-        for path, tuning in (("small", (-1, -1, -1, 1e30)), ("blocked", (-1, -1, -1, 0)),
-                             ("packed", (0, 0, 0, 0))):
+        for path, tuning in (
+            ("small", (-1, -1, -1, 1e30)),
+            ("blocked", (-1, -1, -1, 0)),
+            ("packed", (0, 0, 0, 0)),
+        ):
             before = _core._gemm_tuning(*tuning)
             try:
                 outs = []
-                for code, alpha, beta, bias_ in ((ACT["linear"], 1.0, 0.0, None),
-                                                 (ACT["relu"], 0.5, -1.5, bias),
-                                                 (ACT["leaky_relu"], -1.0, 1.0, None)):
+                for code, alpha, beta, bias_ in (
+                    (ACT["linear"], 1.0, 0.0, None),
+                    (ACT["relu"], 0.5, -1.5, bias),
+                    (ACT["leaky_relu"], -1.0, 1.0, None),
+                ):
                     out = c0.copy()
                     _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias_, code, 0.1)
                     outs.append(out)
@@ -122,8 +149,10 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
         for path in ("blocked", "packed"):
             for x, y in zip(got["small"], got[path]):
                 assert np.array_equal(x, y), f"small vs {path} M={M} N={N} K={K} form={form}"
-        assert np.array_equal(got["small"][3], ops.linear(a.T if trans_a else a,
-                                                          b.T if trans_b else b, bias)[: M // 2 + 1])
+        assert np.array_equal(
+            got["small"][3],
+            ops.linear(a.T if trans_a else a, b.T if trans_b else b, bias)[: M // 2 + 1],
+        )
 
 
 def test_small_kernel_plan(cpu_isa):
@@ -132,16 +161,16 @@ def test_small_kernel_plan(cpu_isa):
     w = _core.gemm_blocking(cpu_isa)["simd_width"]
     plan = lambda *args: _core._gemm_small_plan(*args, isa=cpu_isa)  # noqa: E731
     # M, N, K, rs_a, cs_a, rs_b, cs_b, rs_c, cs_c, bias
-    assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == 0       # forward 2 -> 4
-    assert plan(1000, 1, 4, 4, 1, 1, 1, 1, 1, True) == 0       # forward 4 -> 1
-    assert plan(4, 1, 1000, 1, 4, 1, 1, 1, 1, False) == 1      # dW 4x1: C^T is one row of 4
-    assert plan(2, 4, 1000, 1, 2, 4, 1, 4, 1, False) == 0      # dW 2x4
-    assert plan(1000, 4, 1, 1, 1, 1, 1, 4, 1, False) == 0      # dX = dz @ W^T
-    assert plan(1000, 4, 2, 2, 1, 4, 4, 4, 1, True) == -1      # B with strided columns
-    assert plan(1000, 2 * w + 1, 2, 2, 1, 4, 1, 4, 1, True) == -1   # too wide
-    assert plan(1000, 4, 1000, 1000, 1, 4, 1, 4, 1, True) == -1     # too much work
+    assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == 0  # forward 2 -> 4
+    assert plan(1000, 1, 4, 4, 1, 1, 1, 1, 1, True) == 0  # forward 4 -> 1
+    assert plan(4, 1, 1000, 1, 4, 1, 1, 1, 1, False) == 1  # dW 4x1: C^T is one row of 4
+    assert plan(2, 4, 1000, 1, 2, 4, 1, 4, 1, False) == 0  # dW 2x4
+    assert plan(1000, 4, 1, 1, 1, 1, 1, 4, 1, False) == 0  # dX = dz @ W^T
+    assert plan(1000, 4, 2, 2, 1, 4, 4, 4, 1, True) == -1  # B with strided columns
+    assert plan(1000, 2 * w + 1, 2, 2, 1, 4, 1, 4, 1, True) == -1  # too wide
+    assert plan(1000, 4, 1000, 1000, 1, 4, 1, 4, 1, True) == -1  # too much work
     assert plan(128, w + 1, 128, 1, 128, w + 1, 1, w + 1, 1, False) == -1  # long strided A walks
-    assert plan(128, w + 1, 32, 1, 128, w + 1, 1, w + 1, 1, False) == 0    # short ones
+    assert plan(128, w + 1, 32, 1, 128, w + 1, 1, w + 1, 1, False) == 0  # short ones
     before = _core._gemm_tuning(small_max_work=0)
     try:
         assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == -1

@@ -8,6 +8,7 @@ views and misaligned pointers reach the device kernels. Everything is checked ag
 reference with TF32 tolerances. Every test here is for the CUDA column only: it skips where there
 is no CUDA device (or no sm_80+ for the tensor-core checks).
 """
+
 import numpy as np
 import pytest
 
@@ -50,10 +51,12 @@ def _f64_gemm(a, b, **kw):
 
 
 # ---- split-K and the precision switch, through ops.matmul / ops.linear --------------------------
-@pytest.mark.parametrize("M,N,K", [(256, 128, 1024), (130, 67, 1000), (784, 256, 1024),
-                                   (5, 3, 4099), (64, 10, 1024)])
-@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True),
-                                             (True, True)])
+@pytest.mark.parametrize(
+    "M,N,K", [(256, 128, 1024), (130, 67, 1000), (784, 256, 1024), (5, 3, 4099), (64, 10, 1024)]
+)
+@pytest.mark.parametrize(
+    "trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)]
+)
 def test_matmul_split_k_shapes(device, rng, M, N, K, trans_a, trans_b):
     # Few output tiles and a long K (a training step's dW = x^T dz): gemm splits K into slices,
     # one slab each, summed in slice order with the epilogue after. Odd K and N % 4 != 0 reach
@@ -69,8 +72,9 @@ def test_matmul_split_k_shapes(device, rng, M, N, K, trans_a, trans_b):
     if not trans_a and not trans_b:
         bias = rng.standard_normal(N).astype(np.float32)
         got = ops.linear(a, b, bias, activation="tanh", device=device)
-        checks.assert_close(got, _f64_gemm(a, b, bias=bias, activation="tanh"), 1e-4, tol,
-                            "split-K linear")
+        checks.assert_close(
+            got, _f64_gemm(a, b, bias=bias, activation="tanh"), 1e-4, tol, "split-K linear"
+        )
 
 
 def test_split_k_knob(device, rng):
@@ -104,10 +108,10 @@ def test_matmul_tf32(device, high_precision, rng, M, N, K, trans_a, trans_b):
 @checks.real_gpu_only("TF32 tensor-core rounding")
 def test_tf32_path_is_really_taken(device):
     # 1 + 2^-20 needs 20 mantissa bits: exact in FP32, rounded to 1.0 in TF32 (10 bits).
-    a = np.full((130, 3), 1.0 + 2.0 ** -20, np.float32)
+    a = np.full((130, 3), 1.0 + 2.0**-20, np.float32)
     b = np.ones((3, 70), np.float32)
     exact = ops.matmul(a, b, device=device)
-    assert (exact == np.float32(3 * (1 + 2.0 ** -20))).all()
+    assert (exact == np.float32(3 * (1 + 2.0**-20))).all()
     fnet.set_float32_matmul_precision("high")
     try:
         fast = ops.matmul(a, b, device=device)
@@ -137,17 +141,38 @@ def _view(rng, rows, cols, trans, pad=0, off=0, step=1):
     return buf, off, rs, cs, vals
 
 
-def _run(a, b, M, N, K, c=None, alpha=1.0, beta=0.0, bias=None, act="linear", param=0.0,
-         c_layout=None):
+def _run(
+    a, b, M, N, K, c=None, alpha=1.0, beta=0.0, bias=None, act="linear", param=0.0, c_layout=None
+):
     abuf, aoff, rs_a, cs_a, _ = a
     bbuf, boff, rs_b, cs_b, _ = b
     if c is None:
         cbuf, coff, rs_c, cs_c = np.full(M * N, np.nan, np.float32), 0, N, 1
     else:
         cbuf, coff, rs_c, cs_c = c
-    out = _core._cuda_gemm_raw(abuf, aoff, rs_a, cs_a, bbuf, boff, rs_b, cs_b, cbuf, coff, rs_c,
-                               cs_c, M, N, K, alpha, beta, bias, _core.Activation.__members__[act],
-                               param, True)
+    out = _core._cuda_gemm_raw(
+        abuf,
+        aoff,
+        rs_a,
+        cs_a,
+        bbuf,
+        boff,
+        rs_b,
+        cs_b,
+        cbuf,
+        coff,
+        rs_c,
+        cs_c,
+        M,
+        N,
+        K,
+        alpha,
+        beta,
+        bias,
+        _core.Activation.__members__[act],
+        param,
+        True,
+    )
     idx = coff + np.arange(M)[:, None] * rs_c + np.arange(N)[None, :] * cs_c
     return out, out[idx] if M and N else np.zeros((M, N), np.float32)
 
@@ -159,20 +184,34 @@ def _check(got, want, K, what):
     tol = 3e-3 * max(1, K) ** 0.5 + 1e-2 * np.abs(want)
     err = np.abs(got - want)
     bad = ~(err <= tol)
-    assert not bad.any(), (f"{what}: {bad.sum()} of {got.size} bad, max err {err.max():.3e}, "
-                           f"worst at {np.unravel_index(np.argmax(err - tol), got.shape)}")
+    assert not bad.any(), (
+        f"{what}: {bad.sum()} of {got.size} bad, max err {err.max():.3e}, "
+        f"worst at {np.unravel_index(np.argmax(err - tol), got.shape)}"
+    )
 
 
 # M, N, K: tile multiples, edges of every tile (128 x 128/256 x 32), K < one stage, K = 1,
 # tall/skinny, several k tiles, and enough tiles to take v2's 128x256 path on small GPUs too.
-SHAPES = [(128, 256, 64), (1, 1, 1), (5, 7, 3), (129, 257, 33), (127, 255, 31), (200, 300, 1),
-          (64, 48, 17), (1000, 3, 70), (3, 1000, 70), (33, 65, 1000), (385, 520, 96),
-          (1100, 1300, 130)]
+SHAPES = [
+    (128, 256, 64),
+    (1, 1, 1),
+    (5, 7, 3),
+    (129, 257, 33),
+    (127, 255, 31),
+    (200, 300, 1),
+    (64, 48, 17),
+    (1000, 3, 70),
+    (3, 1000, 70),
+    (33, 65, 1000),
+    (385, 520, 96),
+    (1100, 1300, 130),
+]
 
 
 @pytest.mark.parametrize("M,N,K", SHAPES)
-@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, False), (False, True),
-                                             (True, True)])
+@pytest.mark.parametrize(
+    "trans_a,trans_b", [(False, False), (True, False), (False, True), (True, True)]
+)
 def test_tf32_kernels_match_float64(kernel, rng, M, N, K, trans_a, trans_b):
     a = _view(rng, M, K, trans_a)
     b = _view(rng, K, N, trans_b)
@@ -181,15 +220,22 @@ def test_tf32_kernels_match_float64(kernel, rng, M, N, K, trans_a, trans_b):
     _check(got, want, K, f"{kernel} {M}x{N}x{K} ta={trans_a} tb={trans_b}")
 
 
-@pytest.mark.parametrize("case", ["pad", "misaligned_a", "misaligned_b", "offset4", "step2",
-                                  "strided_c"])
+@pytest.mark.parametrize(
+    "case", ["pad", "misaligned_a", "misaligned_b", "offset4", "step2", "strided_c"]
+)
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True)])
 def test_tf32_strided_and_misaligned_views(kernel, rng, case, trans_a, trans_b):
     M, N, K = 150, 270, 45
-    kw_a = {"pad": 4 if case == "pad" else 0, "off": {"misaligned_a": 1, "offset4": 4}.get(case, 0),
-            "step": 2 if case == "step2" else 1}
-    kw_b = {"pad": 8 if case == "pad" else 0, "off": {"misaligned_b": 3, "offset4": 8}.get(case, 0),
-            "step": 2 if case == "step2" else 1}
+    kw_a = {
+        "pad": 4 if case == "pad" else 0,
+        "off": {"misaligned_a": 1, "offset4": 4}.get(case, 0),
+        "step": 2 if case == "step2" else 1,
+    }
+    kw_b = {
+        "pad": 8 if case == "pad" else 0,
+        "off": {"misaligned_b": 3, "offset4": 8}.get(case, 0),
+        "step": 2 if case == "step2" else 1,
+    }
     a = _view(rng, M, K, trans_a, **kw_a)
     b = _view(rng, K, N, trans_b, **kw_b)
     c = None
@@ -205,8 +251,9 @@ def test_tf32_strided_and_misaligned_views(kernel, rng, case, trans_a, trans_b):
         assert np.isnan(out[mask]).all(), "wrote outside C"
 
 
-@pytest.mark.parametrize("act", ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu",
-                                 "gelu_tanh"])
+@pytest.mark.parametrize(
+    "act", ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+)
 def test_tf32_epilogue_alpha_beta_bias_activation(kernel, rng, act):
     M, N, K = 257, 300, 77
     a = _view(rng, M, K, False)
@@ -214,10 +261,22 @@ def test_tf32_epilogue_alpha_beta_bias_activation(kernel, rng, act):
     bias = rng.standard_normal(N).astype(np.float32)
     c0 = rng.standard_normal((M, N)).astype(np.float32)
     param = 0.2 if act == "leaky_relu" else 0.0
-    _, got = _run(a, b, M, N, K, c=(c0.ravel().copy(), 0, N, 1), alpha=0.5, beta=-1.5, bias=bias,
-                  act=act, param=param)
-    want = _f64_gemm(a[4], b[4], alpha=0.5, beta=-1.5, c=c0, bias=bias, activation=act,
-                     negative_slope=param)
+    _, got = _run(
+        a,
+        b,
+        M,
+        N,
+        K,
+        c=(c0.ravel().copy(), 0, N, 1),
+        alpha=0.5,
+        beta=-1.5,
+        bias=bias,
+        act=act,
+        param=param,
+    )
+    want = _f64_gemm(
+        a[4], b[4], alpha=0.5, beta=-1.5, c=c0, bias=bias, activation=act, negative_slope=param
+    )
     _check(got, want, K, f"{kernel} epilogue {act}")
 
 
@@ -245,7 +304,7 @@ def test_tf32_deterministic(kernel, rng):
 def test_tf32_rounds_inputs(kernel):
     # 1 + 2^-20 needs 20 mantissa bits: TF32 (10 bits) rounds it to 1.0 in every kernel.
     M, N, K = 130, 270, 3
-    a = (np.full(M * K, 1.0 + 2.0 ** -20, np.float32), 0, K, 1, None)
+    a = (np.full(M * K, 1.0 + 2.0**-20, np.float32), 0, K, 1, None)
     b = (np.ones(K * N, np.float32), 0, N, 1, None)
     _, got = _run(a, b, M, N, K)
     assert (got == 3.0).all()
@@ -275,4 +334,4 @@ def test_tf32_v1_and_v2_agree(sm80, rng):
         _, v2 = _run(a, b, M, N, K)
     finally:
         _core._gemm_cuda_tf32_kernel(before)
-    assert np.abs(v1.astype(np.float64) - v2).max() <= 1e-4 * K ** 0.5 * 10
+    assert np.abs(v1.astype(np.float64) - v2).max() <= 1e-4 * K**0.5 * 10

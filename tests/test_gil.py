@@ -1,4 +1,5 @@
 """The GIL is released around kernel calls: another Python thread keeps running while one runs."""
+
 import threading
 import time
 
@@ -44,15 +45,20 @@ def _fit_call():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((20000, 64)).astype(np.float32)
     y = rng.integers(0, 10, 20000)
-    model = fnet.Sequential([fnet.layers.Dense(256, activation="relu", input_shape=(64,)),
-                             fnet.layers.Dense(10)], device="cpu", seed=0)
-    model.compile(optimizer="adam",
-                  loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = fnet.Sequential(
+        [fnet.layers.Dense(256, activation="relu", input_shape=(64,)), fnet.layers.Dense(10)],
+        device="cpu",
+        seed=0,
+    )
+    model.compile(
+        optimizer="adam", loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True)
+    )
     return lambda: model.fit(x, y, batch_size=128, epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize("make_call", [_matmul_call, _adam_call, _fit_call],
-                         ids=["matmul", "adam_", "fit"])
+@pytest.mark.parametrize(
+    "make_call", [_matmul_call, _adam_call, _fit_call], ids=["matmul", "adam_", "fit"]
+)
 def test_other_threads_run_during_kernel(make_call):
     count, seconds = python_progress_during(make_call())
     assert seconds > 0.01, "the call was too short to tell"

@@ -5,6 +5,7 @@ and ``from .x import y`` of every module of the package, at the top of a module 
 function (a lazy import still closes a circle: it only moves the failure to the first call).
 Imports under ``if TYPE_CHECKING:`` do not run and are left out.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,6 +36,7 @@ _MODULE_SUFFIXES = _SOURCE_SUFFIXES + (".pyi",) + tuple(importlib.machinery.EXTE
 
 # ---- the graph -----------------------------------------------------------------------------------
 
+
 def package_modules(pkg_dir: Path, pkg_name: str) -> dict:
     """{dotted name: path} of every module below pkg_dir: sources (path set) and compiled
     extensions or stubs (path None; they import nothing of the package)."""
@@ -44,7 +46,7 @@ def package_modules(pkg_dir: Path, pkg_name: str) -> dict:
         if suffix is None or "__pycache__" in path.parts:
             continue
         parts = list(path.relative_to(pkg_dir).parts)
-        parts[-1] = parts[-1][:-len(suffix)]
+        parts[-1] = parts[-1][: -len(suffix)]
         if parts[-1] == "__init__":
             parts.pop()
         name = ".".join([pkg_name, *parts])
@@ -59,7 +61,7 @@ def _resolve_from(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     if node.level == 0:
         return node.module or ""
     base = module.split(".") if is_package else module.split(".")[:-1]
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -106,8 +108,10 @@ def import_edges(pkg_dir: Path, pkg_name: str) -> list:
             else:
                 base = _resolve_from(module, path.name == "__init__.py", node)
                 # `from pkg import name`: the submodule pkg.name when there is one, else pkg.
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
-                           for a in node.names]
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                    for a in node.names
+                ]
             for target in targets:
                 if target in modules and target != module:
                     edges.append((module, target, lazy, f"{where_base}:{node.lineno}"))
@@ -116,8 +120,9 @@ def import_edges(pkg_dir: Path, pkg_name: str) -> list:
 
 def _allowed(edge) -> bool:
     source, target, lazy, _ = edge
-    return lazy and any((source == s or source.startswith(s + ".")) and target == t
-                        for s, t in ALLOWED_LAZY_EDGES)
+    return lazy and any(
+        (source == s or source.startswith(s + ".")) and target == t for s, t in ALLOWED_LAZY_EDGES
+    )
 
 
 def find_cycles(edges) -> list:
@@ -179,12 +184,13 @@ def find_cycles(edges) -> list:
 
 def _describe(component) -> str:
     modules, circle = component
-    return (f"{{{', '.join(modules)}}} import one another, e.g.\n"
-            + "\n".join(f"  {s} -> {t} ({'lazy, ' if lazy else ''}{where})"
-                        for s, t, lazy, where in circle))
+    return f"{{{', '.join(modules)}}} import one another, e.g.\n" + "\n".join(
+        f"  {s} -> {t} ({'lazy, ' if lazy else ''}{where})" for s, t, lazy, where in circle
+    )
 
 
 # ---- the checks ----------------------------------------------------------------------------------
+
 
 def test_no_import_cycles():
     edges = [e for e in import_edges(PACKAGE_DIR, PACKAGE) if not _allowed(e)]
@@ -211,28 +217,38 @@ def _write_package(root: Path, files: dict) -> Path:
 
 
 def test_the_checker_finds_lazy_and_top_level_circles(tmp_path):
-    pkg = _write_package(tmp_path, {
-        "__init__.py": "from . import a\n",
-        "a.py": ("from typing import TYPE_CHECKING\nfrom .b import f\n\n"
-                 "if TYPE_CHECKING:\n    from .d import g\n"),
-        "b.py": "import os\n\ndef f():\n    from . import c\n",
-        "c.py": "import pkg.a\n",
-        "d.py": "from .a import f\nfrom . import c\n",
-    })
+    pkg = _write_package(
+        tmp_path,
+        {
+            "__init__.py": "from . import a\n",
+            "a.py": (
+                "from typing import TYPE_CHECKING\nfrom .b import f\n\n"
+                "if TYPE_CHECKING:\n    from .d import g\n"
+            ),
+            "b.py": "import os\n\ndef f():\n    from . import c\n",
+            "c.py": "import pkg.a\n",
+            "d.py": "from .a import f\nfrom . import c\n",
+        },
+    )
     edges = import_edges(pkg, "pkg")
     assert ("pkg.b", "pkg.c", True, "pkg/b.py:4") in edges
     assert ("pkg.c", "pkg.a", False, "pkg/c.py:1") in edges
     assert not [e for e in edges if e[:2] == ("pkg.a", "pkg.d")]  # TYPE_CHECKING only
     (cycle,) = find_cycles(edges)
     assert cycle[0] == ["pkg.a", "pkg.b", "pkg.c"]
-    assert [(s, t) for s, t, _, _ in cycle[1]] == [("pkg.a", "pkg.b"), ("pkg.b", "pkg.c"),
-                                               ("pkg.c", "pkg.a")]
+    assert [(s, t) for s, t, _, _ in cycle[1]] == [
+        ("pkg.a", "pkg.b"),
+        ("pkg.b", "pkg.c"),
+        ("pkg.c", "pkg.a"),
+    ]
     assert "pkg.b -> pkg.c (lazy, pkg/b.py:4)" in _describe(cycle)
 
 
 def test_import_fusednet_leaves_the_optional_modules_out():
-    code = ("import sys, fusednet\n"
-            "print('\\n'.join(m for m in sys.modules if m.startswith('fusednet')))")
+    code = (
+        "import sys, fusednet\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('fusednet')))"
+    )
     loaded = _run_python(code).stdout.split()
     assert "fusednet.model" in loaded
     eager = [m for m in loaded if any(m == n or m.startswith(n + ".") for n in NOT_EAGER)]
@@ -242,9 +258,11 @@ def test_import_fusednet_leaves_the_optional_modules_out():
 def _run_python(code, *args):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(PACKAGE_DIR.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+        [str(PACKAGE_DIR.parent)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 # Each module imported first thing in a fresh process: an import that works only after some other
@@ -273,9 +291,13 @@ for name in sys.argv[1:]:
 
 def test_every_module_imports_on_its_own():
     # __main__ modules run their program when imported: left out.
-    names = [m for m, path in package_modules(PACKAGE_DIR, PACKAGE).items()
-             if path is not None and path.name != "__main__.py"]
+    names = [
+        m
+        for m, path in package_modules(PACKAGE_DIR, PACKAGE).items()
+        if path is not None and path.name != "__main__.py"
+    ]
     assert "fusednet.tape" in names and "fusednet.ops._gemm" in names
     r = _run_python(_IMPORT_EACH, *names)
-    assert r.returncode == 0 and not r.stdout, \
+    assert r.returncode == 0 and not r.stdout, (
         f"modules that fail to import on their own:\n{r.stdout}{r.stderr}"
+    )

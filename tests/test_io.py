@@ -1,12 +1,13 @@
 """model.save / fusednet.load_model / pickle: continue training bit-identically; atomic writes."""
-import os
+
 import pickle
 
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import layers as L, optimizers
+from fusednet import layers as L
+from fusednet import optimizers
 
 
 def _data(n=120):
@@ -17,16 +18,27 @@ def _data(n=120):
 
 
 def _model(opt):
-    m = fnet.Sequential([L.Dense(10, activation="relu", input_shape=(5,)), L.Dropout(0.2),
-                         L.Dense(3)], seed=11, device="cpu")
-    m.compile(optimizer=opt, loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True),
-              metrics=["accuracy"])
+    m = fnet.Sequential(
+        [L.Dense(10, activation="relu", input_shape=(5,)), L.Dropout(0.2), L.Dense(3)],
+        seed=11,
+        device="cpu",
+    )
+    m.compile(
+        optimizer=opt,
+        loss=fnet.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return m
 
 
-@pytest.mark.parametrize("make_opt", [lambda: optimizers.Adam(0.01),
-                                      lambda: optimizers.SGD(0.05, momentum=0.9),
-                                      lambda: optimizers.AdamW(0.01)])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda: optimizers.Adam(0.01),
+        lambda: optimizers.SGD(0.05, momentum=0.9),
+        lambda: optimizers.AdamW(0.01),
+    ],
+)
 def test_save_load_continue_equals_uninterrupted(tmp_path, make_opt):
     x, y = _data()
     ref = _model(make_opt())
@@ -62,8 +74,9 @@ def test_pickle_roundtrip_continues_identically():
 
 
 def test_save_uncompiled_and_unbuilt(tmp_path):
-    m = fnet.Sequential([L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(1)], seed=2,
-                        device="cpu")
+    m = fnet.Sequential(
+        [L.Dense(4, activation="tanh", input_shape=(3,)), L.Dense(1)], seed=2, device="cpu"
+    )
     m.save(tmp_path / "a")
     m2 = fnet.load_model(tmp_path / "a", device="cpu")
     assert not m2.compiled
@@ -86,6 +99,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
     def boom(*a, **k):
         raise OSError("disk full")
+
     monkeypatch.setattr(fio.np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
         m.save(path)

@@ -1,4 +1,5 @@
 """Layer descriptions: defaults, configs, serialisation, folding into the Net."""
+
 import numpy as np
 import pytest
 
@@ -14,9 +15,17 @@ def test_dense_defaults_like_keras():
     assert cfg["units"] == 5 and cfg["activation"] == "linear"
 
 
-@pytest.mark.parametrize("layer", [L.Dense(3, activation="gelu", use_bias=False,
-                                           kernel_initializer="he_uniform", input_shape=(7,)),
-                                   L.Activation("tanh"), L.Dropout(0.3), L.Input(shape=(4,))])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        L.Dense(
+            3, activation="gelu", use_bias=False, kernel_initializer="he_uniform", input_shape=(7,)
+        ),
+        L.Activation("tanh"),
+        L.Dropout(0.3),
+        L.Input(shape=(4,)),
+    ],
+)
 def test_serialize_roundtrip(layer):
     back = L.deserialize(L.serialize(layer))
     assert type(back) is type(layer) and back.get_config() == layer.get_config()
@@ -30,21 +39,29 @@ def test_input_layer_and_input_dropout():
 
 
 def test_activation_folding_equals_dense_activation():
-    a = fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Activation("relu"), L.Dense(2),
-                         L.Activation("sigmoid")], seed=1, device="cpu")
-    b = fnet.Sequential([L.Dense(4, activation="relu", input_shape=(3,)),
-                         L.Dense(2, activation="sigmoid")], seed=1, device="cpu")
+    a = fnet.Sequential(
+        [L.Dense(4, input_shape=(3,)), L.Activation("relu"), L.Dense(2), L.Activation("sigmoid")],
+        seed=1,
+        device="cpu",
+    )
+    b = fnet.Sequential(
+        [L.Dense(4, activation="relu", input_shape=(3,)), L.Dense(2, activation="sigmoid")],
+        seed=1,
+        device="cpu",
+    )
     x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
     assert np.array_equal(a.predict(x), b.predict(x))
 
 
 def test_unsupported_stacks():
     with pytest.raises(ValueError, match="already has an activation"):
-        fnet.Sequential([L.Dense(4, activation="relu", input_shape=(3,)), L.Activation("tanh")],
-                        device="cpu")
+        fnet.Sequential(
+            [L.Dense(4, activation="relu", input_shape=(3,)), L.Activation("tanh")], device="cpu"
+        )
     with pytest.raises(ValueError, match="two Dropout layers"):
-        fnet.Sequential([L.Dense(4, input_shape=(3,)), L.Dropout(0.1), L.Dropout(0.2),
-                         L.Dense(1)], device="cpu")
+        fnet.Sequential(
+            [L.Dense(4, input_shape=(3,)), L.Dropout(0.1), L.Dropout(0.2), L.Dense(1)], device="cpu"
+        )
     with pytest.raises(ValueError, match="must follow a Dense"):
         fnet.Sequential([L.Activation("relu", input_shape=(3,)), L.Dense(1)], device="cpu")
     with pytest.raises(TypeError, match="fusednet.layers"):

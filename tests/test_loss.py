@@ -1,6 +1,7 @@
 """Losses (mse, binary_cross_entropy, softmax_cross_entropy sparse and soft) against the float64
 references in reference_loss.py, finite differences, extreme logits, layouts, threads, errors;
 on every device (the `device` fixture) where the test says so."""
+
 import math
 
 import numpy as np
@@ -13,8 +14,18 @@ import fusednet as fnet
 import reference_loss as ref
 from fusednet import ops
 
-SHAPES_2D = [(1, 1), (1, 7), (7, 1), (13, 5), (37, 11), (3, 1013), (1031, 3), (0, 4), (130, 260),
-             (5003, 1)]
+SHAPES_2D = [
+    (1, 1),
+    (1, 7),
+    (7, 1),
+    (13, 5),
+    (37, 11),
+    (3, 1013),
+    (1031, 3),
+    (0, 4),
+    (130, 260),
+    (5003, 1),
+]
 SHAPES_1D = [(1,), (17,), (1000,), (0,), (40009,)]
 REDUCTIONS = ["mean", "sum"]
 
@@ -32,9 +43,11 @@ def assert_close(got, want, what, rtol=2e-5, atol_rel=2e-6, atol=0.0):
     bound = atol + atol_rel * scale + rtol * np.abs(want)
     if not np.all(err <= bound):
         i = np.unravel_index(np.argmax(err - bound), err.shape)
-        pytest.fail(f"{what}: max abs err {err.max():.3e}, max rel err "
-                    f"{(err / np.maximum(np.abs(want), 1e-30)).max():.3e}; worst at {i}: "
-                    f"got {got[i]!r}, want {want[i]!r}")
+        pytest.fail(
+            f"{what}: max abs err {err.max():.3e}, max rel err "
+            f"{(err / np.maximum(np.abs(want), 1e-30)).max():.3e}; worst at {i}: "
+            f"got {got[i]!r}, want {want[i]!r}"
+        )
 
 
 def make_inputs(kind, shape, rng, extreme=False):
@@ -57,9 +70,12 @@ def make_inputs(kind, shape, rng, extreme=False):
     return z, t.astype(np.float32).reshape(shape)
 
 
-OPS = {"mse": (ops.mse, ref.mse), "bce": (ops.binary_cross_entropy, ref.binary_cross_entropy),
-       "sparse": (ops.softmax_cross_entropy, ref.softmax_cross_entropy),
-       "soft": (ops.softmax_cross_entropy, ref.softmax_cross_entropy)}
+OPS = {
+    "mse": (ops.mse, ref.mse),
+    "bce": (ops.binary_cross_entropy, ref.binary_cross_entropy),
+    "sparse": (ops.softmax_cross_entropy, ref.softmax_cross_entropy),
+    "soft": (ops.softmax_cross_entropy, ref.softmax_cross_entropy),
+}
 KINDS = list(OPS)
 
 
@@ -78,7 +94,7 @@ def check_against_reference(kind, a, b, w, reduction, **tol):
     rows = a.shape[0]
     cols = a.shape[1] if a.ndim == 2 else 1
     weights = np.ones(rows) if w is None else np.abs(np.asarray(w, np.float64))
-    per = (1.0 / max(rows, 1) if reduction == "mean" else 1.0)
+    per = 1.0 / max(rows, 1) if reduction == "mean" else 1.0
     grad_unit = per * (weights.max() if rows else 0.0) / (cols if kind in ("mse", "bce") else 1)
     assert_close(loss, want_loss, f"{kind} loss", atol=4 * EPS32 * per * weights.sum(), **tol)
     assert_close(grad, want_grad, f"{kind} grad", atol=4 * EPS32 * grad_unit, **tol)
@@ -135,8 +151,10 @@ def test_finite_differences(kind, reduction, rng):
         ap, am = a.copy(), a.copy()
         ap[idx] += h
         am[idx] -= h
-        fd[idx] = (fn(ap, b, sample_weight=w, reduction=reduction)[0]
-                   - fn(am, b, sample_weight=w, reduction=reduction)[0]) / (2 * h)
+        fd[idx] = (
+            fn(ap, b, sample_weight=w, reduction=reduction)[0]
+            - fn(am, b, sample_weight=w, reduction=reduction)[0]
+        ) / (2 * h)
     assert_close(grad, fd, f"{kind} grad vs finite differences", rtol=2e-3, atol_rel=2e-3)
 
 
@@ -155,11 +173,13 @@ def test_extreme_logits_exact_cases():
     assert loss == 0.0 and np.array_equal(grad, [[0.0, 0.0, 0.0]])
     loss, grad = ops.softmax_cross_entropy(z, np.array([1]))
     assert loss == pytest.approx(2e4) and np.array_equal(grad, [[1.0, -1.0, 0.0]])
-    loss, grad = ops.binary_cross_entropy(np.array([1e4, -1e4], np.float32),
-                                          np.array([1.0, 0.0], np.float32), reduction="sum")
+    loss, grad = ops.binary_cross_entropy(
+        np.array([1e4, -1e4], np.float32), np.array([1.0, 0.0], np.float32), reduction="sum"
+    )
     assert loss == 0.0 and np.array_equal(grad, [0.0, 0.0])
-    loss, _ = ops.binary_cross_entropy(np.array([1e4, -1e4], np.float32),
-                                       np.array([0.0, 1.0], np.float32), reduction="sum")
+    loss, _ = ops.binary_cross_entropy(
+        np.array([1e4, -1e4], np.float32), np.array([0.0, 1.0], np.float32), reduction="sum"
+    )
     assert loss == pytest.approx(2e4)
 
 
@@ -174,8 +194,9 @@ def test_confident_rows_keep_tiny_losses(gap, cpu_isa):
         assert grad[0, 0] == pytest.approx(-rest / (1 + rest), rel=1e-5)
         assert grad[0, 1] == pytest.approx(np.exp(-gap) / (1 + rest), rel=1e-5)
     for z_row, t_row in (([gap], [1.0]), ([-gap], [0.0])):
-        loss, grad = ops.binary_cross_entropy(np.array([z_row * 9], np.float32),
-                                              np.array([t_row * 9], np.float32), reduction="sum")
+        loss, grad = ops.binary_cross_entropy(
+            np.array([z_row * 9], np.float32), np.array([t_row * 9], np.float32), reduction="sum"
+        )
         assert loss == pytest.approx(np.log1p(np.exp(-gap)), rel=1e-5)
         small = np.exp(-gap) / (1 + np.exp(-gap)) / 9
         assert np.allclose(np.abs(grad), small, rtol=1e-5, atol=0)
@@ -196,8 +217,11 @@ def test_any_layout(kind, rng):
     a, b = make_inputs(kind, (23, 14), rng)
     want = OPS[kind][0](a, b)
     # Fortran order, negative row stride, negative column stride, every other element
-    views = [np.asfortranarray(a), np.ascontiguousarray(a[::-1])[::-1],
-             np.ascontiguousarray(a[:, ::-1])[:, ::-1]]
+    views = [
+        np.asfortranarray(a),
+        np.ascontiguousarray(a[::-1])[::-1],
+        np.ascontiguousarray(a[:, ::-1])[:, ::-1],
+    ]
     big = np.zeros((46, 28), np.float32)
     big[::2, ::2] = a
     views.append(big[::2, ::2])
@@ -225,8 +249,10 @@ def test_zero_rows(kind):
         assert loss == 0.0 and grad.shape == (0, 5)
 
 
-@pytest.mark.parametrize("kind, shape", [(k, (515, 257)) for k in KINDS]
-                         + [(k, (100003, 1)) for k in ("mse", "bce", "sparse")])
+@pytest.mark.parametrize(
+    "kind, shape",
+    [(k, (515, 257)) for k in KINDS] + [(k, (100003, 1)) for k in ("mse", "bce", "sparse")],
+)
 def test_thread_count_does_not_change_bits(kind, shape, threads, cpu_isa, rng):
     a, b = make_inputs(kind, shape, rng)
     w = rng.random(shape[0]).astype(np.float32)
@@ -237,8 +263,9 @@ def test_thread_count_does_not_change_bits(kind, shape, threads, cpu_isa, rng):
     assert one[0] == two[0] and np.array_equal(one[1], two[1])
 
 
-@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64,
-                                   np.float32, np.float64])
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64, np.float32, np.float64]
+)
 def test_label_dtypes(dtype, rng):
     z = rng.standard_normal((20, 7)).astype(np.float32)
     lab = rng.integers(0, 7, 20)
@@ -260,10 +287,17 @@ def test_one_hot_targets_equal_sparse_labels(rng):
 
 # ---- property tests ----------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(KINDS), rows=st.integers(1, 40), cols=st.integers(1, 40),
-       scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]), reduction=st.sampled_from(REDUCTIONS),
-       weighted=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@given(
+    kind=st.sampled_from(KINDS),
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    scale=st.sampled_from([0.1, 1.0, 30.0, 300.0]),
+    reduction=st.sampled_from(REDUCTIONS),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_property_matches_reference(kind, rows, cols, scale, reduction, weighted, seed):
     rng = np.random.default_rng(seed)
     a, b = make_inputs(kind, (rows, cols), rng)
@@ -273,6 +307,7 @@ def test_property_matches_reference(kind, rows, cols, scale, reduction, weighted
 
 
 # ---- errors ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("bad", [-1, 5, 100])
 def test_label_out_of_range(bad):
@@ -285,8 +320,11 @@ def test_label_out_of_range(bad):
 
 def test_uint64_labels_past_the_classes_do_not_wrap():
     lab = np.array([0, 2**63 + 1, 1], np.uint64)
-    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 4\), got "
-                                         r"9223372036854775809 at row 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels: expected class indices in \[0, 4\), got "
+        r"9223372036854775809 at row 1",
+    ):
         ops.softmax_cross_entropy(np.zeros((3, 4), np.float32), lab)
 
 
@@ -376,12 +414,21 @@ def test_losses_match_float64_on_device(device, rng, reduction, weighted, rows, 
     kw = dict(sample_weight=w, reduction=reduction)
     cases = [
         ("mse", ops.mse(z, t, **kw, device=device), ref.mse(z, t, w, reduction)),
-        ("bce", ops.binary_cross_entropy(z, p01, **kw, device=device),
-         ref.binary_cross_entropy(z, p01, w, reduction)),
-        ("ce", ops.softmax_cross_entropy(z, labels, **kw, device=device),
-         ref.softmax_cross_entropy(z, labels, w, reduction)),
-        ("ce soft", ops.softmax_cross_entropy(z, soft, **kw, device=device),
-         ref.softmax_cross_entropy(z, soft, w, reduction)),
+        (
+            "bce",
+            ops.binary_cross_entropy(z, p01, **kw, device=device),
+            ref.binary_cross_entropy(z, p01, w, reduction),
+        ),
+        (
+            "ce",
+            ops.softmax_cross_entropy(z, labels, **kw, device=device),
+            ref.softmax_cross_entropy(z, labels, w, reduction),
+        ),
+        (
+            "ce soft",
+            ops.softmax_cross_entropy(z, soft, **kw, device=device),
+            ref.softmax_cross_entropy(z, soft, w, reduction),
+        ),
     ]
     for name, (loss, grad), (want_loss, want_grad) in cases:
         assert isinstance(loss, float)
@@ -408,8 +455,13 @@ def test_loss_gradient_finite_difference_on_device(device, rng, which):
         zp[i, j] += h
         zm[i, j] -= h
         fd = (f(zp)[0] - f(zm)[0]) / (2 * h)
-        assert abs(fd - grad[i, j]) <= 2e-3 * max(1.0, abs(fd)) + 1e-4, (which, i, j, fd,
-                                                                          grad[i, j])
+        assert abs(fd - grad[i, j]) <= 2e-3 * max(1.0, abs(fd)) + 1e-4, (
+            which,
+            i,
+            j,
+            fd,
+            grad[i, j],
+        )
 
 
 def test_extreme_logits_and_errors_on_device(device):
@@ -438,21 +490,26 @@ def test_confident_rows_keep_tiny_values_on_device(device):
     # A confident right answer: the loss and gradient are ~e^-25, not rounded to 0 through 1 + e.
     t = math.exp(-25.0)
     z = np.array([[25.0, 0.0]], np.float32)
-    for loss, grad in (ops.softmax_cross_entropy(z, np.array([0]), device=device),
-                       ops.softmax_cross_entropy(z, np.array([[1.0, 0.0]], np.float32),
-                                                 device=device)):
+    for loss, grad in (
+        ops.softmax_cross_entropy(z, np.array([0]), device=device),
+        ops.softmax_cross_entropy(z, np.array([[1.0, 0.0]], np.float32), device=device),
+    ):
         checks.assert_close(loss, math.log1p(t), 1e-5, 0, "CE loss")
         checks.assert_close(grad, [[-t / (1 + t), t / (1 + t)]], 1e-5, 0, "CE grad")
     t = math.exp(-20.0)
-    loss, grad = ops.binary_cross_entropy(np.array([[20.0]], np.float32),
-                                          np.ones((1, 1), np.float32), device=device)
+    loss, grad = ops.binary_cross_entropy(
+        np.array([[20.0]], np.float32), np.ones((1, 1), np.float32), device=device
+    )
     checks.assert_close(loss, math.log1p(t), 1e-5, 0, "BCE loss")
     checks.assert_close(grad, [[-t / (1 + t)]], 1e-5, 0, "BCE grad")
 
 
 def test_empty_batch_on_device(device):
     e = np.zeros((0, 3), np.float32)
-    for fn, second in ((ops.mse, e), (ops.binary_cross_entropy, e),
-                       (ops.softmax_cross_entropy, np.zeros(0, np.int64))):
+    for fn, second in (
+        (ops.mse, e),
+        (ops.binary_cross_entropy, e),
+        (ops.softmax_cross_entropy, np.zeros(0, np.int64)),
+    ):
         got, want = fn(e, second, device=device), fn(e, second)
         assert got[0] == want[0] == 0.0 and got[1].shape == (0, 3)

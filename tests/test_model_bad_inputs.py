@@ -1,14 +1,19 @@
 """Bad input to the model API: a clear exception naming the problem, and nothing half-done."""
+
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import layers as L, losses
+from fusednet import layers as L
+from fusednet import losses
 
 
 def _m(units=3, act="softmax", compiled=True, loss="sparse_categorical_crossentropy"):
-    m = fnet.Sequential([L.Dense(8, activation="relu", input_shape=(4,)),
-                         L.Dense(units, activation=act)], seed=0, device="cpu")
+    m = fnet.Sequential(
+        [L.Dense(8, activation="relu", input_shape=(4,)), L.Dense(units, activation=act)],
+        seed=0,
+        device="cpu",
+    )
     if compiled:
         m.compile(optimizer="adam", loss=loss)
     return m
@@ -65,7 +70,9 @@ def test_one_unit_output_with_sparse_ce_says_binary():
 
 def test_categorical_ce_on_one_unit():
     m = _m(units=1, act="sigmoid", compiled=False)
-    with pytest.raises(ValueError, match="categorical_crossentropy needs one output unit per class"):
+    with pytest.raises(
+        ValueError, match="categorical_crossentropy needs one output unit per class"
+    ):
         m.compile(loss="categorical_crossentropy")
 
 
@@ -109,7 +116,9 @@ def test_unknown_names_list_known_ones():
         _m(compiled=False).compile(loss="hinge")
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*'sgd'.*'adam'.*'adamw'"):
         _m(compiled=False).compile(optimizer="rmsprop", loss="mse")
-    with pytest.raises(ValueError, match="unknown initializer 'lecun'.*'glorot_uniform'.*'he_normal'"):
+    with pytest.raises(
+        ValueError, match="unknown initializer 'lecun'.*'glorot_uniform'.*'he_normal'"
+    ):
         L.Dense(3, kernel_initializer="lecun")
     with pytest.raises(ValueError, match="unknown metric 'f1'.*'accuracy'"):
         _m(compiled=False).compile(loss="mse", metrics=["f1"])
@@ -145,8 +154,9 @@ def test_layer_and_model_arguments():
         with pytest.raises(ValueError, match="CUDA"):
             fnet.Sequential([L.Dense(2, input_shape=(3,))], device="cuda")
     with pytest.raises(ValueError, match="softmax is only supported on the output layer"):
-        fnet.Sequential([L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)],
-                        device="cpu")
+        fnet.Sequential(
+            [L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)], device="cpu"
+        )
     with pytest.raises(ValueError, match="Dropout after the output layer"):
         fnet.Sequential([L.Dense(2, input_shape=(3,)), L.Dropout(0.5)], device="cpu")
     with pytest.raises(ValueError, match="validation_split"):

@@ -1,11 +1,12 @@
 """fit with callbacks: hooks in order with the right logs, EarlyStopping, ModelCheckpoint,
 progress output, batch-level stop."""
+
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import layers as L
 from fusednet import callbacks as C
+from fusednet import layers as L
 
 
 def _data(n=96):
@@ -15,10 +16,16 @@ def _data(n=96):
 
 
 def _model(lr=0.01):
-    m = fnet.Sequential([L.Dense(12, activation="relu", input_shape=(5,)),
-                         L.Dense(3, activation="softmax")], seed=4, device="cpu")
-    m.compile(optimizer=fnet.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
-              metrics=["accuracy"])
+    m = fnet.Sequential(
+        [L.Dense(12, activation="relu", input_shape=(5,)), L.Dense(3, activation="softmax")],
+        seed=4,
+        device="cpu",
+    )
+    m.compile(
+        optimizer=fnet.optimizers.Adam(lr),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return m
 
 
@@ -53,11 +60,25 @@ def test_hooks_in_order_with_logs():
     x, y = _data()
     rec = Recorder()
     m = _model()
-    h = m.fit(x, y, batch_size=32, epochs=3, initial_epoch=1, validation_split=0.25, verbose=0,
-              callbacks=[rec])
+    h = m.fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=3,
+        initial_epoch=1,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[rec],
+    )
     kinds = [e[0] for e in rec.events]
-    assert kinds == ["train_begin", "epoch_begin", "epoch_end", "epoch_begin", "epoch_end",
-                     "train_end"]
+    assert kinds == [
+        "train_begin",
+        "epoch_begin",
+        "epoch_end",
+        "epoch_begin",
+        "epoch_end",
+        "train_end",
+    ]
     assert [e[1] for e in rec.events if e[0] == "epoch_end"] == [1, 2]
     logs = rec.events[2][2]
     assert set(logs) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -71,10 +92,27 @@ def test_batch_hooks_and_same_result_as_epoch_path():
     a = _model()
     a.fit(x, y, batch_size=40, epochs=2, verbose=0, callbacks=[rec])
     kinds = [e[0] for e in rec.events]
-    assert kinds == ["train_begin", "epoch_begin", "batch_begin", "batch_end", "batch_begin",
-                     "batch_end", "batch_begin", "batch_end", "epoch_end"] * 1 + \
-        ["epoch_begin", "batch_begin", "batch_end", "batch_begin", "batch_end", "batch_begin",
-         "batch_end", "epoch_end", "train_end"]
+    assert kinds == [
+        "train_begin",
+        "epoch_begin",
+        "batch_begin",
+        "batch_end",
+        "batch_begin",
+        "batch_end",
+        "batch_begin",
+        "batch_end",
+        "epoch_end",
+    ] * 1 + [
+        "epoch_begin",
+        "batch_begin",
+        "batch_end",
+        "batch_begin",
+        "batch_end",
+        "batch_begin",
+        "batch_end",
+        "epoch_end",
+        "train_end",
+    ]
     last_batch = [e for e in rec.events if e[0] == "batch_end"][2][2]
     epoch_end = [e for e in rec.events if e[0] == "epoch_end"][0][2]
     assert last_batch["loss"] == pytest.approx(epoch_end["loss"], rel=1e-12)
@@ -90,6 +128,7 @@ def test_stop_training_from_a_batch():
         def on_train_batch_end(self, batch, logs=None):
             if batch == 1:
                 self.model.stop_training = True
+
     m = _model()
     m.fit(x, y, batch_size=16, epochs=5, verbose=0, callbacks=[StopAt()])
     assert m.optimizer.iterations == 2
@@ -103,6 +142,7 @@ def test_early_stopping_restores_best_weights():
     class Snap(C.Callback):
         def on_epoch_end(self, epoch, logs=None):
             best[epoch] = (logs["val_loss"], self.model.get_weights())
+
     es = C.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     m.fit(x, y, batch_size=8, epochs=40, validation_split=0.3, verbose=0, callbacks=[Snap(), es])
     epochs_run = len(m.history.history["loss"])
@@ -115,8 +155,15 @@ def test_model_checkpoint_saves_loadable_model(tmp_path):
     x, y = _data()
     m = _model()
     path = tmp_path / "best.fnet"
-    m.fit(x, y, batch_size=32, epochs=3, validation_split=0.25, verbose=0,
-          callbacks=[C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)])
+    m.fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=3,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)],
+    )
     assert path.exists()
     m2 = fnet.load_model(path, device="cpu")
     assert m2.predict(x).shape == (96, 3)
@@ -145,8 +192,9 @@ def test_progress_bar_hook_is_throttled_and_ends_at_the_last_batch():
     ref.compile(sparse_ce, accuracy)
     seen = []
     # An interval longer than the epoch: only the last batch reports, with the epoch's figures.
-    stats = net.train_epoch(x, y, None, 8, True, None, 0.1,
-                            lambda b, loss, mets: seen.append((b, loss, mets)), 60.0)
+    stats = net.train_epoch(
+        x, y, None, 8, True, None, 0.1, lambda b, loss, mets: seen.append((b, loss, mets)), 60.0
+    )
     want = ref.train_epoch(x, y, None, 8, True, None, 0.1, None)
     assert [b for b, _, _ in seen] == [11]
     assert seen[0][1] == stats[0] == want[0] and seen[0][2] == stats[1] == want[1]
@@ -194,6 +242,7 @@ def test_evaluate_and_predict_progress_and_hooks(capsys):
 
         def on_predict_batch_end(self, batch, logs=None):
             self.batches += 1
+
     r = TestRec()
     loud = m.evaluate(x, y, batch_size=10, verbose=1, callbacks=[r])
     assert r.batches == 10 and r.last["loss"] == pytest.approx(quiet[0], rel=1e-12)
@@ -212,6 +261,7 @@ def test_exception_in_a_batch_hook_propagates_and_model_stays_usable():
         def on_train_batch_end(self, batch, logs=None):
             if batch == 1:
                 raise KeyError("boom from a callback")
+
     m = _model()
     with pytest.raises(KeyError, match="boom from a callback"):
         m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Boom()])

@@ -13,19 +13,22 @@ Three groups:
   in a CPU Net and hands out copies only; with it, "cuda" training must equal CPU training bit for
   bit, which proves every mirror upload/download is where it must be.
 """
+
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import _core, _cuda_net, layers as L, losses, optimizers
+from fusednet import _core, _cuda_net, losses, optimizers
+from fusednet import layers as L
 
 CUDA = fnet.backends()["cuda"]
 
 
 def needs_gpu(test):
     """A CUDA case (marked `cuda`): skips with the reason where there is no usable device."""
-    skip = pytest.mark.skipif(not CUDA["available"],
-                              reason=f"CUDA not available: {CUDA.get('reason')}")
+    skip = pytest.mark.skipif(
+        not CUDA["available"], reason=f"CUDA not available: {CUDA.get('reason')}"
+    )
     return pytest.mark.cuda(skip(test))
 
 
@@ -86,11 +89,13 @@ def _assert_close(a_list, b_list, tol, what):
     for i, (a, b) in enumerate(zip(a_list, b_list)):
         err = np.abs(a - b)
         k = np.unravel_index(np.argmax(err), err.shape) if err.size else ()
-        assert np.allclose(a, b, **tol), (f"{what}[{i}]: max abs err {err.max():.3g} at {k} "
-                                          f"({a[k]} vs {b[k]}), tol {tol}")
+        assert np.allclose(a, b, **tol), (
+            f"{what}[{i}]: max abs err {err.max():.3g} at {k} ({a[k]} vs {b[k]}), tol {tol}"
+        )
 
 
 # ==== on a GPU ====================================================================================
+
 
 @needs_gpu
 @pytest.mark.parametrize("kind", ["sparse", "bce", "cce", "mse"])
@@ -99,8 +104,11 @@ def test_cuda_fit_matches_cpu_fit(kind, opt, rng):
     x, y = _data(rng)
     t = _targets(kind, y, rng)
     sw = rng.random(len(x)).astype(np.float32) + 0.5
-    make = (lambda: optimizers.SGD(0.05, momentum=0.9)) if opt == "sgd" else \
-        (lambda: optimizers.Adam(1e-3))
+    make = (
+        (lambda: optimizers.SGD(0.05, momentum=0.9))
+        if opt == "sgd"
+        else (lambda: optimizers.Adam(1e-3))
+    )
     fnet.set_float32_matmul_precision("highest")
     cpu, gpu = _model("cpu", kind, make()), _model("cuda", kind, make())
     assert gpu.device == "cuda"
@@ -108,18 +116,21 @@ def test_cuda_fit_matches_cpu_fit(kind, opt, rng):
         assert np.array_equal(a, b)
     hc = cpu.fit(x, t, batch_size=32, epochs=3, verbose=0, sample_weight=sw, validation_split=0.2)
     hg = gpu.fit(x, t, batch_size=32, epochs=3, verbose=0, sample_weight=sw, validation_split=0.2)
-    _assert_close(cpu.get_weights(), gpu.get_weights(), SGD_TOL if opt == "sgd" else ADAM_TOL,
-                  "weights")
+    _assert_close(
+        cpu.get_weights(), gpu.get_weights(), SGD_TOL if opt == "sgd" else ADAM_TOL, "weights"
+    )
     for k in hc.history:
-        np.testing.assert_allclose(hc.history[k], hg.history[k], rtol=1e-4, atol=_atol(k),
-                                   err_msg=k)
+        np.testing.assert_allclose(
+            hc.history[k], hg.history[k], rtol=1e-4, atol=_atol(k), err_msg=k
+        )
     assert cpu.optimizer.iterations == gpu.optimizer.iterations == 3 * 6
     ec = cpu.evaluate(x, t, verbose=0, return_dict=True)
     eg = gpu.evaluate(x, t, verbose=0, return_dict=True)
     for k in ec:
         assert ec[k] == pytest.approx(eg[k], rel=1e-4, abs=_atol(k)), k
-    _assert_close([cpu.predict(x, batch_size=50)], [gpu.predict(x, batch_size=50)], OUT_TOL,
-                  "predict")
+    _assert_close(
+        [cpu.predict(x, batch_size=50)], [gpu.predict(x, batch_size=50)], OUT_TOL, "predict"
+    )
 
 
 @needs_gpu
@@ -130,10 +141,14 @@ def test_cuda_wide_batches_match_cpu(rng):
     y = rng.integers(0, 10, 1024)
     ms = []
     for device in ("cpu", "cuda"):
-        m = fnet.Sequential([L.Dense(64, activation="relu", input_shape=(300,)),
-                             L.Dense(10, activation="softmax")], seed=5, device=device)
-        m.compile(optimizer=optimizers.SGD(0.05, momentum=0.9),
-                  loss="sparse_categorical_crossentropy")
+        m = fnet.Sequential(
+            [L.Dense(64, activation="relu", input_shape=(300,)), L.Dense(10, activation="softmax")],
+            seed=5,
+            device=device,
+        )
+        m.compile(
+            optimizer=optimizers.SGD(0.05, momentum=0.9), loss="sparse_categorical_crossentropy"
+        )
         m.fit(x, y, batch_size=512, epochs=2, verbose=0, shuffle=False)
         ms.append(m)
     _assert_close(ms[0].get_weights(), ms[1].get_weights(), SGD_TOL, "weights")
@@ -145,8 +160,12 @@ def test_cuda_dropout_masks_and_shuffles_match_cpu(rng):
     x, y = _data(rng)
     cpu, gpu = _model("cpu", dropout=0.5), _model("cuda", dropout=0.5)
     # Masks: the same training forward on both (a different mask would differ grossly).
-    _assert_close([cpu.forward(x[:40], training=True)], [gpu.forward(x[:40], training=True)],
-                  OUT_TOL, "training forward")
+    _assert_close(
+        [cpu.forward(x[:40], training=True)],
+        [gpu.forward(x[:40], training=True)],
+        OUT_TOL,
+        "training forward",
+    )
     cpu.fit(x, y, batch_size=16, epochs=2, verbose=0)  # shuffled batches, dropout
     gpu.fit(x, y, batch_size=16, epochs=2, verbose=0)
     _assert_close(cpu.get_weights(), gpu.get_weights(), SGD_TOL, "weights")
@@ -161,12 +180,13 @@ def test_cuda_streamed_fallback_equals_resident(rng):
     for m in (b, c):
         m._net.max_resident_bytes = 0  # rows gathered on the host, copied chunk by chunk
     c._net.stream_chunk_bytes = 1  # one batch per chunk: both slots reused many times
-    hs = [m.fit(x, y, batch_size=32, epochs=2, verbose=0, validation_split=0.1)
-          for m in (a, b, c)]
+    hs = [m.fit(x, y, batch_size=32, epochs=2, verbose=0, validation_split=0.1) for m in (a, b, c)]
     # With a callback: one C++ call per epoch, the data held on the device between them.
     cb = [fnet.callbacks.Callback()]
-    hs += [m.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.1, callbacks=cb)
-           for m in (a, b, c)]
+    hs += [
+        m.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_split=0.1, callbacks=cb)
+        for m in (a, b, c)
+    ]
     for m in (b, c):
         for wa, wb in zip(a.get_weights(), m.get_weights()):
             assert np.array_equal(wa, wb)
@@ -187,6 +207,7 @@ def test_cuda_batch_hook_equals_no_hook(rng):
     class Batches(fnet.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             seen.append(logs["loss"])
+
     b.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Batches()])
     assert len(seen) == 2 * 13 and all(np.isfinite(seen))
     for wa, wb in zip(a.get_weights(), b.get_weights()):
@@ -210,10 +231,10 @@ def test_cuda_progress_bar_fit_equals_quiet_fit(rng, capsys):
 def test_cuda_explicit_loop_and_tape_match_cpu(rng):
     x, y = _data(rng)
     models = {d: _model(d, opt=optimizers.Adam(1e-3)) for d in ("cpu", "cuda")}
-    for d, m in models.items():
+    for m in models.values():
         for s in range(0, 64, 16):
-            out = m.forward(x[s:s + 16])
-            _, dout = m.loss(out, y[s:s + 16])
+            out = m.forward(x[s : s + 16])
+            _, dout = m.loss(out, y[s : s + 16])
             m.backward(dout)
             m.update_weights()
         with fnet.GradientTape() as tape:
@@ -301,6 +322,7 @@ def test_bad_device_name():
 
 # ==== the Python side of the CUDA path, with a stand-in device ====================================
 
+
 class FakeNetCuda:
     """A CUDA net's interface over a CPU Net whose arenas are only ever exchanged as COPIES, as
     with device memory. Sequential(device='cuda') on it must train bit-identically to the CPU
@@ -316,10 +338,29 @@ class FakeNetCuda:
         self.holds.append(hold)
 
     def __getattr__(self, name):  # plain values and methods with copy semantics
-        if name in ("num_params", "input_width", "output_width", "seed", "has_optimizer",
-                    "num_optimizer_states", "kernel_offset", "bias_offset", "fused", "compile",
-                    "compiled", "set_optimizer", "apply_update", "forward", "output", "loss",
-                    "backward", "train_epoch", "fit", "evaluate", "predict"):
+        if name in (
+            "num_params",
+            "input_width",
+            "output_width",
+            "seed",
+            "has_optimizer",
+            "num_optimizer_states",
+            "kernel_offset",
+            "bias_offset",
+            "fused",
+            "compile",
+            "compiled",
+            "set_optimizer",
+            "apply_update",
+            "forward",
+            "output",
+            "loss",
+            "backward",
+            "train_epoch",
+            "fit",
+            "evaluate",
+            "predict",
+        ):
             return getattr(self._n, name)
         raise AttributeError(name)
 
@@ -393,6 +434,7 @@ def test_fit_with_callbacks_holds_the_data_and_releases_it(fake_cuda, rng):
     class Boom(fnet.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             raise RuntimeError("boom")
+
     with pytest.raises(RuntimeError, match="boom"):
         m.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[Boom()])
     assert m._net._d.holds == [True, False, True, False]
@@ -405,8 +447,8 @@ def test_mirrors_explicit_loop_tape_and_optimizer_state(fake_cuda, rng):
     ms = [_model(d, opt=optimizers.Adam(1e-2)) for d in ("cpu", "cuda")]
     for m in ms:
         for s in range(0, 48, 16):
-            out = m.forward(x[s:s + 16])
-            _, dout = m.loss(out, y[s:s + 16])
+            out = m.forward(x[s : s + 16])
+            _, dout = m.loss(out, y[s : s + 16])
             m.backward(dout * 0.5)  # a user-changed delta must be what backward uses
             m.update_weights()
         with fnet.GradientTape() as tape:

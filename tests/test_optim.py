@@ -1,6 +1,7 @@
 """Optimizer steps (sgd_, adam_) against the float64 references in reference_optim.py over
 several steps, against torch.optim when importable, thread-count bit identity, and errors; on
 every device (the `device` fixture) where the test says so."""
+
 import numpy as np
 import pytest
 
@@ -22,8 +23,8 @@ SGD_CONFIGS = [
 ADAM_CONFIGS = [
     dict(lr=1e-3),
     dict(lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-8),
-    dict(lr=1e-2, weight_decay=0.1),                    # L2
-    dict(lr=1e-2, weight_decay=0.1, decoupled=True),    # AdamW
+    dict(lr=1e-2, weight_decay=0.1),  # L2
+    dict(lr=1e-2, weight_decay=0.1, decoupled=True),  # AdamW
     dict(lr=3e-3, beta1=0.0, beta2=0.5, eps=1e-3, weight_decay=0.5, decoupled=True),
 ]
 
@@ -39,8 +40,9 @@ def assert_close(got, want, what, rtol=1e-5, atol=2e-6):
     bound = atol + rtol * np.abs(want)
     if want.size and not np.all(err <= bound):
         i = np.unravel_index(np.argmax(err - bound), err.shape)
-        pytest.fail(f"{what}: max abs err {err.max():.3e}, worst at {i}: got {got[i]!r}, "
-                    f"want {want[i]!r}")
+        pytest.fail(
+            f"{what}: max abs err {err.max():.3e}, worst at {i}: got {got[i]!r}, want {want[i]!r}"
+        )
 
 
 def grads(rng, shape, steps):
@@ -144,14 +146,16 @@ def test_thread_count_does_not_change_bits(which, threads, cpu_isa, rng):
             if which == "sgd":
                 ops.sgd_(p, g, a, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)
             else:
-                ops.adam_(p, g, a, b, step=step, lr=1e-2, weight_decay=0.1,
-                          decoupled=which == "adamw")
+                ops.adam_(
+                    p, g, a, b, step=step, lr=1e-2, weight_decay=0.1, decoupled=which == "adamw"
+                )
         results.append((p, a, b))
     for x, y in zip(*results):
         assert np.array_equal(x, y)
 
 
 # ---- against PyTorch (an extra, independent check) ---------------------------------------------
+
 
 @pytest.mark.parametrize("cfg", SGD_CONFIGS[1:], ids=cfg_id)
 def test_sgd_matches_torch(cfg, rng):
@@ -172,8 +176,12 @@ def test_adam_matches_torch(cfg, rng):
     torch = pytest.importorskip("torch")
     cfg = dict(cfg)
     decoupled = cfg.pop("decoupled", False)
-    targs = dict(lr=cfg.get("lr", 1e-3), betas=(cfg.get("beta1", 0.9), cfg.get("beta2", 0.999)),
-                 eps=cfg.get("eps", 1e-7), weight_decay=cfg.get("weight_decay", 0.0))
+    targs = dict(
+        lr=cfg.get("lr", 1e-3),
+        betas=(cfg.get("beta1", 0.9), cfg.get("beta2", 0.999)),
+        eps=cfg.get("eps", 1e-7),
+        weight_decay=cfg.get("weight_decay", 0.0),
+    )
     p = rng.standard_normal(1001).astype(np.float32)
     m, v = np.zeros_like(p), np.zeros_like(p)
     tp = torch.tensor(p.copy(), requires_grad=True)
@@ -188,6 +196,7 @@ def test_adam_matches_torch(cfg, rng):
 
 
 # ---- errors ------------------------------------------------------------------------------------
+
 
 def adam_args(n=6):
     return [np.zeros(n, np.float32) for _ in range(4)]
@@ -207,12 +216,20 @@ def test_inplace_dtype_is_refused_not_copied():
 
 def test_inplace_must_be_contiguous_and_writable():
     p, g, m, v = adam_args(12)
-    with pytest.raises(ValueError, match=r"param: expected a C-contiguous array \(it is updated "
-                                         r"in place"):
+    with pytest.raises(
+        ValueError,
+        match=r"param: expected a C-contiguous array \(it is updated "
+        r"in place",
+    ):
         ops.adam_(p[::2], g[::2], m[::2], v[::2], step=1)
     with pytest.raises(ValueError, match=r"v: expected a C-contiguous"):
-        ops.adam_(p.reshape(3, 4), g.reshape(3, 4), m.reshape(3, 4),
-                  np.zeros((4, 3), np.float32).T, step=1)
+        ops.adam_(
+            p.reshape(3, 4),
+            g.reshape(3, 4),
+            m.reshape(3, 4),
+            np.zeros((4, 3), np.float32).T,
+            step=1,
+        )
     with pytest.raises(ValueError, match=r"velocity: expected a C-contiguous"):
         ops.sgd_(p[:6], g[:6], v[::2], lr=0.1, momentum=0.9)
     p.flags.writeable = False
@@ -239,16 +256,19 @@ def test_overlapping_state_is_refused():
         ops.sgd_(p, g, p, lr=0.1, momentum=0.9)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(step=0), r"step: expected an integer >= 1.*got 0"),
-    (dict(step=-3), r"step: expected an integer >= 1.*got -3"),
-    (dict(step=1, lr=-1.0), r"lr: expected a finite number >= 0.0, got -1.0"),
-    (dict(step=1, lr=float("nan")), r"lr: expected a finite number"),
-    (dict(step=1, beta1=1.0), r"beta1: expected a finite number \[0.0, 1.0\), got 1.0"),
-    (dict(step=1, beta2=-0.1), r"beta2: expected a finite number \[0.0, 1.0\)"),
-    (dict(step=1, eps=-1e-8), r"eps: expected a finite number >= 0.0"),
-    (dict(step=1, weight_decay=float("inf")), r"weight_decay: expected a finite number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(step=0), r"step: expected an integer >= 1.*got 0"),
+        (dict(step=-3), r"step: expected an integer >= 1.*got -3"),
+        (dict(step=1, lr=-1.0), r"lr: expected a finite number >= 0.0, got -1.0"),
+        (dict(step=1, lr=float("nan")), r"lr: expected a finite number"),
+        (dict(step=1, beta1=1.0), r"beta1: expected a finite number \[0.0, 1.0\), got 1.0"),
+        (dict(step=1, beta2=-0.1), r"beta2: expected a finite number \[0.0, 1.0\)"),
+        (dict(step=1, eps=-1e-8), r"eps: expected a finite number >= 0.0"),
+        (dict(step=1, weight_decay=float("inf")), r"weight_decay: expected a finite number"),
+    ],
+)
 def test_adam_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ops.adam_(*adam_args(), **kwargs)
@@ -260,14 +280,20 @@ def test_adam_step_must_be_an_integer():
     ops.adam_(*adam_args(), step=np.int64(3))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=0.1, momentum=0.9), r"velocity: expected a float32 array of shape \(6,\) when "
-                                 r"momentum > 0"),
-    (dict(lr=0.1, nesterov=True), r"nesterov: expected momentum > 0"),
-    (dict(lr=-0.1), r"lr: expected a finite number >= 0.0"),
-    (dict(lr=0.1, momentum=-0.5), r"momentum: expected a finite number >= 0.0"),
-    (dict(lr=0.1, weight_decay=-1.0), r"weight_decay: expected a finite number >= 0.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            dict(lr=0.1, momentum=0.9),
+            r"velocity: expected a float32 array of shape \(6,\) when "
+            r"momentum > 0",
+        ),
+        (dict(lr=0.1, nesterov=True), r"nesterov: expected momentum > 0"),
+        (dict(lr=-0.1), r"lr: expected a finite number >= 0.0"),
+        (dict(lr=0.1, momentum=-0.5), r"momentum: expected a finite number >= 0.0"),
+        (dict(lr=0.1, weight_decay=-1.0), r"weight_decay: expected a finite number >= 0.0"),
+    ],
+)
 def test_sgd_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ops.sgd_(np.zeros(6, np.float32), np.zeros(6, np.float32), **kwargs)
@@ -283,11 +309,13 @@ def test_core_checks_again(device):
     with pytest.raises(ValueError, match=r"velocity: required when momentum != 0"):
         fnet._core.sgd_step(p, g, None, 0.1, 0.9, False, 0.0, dev)
     with pytest.raises(ValueError, match=r"m: expected a C-contiguous"):
-        fnet._core.adam_step(p, g, np.zeros(12, np.float32)[::2], v, 1, 1e-3, 0.9, 0.999, 1e-7,
-                             0.0, False, dev)
+        fnet._core.adam_step(
+            p, g, np.zeros(12, np.float32)[::2], v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0, False, dev
+        )
     with pytest.raises(TypeError, match=r"grad: expected dtype float32"):
-        fnet._core.adam_step(p, g.astype(np.float64), m, v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0,
-                             False, dev)
+        fnet._core.adam_step(
+            p, g.astype(np.float64), m, v, 1, 1e-3, 0.9, 0.999, 1e-7, 0.0, False, dev
+        )
     with pytest.raises(ValueError, match=r"misalign: expected 0..3 floats, got -1"):
         fnet._core.sgd_step(p, g, None, 0.1, 0.0, False, 0.0, dev, misalign=-1)
 
@@ -308,8 +336,9 @@ def test_adam_matches_float64_on_device(device, rng, n, decoupled):
     state = ref.new_state(p, "m", "v")
     for step in range(1, 4):
         g = rng.standard_normal(n).astype(np.float32)
-        ops.adam_(p, g, m, v, step=step, lr=1e-2, weight_decay=0.1, decoupled=decoupled,
-                  device=device)
+        ops.adam_(
+            p, g, m, v, step=step, lr=1e-2, weight_decay=0.1, decoupled=decoupled, device=device
+        )
         ref.adam(state, g, step=step, lr=1e-2, weight_decay=0.1, decoupled=decoupled)
     checks.assert_close(p, state["param"], 1e-5, 1e-6, "adam param")
     checks.assert_close(m, state["m"], 1e-5, 1e-7, "adam m")
@@ -384,18 +413,23 @@ def test_scalar_path_matches_float64_on_cuda(device, rng, n):
     for decoupled, wd in [(False, 0.0), (False, 0.1), (True, 0.1)]:
         p = rng.standard_normal(n).astype(np.float32)
         g = rng.standard_normal(n).astype(np.float32)
-        state = {"param": p.astype(np.float64), "m": (rng.standard_normal(n) * 0.1),
-                 "v": rng.random(n)}
+        state = {
+            "param": p.astype(np.float64),
+            "m": (rng.standard_normal(n) * 0.1),
+            "v": rng.random(n),
+        }
         m, v = state["m"].astype(np.float32), state["v"].astype(np.float32)
         state["m"], state["v"] = m.astype(np.float64), v.astype(np.float64)
         ref.adam(state, g, step=3, lr=1e-2, weight_decay=wd, decoupled=decoupled)
         for misalign in (0, 1):
             pp, mm, vv = p.copy(), m.copy(), v.copy()
-            fnet._core.adam_step(pp, g, mm, vv, 3, 1e-2, 0.9, 0.999, 1e-7, wd, decoupled, cuda,
-                                 misalign=misalign)
+            fnet._core.adam_step(
+                pp, g, mm, vv, 3, 1e-2, 0.9, 0.999, 1e-7, wd, decoupled, cuda, misalign=misalign
+            )
             for got, what in ((pp, "param"), (mm, "m"), (vv, "v")):
-                checks.assert_close(got, state[what], 1e-5, 1e-6,
-                                    f"adam {what} misalign={misalign} wd={wd}")
+                checks.assert_close(
+                    got, state[what], 1e-5, 1e-6, f"adam {what} misalign={misalign} wd={wd}"
+                )
     for momentum, nesterov in [(0.0, False), (0.9, True)]:
         p = rng.standard_normal(n).astype(np.float32)
         g = rng.standard_normal(n).astype(np.float32)
@@ -404,9 +438,17 @@ def test_scalar_path_matches_float64_on_cuda(device, rng, n):
         ref.sgd(state, g, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=0.01)
         for misalign in (0, 1):
             pp, vv = p.copy(), vel.copy()
-            fnet._core.sgd_step(pp, g, vv if momentum else None, 0.1, momentum, nesterov, 0.01,
-                                cuda, misalign=misalign)
+            fnet._core.sgd_step(
+                pp,
+                g,
+                vv if momentum else None,
+                0.1,
+                momentum,
+                nesterov,
+                0.01,
+                cuda,
+                misalign=misalign,
+            )
             checks.assert_close(pp, state["param"], 1e-5, 1e-6, f"sgd p misalign={misalign}")
             if momentum:
-                checks.assert_close(vv, state["velocity"], 1e-5, 1e-6,
-                                    f"sgd v misalign={misalign}")
+                checks.assert_close(vv, state["velocity"], 1e-5, 1e-6, f"sgd v misalign={misalign}")

@@ -1,14 +1,21 @@
 """Optimizer objects: Keras defaults, configs, state_dict, update forms against NumPy."""
+
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import layers as L, optimizers as O
+from fusednet import layers as L
+from fusednet import optimizers as O
 
 
 def test_defaults_and_config_roundtrip():
-    assert O.SGD().get_config() == {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False,
-                                    "weight_decay": None, "name": "SGD"}
+    assert O.SGD().get_config() == {
+        "learning_rate": 0.01,
+        "momentum": 0.0,
+        "nesterov": False,
+        "weight_decay": None,
+        "name": "SGD",
+    }
     a = O.Adam()
     assert (a.learning_rate, a.beta_1, a.beta_2, a.epsilon) == (0.001, 0.9, 0.999, 1e-7)
     assert O.AdamW().weight_decay == 0.004
@@ -34,9 +41,15 @@ def _one_step_model(opt, seed=0):
     return m
 
 
-@pytest.mark.parametrize("opt,ref", [
-    (O.Adam(0.01), "adam"), (O.AdamW(0.01, weight_decay=0.1), "adamw"),
-    (O.SGD(0.1, momentum=0.9), "sgdm"), (O.SGD(0.1), "sgd")])
+@pytest.mark.parametrize(
+    "opt,ref",
+    [
+        (O.Adam(0.01), "adam"),
+        (O.AdamW(0.01, weight_decay=0.1), "adamw"),
+        (O.SGD(0.1, momentum=0.9), "sgdm"),
+        (O.SGD(0.1), "sgd"),
+    ],
+)
 def test_update_forms_match_numpy(opt, ref):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, 4)).astype(np.float32)
@@ -55,7 +68,7 @@ def test_update_forms_match_numpy(opt, ref):
                 p *= 1 - 0.01 * 0.1
             mm = 0.9 * mm + 0.1 * g
             vv = 0.999 * vv + 0.001 * g * g
-            p -= 0.01 * (mm / (1 - 0.9 ** t)) / (np.sqrt(vv / (1 - 0.999 ** t)) + 1e-7)
+            p -= 0.01 * (mm / (1 - 0.9**t)) / (np.sqrt(vv / (1 - 0.999**t)) + 1e-7)
         elif ref == "sgdm":
             mm = 0.9 * mm + g
             p -= 0.1 * mm
@@ -98,6 +111,7 @@ def test_schedules_exposed_under_optimizers():
 
 def test_optimizer_pickles_with_its_state():
     import pickle
+
     rng = np.random.default_rng(2)
     x = rng.standard_normal((8, 4)).astype(np.float32)
     y = rng.standard_normal((8, 3)).astype(np.float32)

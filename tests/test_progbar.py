@@ -1,19 +1,20 @@
 """The progress output of fit, evaluate and predict (ProgbarLogger), driven by the fake model
 and fit loop of callback_fakes.py."""
+
 import re
 
 import pytest
 
 from callback_fakes import FakeModel, fake_fit
+from fusednet.callbacks import CallbackList, EarlyStopping, ModelCheckpoint, ProgbarLogger
 from fusednet.callbacks import progbar as cbm  # the bar's internals: _tqdm, _PlainBar, _print
-from fusednet.callbacks import (CallbackList, EarlyStopping, ModelCheckpoint,
-                                ProgbarLogger)
-
 
 # --- progress output ---------------------------------------------------------------------------
 
-EPOCH_LOGS = [{"loss": 0.5, "accuracy": 0.75, "val_loss": 0.625, "val_accuracy": 0.5},
-              {"loss": 0.2345, "accuracy": 0.91, "val_loss": 0.0001, "val_accuracy": 1.0}]
+EPOCH_LOGS = [
+    {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.625, "val_accuracy": 0.5},
+    {"loss": 0.2345, "accuracy": 0.91, "val_loss": 0.0001, "val_accuracy": 1.0},
+]
 
 
 def test_verbose_2_prints_one_keras_line_per_epoch(capsys):
@@ -21,11 +22,14 @@ def test_verbose_2_prints_one_keras_line_per_epoch(capsys):
     assert not cbs.wants_batch_hooks
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    pattern = (r"Epoch 2/2 - \d+\.\d\ds - loss: 0\.2345 - accuracy: 0\.9100 - "
-               r"val_loss: 1\.0000e-04 - val_accuracy: 1\.0000")
+    pattern = (
+        r"Epoch 2/2 - \d+\.\d\ds - loss: 0\.2345 - accuracy: 0\.9100 - "
+        r"val_loss: 1\.0000e-04 - val_accuracy: 1\.0000"
+    )
     assert re.fullmatch(pattern, lines[1]), lines[1]
     assert lines[0].startswith("Epoch 1/2 - ") and lines[0].endswith(
-        "loss: 0.5000 - accuracy: 0.7500 - val_loss: 0.6250 - val_accuracy: 0.5000")
+        "loss: 0.5000 - accuracy: 0.7500 - val_loss: 0.6250 - val_accuracy: 0.5000"
+    )
 
 
 def test_verbose_0_prints_nothing(capsys):
@@ -35,20 +39,29 @@ def test_verbose_0_prints_nothing(capsys):
 
 def test_verbose_1_with_tqdm_shows_a_bar_per_epoch(capsys):
     pytest.importorskip("tqdm")
-    cbs = fake_fit(FakeModel(), None, EPOCH_LOGS, verbose=1, steps=5,
-                   batch_logs=lambda e, b: {"loss": 1.0 / (b + 1), "accuracy": 0.5})
+    cbs = fake_fit(
+        FakeModel(),
+        None,
+        EPOCH_LOGS,
+        verbose=1,
+        steps=5,
+        batch_logs=lambda e, b: {"loss": 1.0 / (b + 1), "accuracy": 0.5},
+    )
     assert cbs.wants_batch_hooks
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "5/5" in out
-    assert "val_accuracy: 1.0000" in out   # the final postfix holds the epoch's logs
+    assert "val_accuracy: 1.0000" in out  # the final postfix holds the epoch's logs
 
 
 def test_verbose_1_without_tqdm_falls_back_to_a_plain_bar(capsys, monkeypatch):
     monkeypatch.setattr(cbm, "_tqdm", None)
     fake_fit(FakeModel(), None, EPOCH_LOGS, verbose=1, steps=4)
     lines = [l for l in capsys.readouterr().out.replace("\r", "\n").splitlines() if l]
-    assert re.fullmatch(r"Epoch 2/2 4/4 \[=+\] - \d+\.\d\ds - loss: 0\.2345 - .*"
-                        r"val_accuracy: 1\.0000", lines[-1]), lines[-1]
+    assert re.fullmatch(
+        r"Epoch 2/2 4/4 \[=+\] - \d+\.\d\ds - loss: 0\.2345 - .*"
+        r"val_accuracy: 1\.0000",
+        lines[-1],
+    ), lines[-1]
 
 
 def test_plain_bar_draws_eta_on_a_terminal(capsys, monkeypatch):
@@ -87,7 +100,9 @@ def test_progbar_hides_validation_inside_fit(capsys, monkeypatch):
     cbs.on_epoch_begin(0)
     assert not cbs.wants_test_batch_hooks
     # fit's validation pass runs the test hooks on the same list: no bar for it
-    cbs.on_test_begin(); cbs.on_test_batch_end(0, {"loss": 1.0}); cbs.on_test_end({"loss": 1.0})
+    cbs.on_test_begin()
+    cbs.on_test_batch_end(0, {"loss": 1.0})
+    cbs.on_test_end({"loss": 1.0})
     cbs.on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0})
     cbs.on_train_end()
     out = capsys.readouterr().out
@@ -134,5 +149,6 @@ def test_verbose_2_evaluate_outside_fit_prints_one_line(capsys):
     assert not cbs.wants_test_batch_hooks
     cbs.on_test_begin()
     cbs.on_test_end({"loss": 0.5, "accuracy": 0.25})
-    assert re.fullmatch(r"Evaluate - \d+\.\d\ds - loss: 0\.5000 - accuracy: 0\.2500\n",
-                        capsys.readouterr().out)
+    assert re.fullmatch(
+        r"Evaluate - \d+\.\d\ds - loss: 0\.5000 - accuracy: 0\.2500\n", capsys.readouterr().out
+    )

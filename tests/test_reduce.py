@@ -4,6 +4,7 @@ reference_reduce.py, on every device (the `device` fixture).
 bias_grad accumulates in double in row order, so it must equal the float64 sum rounded to
 float32 up to the last bit or so: |db - ref| <= 1e-6 (sum_i |dy_ij|) + 1e-6 |ref|.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,21 @@ import reference_reduce as ref
 from checks import assert_close, cuda_only
 from fusednet import _core, ops
 
-SHAPES = [(0, 3), (3, 0), (0, 0), (1, 1), (1, 257), (7, 13), (1000, 3), (3, 1000), (257, 513),
-          (1031, 7), (1000, 1), (999, 2), (1000, 4)]  # 1-4 columns: the narrow loop
+SHAPES = [
+    (0, 3),
+    (3, 0),
+    (0, 0),
+    (1, 1),
+    (1, 257),
+    (7, 13),
+    (1000, 3),
+    (3, 1000),
+    (257, 513),
+    (1031, 7),
+    (1000, 1),
+    (999, 2),
+    (1000, 4),
+]  # 1-4 columns: the narrow loop
 
 
 def check_bias_grad(dy, db):
@@ -25,8 +39,9 @@ def check_bias_grad(dy, db):
     assert db.dtype == np.float32 and db.shape == want.shape
     if err.size and (err > bound).any():
         j = int(np.argmax(err - bound))
-        raise AssertionError(f"bias_grad: column {j}: got {db[j]!r}, want {want[j]!r}, "
-                             f"max abs err {err.max():.3g}")
+        raise AssertionError(
+            f"bias_grad: column {j}: got {db[j]!r}, want {want[j]!r}, max abs err {err.max():.3g}"
+        )
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -80,8 +95,7 @@ def test_bias_grad_nan_and_inf():
 
 
 # ---- argmax ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 1), (7, 13), (3, 1000), (1000, 17)],
-                         ids=str)
+@pytest.mark.parametrize("shape", [(0, 3), (1, 1), (5, 1), (7, 13), (3, 1000), (1000, 17)], ids=str)
 def test_argmax_matches_numpy(shape, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     got = ops.argmax(x)
@@ -90,12 +104,17 @@ def test_argmax_matches_numpy(shape, rng):
 
 
 def test_argmax_ties_nan_and_infinities(device):
-    x = np.array([[1, 3, 3, 2],           # tie: first index
-                  [np.nan, 5, np.nan, 1],  # NaN counts as the max: first NaN
-                  [1, 5, np.nan, 9],
-                  [-np.inf, -np.inf, -np.inf, -np.inf],
-                  [0, np.inf, np.inf, 1],
-                  [-0.0, 0.0, 0, 0]], np.float32)
+    x = np.array(
+        [
+            [1, 3, 3, 2],  # tie: first index
+            [np.nan, 5, np.nan, 1],  # NaN counts as the max: first NaN
+            [1, 5, np.nan, 9],
+            [-np.inf, -np.inf, -np.inf, -np.inf],
+            [0, np.inf, np.inf, 1],
+            [-0.0, 0.0, 0, 0],
+        ],
+        np.float32,
+    )
     np.testing.assert_array_equal(ops.argmax(x, device=device), [1, 0, 2, 0, 1, 0])
     np.testing.assert_array_equal(ops.argmax(x, device=device), ref.argmax(x))
 

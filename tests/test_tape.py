@@ -1,14 +1,19 @@
 """GradientTape: the Keras custom loop on a fusednet model."""
+
 import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import layers as L, losses, optimizers
+from fusednet import layers as L
+from fusednet import losses, optimizers
 
 
 def _m(seed=0):
-    return fnet.Sequential([L.Dense(6, activation="tanh", input_shape=(4,)),
-                            L.Dense(1, activation="sigmoid")], seed=seed, device="cpu")
+    return fnet.Sequential(
+        [L.Dense(6, activation="tanh", input_shape=(4,)), L.Dense(1, activation="sigmoid")],
+        seed=seed,
+        device="cpu",
+    )
 
 
 def _xy():
@@ -45,8 +50,7 @@ def test_tape_without_compile_trains():
     for _ in range(30):
         with fnet.GradientTape() as tape:
             loss = loss_fn(y, m(x, training=True))
-        opt.apply_gradients(zip(tape.gradient(loss, m.trainable_variables),
-                                m.trainable_variables))
+        opt.apply_gradients(zip(tape.gradient(loss, m.trainable_variables), m.trainable_variables))
         first = float(loss) if first is None else first
     assert float(loss) < 0.6 * first
     assert opt.iterations == 30
@@ -79,7 +83,6 @@ def test_tape_errors():
     other = _m(seed=5)
     with fnet.GradientTape() as t3:
         l3 = loss_fn(y, other(x, training=True))
-    opt.apply_gradients(zip(t3.gradient(l3, other.trainable_variables),
-                            other.trainable_variables))
+    opt.apply_gradients(zip(t3.gradient(l3, other.trainable_variables), other.trainable_variables))
     with pytest.raises(ValueError, match="another model"):
         opt.apply_gradients(zip(g1, m.trainable_variables))

@@ -1,6 +1,7 @@
 """fusednet's own thread pool: every piece runs exactly once, errors come back to the caller,
 concurrent callers and forked children work, and the default thread count follows the
 environment."""
+
 import multiprocessing
 import os
 import subprocess
@@ -29,7 +30,7 @@ def test_more_threads_than_cores_and_back():
 def test_exception_in_a_piece_reaches_the_caller(throw_at):
     with pytest.raises(RuntimeError, match="failed on purpose"):
         _core._pool_check(1000, 1, 2, throw_at)
-    assert _core._pool_check(1000, 1, 2) == [1] * 1000   # the pool still works afterwards
+    assert _core._pool_check(1000, 1, 2) == [1] * 1000  # the pool still works afterwards
 
 
 def test_concurrent_callers_get_correct_results():
@@ -74,7 +75,9 @@ def test_forked_child_starts_its_own_pool(busy_parent):
     a = np.arange(400 * 300, dtype=np.float32).reshape(400, 300) / 1e4
     expected = float(fnet.ops.matmul(a, a.T).sum())  # the parent's pool is running
     stop = threading.Event()
-    busy = threading.Thread(target=lambda: [fnet.ops.matmul(a, a.T) for _ in iter(stop.is_set, True)])
+    busy = threading.Thread(
+        target=lambda: [fnet.ops.matmul(a, a.T) for _ in iter(stop.is_set, True)]
+    )
     if busy_parent:
         busy.start()
     try:
@@ -94,22 +97,39 @@ def test_forked_child_starts_its_own_pool(busy_parent):
     assert queue.get(timeout=5) == expected
 
 
-@pytest.mark.parametrize("env,expected", [({"FUSEDNET_NUM_THREADS": "3"}, 3),
-                                          ({"OMP_NUM_THREADS": "5"}, 5),
-                                          ({"FUSEDNET_NUM_THREADS": "2", "OMP_NUM_THREADS": "7"}, 2)])
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"FUSEDNET_NUM_THREADS": "3"}, 3),
+        ({"OMP_NUM_THREADS": "5"}, 5),
+        ({"FUSEDNET_NUM_THREADS": "2", "OMP_NUM_THREADS": "7"}, 2),
+    ],
+)
 def test_default_thread_count_follows_the_environment(env, expected):
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("FUSEDNET_NUM_THREADS", "OMP_NUM_THREADS")}
-    out = subprocess.run([sys.executable, "-c", "import fusednet; print(fusednet.get_num_threads())"],
-                         env={**clean, **env}, capture_output=True, text=True, check=True)
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("FUSEDNET_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "import fusednet; print(fusednet.get_num_threads())"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert int(out.stdout) == expected
 
 
 def test_default_thread_count_is_the_usable_cpus():
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("FUSEDNET_NUM_THREADS", "OMP_NUM_THREADS")}
-    out = subprocess.run([sys.executable, "-c", "import fusednet; print(fusednet.get_num_threads())"],
-                         env=clean, capture_output=True, text=True, check=True)
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("FUSEDNET_NUM_THREADS", "OMP_NUM_THREADS")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "import fusednet; print(fusednet.get_num_threads())"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert int(out.stdout) == usable
 
@@ -131,7 +151,8 @@ for _ in range(2000):
 print("ok")
 """
     env = {**os.environ, "FUSEDNET_SPIN_US": "0"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"

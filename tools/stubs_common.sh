@@ -33,5 +33,7 @@ PYEOF
 }
 
 generate_stub() {
-  "$PY" -m pybind11_stubgen fusednet._core -o "$1" --numpy-array-remove-parameters
+  # Enum defaults are spelled Device.cpu etc. (py::arg_v in the bindings): print them as they are.
+  "$PY" -m pybind11_stubgen fusednet._core -o "$1" --numpy-array-remove-parameters \
+    --print-safe-value-reprs "(Device|Activation|Reduction)\.[a-z_]+"
 }

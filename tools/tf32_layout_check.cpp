@@ -30,16 +30,16 @@ using namespace fusednet::tf32v2;
 
 static int g_failures = 0;
 static long long fast_chunks = 0;  // k tiles loaded by the interior fast path (must be > 0)
-#define CHECK(cond, ...)                                        \
-  do {                                                          \
-    if (!(cond)) {                                              \
-      if (g_failures < 20) {                                    \
+#define CHECK(cond, ...)                                            \
+  do {                                                              \
+    if (!(cond)) {                                                  \
+      if (g_failures < 20) {                                        \
         std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-        std::printf(__VA_ARGS__);                               \
-        std::printf("\n");                                      \
-      }                                                         \
-      ++g_failures;                                             \
-    }                                                           \
+        std::printf(__VA_ARGS__);                                   \
+        std::printf("\n");                                          \
+      }                                                             \
+      ++g_failures;                                                 \
+    }                                                               \
   } while (0)
 
 // Round to nearest TF32 (11 significant bits), ties away from zero: the reference, by arithmetic.
@@ -49,8 +49,16 @@ static double rna_ref(double x) {
   const double m = std::frexp(x, &e);  // x = m 2^e, 0.5 <= |m| < 1
   return std::ldexp(std::round(std::ldexp(m, 11)), e - 11);  // std::round: halves away from 0
 }
-static std::uint32_t bits_of(float x) { std::uint32_t u; std::memcpy(&u, &x, 4); return u; }
-static float float_of(std::uint32_t u) { float x; std::memcpy(&x, &u, 4); return x; }
+static std::uint32_t bits_of(float x) {
+  std::uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+static float float_of(std::uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
 // cvt.rna.tf32.f32 as it is implemented (and the mma reads it): finite values get half a TF32 ulp
 // (0x1000) added to the bit pattern; the tensor core ignores the low 13 bits (tc_operand).
 static float cvt_rna_model(float x) {
@@ -95,8 +103,8 @@ static Operand make_operand(bool k_major, idx rows, idx K, idx pad) {
 // interior path), else chunk_for.
 static void apply_chunk(const Operand& X, int rows_tile, int threads, int tid, int p, idx row0,
                         idx k0, bool fast, std::vector<float>& S) {
-  const Chunk c = chunk_for(X.k_major, rows_tile, threads, tid, p, X.s_row, X.s_k, X.rows, row0,
-                            X.K, k0);
+  const Chunk c =
+      chunk_for(X.k_major, rows_tile, threads, tid, p, X.s_row, X.s_k, X.rows, row0, X.K, k0);
   idx src = c.src;
   int bytes = c.bytes;
   if (fast) {
@@ -177,7 +185,8 @@ static void ldsm_x4_model(const int (&addr)[32], Read read, float (*d)[4], bool 
     if (check_banks) {
       std::set<int> groups;
       for (int r = 0; r < 8; ++r) groups.insert((addr[8 * i + r] / 4) % 8);
-      CHECK(groups.size() == 8, "%s: ldmatrix matrix %d hits %zu bank groups", what, i, groups.size());
+      CHECK(groups.size() == 8, "%s: ldmatrix matrix %d hits %zu bank groups", what, i,
+            groups.size());
     }
     for (int l = 0; l < 32; ++l) d[l][i] = read(addr[8 * i + l / 4] + l % 4);
   }
@@ -228,14 +237,17 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
       tile_coords(tile, tiles_m, tiles_n, tm, tn);
       const idx m0 = tm * BM, n0 = tn * bn;
       // Pending cp.async groups: (group id, stage, kt) in commit order.
-      struct Pending { idx kt; int stage; };
+      struct Pending {
+        idx kt;
+        int stage;
+      };
       std::vector<std::vector<Pending>> groups;
       std::vector<idx> stage_tile(STAGES, -1);  // tile whose data has landed in each stage
       auto land = [&](const Pending& p) {
         std::vector<float> sa(a_floats, NAN), sb(stage - a_floats, NAN);
         // The kernel's issue(): interior tiles' full k tiles take the pointer-stepping path.
-        const bool fast = stream_full(BM, A.rows, m0, BK, 0) && stream_full(bn, Bt.rows, n0, BK, 0) &&
-                          (p.kt + 1) * BK <= K;
+        const bool fast = stream_full(BM, A.rows, m0, BK, 0) &&
+                          stream_full(bn, Bt.rows, n0, BK, 0) && (p.kt + 1) * BK <= K;
         fast_chunks += fast;
         for (int tid = 0; tid < threads; ++tid) {
           for (int q = 0; q < chunk_passes(A.k_major, BM, threads); ++q)
@@ -253,7 +265,10 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
         grp.push_back({kt, s});
         if (eager) land(grp.back());
       };
-      auto commit = [&](std::vector<Pending>& grp) { groups.push_back(grp); grp.clear(); };
+      auto commit = [&](std::vector<Pending>& grp) {
+        groups.push_back(grp);
+        grp.clear();
+      };
       size_t retired = 0;
       auto wait_group = [&](int n) {  // all but the newest n groups complete
         while (groups.size() - retired > static_cast<size_t>(n)) {
@@ -268,7 +283,8 @@ static void simulate(int bn, const Operand& A, const Operand& Bt, idx M, idx N, 
         for (int p = 0; p < passes; ++p) {
           for (int tid = 0; tid < threads; ++tid) {
             const int dst = chunk_dst(km, rows, threads, tid, p);
-            CHECK(dst % 4 == 0 && dst >= 0 && dst + 4 <= tile_floats(km, rows), "%s dst %d", what, dst);
+            CHECK(dst % 4 == 0 && dst >= 0 && dst + 4 <= tile_floats(km, rows), "%s dst %d", what,
+                  dst);
             for (int q = 0; q < 4; ++q) {
               float& x = smem[base + dst + q];
               x = cvt_rna_model(x);
@@ -457,7 +473,8 @@ int main(int argc, char** argv) {
       for (idx id = 0; id < tm_n * tn_n; ++id) {
         idx tm, tn;
         tile_coords(id, tm_n, tn_n, tm, tn);
-        CHECK(tm >= 0 && tm < tm_n && tn >= 0 && tn < tn_n, "tile %lld out of range", (long long)id);
+        CHECK(tm >= 0 && tm < tm_n && tn >= 0 && tn < tn_n, "tile %lld out of range",
+              (long long)id);
         seen.insert({tm, tn});
       }
       CHECK(static_cast<idx>(seen.size()) == tm_n * tn_n, "tile order not a bijection");
@@ -497,10 +514,12 @@ int main(int argc, char** argv) {
                 smem_bytes(bn, true, true), smem_bytes(bn, true, false),
                 smem_bytes(bn, false, true), smem_bytes(bn, false, false));
   }
-  struct Shape { idx M, N, K; };
+  struct Shape {
+    idx M, N, K;
+  };
   const Shape shapes[] = {
-      {1, 1, 1},      {5, 3, 2},     {128, 256, 32}, {129, 257, 33}, {200, 300, 70},
-      {127, 131, 97}, {260, 70, 5},  {40, 520, 31},  {300, 9, 129},  {128, 128, 96},
+      {1, 1, 1},      {5, 3, 2},    {128, 256, 32}, {129, 257, 33}, {200, 300, 70},
+      {127, 131, 97}, {260, 70, 5}, {40, 520, 31},  {300, 9, 129},  {128, 128, 96},
   };
   int cases = 0;
   for (int bn : {128, 256})

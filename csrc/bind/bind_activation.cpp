@@ -27,7 +27,8 @@ void require_same_size(const F32View& v, const F32View& ref, const char* name,
 // A contiguous array seen as [rows, cols] over its last axis.
 void rows_cols(const F32View& v, const char* name, index_t& rows, index_t& cols) {
   if (v.ndim() < 1)
-    throw py::value_error(std::string(name) + ": expected an array with at least 1 dimension, "
+    throw py::value_error(std::string(name) +
+                          ": expected an array with at least 1 dimension, "
                           "got a 0-D array");
   cols = v.dim(v.ndim() - 1);
   rows = 1;
@@ -44,12 +45,13 @@ void check_from_output(Activation act, float param) {
         "act: gelu's derivative needs the forward input, not its output (backward from the "
         "output works for linear, relu, leaky_relu with negative_slope > 0, sigmoid and tanh)");
   if (act == Activation::LeakyReLU && !(param > 0.0f))
-    throw py::value_error("act: leaky_relu needs negative_slope > 0 to recover the sign of x "
-                          "from y (backward from the output), got " + std::to_string(param));
+    throw py::value_error(
+        "act: leaky_relu needs negative_slope > 0 to recover the sign of x "
+        "from y (backward from the output), got " +
+        std::to_string(param));
 }
 
-void forward(py::array x, py::array y, Activation act, float param, Device device,
-             int misalign) {
+void forward(py::array x, py::array y, Activation act, float param, Device device, int misalign) {
   const F32View xv = dense_view(x, "x"), yv = dense_view(y, "out", true);
   require_same_size(yv, xv, "out", "x");
   require_elementwise(act, "act");
@@ -87,8 +89,7 @@ void backward(Saved saved, py::array dy, py::array x, py::array dx, Activation a
     DeviceArray dG = upload(dyv, misalign), dX = upload(xv, misalign);  // dx written over dy
     if (saved == Saved::Input)
       activation_backward_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
-    else
-      activation_backward_from_output_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
+    else activation_backward_from_output_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
     download(dxv, dG);
   });
 }
@@ -134,26 +135,24 @@ void softmax_bwd(py::array dy, py::array x, py::array dx, bool log, Device devic
 void bind_activation(py::module_& m) {
   using py::arg;
   m.def("activation_forward", &forward, arg("x"), arg("out"), arg("act"), arg("param") = 0.0f,
-        arg("device") = Device::Cpu, arg("misalign") = 0,
+        py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).");
   for (const Saved saved : {Saved::Input, Saved::Output}) {
     const bool in = saved == Saved::Input;
     m.def(
         in ? "activation_backward" : "activation_backward_from_output",
-        [saved](py::array dy, py::array x, py::array dx, Activation act, float param,
-                Device device, int misalign) {
-          backward(saved, dy, x, dx, act, param, device, misalign);
-        },
+        [saved](py::array dy, py::array x, py::array dx, Activation act, float param, Device device,
+                int misalign) { backward(saved, dy, x, dx, act, param, device, misalign); },
         arg("dy"), arg(in ? "x" : "y"), arg("out"), arg("act"), arg("param") = 0.0f,
-        arg("device") = Device::Cpu, arg("misalign") = 0,
+        py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         in ? "out = dy * act'(x), x the forward input (out may be dy)."
            : "out = dy * act'(x) computed from the forward output y (not for the gelus).");
   }
   m.def("softmax_forward", &softmax_fwd, arg("x"), arg("out"), arg("log") = false,
-        arg("device") = Device::Cpu,
+        py::arg_v("device", Device::Cpu, "Device.cpu"),
         "Row-wise (last axis) softmax or log_softmax of a contiguous array into out.");
   m.def("softmax_backward", &softmax_bwd, arg("dy"), arg("x"), arg("out"), arg("log") = false,
-        arg("device") = Device::Cpu,
+        py::arg_v("device", Device::Cpu, "Device.cpu"),
         "Gradient of row-wise softmax / log_softmax from dy and the forward input x.");
 }
 

@@ -87,8 +87,7 @@ py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::ob
 
   F32View c;
   if (out_obj.is_none()) {
-    if (beta != 0.0f)
-      throw py::value_error("out: required when beta != 0 (out holds C), got None");
+    if (beta != 0.0f) throw py::value_error("out: required when beta != 0 (out holds C), got None");
     out_obj = py::array_t<float>({M, N});
     c = f32_view(out_obj, "out", true);
   } else {
@@ -120,8 +119,8 @@ py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::ob
     const index_t cs_b = trans_b ? b.stride(0) : b.stride(1);
     {
       py::gil_scoped_release release;
-      (reference ? gemm_ref_cpu : gemm_cpu)(M, N, K, alpha, a.data, rs_a, cs_a, b.data, rs_b,
-                                            cs_b, beta, c.data, c.stride(0), c.stride(1), ep);
+      (reference ? gemm_ref_cpu : gemm_cpu)(M, N, K, alpha, a.data, rs_a, cs_a, b.data, rs_b, cs_b,
+                                            beta, c.data, c.stride(0), c.stride(1), ep);
     }
     return out_obj;
   }
@@ -132,8 +131,7 @@ py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::ob
     const auto [rs_b, cs_b] = dense_op_strides(b, trans_b);
     ep.bias = dBias.ptr;
     if (reference)
-      gemm_ref_cuda(M, N, K, alpha, dA.ptr, rs_a, cs_a, dB.ptr, rs_b, cs_b, beta, dC.ptr, N, 1,
-                    ep);
+      gemm_ref_cuda(M, N, K, alpha, dA.ptr, rs_a, cs_a, dB.ptr, rs_b, cs_b, beta, dC.ptr, N, 1, ep);
     else
       gemm_cuda(M, N, K, alpha, dA.ptr, rs_a, cs_a, dB.ptr, rs_b, cs_b, beta, dC.ptr, N, 1, ep,
                 float32_matmul_precision_high());
@@ -237,7 +235,8 @@ void def_gemm(py::module_& m, const char* name, bool reference, const char* doc)
       },
       arg("a"), arg("b"), arg("out"), arg("trans_a") = false, arg("trans_b") = false,
       arg("alpha") = 1.0f, arg("beta") = 0.0f, arg("bias") = py::none(),
-      arg("act") = Activation::Linear, arg("act_param") = 0.0f, arg("device") = Device::Cpu, doc);
+      py::arg_v("act", Activation::Linear, "Activation.linear"), arg("act_param") = 0.0f,
+      py::arg_v("device", Device::Cpu, "Device.cpu"), doc);
 }
 
 }  // namespace
@@ -253,20 +252,21 @@ void bind_gemm(py::module_& m) {
                         py::none(), Activation::Linear, 0.0f, device);
       },
       arg("a"), arg("b"), arg("out"), arg("trans_a"), arg("trans_b"), arg("alpha"), arg("beta"),
-      arg("device") = Device::Cpu,
+      py::arg_v("device", Device::Cpu, "Device.cpu"),
       "out = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0). Any "
       "layout; on CUDA the operands are copied in and out.");
   def_gemm(m, "gemm_ex", false, "The full gemm: act(alpha op(a) @ op(b) + beta out + bias).");
   def_gemm(m, "gemm_ref", true, "The naive double-accumulating reference, for tests.");
   m.def(
       "linear",
-      [](py::object x, py::object w, py::object b, py::object out, Activation act,
-         float act_param, Device device) {
+      [](py::object x, py::object w, py::object b, py::object out, Activation act, float act_param,
+         Device device) {
         return run_gemm(false, {"x", "w", "b"}, x, w, out, false, false, 1.0f, 0.0f, b, act,
                         act_param, device);
       },
       arg("x"), arg("w"), arg("b"), arg("out"), arg("act"), arg("act_param"),
-      arg("device") = Device::Cpu, "act(x @ w + b) with the epilogue fused into the gemm.");
+      py::arg_v("device", Device::Cpu, "Device.cpu"),
+      "act(x @ w + b) with the epilogue fused into the gemm.");
 
   m.def(
       "fp32_peak_gflops",
@@ -315,8 +315,8 @@ void bind_gemm(py::module_& m) {
                                        ks.simd_width);
       },
       py::arg("M"), py::arg("N"), py::arg("K"), py::arg("rs_a"), py::arg("cs_a"), py::arg("rs_b"),
-      py::arg("cs_b"),
-      py::arg("rs_c"), py::arg("cs_c"), py::arg("bias"), py::arg("isa") = py::none(),
+      py::arg("cs_b"), py::arg("rs_c"), py::arg("cs_c"), py::arg("bias"),
+      py::arg("isa") = py::none(),
       "Element strides of op(A), op(B), C -> the small-kernel orientation gemm takes: -1 none "
       "(blocked path), 0 C, 1 C^T.");
   m.def(

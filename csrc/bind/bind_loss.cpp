@@ -112,8 +112,8 @@ py::tuple sparse_softmax_ce(const py::handle& logits, const py::handle& labels,
     throw py::value_error("labels: expected a C-contiguous array");
   const auto* lp = static_cast<const std::int64_t*>(lab.data());
   for (index_t i = 0; i < rows; ++i)
-    FN_CHECK(lp[i] >= 0 && lp[i] < cols, "labels: expected class indices in [0, ", cols,
-             "), got ", lp[i], " at row ", i);
+    FN_CHECK(lp[i] >= 0 && lp[i] < cols, "labels: expected class indices in [0, ", cols, "), got ",
+             lp[i], " at row ", i);
   const F32View w = weights_arg(sample_weight, rows);
   return run_loss(
       x, lp, rows, w, device,
@@ -132,7 +132,8 @@ void def_dense_loss(py::module_& m, const char* name, DenseLoss k, const char* d
       [k](py::handle first, py::handle second, py::handle sample_weight, Reduction reduction,
           Device device) { return dense_loss(k, first, second, sample_weight, reduction, device); },
       arg(k.first), arg(k.second), arg("sample_weight") = py::none(),
-      arg("reduction") = Reduction::Mean, arg("device") = Device::Cpu, doc);
+      py::arg_v("reduction", Reduction::Mean, "Reduction.mean"),
+      py::arg_v("device", Device::Cpu, "Device.cpu"), doc);
 }
 
 }  // namespace
@@ -150,8 +151,9 @@ void bind_loss(py::module_& m) {
                  "logits' shape).");
   using py::arg;
   m.def("softmax_cross_entropy", &sparse_softmax_ce, arg("logits"), arg("labels"),
-        arg("sample_weight") = py::none(), arg("reduction") = Reduction::Mean,
-        arg("device") = Device::Cpu,
+        arg("sample_weight") = py::none(),
+        py::arg_v("reduction", Reduction::Mean, "Reduction.mean"),
+        py::arg_v("device", Device::Cpu, "Device.cpu"),
         "(loss, dlogits) of softmax cross-entropy with int64 labels in [0, cols).");
 }
 

@@ -131,14 +131,13 @@ BatchHook batch_hook(const py::object& hook, double interval_s) {
 // (loss, metrics, batches).
 py::tuple stats_tuple(const EpochStats& s) { return py::make_tuple(s.loss, s.metrics, s.batches); }
 
-// A NumPy view of backend memory on a host-memory net; RuntimeError naming the host copies else.
-py::array_t<float> arena_view(py::object self, float* (*pick)(Net&, int), int i,
-                              std::vector<index_t> shape, const char* what) {
-  PyNet& p = self.cast<PyNet&>();
-  if (!p.net.host_memory())
+// A NumPy view of backend memory of a host-memory net, kept alive by `self`; RuntimeError naming
+// the host copies otherwise.
+py::array_t<float> arena_view(py::object self, const char* what, float* data,
+                              std::vector<index_t> shape) {
+  if (!self.cast<PyNet&>().net.host_memory())
     throw std::runtime_error(std::string(what) + ": this net's arenas live on the device; use " +
                              "the host copies (get_params/set_params, get_grads/set_grads, ...)");
-  float* data = pick(p.net, i);
   std::vector<py::ssize_t> sh(shape.begin(), shape.end()), st(shape.size());
   py::ssize_t s = sizeof(float);
   for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
@@ -146,6 +145,21 @@ py::array_t<float> arena_view(py::object self, float* (*pick)(Net&, int), int i,
     s *= sh[static_cast<size_t>(d)];
   }
   return py::array_t<float>(sh, st, data, self);
+}
+
+// A view of a whole arena (num_params floats): pick(net) finds it.
+template <typename Pick>
+auto arena_property(const char* what, Pick pick) {
+  return [what, pick](py::object self) {
+    Net& n = self.cast<PyNet&>().net;
+    return arena_view(self, what, pick(n), {n.num_params()});
+  };
+}
+
+// Read-write properties for a spec's fields, each a (name, member pointer) pair.
+template <typename Spec, typename... Fields>
+void def_fields(py::class_<Spec>& c, Fields... fields) {
+  (c.def_readwrite(fields.first, fields.second), ...);
 }
 
 // A host array of `n` floats filled by get(net) with the GIL released.
@@ -195,41 +209,39 @@ bool all_finite(const py::handle& arr) {
 // ---- the spec types -----------------------------------------------------------------------------
 
 void bind_specs(py::module_& m) {
-  py::class_<DenseSpec>(m, "DenseSpec", "One Dense layer of a Net (and the Dropout after it).")
-      .def(py::init([](index_t in_width, index_t units, Activation activation,
-                       float activation_param, bool use_bias, float dropout_after) {
-             return DenseSpec{in_width, units, activation, activation_param, use_bias,
-                              dropout_after};
-           }),
-           py::arg("in_width"), py::arg("units"), py::arg("activation") = Activation::Linear,
-           py::arg("activation_param") = 0.f, py::arg("use_bias") = true,
-           py::arg("dropout_after") = 0.f)
-      .def_readwrite("in_width", &DenseSpec::in)
-      .def_readwrite("units", &DenseSpec::units)
-      .def_readwrite("activation", &DenseSpec::act)
-      .def_readwrite("activation_param", &DenseSpec::act_param)
-      .def_readwrite("use_bias", &DenseSpec::use_bias)
-      .def_readwrite("dropout_after", &DenseSpec::dropout_after);
-  py::class_<LossSpec>(m, "LossSpec", "A Net's loss: its kind and whether outputs are logits.")
-      .def(py::init([](LossKind kind, bool from_logits) { return LossSpec{kind, from_logits}; }),
-           py::arg("kind"), py::arg("from_logits") = false)
-      .def_readwrite("kind", &LossSpec::kind)
-      .def_readwrite("from_logits", &LossSpec::from_logits);
-  py::class_<OptimSpec>(m, "OptimSpec", "A Net's optimizer and its hyperparameters.")
-      .def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
-                       float beta1, float beta2, float eps) {
-             return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
-           }),
-           py::arg("kind"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
-           py::arg("weight_decay") = 0.f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-           py::arg("eps") = 1e-7f)
-      .def_readwrite("kind", &OptimSpec::kind)
-      .def_readwrite("momentum", &OptimSpec::momentum)
-      .def_readwrite("nesterov", &OptimSpec::nesterov)
-      .def_readwrite("weight_decay", &OptimSpec::weight_decay)
-      .def_readwrite("beta1", &OptimSpec::beta1)
-      .def_readwrite("beta2", &OptimSpec::beta2)
-      .def_readwrite("eps", &OptimSpec::eps);
+  using std::pair;
+  py::class_<DenseSpec> dense(m, "DenseSpec",
+                              "One Dense layer of a Net (and the Dropout after it).");
+  dense.def(py::init([](index_t in_width, index_t units, Activation activation,
+                        float activation_param, bool use_bias, float dropout_after) {
+              return DenseSpec{in_width,         units,    activation,
+                               activation_param, use_bias, dropout_after};
+            }),
+            py::arg("in_width"), py::arg("units"),
+            py::arg_v("activation", Activation::Linear, "Activation.linear"),
+            py::arg("activation_param") = 0.f, py::arg("use_bias") = true,
+            py::arg("dropout_after") = 0.f);
+  def_fields(dense, pair{"in_width", &DenseSpec::in}, pair{"units", &DenseSpec::units},
+             pair{"activation", &DenseSpec::act}, pair{"activation_param", &DenseSpec::act_param},
+             pair{"use_bias", &DenseSpec::use_bias},
+             pair{"dropout_after", &DenseSpec::dropout_after});
+  py::class_<LossSpec> loss(m, "LossSpec",
+                            "A Net's loss: its kind and whether outputs are logits.");
+  loss.def(py::init([](LossKind kind, bool from_logits) { return LossSpec{kind, from_logits}; }),
+           py::arg("kind"), py::arg("from_logits") = false);
+  def_fields(loss, pair{"kind", &LossSpec::kind}, pair{"from_logits", &LossSpec::from_logits});
+  py::class_<OptimSpec> optim(m, "OptimSpec", "A Net's optimizer and its hyperparameters.");
+  optim.def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
+                        float beta1, float beta2, float eps) {
+              return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
+            }),
+            py::arg("kind"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
+            py::arg("weight_decay") = 0.f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
+            py::arg("eps") = 1e-7f);
+  def_fields(optim, pair{"kind", &OptimSpec::kind}, pair{"momentum", &OptimSpec::momentum},
+             pair{"nesterov", &OptimSpec::nesterov}, pair{"weight_decay", &OptimSpec::weight_decay},
+             pair{"beta1", &OptimSpec::beta1}, pair{"beta2", &OptimSpec::beta2},
+             pair{"eps", &OptimSpec::eps});
 }
 
 // ---- Net ----------------------------------------------------------------------------------------
@@ -238,24 +250,29 @@ void def_layout(py::class_<PyNet>& c) {
   c.def(py::init([](const std::vector<DenseSpec>& layers, float input_dropout, std::uint64_t seed,
                     Device device) { return new PyNet(layers, input_dropout, seed, device); }),
         py::arg("layers"), py::arg("input_dropout"), py::arg("seed"),
-        py::arg("device") = Device::Cpu)
+        py::arg_v("device", Device::Cpu, "Device.cpu"))
       .def_property_readonly("device", [](PyNet& p) { return p.net.device(); })
-      .def_property_readonly("host_memory", [](PyNet& p) { return p.net.host_memory(); },
-                             "True when the arenas are host memory (params/grads views exist).")
+      .def_property_readonly(
+          "host_memory", [](PyNet& p) { return p.net.host_memory(); },
+          "True when the arenas are host memory (params/grads views exist).")
       .def_property_readonly("num_params", [](PyNet& p) { return p.net.num_params(); })
       .def_property_readonly("input_width", [](PyNet& p) { return p.net.input_width(); })
       .def_property_readonly("output_width", [](PyNet& p) { return p.net.output_width(); })
       .def_property_readonly("seed", [](PyNet& p) { return p.net.seed(); })
-      .def("kernel_offset", [](PyNet& p, index_t i) { return p.net.kernel_offset(i); },
-           py::arg("layer"))
-      .def("bias_offset", [](PyNet& p, index_t i) { return p.net.bias_offset(i); },
-           py::arg("layer"))
-      .def_property("step", [](PyNet& p) { return p.net.step; },
-                    [](PyNet& p, std::int64_t s) { p.net.step = s; })
-      .def_property("train_forwards", [](PyNet& p) { return p.net.train_forwards; },
-                    [](PyNet& p, std::int64_t s) { p.net.train_forwards = s; })
-      .def_property("epochs_shuffled", [](PyNet& p) { return p.net.epochs_shuffled; },
-                    [](PyNet& p, std::int64_t s) { p.net.epochs_shuffled = s; })
+      .def(
+          "kernel_offset", [](PyNet& p, index_t i) { return p.net.kernel_offset(i); },
+          py::arg("layer"))
+      .def(
+          "bias_offset", [](PyNet& p, index_t i) { return p.net.bias_offset(i); }, py::arg("layer"))
+      .def_property(
+          "step", [](PyNet& p) { return p.net.step; },
+          [](PyNet& p, std::int64_t s) { p.net.step = s; })
+      .def_property(
+          "train_forwards", [](PyNet& p) { return p.net.train_forwards; },
+          [](PyNet& p, std::int64_t s) { p.net.train_forwards = s; })
+      .def_property(
+          "epochs_shuffled", [](PyNet& p) { return p.net.epochs_shuffled; },
+          [](PyNet& p, std::int64_t s) { p.net.epochs_shuffled = s; })
       .def_property_readonly("last_rows", [](PyNet& p) { return p.net.last_rows(); })
       .def_property(
           "max_resident_bytes", [](PyNet& p) { return p.net.data().max_resident_bytes; },
@@ -278,37 +295,24 @@ void def_layout(py::class_<PyNet>& c) {
 }
 
 void def_arenas(py::class_<PyNet>& c) {
-  c.def_property_readonly(
-       "params",
-       [](py::object self) {
-         PyNet& p = self.cast<PyNet&>();
-         return arena_view(self, [](Net& n, int) { return n.params(); }, 0, {p.net.num_params()},
-                           "params");
-       },
-       "The parameter arena as a writable float32 view (host-memory nets).")
-      .def_property_readonly(
-          "grads",
-          [](py::object self) {
-            PyNet& p = self.cast<PyNet&>();
-            return arena_view(self, [](Net& n, int) { return n.grads(); }, 0,
-                              {p.net.num_params()}, "grads");
-          },
-          "The gradient arena as a writable float32 view (host-memory nets).")
+  c.def_property_readonly("params", arena_property("params", [](Net& n) { return n.params(); }),
+                          "The parameter arena as a writable float32 view (host-memory nets).")
+      .def_property_readonly("grads", arena_property("grads", [](Net& n) { return n.grads(); }),
+                             "The gradient arena as a writable float32 view (host-memory nets).")
       .def(
           "optimizer_state",
           [](py::object self, int i) {
-            PyNet& p = self.cast<PyNet&>();
-            p.net.optimizer_state(i);  // ValueError for a state that does not exist
-            return arena_view(self, [](Net& n, int k) { return n.optimizer_state(k); }, i,
-                              {p.net.num_params()}, "optimizer_state");
+            // ValueError first for a state that does not exist.
+            float* state = self.cast<PyNet&>().net.optimizer_state(i);
+            return arena_property("optimizer_state", [state](Net&) { return state; })(self);
           },
           py::arg("i"))
       .def(
           "output_grad",
           [](py::object self) {
-            PyNet& p = self.cast<PyNet&>();
-            return arena_view(self, [](Net& n, int) { return n.output_grad(); }, 0,
-                              {p.net.last_rows(), p.net.output_width()}, "output_grad");
+            Net& n = self.cast<PyNet&>().net;
+            return arena_view(self, "output_grad", n.output_grad(),
+                              {n.last_rows(), n.output_width()});
           },
           "The output delta of the last loss (a writable view into the workspace).")
       .def("get_params", arena_getter([](Net& n, float* dst) { n.get_params(dst); }),
@@ -336,8 +340,8 @@ void def_arenas(py::class_<PyNet>& c) {
           "set_optimizer_state",
           [](PyNet& p, int i, const py::handle& a) {
             p.net.optimizer_state(i);
-            arena_setter("state", [i](Net& n, const float* s) { n.set_optimizer_state(i, s); })(
-                p, a);
+            arena_setter("state", [i](Net& n, const float* s) { n.set_optimizer_state(i, s); })(p,
+                                                                                                a);
           },
           py::arg("i"), py::arg("state"))
       .def(
@@ -436,8 +440,8 @@ void def_data_sets(py::class_<PyNet>& c) {
   c.def(
        "train_epoch",
        [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-          index_t batch_size, bool shuffle, const py::object& lrs, float lr,
-          const py::object& hook, double hook_interval) {
+          index_t batch_size, bool shuffle, const py::object& lrs, float lr, const py::object& hook,
+          double hook_interval) {
          const HostData h = host_data(p.net, x, y, sw);
          check_batch_size(batch_size);
          const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));

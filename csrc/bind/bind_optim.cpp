@@ -63,8 +63,8 @@ void adam_step(py::handle param, py::handle grad, py::handle m_, py::handle v_, 
   check_misalign(misalign, device);
   if (device == Device::Cpu) {
     py::gil_scoped_release release;
-    adam_step_cpu(p.data, g.data, m.data, v.data, p.size, step, lr, beta1, beta2, eps,
-                  weight_decay, decoupled);
+    adam_step_cpu(p.data, g.data, m.data, v.data, p.size, step, lr, beta1, beta2, eps, weight_decay,
+                  decoupled);
     return;
   }
   on_cuda([&](auto) {
@@ -96,8 +96,7 @@ double cuda_bench_adam(index_t n, int iters) {
     ms = cuda_time_ms(
         [](void* ctx) {
           auto* b = static_cast<AdamBench*>(ctx);
-          adam_step_cuda(b->p, b->g, b->m, b->v, b->n, 10, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.0f,
-                         false);
+          adam_step_cuda(b->p, b->g, b->m, b->v, b->n, 10, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.0f, false);
         },
         &b, iters);
   });
@@ -110,12 +109,12 @@ void bind_optim(py::module_& m) {
   using py::arg;
   m.def("sgd_step", &sgd_step, arg("param"), arg("grad"), arg("velocity"), arg("lr"),
         arg("momentum") = 0.0f, arg("nesterov") = false, arg("weight_decay") = 0.0f,
-        arg("device") = Device::Cpu, arg("misalign") = 0,
+        py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "In-place SGD step (PyTorch form) over contiguous float32 arrays.");
   m.def("adam_step", &adam_step, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"),
         arg("lr") = 1e-3f, arg("beta1") = 0.9f, arg("beta2") = 0.999f, arg("eps") = 1e-7f,
-        arg("weight_decay") = 0.0f, arg("decoupled") = false, arg("device") = Device::Cpu,
-        arg("misalign") = 0,
+        arg("weight_decay") = 0.0f, arg("decoupled") = false,
+        py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "In-place Adam / AdamW step (paper form) over contiguous float32 arrays.");
   m.def("cuda_bench_adam", &cuda_bench_adam, arg("n"), arg("iters"),
         "Milliseconds per Adam step over n parameters resident on the device (CUDA events).");

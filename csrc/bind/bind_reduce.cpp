@@ -101,9 +101,10 @@ double cuda_count_correct(const py::handle& logits, Int64Array labels) {
 
 void bind_reduce(py::module_& m) {
   using py::arg;
-  m.def("bias_grad", &bias_grad, arg("dy"), arg("out"), arg("device") = Device::Cpu,
+  m.def("bias_grad", &bias_grad, arg("dy"), arg("out"),
+        py::arg_v("device", Device::Cpu, "Device.cpu"),
         "out[j] = sum_i dy[i, j], rows added in order (in double).");
-  m.def("argmax_rows", &argmax_rows, arg("x"), arg("device") = Device::Cpu,
+  m.def("argmax_rows", &argmax_rows, arg("x"), py::arg_v("device", Device::Cpu, "Device.cpu"),
         "Index of the first maximum of each row (a NaN counts as the maximum).");
   m.def("_cuda_gather_rows", &cuda_gather_rows, arg("src"), arg("index"), arg("out"),
         "out[i] = src[index[i]] on the device (tests).");

@@ -101,12 +101,14 @@ double cuda_bench_copy(std::size_t nbytes, int iters) {
 
 void bind_runtime(py::module_& m) {
   using py::arg;
-  m.def("cpu_isa", [] { return std::string(cpu_isa_name(active_cpu_isa())); },
-        "The CPU ISA the kernels use now.");
-  m.def("cpu_isa_detected", [] { return std::string(cpu_isa_name(detect_cpu_isa())); },
-        "The widest CPU ISA this processor supports.");
-  m.def("set_cpu_isa", [](const std::string& name) { set_cpu_isa(parse_cpu_isa(name)); },
-        arg("isa"));
+  m.def(
+      "cpu_isa", [] { return std::string(cpu_isa_name(active_cpu_isa())); },
+      "The CPU ISA the kernels use now.");
+  m.def(
+      "cpu_isa_detected", [] { return std::string(cpu_isa_name(detect_cpu_isa())); },
+      "The widest CPU ISA this processor supports.");
+  m.def(
+      "set_cpu_isa", [](const std::string& name) { set_cpu_isa(parse_cpu_isa(name)); }, arg("isa"));
   m.def("get_num_threads", &num_threads);
   m.def("set_num_threads", &set_num_threads, arg("n"));
   m.def("_pool_threads_started", &pool_threads_started,
@@ -121,8 +123,9 @@ void bind_runtime(py::module_& m) {
         [] { return std::string(float32_matmul_precision_high() ? "high" : "highest"); });
 
   m.def("cuda_info", &cuda_info, "CUDA backend status; queries the driver on first call.");
-  m.def("cuda_synchronize", [] { on_cuda([](auto) { stream_synchronize(nullptr); }); },
-        "Waits for every queued kernel on the default stream.");
+  m.def(
+      "cuda_synchronize", [] { on_cuda([](auto) { stream_synchronize(nullptr); }); },
+      "Waits for every queued kernel on the default stream.");
   m.def("cuda_memory_info", &cuda_memory_info, "(free, total) bytes of the current device.");
   m.def(
       "_cuda_try_alloc", [](std::size_t nbytes) { on_cuda([&](auto) { DeviceBuffer d(nbytes); }); },

@@ -1,5 +1,10 @@
-// The C++ enums as Python types (fusednet._core.Activation, ...), registered once before any
-// binding that takes them, so Python names values instead of mirroring integer codes.
+// The C++ enums as Python enum.Enum types (fusednet._core.Activation, ...), registered once before
+// any binding that takes them, so Python names values instead of mirroring integer codes.
+#include <pybind11/native_enum.h>
+
+#include <initializer_list>
+#include <utility>
+
 #include "bind/util.h"
 #include "kernels/types.h"
 #include "net/spec.h"
@@ -7,38 +12,47 @@
 
 namespace fusednet {
 
+namespace {
+
+template <typename E>
+void add_enum(py::module_& m, const char* name, const char* doc,
+              std::initializer_list<std::pair<const char*, E>> values) {
+  py::native_enum<E> e(m, name, "enum.Enum", doc);
+  for (const auto& [value_name, value] : values) e.value(value_name, value);
+  e.finalize();
+}
+
+}  // namespace
+
 void bind_types(py::module_& m) {
-  py::enum_<Device>(m, "Device", "Where arrays live and kernels run.")
-      .value("cpu", Device::Cpu)
-      .value("cuda", Device::Cuda);
-  py::enum_<Activation>(m, "Activation",
-                        "Activation codes; softmax is row-wise (a Net layer's activation only).")
-      .value("linear", Activation::Linear)
-      .value("relu", Activation::ReLU)
-      .value("leaky_relu", Activation::LeakyReLU)
-      .value("sigmoid", Activation::Sigmoid)
-      .value("tanh", Activation::Tanh)
-      .value("gelu", Activation::GELU)
-      .value("gelu_tanh", Activation::GELUTanh)
-      .value("softmax", Activation::Softmax);
-  py::enum_<Reduction>(m, "Reduction", "How a loss reduces its per-sample values.")
-      .value("mean", Reduction::Mean)
-      .value("sum", Reduction::Sum);
-  py::enum_<LossKind>(m, "LossKind", "The losses a Net computes.")
-      .value("mean_squared_error", LossKind::MSE)
-      .value("binary_crossentropy", LossKind::BCE)
-      .value("sparse_categorical_crossentropy", LossKind::SparseCE)
-      .value("categorical_crossentropy", LossKind::CategoricalCE);
-  py::enum_<MetricKind>(m, "MetricKind", "The metrics a Net computes.")
-      .value("binary_accuracy", MetricKind::BinaryAccuracy)
-      .value("sparse_categorical_accuracy", MetricKind::SparseAccuracy)
-      .value("categorical_accuracy", MetricKind::CategoricalAccuracy)
-      .value("mean_absolute_error", MetricKind::MAE)
-      .value("mean_squared_error", MetricKind::MSE);
-  py::enum_<OptimKind>(m, "OptimKind", "The optimizers a Net steps.")
-      .value("sgd", OptimKind::SGD)
-      .value("adam", OptimKind::Adam)
-      .value("adamw", OptimKind::AdamW);
+  add_enum<Device>(m, "Device", "Where arrays live and kernels run.",
+                   {{"cpu", Device::Cpu}, {"cuda", Device::Cuda}});
+  add_enum<Activation>(m, "Activation",
+                       "Activation codes; softmax is row-wise (a Net layer's activation only).",
+                       {{"linear", Activation::Linear},
+                        {"relu", Activation::ReLU},
+                        {"leaky_relu", Activation::LeakyReLU},
+                        {"sigmoid", Activation::Sigmoid},
+                        {"tanh", Activation::Tanh},
+                        {"gelu", Activation::GELU},
+                        {"gelu_tanh", Activation::GELUTanh},
+                        {"softmax", Activation::Softmax}});
+  add_enum<Reduction>(m, "Reduction", "How a loss reduces its per-sample values.",
+                      {{"mean", Reduction::Mean}, {"sum", Reduction::Sum}});
+  add_enum<LossKind>(m, "LossKind", "The losses a Net computes.",
+                     {{"mean_squared_error", LossKind::MSE},
+                      {"binary_crossentropy", LossKind::BCE},
+                      {"sparse_categorical_crossentropy", LossKind::SparseCE},
+                      {"categorical_crossentropy", LossKind::CategoricalCE}});
+  add_enum<MetricKind>(m, "MetricKind", "The metrics a Net computes.",
+                       {{"binary_accuracy", MetricKind::BinaryAccuracy},
+                        {"sparse_categorical_accuracy", MetricKind::SparseAccuracy},
+                        {"categorical_accuracy", MetricKind::CategoricalAccuracy},
+                        {"mean_absolute_error", MetricKind::MAE},
+                        {"mean_squared_error", MetricKind::MSE}});
+  add_enum<OptimKind>(
+      m, "OptimKind", "The optimizers a Net steps.",
+      {{"sgd", OptimKind::SGD}, {"adam", OptimKind::Adam}, {"adamw", OptimKind::AdamW}});
 }
 
 }  // namespace fusednet

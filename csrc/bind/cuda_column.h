@@ -59,10 +59,8 @@ inline void strided_copy(const F32View& v, float* dense, bool to_dense) {
   std::vector<index_t> idx(static_cast<std::size_t>(v.ndim()), 0);
   index_t off = 0;  // of the current element, in floats from v.data
   for (index_t i = 0; i < v.size; ++i) {
-    if (to_dense)
-      dense[i] = v.data[off];
-    else
-      v.data[off] = dense[i];
+    if (to_dense) dense[i] = v.data[off];
+    else v.data[off] = dense[i];
     for (int d = v.ndim() - 1; d >= 0; --d) {  // the next index, last axis fastest
       off += v.stride(d);
       if (++idx[static_cast<std::size_t>(d)] < v.dim(d)) break;

@@ -76,8 +76,7 @@ inline void require_ndim(const F32View& v, int ndim, const char* name) {
 }
 
 inline void require_contiguous(const F32View& v, const char* name) {
-  if (!v.contiguous)
-    throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+  if (!v.contiguous) throw py::value_error(std::string(name) + ": expected a C-contiguous array");
 }
 
 inline void require_shape(const F32View& v, const std::vector<index_t>& shape, const char* name) {

@@ -29,8 +29,8 @@ inline void check_derivative_from_output(Activation act, float param) {
 
 // A row-wise op with nothing in a row (argmax, cross-entropy).
 inline void check_has_columns(const char* name, index_t rows, index_t cols) {
-  FN_CHECK(rows == 0 || cols > 0, name, ": expected at least one column, got shape (", rows,
-           ", ", cols, ")");
+  FN_CHECK(rows == 0 || cols > 0, name, ": expected at least one column, got shape (", rows, ", ",
+           cols, ")");
 }
 
 // An empty span needs no velocity (a device copy of an empty array may be nullptr).

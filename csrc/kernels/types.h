@@ -20,7 +20,8 @@ enum class Activation : int {
 
 // The codes the elementwise kernels and the gemm epilogue take (all but Softmax).
 inline bool is_elementwise(Activation act) {
-  return static_cast<int>(act) >= 0 && static_cast<int>(act) <= static_cast<int>(Activation::GELUTanh);
+  return static_cast<int>(act) >= 0 &&
+         static_cast<int>(act) <= static_cast<int>(Activation::GELUTanh);
 }
 
 // Losses reduce per-sample values by a weighted sum, or that sum divided by the row count.

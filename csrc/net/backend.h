@@ -39,8 +39,7 @@ class Backend {
   // ---- the layers' arithmetic ----
   // C (M, N) contiguous = A @ B with its epilogue; A and B read through element strides.
   virtual void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
-                    const float* B, index_t rs_b, index_t cs_b, float* C,
-                    const Epilogue& ep) = 0;
+                    const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) = 0;
   // y = act(x) over (rows, cols): elementwise, or row-wise for Softmax; y may alias x.
   virtual void activate(Activation act, float param, const float* x, float* y, index_t rows,
                         index_t cols) = 0;
@@ -60,19 +59,17 @@ class Backend {
   virtual void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
                       index_t rows, index_t cols, double* row_ws, double* out) = 0;
   // One optimizer pass over n parameters at update `step` (0 for the first).
-  virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad,
-                              float* state0, float* state1, index_t n, std::int64_t step,
-                              float lr) = 0;
+  virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
+                              float* state1, index_t n, std::int64_t step, float lr) = 0;
 
   // ---- masks and gathers ----
   // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.
-  virtual void dropout(const float* src, float* dst, index_t n, float rate,
-                       std::uint64_t key) = 0;
+  virtual void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) = 0;
   // dst row i = src row index[i], rows of `cols` floats (cols = 1 gathers sample weights).
   virtual void gather_rows(const float* src, const std::int64_t* index, float* dst, index_t rows,
                            index_t cols) = 0;
-  virtual void gather_labels(const std::int64_t* src, const std::int64_t* index,
-                             std::int64_t* dst, index_t rows) = 0;
+  virtual void gather_labels(const std::int64_t* src, const std::int64_t* index, std::int64_t* dst,
+                             index_t rows) = 0;
 };
 
 // The backend for `device`: RuntimeError when it cannot run here (CUDA not compiled, no device).

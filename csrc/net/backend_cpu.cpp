@@ -59,21 +59,21 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
         *out = mse_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws);
         break;
       case LossKind::BCE:
-        *out = binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean,
-                                        row_ws);
+        *out =
+            binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws);
         break;
       case LossKind::SparseCE:
-        *out = softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, Reduction::Mean,
-                                         row_ws);
+        *out =
+            softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, Reduction::Mean, row_ws);
         break;
       case LossKind::CategoricalCE:
-        *out = softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols,
-                                              Reduction::Mean, row_ws);
+        *out = softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean,
+                                              row_ws);
         break;
     }
   }
-  void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
-              index_t rows, index_t cols, double*, double* out) override {
+  void metric(MetricKind kind, const float* pred, float threshold, const Targets& t, index_t rows,
+              index_t cols, double*, double* out) override {
     double s = 0.0;  // one running sum over every element, in order
     for (index_t i = 0; i < rows; ++i)
       s = metricmath::metric_row(static_cast<int>(kind), pred + i * cols, threshold,
@@ -84,13 +84,14 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
   void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
     const float scale = 1.0f / (1.0f - rate);
     for (index_t i = 0; i < n; ++i)
-      dst[i] = nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale
-                                                                                : 0.0f;
+      dst[i] =
+          nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale : 0.0f;
   }
   void gather_rows(const float* src, const std::int64_t* index, float* dst, index_t rows,
                    index_t cols) override {
     const std::size_t row_bytes = sizeof(float) * static_cast<std::size_t>(cols);
-    for (index_t r = 0; r < rows; ++r) std::memcpy(dst + r * cols, src + index[r] * cols, row_bytes);
+    for (index_t r = 0; r < rows; ++r)
+      std::memcpy(dst + r * cols, src + index[r] * cols, row_bytes);
   }
   void gather_labels(const std::int64_t* src, const std::int64_t* index, std::int64_t* dst,
                      index_t rows) override {

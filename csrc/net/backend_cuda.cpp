@@ -69,21 +69,20 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
         mse_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws, out);
         break;
       case LossKind::BCE:
-        binary_cross_entropy_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws,
-                                  out);
+        binary_cross_entropy_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws, out);
         break;
       case LossKind::SparseCE:
         softmax_cross_entropy_cuda(input, t.labels, sw, d, rows, cols, Reduction::Mean, row_ws,
                                    out);
         break;
       case LossKind::CategoricalCE:
-        softmax_cross_entropy_soft_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean,
-                                        row_ws, out);
+        softmax_cross_entropy_soft_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws,
+                                        out);
         break;
     }
   }
-  void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
-              index_t rows, index_t cols, double* row_ws, double* out) override {
+  void metric(MetricKind kind, const float* pred, float threshold, const Targets& t, index_t rows,
+              index_t cols, double* row_ws, double* out) override {
     metric_rows_cuda(static_cast<int>(kind), pred, threshold, t.labels, t.values, row_ws, rows,
                      cols);
     sum_doubles_cuda(row_ws, rows, 1.0, out);

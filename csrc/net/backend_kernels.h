@@ -14,19 +14,14 @@ class KernelBackend : public Backend {
  public:
   void activate(Activation act, float param, const float* x, float* y, index_t rows,
                 index_t cols) override {
-    if (act == Activation::Softmax)
-      K::softmax_forward(x, y, rows, cols, false);
-    else
-      K::activation_forward(act, param, x, y, rows * cols);
+    if (act == Activation::Softmax) K::softmax_forward(x, y, rows, cols, false);
+    else K::activation_forward(act, param, x, y, rows * cols);
   }
   void activation_grad(Activation act, float param, const float* dy, const float* x, float* dx,
                        index_t rows, index_t cols, bool from_output) override {
-    if (act == Activation::Softmax)
-      K::softmax_backward(dy, x, dx, rows, cols, false);
-    else if (from_output)
-      K::activation_backward_from_output(act, param, dy, x, dx, rows * cols);
-    else
-      K::activation_backward(act, param, dy, x, dx, rows * cols);
+    if (act == Activation::Softmax) K::softmax_backward(dy, x, dx, rows, cols, false);
+    else if (from_output) K::activation_backward_from_output(act, param, dy, x, dx, rows * cols);
+    else K::activation_backward(act, param, dy, x, dx, rows * cols);
   }
   void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
     K::bias_grad(dy, db, rows, cols);

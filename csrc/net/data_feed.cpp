@@ -149,8 +149,7 @@ struct DataFeed::Staging {
       copy_host_to_device(sl.dlabels.data(), lab, sizeof(std::int64_t) * static_cast<size_t>(rows),
                           s);
     if (val)
-      copy_host_to_device(sl.dvalues.data(), val, sizeof(float) * static_cast<size_t>(rows * c),
-                          s);
+      copy_host_to_device(sl.dvalues.data(), val, sizeof(float) * static_cast<size_t>(rows * c), s);
     if (w) copy_host_to_device(sl.dsw.data(), w, sizeof(float) * static_cast<size_t>(rows), s);
     event_record(sl.copied.get(), s);
     stream_wait_event(nullptr, sl.copied.get());  // this chunk's batches start after its copy
@@ -254,21 +253,15 @@ const DeviceData& DataFeed::open(const HostData& h, index_t in_width, DeviceData
 DataFeed::Pass::Pass(DataFeed& feed, const DeviceData& d, index_t in_width, index_t batch_size,
                      const std::int64_t* order_host, const GatherSpace& gather, index_t out_cols,
                      float* out_host)
-    : feed_(feed),
-      d_(d),
-      in_(in_width),
-      batch_size_(batch_size),
-      out_cols_(out_cols),
-      order_host_(order_host),
-      gather_(gather),
-      out_host_(out_host) {
+    : feed_(feed), d_(d), in_(in_width), batch_size_(batch_size), out_cols_(out_cols),
+      order_host_(order_host), gather_(gather), out_host_(out_host) {
   Backend& be = feed_.backend_;
   streamed_ = !d.resident && d.host.n > 0;
   if (streamed_) {
 #ifdef FUSEDNET_WITH_CUDA
     if (!feed_.staging_) feed_.staging_ = std::make_unique<Staging>();
-    chunk_ = feed_.staging_->begin(be, d.host, in_, batch_size_, out_cols_,
-                                   feed_.stream_chunk_bytes);
+    chunk_ =
+        feed_.staging_->begin(be, d.host, in_, batch_size_, out_cols_, feed_.stream_chunk_bytes);
 #else
     throw std::logic_error("a streamed data set needs a device backend");
 #endif
@@ -314,8 +307,7 @@ Batch DataFeed::Pass::batch(index_t start, index_t rows) {
   }
   Batch b;
   b.y.cols = d_.y.cols;
-  if (out_cols_)
-    b.out = (out_.data() ? out_.as<float>() : out_host_) + start * out_cols_;
+  if (out_cols_) b.out = (out_.data() ? out_.as<float>() : out_host_) + start * out_cols_;
   if (!order_) {
     b.x = d_.X + start * in_;
     if (d_.y.labels) b.y.labels = d_.y.labels + start;

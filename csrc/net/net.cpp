@@ -38,11 +38,7 @@ struct SlotSums {
   index_t summed = 0;  // batches added so far
   std::vector<double> got;
   SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, std::size_t n_metrics)
-      : backend(be),
-        slots(s),
-        batch_size(bs),
-        n(n_rows),
-        per(1 + static_cast<index_t>(n_metrics)),
+      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + static_cast<index_t>(n_metrics)),
         metrics(n_metrics, 0.0) {}
   // Brings back the slots of batches [summed, upto) and adds them.
   void add_upto(index_t upto) {
@@ -62,8 +58,7 @@ struct SlotSums {
 
 Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed, Device device)
     : NetSpec(device_checked(device, std::move(layers)), input_dropout, seed),
-      backend_(make_backend(device)),
-      feed_(*backend_) {
+      backend_(make_backend(device)), feed_(*backend_) {
   params_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   grads_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   z_.resize(layers_.size());
@@ -299,9 +294,8 @@ void Net::backward(const LossSpec& spec) {
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
     const bool from_output = backward_from_output(P.act, P.act_param);
-    backend_->activation_grad(P.act, P.act_param, dprev,
-                              (from_output ? a_ : z_)[k - 1].as<float>(), dprev, rows, P.units,
-                              from_output);
+    backend_->activation_grad(P.act, P.act_param, dprev, (from_output ? a_ : z_)[k - 1].as<float>(),
+                              dprev, rows, P.units, from_output);
   }
 }
 
@@ -332,9 +326,7 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
   if (!metrics_.empty()) metrics_into(b.y, rows, fused_logits, slots + 1);
 }
 
-void Net::require_compiled() const {
-  FN_CHECK(compiled_, "no loss: compile the model first");
-}
+void Net::require_compiled() const { FN_CHECK(compiled_, "no loss: compile the model first"); }
 
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
@@ -399,8 +391,8 @@ EpochStats Net::evaluate(const HostData& h, index_t batch_size) {
   return run_pass(feed_.open(h, input_width(), &scratch), batch_size, nullptr);
 }
 
-void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle,
-              const float* lrs, float lr, const HostData* val, index_t val_batch_size,
+void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
+              float lr, const HostData* val, index_t val_batch_size,
               std::vector<EpochStats>* train_out, std::vector<EpochStats>* val_out) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   DeviceData scratch, val_scratch;
@@ -423,8 +415,8 @@ void Net::predict(const float* X, index_t n, index_t batch_size, float* out_host
   h.n = n;
   DeviceData scratch;
   const DeviceData& d = feed_.open(h, input_width(), &scratch);
-  DataFeed::Pass pass(feed_, d, input_width(), batch_size, nullptr, gather_space(),
-                      output_width(), out_host);
+  DataFeed::Pass pass(feed_, d, input_width(), batch_size, nullptr, gather_space(), output_width(),
+                      out_host);
   for (index_t start = 0; start < n; start += batch_size) {
     const index_t rows = std::min(batch_size, n - start);
     const Batch batch = pass.batch(start, rows);

@@ -94,9 +94,7 @@ struct BatchHook {
 class HookSchedule {
  public:
   HookSchedule(const BatchHook& hook, index_t steps)
-      : on_(static_cast<bool>(hook)),
-        interval_(hook.interval_s),
-        steps_(steps),
+      : on_(static_cast<bool>(hook)), interval_(hook.interval_s), steps_(steps),
         last_(std::chrono::steady_clock::now()) {}
   bool due(index_t b) {
     if (!on_) return false;

@@ -27,9 +27,9 @@ inline cudaStream_t as_stream(CudaStream s) { return reinterpret_cast<cudaStream
 }  // namespace fusednet
 
 // Any CUDA error becomes a std::runtime_error (RuntimeError in Python) carrying CUDA's message.
-#define CUDA_CHECK(expr)                                                        \
-  do {                                                                          \
-    cudaError_t fn_err_ = (expr);                                               \
+#define CUDA_CHECK(expr)                                                                          \
+  do {                                                                                            \
+    cudaError_t fn_err_ = (expr);                                                                 \
     if (fn_err_ != cudaSuccess) ::fusednet::throw_cuda_error(fn_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 

@@ -23,7 +23,8 @@ struct CudaDeviceInfo {
 struct CudaStatus {
   bool compiled = false;
   bool available = false;
-  std::string reason;  // why not available: "not compiled", "no driver", "driver too old", "no device"
+  std::string
+      reason;  // why not available: "not compiled", "no driver", "driver too old", "no device"
   int driver_version = 0;
   int runtime_version = 0;
   std::vector<CudaDeviceInfo> devices;

@@ -44,7 +44,8 @@ void* cuda_malloc(std::size_t bytes) {
 }
 
 void cuda_free(void* ptr) noexcept {
-  if (ptr) cudaFree(ptr);  // a destructor must not throw; a failed free is reported by the next call
+  if (ptr)
+    cudaFree(ptr);  // a destructor must not throw; a failed free is reported by the next call
 }
 
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes, CudaStream stream) {
@@ -101,7 +102,6 @@ double device_peak_bandwidth_gbs() {
   }
   return 2.0 * clock_khz * 1e3 * (bus_bits / 8.0) / 1e9;
 }
-
 
 void stream_synchronize(CudaStream stream) { CUDA_CHECK(cudaStreamSynchronize(as_stream(stream))); }
 

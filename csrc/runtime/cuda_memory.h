@@ -23,8 +23,10 @@ using CudaEvent = CUevent_st*;
 // cudaMalloc that fails with "CUDA out of memory: tried to allocate X MiB, Y MiB free of Z MiB".
 void* cuda_malloc(std::size_t bytes);
 void cuda_free(void* ptr) noexcept;
-void copy_host_to_device(void* dst, const void* src, std::size_t bytes, CudaStream stream = nullptr);
-void copy_device_to_host(void* dst, const void* src, std::size_t bytes, CudaStream stream = nullptr);
+void copy_host_to_device(void* dst, const void* src, std::size_t bytes,
+                         CudaStream stream = nullptr);
+void copy_device_to_host(void* dst, const void* src, std::size_t bytes,
+                         CudaStream stream = nullptr);
 void copy_device_to_device(void* dst, const void* src, std::size_t bytes,
                            CudaStream stream = nullptr);
 void memset_device(void* dst, int value, std::size_t bytes, CudaStream stream = nullptr);

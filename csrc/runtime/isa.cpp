@@ -42,8 +42,8 @@ std::once_flag g_isa_once;
 
 void check_supported(CpuIsa isa) {
   if (static_cast<int>(isa) > static_cast<int>(detect_cpu_isa()))
-    throw_value_error("isa: this CPU does not support '", cpu_isa_name(isa),
-                      "' (best available: '", cpu_isa_name(detect_cpu_isa()), "')");
+    throw_value_error("isa: this CPU does not support '", cpu_isa_name(isa), "' (best available: '",
+                      cpu_isa_name(detect_cpu_isa()), "')");
 }
 }  // namespace
 

@@ -170,7 +170,8 @@ class Pool {
           try {
             call(worker);
           } catch (...) {
-            if (!failed_.exchange(true, std::memory_order_acq_rel)) error_ = std::current_exception();
+            if (!failed_.exchange(true, std::memory_order_acq_rel))
+              error_ = std::current_exception();
           }
         }
       }

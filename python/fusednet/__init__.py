@@ -3,28 +3,44 @@
 ``fusednet.ops`` is a functional backend on float32 NumPy arrays; ``fusednet.Sequential`` a
 Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 """
+
 from __future__ import annotations
 
-from . import _core
-from . import ops
-from . import initializers, layers, losses, metrics, optimizers
-from .model import Sequential, Model
-from .tape import GradientTape
+from . import _core, initializers, layers, losses, metrics, ops, optimizers
+from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
-from .cuda import set_float32_matmul_precision, get_float32_matmul_precision
+from .model import Model, Sequential
+from .tape import GradientTape
 
 __version__ = "0.1.0"
 
-__all__ = ["backends", "set_num_threads", "get_num_threads", "ops", "__version__",
-           "Sequential", "Model", "layers", "losses", "optimizers", "initializers", "metrics",
-           "callbacks", "schedules", "GradientTape", "load_model",
-           "set_float32_matmul_precision", "get_float32_matmul_precision"]
+__all__ = [
+    "backends",
+    "set_num_threads",
+    "get_num_threads",
+    "ops",
+    "__version__",
+    "Sequential",
+    "Model",
+    "layers",
+    "losses",
+    "optimizers",
+    "initializers",
+    "metrics",
+    "callbacks",
+    "schedules",
+    "GradientTape",
+    "load_model",
+    "set_float32_matmul_precision",
+    "get_float32_matmul_precision",
+]
 
 
 def __getattr__(name):
     # fusednet.callbacks / fusednet.schedules: imported on first use (import stays light).
     if name in ("callbacks", "schedules"):
         import importlib
+
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fusednet' has no attribute {name!r}")
 

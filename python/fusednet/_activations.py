@@ -2,13 +2,21 @@
 (csrc/kernels/types.h), the member the op bindings and the net's layer specs take. softmax /
 log_softmax are row-wise, so they are not elementwise (the gemm epilogue cannot apply them).
 """
+
 from __future__ import annotations
 
 from . import _core
 
 _A = _core.Activation
 LINEAR, RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_TANH = (
-    _A.linear, _A.relu, _A.leaky_relu, _A.sigmoid, _A.tanh, _A.gelu, _A.gelu_tanh)
+    _A.linear,
+    _A.relu,
+    _A.leaky_relu,
+    _A.sigmoid,
+    _A.tanh,
+    _A.gelu,
+    _A.gelu_tanh,
+)
 del _A
 
 ELEMENTWISE = {
@@ -17,7 +25,7 @@ ELEMENTWISE = {
     "leaky_relu": LEAKY_RELU,
     "sigmoid": SIGMOID,
     "tanh": TANH,
-    "gelu": GELU,            # exact erf form
+    "gelu": GELU,  # exact erf form
     "gelu_tanh": GELU_TANH,  # tanh approximation (gelu(..., approximate=True))
 }
 ROWWISE = ("softmax", "log_softmax")
@@ -27,18 +35,21 @@ DEFAULT_NEGATIVE_SLOPE = 0.01
 
 
 def elementwise_code(name, name_of_arg: str = "activation", negative_slope=None):
-    """(activation, param) of an elementwise activation; None means linear. ValueError lists the known
-    names, TypeError for a non-string."""
+    """(activation, param) of an elementwise activation; None means linear. ValueError lists the
+    known names, TypeError for a non-string."""
     if name is None:
         return LINEAR, 0.0
     if not isinstance(name, str):
-        raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, "
-                        f"got {type(name).__name__}")
+        raise TypeError(
+            f"{name_of_arg}: expected an activation name (str) or None, got {type(name).__name__}"
+        )
     key = name.lower()
     if key not in ELEMENTWISE:
         extra = " (row-wise, not usable here)" if key in ROWWISE else ""
-        raise ValueError(f"{name_of_arg}: unknown activation '{name}'{extra}; expected one of "
-                         f"{', '.join(repr(k) for k in ELEMENTWISE)}")
+        raise ValueError(
+            f"{name_of_arg}: unknown activation '{name}'{extra}; expected one of "
+            f"{', '.join(repr(k) for k in ELEMENTWISE)}"
+        )
     code = ELEMENTWISE[key]
     param = 0.0
     if code == LEAKY_RELU:

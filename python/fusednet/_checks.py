@@ -1,5 +1,6 @@
 """Argument checks shared by the Python layer. Messages name the argument, what was expected and
 what came; bindings check again, so these exist for clear messages and cheap conversions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,9 @@ def require_f32_inplace(x, name: str) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray of float32, got {type(x).__name__}")
     if x.dtype != F32:
-        raise TypeError(f"{name}: expected dtype float32 (updated in place, never copied), "
-                        f"got {x.dtype}")
+        raise TypeError(
+            f"{name}: expected dtype float32 (updated in place, never copied), got {x.dtype}"
+        )
     if not x.flags.writeable:
         raise ValueError(f"{name}: expected a writable array, got a read-only one")
     return x

@@ -3,35 +3,206 @@ fusednet private extension: CPU and CUDA kernels
 """
 from __future__ import annotations
 import collections.abc
+import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Net', 'NetCuda', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_activation_backward', 'cuda_activation_forward', 'cuda_adam', 'cuda_argmax', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_bias_grad', 'cuda_count_correct', 'cuda_gather_rows', 'cuda_gemm', 'cuda_get_float32_matmul_precision', 'cuda_info', 'cuda_memory_info', 'cuda_pair_loss', 'cuda_peak_bandwidth', 'cuda_set_float32_matmul_precision', 'cuda_sgd', 'cuda_softmax_backward', 'cuda_softmax_ce', 'cuda_softmax_forward', 'cuda_synchronize', 'cuda_try_alloc', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+class Device(enum.Enum):
+    """
+    Where arrays live and kernels run.
+    """
+    cpu: typing.ClassVar[Device]
+    cuda: typing.ClassVar[Device]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class Activation(enum.Enum):
+    """
+    Activation codes; softmax is row-wise (a Net layer's activation only).
+    """
+    gelu: typing.ClassVar[Activation]
+    gelu_tanh: typing.ClassVar[Activation]
+    leaky_relu: typing.ClassVar[Activation]
+    linear: typing.ClassVar[Activation]
+    relu: typing.ClassVar[Activation]
+    sigmoid: typing.ClassVar[Activation]
+    softmax: typing.ClassVar[Activation]
+    tanh: typing.ClassVar[Activation]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class Reduction(enum.Enum):
+    """
+    How a loss reduces its per-sample values.
+    """
+    mean: typing.ClassVar[Reduction]
+    sum: typing.ClassVar[Reduction]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class LossKind(enum.Enum):
+    """
+    The losses a Net computes.
+    """
+    binary_crossentropy: typing.ClassVar[LossKind]
+    categorical_crossentropy: typing.ClassVar[LossKind]
+    mean_squared_error: typing.ClassVar[LossKind]
+    sparse_categorical_crossentropy: typing.ClassVar[LossKind]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class MetricKind(enum.Enum):
+    """
+    The metrics a Net computes.
+    """
+    binary_accuracy: typing.ClassVar[MetricKind]
+    categorical_accuracy: typing.ClassVar[MetricKind]
+    mean_absolute_error: typing.ClassVar[MetricKind]
+    mean_squared_error: typing.ClassVar[MetricKind]
+    sparse_categorical_accuracy: typing.ClassVar[MetricKind]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class OptimKind(enum.Enum):
+    """
+    The optimizers a Net steps.
+    """
+    adam: typing.ClassVar[OptimKind]
+    adamw: typing.ClassVar[OptimKind]
+    sgd: typing.ClassVar[OptimKind]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class DenseSpec:
+    """
+    One Dense layer of a Net (and the Dropout after it).
+    """
+    activation: Activation
+    use_bias: bool
+    def __init__(self, in_width: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, activation: Activation = Activation.linear, activation_param: typing.SupportsFloat | typing.SupportsIndex = 0.0, use_bias: bool = True, dropout_after: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def activation_param(self) -> float:
+        ...
+    @activation_param.setter
+    def activation_param(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def dropout_after(self) -> float:
+        ...
+    @dropout_after.setter
+    def dropout_after(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def in_width(self) -> int:
+        ...
+    @in_width.setter
+    def in_width(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def units(self) -> int:
+        ...
+    @units.setter
+    def units(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class LossSpec:
+    """
+    A Net's loss: its kind and whether outputs are logits.
+    """
+    from_logits: bool
+    kind: LossKind
+    def __init__(self, kind: LossKind, from_logits: bool = False) -> None:
+        ...
+class OptimSpec:
+    """
+    A Net's optimizer and its hyperparameters.
+    """
+    kind: OptimKind
+    nesterov: bool
+    def __init__(self, kind: OptimKind, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.8999999761581421, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.9990000128746033, eps: typing.SupportsFloat | typing.SupportsIndex = 1.0000000116860974e-07) -> None:
+        ...
+    @property
+    def beta1(self) -> float:
+        ...
+    @beta1.setter
+    def beta1(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta2(self) -> float:
+        ...
+    @beta2.setter
+    def beta2(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def eps(self) -> float:
+        ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight_decay(self) -> float:
+        ...
+    @weight_decay.setter
+    def weight_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
 class Net:
     """
-    A compiled MLP whose epochs run in C++ (see csrc/net.h).
+    A compiled MLP whose epochs run in C++ on one device (see csrc/net/net.h).
     """
-    def __init__(self, layers: collections.abc.Sequence[tuple], input_dropout: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, layers: collections.abc.Sequence[DenseSpec], input_dropout: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex, device: Device = Device.cpu) -> None:
         ...
     def apply_update(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-    def backward(self, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool) -> None:
+    def backward(self, spec: LossSpec = None) -> None:
         ...
-    def bias_offset(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
+    def bias_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
-    def evaluate(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> tuple[float, list[float], int]:
-        ...
-    def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], val_x: typing.Any, val_y: typing.Any, val_sample_weight: typing.Any, val_batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
-        ...
+    def compile(self, loss: LossSpec, metrics: collections.abc.Sequence[MetricKind]) -> None:
+        """
+        The loss and metrics of train_epoch, evaluate and fit.
+        """
+    def evaluate(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+        """
+        (loss, metrics, batches) over a data set.
+        """
+    def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, val_x: typing.Any = None, val_y: typing.Any = None, val_sample_weight: typing.Any = None, val_batch_size: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., (val_loss, val_metrics...)].
+        """
     def forward(self, x: typing.Any, training: bool) -> None:
         ...
-    def fused(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: bool) -> bool:
+    def fused(self, spec: LossSpec = None) -> bool:
         ...
-    def kernel_offset(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
+    def get_grads(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        A host copy of the gradient arena.
+        """
+    def get_optimizer_state(self, i: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
         ...
-    def loss(self, y: typing.Any, sample_weight: typing.Any, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool) -> float:
+    def get_output_grad(self) -> numpy.typing.NDArray[numpy.float32]:
         ...
-    def optimizer_state(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    def get_params(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        A host copy of the parameter arena.
+        """
+    def hold_data(self, hold: bool) -> None:
+        """
+        While held, the data sets of train_epoch/evaluate stay on the device between calls (recognised by their host arrays, which must not change meanwhile).
+        """
+    def kernel_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def loss(self, y: typing.Any, sample_weight: typing.Any = None, spec: LossSpec = None) -> float:
+        """
+        Loss of the last forward (spec None: the compiled loss); writes the output delta.
+        """
+    def optimizer_state(self, i: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
         ...
     def output(self) -> numpy.typing.NDArray[numpy.float32]:
         """
@@ -43,9 +214,25 @@ class Net:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, out: typing.Any) -> None:
         ...
-    def set_optimizer(self, kind: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, weight_decay: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def set_grads(self, grads: typing.Any) -> None:
         ...
-    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[float, list[float], int]:
+    def set_optimizer(self, spec: OptimSpec) -> None:
+        ...
+    def set_optimizer_state(self, i: typing.SupportsInt | typing.SupportsIndex, state: typing.Any) -> None:
+        ...
+    def set_output_grad(self, dout: typing.Any) -> None:
+        ...
+    def set_params(self, params: typing.Any) -> None:
+        ...
+    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, hook: typing.Any = None, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple:
+        """
+        One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy stops the epoch.
+        """
+    @property
+    def compiled(self) -> bool:
+        ...
+    @property
+    def device(self) -> Device:
         ...
     @property
     def epochs_shuffled(self) -> int:
@@ -56,112 +243,16 @@ class Net:
     @property
     def grads(self) -> numpy.typing.NDArray[numpy.float32]:
         """
-        The gradient arena as a writable float32 view.
+        The gradient arena as a writable float32 view (host-memory nets).
         """
     @property
     def has_optimizer(self) -> bool:
         ...
     @property
-    def input_width(self) -> int:
-        ...
-    @property
-    def num_optimizer_states(self) -> int:
-        ...
-    @property
-    def num_params(self) -> int:
-        ...
-    @property
-    def output_width(self) -> int:
-        ...
-    @property
-    def params(self) -> numpy.typing.NDArray[numpy.float32]:
+    def host_memory(self) -> bool:
         """
-        The parameter arena as a writable float32 view.
+        True when the arenas are host memory (params/grads views exist).
         """
-    @property
-    def seed(self) -> int:
-        ...
-    @property
-    def step(self) -> int:
-        ...
-    @step.setter
-    def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def train_forwards(self) -> int:
-        ...
-    @train_forwards.setter
-    def train_forwards(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-class NetCuda:
-    """
-    A compiled MLP whose arenas, workspace and data live on the GPU (see csrc/net_cuda.h). Arenas are read/written as host copies.
-    """
-    def __init__(self, layers: collections.abc.Sequence[tuple], input_dropout: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def apply_update(self, lr: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def backward(self, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool) -> None:
-        ...
-    def bias_offset(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
-        ...
-    def evaluate(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> tuple[float, list[float], int]:
-        ...
-    def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], val_x: typing.Any, val_y: typing.Any, val_sample_weight: typing.Any, val_batch_size: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
-        ...
-    def forward(self, x: typing.Any, training: bool) -> None:
-        ...
-    def fused(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: bool) -> bool:
-        ...
-    def get_grads(self) -> numpy.typing.NDArray[numpy.float32]:
-        """
-        A host copy of the gradient arena.
-        """
-    def get_optimizer_state(self, i: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
-        ...
-    def get_output_grad(self) -> numpy.typing.NDArray[numpy.float32]:
-        """
-        A host copy of the output delta of the last loss.
-        """
-    def get_params(self) -> numpy.typing.NDArray[numpy.float32]:
-        """
-        A host copy of the parameter arena.
-        """
-    def hold_data(self, hold: bool) -> None:
-        """
-        While held, the data sets of train_epoch/evaluate stay on the device between calls (recognised by their host arrays, which must not change meanwhile).
-        """
-    def kernel_offset(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
-        ...
-    def loss(self, y: typing.Any, sample_weight: typing.Any, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool) -> float:
-        ...
-    def output(self) -> numpy.typing.NDArray[numpy.float32]:
-        """
-        A copy of the last forward's output (after the output activation).
-        """
-    def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, out: typing.Any) -> None:
-        ...
-    def set_grads(self, grads: typing.Any) -> None:
-        ...
-    def set_optimizer(self, kind: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, weight_decay: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def set_optimizer_state(self, i: typing.SupportsInt | typing.SupportsIndex, state: typing.Any) -> None:
-        ...
-    def set_output_grad(self, dout: typing.Any) -> None:
-        ...
-    def set_params(self, params: typing.Any) -> None:
-        ...
-    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, kind: typing.SupportsInt | typing.SupportsIndex, from_logits: bool, metrics: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], hook: typing.Any, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple[float, list[float], int]:
-        ...
-    @property
-    def epochs_shuffled(self) -> int:
-        ...
-    @epochs_shuffled.setter
-    def epochs_shuffled(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def has_optimizer(self) -> bool:
-        ...
     @property
     def input_width(self) -> int:
         ...
@@ -171,7 +262,7 @@ class NetCuda:
     @property
     def max_resident_bytes(self) -> int:
         """
-        Largest data set kept on the device (-1: from free memory; 0: always stream batches from the host).
+        Largest data set kept on a device (-1: from free memory; 0: always stream batches from the host). Host-memory nets read data in place.
         """
     @max_resident_bytes.setter
     def max_resident_bytes(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
@@ -185,6 +276,11 @@ class NetCuda:
     @property
     def output_width(self) -> int:
         ...
+    @property
+    def params(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        The parameter arena as a writable float32 view (host-memory nets).
+        """
     @property
     def seed(self) -> int:
         ...
@@ -208,8 +304,22 @@ class NetCuda:
     @train_forwards.setter
     def train_forwards(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
-def _cuda_gemm_raw(a: typing.Any, off_a: typing.SupportsInt | typing.SupportsIndex, rs_a: typing.SupportsInt | typing.SupportsIndex, cs_a: typing.SupportsInt | typing.SupportsIndex, b: typing.Any, off_b: typing.SupportsInt | typing.SupportsIndex, rs_b: typing.SupportsInt | typing.SupportsIndex, cs_b: typing.SupportsInt | typing.SupportsIndex, c: typing.Any, off_c: typing.SupportsInt | typing.SupportsIndex, rs_c: typing.SupportsInt | typing.SupportsIndex, cs_c: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, bias: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, act_param: typing.SupportsFloat | typing.SupportsIndex, allow_tf32: bool) -> numpy.typing.NDArray[numpy.float32]:
-    ...
+def _cuda_count_correct(logits: typing.Any, labels: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> float:
+    """
+    Rows whose first argmax equals the label, summed on the device (tests).
+    """
+def _cuda_gather_rows(src: typing.Any, index: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], out: typing.Any) -> None:
+    """
+    out[i] = src[index[i]] on the device (tests).
+    """
+def _cuda_gemm_raw(a: typing.Any, off_a: typing.SupportsInt | typing.SupportsIndex, rs_a: typing.SupportsInt | typing.SupportsIndex, cs_a: typing.SupportsInt | typing.SupportsIndex, b: typing.Any, off_b: typing.SupportsInt | typing.SupportsIndex, rs_b: typing.SupportsInt | typing.SupportsIndex, cs_b: typing.SupportsInt | typing.SupportsIndex, c: typing.Any, off_c: typing.SupportsInt | typing.SupportsIndex, rs_c: typing.SupportsInt | typing.SupportsIndex, cs_c: typing.SupportsInt | typing.SupportsIndex, M: typing.SupportsInt | typing.SupportsIndex, N: typing.SupportsInt | typing.SupportsIndex, K: typing.SupportsInt | typing.SupportsIndex, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, bias: typing.Any, act: Activation, act_param: typing.SupportsFloat | typing.SupportsIndex, allow_tf32: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    gemm_cuda on 1-D buffers with offsets and strides (tests); returns the C buffer.
+    """
+def _cuda_try_alloc(nbytes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Allocates and frees nbytes on the device (tests: the out-of-memory message).
+    """
 def _gemm_cuda_split_k(enabled: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
     Whether exact-FP32 gemm_cuda may split K on small grids: 1 on (default), 0 off; -1 keeps it. Returns the previous value.
@@ -238,19 +348,19 @@ def _pool_threads_started() -> int:
     """
     Worker threads the CPU thread pool has started so far (tests).
     """
-def activation_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+def activation_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = dy * act'(x), x the forward input (out may be dy).
     """
-def activation_backward_from_output(dy: numpy.ndarray, y: numpy.ndarray, out: numpy.ndarray, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+def activation_backward_from_output(dy: numpy.ndarray, y: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = dy * act'(x) computed from the forward output y (not for the gelus).
     """
-def activation_forward(x: numpy.ndarray, out: numpy.ndarray, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+def activation_forward(x: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).
     """
-def adam_step(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.8999999761581421, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.9990000128746033, eps: typing.SupportsFloat | typing.SupportsIndex = 1.0000000116860974e-07, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, decoupled: bool = False) -> None:
+def adam_step(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.8999999761581421, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.9990000128746033, eps: typing.SupportsFloat | typing.SupportsIndex = 1.0000000116860974e-07, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, decoupled: bool = False, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     In-place Adam / AdamW step (paper form) over contiguous float32 arrays.
     """
@@ -258,15 +368,15 @@ def all_finite(x: typing.Any) -> bool:
     """
     True when a C-contiguous float32 array holds no NaN or inf.
     """
-def argmax_rows(x: numpy.ndarray) -> numpy.typing.NDArray[numpy.int64]:
+def argmax_rows(x: numpy.ndarray, device: Device = Device.cpu) -> numpy.typing.NDArray[numpy.int64]:
     """
     Index of the first maximum of each row (a NaN counts as the maximum).
     """
-def bias_grad(dy: numpy.ndarray, out: numpy.ndarray) -> None:
+def bias_grad(dy: numpy.ndarray, out: numpy.ndarray, device: Device = Device.cpu) -> None:
     """
-    out[j] = sum_i dy[i, j], rows added in order.
+    out[j] = sum_i dy[i, j], rows added in order (in double).
     """
-def binary_cross_entropy(logits: typing.Any, targets: typing.Any, sample_weight: typing.Any = None, reduction: str = 'mean') -> tuple:
+def binary_cross_entropy(logits: typing.Any, targets: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dlogits) of BCE from logits, 2-D contiguous float32.
     """
@@ -278,105 +388,91 @@ def cpu_isa_detected() -> str:
     """
     The widest CPU ISA this processor supports.
     """
-def cuda_activation_backward(dy: typing.Any, x: typing.Any, out: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex, from_output: bool = False, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-    ...
-def cuda_activation_forward(x: typing.Any, out: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, param: typing.SupportsFloat | typing.SupportsIndex, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-    ...
-def cuda_adam(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex, beta2: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, weight_decay: typing.SupportsFloat | typing.SupportsIndex, decoupled: bool, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-    ...
-def cuda_argmax(x: typing.Any, out: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> None:
-    ...
 def cuda_bench_adam(n: typing.SupportsInt | typing.SupportsIndex, iters: typing.SupportsInt | typing.SupportsIndex) -> float:
-    ...
+    """
+    Milliseconds per Adam step over n parameters resident on the device (CUDA events).
+    """
 def cuda_bench_copy(nbytes: typing.SupportsInt | typing.SupportsIndex, iters: typing.SupportsInt | typing.SupportsIndex) -> float:
-    ...
+    """
+    Milliseconds per device-to-device copy of nbytes (CUDA events).
+    """
 def cuda_bench_gemm(a: typing.Any, b: typing.Any, iters: typing.SupportsInt | typing.SupportsIndex, tf32: bool) -> tuple:
-    ...
-def cuda_bias_grad(dy: typing.Any, out: typing.Any) -> None:
-    ...
-def cuda_count_correct(logits: typing.Any, labels: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> float:
-    ...
-def cuda_gather_rows(src: typing.Any, index: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], out: typing.Any) -> None:
-    ...
-def cuda_gemm(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool, trans_b: bool, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, bias: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, act_param: typing.SupportsFloat | typing.SupportsIndex, allow_tf32: bool) -> None:
-    ...
-def cuda_get_float32_matmul_precision() -> str:
-    ...
+    """
+    (ms per call, C) of C = a @ b with the data on the device, timed by CUDA events.
+    """
 def cuda_info() -> dict:
     """
     CUDA backend status; queries the driver on first call.
     """
 def cuda_memory_info() -> tuple:
-    ...
-def cuda_pair_loss(kind: typing.SupportsInt | typing.SupportsIndex, a: typing.Any, t: typing.Any, sample_weight: typing.Any, out: typing.Any, reduction: str) -> float:
-    ...
+    """
+    (free, total) bytes of the current device.
+    """
 def cuda_peak_bandwidth() -> float:
-    ...
-def cuda_set_float32_matmul_precision(precision: str) -> None:
-    ...
-def cuda_sgd(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, nesterov: bool, weight_decay: typing.SupportsFloat | typing.SupportsIndex, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
-    ...
-def cuda_softmax_backward(dy: typing.Any, x: typing.Any, out: typing.Any, log: bool) -> None:
-    ...
-def cuda_softmax_ce(logits: typing.Any, labels: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], sample_weight: typing.Any, out: typing.Any, reduction: str) -> float:
-    ...
-def cuda_softmax_forward(x: typing.Any, out: typing.Any, log: bool) -> None:
-    ...
+    """
+    Peak DRAM bandwidth of the device in GB/s (memory clock x bus width; 0 if unknown).
+    """
 def cuda_synchronize() -> None:
-    ...
-def cuda_try_alloc(nbytes: typing.SupportsInt | typing.SupportsIndex) -> None:
-    ...
+    """
+    Waits for every queued kernel on the default stream.
+    """
 def fp32_peak_gflops(threads: typing.SupportsInt | typing.SupportsIndex, isa: typing.Any = None) -> float:
     """
     FP32 peak in GFLOP/s, measured: `threads` threads each run independent FMA chains on the ISA's vector registers for 5 chunks of ~10 ms; the best chunk's rate is returned.
     """
-def gemm(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool, trans_b: bool, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex) -> typing.Any:
+def gemm(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool, trans_b: bool, alpha: typing.SupportsFloat | typing.SupportsIndex, beta: typing.SupportsFloat | typing.SupportsIndex, device: Device = Device.cpu) -> typing.Any:
     """
-    C = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0).
+    out = alpha op(a) @ op(b) + beta out; out=None allocates (then beta must be 0). Any layout; on CUDA the operands are copied in and out.
     """
 def gemm_blocking(isa: typing.Any = None) -> dict:
     """
     Register tile and cache blocks of the ISA's gemm kernel.
     """
-def gemm_ex(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, act: typing.SupportsInt | typing.SupportsIndex = 0, act_param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> typing.Any:
+def gemm_ex(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, act: Activation = Activation.linear, act_param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu) -> typing.Any:
     """
-    The full gemm_cpu: act(alpha op(a) op(b) + beta out + bias).
+    The full gemm: act(alpha op(a) @ op(b) + beta out + bias).
     """
-def gemm_ref(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, act: typing.SupportsInt | typing.SupportsIndex = 0, act_param: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> typing.Any:
+def gemm_ref(a: typing.Any, b: typing.Any, out: typing.Any, trans_a: bool = False, trans_b: bool = False, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, bias: typing.Any = None, act: Activation = Activation.linear, act_param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu) -> typing.Any:
     """
     The naive double-accumulating reference, for tests.
     """
+def get_float32_matmul_precision() -> str:
+    ...
 def get_num_threads() -> int:
     ...
-def linear(x: typing.Any, w: typing.Any, b: typing.Any, out: typing.Any, act: typing.SupportsInt | typing.SupportsIndex, act_param: typing.SupportsFloat | typing.SupportsIndex) -> typing.Any:
+def linear(x: typing.Any, w: typing.Any, b: typing.Any, out: typing.Any, act: Activation, act_param: typing.SupportsFloat | typing.SupportsIndex, device: Device = Device.cpu) -> typing.Any:
     """
     act(x @ w + b) with the epilogue fused into the gemm.
     """
-def mse(pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, reduction: str = 'mean') -> tuple:
+def mse(pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dpred) for 2-D contiguous float32 pred/target; mean over columns per row.
     """
 def set_cpu_isa(isa: str) -> None:
     ...
+def set_float32_matmul_precision(precision: str) -> None:
+    """
+    'highest' (exact FP32) or 'high' (the CUDA gemm may use TF32 tensor cores).
+    """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-def sgd_step(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+def sgd_step(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     In-place SGD step (PyTorch form) over contiguous float32 arrays.
     """
-def softmax_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> None:
+def softmax_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, log: bool = False, device: Device = Device.cpu) -> None:
     """
     Gradient of row-wise softmax / log_softmax from dy and the forward input x.
     """
-def softmax_cross_entropy(logits: typing.Any, labels: typing.Any, sample_weight: typing.Any = None, reduction: str = 'mean') -> tuple[float, numpy.typing.NDArray[numpy.float32]]:
+def softmax_cross_entropy(logits: typing.Any, labels: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dlogits) of softmax cross-entropy with int64 labels in [0, cols).
     """
-def softmax_cross_entropy_soft(logits: typing.Any, targets: typing.Any, sample_weight: typing.Any = None, reduction: str = 'mean') -> tuple:
+def softmax_cross_entropy_soft(logits: typing.Any, labels: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dlogits) of softmax cross-entropy with probability targets (2-D, logits' shape).
     """
-def softmax_forward(x: numpy.ndarray, out: numpy.ndarray, log: bool = False) -> None:
+def softmax_forward(x: numpy.ndarray, out: numpy.ndarray, log: bool = False, device: Device = Device.cpu) -> None:
     """
     Row-wise (last axis) softmax or log_softmax of a contiguous array into out.
     """

@@ -14,6 +14,7 @@ Inside one fit call the training is device-resident (no transfers per batch); th
 mirror is one upload and one download of the arenas per call, which for the explicit
 forward/backward/update loop means a few arena copies per batch (convenience, not speed).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,8 +66,9 @@ class CudaNet:
         self._d.compile(loss, metrics)
 
     def _counter(name):  # noqa: N805 -- a property factory used in the class body
-        return property(lambda self: getattr(self._d, name),
-                        lambda self, v: setattr(self._d, name, int(v)))
+        return property(
+            lambda self: getattr(self._d, name), lambda self, v: setattr(self._d, name, int(v))
+        )
 
     step = _counter("step")
     train_forwards = _counter("train_forwards")

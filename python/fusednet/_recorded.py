@@ -7,6 +7,7 @@ closes a recording. Nothing here knows what a record is: each active tape keeps 
 ``.loss(loss_fn, y_true, sample_weight)`` (the loss the tape can differentiate), and builds them
 in ``tape._record_output(model, out)``.
 """
+
 from __future__ import annotations
 
 __all__ = ["start", "stop", "record_output", "lookup_output"]

@@ -5,6 +5,7 @@ optimizers, initializers), written once for all of them.
 instance as it is; ``serialize`` / ``deserialize`` convert to and from Keras's
 ``{"class_name": ..., "config": ...}`` form, which saved models store.
 """
+
 from __future__ import annotations
 
 from typing import Generic, TypeVar
@@ -38,12 +39,16 @@ class Registry(Generic[T]):
         if isinstance(identifier, str):
             cls = self.names.get(identifier.lower()) or self.classes.get(identifier)
             if cls is None:
-                raise ValueError(f"{arg}: unknown {self.kind} '{identifier}'; expected one of "
-                                 f"{', '.join(repr(k) for k in self.names)} or {self.expected}")
+                raise ValueError(
+                    f"{arg}: unknown {self.kind} '{identifier}'; expected one of "
+                    f"{', '.join(repr(k) for k in self.names)} or {self.expected}"
+                )
             return cls()
         article = "an" if self.kind[0] in "aeiou" else "a"
-        raise TypeError(f"{arg}: expected {article} {self.kind} name or {self.expected}, got "
-                        f"{type(identifier).__name__}")
+        raise TypeError(
+            f"{arg}: expected {article} {self.kind} name or {self.expected}, got "
+            f"{type(identifier).__name__}"
+        )
 
     def serialize(self, obj) -> dict:
         """``{"class_name": ..., "config": obj.get_config()}``."""

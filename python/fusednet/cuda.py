@@ -5,12 +5,20 @@ The ops themselves run on the GPU through ``fusednet.ops`` with ``device="cuda"`
 usable device they raise ``RuntimeError`` saying why (not compiled, no driver, driver too old, no
 device), as ``fusednet.backends()["cuda"]["reason"]`` does.
 """
+
 from __future__ import annotations
 
 from . import _core
 
-__all__ = ["is_available", "reason", "devices", "synchronize", "memory_info",
-           "set_float32_matmul_precision", "get_float32_matmul_precision"]
+__all__ = [
+    "is_available",
+    "reason",
+    "devices",
+    "synchronize",
+    "memory_info",
+    "set_float32_matmul_precision",
+    "get_float32_matmul_precision",
+]
 
 
 def is_available() -> bool:
@@ -40,7 +48,7 @@ def memory_info() -> tuple[int, int]:
 
 
 def set_float32_matmul_precision(precision: str) -> None:
-    """"highest" (default): exact FP32 matmuls. "high": TF32 tensor cores on sm_80+ (inputs
+    """ "highest" (default): exact FP32 matmuls. "high": TF32 tensor cores on sm_80+ (inputs
     rounded to a 10-bit mantissa, FP32 accumulation), as torch.set_float32_matmul_precision."""
     if not isinstance(precision, str):
         raise TypeError(f"precision: expected 'highest' or 'high', got {type(precision).__name__}")

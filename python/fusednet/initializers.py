@@ -3,6 +3,7 @@
 A model seeds one ``numpy.random.default_rng(seed)`` and hands it to each layer's initializers in
 layer order, so the same seed gives the same weights on every machine.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,8 +12,16 @@ import numpy as np
 
 from ._registry import Registry
 
-__all__ = ["Initializer", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "Zeros",
-           "Ones", "get"]
+__all__ = [
+    "Initializer",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "Zeros",
+    "Ones",
+    "get",
+]
 
 
 def _fans(shape):
@@ -41,6 +50,7 @@ class Initializer:
 
 class GlorotUniform(Initializer):
     """U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))."""
+
     name = "glorot_uniform"
 
     def sample(self, shape, rng):
@@ -51,15 +61,19 @@ class GlorotUniform(Initializer):
 
 class GlorotNormal(Initializer):
     """Truncated normal (|x| < 2 stddev), stddev = sqrt(2 / (fan_in + fan_out)) / .87962566."""
+
     name = "glorot_normal"
 
     def sample(self, shape, rng):
         fan_in, fan_out = _fans(shape)
-        return _truncated_normal(rng, shape, math.sqrt(2.0 / (fan_in + fan_out)) / .87962566103423978)
+        return _truncated_normal(
+            rng, shape, math.sqrt(2.0 / (fan_in + fan_out)) / 0.87962566103423978
+        )
 
 
 class HeUniform(Initializer):
     """U(-limit, limit), limit = sqrt(6 / fan_in)."""
+
     name = "he_uniform"
 
     def sample(self, shape, rng):
@@ -70,11 +84,12 @@ class HeUniform(Initializer):
 
 class HeNormal(Initializer):
     """Truncated normal (|x| < 2 stddev), stddev = sqrt(2 / fan_in) / .87962566."""
+
     name = "he_normal"
 
     def sample(self, shape, rng):
         fan_in, _ = _fans(shape)
-        return _truncated_normal(rng, shape, math.sqrt(2.0 / fan_in) / .87962566103423978)
+        return _truncated_normal(rng, shape, math.sqrt(2.0 / fan_in) / 0.87962566103423978)
 
 
 class Zeros(Initializer):
@@ -103,8 +118,12 @@ def _truncated_normal(rng, shape, stddev):
 
 _CLASSES = (GlorotUniform, GlorotNormal, HeUniform, HeNormal, Zeros, Ones)
 _REGISTRY: Registry[Initializer] = Registry(
-    "initializer", Initializer, _CLASSES, names={c.name: c for c in _CLASSES},
-    expected="an Initializer")
+    "initializer",
+    Initializer,
+    _CLASSES,
+    names={c.name: c for c in _CLASSES},
+    expected="an Initializer",
+)
 get = _REGISTRY.get  # an Initializer from "glorot_uniform", ..., a class name, or an Initializer
 
 

@@ -7,8 +7,10 @@ the counters and states restored, a loaded model continues training bit-identica
 original. Files are written atomically: a temporary file in the same directory, flushed and
 fsynced, then ``os.replace`` -- a crash mid-save leaves the previous file intact.
 """
+
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import json
 import os
@@ -26,19 +28,30 @@ __all__ = ["save_model", "load_model", "model_to_bytes", "model_from_bytes"]
 
 
 def _payload(model):
-    header = {"format": FORMAT, "version": VERSION, "config": model.get_config(),
-              "built": model.built, "compile": None, "counters": None}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": model.get_config(),
+        "built": model.built,
+        "compile": None,
+        "counters": None,
+    }
     arrays = {}
     if model.compiled:
-        header["compile"] = {"optimizer": optimizers.serialize(model.optimizer),
-                             "loss": losses.serialize(model.loss_fn),
-                             "metrics": list(model._metric_names)}
+        header["compile"] = {
+            "optimizer": optimizers.serialize(model.optimizer),
+            "loss": losses.serialize(model.loss_fn),
+            "metrics": list(model._metric_names),
+        }
     if model.built:
         net = model._net
         arrays["params"] = np.array(net.params)
-        header["counters"] = {"step": int(net.step), "train_forwards": int(net.train_forwards),
-                              "epochs_shuffled": int(net.epochs_shuffled),
-                              "input_width": int(net.input_width)}
+        header["counters"] = {
+            "step": int(net.step),
+            "train_forwards": int(net.train_forwards),
+            "epochs_shuffled": int(net.epochs_shuffled),
+            "input_width": int(net.input_width),
+        }
         if model.compiled and model._optimizer_owner is model.optimizer:
             for name, arr in model.optimizer._read_state().items():
                 arrays["opt_" + name] = arr
@@ -67,10 +80,8 @@ def save_model(model, filepath) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -86,15 +97,21 @@ def _read(f, device):
     if header.get("format") != FORMAT:
         raise ValueError(f"not a fusednet model file (format {header.get('format')!r})")
     if header.get("version", 0) > VERSION:
-        raise ValueError(f"model file format version {header['version']} is newer than this "
-                         f"fusednet supports ({VERSION}); upgrade fusednet")
+        raise ValueError(
+            f"model file format version {header['version']} is newer than this "
+            f"fusednet supports ({VERSION}); upgrade fusednet"
+        )
     cfg = header["config"]
     if device is None:  # as saved, when that device is usable here (pickle, copy.deepcopy)
         device = cfg.get("device", "auto")
         if device == "cuda" and not _core.cuda_info().get("available"):
             device = "auto"
-    model = Sequential([layers.deserialize(d) for d in cfg["layers"]], device=device,
-                       seed=cfg["seed"], name=cfg.get("name"))
+    model = Sequential(
+        [layers.deserialize(d) for d in cfg["layers"]],
+        device=device,
+        seed=cfg["seed"],
+        name=cfg.get("name"),
+    )
     counters = header.get("counters")
     if header.get("built"):
         model.build((None, counters["input_width"]))
@@ -107,10 +124,10 @@ def _read(f, device):
         opt = optimizers.deserialize(comp["optimizer"])
         state = {k[4:]: v for k, v in data.items() if k.startswith("opt_")}
         if counters is not None:
-            opt.load_state_dict({"class_name": type(opt).__name__,
-                                 "iterations": counters["step"], "state": state})
-        model.compile(optimizer=opt, loss=losses.deserialize(comp["loss"]),
-                      metrics=comp["metrics"])
+            opt.load_state_dict(
+                {"class_name": type(opt).__name__, "iterations": counters["step"], "state": state}
+            )
+        model.compile(optimizer=opt, loss=losses.deserialize(comp["loss"]), metrics=comp["metrics"])
     if counters is not None:
         net = model._net
         net.step = counters["step"]

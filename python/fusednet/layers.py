@@ -5,9 +5,11 @@ Supported stacks: ``Dense`` layers, each optionally followed by ``Activation`` (
 linear Dense) and ``Dropout``; ``softmax`` only on the output; an optional leading ``Input`` or
 ``Dropout``.
 """
+
 from __future__ import annotations
 
 import numbers
+from typing import ClassVar
 
 from . import _activations, _core
 from . import initializers as _init
@@ -24,14 +26,17 @@ def activation_code(name, name_of_arg="activation"):
     if name is None:
         return _activations.LINEAR, 0.0, "linear"
     if not isinstance(name, str):
-        raise TypeError(f"{name_of_arg}: expected an activation name (str) or None, got "
-                        f"{type(name).__name__}")
+        raise TypeError(
+            f"{name_of_arg}: expected an activation name (str) or None, got {type(name).__name__}"
+        )
     key = name.lower()
     if key == "softmax":
         return SOFTMAX, 0.0, "softmax"
     if key not in _activations.ELEMENTWISE:
-        raise ValueError(f"{name_of_arg}: unknown activation '{name}'; expected one of "
-                         f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}")
+        raise ValueError(
+            f"{name_of_arg}: unknown activation '{name}'; expected one of "
+            f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}"
+        )
     act, param = _activations.elementwise_code(key, name_of_arg)
     return act, param, key
 
@@ -41,17 +46,23 @@ def _check_shape(input_shape):
         return None
     if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
         input_shape = (int(input_shape),)
-    if (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1
-            or not isinstance(input_shape[0], numbers.Integral) or input_shape[0] < 1):
-        raise ValueError(f"input_shape: expected a 1-tuple of a positive width such as (64,), "
-                         f"got {input_shape!r}")
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) != 1
+        or not isinstance(input_shape[0], numbers.Integral)
+        or input_shape[0] < 1
+    ):
+        raise ValueError(
+            f"input_shape: expected a 1-tuple of a positive width such as (64,), "
+            f"got {input_shape!r}"
+        )
     return (int(input_shape[0]),)
 
 
 class Layer:
     """Base of the layer descriptions."""
 
-    _count: dict = {}
+    _count: ClassVar[dict] = {}  # default names' counters, per layer kind
 
     def __init__(self, name=None, input_shape=None):
         kind = type(self).__name__.lower()
@@ -79,8 +90,17 @@ class Layer:
 class Dense(Layer):
     """``activation(x @ kernel + bias)``; kernel (in, units), bias (units,)."""
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", input_shape=None, name=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        input_shape=None,
+        name=None,
+        **kwargs,
+    ):
         if kwargs:
             raise TypeError(f"Dense: unexpected argument(s) {', '.join(sorted(kwargs))}")
         super().__init__(name, input_shape)
@@ -94,9 +114,13 @@ class Dense(Layer):
 
     def get_config(self) -> dict:
         cfg = super().get_config()
-        cfg.update(units=self.units, activation=self.activation, use_bias=self.use_bias,
-                   kernel_initializer=self.kernel_initializer.name,
-                   bias_initializer=self.bias_initializer.name)
+        cfg.update(
+            units=self.units,
+            activation=self.activation,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer.name,
+            bias_initializer=self.bias_initializer.name,
+        )
         return cfg
 
 
@@ -147,7 +171,11 @@ def Input(shape, name=None):
 
 
 _REGISTRY: Registry[Layer] = Registry(
-    "layer", Layer, (Dense, Activation, Dropout, InputLayer), names={},
-    expected="a fusednet.layers.Layer")
+    "layer",
+    Layer,
+    (Dense, Activation, Dropout, InputLayer),
+    names={},
+    expected="a fusednet.layers.Layer",
+)
 serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize

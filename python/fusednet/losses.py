@@ -7,6 +7,7 @@ a ``GradientTape`` on a model's output it returns a loss the tape can differenti
 Reduction: Keras's "sum_over_batch_size": the (weighted) per-sample losses summed and divided by
 the number of samples.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,13 +15,23 @@ import numpy as np
 from . import _core, _recorded
 from ._registry import Registry
 
-__all__ = ["Loss", "MeanSquaredError", "BinaryCrossentropy", "CategoricalCrossentropy",
-           "SparseCategoricalCrossentropy", "get", "LossValue"]
+__all__ = [
+    "Loss",
+    "MeanSquaredError",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "get",
+    "LossValue",
+]
 
 _K = _core.LossKind
-MSE, BCE, SPARSE_CE, CATEGORICAL_CE = (_K.mean_squared_error, _K.binary_crossentropy,
-                                      _K.sparse_categorical_crossentropy,
-                                      _K.categorical_crossentropy)
+MSE, BCE, SPARSE_CE, CATEGORICAL_CE = (
+    _K.mean_squared_error,
+    _K.binary_crossentropy,
+    _K.sparse_categorical_crossentropy,
+    _K.categorical_crossentropy,
+)
 del _K
 EPSILON = 1e-7
 
@@ -38,8 +49,9 @@ class Loss:
 
     def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
         if reduction not in ("sum_over_batch_size", "auto", None):
-            raise ValueError(f"reduction: only 'sum_over_batch_size' is supported, got "
-                             f"{reduction!r}")
+            raise ValueError(
+                f"reduction: only 'sum_over_batch_size' is supported, got {reduction!r}"
+            )
         self.from_logits = bool(from_logits)
         if name is not None:
             self.name = str(name)
@@ -50,6 +62,7 @@ class Loss:
     def spec(self):
         """The loss as the C++ net takes it."""
         return _core.LossSpec(self.kind, self.from_logits)
+
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
@@ -80,6 +93,7 @@ def _values(y_true, y_pred):
 
 class MeanSquaredError(Loss):
     """mean over the last axis of (y_true - y_pred)^2."""
+
     kind = MSE
     name = "mean_squared_error"
 
@@ -96,6 +110,7 @@ class MeanSquaredError(Loss):
 class BinaryCrossentropy(Loss):
     """mean over the last axis of -(y log p + (1 - y) log(1 - p)); p = sigmoid(y_pred) when
     ``from_logits``."""
+
     kind = BCE
     name = "binary_crossentropy"
 
@@ -111,6 +126,7 @@ class BinaryCrossentropy(Loss):
 class CategoricalCrossentropy(Loss):
     """-sum y log p over classes, y one-hot or probabilities; p = softmax(y_pred) when
     ``from_logits``, else y_pred normalised to sum 1 and clipped."""
+
     kind = CATEGORICAL_CE
     name = "categorical_crossentropy"
 
@@ -127,6 +143,7 @@ class CategoricalCrossentropy(Loss):
 
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     """Categorical cross-entropy with integer class labels."""
+
     kind = SPARSE_CE
     name = "sparse_categorical_crossentropy"
 
@@ -134,16 +151,26 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         labels = np.asarray(y_true).reshape(-1).astype(np.int64)
         lp = self._log_probs(y_pred)
         if labels.size and (labels.min() < 0 or labels.max() >= lp.shape[-1]):
-            raise ValueError(f"y_true: labels must be in [0, {lp.shape[-1]}), got "
-                             f"[{labels.min()}, {labels.max()}]")
+            raise ValueError(
+                f"y_true: labels must be in [0, {lp.shape[-1]}), got "
+                f"[{labels.min()}, {labels.max()}]"
+            )
         return -lp[np.arange(len(labels)), labels]
 
 
-_CLASSES = (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy)
+_CLASSES = (
+    MeanSquaredError,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+)
 _REGISTRY: Registry[Loss] = Registry(
-    "loss", Loss, _CLASSES, names={"mse": MeanSquaredError, **{c.name: c for c in _CLASSES}},
-    expected="a fusednet.losses.Loss")
+    "loss",
+    Loss,
+    _CLASSES,
+    names={"mse": MeanSquaredError, **{c.name: c for c in _CLASSES}},
+    expected="a fusednet.losses.Loss",
+)
 get = _REGISTRY.get  # a Loss from "mse", "binary_crossentropy", ..., a class name, or a Loss
 serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize

@@ -5,6 +5,7 @@ cross-entropy, sparse categorical for sparse labels, categorical for one-hot tar
 binary for a 1-unit output, else categorical. Metrics are unweighted (Keras's ``metrics``, not
 ``weighted_metrics``) and averaged over the samples of the epoch.
 """
+
 from __future__ import annotations
 
 from . import _core
@@ -14,16 +15,22 @@ __all__ = ["resolve", "KNOWN"]
 
 _M = _core.MetricKind
 BINARY_ACCURACY, SPARSE_ACCURACY, CATEGORICAL_ACCURACY, MAE, MSE = (
-    _M.binary_accuracy, _M.sparse_categorical_accuracy, _M.categorical_accuracy,
-    _M.mean_absolute_error, _M.mean_squared_error)
+    _M.binary_accuracy,
+    _M.sparse_categorical_accuracy,
+    _M.categorical_accuracy,
+    _M.mean_absolute_error,
+    _M.mean_squared_error,
+)
 del _M
 
 _FIXED = {
     "binary_accuracy": BINARY_ACCURACY,
     "sparse_categorical_accuracy": SPARSE_ACCURACY,
     "categorical_accuracy": CATEGORICAL_ACCURACY,
-    "mae": MAE, "mean_absolute_error": MAE,
-    "mse": MSE, "mean_squared_error": MSE,
+    "mae": MAE,
+    "mean_absolute_error": MAE,
+    "mse": MSE,
+    "mean_squared_error": MSE,
 }
 KNOWN = ("accuracy", "acc") + tuple(_FIXED)
 
@@ -49,8 +56,10 @@ def check_names(metrics):
         if not isinstance(m, str):
             raise TypeError(f"metrics: expected metric names (str), got {type(m).__name__}")
         if m.lower() not in KNOWN:
-            raise ValueError(f"metrics: unknown metric '{m}'; expected one of "
-                             f"{', '.join(repr(k) for k in KNOWN)}")
+            raise ValueError(
+                f"metrics: unknown metric '{m}'; expected one of "
+                f"{', '.join(repr(k) for k in KNOWN)}"
+            )
         out.append(m)
     return out
 
@@ -60,15 +69,15 @@ def resolve(names, loss, units):
     codes = []
     for m in names:
         key = m.lower()
-        if key in ("accuracy", "acc"):
-            code = _accuracy_kind(loss, units)
-        else:
-            code = _FIXED[key]
+        code = _accuracy_kind(loss, units) if key in ("accuracy", "acc") else _FIXED[key]
         if code == SPARSE_ACCURACY and loss.kind != _losses.SPARSE_CE:
-            raise ValueError(f"metrics: '{m}' needs integer labels, i.e. "
-                             f"sparse_categorical_crossentropy")
+            raise ValueError(
+                f"metrics: '{m}' needs integer labels, i.e. sparse_categorical_crossentropy"
+            )
         if code != SPARSE_ACCURACY and loss.kind == _losses.SPARSE_CE:
-            raise ValueError(f"metrics: '{m}' compares one value per output unit, but "
-                             f"sparse_categorical_crossentropy has integer labels; use 'accuracy'")
+            raise ValueError(
+                f"metrics: '{m}' compares one value per output unit, but "
+                f"sparse_categorical_crossentropy has integer labels; use 'accuracy'"
+            )
         codes.append(code)
     return codes

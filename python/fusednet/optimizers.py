@@ -14,6 +14,7 @@ square root); AdamW's decay is decoupled (p *= 1 - lr wd first), as is Adam's wh
 ``weight_decay`` (Keras 3 applies weight decay that way); SGD is PyTorch's form (velocity
 v = momentum v + g, weight decay added to the gradient), which equals Keras's for a constant rate.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -34,12 +35,17 @@ def _real(value, name, lo=None, hi=None, lo_open=False, hi_open=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
     v = float(value)
-    if not np.isfinite(v) or (lo is not None and (v < lo or (lo_open and v == lo))) or \
-            (hi is not None and (v > hi or (hi_open and v == hi))):
+    if (
+        not np.isfinite(v)
+        or (lo is not None and (v < lo or (lo_open and v == lo)))
+        or (hi is not None and (v > hi or (hi_open and v == hi)))
+    ):
         lo_s = "(" if lo_open else "["
         hi_s = ")" if hi_open else "]"
-        raise ValueError(f"{name}: expected a number in {lo_s}{lo if lo is not None else '-inf'}, "
-                         f"{hi if hi is not None else 'inf'}{hi_s}, got {value!r}")
+        raise ValueError(
+            f"{name}: expected a number in {lo_s}{lo if lo is not None else '-inf'}, "
+            f"{hi if hi is not None else 'inf'}{hi_s}, got {value!r}"
+        )
     return v
 
 
@@ -56,7 +62,7 @@ class Optimizer:
         self.learning_rate = _check_lr(learning_rate)
         self.name = name
         self._model_ref = None
-        self._iterations = 0      # while not bound to a model
+        self._iterations = 0  # while not bound to a model
         self._pending_state = None  # from load_state_dict before binding
 
     # ---- what the Net needs ----
@@ -94,8 +100,10 @@ class Optimizer:
         if self._model is model and model._optimizer_owner is self:
             return
         if self._model is not None and self._model is not model:
-            raise ValueError(f"{type(self).__name__} is already updating another model; create "
-                             f"one optimizer per model")
+            raise ValueError(
+                f"{type(self).__name__} is already updating another model; create "
+                f"one optimizer per model"
+            )
         model._net.set_optimizer(self._spec())
         model._optimizer_owner = self
         self._model_ref = weakref.ref(model)
@@ -127,26 +135,32 @@ class Optimizer:
         if not pairs:
             raise ValueError("apply_gradients: expected (gradient, variable) pairs, got none")
         model = None
-        for g, v in pairs:
+        for _g, v in pairs:
             if not isinstance(v, Variable):
-                raise TypeError(f"apply_gradients: expected a model's trainable_variables, got "
-                                f"{type(v).__name__}")
+                raise TypeError(
+                    f"apply_gradients: expected a model's trainable_variables, got "
+                    f"{type(v).__name__}"
+                )
             if model is None:
                 model = v._model
             elif v._model is not model:
                 raise ValueError("apply_gradients: all variables must belong to one model")
         variables = model.trainable_variables
         if len(pairs) != len(variables) or {id(v) for _, v in pairs} != {id(v) for v in variables}:
-            raise ValueError(f"apply_gradients: expected gradients for all {len(variables)} "
-                             f"trainable variables of the model, got {len(pairs)}")
+            raise ValueError(
+                f"apply_gradients: expected gradients for all {len(variables)} "
+                f"trainable variables of the model, got {len(pairs)}"
+            )
         for g, v in pairs:
             if g is None:
                 raise ValueError(f"apply_gradients: gradient of {v.name} is None")
             dst = v._grad_view
             g = np.asarray(g)
             if g.shape != dst.shape:
-                raise ValueError(f"apply_gradients: gradient of {v.name} has shape {g.shape}, "
-                                 f"expected {dst.shape}")
+                raise ValueError(
+                    f"apply_gradients: gradient of {v.name} has shape {g.shape}, "
+                    f"expected {dst.shape}"
+                )
             if not np.shares_memory(g, dst):
                 np.copyto(dst, g, casting="same_kind")
         self._step(model)
@@ -166,6 +180,7 @@ class Optimizer:
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
             from . import schedules
+
             config["learning_rate"] = schedules.deserialize(lr)
         return cls(**config)
 
@@ -174,6 +189,7 @@ class Optimizer:
         if isinstance(lr, numbers.Real):
             return float(lr)
         from . import schedules
+
         return schedules.serialize(lr)
 
     def _state_names(self):
@@ -184,32 +200,42 @@ class Optimizer:
         if model is None or model._optimizer_owner is not self:
             return {}
         net = model._net
-        return {name: np.array(net.optimizer_state(i))
-                for i, name in enumerate(self._state_names()[:net.num_optimizer_states])}
+        return {
+            name: np.array(net.optimizer_state(i))
+            for i, name in enumerate(self._state_names()[: net.num_optimizer_states])
+        }
 
     def _write_state(self, state):
         net = self._model._net
-        names = self._state_names()[:net.num_optimizer_states]
+        names = self._state_names()[: net.num_optimizer_states]
         for i, name in enumerate(names):
             if name in state:
                 src = np.asarray(state[name], dtype=np.float32).reshape(-1)
                 dst = net.optimizer_state(i)
                 if src.shape != dst.shape:
-                    raise ValueError(f"state_dict: '{name}' has {src.size} values, the model has "
-                                     f"{dst.size} parameters")
+                    raise ValueError(
+                        f"state_dict: '{name}' has {src.size} values, the model has "
+                        f"{dst.size} parameters"
+                    )
                 dst[...] = src
         if "iterations" in state:
             net.step = int(state["iterations"])
 
     def state_dict(self) -> dict:
         """{"class_name", "config", "iterations", "state": {name: flat float32 array}} (copies)."""
-        return {"class_name": type(self).__name__, "config": self.get_config(),
-                "iterations": self.iterations, "state": self._read_state()}
+        return {
+            "class_name": type(self).__name__,
+            "config": self.get_config(),
+            "iterations": self.iterations,
+            "state": self._read_state(),
+        }
 
     def load_state_dict(self, state_dict: dict) -> None:
         if state_dict.get("class_name", type(self).__name__) != type(self).__name__:
-            raise ValueError(f"load_state_dict: state of a {state_dict.get('class_name')}, "
-                             f"this is a {type(self).__name__}")
+            raise ValueError(
+                f"load_state_dict: state of a {state_dict.get('class_name')}, "
+                f"this is a {type(self).__name__}"
+            )
         state = dict(state_dict.get("state", {}))
         state["iterations"] = int(state_dict.get("iterations", 0))
         model = self._model
@@ -236,68 +262,116 @@ class Optimizer:
 class SGD(Optimizer):
     kind = SGD_KIND
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 name="SGD"):
+    def __init__(
+        self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, name="SGD"
+    ):
         super().__init__(learning_rate, name)
         self.momentum = _real(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
-        self.weight_decay = (None if weight_decay is None
-                             else _real(weight_decay, "weight_decay", 0.0))
+        self.weight_decay = (
+            None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        )
 
     def _spec(self):
-        return _core.OptimSpec(SGD_KIND, momentum=self.momentum, nesterov=self.nesterov,
-                               weight_decay=self.weight_decay or 0.0)
+        return _core.OptimSpec(
+            SGD_KIND,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay or 0.0,
+        )
 
     def _state_names(self):
         return ["velocity"]
 
     def get_config(self):
-        return {"learning_rate": self._lr_config(), "momentum": self.momentum,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay, "name": self.name}
+        return {
+            "learning_rate": self._lr_config(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+            "name": self.name,
+        }
 
 
 class Adam(Optimizer):
     kind = ADAM_KIND
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, name="Adam"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        weight_decay=None,
+        name="Adam",
+    ):
         super().__init__(learning_rate, name)
         if amsgrad:
             raise ValueError("amsgrad: not supported by fusednet's Adam")
         self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
         self.epsilon = _real(epsilon, "epsilon", 0.0)
-        self.weight_decay = (None if weight_decay is None
-                             else _real(weight_decay, "weight_decay", 0.0))
+        self.weight_decay = (
+            None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        )
 
     def _spec(self):
         wd = self.weight_decay or 0.0
-        return _core.OptimSpec(ADAMW_KIND if wd else ADAM_KIND, weight_decay=wd, beta1=self.beta_1,
-                               beta2=self.beta_2, eps=self.epsilon)
+        return _core.OptimSpec(
+            ADAMW_KIND if wd else ADAM_KIND,
+            weight_decay=wd,
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            eps=self.epsilon,
+        )
 
     def _state_names(self):
         return ["m", "v"]
 
     def get_config(self):
-        return {"learning_rate": self._lr_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "weight_decay": self.weight_decay, "name": self.name}
+        return {
+            "learning_rate": self._lr_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "weight_decay": self.weight_decay,
+            "name": self.name,
+        }
 
 
 class AdamW(Adam):
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, name="AdamW"):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        name="AdamW",
+    ):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, None, name)
         self.weight_decay = _real(weight_decay, "weight_decay", 0.0)
 
     def _spec(self):
-        return _core.OptimSpec(ADAMW_KIND, weight_decay=self.weight_decay, beta1=self.beta_1,
-                               beta2=self.beta_2, eps=self.epsilon)
+        return _core.OptimSpec(
+            ADAMW_KIND,
+            weight_decay=self.weight_decay,
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            eps=self.epsilon,
+        )
 
 
 _CLASSES = (SGD, Adam, AdamW)
 _REGISTRY: Registry[Optimizer] = Registry(
-    "optimizer", Optimizer, _CLASSES, names={c.__name__.lower(): c for c in _CLASSES},
-    expected="a fusednet.optimizers.Optimizer")
+    "optimizer",
+    Optimizer,
+    _CLASSES,
+    names={c.__name__.lower(): c for c in _CLASSES},
+    expected="a fusednet.optimizers.Optimizer",
+)
 get = _REGISTRY.get  # an Optimizer from "sgd", "adam", "adamw", a class name, or an Optimizer
 serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize
@@ -307,5 +381,6 @@ def __getattr__(name):
     # fusednet.optimizers.schedules, as in Keras (imported lazily: it is another module's file).
     if name == "schedules":
         from . import schedules
+
         return schedules
     raise AttributeError(name)

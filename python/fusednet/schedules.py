@@ -9,6 +9,7 @@ can restore its optimizer's schedule: ``deserialize(serialize(s))`` is an equal 
 Subclasses of :class:`LearningRateSchedule` register themselves by class name for
 :func:`deserialize`.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,11 +31,18 @@ class LearningRateSchedule:
 
     def __call__(self, step):
         raise NotImplementedError(
-            f"{type(self).__name__} must implement __call__(step) -> learning rate")
+            f"{type(self).__name__} must implement __call__(step) -> learning rate"
+        )
+
+    # The constructor arguments get_config() saves, as attributes of the same names.
+    _config_keys: tuple = ()
 
     def get_config(self) -> dict:
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement get_config() to be saved")
+        if not self._config_keys:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement get_config() to be saved"
+            )
+        return {key: getattr(self, key) for key in self._config_keys}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -52,6 +60,7 @@ class LearningRateSchedule:
 
 
 # --- argument checks: the message names the argument, what was expected and what came ----------
+
 
 def _real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -91,20 +100,22 @@ def _as_number(x):
 
 def _steps(step):
     """step as a float (scalar) or a float64 array; negative steps are a caller bug."""
-    if isinstance(step, np.ndarray) or isinstance(step, (list, tuple)):
+    if isinstance(step, (np.ndarray, list, tuple)):
         arr = np.asarray(step, dtype=np.float64)
         if arr.size and not (arr >= 0).all():
             raise ValueError(f"step: expected iteration counts >= 0, got min {arr.min()}")
         return arr, True
     if isinstance(step, bool) or not isinstance(step, numbers.Real):
-        raise TypeError(f"step: expected a number or an array of numbers, got "
-                        f"{type(step).__name__}")
+        raise TypeError(
+            f"step: expected a number or an array of numbers, got {type(step).__name__}"
+        )
     if not step >= 0:
         raise ValueError(f"step: expected an iteration count >= 0, got {step}")
     return float(step), False
 
 
 # --- schedules -----------------------------------------------------------------------------------
+
 
 class ExponentialDecay(LearningRateSchedule):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
@@ -113,8 +124,14 @@ class ExponentialDecay(LearningRateSchedule):
     ``decay_rate`` every ``decay_steps`` steps instead of continuously.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="ExponentialDecay",
+    ):
         self.initial_learning_rate = _non_negative(initial_learning_rate, "initial_learning_rate")
         _positive(decay_steps, "decay_steps")
         self.decay_steps = _as_number(decay_steps)
@@ -131,12 +148,9 @@ class ExponentialDecay(LearningRateSchedule):
             p = np.floor(p) if is_array else math.floor(p)
         if is_array:
             return self.initial_learning_rate * np.power(self.decay_rate, p)
-        return self.initial_learning_rate * self.decay_rate ** p
+        return self.initial_learning_rate * self.decay_rate**p
 
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+    _config_keys = ("initial_learning_rate", "decay_steps", "decay_rate", "staircase", "name")
 
 
 class CosineDecay(LearningRateSchedule):
@@ -153,16 +167,24 @@ class CosineDecay(LearningRateSchedule):
     ``alpha`` is the final rate as a fraction of the rate the decay starts from.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
-                 warmup_target=None, warmup_steps=0):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        alpha=0.0,
+        name="CosineDecay",
+        warmup_target=None,
+        warmup_steps=0,
+    ):
         self.initial_learning_rate = _non_negative(initial_learning_rate, "initial_learning_rate")
         _positive(decay_steps, "decay_steps")
         self.decay_steps = _as_number(decay_steps)
         self.alpha = _real(alpha, "alpha")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"alpha: expected a fraction in [0, 1], got {self.alpha}")
-        self.warmup_target = (None if warmup_target is None
-                              else _non_negative(warmup_target, "warmup_target"))
+        self.warmup_target = (
+            None if warmup_target is None else _non_negative(warmup_target, "warmup_target")
+        )
         self.warmup_steps = _non_negative_int(warmup_steps, "warmup_steps")
         self.name = str(name)
 
@@ -175,32 +197,32 @@ class CosineDecay(LearningRateSchedule):
         step, is_array = _steps(step)
         minimum = np.minimum if is_array else min
         if self.warmup_target is None:
-            return self._decay(minimum(step, self.decay_steps), self.initial_learning_rate,
-                               is_array)
+            return self._decay(
+                minimum(step, self.decay_steps), self.initial_learning_rate, is_array
+            )
         w = self.warmup_steps
         s = minimum(step, self.decay_steps + w)
         decayed = self._decay(s - w, self.warmup_target, is_array)
         if w == 0:
             return decayed
-        warm = (self.warmup_target - self.initial_learning_rate) * (s / w) \
-            + self.initial_learning_rate
+        warm = (self.warmup_target - self.initial_learning_rate) * (
+            s / w
+        ) + self.initial_learning_rate
         if is_array:
             return np.where(s < w, warm, decayed)
         return warm if s < w else decayed
 
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
-                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+    _config_keys = ("initial_learning_rate", "decay_steps", "alpha", "name")
+    _config_keys += ("warmup_target", "warmup_steps")  # Keras 3's warmup
 
 
 # --- serialization -------------------------------------------------------------------------------
 
+
 def serialize(schedule: LearningRateSchedule) -> dict:
     """``{"class_name": "CosineDecay", "config": {...}}``: plain Python values, JSON-safe."""
     if not isinstance(schedule, LearningRateSchedule):
-        raise TypeError(f"schedule: expected a LearningRateSchedule, got "
-                        f"{type(schedule).__name__}")
+        raise TypeError(f"schedule: expected a LearningRateSchedule, got {type(schedule).__name__}")
     return {"class_name": type(schedule).__name__, "config": dict(schedule.get_config())}
 
 
@@ -208,8 +230,9 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> LearningRat
     """The schedule that :func:`serialize` described. ``custom_objects`` maps extra class names
     to classes (they take precedence over the registered ones)."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"config: expected a dict with 'class_name' and 'config' keys, got "
-                         f"{config!r}")
+        raise ValueError(
+            f"config: expected a dict with 'class_name' and 'config' keys, got {config!r}"
+        )
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
     if cls is None:

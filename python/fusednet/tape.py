@@ -9,6 +9,7 @@
 The tape records model outputs, not arbitrary NumPy arithmetic: differentiable losses are loss
 objects (``fusednet.losses``) applied to an output of ``model(x)`` taken inside the tape.
 """
+
 from __future__ import annotations
 
 from . import _recorded
@@ -29,8 +30,10 @@ class _OutputRecord:
     def loss(self, loss_fn, y_true, sample_weight):
         model = self.model
         if model._last_out is not self.out:
-            raise RuntimeError("the model was called again after this output was recorded; "
-                               "compute the loss before the next model call")
+            raise RuntimeError(
+                "the model was called again after this output was recorded; "
+                "compute the loss before the next model call"
+            )
         value = model._loss_value(loss_fn, self.out, y_true, sample_weight)
         return _TapeLoss(value, self, loss_fn, model._net.output_grad().copy())
 
@@ -71,24 +74,30 @@ class GradientTape:
         """Gradients of `target` (a loss of a recorded model output) w.r.t. `sources` (the
         model's variables, a list or a single one), as float32 arrays in the same structure."""
         if not isinstance(target, _TapeLoss) or target._record.tape is not self:
-            raise ValueError("gradient: target must be a loss computed inside this tape from "
-                             "model(x, training=...) called inside this tape")
+            raise ValueError(
+                "gradient: target must be a loss computed inside this tape from "
+                "model(x, training=...) called inside this tape"
+            )
         if self._used and not self.persistent:
-            raise RuntimeError("gradient: a non-persistent GradientTape can compute gradients "
-                               "only once; use GradientTape(persistent=True)")
+            raise RuntimeError(
+                "gradient: a non-persistent GradientTape can compute gradients "
+                "only once; use GradientTape(persistent=True)"
+            )
         self._used = True
         model = target._record.model
         if model._last_out is not target._record.out:
-            raise RuntimeError("gradient: the model was called again after this loss was "
-                               "computed; take the gradient before the next model call")
+            raise RuntimeError(
+                "gradient: the model was called again after this loss was "
+                "computed; take the gradient before the next model call"
+            )
         model._backward(target._dout, target._loss_fn)
         single = not isinstance(sources, (list, tuple))
         srcs = [sources] if single else list(sources)
         out = []
         for v in srcs:
             if not isinstance(v, Variable):
-                raise TypeError(f"gradient: sources must be model variables, got "
-                                f"{type(v).__name__}")
+                raise TypeError(
+                    f"gradient: sources must be model variables, got {type(v).__name__}"
+                )
             out.append(v._grad_view.copy() if v._model is model else None)
         return out[0] if single else out
-

@@ -6,6 +6,7 @@ its slices of both, so reading or assigning it touches the Net's memory directly
 creates its Variables when it builds the Net, and re-points them when it moves to another device
 (``model.to``). The optimizers and the tape take Variables from here, not from the model.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,14 +11,14 @@
 using namespace fusednet;
 
 static int failures = 0;
-#define CHECK(cond, ...)                        \
-  do {                                          \
-    if (!(cond)) {                              \
+#define CHECK(cond, ...)                               \
+  do {                                                 \
+    if (!(cond)) {                                     \
       std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                 \
-      std::printf("\n");                        \
-      ++failures;                               \
-    }                                           \
+      std::printf(__VA_ARGS__);                        \
+      std::printf("\n");                               \
+      ++failures;                                      \
+    }                                                  \
   } while (0)
 
 struct Case {
@@ -35,7 +35,11 @@ struct Case {
 static DenseSpec D(index_t in, index_t units, Activation act, float drop = 0.f, bool bias = true,
                    float param = 0.f) {
   DenseSpec s;
-  s.in = in; s.units = units; s.act = act; s.dropout_after = drop; s.use_bias = bias;
+  s.in = in;
+  s.units = units;
+  s.act = act;
+  s.dropout_after = drop;
+  s.use_bias = bias;
   s.act_param = param;
   return s;
 }
@@ -44,8 +48,8 @@ static DenseSpec D(index_t in, index_t units, Activation act, float drop = 0.f, 
 // at once; with hold_data on for the HELD modes.
 enum Mode { kResident, kStream1, kStream2, kStreamAll, kHeldResident, kHeldStream2, kModes };
 static const char* mode_name(int m) {
-  static const char* names[] = {"resident", "streamed 1", "streamed 2", "streamed all",
-                                "held resident", "held streamed 2"};
+  static const char* names[] = {"resident",     "streamed 1",    "streamed 2",
+                                "streamed all", "held resident", "held streamed 2"};
   return names[m];
 }
 
@@ -64,13 +68,16 @@ static void run(const Case& c, int mode) {
   for (index_t i = 0; i < n; ++i) {
     labels[i] = static_cast<std::int64_t>(gen() % out);
     for (index_t j = 0; j < out; ++j)
-      values[i * out + j] = c.loss.kind == LossKind::MSE ? nd(gen)
+      values[i * out + j] = c.loss.kind == LossKind::MSE             ? nd(gen)
                             : c.loss.kind == LossKind::CategoricalCE ? (j == labels[i] ? 1.f : 0.f)
                                                                      : float(gen() % 2);
   }
   Targets t;
   if (c.loss.kind == LossKind::SparseCE) t.labels = labels.data();
-  else { t.values = values.data(); t.cols = out; }
+  else {
+    t.values = values.data();
+    t.cols = out;
+  }
   const float* w = c.weighted ? sw.data() : nullptr;
 
   Net cpu(c.layers, c.input_dropout, 99, Device::Cpu);
@@ -92,8 +99,8 @@ static void run(const Case& c, int mode) {
     gpu.get_params(p.data());
     for (index_t i = 0; i < np; ++i)
       if (p[i] != cpu.params()[i]) {
-        CHECK(false, "%s (%s) %s: param %ld: %g vs %g", c.name, mode_name(mode), when,
-              long(i), cpu.params()[i], p[i]);
+        CHECK(false, "%s (%s) %s: param %ld: %g vs %g", c.name, mode_name(mode), when, long(i),
+              cpu.params()[i], p[i]);
         return;
       }
     gpu.get_grads(g.data());
@@ -122,10 +129,12 @@ static void run(const Case& c, int mode) {
   std::vector<float> lrs(ceil_div(n, bs));
   for (size_t i = 0; i < lrs.size(); ++i) lrs[i] = 0.01f / (1 + i);
   HostData h;
-  h.X = X.data(); h.y = t; h.sw = w; h.n = n;
+  h.X = X.data();
+  h.y = t;
+  h.sw = w;
+  h.n = n;
   for (int e = 0; e < 2; ++e) {
-    EpochStats a = cpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr,
-                                   0.01f, BatchHook{});
+    EpochStats a = cpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr, 0.01f, BatchHook{});
     EpochStats b = gpu.train_epoch(h, bs, c.shuffle, e ? lrs.data() : nullptr, 0.01f, BatchHook{});
     same_stats(a, b, "train_epoch");
     same_params("after train_epoch");
@@ -136,36 +145,43 @@ static void run(const Case& c, int mode) {
     hv.n = 50;
     gpu.fit(h, bs, 2, c.shuffle, nullptr, 0.01f, &hv, 32, &tr, &va);
     for (int e = 0; e < 2; ++e) {
-      same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f,
-                                 BatchHook{}), tr[e], "fit");
+      same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, BatchHook{}), tr[e], "fit");
       same_stats(cpu.evaluate(hv, 32), va[e], "fit val");
     }
     same_params("after fit");
     std::vector<double> la, lb;
-    auto stop3a = [&](index_t b, double l, const std::vector<double>&) { la.push_back(l); return b < 2; };
-    auto stop3b = [&](index_t b, double l, const std::vector<double>&) { lb.push_back(l); return b < 2; };
+    auto stop3a = [&](index_t b, double l, const std::vector<double>&) {
+      la.push_back(l);
+      return b < 2;
+    };
+    auto stop3b = [&](index_t b, double l, const std::vector<double>&) {
+      lb.push_back(l);
+      return b < 2;
+    };
     same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, stop3a),
-               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, stop3b),
-               "hooked epoch");
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, stop3b), "hooked epoch");
     CHECK(la == lb && la.size() == 3, "%s: hook losses", c.name);
     same_params("after hooked epoch");
     // A progress-display hook (an interval longer than the epoch): called for the last batch only.
     std::vector<index_t> ba, bb;
     la.clear();
     lb.clear();
-    BatchHook slow_a([&](index_t b, double l, const std::vector<double>&) {
-      ba.push_back(b);
-      la.push_back(l);
-      return true;
-    }, 1e9);
-    BatchHook slow_b([&](index_t b, double l, const std::vector<double>&) {
-      bb.push_back(b);
-      lb.push_back(l);
-      return true;
-    }, 1e9);
+    BatchHook slow_a(
+        [&](index_t b, double l, const std::vector<double>&) {
+          ba.push_back(b);
+          la.push_back(l);
+          return true;
+        },
+        1e9);
+    BatchHook slow_b(
+        [&](index_t b, double l, const std::vector<double>&) {
+          bb.push_back(b);
+          lb.push_back(l);
+          return true;
+        },
+        1e9);
     same_stats(cpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, slow_a),
-               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, slow_b),
-               "throttled hook epoch");
+               gpu.train_epoch(h, bs, c.shuffle, nullptr, 0.01f, slow_b), "throttled hook epoch");
     CHECK(ba == bb && bb.size() == 1 && bb[0] == ceil_div(n, bs) - 1 && la == lb,
           "%s: throttled hook", c.name);
     same_params("after throttled hook epoch");
@@ -198,26 +214,63 @@ static void run(const Case& c, int mode) {
   gpu.apply_update(0.02f);
   same_params("after explicit step");
   CHECK(cpu.step == gpu.step && cpu.train_forwards == gpu.train_forwards &&
-        cpu.epochs_shuffled == gpu.epochs_shuffled, "%s: counters", c.name);
+            cpu.epochs_shuffled == gpu.epochs_shuffled,
+        "%s: counters", c.name);
 }
 
 int main() {
   using A = Activation;
   OptimSpec adam;
-  OptimSpec sgd; sgd.kind = OptimKind::SGD; sgd.momentum = 0.9f; sgd.nesterov = true;
-  OptimSpec plain; plain.kind = OptimKind::SGD;
-  OptimSpec adamw; adamw.kind = OptimKind::AdamW; adamw.weight_decay = 0.01f;
+  OptimSpec sgd;
+  sgd.kind = OptimKind::SGD;
+  sgd.momentum = 0.9f;
+  sgd.nesterov = true;
+  OptimSpec plain;
+  plain.kind = OptimKind::SGD;
+  OptimSpec adamw;
+  adamw.kind = OptimKind::AdamW;
+  adamw.weight_decay = 0.01f;
   std::vector<Case> cases = {
-      {"softmax+sparseCE", {D(12, 16, A::ReLU, 0.3f), D(16, 8, A::Tanh), D(8, 5, A::Softmax)}, 0.1f,
-       {LossKind::SparseCE, false}, adam, {MetricKind::SparseAccuracy}, true, true},
-      {"gelu+mse", {D(12, 7, A::GELU), D(7, 5, A::Linear)}, 0.f, {LossKind::MSE, false}, sgd,
-       {MetricKind::MAE, MetricKind::MSE}, false, false},
-      {"sigmoid+bce", {D(12, 9, A::LeakyReLU, 0.2f, true, 0.1f), D(9, 5, A::Sigmoid)}, 0.f, {LossKind::BCE, false},
-       adamw, {MetricKind::BinaryAccuracy, MetricKind::MSE}, true, true},
-      {"logits+cce", {D(12, 5, A::Linear, 0.f, false)}, 0.f, {LossKind::CategoricalCE, true}, plain,
-       {MetricKind::CategoricalAccuracy}, true, false},
-      {"tanh out+mse", {D(12, 6, A::GELUTanh), D(6, 5, A::Tanh)}, 0.2f, {LossKind::MSE, false}, adam,
-       {MetricKind::MAE}, true, true},
+      {"softmax+sparseCE",
+       {D(12, 16, A::ReLU, 0.3f), D(16, 8, A::Tanh), D(8, 5, A::Softmax)},
+       0.1f,
+       {LossKind::SparseCE, false},
+       adam,
+       {MetricKind::SparseAccuracy},
+       true,
+       true},
+      {"gelu+mse",
+       {D(12, 7, A::GELU), D(7, 5, A::Linear)},
+       0.f,
+       {LossKind::MSE, false},
+       sgd,
+       {MetricKind::MAE, MetricKind::MSE},
+       false,
+       false},
+      {"sigmoid+bce",
+       {D(12, 9, A::LeakyReLU, 0.2f, true, 0.1f), D(9, 5, A::Sigmoid)},
+       0.f,
+       {LossKind::BCE, false},
+       adamw,
+       {MetricKind::BinaryAccuracy, MetricKind::MSE},
+       true,
+       true},
+      {"logits+cce",
+       {D(12, 5, A::Linear, 0.f, false)},
+       0.f,
+       {LossKind::CategoricalCE, true},
+       plain,
+       {MetricKind::CategoricalAccuracy},
+       true,
+       false},
+      {"tanh out+mse",
+       {D(12, 6, A::GELUTanh), D(6, 5, A::Tanh)},
+       0.2f,
+       {LossKind::MSE, false},
+       adam,
+       {MetricKind::MAE},
+       true,
+       true},
   };
   for (const Case& c : cases)
     for (int mode = 0; mode < kModes; ++mode) run(c, mode);

@@ -18,8 +18,8 @@ struct ActivationKernels {
   // Rows [r0, r1) of a contiguous [rows, cols] matrix.
   void (*softmax_forward_rows)(const float* x, float* y, index_t r0, index_t r1, index_t cols,
                                bool log);
-  void (*softmax_backward_rows)(const float* dy, const float* x, float* dx, index_t r0,
-                                index_t r1, index_t cols, bool log);
+  void (*softmax_backward_rows)(const float* dy, const float* x, float* dx, index_t r0, index_t r1,
+                                index_t cols, bool log);
 };
 
 const ActivationKernels& activation_kernels_generic();

@@ -158,8 +158,8 @@ index_t k_pass(index_t K, const GemmKernels& ks) { return ceil_div(K, ceil_div(K
 // C^T = B^T A^T: the same product with the roles of rows and columns swapped (no bias: it would
 // lie along the other dimension).
 Problem transposed(const Problem& p) {
-  return Problem{p.N, p.M, p.K, p.alpha, p.B, p.cs_b, p.rs_b, p.A, p.cs_a, p.rs_a,
-                 p.beta, p.C, p.cs_c, p.rs_c, p.ep};
+  return Problem{p.N,    p.M,    p.K,    p.alpha, p.B,    p.cs_b, p.rs_b, p.A,
+                 p.cs_a, p.rs_a, p.beta, p.C,     p.cs_c, p.rs_c, p.ep};
 }
 
 }  // namespace
@@ -283,8 +283,7 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   // often than it is used). The split_n knob forces one-panel chunks (the most stealing).
   const index_t max_panels = ceil_div(nc_max, NR);
   index_t n_jp = 1;
-  if (nt > 1)
-    n_jp = std::min(ceil_div(8 * nt, n_ic), std::max<index_t>(1, max_panels / 4));
+  if (nt > 1) n_jp = std::min(ceil_div(8 * nt, n_ic), std::max<index_t>(1, max_panels / 4));
   const int split_mode = g_split_n.load(std::memory_order_relaxed);
   if (split_mode >= 1) n_jp = max_panels;
   // Mode 2 (tests): never wait for a panel another thread is packing, pack a copy.
@@ -303,7 +302,8 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   if (tl_panel_state.size() < static_cast<size_t>(n_pc * max_panels))
     tl_panel_state = std::vector<std::atomic<std::int32_t>>(static_cast<size_t>(n_pc * max_panels));
   std::atomic<std::int32_t>* panel_state = tl_panel_state.data();
-  for (index_t i = 0; i < n_pc * max_panels; ++i) panel_state[i].store(0, std::memory_order_relaxed);
+  for (index_t i = 0; i < n_pc * max_panels; ++i)
+    panel_state[i].store(0, std::memory_order_relaxed);
   if (tl_ranges.size() < static_cast<size_t>(n_jc) * nt)
     tl_ranges = std::vector<TaskRange>(static_cast<size_t>(n_jc) * nt);
   TaskRange* ranges = tl_ranges.data();
@@ -392,8 +392,8 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
             const index_t m = std::min(MR, mc - ir), n = std::min(NR, j1 - jr);
             ep.bias = bias ? bias + (jr - j0) : nullptr;
             ks.strided[m - 1](kc, asrc + ir * p.rs_a, p.rs_a, p.cs_a, bpanel ? bpanel : bsrc + jr,
-                              bpanel ? NR : p.rs_b, cblk + ir * p.rs_c + (jr - j0) * p.cs_c,
-                              p.rs_c, p.cs_c, m, n, ep);
+                              bpanel ? NR : p.rs_b, cblk + ir * p.rs_c + (jr - j0) * p.cs_c, p.rs_c,
+                              p.cs_c, m, n, ep);
           };
           if (kc * (j1 - j0) <= kSmallBlockFloats) {
             // The whole B block fits in L1 (short K): sweep C row by row, so each row of C is
@@ -403,9 +403,9 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
             if (pack_a) {
               ep.bias = bias;
               for (index_t ir = 0; ir < mc; ir += MR)
-                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0,
-                                                         bsrc + j0, p.rs_b, cblk + ir * p.rs_c,
-                                                         p.rs_c, p.cs_c, j1 - j0, ep);
+                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0, bsrc + j0,
+                                                         p.rs_b, cblk + ir * p.rs_c, p.rs_c, p.cs_c,
+                                                         j1 - j0, ep);
             } else {
               for (index_t ir = 0; ir < mc; ir += MR)
                 for (index_t jr = j0; jr < j1; jr += NR) strided_tile(ir, jr, bp[(jr - j0) / NR]);
@@ -421,24 +421,21 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
                 const index_t jr = q * NR;
                 ep.bias = bias ? bias + (jr - j0) : nullptr;
                 ks.packed_column(kc, apk, mc, bp ? bp : bsrc + jr, bp ? NR : p.rs_b,
-                                 cblk + (jr - j0) * p.cs_c, p.rs_c, p.cs_c,
-                                 std::min(NR, j1 - jr), ep);
+                                 cblk + (jr - j0) * p.cs_c, p.rs_c, p.cs_c, std::min(NR, j1 - jr),
+                                 ep);
               } else {
                 for (index_t ir = 0; ir < mc; ir += MR) strided_tile(ir, q * NR, bp);
               }
             }
           }
         }
-        if (!tile_act)
-          apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
+        if (!tile_act) apply_activation(act, p.ep.act_param, cblk, mc, j1 - j0, p.rs_c, p.cs_c);
       }
     }
   };
   for (index_t g = 0; g < n_jc; ++g) {
-    if (nt <= 1)
-      block(g, 0);
-    else
-      run_team(nt, [&](int tid, int) { block(g, tid); });
+    if (nt <= 1) block(g, 0);
+    else run_team(nt, [&](int tid, int) { block(g, tid); });
   }
 }
 
@@ -520,7 +517,8 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     using gemm_detail::transposed;
     const bool fortran_c = cs_c != 1 && rs_c == 1;
     const auto tiles = [&](index_t rows, index_t cols) {
-      return static_cast<double>(round_up(rows, ks.mr)) * static_cast<double>(round_up(cols, ks.nr));
+      return static_cast<double>(round_up(rows, ks.mr)) *
+             static_cast<double>(round_up(cols, ks.nr));
     };
     const bool narrow = cs_c == 1 && N < ks.nr && tiles(N, M) < 0.8 * tiles(M, N);
     if (fortran_c || narrow) p = transposed(p);

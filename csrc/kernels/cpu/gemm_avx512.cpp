@@ -10,8 +10,8 @@ namespace fusednet {
 
 // A block 192 x 256 floats = 192 KiB (Zen 4 L2: 1 MiB); a kc x 32 panel of B is 32 KiB.
 const GemmKernels& gemm_kernels_avx512() {
-  return FN_SIMD_NS::gemm::table<FN_SIMD_NS::VecAvx512, 12, 2, 24>("sgemm_kernel_avx512_12x32",
-                                                                   192, 256, 4096);
+  return FN_SIMD_NS::gemm::table<FN_SIMD_NS::VecAvx512, 12, 2, 24>("sgemm_kernel_avx512_12x32", 192,
+                                                                   256, 4096);
 }
 
 }  // namespace fusednet

@@ -6,8 +6,8 @@
 namespace fusednet {
 
 const GemmKernels& gemm_kernels_generic() {
-  return FN_SIMD_NS::gemm::table<FN_SIMD_NS::VecGeneric, 4, 4, 8>("sgemm_kernel_generic_4x16",
-                                                                  128, 256, 4096);
+  return FN_SIMD_NS::gemm::table<FN_SIMD_NS::VecGeneric, 4, 4, 8>("sgemm_kernel_generic_4x16", 128,
+                                                                  256, 4096);
 }
 
 }  // namespace fusednet

@@ -28,6 +28,20 @@ struct MicroKernel {
   static constexpr int W = V::width;
   static constexpr int NR = NV * W;
 
+  // C = acc and C += acc for a full tile of a row-major C.
+  template <int R>
+  static FN_INLINE void store_full(reg (&acc)[R][NV], float* c, index_t rs_c) {
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
+        V::store(c + i * rs_c + j * W, acc[i][j]);
+  }
+  template <int R>
+  static FN_INLINE void add_full(reg (&acc)[R][NV], float* c, index_t rs_c) {
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) {
+      float* p = c + i * rs_c + j * W;
+      V::store(p, V::add(V::load(p), acc[i][j]));
+    }
+  }
+
   // The epilogue on the finished tile: alpha, beta * C, bias, relu / leaky_relu in registers.
   // Full tiles of a row-major C are read and written in place; edge tiles and other layouts go
   // through a small buffer so no lane ever touches memory outside the m x n tile.
@@ -39,15 +53,10 @@ struct MicroKernel {
     // or adds, nothing else (short K makes this epilogue a fair share of the work).
     if (direct && ep.alpha == 1.0f && !ep.bias && ep.act == kTileNone &&
         (ep.beta == 0.0f || ep.beta == 1.0f)) {
-      if (ep.beta == 0.0f) {
-        FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
-          V::store(c + i * rs_c + j * W, acc[i][j]);
-      } else {
-        FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j) {
-          float* p = c + i * rs_c + j * W;
-          V::store(p, V::add(V::load(p), acc[i][j]));
-        }
-      }
+      if (ep.beta == 0.0f)
+        store_full(acc, c, rs_c);
+      else
+        add_full(acc, c, rs_c);
       return;
     }
     alignas(64) float tmp[R * NR];

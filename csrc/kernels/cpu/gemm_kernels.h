@@ -29,8 +29,8 @@ struct TileEpilogue {
   float act_param = 0.0f;       // leaky_relu negative slope
 };
 
-using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b, index_t rs_b, float* c,
-                              index_t rs_c, index_t cs_c, index_t m, index_t n,
+using PackedKernel = void (*)(index_t kc, const float* a_packed, const float* b, index_t rs_b,
+                              float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
                               const TileEpilogue& ep);
 using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a,
                                const float* b, index_t rs_b, float* c, index_t rs_c, index_t cs_c,
@@ -39,8 +39,8 @@ using StridedKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t
 // all, C and the bias (if any) at their first column. A null b[q] is a full panel read in place
 // at b_in_place + q * NR with row stride rs_in_place.
 using PackedRowFn = void (*)(index_t kc, const float* a, const float* const* b, index_t count,
-                             const float* b_in_place, index_t rs_in_place, float* c,
-                             index_t rs_c, index_t cs_c, index_t n, const TileEpilogue& ep);
+                             const float* b_in_place, index_t rs_in_place, float* c, index_t rs_c,
+                             index_t cs_c, index_t n, const TileEpilogue& ep);
 // A column of tiles: a whole packed A block (mc rows) against one B panel (n <= NR columns).
 using PackedColumnFn = void (*)(index_t kc, const float* a, index_t mc, const float* b,
                                 index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t n,
@@ -55,9 +55,9 @@ using PackAFn = void (*)(index_t mc, index_t kc, const float* a, index_t rs_a, i
 // The small-problem path: all of C (m x n, n <= 2 * simd_width) from A and B read in place, B by
 // rows (B(k, j) = b[k * rs_b + j]), A and C through any strides; no packing, no buffers. The
 // sums run in K passes of kb, as the blocked path's, so both give the same bits.
-using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float* a,
-                         index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
-                         index_t rs_c, index_t cs_c, const TileEpilogue& ep);
+using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float* a, index_t rs_a,
+                         index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
+                         index_t cs_c, const TileEpilogue& ep);
 
 constexpr int kMaxMR = 16;
 

@@ -58,8 +58,7 @@ struct RowScale {
   double weight_of(index_t i) const { return weight ? static_cast<double>(weight[i]) : 1.0; }
 };
 
-RowScale make_scale(const float* sample_weight, index_t rows, Reduction reduction,
-                    double per_row) {
+RowScale make_scale(const float* sample_weight, index_t rows, Reduction reduction, double per_row) {
   double base = per_row;
   if (reduction == Reduction::Mean && rows > 0) base /= static_cast<double>(rows);
   return RowScale{base, sample_weight};
@@ -132,7 +131,7 @@ double bce_row_generic(const float* FN_RESTRICT z, const float* FN_RESTRICT t,
   for (index_t j = 0; j < cols; ++j) {
     const float zj = z[j], tj = t[j];
     const float e = std::exp(-std::fabs(zj));  // in (0, 1]: no overflow on either branch
-    const float small = e / (1.0f + e);         // sigmoid(-|z|)
+    const float small = e / (1.0f + e);  // sigmoid(-|z|)
     // sigmoid(z) - t as (1 - t) - sigmoid(-z) for z >= 0: keeps the tiny gradient of a confident
     // right answer (t = 1, z >> 0) instead of rounding 1/(1 + e) to 1 and getting 0.
     const float diff = zj >= 0.0f ? (1.0f - tj) - small : small - tj;
@@ -217,11 +216,33 @@ double softmax_ce_soft_row(const LossKernels& k, const float* FN_RESTRICT z,
   for (index_t j = 0; j < cols; ++j)
     if (z[j] == r.max) {
       const double tj = static_cast<double>(t[j]);
-      dz[j] = static_cast<float>(static_cast<double>(coef) *
-                                 (((t_sum - tj) - tj * static_cast<double>(r.rest)) /
-                                  static_cast<double>(r.sum)));
+      dz[j] = static_cast<float>(
+          static_cast<double>(coef) *
+          (((t_sum - tj) - tj * static_cast<double>(r.rest)) / static_cast<double>(r.sum)));
     }
   return t_sum * std::log1p(static_cast<double>(r.rest)) + tz_sum;
+}
+
+// The elementwise losses (mse, binary cross-entropy): each row's loss is the mean over its columns
+// of an elementwise term, weighted. column(begin, count, weights, base) sums w_i * term over the
+// rows [begin, begin + count) of a one-column batch (the blocked fast path); row(offset, coef) is
+// one row's sum of terms, writing its gradient scaled by coef. grad_factor: d term / d input's
+// constant (2 for mse, 1 for bce).
+template <typename Column, typename Row>
+double elementwise_loss(const float* sample_weight, index_t rows, index_t cols, Reduction reduction,
+                        double* row_loss, double grad_factor, Column column, Row row) {
+  const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
+  const RowScale s = make_scale(sample_weight, rows, reduction, grad_factor * inv_cols);
+  if (cols == 1)
+    return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
+      return column(begin, count, sample_weight ? sample_weight + begin : nullptr, s.base);
+    });
+  for_each_row(rows, cols, [&](index_t i) {
+    const double w = s.weight_of(i);
+    const double sum = row(i * cols, static_cast<float>(s.base * w));
+    row_loss[i] = w * sum * inv_cols;
+  });
+  return reduce_rows(row_loss, rows, reduction);
 }
 
 }  // namespace
@@ -230,44 +251,28 @@ double softmax_ce_soft_row(const LossKernels& k, const float* FN_RESTRICT z,
 
 double mse_cpu(const float* pred, const float* target, const float* sample_weight, float* dpred,
                index_t rows, index_t cols, Reduction reduction, double* row_loss) {
-  const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
-  const RowScale s = make_scale(sample_weight, rows, reduction, 2.0 * inv_cols);
-  if (cols == 1)
-    return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
-      return mse_column(pred + begin, target + begin,
-                        sample_weight ? sample_weight + begin : nullptr, dpred + begin, count,
-                        s.base);
-    });
-  for_each_row(rows, cols, [&](index_t i) {
-    const double w = s.weight_of(i);
-    const index_t off = i * cols;
-    const double sum = mse_row(pred + off, target + off, dpred + off, cols,
-                               static_cast<float>(s.base * w));
-    row_loss[i] = w * sum * inv_cols;
-  });
-  return reduce_rows(row_loss, rows, reduction);
+  return elementwise_loss(
+      sample_weight, rows, cols, reduction, row_loss, 2.0,
+      [&](index_t begin, index_t count, const float* w, double base) {
+        return mse_column(pred + begin, target + begin, w, dpred + begin, count, base);
+      },
+      [&](index_t off, float coef) {
+        return mse_row(pred + off, target + off, dpred + off, cols, coef);
+      });
 }
 
 double binary_cross_entropy_cpu(const float* logits, const float* targets,
                                 const float* sample_weight, float* dlogits, index_t rows,
                                 index_t cols, Reduction reduction, double* row_loss) {
-  const double inv_cols = cols > 0 ? 1.0 / static_cast<double>(cols) : 0.0;
-  const RowScale s = make_scale(sample_weight, rows, reduction, inv_cols);
   const LossKernels& k = loss_kernels(active_cpu_isa());
-  if (cols == 1)
-    return sum_row_blocks(rows, reduction, row_loss, [&](index_t begin, index_t count) {
-      return k.bce_column(logits + begin, targets + begin,
-                          sample_weight ? sample_weight + begin : nullptr, dlogits + begin, count,
-                          s.base);
-    });
-  for_each_row(rows, cols, [&](index_t i) {
-    const double w = s.weight_of(i);
-    const index_t off = i * cols;
-    const double sum = k.bce(logits + off, targets + off, dlogits + off, cols,
-                               static_cast<float>(s.base * w));
-    row_loss[i] = w * sum * inv_cols;
-  });
-  return reduce_rows(row_loss, rows, reduction);
+  return elementwise_loss(
+      sample_weight, rows, cols, reduction, row_loss, 1.0,
+      [&](index_t begin, index_t count, const float* w, double base) {
+        return k.bce_column(logits + begin, targets + begin, w, dlogits + begin, count, base);
+      },
+      [&](index_t off, float coef) {
+        return k.bce(logits + off, targets + off, dlogits + off, cols, coef);
+      });
 }
 
 double softmax_cross_entropy_cpu(const float* logits, const std::int64_t* labels,

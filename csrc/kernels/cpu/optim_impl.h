@@ -23,8 +23,8 @@ struct AdamVec {
   explicit AdamVec(const AdamCoeffs& c)
       : b1(V::set1(c.beta1)), omb1(V::set1(c.one_minus_beta1)), b2(V::set1(c.beta2)),
         omb2(V::set1(c.one_minus_beta2)), step_size(V::set1(c.step_size)),
-        inv_sqrt_bc2(V::set1(c.inv_sqrt_bc2)), eps(V::set1(c.eps)),
-        wd(V::set1(c.weight_decay)), decay_factor(V::set1(c.decay_factor)) {}
+        inv_sqrt_bc2(V::set1(c.inv_sqrt_bc2)), eps(V::set1(c.eps)), wd(V::set1(c.weight_decay)),
+        decay_factor(V::set1(c.decay_factor)) {}
 };
 
 template <class V, Decay D>

@@ -41,9 +41,8 @@ void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
   }
   // Slabs of whole 16-column groups, about 4 per thread; every row of a slab is read in order.
   const index_t width = round_up(ceil_div(cols, 4 * static_cast<index_t>(nt)), kMinCols);
-  parallel_for(cols, width, nt, [&](index_t j0, index_t j1) {
-    k.bias_grad_cols(dy, db, rows, cols, j0, j1);
-  });
+  parallel_for(cols, width, nt,
+               [&](index_t j0, index_t j1) { k.bias_grad_cols(dy, db, rows, cols, j0, j1); });
 }
 
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols) {

@@ -259,9 +259,7 @@ struct VecAvx2 {
     return _mm_cvtss_f32(x);
   }
   // To doubles (lanes 0-3, lanes 4-7), and two halves (VecAvx2d::demote's) into one vector.
-  static FN_INLINE __m256d promote_lo(reg v) {
-    return _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-  }
+  static FN_INLINE __m256d promote_lo(reg v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
   static FN_INLINE __m256d promote_hi(reg v) {
     return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
   }

@@ -141,19 +141,19 @@ void launch_elementwise(index_t n, bool aligned, Vec4 vec4, Scalar scalar) {
 }
 
 // mode 0: from the forward input, 1: from the forward output (checked by the caller).
-void activation_backward_any(int mode, Activation act, float param, const float* dy,
-                             const float* x, float* dx, index_t n, CudaStream stream) {
+void activation_backward_any(int mode, Activation act, float param, const float* dy, const float* x,
+                             float* dx, index_t n, CudaStream stream) {
   const int a = static_cast<int>(act);
   launch_elementwise(
       n, dev::aligned16(dy) && dev::aligned16(x) && dev::aligned16(dx),
       [&](unsigned grid, int block, index_t quads) {
         activation_backward_vec4_kernel<<<grid, block, 0, as_stream(stream)>>>(
-            a, param, mode, reinterpret_cast<const float4*>(dy),
-            reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(dx), quads);
+            a, param, mode, reinterpret_cast<const float4*>(dy), reinterpret_cast<const float4*>(x),
+            reinterpret_cast<float4*>(dx), quads);
       },
       [&](unsigned grid, int block, index_t off, index_t count) {
-        activation_backward_kernel<<<grid, block, 0, as_stream(stream)>>>(
-            a, param, mode, dy + off, x + off, dx + off, count);
+        activation_backward_kernel<<<grid, block, 0, as_stream(stream)>>>(a, param, mode, dy + off,
+                                                                          x + off, dx + off, count);
       });
 }
 }  // namespace
@@ -170,8 +170,8 @@ void activation_forward_cuda(Activation act, float param, const float* x, float*
             a, param, reinterpret_cast<const float4*>(x), reinterpret_cast<float4*>(y), quads);
       },
       [&](unsigned grid, int block, index_t off, index_t count) {
-        activation_forward_kernel<<<grid, block, 0, as_stream(stream)>>>(a, param, x + off,
-                                                                         y + off, count);
+        activation_forward_kernel<<<grid, block, 0, as_stream(stream)>>>(a, param, x + off, y + off,
+                                                                         count);
       });
 }
 
@@ -182,8 +182,7 @@ void activation_backward_cuda(Activation act, float param, const float* dy, cons
 }
 
 void activation_backward_from_output_cuda(Activation act, float param, const float* dy,
-                                          const float* y, float* dx, index_t n,
-                                          CudaStream stream) {
+                                          const float* y, float* dx, index_t n, CudaStream stream) {
   check_derivative_from_output(act, param);
   activation_backward_any(1, act, param, dy, y, dx, n, stream);
 }

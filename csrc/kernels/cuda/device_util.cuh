@@ -65,8 +65,8 @@ __device__ __forceinline__ float activate(int act, float param, float x) {
 // slope gives NaN there too).
 __device__ __forceinline__ float activate_grad(int act, float param, float dy, float x) {
   return act == 0 ? dy : dy * actmath::visit(static_cast<Activation>(act), [&](auto A) {
-    return actmath::derivative<decltype(A)::value, DeviceMath>(x, param);
-  });
+                           return actmath::derivative<decltype(A)::value, DeviceMath>(x, param);
+                         });
 }
 
 // dy * f'(x) from the forward OUTPUT y (Linear, ReLU, LeakyReLU with slope > 0, Sigmoid, Tanh).
@@ -74,11 +74,10 @@ __device__ __forceinline__ float activate_grad_from_output(int act, float param,
                                                            float y) {
   return actmath::visit(static_cast<Activation>(act), [&](auto A) {
     constexpr Activation a = decltype(A)::value;
-    if constexpr (a == Activation::ReLU || a == Activation::LeakyReLU ||
-                  a == Activation::Sigmoid || a == Activation::Tanh)
+    if constexpr (a == Activation::ReLU || a == Activation::LeakyReLU || a == Activation::Sigmoid ||
+                  a == Activation::Tanh)
       return dy * actmath::derivative_from_output<a>(y, param);
-    else
-      return dy;
+    else return dy;
   });
 }
 

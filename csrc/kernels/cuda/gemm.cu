@@ -51,8 +51,7 @@ __global__ void gemm_ref_kernel(GemmArgs g) {
 // and one block fits. The cost is a few spilled values: about 5 local loads (L1 hits) per 512
 // FMAs in the k loop, the rest in the once-per-tile epilogue (cuobjdump, sm_80 and sm_90).
 template <int BM, int BN, bool A_KM, bool B_KM>
-__global__ void __launch_bounds__((BM / 8) * (BN / 8), BM >= 128 ? 2 : 1)
-    sgemm_kernel(GemmArgs g) {
+__global__ void __launch_bounds__((BM / 8) * (BN / 8), BM >= 128 ? 2 : 1) sgemm_kernel(GemmArgs g) {
   if (g.k_split > 0) {  // multiples of 8 keep every 128-bit alignment of A and B
     const index_t k0 = static_cast<index_t>(blockIdx.z) * g.k_split;
     g.A += k0 * g.cs_a;
@@ -156,8 +155,8 @@ void pick_layout(const float* X, index_t rows, index_t K, index_t& s_row, index_
   if (K == 1) s_k = 1;
   if (rows == 1 && s_k != 1) s_row = 1;
   k_major = s_k == 1 || s_row != 1;  // neither unit: scalar loads, either mapping is correct
-  vec = (k_major ? (s_k == 1 && s_row % 4 == 0) : (s_row == 1 && s_k % 4 == 0)) &&
-        dev::aligned16(X);
+  vec =
+      (k_major ? (s_k == 1 && s_row % 4 == 0) : (s_row == 1 && s_k % 4 == 0)) && dev::aligned16(X);
 }
 
 // splits > 1: a split-K partial pass, one grid z slice per K slice (GemmArgs::k_split).
@@ -188,8 +187,8 @@ int split_k_slices(index_t M, index_t N, index_t K, int sms, index_t* slice) {
   const index_t tiles = ceil_div(M, 64) * ceil_div(N, 64);
   if (K < 2 * kSplitMinSlice || tiles >= sms) return 1;
   index_t want = ceil_div(index_t{4} * sms, tiles);  // about 8 warps per SM
-  want = std::min<index_t>({want, K / kSplitMinSlice, kSplitMax,
-                            kSplitWorkspaceFloats / std::max<index_t>(M * N, 1)});
+  want = std::min<index_t>(
+      {want, K / kSplitMinSlice, kSplitMax, kSplitWorkspaceFloats / std::max<index_t>(M * N, 1)});
   if (want < 2) return 1;
   *slice = ceil_div(ceil_div(K, want), 8) * 8;
   return static_cast<int>(ceil_div(K, *slice));
@@ -211,8 +210,7 @@ float* split_k_workspace(int device, index_t floats) {
   return b.as<float>();
 }
 
-void launch_split_k(const GemmArgs& g, bool a_km, bool b_km, int splits, index_t slice,
-                    float* ws) {
+void launch_split_k(const GemmArgs& g, bool a_km, bool b_km, int splits, index_t slice, float* ws) {
   GemmArgs part = g;
   part.alpha = 1.0f;
   part.beta = 0.0f;
@@ -257,11 +255,20 @@ GemmArgs make_args(index_t M, index_t N, index_t K, float alpha, const float* A,
   check_elementwise(epi.act);
   const int act = static_cast<int>(epi.act);
   GemmArgs g{};
-  g.M = M; g.N = N; g.K = K;
-  g.alpha = alpha; g.beta = beta;
-  g.A = A; g.rs_a = rs_a; g.cs_a = cs_a;
-  g.B = B; g.rs_b = rs_b; g.cs_b = cs_b;
-  g.C = C; g.rs_c = rs_c; g.cs_c = cs_c;
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.alpha = alpha;
+  g.beta = beta;
+  g.A = A;
+  g.rs_a = rs_a;
+  g.cs_a = cs_a;
+  g.B = B;
+  g.rs_b = rs_b;
+  g.cs_b = cs_b;
+  g.C = C;
+  g.rs_c = rs_c;
+  g.cs_c = cs_c;
   g.bias = epi.bias;
   g.act = act;
   g.act_param = epi.act_param;
@@ -275,8 +282,8 @@ using namespace gemm_gpu;  // the kernels and launch decisions above
 void gemm_ref_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                    index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                    index_t rs_c, index_t cs_c, const Epilogue& epilogue, CudaStream stream) {
-  GemmArgs g = make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c,
-                         epilogue);
+  GemmArgs g =
+      make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, epilogue);
   if (M <= 0 || N <= 0) return;
   const dim3 block(16, 16);
   const dim3 grid(static_cast<unsigned>(std::min<index_t>(ceil_div(N, 16), 65535)),
@@ -289,8 +296,8 @@ void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, ind
                index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                index_t rs_c, index_t cs_c, const Epilogue& epilogue, bool allow_tf32,
                CudaStream stream) {
-  GemmArgs g = make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c,
-                         epilogue);
+  GemmArgs g =
+      make_args(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, epilogue);
   if (M <= 0 || N <= 0) return;
   bool a_km, b_km;
   pick_layout(g.A, M, K, g.rs_a, g.cs_a, a_km, g.vec_a);

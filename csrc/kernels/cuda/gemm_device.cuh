@@ -144,6 +144,15 @@ struct TileLoader {
     }
   }
 
+  // Four consecutive floats in one 16-byte load (p 16-byte aligned).
+  static __device__ __forceinline__ void load4(const float* p, float (&dst)[4]) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    dst[0] = v.x;
+    dst[1] = v.y;
+    dst[2] = v.z;
+    dst[3] = v.w;
+  }
+
   __device__ __forceinline__ void load(index_t s_row, index_t s_k, index_t K, index_t k0, int tid,
                                        bool vec) {
 #pragma unroll
@@ -155,16 +164,14 @@ struct TileLoader {
       const int rl = rows_left[l];
       if (K_MAJOR) {
         if (vec && rl > 0 && gk + 3 < K) {
-          const float4 v = *reinterpret_cast<const float4*>(p);
-          r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
+          load4(p, r[l]);
         } else {
 #pragma unroll
           for (int q = 0; q < 4; ++q) r[l][q] = (rl > 0 && gk + q < K) ? p[q * s_k] : 0.0f;
         }
       } else {
         if (vec && gk < K && rl == 4) {
-          const float4 v = *reinterpret_cast<const float4*>(p);
-          r[l][0] = v.x; r[l][1] = v.y; r[l][2] = v.z; r[l][3] = v.w;
+          load4(p, r[l]);
         } else {
 #pragma unroll
           for (int q = 0; q < 4; ++q) r[l][q] = (q < rl && gk < K) ? p[q * s_row] : 0.0f;

@@ -120,8 +120,7 @@ __global__ void __launch_bounds__(256) sgemm_tf32_kernel(GemmArgs g) {
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, int src_bytes) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
-               "r"(src_bytes)
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(src_bytes)
                : "memory");
 #else
   __trap();
@@ -310,7 +309,8 @@ __global__ void __launch_bounds__(BN, 1) sgemm_tf32_v2_kernel(GemmArgs g) {
           for (int ni = 0; ni < 8; ++ni)
 #pragma unroll
             for (int e = 0; e < 2; ++e)
-              bf[ni][e] = __float_as_uint(sb[b_frag_offset(false, BN, wn * WARP_N, ni, kk, lane, e)]);
+              bf[ni][e] =
+                  __float_as_uint(sb[b_frag_offset(false, BN, wn * WARP_N, ni, kk, lane, e)]);
         }
 #pragma unroll
         for (int mi = 0; mi < 4; ++mi)
@@ -446,7 +446,8 @@ void launch_tf32(const GemmArgs& g, bool a_km, bool b_km, const DeviceFacts& f,
 int set_gemm_cuda_tf32_kernel(int kernel) {
   FN_CHECK(kernel >= -1 && kernel <= 3,
            "tf32 kernel: expected 0 (auto), 1 (v1), 2 (v2 128x128), 3 (v2 128x256) or -1 "
-           "(query), got ", kernel);
+           "(query), got ",
+           kernel);
   std::atomic<int>& knob = gemm_gpu::tf32_kernel_knob();
   return kernel < 0 ? knob.load() : knob.exchange(kernel);
 }

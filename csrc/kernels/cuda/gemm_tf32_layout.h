@@ -30,8 +30,8 @@ using idx = std::int64_t;
 
 constexpr int BM = 128, BK = 32, STAGES = 3, WARP_M = 64, WARP_N = 64;
 
-constexpr int km_floats(int rows) { return rows * BK; }         // k-major tile
-constexpr int mn_ld(int rows) { return rows + 8; }              // mn-major row pitch (floats)
+constexpr int km_floats(int rows) { return rows * BK; }  // k-major tile
+constexpr int mn_ld(int rows) { return rows + 8; }  // mn-major row pitch (floats)
 constexpr int mn_floats(int rows) { return BK * mn_ld(rows); }  // mn-major tile
 constexpr int tile_floats(bool k_major, int rows) {
   return k_major ? km_floats(rows) : mn_floats(rows);
@@ -56,9 +56,7 @@ FN_TF32_HD int tile_offset(bool k_major, int rows, int row, int k) {
 // Row i (0..15) of a 16-row mma A tile -> row within the tile's 16. k-major: i (ldmatrix reads
 // rows 0-7 and 8-15 as two 8x8 matrices). m-major: rows g and g+8 are the adjacent rows 2g, 2g+1,
 // so (a0, a1) and (a2, a3) are each one 64-bit load. C rows follow the same map.
-FN_TF32_HD int a_tile_row(bool k_major, int i) {
-  return k_major ? i : 2 * (i & 7) + (i >> 3);
-}
+FN_TF32_HD int a_tile_row(bool k_major, int i) { return k_major ? i : 2 * (i & 7) + (i >> 3); }
 
 // A fragment register e (0..3) of `lane` for the 16x8 mma tile whose first row is r0, k8 step kk
 // (0..3): a0 (g, t), a1 (g+8, t), a2 (g, t+4), a3 (g+8, t+4) with g = lane / 4, t = lane % 4.
@@ -111,9 +109,7 @@ FN_TF32_HD void c_frag_coords(int lane, int r, int& row, int& col) {
 // ---- cp.async of one operand tile -------------------------------------------------------------
 // The tile is OUTER x INNER in memory order: k-major OUTER = rows, INNER = BK; mn-major OUTER = BK,
 // INNER = rows. Thread tid moves, in pass p, the 16-byte chunk at (o, i .. i+3).
-FN_TF32_HD int chunk_passes(bool k_major, int rows, int threads) {
-  return rows * BK / 4 / threads;
-}
+FN_TF32_HD int chunk_passes(bool k_major, int rows, int threads) { return rows * BK / 4 / threads; }
 FN_TF32_HD void chunk_coords(bool k_major, int rows, int threads, int tid, int p, int& o, int& i) {
   const int inner = k_major ? BK : rows;
   const int cpr = inner / 4;  // chunks per outer line; threads % cpr == 0
@@ -127,9 +123,9 @@ FN_TF32_HD int chunk_dst(bool k_major, int rows_tile, int threads, int tid, int 
   return k_major ? km_offset(o, i) : o * mn_ld(rows_tile) + i;
 }
 struct Chunk {
-  idx src;   // element offset from the operand's base pointer (valid only when bytes > 0)
-  int dst;   // float offset in the tile
-  int bytes; // 0..16: the rest of the 16 bytes is zero-filled
+  idx src;  // element offset from the operand's base pointer (valid only when bytes > 0)
+  int dst;  // float offset in the tile
+  int bytes;  // 0..16: the rest of the 16 bytes is zero-filled
 };
 // X[row, k] = X[row * s_row + k * s_k], the unit stride along the contiguous dimension; the tile
 // starts at (row0, k0); rows x K in range.
@@ -138,11 +134,12 @@ FN_TF32_HD Chunk chunk_for(bool k_major, int rows_tile, int threads, int tid, in
   int o, i;
   chunk_coords(k_major, rows_tile, threads, tid, p, o, i);
   const idx row = k_major ? row0 + o : row0 + i;  // first row of the chunk
-  const idx k = k_major ? k0 + i : k0 + o;        // first k of the chunk
+  const idx k = k_major ? k0 + i : k0 + o;  // first k of the chunk
   const bool outer_ok = k_major ? row < rows : k < K;
   const idx inner_left = k_major ? K - k : rows - row;
   Chunk c;
-  c.bytes = !outer_ok || inner_left <= 0 ? 0 : (inner_left >= 4 ? 16 : static_cast<int>(inner_left) * 4);
+  c.bytes =
+      !outer_ok || inner_left <= 0 ? 0 : (inner_left >= 4 ? 16 : static_cast<int>(inner_left) * 4);
   c.src = c.bytes ? row * s_row + k * s_k : 0;
   c.dst = chunk_dst(k_major, rows_tile, threads, tid, p);
   return c;

@@ -17,7 +17,7 @@ constexpr int kThreads = 256;
 constexpr int kWarpsPerBlock = kThreads / dev::kWarp;
 
 // Loop over this warp's rows.
-#define FN_FOR_EACH_WARP_ROW(r)                                                               \
+#define FN_FOR_EACH_WARP_ROW(r)                                                                  \
   for (index_t r = blockIdx.x * static_cast<index_t>(kWarpsPerBlock) + threadIdx.x / dev::kWarp; \
        r < rows; r += static_cast<index_t>(gridDim.x) * kWarpsPerBlock)
 
@@ -153,9 +153,9 @@ __global__ void softmax_ce_soft_kernel(const float* logits, const float* targets
       float d = scale * expf(zj - l.max) - coef * tj;
       if (zj == l.max) {  // t_sum / sum - t_j = ((t_sum - t_j) - t_j rest) / sum: no cancellation
         const double td = static_cast<double>(tj);
-        d = static_cast<float>(static_cast<double>(coef) *
-                               (((t_sum - td) - td * static_cast<double>(l.rest)) /
-                                static_cast<double>(l.sum)));
+        d = static_cast<float>(
+            static_cast<double>(coef) *
+            (((t_sum - td) - td * static_cast<double>(l.rest)) / static_cast<double>(l.sum)));
       }
       dz[j] = d;
     }

@@ -37,8 +37,7 @@ __global__ void gather_rows_kernel(const float* src, const std::int64_t* index, 
 __global__ void dropout_mask_kernel(const float* src, float* dst, index_t n, float rate,
                                     float scale, std::uint64_t key) {
   for (index_t i = first_index(); i < n; i += grid_stride())
-    dst[i] = nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale
-                                                                              : 0.0f;
+    dst[i] = nethash::uniform01(key, static_cast<std::uint64_t>(i)) >= rate ? src[i] * scale : 0.0f;
 }
 
 __global__ void gather_labels_kernel(const std::int64_t* src, const std::int64_t* index,

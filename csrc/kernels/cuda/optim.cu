@@ -113,10 +113,10 @@ void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, 
   const bool vec = dev::aligned16(param) && dev::aligned16(grad) && (!vel || dev::aligned16(vel));
   if (vec)
     sgd_step_vec4_kernel<<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad,
-                                                                                   vel, n, s);
+                                                                                    vel, n, s);
   else
-    sgd_step_kernel<<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad, vel,
-                                                                              n, s);
+    sgd_step_kernel<<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad, vel, n,
+                                                                               s);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -126,16 +126,16 @@ void adam_step_cuda(float* param, const float* grad, float* m, float* v, index_t
   check_adam_args(n, step);
   if (n == 0) return;
   const AdamCoeffs a = optmath::adam_coeffs(step, lr, beta1, beta2, eps, weight_decay, decoupled);
-  const bool vec = dev::aligned16(param) && dev::aligned16(grad) && dev::aligned16(m) &&
-                   dev::aligned16(v);
+  const bool vec =
+      dev::aligned16(param) && dev::aligned16(grad) && dev::aligned16(m) && dev::aligned16(v);
   optmath::with_decay(a.decay, [&](auto D) {
     constexpr Decay d = decltype(D)::value;
     if (vec)
-      adam_step_vec4_kernel<d><<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(
-          param, grad, m, v, n, a);
+      adam_step_vec4_kernel<d>
+          <<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad, m, v, n, a);
     else
-      adam_step_kernel<d><<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad,
-                                                                                    m, v, n, a);
+      adam_step_kernel<d>
+          <<<grid_for_span(n, vec), kThreads, 0, as_stream(stream)>>>(param, grad, m, v, n, a);
   });
   CUDA_CHECK_LAUNCH();
 }

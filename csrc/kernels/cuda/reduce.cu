@@ -19,7 +19,7 @@ namespace {
 constexpr int kBiasCols = 32;
 constexpr int kBiasGroups = 32;
 
-__global__ void __launch_bounds__(kBiasCols * kBiasGroups)
+__global__ void __launch_bounds__(kBiasCols* kBiasGroups)
     bias_grad_kernel(const float* dy, float* db, index_t rows, index_t cols) {
   __shared__ double partial[kBiasGroups][kBiasCols + 1];
   const index_t col = static_cast<index_t>(blockIdx.x) * kBiasCols + threadIdx.x;
@@ -84,8 +84,8 @@ void launch_argmax(const float* x, std::int64_t* out, const std::int64_t* labels
                    index_t rows, index_t cols, CudaStream stream) {
   if (rows <= 0) return;
   constexpr int threads = 256;
-  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0,
-                       as_stream(stream)>>>(x, out, labels, correct, rows, cols);
+  argmax_rows_kernel<<<dev::grid_for(rows, threads / dev::kWarp), threads, 0, as_stream(stream)>>>(
+      x, out, labels, correct, rows, cols);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -30,11 +30,11 @@ enum class Decay : int { None = 0, L2 = 1, Decoupled = 2 };
 struct AdamCoeffs {
   float beta1, one_minus_beta1;  // m = beta1 m + (1 - beta1) g
   float beta2, one_minus_beta2;  // v = beta2 v + (1 - beta2) g^2
-  float step_size;               // lr / (1 - beta1^t)
-  float inv_sqrt_bc2;            // 1 / sqrt(1 - beta2^t)
+  float step_size;  // lr / (1 - beta1^t)
+  float inv_sqrt_bc2;  // 1 / sqrt(1 - beta2^t)
   float eps;
-  float weight_decay;            // L2: g += wd p
-  float decay_factor;            // decoupled: p *= 1 - lr wd
+  float weight_decay;  // L2: g += wd p
+  float decay_factor;  // decoupled: p *= 1 - lr wd
   Decay decay;
 };
 

@@ -5,6 +5,7 @@ GEMM, activations, softmax cross-entropy, optimizer steps and whole training epo
 prints the median time, GFLOP/s or GB/s with the percentage of this machine's ceiling, the speed
 ratio to each baseline and whether the target set for it is met.
 """
+
 from .cli import main
 
 __all__ = ["main"]

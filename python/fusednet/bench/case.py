@@ -3,10 +3,12 @@
 Case modules build cases lazily (a generator yields one at a time), so the arrays of one case are
 freed before the next one is allocated.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 FUSEDNET, NUMPY, TORCH = "fusednet", "numpy", "torch"
 
@@ -14,10 +16,11 @@ FUSEDNET, NUMPY, TORCH = "fusednet", "numpy", "torch"
 @dataclass
 class Contender:
     """One implementation of the case's operation. ``fn()`` performs the operation once."""
+
     name: str
     fn: Optional[Callable[[], object]]
-    note: str = ""     # how it runs, e.g. "Adam(fused=True)" or the NumPy expression
-    reason: str = ""   # why it is unavailable when fn is None
+    note: str = ""  # how it runs, e.g. "Adam(fused=True)" or the NumPy expression
+    reason: str = ""  # why it is unavailable when fn is None
     # Untimed warm-up replacing the first call of fn (for calls too long to repeat, e.g. epochs).
     warmup: Optional[Callable[[], object]] = None
 
@@ -25,9 +28,10 @@ class Contender:
 @dataclass(frozen=True)
 class Target:
     """fusednet speed / ``vs`` speed must be >= ``min_ratio`` (speed ratio = vs time / our time)."""
+
     vs: str
     min_ratio: float
-    source: str = ""   # the issue that sets it
+    source: str = ""  # the issue that sets it
 
     @property
     def text(self) -> str:
@@ -39,26 +43,27 @@ class Case:
     """One operation measured for every contender. Work per call sets the napkin-math columns:
     ``flops`` -> GFLOP/s and % of the FP32 peak, ``bytes`` -> GB/s and % of copy bandwidth,
     ``samples`` -> samples/s (training; flops then means flops for those samples)."""
+
     group: str
     name: str
     contenders: Sequence[Contender]
     flops: Optional[float] = None
     bytes: Optional[float] = None
     samples: Optional[float] = None
-    napkin: str = ""                                   # how the work was counted
+    napkin: str = ""  # how the work was counted
     targets: Sequence[Target] = ()
     # Correctness of the fusednet result against NumPy: returns (error, tolerance).
     check: Optional[Callable[[], tuple]] = None
-    budget_s: Optional[float] = None                   # overrides the run's per-case budget
+    budget_s: Optional[float] = None  # overrides the run's per-case budget
 
 
 @dataclass
 class ContenderResult:
     name: str
-    status: str                  # "ok" | "unavailable" | "error"
+    status: str  # "ok" | "unavailable" | "error"
     note: str = ""
     reason: str = ""
-    runs_s: list = field(default_factory=list)   # seconds per call, one entry per timed run
+    runs_s: list = field(default_factory=list)  # seconds per call, one entry per timed run
     calls_per_run: int = 0
     median_s: Optional[float] = None
     min_s: Optional[float] = None
@@ -68,6 +73,7 @@ def max_rel_err(actual, expected) -> float:
     """max |actual - expected| / max |expected| (one scale for the whole array, so values near 0
     do not blow up the error). Shapes must match."""
     import numpy as np
+
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
         return float("inf")

@@ -1,5 +1,6 @@
 """Memory-bound cases: activation forwards on 4M floats and softmax cross-entropy (value and
 gradient) on 4096 x 1000 logits, each against the NumPy expression a user would write."""
+
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ SQRT_2_OVER_PI = np.float32(math.sqrt(2.0 / math.pi))
 
 try:  # NumPy has no erf; SciPy's is what a NumPy user reaches for.
     from scipy.special import erf as _erf
+
     _ERF_NOTE = "scipy.special.erf"
 except ImportError:  # pragma: no cover - depends on the environment
     _erf = None
@@ -26,8 +28,9 @@ def _erf_numpy(x):
     s = np.sign(x)
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                            + t * 1.061405429))))
+    poly = t * (
+        0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+    )
     return s * (1.0 - poly * np.exp(-a * a))
 
 
@@ -36,28 +39,37 @@ ERF_NOTE = _ERF_NOTE or "Abramowitz-Stegun erf in NumPy"
 
 # name -> (fusednet call, NumPy expression, its text, torch call or None, float64 reference)
 ACTIVATIONS = {
-    "relu": (lambda x: ops.relu(x),
-             lambda x: np.maximum(x, 0), "np.maximum(x, 0)",
-             lambda F, t: F.relu(t)),
-    "leaky_relu": (lambda x: ops.leaky_relu(x, negative_slope=0.01),
-                   lambda x: np.where(x > 0, x, np.float32(0.01) * x),
-                   "np.where(x > 0, x, 0.01 * x)",
-                   lambda F, t: F.leaky_relu(t, 0.01)),
-    "sigmoid": (lambda x: ops.sigmoid(x),
-                lambda x: 1 / (1 + np.exp(-x)), "1 / (1 + np.exp(-x))",
-                lambda F, t: F.sigmoid(t)),
-    "tanh": (lambda x: ops.tanh(x),
-             lambda x: np.tanh(x), "np.tanh(x)",
-             lambda F, t: F.tanh(t)),
-    "gelu": (lambda x: ops.gelu(x),
-             lambda x: 0.5 * x * (1 + erf(x / np.float32(math.sqrt(2)))),
-             f"0.5 * x * (1 + erf(x / sqrt(2)))  [{ERF_NOTE}]",
-             lambda F, t: F.gelu(t)),
-    "gelu_tanh": (lambda x: ops.gelu(x, approximate=True),
-                  lambda x: 0.5 * x * (1 + np.tanh(SQRT_2_OVER_PI
-                                                   * (x + np.float32(0.044715) * x**3))),
-                  "0.5 * x * (1 + np.tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))",
-                  lambda F, t: F.gelu(t, approximate="tanh")),
+    "relu": (
+        lambda x: ops.relu(x),
+        lambda x: np.maximum(x, 0),
+        "np.maximum(x, 0)",
+        lambda F, t: F.relu(t),
+    ),
+    "leaky_relu": (
+        lambda x: ops.leaky_relu(x, negative_slope=0.01),
+        lambda x: np.where(x > 0, x, np.float32(0.01) * x),
+        "np.where(x > 0, x, 0.01 * x)",
+        lambda F, t: F.leaky_relu(t, 0.01),
+    ),
+    "sigmoid": (
+        lambda x: ops.sigmoid(x),
+        lambda x: 1 / (1 + np.exp(-x)),
+        "1 / (1 + np.exp(-x))",
+        lambda F, t: F.sigmoid(t),
+    ),
+    "tanh": (lambda x: ops.tanh(x), lambda x: np.tanh(x), "np.tanh(x)", lambda F, t: F.tanh(t)),
+    "gelu": (
+        lambda x: ops.gelu(x),
+        lambda x: 0.5 * x * (1 + erf(x / np.float32(math.sqrt(2)))),
+        f"0.5 * x * (1 + erf(x / sqrt(2)))  [{ERF_NOTE}]",
+        lambda F, t: F.gelu(t),
+    ),
+    "gelu_tanh": (
+        lambda x: ops.gelu(x, approximate=True),
+        lambda x: 0.5 * x * (1 + np.tanh(SQRT_2_OVER_PI * (x + np.float32(0.044715) * x**3))),
+        "0.5 * x * (1 + np.tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))",
+        lambda F, t: F.gelu(t, approximate="tanh"),
+    ),
 }
 
 
@@ -78,8 +90,10 @@ def _reference(name, x):
 
 def activation_case(name, x, torch) -> Case:
     ours, numpy_expr, numpy_text, torch_fn = ACTIVATIONS[name]
-    contenders = [Contender(FUSEDNET, lambda: ours(x), "fresh output"),
-                  Contender(NUMPY, lambda: numpy_expr(x), numpy_text)]
+    contenders = [
+        Contender(FUSEDNET, lambda: ours(x), "fresh output"),
+        Contender(NUMPY, lambda: numpy_expr(x), numpy_text),
+    ]
     if torch is not None:
         F, xt = torch.nn.functional, torch.from_numpy(x)
         contenders.append(Contender(TORCH, lambda: torch_fn(F, xt), "torch.nn.functional"))
@@ -87,14 +101,20 @@ def activation_case(name, x, torch) -> Case:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
 
     def check():
-        stride = max(1, x.size // 20000)     # a strided subset keeps the float64 reference cheap
+        stride = max(1, x.size // 20000)  # a strided subset keeps the float64 reference cheap
         sample, got = x[::stride], np.asarray(ours(x))[::stride]
         return max_rel_err(got, _reference(name, sample)), 1e-5
 
     display = "gelu(approximate=True)" if name == "gelu_tanh" else name
-    return Case("act", f"{display} 4M", contenders, bytes=8.0 * x.size,
-                napkin="8 bytes/element (read x, write y)",
-                targets=(Target(NUMPY, 1.5, "issue 2"),), check=check)
+    return Case(
+        "act",
+        f"{display} 4M",
+        contenders,
+        bytes=8.0 * x.size,
+        napkin="8 bytes/element (read x, write y)",
+        targets=(Target(NUMPY, 1.5, "issue 2"),),
+        check=check,
+    )
 
 
 def activation_cases(cfg):
@@ -125,9 +145,14 @@ def softmax_ce_case(torch, n=4096, classes=1000) -> Case:
     def ours():
         return ops.softmax_cross_entropy(logits, labels)
 
-    contenders = [Contender(FUSEDNET, ours, "ops.softmax_cross_entropy -> (loss, dlogits)"),
-                  Contender(NUMPY, lambda: numpy_softmax_cross_entropy(logits, labels),
-                            "max-shift, exp, sum, log; grad = softmax - onehot")]
+    contenders = [
+        Contender(FUSEDNET, ours, "ops.softmax_cross_entropy -> (loss, dlogits)"),
+        Contender(
+            NUMPY,
+            lambda: numpy_softmax_cross_entropy(logits, labels),
+            "max-shift, exp, sum, log; grad = softmax - onehot",
+        ),
+    ]
     if torch is not None:
         F = torch.nn.functional
         lt, yt = torch.from_numpy(logits), torch.from_numpy(labels)
@@ -137,6 +162,7 @@ def softmax_ce_case(torch, n=4096, classes=1000) -> Case:
             loss = F.cross_entropy(x, yt)
             loss.backward()
             return loss, x.grad
+
         contenders.append(Contender(TORCH, torch_ce, "F.cross_entropy + backward"))
     else:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
@@ -146,8 +172,14 @@ def softmax_ce_case(torch, n=4096, classes=1000) -> Case:
         ref_loss, ref_grad = numpy_softmax_cross_entropy(logits.astype(np.float64), labels)
         return max(abs(float(loss) - ref_loss) / abs(ref_loss), max_rel_err(grad, ref_grad)), 1e-5
 
-    return Case("loss", f"softmax_ce {n}x{classes}", contenders, bytes=8.0 * logits.size,
-                napkin="8 bytes/logit (read logits, write dlogits)", check=check)
+    return Case(
+        "loss",
+        f"softmax_ce {n}x{classes}",
+        contenders,
+        bytes=8.0 * logits.size,
+        napkin="8 bytes/logit (read logits, write dlogits)",
+        check=check,
+    )
 
 
 def loss_cases(cfg):

@@ -4,6 +4,7 @@ Names are ``MxKxN FORM``: C(M, N) = op(A) @ op(B) with K the reduction length. F
 with batch B, fan-in I and fan-out O: forward NN is B x I x O (x @ W), the input gradient NT is
 B x O x I (dY @ W^T), the weight gradient TN is I x B x O (X^T @ dY).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,9 +29,11 @@ def _square_target(n):
 
 def layer_shapes(batch, fan_in, fan_out):
     """(M, K, N, form) of a dense layer's forward, input-gradient and weight-gradient GEMMs."""
-    return {"NN": (batch, fan_in, fan_out, "NN"),
-            "NT": (batch, fan_out, fan_in, "NT"),
-            "TN": (fan_in, batch, fan_out, "TN")}
+    return {
+        "NN": (batch, fan_in, fan_out, "NN"),
+        "NT": (batch, fan_out, fan_in, "NT"),
+        "TN": (fan_in, batch, fan_out, "TN"),
+    }
 
 
 def plan(mode: str):
@@ -60,13 +63,15 @@ def _operands(rng, m, k, n, form):
 def gemm_case(rng, torch, m, k, n, form, targets) -> Case:
     a, b = _operands(rng, m, k, n, form)
     ta, tb = form[0] == "T", form[1] == "T"
-    a_op, b_op = (a.T if ta else a), (b.T if tb else b)    # NumPy views: BLAS sees the transpose
+    a_op, b_op = (a.T if ta else a), (b.T if tb else b)  # NumPy views: BLAS sees the transpose
 
     def fused():
         return ops.matmul(a, b, trans_a=ta, trans_b=tb)
 
-    contenders = [Contender(FUSEDNET, fused, f"ops.matmul(trans_a={ta}, trans_b={tb})"),
-                  Contender(NUMPY, lambda: a_op @ b_op, "a @ b on (transposed) views")]
+    contenders = [
+        Contender(FUSEDNET, fused, f"ops.matmul(trans_a={ta}, trans_b={tb})"),
+        Contender(NUMPY, lambda: a_op @ b_op, "a @ b on (transposed) views"),
+    ]
     if torch is not None:
         at, bt = torch.from_numpy(a), torch.from_numpy(b)
         at_op, bt_op = (at.T if ta else at), (bt.T if tb else bt)
@@ -77,8 +82,15 @@ def gemm_case(rng, torch, m, k, n, form, targets) -> Case:
     def check():
         return max_rel_err(fused(), a_op.astype(np.float64) @ b_op.astype(np.float64)), 1e-4
 
-    return Case("gemm", f"{m}x{k}x{n} {form}", contenders, flops=2.0 * m * n * k,
-                napkin="2*M*N*K flops", targets=targets, check=check)
+    return Case(
+        "gemm",
+        f"{m}x{k}x{n} {form}",
+        contenders,
+        flops=2.0 * m * n * k,
+        napkin="2*M*N*K flops",
+        targets=targets,
+        check=check,
+    )
 
 
 def linear_case(rng, torch, m=256, k=784, n=256) -> Case:
@@ -89,12 +101,19 @@ def linear_case(rng, torch, m=256, k=784, n=256) -> Case:
     def fused():
         return ops.linear(x, w, b, activation="relu")
 
-    contenders = [Contender(FUSEDNET, fused, 'ops.linear(x, w, b, activation="relu")'),
-                  Contender(NUMPY, lambda: np.maximum(x @ w + b, 0), "np.maximum(x @ w + b, 0)")]
+    contenders = [
+        Contender(FUSEDNET, fused, 'ops.linear(x, w, b, activation="relu")'),
+        Contender(NUMPY, lambda: np.maximum(x @ w + b, 0), "np.maximum(x @ w + b, 0)"),
+    ]
     if torch is not None:
         xt, wt, bt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)
-        contenders.append(Contender(TORCH, lambda: torch.relu(torch.addmm(bt, xt, wt)),
-                                    "torch.relu(torch.addmm(b, x, w))"))
+        contenders.append(
+            Contender(
+                TORCH,
+                lambda: torch.relu(torch.addmm(bt, xt, wt)),
+                "torch.relu(torch.addmm(b, x, w))",
+            )
+        )
     else:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
 
@@ -102,9 +121,15 @@ def linear_case(rng, torch, m=256, k=784, n=256) -> Case:
         ref = np.maximum(x.astype(np.float64) @ w.astype(np.float64) + b, 0)
         return max_rel_err(fused(), ref), 1e-4
 
-    return Case("gemm", f"linear+relu {m}x{k}x{n} NN", contenders, flops=2.0 * m * n * k,
-                napkin="2*M*N*K flops (bias+relu not counted)",
-                targets=(Target(NUMPY, 1.1, SOURCE),), check=check)
+    return Case(
+        "gemm",
+        f"linear+relu {m}x{k}x{n} NN",
+        contenders,
+        flops=2.0 * m * n * k,
+        napkin="2*M*N*K flops (bias+relu not counted)",
+        targets=(Target(NUMPY, 1.1, SOURCE),),
+        check=check,
+    )
 
 
 def cases(cfg):

@@ -1,5 +1,6 @@
 """Optimizer steps on 10M float32 parameters: one fused pass (fusednet) against the textbook NumPy
 update and torch.optim. Each call is one step; the step counter keeps advancing across calls."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,8 @@ class NumpyAdam:
             p *= 1 - LR * self.wd
         self.m[:] = BETA1 * self.m + (1 - BETA1) * g
         self.v[:] = BETA2 * self.v + (1 - BETA2) * g * g
-        m_hat = self.m / (1 - BETA1 ** self.t)
-        v_hat = self.v / (1 - BETA2 ** self.t)
+        m_hat = self.m / (1 - BETA1**self.t)
+        v_hat = self.v / (1 - BETA2**self.t)
         p -= LR * m_hat / (np.sqrt(v_hat) + EPS)
 
 
@@ -54,8 +55,19 @@ class FusedAdam:
 
     def step(self, p, g):
         self.t += 1
-        ops.adam_(p, g, self.m, self.v, step=self.t, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS,
-                  weight_decay=self.wd, decoupled=bool(self.wd))
+        ops.adam_(
+            p,
+            g,
+            self.m,
+            self.v,
+            step=self.t,
+            lr=LR,
+            beta1=BETA1,
+            beta2=BETA2,
+            eps=EPS,
+            weight_decay=self.wd,
+            decoupled=bool(self.wd),
+        )
 
 
 class FusedSgdMomentum:
@@ -68,18 +80,29 @@ class FusedSgdMomentum:
 
 # name -> (fusednet stepper, NumPy stepper, torch optimizer factory, bytes per parameter, napkin)
 ALGORITHMS = {
-    "adam": (lambda n: FusedAdam(n), lambda n, dtype=np.float32: NumpyAdam(n, 0.0, dtype),
-             lambda optim, p, **kw: optim.Adam([p], lr=LR, betas=(BETA1, BETA2), eps=EPS, **kw),
-             28, "28 B/param: read p,g,m,v; write p,m,v"),
-    "adamw": (lambda n: FusedAdam(n, WEIGHT_DECAY),
-              lambda n, dtype=np.float32: NumpyAdam(n, WEIGHT_DECAY, dtype),
-              lambda optim, p, **kw: optim.AdamW([p], lr=LR, betas=(BETA1, BETA2), eps=EPS,
-                                                 weight_decay=WEIGHT_DECAY, **kw),
-              28, "28 B/param: read p,g,m,v; write p,m,v"),
-    "sgd_momentum": (lambda n: FusedSgdMomentum(n),
-                     lambda n, dtype=np.float32: NumpySgdMomentum(n, dtype),
-                     lambda optim, p, **kw: optim.SGD([p], lr=LR, momentum=MOMENTUM, **kw),
-                     20, "20 B/param: read p,g,v; write p,v"),
+    "adam": (
+        lambda n: FusedAdam(n),
+        lambda n, dtype=np.float32: NumpyAdam(n, 0.0, dtype),
+        lambda optim, p, **kw: optim.Adam([p], lr=LR, betas=(BETA1, BETA2), eps=EPS, **kw),
+        28,
+        "28 B/param: read p,g,m,v; write p,m,v",
+    ),
+    "adamw": (
+        lambda n: FusedAdam(n, WEIGHT_DECAY),
+        lambda n, dtype=np.float32: NumpyAdam(n, WEIGHT_DECAY, dtype),
+        lambda optim, p, **kw: optim.AdamW(
+            [p], lr=LR, betas=(BETA1, BETA2), eps=EPS, weight_decay=WEIGHT_DECAY, **kw
+        ),
+        28,
+        "28 B/param: read p,g,m,v; write p,m,v",
+    ),
+    "sgd_momentum": (
+        lambda n: FusedSgdMomentum(n),
+        lambda n, dtype=np.float32: NumpySgdMomentum(n, dtype),
+        lambda optim, p, **kw: optim.SGD([p], lr=LR, momentum=MOMENTUM, **kw),
+        20,
+        "20 B/param: read p,g,v; write p,v",
+    ),
 }
 
 
@@ -105,10 +128,15 @@ def optim_case(name, torch, n=PARAMS) -> Case:
     grad = rng.standard_normal(n, dtype=np.float32)
     ours_p, numpy_p = param0.copy(), param0.copy()
     ours, numpy_opt = make_ours(n), make_numpy(n)
-    contenders = [Contender(FUSEDNET, lambda: ours.step(ours_p, grad), "one pass, in place"),
-                  Contender(NUMPY, lambda: numpy_opt.step(numpy_p, grad), "textbook update")]
-    contenders.append(_torch_contender(torch, make_torch, param0, grad) if torch is not None
-                      else Contender(TORCH, None, reason="torch not installed"))
+    contenders = [
+        Contender(FUSEDNET, lambda: ours.step(ours_p, grad), "one pass, in place"),
+        Contender(NUMPY, lambda: numpy_opt.step(numpy_p, grad), "textbook update"),
+    ]
+    contenders.append(
+        _torch_contender(torch, make_torch, param0, grad)
+        if torch is not None
+        else Contender(TORCH, None, reason="torch not installed")
+    )
 
     def check():
         # Small parameters, so float32 rounding of p is far below the size of the update checked.
@@ -121,8 +149,15 @@ def optim_case(name, torch, n=PARAMS) -> Case:
             b.step(p_ref, grad[:small].astype(np.float64))
         return max_rel_err(p_ours - p0, p_ref - p0), 1e-4
 
-    return Case("optim", f"{name} 10M", contenders, bytes=float(bytes_per_param) * n,
-                napkin=napkin, targets=TARGETS, check=check)
+    return Case(
+        "optim",
+        f"{name} 10M",
+        contenders,
+        bytes=float(bytes_per_param) * n,
+        napkin=napkin,
+        targets=TARGETS,
+        check=check,
+    )
 
 
 def cases(cfg):

@@ -1,5 +1,6 @@
 """Training cases (issue 4): mlp784 epochs and the tiny full-batch network, fusednet fit against
 the bench's NumPy trainer and PyTorch eager; plus fit's peak memory, measured in fresh processes."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,9 +14,11 @@ from .case import FUSEDNET, NUMPY, TORCH, Case, Contender, Target
 from .timing import UNAVAILABLE_ERRORS
 
 SOURCE = "issue 4"
-TARGETS = {"mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
-           "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE))}
-MEMORY_TARGET = 1.3     # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
+TARGETS = {
+    "mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
+    "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE)),
+}
+MEMORY_TARGET = 1.3  # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
 QUICK_MLP784_SAMPLES = 4096
 
 
@@ -28,21 +31,33 @@ def workloads(mode):
 
 def train_case(w: models.Workload, torch, budget_s) -> Case:
     x, y = w.data()
-    trainers = [(FUSEDNET, models.make_fusednet(w, x, y),
-                 f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)"),
-                (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py")]
+    trainers = [
+        (
+            FUSEDNET,
+            models.make_fusednet(w, x, y),
+            f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)",
+        ),
+        (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py"),
+    ]
     if torch is not None:
-        trainers.append((TORCH, models.make_torch(torch, w, x, y),
-                         "nn.Sequential + optim.Adam, eager"))
+        trainers.append(
+            (TORCH, models.make_torch(torch, w, x, y), "nn.Sequential + optim.Adam, eager")
+        )
     contenders = [Contender(name, t.run, note, warmup=t.warmup) for name, t, note in trainers]
     if torch is None:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
     samples = float(w.samples * w.epochs)
     sizes = "-".join(map(str, w.sizes))
-    return Case("train", f"{w.name} {sizes} x{w.samples}", contenders, samples=samples,
-                flops=6.0 * w.n_params * samples,
-                napkin=f"6*params = {6 * w.n_params} flops/sample ({w.n_params} params)",
-                targets=TARGETS[w.name], budget_s=budget_s)
+    return Case(
+        "train",
+        f"{w.name} {sizes} x{w.samples}",
+        contenders,
+        samples=samples,
+        flops=6.0 * w.n_params * samples,
+        napkin=f"6*params = {6 * w.n_params} flops/sample ({w.n_params} params)",
+        targets=TARGETS[w.name],
+        budget_s=budget_s,
+    )
 
 
 def cases(cfg):
@@ -55,8 +70,15 @@ def probe_memory(contender, workload: models.Workload, threads, timeout_s=300) -
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "fusednet.bench.memprobe", contender, workload.name,
-           str(workload.samples), str(threads)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fusednet.bench.memprobe",
+        contender,
+        workload.name,
+        str(workload.samples),
+        str(threads),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout_s)
     except subprocess.TimeoutExpired:

@@ -1,4 +1,5 @@
 """``python -m fusednet.bench``: runs the case groups, prints a table per group, writes JSON."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,8 @@ from typing import Optional
 
 import fusednet
 
-from . import cases_elementwise, cases_gemm, cases_optim, cases_train, env as env_mod, report
+from . import cases_elementwise, cases_gemm, cases_optim, cases_train, report
+from . import env as env_mod
 from .case import FUSEDNET, TORCH, Case
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
 
@@ -32,46 +34,61 @@ MODE_SETTINGS = {
 
 @dataclass
 class Config:
-    mode: str                # "quick" | "default" | "full"
-    repeat: int              # timed runs per contender
-    min_run_s: float         # a timed run lasts at least this long (fast ops repeat)
-    budget_s: float          # per-case time budget (fewer runs when exceeded)
+    mode: str  # "quick" | "default" | "full"
+    repeat: int  # timed runs per contender
+    min_run_s: float  # a timed run lasts at least this long (fast ops repeat)
+    budget_s: float  # per-case time budget (fewer runs when exceeded)
     train_budget_s: float
     threads: int
     torch: Optional[object]
     memory: bool
-    torch_reason: str = ""   # why torch is None
-    stat: str = "median"     # "median" | "min" of the runs
+    torch_reason: str = ""  # why torch is None
+    stat: str = "median"  # "median" | "min" of the runs
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="python -m fusednet.bench",
         description="fusednet against NumPy (and PyTorch CPU when installed), side by side in one "
-                    "process: GEMM, activations, softmax cross-entropy, optimizer steps, training "
-                    "epochs and fit's peak memory. Prints napkin math (GFLOP/s and % of the FP32 "
-                    "peak, GB/s and % of copy bandwidth), speed ratios and the targets of the "
-                    "issues, met or missed.")
+        "process: GEMM, activations, softmax cross-entropy, optimizer steps, training "
+        "epochs and fit's peak memory. Prints napkin math (GFLOP/s and % of the FP32 "
+        "peak, GB/s and % of copy bandwidth), speed ratios and the targets of the "
+        "issues, met or missed.",
+    )
     p.add_argument("--quick", action="store_true", help="small subset, fewer runs (< 30 s)")
     p.add_argument("--full", action="store_true", help="every GEMM shape of the MLP grid")
     p.add_argument("--json", metavar="PATH", help="write every result to this JSON file")
-    p.add_argument("--only", metavar="GROUPS", default=",".join(GROUPS),
-                   help=f"comma-separated groups among {','.join(GROUPS)} (default: all)")
-    p.add_argument("--repeat", type=int, metavar="N",
-                   help="timed runs per contender (default 7, quick 5)")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="threads for fusednet, PyTorch and NumPy's BLAS (default: fusednet's)")
-    p.add_argument("--stat", choices=("median", "min"), default="median",
-                   help="time reported per contender (min resists a busy machine; default median)")
+    p.add_argument(
+        "--only",
+        metavar="GROUPS",
+        default=",".join(GROUPS),
+        help=f"comma-separated groups among {','.join(GROUPS)} (default: all)",
+    )
+    p.add_argument(
+        "--repeat", type=int, metavar="N", help="timed runs per contender (default 7, quick 5)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for fusednet, PyTorch and NumPy's BLAS (default: fusednet's)",
+    )
+    p.add_argument(
+        "--stat",
+        choices=("median", "min"),
+        default="median",
+        help="time reported per contender (min resists a busy machine; default median)",
+    )
     p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     args = p.parse_args(argv)
     requested = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = [g for g in requested if g not in GROUPS]
-    groups = [g for g in GROUPS if g in requested]          # always in the canonical order
+    groups = [g for g in GROUPS if g in requested]  # always in the canonical order
     if unknown or not groups:
-        p.error(f"--only: expected a comma-separated subset of {','.join(GROUPS)}, "
-                f"got {args.only!r}")
+        p.error(
+            f"--only: expected a comma-separated subset of {','.join(GROUPS)}, got {args.only!r}"
+        )
     if args.repeat is not None and args.repeat < 1:
         p.error(f"--repeat: expected an integer >= 1, got {args.repeat}")
     if args.threads is not None and args.threads < 1:
@@ -100,21 +117,30 @@ def run_check(case: Case) -> Optional[dict]:
         return {"status": "unavailable", "reason": describe_error(exc)}
     except Exception as exc:  # noqa: BLE001
         return {"status": "error", "reason": describe_error(exc)}
-    return {"status": "ok", "error": error, "tolerance": tolerance,
-            "passed": bool(error <= tolerance)}
+    return {
+        "status": "ok",
+        "error": error,
+        "tolerance": tolerance,
+        "passed": bool(error <= tolerance),
+    }
 
 
 def run_group(group, cfg, peak, copy):
     records = []
     for case in GROUPS[group](cfg):
-        results = measure(case.contenders, repeat=cfg.repeat, min_run_s=cfg.min_run_s,
-                          budget_s=case.budget_s or cfg.budget_s)
+        results = measure(
+            case.contenders,
+            repeat=cfg.repeat,
+            min_run_s=cfg.min_run_s,
+            budget_s=case.budget_s or cfg.budget_s,
+        )
         check = run_check(case) if results[FUSEDNET].status == "ok" else None
         if cfg.torch is None and TORCH in results and cfg.torch_reason:
             results[TORCH].reason = cfg.torch_reason
-        records.append(report.summarize(case, results, check, peak["gflops"], copy["gbps"],
-                                        cfg.stat))
-        del case, results   # free this case's arrays before the generator builds the next one
+        records.append(
+            report.summarize(case, results, check, peak["gflops"], copy["gbps"], cfg.stat)
+        )
+        del case, results  # free this case's arrays before the generator builds the next one
     return records
 
 
@@ -130,12 +156,18 @@ def main(argv=None) -> int:
 
     mode = "quick" if args.quick else ("full" if args.full else "default")
     settings = MODE_SETTINGS[mode]
-    cfg = Config(mode=mode, repeat=args.repeat or settings["repeat"],
-                 min_run_s=settings["min_run_s"], budget_s=settings["budget_s"],
-                 train_budget_s=settings["train_budget_s"],
-                 threads=threads, torch=torch, memory=not args.no_memory,
-                 torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed",
-                 stat=args.stat)
+    cfg = Config(
+        mode=mode,
+        repeat=args.repeat or settings["repeat"],
+        min_run_s=settings["min_run_s"],
+        budget_s=settings["budget_s"],
+        train_budget_s=settings["train_budget_s"],
+        threads=threads,
+        torch=torch,
+        memory=not args.no_memory,
+        torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed",
+        stat=args.stat,
+    )
 
     env = env_mod.collect(threads, torch, cfg.torch_reason)
     peak = env_mod.fp32_peak(threads, env["isa"])
@@ -156,13 +188,27 @@ def main(argv=None) -> int:
     print("\n" + report.summary_text(records, memory))
     print(f"total {elapsed:.1f} s ({cfg.mode} mode, up to {cfg.repeat} runs per contender)")
     if args.json:
-        report.write_json(args.json, {
-            "env": env, "peak": peak, "copy_bandwidth": copy,
-            "config": {"mode": cfg.mode, "stat": cfg.stat, "repeat": cfg.repeat,
-                       "min_run_s": cfg.min_run_s, "budget_s": cfg.budget_s,
-                       "train_budget_s": cfg.train_budget_s, "groups": args.groups,
-                       "threads": threads},
-            "cases": records, "memory": memory, "elapsed_s": elapsed})
+        report.write_json(
+            args.json,
+            {
+                "env": env,
+                "peak": peak,
+                "copy_bandwidth": copy,
+                "config": {
+                    "mode": cfg.mode,
+                    "stat": cfg.stat,
+                    "repeat": cfg.repeat,
+                    "min_run_s": cfg.min_run_s,
+                    "budget_s": cfg.budget_s,
+                    "train_budget_s": cfg.train_budget_s,
+                    "groups": args.groups,
+                    "threads": threads,
+                },
+                "cases": records,
+                "memory": memory,
+                "elapsed_s": elapsed,
+            },
+        )
         print(f"wrote {args.json}")
     if blas_limit is not None:
         blas_limit.restore_original_limits()

@@ -1,5 +1,6 @@
 """The machine the numbers come from: CPU, ISA, threads, library versions, and the two ceilings
 the napkin math divides by (FP32 GEMM peak, memory copy bandwidth)."""
+
 from __future__ import annotations
 
 import os
@@ -53,9 +54,14 @@ def numpy_blas() -> str:
             continue
         path = d.get("filepath", "")
         owner = next((pkg for pkg in ("numpy", "scipy", "torch") if f"{os.sep}{pkg}" in path), "?")
-        libs.append((owner != "numpy", f"{d.get('internal_api')} {d.get('version')} "
-                     f"({d.get('architecture')} kernels, {d.get('num_threads')} threads)"
-                     + ("" if owner == "numpy" else f" [loaded by {owner}]")))
+        libs.append(
+            (
+                owner != "numpy",
+                f"{d.get('internal_api')} {d.get('version')} "
+                f"({d.get('architecture')} kernels, {d.get('num_threads')} threads)"
+                + ("" if owner == "numpy" else f" [loaded by {owner}]"),
+            )
+        )
     return "; ".join(text for _, text in sorted(libs)) or "none found by threadpoolctl"
 
 
@@ -68,8 +74,10 @@ def fp32_peak_formula(threads: int, isa: str) -> tuple:
     fma_units = 1 if (isa == "avx512" and "AMD" in info.get("vendor_id", "")) else 2
     cores = max(1, min(threads, os.cpu_count() or 1))
     peak = cores * fma_units * lanes * 2 * ghz
-    how = (f"{cores} cores x {fma_units} FMA units x {lanes} fp32 lanes ({isa}) x 2 flops "
-           f"x {ghz:.2f} GHz ('cpu MHz' in /proc/cpuinfo)")
+    how = (
+        f"{cores} cores x {fma_units} FMA units x {lanes} fp32 lanes ({isa}) x 2 flops "
+        f"x {ghz:.2f} GHz ('cpu MHz' in /proc/cpuinfo)"
+    )
     return peak, how
 
 
@@ -79,23 +87,34 @@ def fp32_peak(threads: int, isa: str) -> dict:
     measurement below the formula (cores taken by other processes; OpenBLAS then beats it) gives
     way to the formula. Both figures are reported."""
     formula, formula_how = fp32_peak_formula(threads, isa)
-    peak = {"gflops": formula, "how": "computed: " + formula_how, "source": "formula",
-            "formula_gflops": formula, "formula_how": formula_how, "measured_gflops": None}
+    peak = {
+        "gflops": formula,
+        "how": "computed: " + formula_how,
+        "source": "formula",
+        "formula_gflops": formula,
+        "formula_how": formula_how,
+        "measured_gflops": None,
+    }
     measure = getattr(fusednet._core, "fp32_peak_gflops", None)
     if measure is not None:
-        try:   # best of 3: a busy machine only ever lowers the figure
+        try:  # best of 3: a busy machine only ever lowers the figure
             measured = max(float(measure(threads)) for _ in range(3))
         except Exception:  # noqa: BLE001 -- keep the formula
             return peak
         peak["measured_gflops"] = measured
         if measured >= formula:
-            peak.update(gflops=measured, source="measured",
-                        how=f"measured by fusednet._core.fp32_peak_gflops({threads}), best of 3 "
-                            f"(formula: {formula:.1f} = {formula_how})")
+            peak.update(
+                gflops=measured,
+                source="measured",
+                how=f"measured by fusednet._core.fp32_peak_gflops({threads}), best of 3 "
+                f"(formula: {formula:.1f} = {formula_how})",
+            )
         else:
-            peak["how"] = (f"computed: {formula_how}; the measurement by "
-                           f"fusednet._core.fp32_peak_gflops({threads}) gave only "
-                           f"{measured:.1f} (busy cores), so the formula is the bound")
+            peak["how"] = (
+                f"computed: {formula_how}; the measurement by "
+                f"fusednet._core.fp32_peak_gflops({threads}) gave only "
+                f"{measured:.1f} (busy cores), so the formula is the bound"
+            )
     return peak
 
 
@@ -111,7 +130,7 @@ def copy_bandwidth_gbps(threads: int, mib: int = 128, repeat: int = 5) -> tuple:
         np.copyto(dst, src)
 
     def many(pool):
-        list(pool.map(lambda ab: np.copyto(dst[ab[0]:ab[1]], src[ab[0]:ab[1]]), chunks))
+        list(pool.map(lambda ab: np.copyto(dst[ab[0] : ab[1]], src[ab[0] : ab[1]]), chunks))
 
     best = {}
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -127,9 +146,11 @@ def copy_bandwidth_gbps(threads: int, mib: int = 128, repeat: int = 5) -> tuple:
                 times.append(time.perf_counter() - t0)
             best[label] = 2 * src.nbytes / min(times) / 1e9
     label, gbps = max(best.items(), key=lambda kv: kv[1])
-    return gbps, (f"np.copyto of {mib} MiB, read+write counted, best of {', '.join(best)} "
-                  f"({label}); the destination's write-allocate read is not counted, so in-place "
-                  f"updates (optimizer steps) can pass 100%")
+    return gbps, (
+        f"np.copyto of {mib} MiB, read+write counted, best of {', '.join(best)} "
+        f"({label}); the destination's write-allocate read is not counted, so in-place "
+        f"updates (optimizer steps) can pass 100%"
+    )
 
 
 def collect(threads: int, torch, torch_reason: str = "not installed") -> dict:

@@ -6,6 +6,7 @@ tracemalloc cannot see C++ allocations, so this reads the kernel's resident-set 
 (VmHWM), reset just before the data is made (``/proc/self/clear_refs``), and subtracts the
 resident set of the process as it was after imports.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,14 +38,18 @@ def _reset_peak() -> bool:
 def main(argv) -> int:
     contender, workload_name, samples = argv[0], argv[1], int(argv[2])
     from . import models
-    workload = dataclasses.replace({"mlp784": models.MLP784, "tiny": models.TINY}[workload_name],
-                                   samples=samples)
-    import fusednet     # imports are not the fit's memory: they come before the baseline
+
+    workload = dataclasses.replace(
+        {"mlp784": models.MLP784, "tiny": models.TINY}[workload_name], samples=samples
+    )
+    import fusednet  # imports are not the fit's memory: they come before the baseline
+
     threads = int(argv[3]) if len(argv) > 3 else fusednet.get_num_threads()
     fusednet.set_num_threads(threads)
     torch = None
     if contender == "torch":
         import torch
+
         torch.set_num_threads(threads)
 
     baseline_kib = _status_kib("VmRSS")
@@ -54,15 +59,21 @@ def main(argv) -> int:
         train = models.make_torch(torch, workload, x, y)
     else:
         train = {"fusednet": models.make_fusednet, "numpy": models.make_numpy}[contender](
-            workload, x, y)
-    out = {"contender": contender, "workload": workload_name, "samples": samples,
-           "ideal_bytes": workload.ideal_bytes(x, y), "data_bytes": x.nbytes + y.nbytes}
+            workload, x, y
+        )
+    out = {
+        "contender": contender,
+        "workload": workload_name,
+        "samples": samples,
+        "ideal_bytes": workload.ideal_bytes(x, y),
+        "data_bytes": x.nbytes + y.nbytes,
+    }
     try:
         train.run()
     except Exception as exc:  # noqa: BLE001 -- reported, not raised
         out["error"] = f"{type(exc).__name__}: {exc}"[:200]
     peak_kib = _status_kib("VmHWM") if reset else None
-    if peak_kib is None or baseline_kib is None:   # no /proc: ru_maxrss is never reset
+    if peak_kib is None or baseline_kib is None:  # no /proc: ru_maxrss is never reset
         peak_kib, out["method"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
     else:
         out["method"] = "VmHWM (reset after imports) - VmRSS after imports"

@@ -4,6 +4,7 @@ bench's NumPy trainer and PyTorch eager (torch.nn.Sequential + torch.optim.Adam)
 Each ``make_<contender>(workload, x, y)`` returns a trainer whose ``run()`` trains
 ``workload.epochs`` epochs; building and compiling happen in its untimed ``warmup()``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,11 +17,11 @@ from .numpy_trainer import NumpyMLP
 @dataclass(frozen=True)
 class Workload:
     name: str
-    sizes: tuple             # layer widths, input first
-    loss: str                # "softmax_cross_entropy" | "binary_cross_entropy"
+    sizes: tuple  # layer widths, input first
+    loss: str  # "softmax_cross_entropy" | "binary_cross_entropy"
     samples: int
     batch_size: int
-    epochs: int              # per timed call
+    epochs: int  # per timed call
     learning_rate: float = 1e-3
 
     @property
@@ -33,7 +34,7 @@ class Workload:
         x = rng.standard_normal((self.samples, self.sizes[0]), dtype=np.float32)
         if self.loss == "softmax_cross_entropy":
             y = rng.integers(0, self.sizes[-1], self.samples)
-        else:   # a learnable rule: same sign of the first two features
+        else:  # a learnable rule: same sign of the first two features
             y = (x[:, 0] * x[:, 1] > 0).astype(np.float32).reshape(-1, 1)
         return x, y
 
@@ -74,6 +75,7 @@ class _Trainer:
 def make_fusednet(w: Workload, x, y, shuffle=True) -> _Trainer:
     def build():
         import fusednet as fnet
+
         layers = [fnet.layers.Dense(w.sizes[1], activation="relu", input_shape=(w.sizes[0],))]
         layers += [fnet.layers.Dense(units, activation="relu") for units in w.sizes[2:-1]]
         if w.loss == "softmax_cross_entropy":
@@ -84,8 +86,10 @@ def make_fusednet(w: Workload, x, y, shuffle=True) -> _Trainer:
             loss = fnet.losses.BinaryCrossentropy()
         model = fnet.Sequential(layers, seed=0)
         model.compile(optimizer=fnet.optimizers.Adam(learning_rate=w.learning_rate), loss=loss)
-        return lambda xs, ys, epochs: model.fit(xs, ys, batch_size=w.batch_size, epochs=epochs,
-                                                verbose=0, shuffle=shuffle)
+        return lambda xs, ys, epochs: model.fit(
+            xs, ys, batch_size=w.batch_size, epochs=epochs, verbose=0, shuffle=shuffle
+        )
+
     return _Trainer(build, w, x, y)
 
 
@@ -93,8 +97,10 @@ def make_numpy(w: Workload, x, y, shuffle=True) -> _Trainer:
     def build():
         model = NumpyMLP(w.sizes, w.loss, learning_rate=w.learning_rate, seed=0)
         seeds = iter(range(1 << 30))
-        return lambda xs, ys, epochs: model.fit(xs, ys, batch_size=w.batch_size, epochs=epochs,
-                                                shuffle=shuffle, seed=next(seeds))
+        return lambda xs, ys, epochs: model.fit(
+            xs, ys, batch_size=w.batch_size, epochs=epochs, shuffle=shuffle, seed=next(seeds)
+        )
+
     return _Trainer(build, w, x, y)
 
 
@@ -109,24 +115,27 @@ def make_torch(torch, w: Workload, x, y, shuffle=True) -> _Trainer:
                 layers.append(nn.ReLU())
         model = nn.Sequential(*layers)
         optimizer = torch.optim.Adam(model.parameters(), lr=w.learning_rate, eps=1e-7)
-        loss_fn = (nn.CrossEntropyLoss() if w.loss == "softmax_cross_entropy"
-                   else nn.BCEWithLogitsLoss())
+        loss_fn = (
+            nn.CrossEntropyLoss() if w.loss == "softmax_cross_entropy" else nn.BCEWithLogitsLoss()
+        )
         generator = torch.Generator().manual_seed(0)
 
         def train(xs, ys, epochs):
-            xt, yt = torch.from_numpy(xs), torch.from_numpy(ys)     # shares memory, no copy
+            xt, yt = torch.from_numpy(xs), torch.from_numpy(ys)  # shares memory, no copy
             n = xt.shape[0]
             for _ in range(epochs):
                 order = torch.randperm(n, generator=generator) if shuffle else None
                 for start in range(0, n, w.batch_size):
                     if order is None:
-                        xb, yb = xt[start:start + w.batch_size], yt[start:start + w.batch_size]
+                        xb, yb = xt[start : start + w.batch_size], yt[start : start + w.batch_size]
                     else:
-                        idx = order[start:start + w.batch_size]
+                        idx = order[start : start + w.batch_size]
                         xb, yb = xt[idx], yt[idx]
                     optimizer.zero_grad(set_to_none=True)
                     loss = loss_fn(model(xb), yb)
                     loss.backward()
                     optimizer.step()
+
         return train
+
     return _Trainer(build, w, x, y)

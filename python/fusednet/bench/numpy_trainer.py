@@ -5,6 +5,7 @@ logits (softmax cross-entropy with integer labels, or sigmoid binary cross-entro
 It is deliberately plain (no fusion, no preallocated buffers) but correct and not wasteful: one
 matmul per GEMM, the gradient of the output computed in closed form, transposes as views.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,12 +14,20 @@ LOSSES = ("softmax_cross_entropy", "binary_cross_entropy")
 
 
 class NumpyMLP:
-    def __init__(self, sizes, loss="softmax_cross_entropy", learning_rate=1e-3, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-7, seed=0):
+    def __init__(
+        self,
+        sizes,
+        loss="softmax_cross_entropy",
+        learning_rate=1e-3,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        seed=0,
+    ):
         if loss not in LOSSES:
             raise ValueError(f"loss: expected one of {LOSSES}, got {loss!r}")
         rng = np.random.default_rng(seed)
-        self.params = []                      # [W0, b0, W1, b1, ...]; W is (fan_in, fan_out)
+        self.params = []  # [W0, b0, W1, b1, ...]; W is (fan_in, fan_out)
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             self.params.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
@@ -59,7 +68,7 @@ class NumpyMLP:
         # softplus(z) - y*z, with softplus(z) = max(z, 0) + log1p(exp(-|z|))
         softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
         loss = float(np.mean(softplus - logits * y))
-        prob = np.exp(-np.logaddexp(0, -logits)).astype(np.float32)   # stable sigmoid
+        prob = np.exp(-np.logaddexp(0, -logits)).astype(np.float32)  # stable sigmoid
         return loss, (prob - y) / np.float32(n)
 
     def backward(self, dlogits, inputs):
@@ -69,14 +78,14 @@ class NumpyMLP:
         for i in reversed(range(len(inputs))):
             grads[2 * i] = inputs[i].T @ d
             grads[2 * i + 1] = d.sum(axis=0)
-            if i > 0:   # through the ReLU of the previous layer: its output is inputs[i]
+            if i > 0:  # through the ReLU of the previous layer: its output is inputs[i]
                 d = (d @ self.params[2 * i].T) * (inputs[i] > 0)
         return grads
 
     def adam_step(self, grads):
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        correction_1, correction_2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        correction_1, correction_2 = 1 - b1**self.t, 1 - b2**self.t
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             m *= b1
             m += (1 - b1) * g
@@ -100,9 +109,9 @@ class NumpyMLP:
             losses = []
             for start in range(0, n, batch_size):
                 if order is None:
-                    xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+                    xb, yb = x[start : start + batch_size], y[start : start + batch_size]
                 else:
-                    idx = order[start:start + batch_size]
+                    idx = order[start : start + batch_size]
                     xb, yb = x[idx], y[idx]
                 losses.append(self.train_step(xb, yb))
             history.append(float(np.mean(losses)))

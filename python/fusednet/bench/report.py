@@ -1,5 +1,6 @@
 """Turns raw timings into the napkin-math figures, prints them (one table printer for every
 group) and writes the JSON document."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,9 @@ BASELINES = (NUMPY, TORCH)
 
 
 # ---------------------------------------------------------------- figures
-def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: float,
-              stat: str = "median") -> dict:
+def summarize(
+    case: Case, results: dict, check, peak_gflops: float, copy_gbps: float, stat: str = "median"
+) -> dict:
     """JSON-able record of one case: per-contender figures, speed ratios, targets met or not.
     ``stat`` ("median" or "min" of the runs) is the time the figures and ratios use."""
     contenders = {}
@@ -22,9 +24,14 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
             d["reason"] = r.reason
         if r.status == "ok":
             t = r.median_s if stat == "median" else r.min_s
-            d.update(time_s=t, median_s=r.median_s, min_s=r.min_s, runs_s=r.runs_s,
-                     calls_per_run=r.calls_per_run,
-                     spread=(max(r.runs_s) - r.min_s) / r.median_s)   # (max - min) / median
+            d.update(
+                time_s=t,
+                median_s=r.median_s,
+                min_s=r.min_s,
+                runs_s=r.runs_s,
+                calls_per_run=r.calls_per_run,
+                spread=(max(r.runs_s) - r.min_s) / r.median_s,
+            )  # (max - min) / median
             if case.flops:
                 d["gflops"] = case.flops / t / 1e9
                 d["pct_peak"] = 100.0 * d["gflops"] / peak_gflops if peak_gflops else None
@@ -40,19 +47,36 @@ def summarize(case: Case, results: dict, check, peak_gflops: float, copy_gbps: f
     for base in BASELINES:
         other = contenders.get(base, {})
         if ours.get("status") == "ok" and other.get("status") == "ok":
-            ratios[base] = other["time_s"] / ours["time_s"]   # > 1: fusednet is faster
+            ratios[base] = other["time_s"] / ours["time_s"]  # > 1: fusednet is faster
 
     wrong = bool(check and check.get("status") == "ok" and not check["passed"])
     targets = []
-    for tg in case.targets:   # a fast wrong answer meets nothing
+    for tg in case.targets:  # a fast wrong answer meets nothing
         ratio = ratios.get(tg.vs)
-        targets.append({"text": tg.text, "vs": tg.vs, "min_ratio": tg.min_ratio,
-                        "source": tg.source, "ratio": ratio,
-                        "met": None if ratio is None else (ratio >= tg.min_ratio and not wrong)})
+        targets.append(
+            {
+                "text": tg.text,
+                "vs": tg.vs,
+                "min_ratio": tg.min_ratio,
+                "source": tg.source,
+                "ratio": ratio,
+                "met": None if ratio is None else (ratio >= tg.min_ratio and not wrong),
+            }
+        )
 
-    return {"group": case.group, "case": case.name, "napkin": case.napkin, "flops": case.flops,
-            "bytes": case.bytes, "samples": case.samples, "contenders": contenders,
-            "stat": stat, "ratios": ratios, "targets": targets, "check": check}
+    return {
+        "group": case.group,
+        "case": case.name,
+        "napkin": case.napkin,
+        "flops": case.flops,
+        "bytes": case.bytes,
+        "samples": case.samples,
+        "contenders": contenders,
+        "stat": stat,
+        "ratios": ratios,
+        "targets": targets,
+        "check": check,
+    }
 
 
 # ---------------------------------------------------------------- formatting
@@ -68,7 +92,7 @@ def fmt_time(s) -> str:
 def fmt_num(x, digits=3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "-"
-    if abs(x) >= 10 ** digits:
+    if abs(x) >= 10**digits:
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 
@@ -82,8 +106,11 @@ def format_table(headers, rows, right_aligned) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
     def line(cells):
-        return "  ".join(c.rjust(w) if i in right_aligned else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right_aligned else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     return "\n".join(out)
@@ -116,17 +143,34 @@ def group_table(records, stat="median") -> str:
     if has["bytes"]:
         headers += ["GB/s", "%copy"]
     headers += ["vs numpy", "vs torch", "target", "check", "note"]
-    right = {i for i, h in enumerate(headers)
-             if h in (stat, "runs", "spread", "samples/s", "GFLOP/s", "%peak", "GB/s", "%copy",
-                      "vs numpy", "vs torch")}
+    right = {
+        i
+        for i, h in enumerate(headers)
+        if h
+        in (
+            stat,
+            "runs",
+            "spread",
+            "samples/s",
+            "GFLOP/s",
+            "%peak",
+            "GB/s",
+            "%copy",
+            "vs numpy",
+            "vs torch",
+        )
+    }
     rows = []
     for rec in records:
         for i, (name, d) in enumerate(rec["contenders"].items()):
             ok = d["status"] == "ok"
-            row = [rec["case"] if i == 0 else "", name,
-                   fmt_time(d.get("time_s")) if ok else d["status"],
-                   str(len(d.get("runs_s", []))) if ok else "",
-                   f"{100 * d['spread']:.0f}%" if ok and len(d["runs_s"]) > 1 else ""]
+            row = [
+                rec["case"] if i == 0 else "",
+                name,
+                fmt_time(d.get("time_s")) if ok else d["status"],
+                str(len(d.get("runs_s", []))) if ok else "",
+                f"{100 * d['spread']:.0f}%" if ok and len(d["runs_s"]) > 1 else "",
+            ]
             if has["samples"]:
                 row.append(fmt_num(d.get("samples_per_s")))
             if has["flops"]:
@@ -134,11 +178,13 @@ def group_table(records, stat="median") -> str:
             if has["bytes"]:
                 row += [fmt_num(d.get("gbps")), fmt_num(d.get("pct_copy_bw"), 2)]
             ours = name == FUSEDNET
-            row += [fmt_ratio(rec["ratios"].get(NUMPY)) if ours else "",
-                    fmt_ratio(rec["ratios"].get(TORCH)) if ours else "",
-                    _target_cell(rec["targets"]) if ours else "",
-                    _check_cell(rec["check"]) if ours else "",
-                    d.get("reason", "") if not ok else d.get("note", "")]
+            row += [
+                fmt_ratio(rec["ratios"].get(NUMPY)) if ours else "",
+                fmt_ratio(rec["ratios"].get(TORCH)) if ours else "",
+                _target_cell(rec["targets"]) if ours else "",
+                _check_cell(rec["check"]) if ours else "",
+                d.get("reason", "") if not ok else d.get("note", ""),
+            ]
             rows.append(row)
     return format_table(headers, rows, right)
 
@@ -153,8 +199,11 @@ GROUP_TITLES = {
 
 
 def header_text(env, peak, copy, stat="median") -> str:
-    torch = (f"{env['torch']}, {env['torch_threads']} threads" if env["torch"]
-             else env.get("torch_missing_reason"))
+    torch = (
+        f"{env['torch']}, {env['torch_threads']} threads"
+        if env["torch"]
+        else env.get("torch_missing_reason")
+    )
     lines = [
         f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of "
         "interleaved runs; ratios are speed ratios (>1x: fusednet faster)",
@@ -170,10 +219,16 @@ def header_text(env, peak, copy, stat="median") -> str:
     load = env.get("load_average_1min")
     if load is not None:
         busy = load > 0.5 * (env["cpus"] or 1)
-        lines.append(f"  load     {load:.2f} (1-min average) on {env['cpus']} CPUs"
-                     + (": other processes compete for the cores, so multi-threaded calls wait "
-                        "for descheduled threads: absolute figures are low and ratios noisy "
-                        "(--threads 1 and --stat min help)" if busy else ""))
+        lines.append(
+            f"  load     {load:.2f} (1-min average) on {env['cpus']} CPUs"
+            + (
+                ": other processes compete for the cores, so multi-threaded calls wait "
+                "for descheduled threads: absolute figures are low and ratios noisy "
+                "(--threads 1 and --stat min help)"
+                if busy
+                else ""
+            )
+        )
     return "\n".join(lines)
 
 
@@ -183,8 +238,9 @@ def group_text(group, records, stat="median") -> str:
     parts = [title, group_table(records, stat)]
     if napkins:
         parts.append("work counted: " + " | ".join(napkins))
-    parts.append("spread = (slowest - fastest run) / median; "
-                 "ratios = baseline time / fusednet time")
+    parts.append(
+        "spread = (slowest - fastest run) / median; ratios = baseline time / fusednet time"
+    )
     return "\n".join(parts)
 
 
@@ -196,13 +252,21 @@ def memory_text(results) -> str:
         target = ""
         if "target" in r:
             target = f"{r['target']} {verdict(r['met'])}"
-        rows.append([f"{r.get('workload', '')} x{r.get('samples', '')}", r["contender"],
-                     f"{r['peak_bytes'] / 2**20:.1f} MiB" if ok else r.get("status", "error"),
-                     f"{r['ideal_bytes'] / 2**20:.1f} MiB" if "ideal_bytes" in r else "-",
-                     f"{r['ratio']:.2f}x" if ok else "-", target,
-                     r.get("method", "") if ok else r.get("error", "")])
-    return ("== peak memory of one fit epoch (fresh process; ideal = data + params + Adam state + "
-            "one batch workspace) ==\n" + format_table(headers, rows, {2, 3, 4}))
+        rows.append(
+            [
+                f"{r.get('workload', '')} x{r.get('samples', '')}",
+                r["contender"],
+                f"{r['peak_bytes'] / 2**20:.1f} MiB" if ok else r.get("status", "error"),
+                f"{r['ideal_bytes'] / 2**20:.1f} MiB" if "ideal_bytes" in r else "-",
+                f"{r['ratio']:.2f}x" if ok else "-",
+                target,
+                r.get("method", "") if ok else r.get("error", ""),
+            ]
+        )
+    return (
+        "== peak memory of one fit epoch (fresh process; ideal = data + params + Adam state + "
+        "one batch workspace) ==\n" + format_table(headers, rows, {2, 3, 4})
+    )
 
 
 def summary_text(records, memory) -> str:
@@ -215,12 +279,22 @@ def summary_text(records, memory) -> str:
         if "target" in r:
             label = f"peak memory {r['target']} ({r.get('ratio', float('nan')):.2f}x)"
             (unknown if r["met"] is None else met if r["met"] else missed).append(label)
-    failed_checks = [rec["case"] for rec in records if rec["check"]
-                     and rec["check"].get("status") == "ok" and not rec["check"]["passed"]]
-    unavailable = sorted({rec["group"] for rec in records
-                          if rec["contenders"].get(FUSEDNET, {}).get("status") != "ok"})
-    lines = [f"== summary: {len(met)} targets met, {len(missed)} missed, "
-             f"{len(unknown)} not measurable =="]
+    failed_checks = [
+        rec["case"]
+        for rec in records
+        if rec["check"] and rec["check"].get("status") == "ok" and not rec["check"]["passed"]
+    ]
+    unavailable = sorted(
+        {
+            rec["group"]
+            for rec in records
+            if rec["contenders"].get(FUSEDNET, {}).get("status") != "ok"
+        }
+    )
+    lines = [
+        f"== summary: {len(met)} targets met, {len(missed)} missed, "
+        f"{len(unknown)} not measurable =="
+    ]
     lines += [f"  MISSED {m}" for m in missed]
     if failed_checks:
         lines.append("  WRONG RESULTS (check failed): " + ", ".join(failed_checks))

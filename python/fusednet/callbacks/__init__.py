@@ -38,6 +38,7 @@ use ``_monitor``: the monitored value and whether it improves up or down),
 ``terminate_on_nan``, ``lambda_callback``. ``fusednet.callbacks.<Name>`` is the public name of
 each callback.
 """
+
 from __future__ import annotations
 
 from .base import Callback
@@ -49,5 +50,13 @@ from .model_checkpoint import ModelCheckpoint
 from .progbar import ProgbarLogger
 from .terminate_on_nan import TerminateOnNaN
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
-           "ModelCheckpoint", "TerminateOnNaN", "LambdaCallback"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "ProgbarLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "TerminateOnNaN",
+    "LambdaCallback",
+]

@@ -1,5 +1,6 @@
 """What EarlyStopping and ModelCheckpoint share: the monitored log value, whether it improves
 upwards or downwards, and their argument checks."""
+
 from __future__ import annotations
 
 import warnings
@@ -12,8 +13,12 @@ __all__ = ["is_max_metric", "monitor_mode", "monitor_value", "check_real", "chec
 def is_max_metric(monitor: str) -> bool:
     """mode="auto": accuracy-like metrics improve upwards, losses and errors downwards."""
     name = monitor[4:] if monitor.startswith("val_") else monitor
-    return ("acc" in name or "auc" in name or name.startswith("fmeasure")
-            or name in ("precision", "recall", "f1", "f1_score"))
+    return (
+        "acc" in name
+        or "auc" in name
+        or name.startswith("fmeasure")
+        or name in ("precision", "recall", "f1", "f1_score")
+    )
 
 
 def monitor_mode(mode, monitor, name="mode") -> str:
@@ -31,8 +36,11 @@ def monitor_value(cb, logs, who):
     if value is None:
         if not cb._warned:
             cb._warned = True
-            warnings.warn(f"{who} conditioned on metric `{cb.monitor}` which is not available. "
-                          f"Available metrics are: {', '.join(logs) or '(none)'}", stacklevel=3)
+            warnings.warn(
+                f"{who} conditioned on metric `{cb.monitor}` which is not available. "
+                f"Available metrics are: {', '.join(logs) or '(none)'}",
+                stacklevel=3,
+            )
         return None
     return float(value)
 

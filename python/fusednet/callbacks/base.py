@@ -1,16 +1,31 @@
 """``Callback``: the base class of the callbacks, its hooks (no-ops to override), and which
 batch hooks a callback needs called, so the model can run whole epochs in C++ when none does.
 """
+
 from __future__ import annotations
 
 __all__ = ["Callback", "HOOKS"]
 
 _TRAIN_BATCH_BEGIN = ("on_train_batch_begin", "on_batch_begin")
 _TRAIN_BATCH_END = ("on_train_batch_end", "on_batch_end")
-HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-         "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
-         "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
-         "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
+HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_batch_begin",
+    "on_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
 
 
 class Callback:
@@ -95,8 +110,9 @@ class Callback:
         return _overrides(self, "on_test_batch_begin") or _overrides(self, "on_test_batch_end")
 
     def _implements_predict_batch_hooks(self) -> bool:
-        return (_overrides(self, "on_predict_batch_begin")
-                or _overrides(self, "on_predict_batch_end"))
+        return _overrides(self, "on_predict_batch_begin") or _overrides(
+            self, "on_predict_batch_end"
+        )
 
 
 def _overrides(cb, hook: str) -> bool:

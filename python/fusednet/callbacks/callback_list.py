@@ -1,5 +1,6 @@
 """``CallbackList``: what the model calls. It fans each hook out to its callbacks in order, adds
 fit's ``History`` and progress bar, and tells the model which batch hooks anyone needs."""
+
 from __future__ import annotations
 
 from .base import Callback
@@ -12,17 +13,21 @@ __all__ = ["CallbackList"]
 def _fan_out(hook, indexed=False):
     """The CallbackList method `hook`: ``hook([index,] logs)`` on every callback in order; an
     `indexed` hook (epoch, batch) takes the epoch or batch index first."""
+
     def call(callbacks, args, logs):
         logs = {} if logs is None else logs
         for cb in callbacks:
             getattr(cb, hook)(*args, logs)
 
     if indexed:
+
         def method(self, index, logs=None):
             call(self.callbacks, (index,), logs)
     else:
+
         def method(self, logs=None):
             call(self.callbacks, (), logs)
+
     method.__name__ = hook
     method.__qualname__ = f"CallbackList.{hook}"
     method.__doc__ = f"Calls ``{hook}`` on every callback, in order."
@@ -32,14 +37,14 @@ def _fan_out(hook, indexed=False):
 def _anyone(implements, doc):
     """A CallbackList property: whether some callback's `implements()` says it needs a kind of
     hook (see Callback._implements_*)."""
-    return property(lambda self: any(getattr(cb, implements)() for cb in self.callbacks),
-                    doc=doc)
+    return property(lambda self: any(getattr(cb, implements)() for cb in self.callbacks), doc=doc)
 
 
 def _check_callback(cb):
     if not isinstance(cb, Callback):
-        raise TypeError(f"callbacks: expected fusednet.callbacks.Callback instances, got "
-                        f"{type(cb).__name__}")
+        raise TypeError(
+            f"callbacks: expected fusednet.callbacks.Callback instances, got {type(cb).__name__}"
+        )
     return cb
 
 
@@ -48,8 +53,16 @@ class CallbackList:
     and, for ``verbose`` 1 or 2, a :class:`ProgbarLogger` (``add_progbar``), after the user's
     callbacks as Keras 3 does, unless the list already holds one."""
 
-    def __init__(self, callbacks=None, *, add_history=False, add_progbar=False, verbose=1,
-                 model=None, params=None):
+    def __init__(
+        self,
+        callbacks=None,
+        *,
+        add_history=False,
+        add_progbar=False,
+        verbose=1,
+        model=None,
+        params=None,
+    ):
         if callbacks is None:
             callbacks = []
         elif isinstance(callbacks, Callback):
@@ -99,14 +112,18 @@ class CallbackList:
     # --- what the model must call per batch ------------------------------------------------
     wants_batch_begin_hooks = _anyone(
         "_implements_train_batch_begin",
-        "Some callback needs ``on_train_batch_begin`` before each batch.")
+        "Some callback needs ``on_train_batch_begin`` before each batch.",
+    )
     wants_batch_end_hooks = _anyone(
         "_implements_train_batch_end",
-        "Some callback (or the verbose=1 progress bar) needs ``on_train_batch_end``.")
+        "Some callback (or the verbose=1 progress bar) needs ``on_train_batch_end``.",
+    )
     wants_test_batch_hooks = _anyone(
-        "_implements_test_batch_hooks", "Some callback needs evaluate's per-batch hooks.")
+        "_implements_test_batch_hooks", "Some callback needs evaluate's per-batch hooks."
+    )
     wants_predict_batch_hooks = _anyone(
-        "_implements_predict_batch_hooks", "Some callback needs predict's per-batch hooks.")
+        "_implements_predict_batch_hooks", "Some callback needs predict's per-batch hooks."
+    )
 
     @property
     def wants_batch_hooks(self) -> bool:
@@ -120,8 +137,14 @@ class CallbackList:
         wait for the device after every batch just to report a running loss."""
         if self.wants_batch_begin_hooks:
             return 0.0
-        return min((cb._train_batch_end_interval for cb in self.callbacks
-                    if cb._implements_train_batch_end()), default=0.0)
+        return min(
+            (
+                cb._train_batch_end_interval
+                for cb in self.callbacks
+                if cb._implements_train_batch_end()
+            ),
+            default=0.0,
+        )
 
     # --- dispatch: each hook on every callback, in order; logs {} when not given -------------
     on_train_begin = _fan_out("on_train_begin")

@@ -1,4 +1,5 @@
 """``EarlyStopping``: stop fit when a monitored value has stopped improving."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,12 +22,22 @@ class EarlyStopping(Callback):
     After training: ``stopped_epoch`` (0 if it never stopped), ``best``, ``best_epoch``.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__()
         if not isinstance(monitor, str):
-            raise TypeError(f"monitor: expected a log key such as 'val_loss', got "
-                            f"{type(monitor).__name__}")
+            raise TypeError(
+                f"monitor: expected a log key such as 'val_loss', got {type(monitor).__name__}"
+            )
         self.monitor = monitor
         self.min_delta = abs(_monitor.check_real(min_delta, "min_delta"))
         self.patience = _monitor.check_int(patience, "patience")
@@ -81,8 +92,10 @@ class EarlyStopping(Callback):
             _print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                _print(f"Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.")
+                _print(
+                    f"Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
             self.model.set_weights(self.best_weights)
 
 

@@ -1,4 +1,5 @@
 """``History``: each epoch's logs, as fit returns them (``model.history``)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """``LambdaCallback``: a callback made of plain functions."""
+
 from __future__ import annotations
 
 from .base import HOOKS, Callback
@@ -17,16 +18,22 @@ class LambdaCallback(Callback):
     fit call Python per batch.
     """
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,
-                 on_batch_end=None, on_train_begin=None, on_train_end=None, **kwargs):
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_batch_begin=None,
+        on_batch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        **kwargs,
+    ):
         super().__init__()
-        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end)
+        # The named hooks as given (None: not given), then any other hook by keyword.
+        given = {name: fn for name, fn in locals().items() if name.startswith("on_")}
         for name in kwargs:
             if name not in HOOKS:
-                raise TypeError(f"LambdaCallback: unknown hook {name!r}; known: "
-                                f"{', '.join(HOOKS)}")
+                raise TypeError(f"LambdaCallback: unknown hook {name!r}; known: {', '.join(HOOKS)}")
         given.update(kwargs)
         for name, fn in given.items():
             if fn is None:

@@ -1,5 +1,6 @@
 """``ModelCheckpoint``: save the model or its weights during fit, every epoch, every n
 batches, or only when a monitored value improves."""
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,17 @@ class ModelCheckpoint(Callback):
     ``initial_value_threshold``); the mode is chosen as in :class:`EarlyStopping`.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         filepath = os.fspath(filepath)
         if not isinstance(filepath, str) or not filepath:
@@ -39,15 +48,21 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = bool(save_weights_only)
         self.mode = _monitor.monitor_mode(mode, monitor)
         if save_freq != "epoch":
-            if isinstance(save_freq, bool) or not isinstance(save_freq, (int, np.integer)) \
-                    or save_freq < 1:
-                raise ValueError(f"save_freq: expected 'epoch' or an int >= 1 (batches), got "
-                                 f"{save_freq!r}")
+            if (
+                isinstance(save_freq, bool)
+                or not isinstance(save_freq, (int, np.integer))
+                or save_freq < 1
+            ):
+                raise ValueError(
+                    f"save_freq: expected 'epoch' or an int >= 1 (batches), got {save_freq!r}"
+                )
             save_freq = int(save_freq)
         self.save_freq = save_freq
-        self.initial_value_threshold = (None if initial_value_threshold is None else
-                                        _monitor.check_real(initial_value_threshold,
-                                                    "initial_value_threshold"))
+        self.initial_value_threshold = (
+            None
+            if initial_value_threshold is None
+            else _monitor.check_real(initial_value_threshold, "initial_value_threshold")
+        )
         # Kept across fits (as in Keras): continuing training never overwrites a better model.
         if self.initial_value_threshold is not None:
             self.best = self.initial_value_threshold
@@ -68,8 +83,10 @@ class ModelCheckpoint(Callback):
         self._warned = False
         method = "save_weights" if self.save_weights_only else "save"
         if self.model is not None and not callable(getattr(self.model, method, None)):
-            raise TypeError(f"ModelCheckpoint(save_weights_only={self.save_weights_only}) "
-                            f"needs model.{method}(path); {type(self.model).__name__} has none")
+            raise TypeError(
+                f"ModelCheckpoint(save_weights_only={self.save_weights_only}) "
+                f"needs model.{method}(path); {type(self.model).__name__} has none"
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -94,8 +111,10 @@ class ModelCheckpoint(Callback):
         try:
             return self.filepath.format(**fields)
         except (KeyError, IndexError, ValueError) as e:
-            raise ValueError(f"filepath: cannot format {self.filepath!r} ({type(e).__name__}: "
-                             f"{e}); fields available: {', '.join(fields)}") from None
+            raise ValueError(
+                f"filepath: cannot format {self.filepath!r} ({type(e).__name__}: "
+                f"{e}); fields available: {', '.join(fields)}"
+            ) from None
 
     def _save(self, epoch, batch, logs):
         path = self._file_path(epoch, batch, logs)
@@ -106,12 +125,15 @@ class ModelCheckpoint(Callback):
             improved = current < self.best if self.mode == "min" else current > self.best
             if not improved:
                 if self.verbose > 0:
-                    _print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    _print(
+                        f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
+                    )
                 return
             if self.verbose > 0:
-                _print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                      f"{current:.5f}, saving model to {path}")
+                _print(
+                    f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             _print(f"Epoch {epoch + 1}: saving model to {path}")

@@ -3,6 +3,7 @@
 
 The bar is tqdm's when tqdm is installed, else ``_PlainBar`` (carriage-return redraws).
 """
+
 from __future__ import annotations
 
 import sys
@@ -173,8 +174,15 @@ class ProgbarLogger(Callback):
 
 class _TqdmBar:
     def __init__(self, desc, total, interval):
-        self._bar = _tqdm(total=total, desc=desc, unit="batch", file=sys.stdout, leave=True,
-                          dynamic_ncols=True, mininterval=interval)
+        self._bar = _tqdm(
+            total=total,
+            desc=desc,
+            unit="batch",
+            file=sys.stdout,
+            leave=True,
+            dynamic_ncols=True,
+            mininterval=interval,
+        )
         self._interval = interval
         self._last_postfix = 0.0
 

@@ -1,4 +1,5 @@
 """``TerminateOnNaN``: stop fit when the loss becomes NaN or infinite."""
+
 from __future__ import annotations
 
 import math

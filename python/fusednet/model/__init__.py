@@ -13,6 +13,7 @@ Modules, by job:
 ``Variable`` (one weight's window onto the parameter arena) lives in ``fusednet.variables`` and
 is re-exported here.
 """
+
 from __future__ import annotations
 
 from ..variables import Variable

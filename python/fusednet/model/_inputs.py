@@ -4,6 +4,7 @@ Bad input gets a ValueError or TypeError that names the argument, what was expec
 came. Arrays come out as the Net takes them: C-contiguous float32 (int64 class labels for sparse
 categorical cross-entropy), finite, with the sample counts and widths of the model.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,18 @@ import numpy as np
 from .. import _core
 from .. import losses as _losses
 
-__all__ = ["F32", "int_arg", "new_seed", "batch_size", "verbose", "samples", "features",
-           "targets", "sample_weights", "validation_sets"]
+__all__ = [
+    "F32",
+    "int_arg",
+    "new_seed",
+    "batch_size",
+    "verbose",
+    "samples",
+    "features",
+    "targets",
+    "sample_weights",
+    "validation_sets",
+]
 
 F32 = np.dtype(np.float32)
 
@@ -71,8 +82,7 @@ def samples(x, name="x", width=None):
     if arr.ndim == 1 and width == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D array (samples, features), got shape "
-                         f"{arr.shape}")
+        raise ValueError(f"{name}: expected a 2-D array (samples, features), got shape {arr.shape}")
     return arr
 
 
@@ -80,8 +90,10 @@ def features(x, width, name="x"):
     """x as the Net's input for a model of input `width`: (n, width) float32."""
     arr = samples(x, name, width)
     if arr.shape[1] != width:
-        raise ValueError(f"{name}: expected {width} features per sample (the model's input "
-                         f"width), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: expected {width} features per sample (the model's input "
+            f"width), got shape {arr.shape}"
+        )
     return _finite_f32(arr, name)
 
 
@@ -98,12 +110,13 @@ def targets(y, n, loss, units, name="y"):
     if arr.ndim == 1 and units == 1:
         arr = arr.reshape(-1, 1)
     if loss.kind == _losses.CATEGORICAL_CE and arr.ndim == 1:
-        raise ValueError(f"{name}: categorical_crossentropy expects one-hot targets of shape "
-                         f"({n}, {units}), got integer-like shape {arr.shape}; use "
-                         f"sparse_categorical_crossentropy for class labels")
+        raise ValueError(
+            f"{name}: categorical_crossentropy expects one-hot targets of shape "
+            f"({n}, {units}), got integer-like shape {arr.shape}; use "
+            f"sparse_categorical_crossentropy for class labels"
+        )
     if arr.ndim != 2 or arr.shape[1] != units:
-        raise ValueError(f"{name}: expected targets of shape ({n}, {units}), got "
-                         f"{arr.shape}")
+        raise ValueError(f"{name}: expected targets of shape ({n}, {units}), got {arr.shape}")
     return _finite_f32(arr, name)
 
 
@@ -111,22 +124,31 @@ def _labels(arr, n, units, name):
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.reshape(-1)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: sparse_categorical_crossentropy expects integer "
-                         f"labels of shape ({n},), got shape {arr.shape}")
+        raise ValueError(
+            f"{name}: sparse_categorical_crossentropy expects integer "
+            f"labels of shape ({n},), got shape {arr.shape}"
+        )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise ValueError(f"{name}: contains NaN or inf")
         if not (arr == np.round(arr)).all():
-            raise ValueError(f"{name}: sparse_categorical_crossentropy expects integer "
-                             f"class labels, got non-integer values")
+            raise ValueError(
+                f"{name}: sparse_categorical_crossentropy expects integer "
+                f"class labels, got non-integer values"
+            )
     labels = np.ascontiguousarray(arr, dtype=np.int64)
     if n:
         lo, hi = int(labels.min()), int(labels.max())
         if lo < 0 or hi >= units:
-            hint = ("; for labels {0, 1} with one output unit use binary_crossentropy"
-                    if units == 1 else "")
-            raise ValueError(f"{name}: labels must be in [0, {units}) for the model's "
-                             f"{units} output units, got labels in [{lo}, {hi}]{hint}")
+            hint = (
+                "; for labels {0, 1} with one output unit use binary_crossentropy"
+                if units == 1
+                else ""
+            )
+            raise ValueError(
+                f"{name}: labels must be in [0, {units}) for the model's "
+                f"{units} output units, got labels in [{lo}, {hi}]{hint}"
+            )
     return labels
 
 
@@ -148,12 +170,12 @@ def validation_sets(validation_data, validation_split, train, loss, width, units
     ``validation_data`` or ``validation_split`` (the LAST fraction of `train`, as Keras)."""
     x, y, sw = train
     if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split: expected a number in [0, 1), got "
-                         f"{validation_split!r}")
+        raise ValueError(f"validation_split: expected a number in [0, 1), got {validation_split!r}")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data: expected (x_val, y_val) or "
-                             "(x_val, y_val, sample_weight_val)")
+            raise ValueError(
+                "validation_data: expected (x_val, y_val) or (x_val, y_val, sample_weight_val)"
+            )
         xv = features(validation_data[0], width, "validation_data x")
         yv = targets(validation_data[1], len(xv), loss, units, "validation_data y")
         swv = None
@@ -165,10 +187,14 @@ def validation_sets(validation_data, validation_split, train, loss, width, units
     if not validation_split:
         return train, (None, None, None)
     n = len(x)
-    split = int(math.floor(n * (1.0 - validation_split)))
+    split = math.floor(n * (1.0 - validation_split))
     if split < 1 or split >= n:
-        raise ValueError(f"validation_split={validation_split} leaves no training or no "
-                         f"validation samples out of {n}")
+        raise ValueError(
+            f"validation_split={validation_split} leaves no training or no "
+            f"validation samples out of {n}"
+        )
     # Contiguous slices, no copies.
-    return ((x[:split], y[:split], None if sw is None else sw[:split]),
-            (x[split:], y[split:], None if sw is None else sw[split:]))
+    return (
+        (x[:split], y[:split], None if sw is None else sw[:split]),
+        (x[split:], y[split:], None if sw is None else sw[split:]),
+    )

@@ -6,6 +6,7 @@ dropout on the input. An ``Activation`` folds into the linear Dense before it, a
 the spec before it (or the input). ``check_loss`` rejects a loss that cannot train with the
 output layer, at compile time rather than mid-fit.
 """
+
 from __future__ import annotations
 
 from .. import _core
@@ -44,7 +45,7 @@ def output_activation(layers) -> str:
         return "linear"
     act = dense[-1].activation
     idx = layers.index(dense[-1])
-    for layer in layers[idx + 1:]:
+    for layer in layers[idx + 1 :]:
         if isinstance(layer, _layers.Activation) and layer.activation != "linear":
             act = layer.activation
     return act
@@ -64,24 +65,30 @@ def compile_layers(layers, width):
                 raise ValueError("Input must be the first layer")
         elif isinstance(layer, _layers.Dense):
             if specs and specs[-1].activation == _layers.SOFTMAX:
-                raise ValueError(f"layer {layer.name}: softmax is only supported on the "
-                                 f"output layer")
-            specs.append(_core.DenseSpec(width, layer.units, layer.act_code, layer.act_param,
-                                         layer.use_bias))
+                raise ValueError(
+                    f"layer {layer.name}: softmax is only supported on the output layer"
+                )
+            specs.append(
+                _core.DenseSpec(width, layer.units, layer.act_code, layer.act_param, layer.use_bias)
+            )
             width = layer.units
         elif isinstance(layer, _layers.Activation):
             if not specs:
                 raise ValueError(f"layer {layer.name}: an Activation must follow a Dense layer")
             prev = specs[-1]
             if prev.dropout_after > 0:
-                raise ValueError(f"layer {layer.name}: Activation after Dropout is not "
-                                 f"supported; put it before the Dropout")
+                raise ValueError(
+                    f"layer {layer.name}: Activation after Dropout is not "
+                    f"supported; put it before the Dropout"
+                )
             if layer.act_code == _LINEAR:
                 continue
             if prev.activation != _LINEAR:
-                raise ValueError(f"layer {layer.name}: the preceding Dense already has an "
-                                 f"activation; fusednet folds an Activation into a linear "
-                                 f"Dense only")
+                raise ValueError(
+                    f"layer {layer.name}: the preceding Dense already has an "
+                    f"activation; fusednet folds an Activation into a linear "
+                    f"Dense only"
+                )
             prev.activation, prev.activation_param = layer.act_code, layer.act_param
         elif isinstance(layer, _layers.Dropout):
             if layer.rate == 0:
@@ -97,8 +104,9 @@ def compile_layers(layers, width):
     if not specs:
         raise ValueError("the model needs at least one Dense layer")
     if specs[-1].dropout_after:
-        raise ValueError("Dropout after the output layer is not supported; put it before "
-                         "the last Dense")
+        raise ValueError(
+            "Dropout after the output layer is not supported; put it before the last Dense"
+        )
     for s in specs[:-1]:
         if s.activation == _layers.SOFTMAX:
             raise ValueError("softmax is only supported on the output layer")
@@ -110,16 +118,22 @@ def check_loss(loss, layers):
     units = output_units(layers)
     act = output_activation(layers)
     if loss.kind == _losses.CATEGORICAL_CE and units == 1:
-        raise ValueError("categorical_crossentropy needs one output unit per class, but the "
-                         "output layer has 1 unit; for two classes use binary_crossentropy "
-                         "(sigmoid output)")
+        raise ValueError(
+            "categorical_crossentropy needs one output unit per class, but the "
+            "output layer has 1 unit; for two classes use binary_crossentropy "
+            "(sigmoid output)"
+        )
     if loss.kind == _losses.SPARSE_CE and units == 1:
-        raise ValueError("sparse_categorical_crossentropy needs one output unit per class, "
-                         "but the output layer has 1 unit (labels must be in [0, 1)); for "
-                         "labels {0, 1} use binary_crossentropy with a sigmoid output")
+        raise ValueError(
+            "sparse_categorical_crossentropy needs one output unit per class, "
+            "but the output layer has 1 unit (labels must be in [0, 1)); for "
+            "labels {0, 1} use binary_crossentropy with a sigmoid output"
+        )
     if loss.kind != _losses.MSE and not loss.from_logits:
         want = "sigmoid" if loss.kind == _losses.BCE else "softmax"
         if act != want:
-            raise ValueError(f"{loss.name} with from_logits=False expects probabilities, but "
-                             f"the output activation is '{act}'; use a {want} output or "
-                             f"{type(loss).__name__}(from_logits=True)")
+            raise ValueError(
+                f"{loss.name} with from_logits=False expects probabilities, but "
+                f"the output activation is '{act}'; use a {want} output or "
+                f"{type(loss).__name__}(from_logits=True)"
+            )

@@ -12,6 +12,7 @@ events. The calls into the Net that pass the loss and the metrics are ``_fit_in_
 for fit's validation and evaluate), ``_loss_value`` (``net.loss``) and ``_backward``
 (``net.backward``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,8 +56,15 @@ class TrainingLoop:
         if not fit and not callbacks and not verbose:
             return None
         from ..callbacks import CallbackList  # on first use: `import fusednet` stays light
-        return CallbackList(callbacks, add_history=fit, add_progbar=verbose != 0, verbose=verbose,
-                            model=self, params=params)
+
+        return CallbackList(
+            callbacks,
+            add_history=fit,
+            add_progbar=verbose != 0,
+            verbose=verbose,
+            model=self,
+            params=params,
+        )
 
     def _begin_pass(self, callbacks, verbose, steps, begin):
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
@@ -67,9 +75,20 @@ class TrainingLoop:
         return cbl
 
     # ---- fit -------------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            sample_weight=None):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        sample_weight=None,
+    ):
         """Trains for ``epochs - initial_epoch`` epochs; returns the History (also
         ``model.history``) with per-epoch ``loss``, metrics and ``val_`` entries."""
         self._require_compiled("fit")
@@ -84,20 +103,28 @@ class TrainingLoop:
         units = self._net.output_width
         y = _inputs.targets(y, n, self.loss_fn, units)
         sw = _inputs.sample_weights(sample_weight, n)
-        train, val = _inputs.validation_sets(validation_data, validation_split, (x, y, sw),
-                                             self.loss_fn, self._net.input_width, units)
+        train, val = _inputs.validation_sets(
+            validation_data,
+            validation_split,
+            (x, y, sw),
+            self.loss_fn,
+            self._net.input_width,
+            units,
+        )
         self.optimizer._bind(self)
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         n = len(train[0])
         steps = _steps(n, bs)
-        cbl = self._callback_list(callbacks, verbose, {"epochs": epochs, "steps": steps,
-                                                       "verbose": verbose, "batch_size": bs,
-                                                       "samples": n}, fit=True)
+        cbl = self._callback_list(
+            callbacks,
+            verbose,
+            {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": bs, "samples": n},
+            fit=True,
+        )
         self.stop_training = False
         if len(cbl.callbacks) == 1 and cbl.callbacks[0] is cbl.history:
             # Nothing to call between epochs: every epoch in one C++ call, History filled after.
-            return self._fit_in_one_call(cbl, train, val, bs, shuffle, initial_epoch, epochs,
-                                         steps)
+            return self._fit_in_one_call(cbl, train, val, bs, shuffle, initial_epoch, epochs, steps)
         return self._fit_per_epoch(cbl, train, val, bs, shuffle, initial_epoch, epochs, steps)
 
     def _fit_in_one_call(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps):
@@ -110,8 +137,9 @@ class TrainingLoop:
         logs = {}
         if run:
             lrs = self.optimizer._lrs(int(net.step), steps * run)
-            table = net.fit(*train, bs, run, bool(shuffle), lrs,
-                            self.optimizer._lr_at(int(net.step)), *val, bs)
+            table = net.fit(
+                *train, bs, run, bool(shuffle), lrs, self.optimizer._lr_at(int(net.step)), *val, bs
+            )
             cols = table.T.tolist()
             for k, col in zip(keys, cols):
                 history.history.setdefault(k, []).extend(col)
@@ -136,8 +164,9 @@ class TrainingLoop:
                 hook = self._batch_hook(cbl, steps) if cbl.wants_batch_hooks else None
                 if hook is not None:
                     cbl.on_train_batch_begin(0)
-                tl, tm, _ = net.train_epoch(*train, bs, bool(shuffle), lrs, lr, hook,
-                                            cbl.batch_hook_interval)
+                tl, tm, _ = net.train_epoch(
+                    *train, bs, bool(shuffle), lrs, lr, hook, cbl.batch_hook_interval
+                )
                 logs = self._logs(tl, tm)
                 if val[0] is not None:
                     cbl.on_test_begin()
@@ -153,6 +182,7 @@ class TrainingLoop:
     def _batch_hook(self, cbl, steps):
         """Called by C++ after each batch: the batch-end hook with the epoch's running loss and
         metrics, then the next batch's begin hook; returns False to stop (model.stop_training)."""
+
         def hook(b, loss, metrics):
             cbl.on_train_batch_end(b, self._logs(loss, metrics))
             if self.stop_training:
@@ -160,6 +190,7 @@ class TrainingLoop:
             if b + 1 < steps:
                 cbl.on_train_batch_begin(b + 1)
             return not self.stop_training
+
         return hook
 
     # ---- evaluate / predict ----------------------------------------------------------------
@@ -168,8 +199,16 @@ class TrainingLoop:
         value, metrics, _ = self._net.evaluate(x, y, sw, bs)
         return value, metrics
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
-                 return_dict=False, callbacks=None):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose=1,
+        sample_weight=None,
+        return_dict=False,
+        callbacks=None,
+    ):
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
         ``verbose=1`` shows a progress bar (then the batches are run one C++ call each)."""
         self._require_compiled("evaluate")
@@ -243,8 +282,10 @@ class TrainingLoop:
         """Loss of the last forward (whose output is `out`) and the output delta, in the Net.
         `loss` is the compiled one (model.loss) or any loss object (a GradientTape's)."""
         if out is not self._last_out:
-            raise ValueError("out: expected the array returned by the latest model.forward(x) "
-                             "(the loss is computed from the Net's saved forward state)")
+            raise ValueError(
+                "out: expected the array returned by the latest model.forward(x) "
+                "(the loss is computed from the Net's saved forward state)"
+            )
         _specs.check_loss(loss, self.layers)
         n = len(out)
         y = _inputs.targets(y, n, loss, self._net.output_width)
@@ -264,8 +305,7 @@ class TrainingLoop:
         """Gradients of all variables from ``dout`` (as returned by ``loss``); read them with
         ``model.gradients`` or ``variable.grad``."""
         if self.loss_fn is None:
-            raise RuntimeError("backward: the model is not compiled; call model.compile(...) "
-                               "first")
+            raise RuntimeError("backward: the model is not compiled; call model.compile(...) first")
         self._backward(dout, self.loss_fn)
 
     def _backward(self, dout, loss):
@@ -274,8 +314,9 @@ class TrainingLoop:
         g = self._net.output_grad()
         dout = np.asarray(dout)
         if dout.shape != g.shape:
-            raise ValueError(f"dout: expected shape {g.shape} (the last forward's output), got "
-                             f"{dout.shape}")
+            raise ValueError(
+                f"dout: expected shape {g.shape} (the last forward's output), got {dout.shape}"
+            )
         if not np.shares_memory(dout, g):
             g[...] = dout
         self._net.backward(loss.spec())

@@ -7,6 +7,7 @@ object: building its Net from the layers, the weights, compile, ``to(device)``, 
 and saving; running data through the Net (fit, evaluate, predict, the explicit loop) is
 ``TrainingLoop`` in ``_training``.
 """
+
 from __future__ import annotations
 
 import weakref
@@ -69,8 +70,10 @@ class Sequential(TrainingLoop):
         if info.get("available"):
             return "cuda"
         if device == "cuda":
-            raise ValueError(f"device='cuda': CUDA is not available here ({info.get('reason')})"
-                             f"; use device='cpu' or 'auto'")
+            raise ValueError(
+                f"device='cuda': CUDA is not available here ({info.get('reason')})"
+                f"; use device='cpu' or 'auto'"
+            )
         return "cpu"
 
     def _new_net(self, specs, input_dropout, device=None):
@@ -78,6 +81,7 @@ class Sequential(TrainingLoop):
         CudaNet (arenas on the GPU behind host mirrors with the same interface)."""
         if (device or self.device) == "cuda":
             from .._cuda_net import CudaNet
+
             return CudaNet(specs, input_dropout, self.seed)
         return _core.Net(specs, input_dropout, self.seed, _core.Device.cpu)
 
@@ -105,8 +109,8 @@ class Sequential(TrainingLoop):
             new.epochs_shuffled = old.epochs_shuffled
             for v, off in zip(self._vars, self._var_offsets):  # same slices of the new arenas
                 size = int(np.prod(v.shape))
-                v._view = new.params[off:off + size].reshape(v.shape)
-                v._grad_view = new.grads[off:off + size].reshape(v.shape)
+                v._view = new.params[off : off + size].reshape(v.shape)
+                v._grad_view = new.grads[off : off + size].reshape(v.shape)
             self._net = new
             self._last_out = None
         self.device = device
@@ -114,8 +118,9 @@ class Sequential(TrainingLoop):
 
     def add(self, layer):
         if not isinstance(layer, _layers.Layer):
-            raise TypeError(f"layers: expected fusednet.layers instances, got "
-                            f"{type(layer).__name__}")
+            raise TypeError(
+                f"layers: expected fusednet.layers instances, got {type(layer).__name__}"
+            )
         if self._net is not None:  # Keras allows adding to a built model: rebuild (seeded)
             if self.optimizer is not None:
                 self.optimizer._unbind()
@@ -137,8 +142,10 @@ class Sequential(TrainingLoop):
                 raise ValueError(f"input_shape: the model expects {width} features, got {w}")
             width = w
         if width is None:
-            raise ValueError("the model has no input width yet: give the first layer "
-                             "input_shape=(n,) or call build((None, n)) / fit first")
+            raise ValueError(
+                "the model has no input width yet: give the first layer "
+                "input_shape=(n,) or call build((None, n)) / fit first"
+            )
         specs, input_dropout = _specs.compile_layers(self.layers, width)
         self._specs = (specs, input_dropout)
         net = self._new_net(specs, input_dropout)
@@ -150,14 +157,14 @@ class Sequential(TrainingLoop):
         for i, (layer, spec) in enumerate(zip(dense, specs)):
             fan_in, units = spec.in_width, spec.units
             off = net.kernel_offset(i)
-            kv = params[off:off + fan_in * units].reshape(fan_in, units)
-            kg = grads[off:off + fan_in * units].reshape(fan_in, units)
+            kv = params[off : off + fan_in * units].reshape(fan_in, units)
+            kg = grads[off : off + fan_in * units].reshape(fan_in, units)
             kv[...] = layer.kernel_initializer((fan_in, units), rng)
             variables.append(Variable(f"{layer.name}/kernel", self, kv, kg))
             offsets.append(off)
             if spec.use_bias:
                 boff = net.bias_offset(i)
-                bv, bg = params[boff:boff + units], grads[boff:boff + units]
+                bv, bg = params[boff : boff + units], grads[boff : boff + units]
                 bv[...] = layer.bias_initializer((units,), rng)
                 variables.append(Variable(f"{layer.name}/bias", self, bv, bg))
                 offsets.append(boff)
@@ -208,8 +215,10 @@ class Sequential(TrainingLoop):
         self._require_built()
         weights = list(weights)
         if len(weights) != len(self._vars):
-            raise ValueError(f"set_weights: expected {len(self._vars)} arrays (kernel and bias "
-                             f"per Dense layer), got {len(weights)}")
+            raise ValueError(
+                f"set_weights: expected {len(self._vars)} arrays (kernel and bias "
+                f"per Dense layer), got {len(weights)}"
+            )
         arrays = []
         for w, v in zip(weights, self._vars):
             a = np.asarray(w)
@@ -239,8 +248,10 @@ class Sequential(TrainingLoop):
         linear output) raise here."""
         optimizer = _optimizers.get(optimizer)
         if loss is None:
-            raise ValueError("compile: loss is required, e.g. loss='mse' or "
-                             "loss=fusednet.losses.SparseCategoricalCrossentropy(from_logits=True)")
+            raise ValueError(
+                "compile: loss is required, e.g. loss='mse' or "
+                "loss=fusednet.losses.SparseCategoricalCrossentropy(from_logits=True)"
+            )
         loss = _losses.get(loss)
         names = _metrics.check_names(metrics)
         _specs.check_loss(loss, self.layers)
@@ -260,15 +271,18 @@ class Sequential(TrainingLoop):
     def _resolve_compiled(self):
         """The compiled loss, metrics and optimizer applied to the built Net: its loss and the
         metric kinds for its output width, the optimizer's state in its arenas."""
-        self._metric_codes = _metrics.resolve(self._metric_names, self.loss_fn,
-                                              self._net.output_width)
+        self._metric_codes = _metrics.resolve(
+            self._metric_names, self.loss_fn, self._net.output_width
+        )
         self._net.compile(self.loss_fn.spec(), self._metric_codes)
         self.optimizer._bind(self)
 
     def _require_compiled(self, what):
         if not self.compiled:
-            raise RuntimeError(f"{what}: the model is not compiled; call model.compile(optimizer, "
-                               f"loss, metrics) first")
+            raise RuntimeError(
+                f"{what}: the model is not compiled; call model.compile(optimizer, "
+                f"loss, metrics) first"
+            )
 
     # ---- description -----------------------------------------------------------------------
     def summary(self, print_fn=print):
@@ -284,8 +298,9 @@ class Sequential(TrainingLoop):
             total += params
             if isinstance(layer, _layers.InputLayer):
                 continue
-            rows.append((f"{layer.name} ({type(layer).__name__})", f"(None, {width})",
-                         f"{params:,}"))
+            rows.append(
+                (f"{layer.name} ({type(layer).__name__})", f"(None, {width})", f"{params:,}")
+            )
         w = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
         line = "-" * sum(w)
         out = [f'Model: "{self.name}"', line]
@@ -293,28 +308,39 @@ class Sequential(TrainingLoop):
             out.append("".join(c.ljust(w[j]) for j, c in enumerate(r)))
             if i == 0:
                 out.append("=" * sum(w))
-        out += [line, f"Total params: {total:,}", f"Trainable params: {total:,}",
-                "Non-trainable params: 0"]
+        out += [
+            line,
+            f"Total params: {total:,}",
+            f"Trainable params: {total:,}",
+            "Non-trainable params: 0",
+        ]
         text = "\n".join(out)
         if print_fn is None:
             return text
         print_fn(text)
 
     def get_config(self):
-        return {"name": self.name, "seed": self.seed, "device": self.device,
-                "layers": [_layers.serialize(layer) for layer in self.layers]}
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "device": self.device,
+            "layers": [_layers.serialize(layer) for layer in self.layers],
+        }
 
     def save(self, filepath):
         """One file with architecture, weights, optimizer config + state, written atomically."""
         from .. import io  # io builds models to load them: imported on use, not at the top
+
         io.save_model(self, filepath)
 
     def __getstate__(self):
         from .. import io
+
         return {"fusednet_model": io.model_to_bytes(self)}
 
     def __setstate__(self, state):
         from .. import io
+
         other = io.model_from_bytes(state["fusednet_model"], device=None)
         self.__dict__.update(other.__dict__)
         for v in self._vars:

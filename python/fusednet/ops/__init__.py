@@ -9,21 +9,56 @@ CPU kernel or, on CUDA, copies the NumPy arguments to the GPU, runs the CUDA ker
 results back: a convenience for checking and one-off work, not a way to go fast (keep data on the
 device with ``Sequential(device="cuda")`` for that).
 """
-from ._activation import (ACTIVATIONS, activation, activation_backward, gelu, gelu_backward,
-                          leaky_relu, leaky_relu_backward, log_softmax, log_softmax_backward, relu,
-                          relu_backward, sigmoid, sigmoid_backward, softmax, softmax_backward, tanh,
-                          tanh_backward)
+
+from ._activation import (
+    ACTIVATIONS,
+    activation,
+    activation_backward,
+    gelu,
+    gelu_backward,
+    leaky_relu,
+    leaky_relu_backward,
+    log_softmax,
+    log_softmax_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    softmax,
+    softmax_backward,
+    tanh,
+    tanh_backward,
+)
 from ._gemm import linear, matmul
 from ._loss import binary_cross_entropy, mse, softmax_cross_entropy
 from ._optim import adam_, sgd_
 from ._reduce import argmax, bias_grad
 
 __all__ = [
-    "matmul", "linear",
-    "relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward",
-    "tanh", "tanh_backward", "gelu", "gelu_backward", "softmax", "softmax_backward",
-    "log_softmax", "log_softmax_backward", "activation", "activation_backward", "ACTIVATIONS",
-    "bias_grad", "argmax",
-    "mse", "binary_cross_entropy", "softmax_cross_entropy",
-    "sgd_", "adam_",
+    "matmul",
+    "linear",
+    "relu",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
+    "gelu",
+    "gelu_backward",
+    "softmax",
+    "softmax_backward",
+    "log_softmax",
+    "log_softmax_backward",
+    "activation",
+    "activation_backward",
+    "ACTIVATIONS",
+    "bias_grad",
+    "argmax",
+    "mse",
+    "binary_cross_entropy",
+    "softmax_cross_entropy",
+    "sgd_",
+    "adam_",
 ]

@@ -7,14 +7,23 @@ softmax / log_softmax work row-wise over the LAST axis of an array with ndim >= 
 non-contiguous ``out`` receives the result by copy. Backward functions take the forward INPUT x.
 Every op takes ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._activations import (DEFAULT_NEGATIVE_SLOPE, ELEMENTWISE, GELU, GELU_TANH, LEAKY_RELU, RELU,
-                           SIGMOID, TANH)
+from .._activations import (
+    DEFAULT_NEGATIVE_SLOPE,
+    ELEMENTWISE,
+    GELU,
+    GELU_TANH,
+    LEAKY_RELU,
+    RELU,
+    SIGMOID,
+    TANH,
+)
 from .._checks import F32, as_f32, check_out
 from ._device import CPU, device_arg
 
@@ -44,8 +53,11 @@ def _dense(x, name):
 
 
 def _same_memory(a, b):
-    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
-            and a.shape == b.shape and a.strides == b.strides)
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+    )
 
 
 def _finish(buf, result):
@@ -56,8 +68,10 @@ def _finish(buf, result):
 
 def _require_ndim1(x, name):
     if x.ndim < 1:
-        raise ValueError(f"{name}: expected an array with at least 1 dimension "
-                         f"(row-wise over the last axis), got a 0-D array")
+        raise ValueError(
+            f"{name}: expected an array with at least 1 dimension "
+            f"(row-wise over the last axis), got a 0-D array"
+        )
 
 
 def _pair(dy, x):
@@ -87,8 +101,9 @@ def _backward(dy, x, act, param, out, device):
 
 def _slope(negative_slope):
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float, np.number)):
-        raise TypeError(f"negative_slope: expected a real number, got "
-                        f"{type(negative_slope).__name__}")
+        raise TypeError(
+            f"negative_slope: expected a real number, got {type(negative_slope).__name__}"
+        )
     slope = float(negative_slope)
     if not abs(slope) <= float(np.finfo(np.float32).max):  # also catches NaN
         raise ValueError(f"negative_slope: expected a finite float32 number, got {slope}")
@@ -109,21 +124,32 @@ def relu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") ->
     return _forward(x, RELU, 0.0, out, device)
 
 
-def relu_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
-                  device: str = "cpu") -> np.ndarray:
+def relu_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
     """dy * [x > 0]; the derivative at 0 is taken as 0."""
     return _backward(dy, x, RELU, 0.0, out, device)
 
 
-def leaky_relu(x: ArrayLike, negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
-               out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+def leaky_relu(
+    x: ArrayLike,
+    negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
     """x if x > 0 else negative_slope * x."""
     return _forward(x, LEAKY_RELU, _slope(negative_slope), out, device)
 
 
-def leaky_relu_backward(dy: ArrayLike, x: ArrayLike,
-                        negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
-                        out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+def leaky_relu_backward(
+    dy: ArrayLike,
+    x: ArrayLike,
+    negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
     return _backward(dy, x, LEAKY_RELU, _slope(negative_slope), out, device)
 
 
@@ -132,8 +158,9 @@ def sigmoid(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu")
     return _forward(x, SIGMOID, 0.0, out, device)
 
 
-def sigmoid_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
-                     device: str = "cpu") -> np.ndarray:
+def sigmoid_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
     return _backward(dy, x, SIGMOID, 0.0, out, device)
 
 
@@ -141,20 +168,32 @@ def tanh(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") ->
     return _forward(x, TANH, 0.0, out, device)
 
 
-def tanh_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
-                  device: str = "cpu") -> np.ndarray:
+def tanh_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
     return _backward(dy, x, TANH, 0.0, out, device)
 
 
-def gelu(x: ArrayLike, approximate: bool | str = False, out: np.ndarray | None = None, *,
-         device: str = "cpu") -> np.ndarray:
+def gelu(
+    x: ArrayLike,
+    approximate: bool | str = False,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
     """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); approximate=True (or 'tanh') uses
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     return _forward(x, _gelu_code(approximate), 0.0, out, device)
 
 
-def gelu_backward(dy: ArrayLike, x: ArrayLike, approximate: bool | str = False,
-                  out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+def gelu_backward(
+    dy: ArrayLike,
+    x: ArrayLike,
+    approximate: bool | str = False,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
     return _backward(dy, x, _gelu_code(approximate), 0.0, out, device)
 
 
@@ -182,20 +221,21 @@ def softmax(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu")
     return _softmax(x, False, out, device)
 
 
-def softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
-                     device: str = "cpu") -> np.ndarray:
+def softmax_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
     """softmax(x) * (dy - sum(dy * softmax(x))) over the last axis, x the forward input."""
     return _softmax_backward(dy, x, False, out, device)
 
 
-def log_softmax(x: ArrayLike, out: np.ndarray | None = None, *,
-                device: str = "cpu") -> np.ndarray:
+def log_softmax(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
     """x - max - log(sum(exp(x - max))) over the last axis."""
     return _softmax(x, True, out, device)
 
 
-def log_softmax_backward(dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *,
-                         device: str = "cpu") -> np.ndarray:
+def log_softmax_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
     """dy - softmax(x) * sum(dy) over the last axis, x the forward input."""
     return _softmax_backward(dy, x, True, out, device)
 
@@ -209,19 +249,23 @@ def _lookup(name, params):
         raise TypeError(f"name: expected an activation name (str), got {type(name).__name__}")
     key = name.lower()
     if key not in _KNOWN:
-        raise ValueError(f"name: unknown activation '{name}'; expected one of "
-                         f"{', '.join(repr(k) for k in _KNOWN)}")
+        raise ValueError(
+            f"name: unknown activation '{name}'; expected one of "
+            f"{', '.join(repr(k) for k in _KNOWN)}"
+        )
     allowed = _PARAMS.get(key, ())
     for p in params:
         if p not in allowed:
-            raise TypeError(f"{key}: unexpected parameter '{p}'"
-                            + (f"; it takes {', '.join(allowed)}" if allowed else
-                               "; it takes none"))
+            raise TypeError(
+                f"{key}: unexpected parameter '{p}'"
+                + (f"; it takes {', '.join(allowed)}" if allowed else "; it takes none")
+            )
     return key
 
 
-def activation(x: ArrayLike, name: str, out: np.ndarray | None = None, *, device: str = "cpu",
-               **params) -> np.ndarray:
+def activation(
+    x: ArrayLike, name: str, out: np.ndarray | None = None, *, device: str = "cpu", **params
+) -> np.ndarray:
     """Any activation by name: one of ACTIVATIONS (or 'gelu_tanh'), with its parameters
     (negative_slope for leaky_relu, approximate for gelu)."""
     key = _lookup(name, params)
@@ -234,8 +278,15 @@ def activation(x: ArrayLike, name: str, out: np.ndarray | None = None, *, device
     return _forward(x, ELEMENTWISE[key], 0.0, out, device)
 
 
-def activation_backward(dy: ArrayLike, x: ArrayLike, name: str, out: np.ndarray | None = None,
-                        *, device: str = "cpu", **params) -> np.ndarray:
+def activation_backward(
+    dy: ArrayLike,
+    x: ArrayLike,
+    name: str,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+    **params,
+) -> np.ndarray:
     """dx for the activation `name` from dy and the forward input x."""
     key = _lookup(name, params)
     if key in ("softmax", "log_softmax"):
@@ -245,9 +296,3 @@ def activation_backward(dy: ArrayLike, x: ArrayLike, name: str, out: np.ndarray 
     if key == "gelu":
         return gelu_backward(dy, x, out=out, device=device, **params)
     return _backward(dy, x, ELEMENTWISE[key], 0.0, out, device)
-
-
-__all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid",
-           "sigmoid_backward", "tanh", "tanh_backward", "gelu", "gelu_backward", "softmax",
-           "softmax_backward", "log_softmax", "log_softmax_backward", "activation",
-           "activation_backward", "ACTIVATIONS"]

@@ -1,5 +1,6 @@
 """The ``device=`` argument every op takes: "cpu" (or None) or "cuda", as the ``_core.Device`` the
 bindings take. Each op checks ``device == "cpu"`` first, so the CPU call pays one comparison."""
+
 from __future__ import annotations
 
 from .. import _core

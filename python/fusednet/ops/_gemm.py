@@ -4,6 +4,7 @@ no copies of float32 input on the CPU.
 The binding validates shapes and layouts (messages name the argument); this layer only converts
 non-float32 inputs once, so the common float32 call stays a single C++ call.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,9 +25,17 @@ _EPILOGUE = {name: elementwise_code(name) for name in (None, *ELEMENTWISE)}
 __all__ = ["matmul", "linear"]
 
 
-def matmul(a: ArrayLike, b: ArrayLike, *, trans_a: bool = False, trans_b: bool = False,
-           alpha: float = 1.0, beta: float = 0.0, out: np.ndarray | None = None,
-           device: str = "cpu") -> np.ndarray:
+def matmul(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    trans_a: bool = False,
+    trans_b: bool = False,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    out: np.ndarray | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """``alpha * op(a) @ op(b) + beta * out`` with ``op(x) = x.T`` when ``trans_x``.
 
     a and b are 2-D; other real dtypes are converted to float32 once. ``out`` (float32, shape
@@ -42,9 +51,15 @@ def matmul(a: ArrayLike, b: ArrayLike, *, trans_a: bool = False, trans_b: bool =
     return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
 
 
-def linear(x: ArrayLike, w: ArrayLike, b: ArrayLike | None = None, *,
-           activation: str | None = None, out: np.ndarray | None = None,
-           device: str = "cpu") -> np.ndarray:
+def linear(
+    x: ArrayLike,
+    w: ArrayLike,
+    b: ArrayLike | None = None,
+    *,
+    activation: str | None = None,
+    out: np.ndarray | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """``activation(x @ w + b)`` in one pass over the output; w is (in, out), b is (out,).
 
     The bias and relu / leaky_relu are applied while each tile is in registers, the other

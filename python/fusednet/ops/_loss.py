@@ -6,6 +6,7 @@ for softmax_cross_entropy), weighted by ``sample_weight[i]``; ``reduction="sum"`
 gradient returned is that of the reduced value and has the first argument's shape.
 Every loss takes ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ def _reduction(reduction) -> _core.Reduction:
 def _matrix(x, name: str) -> np.ndarray:
     """float32, C-contiguous, 1-D (as one column) or 2-D, as a 2-D array."""
     if np.ndim(x) not in (1, 2):
-        raise ValueError(f"{name}: expected a 1-D or 2-D array, got {np.ndim(x)}-D with shape "
-                         f"{np.shape(x)}")
+        raise ValueError(
+            f"{name}: expected a 1-D or 2-D array, got {np.ndim(x)}-D with shape {np.shape(x)}"
+        )
     arr = as_f32_contiguous(x, name)
     return arr.reshape(-1, 1) if arr.ndim == 1 else arr
 
@@ -38,8 +40,10 @@ def _weights(sample_weight, rows: int):
     if sample_weight is None:
         return None
     if np.shape(sample_weight) != (rows,):
-        raise ValueError(f"sample_weight: expected shape ({rows},) (one weight per row), "
-                         f"got {np.shape(sample_weight)}")
+        raise ValueError(
+            f"sample_weight: expected shape ({rows},) (one weight per row), "
+            f"got {np.shape(sample_weight)}"
+        )
     return as_f32_contiguous(sample_weight, "sample_weight")
 
 
@@ -48,8 +52,14 @@ def _same_shape(a_shape, b_shape, name: str, what: str) -> None:
         raise ValueError(f"{name}: expected shape {tuple(a_shape)} ({what}), got {tuple(b_shape)}")
 
 
-def mse(pred: ArrayLike, target: ArrayLike, *, sample_weight: ArrayLike | None = None,
-        reduction: str = "mean", device: str = "cpu") -> tuple[float, np.ndarray]:
+def mse(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    device: str = "cpu",
+) -> tuple[float, np.ndarray]:
     """Mean squared error: ``(loss, dpred)``; pred and target 1-D or 2-D of the same shape."""
     dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
@@ -61,9 +71,14 @@ def mse(pred: ArrayLike, target: ArrayLike, *, sample_weight: ArrayLike | None =
     return loss, grad.reshape(np.shape(pred))
 
 
-def binary_cross_entropy(logits: ArrayLike, targets: ArrayLike, *,
-                         sample_weight: ArrayLike | None = None, reduction: str = "mean",
-                         device: str = "cpu") -> tuple[float, np.ndarray]:
+def binary_cross_entropy(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    device: str = "cpu",
+) -> tuple[float, np.ndarray]:
     """Binary cross-entropy from logits (stable softplus form): ``(loss, dlogits)``.
 
     targets are 0/1 or probabilities, of logits' shape; ``(n,)`` targets also go with ``(n, 1)``
@@ -75,8 +90,7 @@ def binary_cross_entropy(logits: ArrayLike, targets: ArrayLike, *,
     z_shape, t_shape = np.shape(logits), np.shape(targets)
     column_pair = z.shape[1] == 1 and t_shape in ((z.shape[0],), (z.shape[0], 1))
     if t_shape != z_shape and not column_pair:
-        raise ValueError(f"targets: expected shape {z_shape} (the shape of logits), "
-                         f"got {t_shape}")
+        raise ValueError(f"targets: expected shape {z_shape} (the shape of logits), got {t_shape}")
     t = as_f32_contiguous(targets, "targets").reshape(z.shape)
     w = _weights(sample_weight, z.shape[0])
     loss, grad = _core.binary_cross_entropy(z, t, w, reduction, dev)
@@ -85,29 +99,41 @@ def binary_cross_entropy(logits: ArrayLike, targets: ArrayLike, *,
 
 def _sparse_labels(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
     if labels.shape != (rows,):
-        raise ValueError(f"labels: expected shape ({rows},) (one class index per row of logits) "
-                         f"or the shape of logits, got {labels.shape}")
+        raise ValueError(
+            f"labels: expected shape ({rows},) (one class index per row of logits) "
+            f"or the shape of logits, got {labels.shape}"
+        )
     kind = labels.dtype.kind
     if kind in "iu":
         if labels.dtype == np.uint64 and labels.size and labels.max() >= cols:  # would wrap
             row = int(np.argmax(labels >= cols))
-            raise ValueError(f"labels: expected class indices in [0, {cols}), got "
-                             f"{labels[row].item()} at row {row}")
+            raise ValueError(
+                f"labels: expected class indices in [0, {cols}), got "
+                f"{labels[row].item()} at row {row}"
+            )
         return labels.astype(np.int64, copy=False)
     if kind == "f":
         bad = ~np.isfinite(labels) | (labels != np.floor(labels)) | (labels < 0) | (labels >= cols)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"labels: expected whole-number class indices in [0, {cols}), got "
-                             f"{labels[row].item()!r} at row {row}")
+            raise ValueError(
+                f"labels: expected whole-number class indices in [0, {cols}), got "
+                f"{labels[row].item()!r} at row {row}"
+            )
         return labels.astype(np.int64)
-    raise ValueError(f"labels: expected integer class indices (or whole-number floats), got "
-                     f"dtype {labels.dtype}")
+    raise ValueError(
+        f"labels: expected integer class indices (or whole-number floats), got dtype {labels.dtype}"
+    )
 
 
-def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, *,
-                          sample_weight: ArrayLike | None = None, reduction: str = "mean",
-                          device: str = "cpu") -> tuple[float, np.ndarray]:
+def softmax_cross_entropy(
+    logits: ArrayLike,
+    labels: ArrayLike,
+    *,
+    sample_weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    device: str = "cpu",
+) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy from logits (stable log-sum-exp): ``(loss, dlogits)``.
 
     labels: 1-D class indices in ``[0, C)`` (any integer dtype, or floats holding whole numbers),
@@ -122,15 +148,19 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike, *,
     w = _weights(sample_weight, rows)
     lab = np.asarray(labels)
     if lab.ndim == 2:
-        _same_shape(np.shape(logits), lab.shape, "labels", "the shape of logits for probability "
-                    "targets")
+        _same_shape(
+            np.shape(logits), lab.shape, "labels", "the shape of logits for probability targets"
+        )
         t = as_f32_contiguous(lab, "labels").reshape(z.shape)
         loss, grad = _core.softmax_cross_entropy_soft(z, t, w, reduction, dev)
     elif lab.ndim == 1:
-        loss, grad = _core.softmax_cross_entropy(z, np.ascontiguousarray(
-            _sparse_labels(lab, rows, cols)), w, reduction, dev)
+        loss, grad = _core.softmax_cross_entropy(
+            z, np.ascontiguousarray(_sparse_labels(lab, rows, cols)), w, reduction, dev
+        )
     else:
-        raise ValueError(f"labels: expected a 1-D array of class indices of shape ({rows},) or "
-                         f"probability targets of shape {tuple(np.shape(logits))}, got "
-                         f"{lab.ndim}-D with shape {lab.shape}")
+        raise ValueError(
+            f"labels: expected a 1-D array of class indices of shape ({rows},) or "
+            f"probability targets of shape {tuple(np.shape(logits))}, got "
+            f"{lab.ndim}-D with shape {lab.shape}"
+        )
     return loss, grad.reshape(np.shape(logits))

@@ -5,6 +5,7 @@ C-contiguous (TypeError / ValueError otherwise: a silent copy would update the c
 have any real dtype and layout; it is converted once when needed. All arrays share param's shape.
 Both steps take ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,10 @@ from ._device import CPU, device_arg
 def _inplace(x, name: str, shape=None) -> np.ndarray:
     require_f32_inplace(x, name)
     if not x.flags.c_contiguous:
-        raise ValueError(f"{name}: expected a C-contiguous array (it is updated in place, so it is "
-                         f"never copied), got strides {x.strides} for shape {x.shape}")
+        raise ValueError(
+            f"{name}: expected a C-contiguous array (it is updated in place, so it is "
+            f"never copied), got strides {x.strides} for shape {x.shape}"
+        )
     if shape is not None and x.shape != shape:
         raise ValueError(f"{name}: expected shape {shape} (the shape of param), got {x.shape}")
     return x
@@ -30,8 +33,7 @@ def _inplace(x, name: str, shape=None) -> np.ndarray:
 
 def _grad(grad, shape) -> np.ndarray:
     if np.shape(grad) != shape:
-        raise ValueError(f"grad: expected shape {shape} (the shape of param), got "
-                         f"{np.shape(grad)}")
+        raise ValueError(f"grad: expected shape {shape} (the shape of param), got {np.shape(grad)}")
     # ascontiguousarray makes 0-d arrays 1-D: restore the shape (a view, no copy)
     return as_f32_contiguous(grad, "grad").reshape(shape)
 
@@ -39,10 +41,11 @@ def _grad(grad, shape) -> np.ndarray:
 def _no_overlap(*named) -> None:
     """(name, array) pairs: in-place arrays that overlap would update each other mid-step."""
     for i, (name_a, a) in enumerate(named):
-        for name_b, b in named[i + 1:]:
+        for name_b, b in named[i + 1 :]:
             if np.may_share_memory(a, b) and a.size:
-                raise ValueError(f"{name_a} and {name_b}: expected separate arrays, got "
-                                 f"overlapping memory")
+                raise ValueError(
+                    f"{name_a} and {name_b}: expected separate arrays, got overlapping memory"
+                )
 
 
 def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False) -> float:
@@ -57,9 +60,17 @@ def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False
     return val
 
 
-def sgd_(param: np.ndarray, grad: ArrayLike, velocity: np.ndarray | None = None, *, lr: float,
-         momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
-         device: str = "cpu") -> np.ndarray:
+def sgd_(
+    param: np.ndarray,
+    grad: ArrayLike,
+    velocity: np.ndarray | None = None,
+    *,
+    lr: float,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    device: str = "cpu",
+) -> np.ndarray:
     """SGD step in PyTorch form, in place; returns param.
 
     ``g = grad + weight_decay * param; velocity = momentum * velocity + g;
@@ -75,8 +86,10 @@ def sgd_(param: np.ndarray, grad: ArrayLike, velocity: np.ndarray | None = None,
     if nesterov and momentum == 0.0:
         raise ValueError("nesterov: expected momentum > 0 with nesterov=True, got momentum=0")
     if momentum > 0.0 and velocity is None:
-        raise ValueError(f"velocity: expected a float32 array of shape {p.shape} when momentum > 0 "
-                         f"(got momentum={momentum}), got None")
+        raise ValueError(
+            f"velocity: expected a float32 array of shape {p.shape} when momentum > 0 "
+            f"(got momentum={momentum}), got None"
+        )
     vel = None
     if velocity is not None:
         vel = _inplace(velocity, "velocity", p.shape)
@@ -85,9 +98,21 @@ def sgd_(param: np.ndarray, grad: ArrayLike, velocity: np.ndarray | None = None,
     return param
 
 
-def adam_(param: np.ndarray, grad: ArrayLike, m: np.ndarray, v: np.ndarray, *, step: int,
-          lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7,
-          weight_decay: float = 0.0, decoupled: bool = False, device: str = "cpu") -> np.ndarray:
+def adam_(
+    param: np.ndarray,
+    grad: ArrayLike,
+    m: np.ndarray,
+    v: np.ndarray,
+    *,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    decoupled: bool = False,
+    device: str = "cpu",
+) -> np.ndarray:
     """Adam step (paper form), in place; returns param.
 
     ``m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
@@ -110,6 +135,7 @@ def adam_(param: np.ndarray, grad: ArrayLike, m: np.ndarray, v: np.ndarray, *, s
     beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
     eps = _number(eps, "eps", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
-    _core.adam_step(p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled),
-                    dev)
+    _core.adam_step(
+        p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+    )
     return param

@@ -1,5 +1,6 @@
 """Reductions (kernels in csrc/kernels/cpu/reduce.cpp and cuda/reduce.cu): the bias gradient and
 row-wise argmax."""
+
 from __future__ import annotations
 
 import numpy as np
