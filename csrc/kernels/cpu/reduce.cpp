@@ -18,19 +18,19 @@
 
 namespace fusednet {
 
-const ReduceKernels& reduce_kernels_generic() { return FN_SIMD_NS::reduce::table(); }
-
-const ReduceKernels& reduce_kernels(CpuIsa isa) {
-  return pick_kernels(isa, &reduce_kernels_generic, FN_X86_KERNELS(reduce_kernels_avx2),
-                      FN_X86_KERNELS(reduce_kernels_avx512));
-}
-
 namespace {
 
 constexpr index_t kParallelMin = index_t{1} << 15;  // elements; below this one thread is faster
 constexpr index_t kMinCols = 16;  // bias_grad: columns per thread come in whole cache lines
 
 }  // namespace
+
+const ReduceKernels& reduce_kernels_generic() { return FN_SIMD_NS::reduce::table(); }
+
+const ReduceKernels& reduce_kernels(CpuIsa isa) {
+  return pick_kernels(isa, &reduce_kernels_generic, FN_X86_KERNELS(reduce_kernels_avx2),
+                      FN_X86_KERNELS(reduce_kernels_avx512));
+}
 
 void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols) {
   const ReduceKernels& k = reduce_kernels(active_cpu_isa());

@@ -56,7 +56,6 @@ class CallbackList:
     def __init__(
         self,
         callbacks=None,
-        *,
         add_history=False,
         add_progbar=False,
         verbose=1,
