@@ -1,8 +1,8 @@
 # Sourced by tools/gen_stubs.sh and tools/check_stubs.sh. generate_stub OUT_DIR writes
 # OUT_DIR/fusednet/_core.pyi from the fusednet._core that `python` imports in the current
 # directory and environment, with the pinned pybind11-stubgen.
-# The stub is made from a build with CUDA compiled in: without it the CUDA entry points are
-# placeholders taking (*args, **kwargs) and the stub would lose their signatures.
+# Every binding exists with or without CUDA compiled in (the device is an argument), so any build
+# gives the same stub.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=${PYTHON:-python}
 # Relative PYTHONPATH entries (PYTHONPATH=python) must survive the scripts' cd.
@@ -21,15 +21,9 @@ check_stubgen_version() {
   fi
 }
 
-# Prints the path of the fusednet._core that would be used; fails when it has no CUDA.
-core_with_cuda() {
-  "$PY" - <<'PYEOF'
-import sys
-import fusednet
-import fusednet._core as core
-print(core.__file__)
-sys.exit(0 if fusednet.backends()["cuda"]["compiled"] else 3)
-PYEOF
+# Prints the path of the fusednet._core that would be used.
+core_path() {
+  "$PY" -c 'import fusednet._core as core; print(core.__file__)'
 }
 
 generate_stub() {
