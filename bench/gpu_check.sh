@@ -6,8 +6,8 @@
 # Needs: an NVIDIA GPU + driver, the CUDA toolkit (nvcc), and python with pybind11,
 # scikit-build-core, numpy, pytest installed (PyTorch optional). Uses NO network.
 # Steps: environment -> build (pip install --no-build-isolation, FUSEDNET_CUDA=ON) -> import ->
-# tests (the CUDA cases of the family tests test_<family>.py, test_gemm_cuda.py but its TF32
-# kernels, test_net_cuda.py, test_backends.py) -> bench (bench/gpu_bench.py) ->
+# tests (every test marked `cuda`: the device="cuda" cases of the family tests, test_net.py's GPU
+# tests, test_backends.py; but the TF32 kernels) -> bench (bench/gpu_bench.py) ->
 # tests_tf32 (the TF32 tests of tests/test_gemm_cuda.py) -> sanitize (bench/gpu_sanitize.py under
 # compute-sanitizer memcheck and racecheck) -> report.
 # Writes OUTDIR/report.txt and OUTDIR/report.json (+ logs). A failure up to import stops the run
@@ -115,11 +115,10 @@ assert b['cuda']['available'], 'CUDA not available: ' + b['cuda']['reason']
 ")
 
 step "tests"
-# The family tests run every op on each device (the `device` fixture): select the CUDA cases.
-attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests/test_gemm.py \
-  tests/test_gemm_cuda.py tests/test_activation.py tests/test_reduce.py tests/test_loss.py \
-  tests/test_optim.py tests/test_net_cuda.py tests/test_backends.py \
-  -k "(cuda or test_backends) and not tf32" --junitxml="$OUT/pytest.xml"
+# The family tests run every op on each device (the `device` fixture); conftest.py marks the
+# CUDA cases `cuda` (so are test_net.py's GPU tests and test_backends.py): select those.
+attempt 120 pytest.log "$PY" -m pytest -q -p no:cacheprovider tests -m cuda -k "not tf32" \
+  --junitxml="$OUT/pytest.xml"
 (( DRY )) || report "tests: $(tail -1 "$OUT/pytest.log")"
 
 step "bench"
