@@ -82,11 +82,12 @@ def gemm_case(rng, torch, m, k, n, form, targets) -> Case:
     def check():
         return max_rel_err(fused(), a_op.astype(np.float64) @ b_op.astype(np.float64)), 1e-4
 
+    flops = 2.0 * m * n * k
     return Case(
         "gemm",
         f"{m}x{k}x{n} {form}",
         contenders,
-        flops=2.0 * m * n * k,
+        flops,
         napkin="2*M*N*K flops",
         targets=targets,
         check=check,
@@ -121,12 +122,14 @@ def linear_case(rng, torch, m=256, k=784, n=256) -> Case:
         ref = np.maximum(x.astype(np.float64) @ w.astype(np.float64) + b, 0)
         return max_rel_err(fused(), ref), 1e-4
 
+    name, flops = f"linear+relu {m}x{k}x{n} NN", 2.0 * m * n * k
+    napkin = "2*M*N*K flops (bias+relu not counted)"
     return Case(
         "gemm",
-        f"linear+relu {m}x{k}x{n} NN",
+        name,
         contenders,
-        flops=2.0 * m * n * k,
-        napkin="2*M*N*K flops (bias+relu not counted)",
+        flops,
+        napkin=napkin,
         targets=(Target(NUMPY, 1.1, SOURCE),),
         check=check,
     )
