@@ -92,27 +92,8 @@ def test_batch_hooks_and_same_result_as_epoch_path():
     a = _model()
     a.fit(x, y, batch_size=40, epochs=2, verbose=0, callbacks=[rec])
     kinds = [e[0] for e in rec.events]
-    assert kinds == [
-        "train_begin",
-        "epoch_begin",
-        "batch_begin",
-        "batch_end",
-        "batch_begin",
-        "batch_end",
-        "batch_begin",
-        "batch_end",
-        "epoch_end",
-    ] * 1 + [
-        "epoch_begin",
-        "batch_begin",
-        "batch_end",
-        "batch_begin",
-        "batch_end",
-        "batch_begin",
-        "batch_end",
-        "epoch_end",
-        "train_end",
-    ]
+    epoch = ["epoch_begin"] + ["batch_begin", "batch_end"] * 3 + ["epoch_end"]
+    assert kinds == ["train_begin"] + epoch * 2 + ["train_end"]
     last_batch = [e for e in rec.events if e[0] == "batch_end"][2][2]
     epoch_end = [e for e in rec.events if e[0] == "epoch_end"][0][2]
     assert last_batch["loss"] == pytest.approx(epoch_end["loss"], rel=1e-12)

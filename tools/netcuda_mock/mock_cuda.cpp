@@ -309,28 +309,34 @@ void gather_rows_cuda(const float* src, const std::int64_t* index, float* dst, i
   }
 }
 
+// A gemm launch on the stand-ins: its operands must lie in live device memory, then the CPU
+// function of the same arguments computes it.
+template <typename CpuGemm>
+void mock_gemm(const char* name, CpuGemm cpu, index_t M, index_t N, index_t K, float alpha,
+               const float* A, index_t rs_a, index_t cs_a, const float* B, index_t rs_b,
+               index_t cs_b, float beta, float* C, index_t rs_c, index_t cs_c, const Epilogue& ep,
+               CudaStream s) {
+  if (M <= 0 || N <= 0) return;
+  launch(name, s,
+         {matrix("A", A, M, K, rs_a, cs_a),
+          matrix("B", B, K, N, rs_b, cs_b),
+          matrix("C", C, M, N, rs_c, cs_c),
+          {"bias", ep.bias, ep.bias ? floats(N) : 0}});
+  cpu(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, ep);
+}
+
 // Exact FP32 whatever allow_tf32 asks: TF32 rounding is the GPU's (tests of it need one).
 void gemm_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                index_t rs_c, index_t cs_c, const Epilogue& ep, bool, CudaStream s) {
-  if (M <= 0 || N <= 0) return;
-  launch(__func__, s,
-         {matrix("A", A, M, K, rs_a, cs_a),
-          matrix("B", B, K, N, rs_b, cs_b),
-          matrix("C", C, M, N, rs_c, cs_c),
-          {"bias", ep.bias, ep.bias ? floats(N) : 0}});
-  gemm_cpu(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, ep);
+  mock_gemm(__func__, gemm_cpu, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c,
+            ep, s);
 }
 void gemm_ref_cuda(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                    index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                    index_t rs_c, index_t cs_c, const Epilogue& ep, CudaStream s) {
-  if (M <= 0 || N <= 0) return;
-  launch(__func__, s,
-         {matrix("A", A, M, K, rs_a, cs_a),
-          matrix("B", B, K, N, rs_b, cs_b),
-          matrix("C", C, M, N, rs_c, cs_c),
-          {"bias", ep.bias, ep.bias ? floats(N) : 0}});
-  gemm_ref_cpu(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, ep);
+  mock_gemm(__func__, gemm_ref_cpu, M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c,
+            cs_c, ep, s);
 }
 // The process-wide kernel choices, checked and recorded as in gemm.cu (the stand-in gemm has one
 // path, so they change no result).
