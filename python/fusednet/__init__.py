@@ -29,6 +29,8 @@ __all__ = [
     "metrics",
     "callbacks",
     "schedules",
+    "utils",
+    "models",
     "GradientTape",
     "load_model",
     "set_float32_matmul_precision",
@@ -37,8 +39,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    # fusednet.callbacks / fusednet.schedules: imported on first use (import stays light).
-    if name in ("callbacks", "schedules"):
+    # fusednet.callbacks / schedules / utils / models: imported on first use (import stays light).
+    if name in ("callbacks", "schedules", "utils", "models"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -35,19 +35,28 @@ Modules: ``base`` (``Callback``: the hooks and which batch hooks a callback need
 ``callback_list`` (``CallbackList``: what the model calls), ``history``, ``progbar``
 (``ProgbarLogger`` and the bars it draws), ``early_stopping`` and ``model_checkpoint`` (both
 use ``_monitor``: the monitored value and whether it improves up or down),
-``terminate_on_nan``, ``lambda_callback``. ``fusednet.callbacks.<Name>`` is the public name of
-each callback.
+``terminate_on_nan``, ``lambda_callback``, ``reduce_lr_on_plateau`` and
+``learning_rate_scheduler`` (both set ``model.optimizer.learning_rate`` through ``_lr``; fit
+reads it at each epoch begin), ``csv_logger``, ``backup_and_restore`` (with
+``model.save_weights`` / ``load_weights`` and ``model._initial_epoch``, which fit takes after
+``on_train_begin``), ``tensorboard`` (needs the ``tensorboard`` package).
+``fusednet.callbacks.<Name>`` is the public name of each callback.
 """
 
 from __future__ import annotations
 
+from .backup_and_restore import BackupAndRestore
 from .base import Callback
 from .callback_list import CallbackList
+from .csv_logger import CSVLogger
 from .early_stopping import EarlyStopping
 from .history import History
 from .lambda_callback import LambdaCallback
+from .learning_rate_scheduler import LearningRateScheduler
 from .model_checkpoint import ModelCheckpoint
 from .progbar import ProgbarLogger
+from .reduce_lr_on_plateau import ReduceLROnPlateau
+from .tensorboard import TensorBoard
 from .terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -59,4 +68,9 @@ __all__ = [
     "ModelCheckpoint",
     "TerminateOnNaN",
     "LambdaCallback",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "BackupAndRestore",
+    "TensorBoard",
 ]

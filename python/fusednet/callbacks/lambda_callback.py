@@ -12,20 +12,23 @@ class LambdaCallback(Callback):
 
         LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
 
-    Signatures: ``on_epoch_begin/end(epoch, logs)``, ``on_batch_begin/end(batch, logs)``
-    (``on_train_batch_begin/end`` are accepted too), ``on_train_begin/end(logs)``; any other hook
-    by its name as a keyword. Only the hooks given are called, so batch functions are what make
-    fit call Python per batch.
+    Signatures: ``on_epoch_begin/end(epoch, logs)``, ``on_train_batch_begin/end(batch, logs)``
+    (``on_batch_begin/end`` are accepted too), ``on_train_begin/end(logs)``; any other hook
+    by its name as a keyword. The positional order is Keras 3's (on_epoch_begin, on_epoch_end,
+    on_train_begin, on_train_end, on_train_batch_begin, on_train_batch_end). Only the hooks given
+    are called, so batch functions are what make fit call Python per batch. Keras stores any
+    other keyword as an attribute; here a keyword that names no hook is an error (a typo would
+    otherwise never be called).
     """
 
     def __init__(
         self,
         on_epoch_begin=None,
         on_epoch_end=None,
-        on_batch_begin=None,
-        on_batch_end=None,
         on_train_begin=None,
         on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
         **kwargs,
     ):
         super().__init__()

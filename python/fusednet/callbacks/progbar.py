@@ -1,18 +1,21 @@
 """``ProgbarLogger``: fit's, evaluate's and predict's progress output on ``sys.stdout``, and
 ``_print``, which the other callbacks use so a message does not break an open bar.
 
-The bar is tqdm's when tqdm is installed, else ``_PlainBar`` (carriage-return redraws).
+``verbose=1`` draws Keras 3's bar (``_Bar``)::
+
+    Epoch 1/2
+    32/32 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.6695 - accuracy: 0.6920
+
+redrawn in place with ``\\r`` on a terminal; on anything else (a log file, a pipe, a notebook
+capture) only the final line of each bar is written, so logs hold one clean line per epoch
+(Keras redraws with ``\\r`` there too). ``verbose=2`` writes one line per epoch.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-
-try:  # optional: the progress bar falls back to a plain carriage-return bar without it
-    from tqdm.auto import tqdm as _tqdm
-except ImportError:  # pragma: no cover - exercised by monkeypatching _tqdm to None
-    _tqdm = None
 
 from .base import Callback
 
@@ -22,12 +25,9 @@ __all__ = ["ProgbarLogger"]
 def _print(message: str) -> None:
     """print() to sys.stdout that leaves an open progress bar intact (the bar of the epoch is
     still open while other callbacks' on_epoch_end run)."""
-    if _tqdm is not None:
-        _tqdm.write(message, file=sys.stdout)
-        return
-    if _PlainBar.mid_line:
+    if _Bar.mid_line:
         sys.stdout.write("\n")
-        _PlainBar.mid_line = False
+        _Bar.mid_line = False
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
 
@@ -46,9 +46,9 @@ def _format_logs(logs) -> str:
 
 
 class ProgbarLogger(Callback):
-    """Progress output. ``verbose=1``: a progress bar per epoch (tqdm when installed, else a
-    carriage-return bar) with batches done/total, ETA and the running loss and metrics.
-    ``verbose=2``: one line per epoch, e.g.
+    """Progress output. ``verbose=1``: Keras's ``Epoch i/n`` line (when n > 1) and a bar per
+    epoch with batches done/total, ETA (final: elapsed), mean time per step and the running
+    loss and metrics. ``verbose=2``: one line per epoch, e.g.
     ``Epoch 3/10 - 0.12s - loss: 0.2345 - accuracy: 0.9100 - val_loss: 0.3012``.
     Writes to ``sys.stdout``; ``verbose=0`` prints nothing. Outside fit, evaluate and predict get
     a bar at verbose=1."""
@@ -99,8 +99,9 @@ class ProgbarLogger(Callback):
         self._epoch_start = time.perf_counter()
         if self.verbose == 1:
             epochs = (self.params or {}).get("epochs")
-            desc = f"Epoch {epoch + 1}/{epochs}" if epochs else f"Epoch {epoch + 1}"
-            self._open_bar(desc, (self.params or {}).get("steps"))
+            if epochs is None or epochs > 1:  # Keras names the epoch only when there are several
+                _print(f"Epoch {epoch + 1}/{epochs}" if epochs else f"Epoch {epoch + 1}")
+            self._open_bar((self.params or {}).get("steps"))
 
     def on_train_batch_end(self, batch, logs=None):
         if self._bar is not None:
@@ -131,7 +132,7 @@ class ProgbarLogger(Callback):
             return
         self._test_start = time.perf_counter()
         if self.verbose == 1:
-            self._open_bar("Evaluate", (self.params or {}).get("steps"))
+            self._open_bar((self.params or {}).get("steps"))
 
     def on_test_batch_end(self, batch, logs=None):
         if self._bar is not None and not self._in_fit:
@@ -152,7 +153,7 @@ class ProgbarLogger(Callback):
 
     def on_predict_begin(self, logs=None):
         if self.verbose == 1:
-            self._open_bar("Predict", (self.params or {}).get("steps"))
+            self._open_bar((self.params or {}).get("steps"))
 
     def on_predict_batch_end(self, batch, logs=None):
         if self._bar is not None:
@@ -161,10 +162,9 @@ class ProgbarLogger(Callback):
     def on_predict_end(self, logs=None):
         self._close_bar()
 
-    def _open_bar(self, desc, total):
+    def _open_bar(self, total):
         self._close_bar()
-        cls = _TqdmBar if _tqdm is not None else _PlainBar
-        self._bar = cls(desc, total, self.refresh_interval)
+        self._bar = _Bar(total, self.refresh_interval)
 
     def _close_bar(self):
         if self._bar is not None:
@@ -172,75 +172,78 @@ class ProgbarLogger(Callback):
             self._bar = None
 
 
-class _TqdmBar:
-    def __init__(self, desc, total, interval):
-        self._bar = _tqdm(
-            total=total,
-            desc=desc,
-            unit="batch",
-            file=sys.stdout,
-            leave=True,
-            dynamic_ncols=True,
-            mininterval=interval,
-        )
-        self._interval = interval
-        self._last_postfix = 0.0
-
-    @property
-    def done(self):
-        return self._bar.n
-
-    def update_to(self, done, logs):
-        # Formatting the postfix costs more than a tqdm update: do it at the redraw rate only.
-        now = time.perf_counter()
-        if logs and now - self._last_postfix >= self._interval:
-            self._last_postfix = now
-            self._bar.set_postfix_str(_format_logs(logs), refresh=False)
-        self._bar.update(done - self._bar.n)
-
-    def finish(self, logs):
-        if logs:
-            self._bar.set_postfix_str(_format_logs(logs), refresh=False)
-        self._bar.close()
+def _eta(seconds) -> str:
+    """Keras's ETA: ``42s``, ``3:07`` or ``1:02:03``."""
+    if seconds > 3600:
+        s = int(seconds)
+        return f"{s // 3600}:{(s % 3600) // 60:02d}:{s % 60:02d}"
+    if seconds > 60:
+        s = int(seconds)
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{int(seconds)}s"
 
 
-class _PlainBar:
-    """``12/100 [==>.......] - ETA: 3s - loss: 0.2345`` redrawn in place with '\\r'; on a
-    non-terminal stream only the final line is written."""
+def _per_step(seconds) -> str:
+    """Keras's time per step: ``2s/step``, ``15ms/step`` or ``830us/step``."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
 
-    width = 30
+
+class _Bar:
+    """Keras 3's Progbar line ``12/32 ━━━━━━━━━━━━━━━━━━━━ 3s 2ms/step - loss: 0.2345``:
+    ``width`` bar characters (green for done, grey for to do, on a terminal), the ETA while
+    running and the elapsed seconds at the end, the mean time per step so far. On a terminal it
+    is redrawn in place at most every ``interval`` seconds; elsewhere only ``finish`` writes,
+    one line, with no escape codes."""
+
+    width = 20
     mid_line = False  # a bar is drawn without its newline yet: _print must break the line first
 
-    def __init__(self, desc, total, interval):
-        self._desc = desc
+    def __init__(self, total, interval):
         self._total = total
         self._interval = interval
         self._start = time.perf_counter()
         self._last_draw = 0.0
+        self._prev_width = 0
         self.done = 0
         self._logs = None
-        stream = sys.stdout
-        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
 
     def _line(self, final):
-        elapsed = time.perf_counter() - self._start
+        now = time.perf_counter()
+        elapsed = now - self._start
+        per_step = elapsed / self.done if self.done else 0.0
+        bold = (lambda t: f"\x1b[1m{t}\x1b[0m") if self._tty else (lambda t: t)
         if self._total:
-            frac = min(self.done / self._total, 1.0)
-            filled = int(self.width * frac)
-            arrow = ">" if filled < self.width else ""
-            bar = "=" * filled + arrow + "." * (self.width - filled - len(arrow))
-            head = f"{self._desc} {self.done}/{self._total} [{bar}]"
+            digits = int(math.log10(self._total)) + 1
+            filled = min(int(self.width * self.done / self._total), self.width)
+            done_bar, todo_bar = "━" * filled, "━" * (self.width - filled)
+            if self._tty:
+                done_bar = f"\x1b[32m{done_bar}\x1b[0m" if filled else ""
+                todo_bar = f"\x1b[37m{todo_bar}\x1b[0m"
+            line = f"{bold(f'{self.done:{digits}d}/{self._total}')} {done_bar}{todo_bar}"
         else:
-            head = f"{self._desc} {self.done}"
-        if final or not self._total or not self.done:
-            tail = f"{elapsed:.2f}s"
+            line = f"{self.done:7d}/Unknown"
+        if final or not self._total:
+            line += " " + bold(f"{elapsed:.0f}s")
         else:
-            eta = elapsed / self.done * (self._total - self.done)
-            tail = f"ETA: {eta:.0f}s"
-        line = f"{head} - {tail}"
+            line += " " + bold(_eta(per_step * (self._total - self.done)))
+        line += " " + _per_step(per_step)
         if self._logs:
             line += " - " + _format_logs(self._logs)
         return line
+
+    def _write(self, line, final):
+        # Pad over a longer previous line: a redraw must not leave its tail behind.
+        width = len(line)
+        pad = " " * max(self._prev_width - width, 0)
+        self._prev_width = width
+        sys.stdout.write(("\r" if self._tty else "") + line + pad + ("\n" if final else ""))
+        sys.stdout.flush()
+        _Bar.mid_line = not final
 
     def update_to(self, done, logs):
         self.done = done
@@ -249,13 +252,9 @@ class _PlainBar:
         now = time.perf_counter()
         if self._tty and now - self._last_draw >= self._interval:
             self._last_draw = now
-            sys.stdout.write("\r" + self._line(False))
-            sys.stdout.flush()
-            _PlainBar.mid_line = True
+            self._write(self._line(False), final=False)
 
     def finish(self, logs):
         if logs:
             self._logs = logs
-        sys.stdout.write(("\r" if self._tty else "") + self._line(True) + "\n")
-        sys.stdout.flush()
-        _PlainBar.mid_line = False
+        self._write(self._line(True), final=True)

@@ -39,7 +39,17 @@ def int_arg(value, name, lo):
     return int(value)
 
 
+_seed_source = None  # set by fusednet.utils.set_random_seed: model seeds repeat run to run
+
+
+def seed_model_seeds(seed):
+    global _seed_source
+    _seed_source = np.random.default_rng(seed)
+
+
 def new_seed():
+    if _seed_source is not None:
+        return int(_seed_source.integers(0, 1 << 63))
     return int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
 
 

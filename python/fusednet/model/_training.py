@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _recorded
 from .. import losses as _losses
-from . import _inputs, _specs
+from . import _fit_options, _inputs, _specs
 
 __all__ = ["TrainingLoop"]
 
@@ -88,10 +88,22 @@ class TrainingLoop:
         shuffle=True,
         initial_epoch=0,
         sample_weight=None,
+        class_weight=None,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
     ):
         """Trains for ``epochs - initial_epoch`` epochs; returns the History (also
-        ``model.history``) with per-epoch ``loss``, metrics and ``val_`` entries."""
+        ``model.history``) with per-epoch ``loss``, metrics and ``val_`` entries.
+        ``class_weight``, ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``
+        and ``validation_freq`` are Keras's (see ``_fit_options``)."""
         self._require_compiled("fit")
+        opts = _fit_options.FitOptions(
+            steps_per_epoch, validation_steps, validation_batch_size, validation_freq
+        )
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("class_weight and sample_weight: give one or the other, not both")
         bs = _inputs.batch_size(batch_size)
         epochs = _inputs.int_arg(epochs, "epochs", 0)
         initial_epoch = _inputs.int_arg(initial_epoch, "initial_epoch", 0)
@@ -111,10 +123,13 @@ class TrainingLoop:
             self._net.input_width,
             units,
         )
+        if class_weight is not None:  # the training part only, as Keras
+            tx, ty, _ = train
+            train = (tx, ty, _fit_options.class_weights(class_weight, ty, len(tx)))
         self.optimizer._bind(self)
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         n = len(train[0])
-        steps = _steps(n, bs)
+        steps = opts.steps_per_epoch or _steps(n, bs)
         cbl = self._callback_list(
             callbacks,
             verbose,
@@ -122,6 +137,8 @@ class TrainingLoop:
             fit=True,
         )
         self.stop_training = False
+        if opts.custom:
+            return self._fit_with_options(cbl, train, val, bs, shuffle, initial_epoch, epochs, opts)
         if len(cbl.callbacks) == 1 and cbl.callbacks[0] is cbl.history:
             # Nothing to call between epochs: every epoch in one C++ call, History filled after.
             return self._fit_in_one_call(cbl, train, val, bs, shuffle, initial_epoch, epochs, steps)
@@ -152,6 +169,7 @@ class TrainingLoop:
     def _fit_per_epoch(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps):
         net = self._net
         cbl.on_train_begin()
+        initial_epoch = self._take_initial_epoch(initial_epoch)
         logs = {}
         # A device-resident net keeps x, y (and the validation set) on the device across the
         # per-epoch calls instead of uploading them each epoch.

@@ -21,12 +21,15 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..variables import Variable
 from . import _inputs, _specs
+from ._batch_api import BatchAPI
+from ._config import ConfigAPI
+from ._fit_options import FitOptionsLoop
 from ._training import TrainingLoop
 
 __all__ = ["Sequential", "Model"]
 
 
-class Sequential(TrainingLoop):
+class Sequential(TrainingLoop, FitOptionsLoop, BatchAPI, ConfigAPI):
     """A stack of layers: ``Sequential([Dense(128, activation="relu", input_shape=(64,)),
     Dense(10)], device="auto", seed=0)``.
 
@@ -286,12 +289,16 @@ class Sequential(TrainingLoop):
 
     # ---- description -----------------------------------------------------------------------
     def summary(self, print_fn=print):
-        self._require_built()
+        """Keras's table of layers, output shapes and parameter counts. Does not build the
+        model; without a known input width (as Keras) shapes show '?' and counts '0 (unbuilt)'."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
         total = 0
-        width = self._net.input_width
+        width = self._net.input_width if self._net is not None else self.input_shape[1]
         for layer in self.layers:
             params = 0
+            if width is None:  # no input width: nothing sized yet
+                rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
+                continue
             if isinstance(layer, _layers.Dense):
                 params = width * layer.units + (layer.units if layer.use_bias else 0)
                 width = layer.units

@@ -1,0 +1,94 @@
+"""The model's description and weights files in Keras's terms: ``from_config``, ``to_json``,
+``model_from_json``, ``save_weights``, ``load_weights``.
+
+``get_config()`` (on ``Sequential``) is ``{"name", "seed", "device", "layers": [{"class_name",
+"config"}, ...]}``; ``to_json()`` wraps it as Keras does: ``{"class_name": "Sequential",
+"config": ..., "module": "fusednet", "fusednet_version": ...}``. Both describe the architecture
+only: a model rebuilt from them has the same layers and seed, hence the same initial weights,
+but no trained weights and is not compiled (as in Keras).
+"""
+
+from __future__ import annotations
+
+import json
+
+__all__ = ["ConfigAPI", "model_from_json", "model_from_config"]
+
+
+class ConfigAPI:
+    """The config / weights-file methods of ``Sequential``."""
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model ``get_config()`` described (architecture and seed; not compiled)."""
+        from .. import layers as _layers
+
+        if not isinstance(config, dict) or "layers" not in config:
+            raise ValueError(
+                "config: expected a Sequential config (a dict with 'layers'), got "
+                f"{type(config).__name__}"
+            )
+        kwargs = {k: config[k] for k in ("name", "seed") if config.get(k) is not None}
+        device = config.get("device", "auto")
+        if device == "cuda":  # as saved when usable here
+            from .. import _core
+
+            if not _core.cuda_info().get("available"):
+                device = "auto"
+        return cls([_layers.deserialize(d) for d in config["layers"]], device=device, **kwargs)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (``json.dumps`` keyword arguments pass through)."""
+        from .. import __version__
+
+        return json.dumps(
+            {
+                "module": "fusednet",
+                "class_name": type(self).__name__,
+                "config": self.get_config(),
+                "fusednet_version": __version__,
+            },
+            **kwargs,
+        )
+
+    def save_weights(self, filepath, overwrite=True):
+        """Writes the weights (and the optimizer's state) to ``filepath``: the format of
+        ``fusednet.io.save_weights``. ``overwrite=False`` refuses an existing file."""
+        import os
+
+        from .. import io
+
+        if not overwrite and os.path.exists(os.fspath(filepath)):
+            raise FileExistsError(f"save_weights: {os.fspath(filepath)} exists (overwrite=False)")
+        io.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Reads a ``save_weights`` file into this model (see ``fusednet.io.load_weights``)."""
+        from .. import io
+
+        io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+def model_from_config(config, custom_objects=None):
+    """A Sequential from ``{"class_name": "Sequential", "config": ...}`` or a bare config."""
+    from .sequential import Sequential
+
+    if isinstance(config, dict) and "class_name" in config:
+        if config["class_name"] not in ("Sequential", "Model"):
+            raise ValueError(
+                f"config: fusednet rebuilds Sequential models only, got class "
+                f"{config['class_name']!r}"
+            )
+        config = config.get("config")
+    return Sequential.from_config(config)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """The model ``model.to_json()`` described (Keras ``keras.models.model_from_json``)."""
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"json_string: expected a JSON string, got {type(json_string).__name__}")
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"json_string: not valid JSON ({e})") from None
+    return model_from_config(config, custom_objects)
