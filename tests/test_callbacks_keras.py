@@ -378,12 +378,15 @@ def test_tensorboard_batch_scalars(tmp_path):
     assert not TensorBoard(tmp_path)._implements_train_batch_end()
 
 
-def test_tensorboard_arguments_and_missing_package(tmp_path, monkeypatch):
+def test_tensorboard_arguments(tmp_path):
     pytest.importorskip("tensorboard")
     with pytest.raises(ValueError, match="histogram_freq=1 is not supported"):
         TensorBoard(tmp_path, histogram_freq=1)
     with pytest.raises(ValueError, match="update_freq"):
         TensorBoard(tmp_path, update_freq=0)
+
+
+def test_tensorboard_without_the_package_says_what_to_install(tmp_path, monkeypatch):
     import builtins
 
     real_import = builtins.__import__
