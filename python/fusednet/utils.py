@@ -1,5 +1,6 @@
-"""Keras's ``keras.utils`` helpers that scripts use with a model: ``to_categorical`` and
-``set_random_seed``."""
+"""Keras's ``keras.utils`` helpers that scripts use with a model: ``to_categorical``,
+``set_random_seed``, and ``PyDataset`` (alias ``Sequence``: batches fed from Python to fit,
+evaluate and predict; see ``fusednet.model._pydata``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import random
 
 import numpy as np
 
-__all__ = ["to_categorical", "set_random_seed"]
+from .model._pydata import PyDataset
+
+__all__ = ["to_categorical", "set_random_seed", "PyDataset", "Sequence"]
+
+Sequence = PyDataset  # Keras 3 keeps the old name as an alias
 
 
 def to_categorical(x, num_classes=None):

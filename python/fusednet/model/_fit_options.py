@@ -60,6 +60,15 @@ def class_weights(class_weight, y, n):
     return out
 
 
+def ran_out_warning():
+    """Keras's warning when an epoch of steps_per_epoch batches finds fewer left in the pass."""
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches.",
+        stacklevel=5,
+    )
+
+
 def _positive_or_none(value, name):
     return None if value is None else _inputs.int_arg(value, name, 1)
 
@@ -129,12 +138,7 @@ class _Batches:
             self.order = rng.permutation(self.n)
         take = min(self.limit, self.total - self.cursor)
         if take < self.limit:
-            warnings.warn(
-                "Your input ran out of data; interrupting training. Make sure that your "
-                "dataset or generator can generate at least `steps_per_epoch * epochs` "
-                "batches.",
-                stacklevel=4,
-            )
+            ran_out_warning()
         s, e = self.cursor * self.bs, min(self.n, (self.cursor + take) * self.bs)
         idx = self.order[s:e] if self.shuffle else slice(s, e)
         part = tuple(None if a is None else a[idx] for a in self.data)

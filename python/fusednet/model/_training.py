@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _recorded
 from .. import losses as _losses
-from . import _fit_options, _inputs, _specs
+from . import _fit_options, _inputs, _pydata, _specs
 
 __all__ = ["TrainingLoop"]
 
@@ -104,6 +104,12 @@ class TrainingLoop:
         )
         if class_weight is not None and sample_weight is not None:
             raise ValueError("class_weight and sample_weight: give one or the other, not both")
+        if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
+            _pydata.no_arrays_with_a_source(y, sample_weight)
+            return self._fit_source(
+                x, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                initial_epoch, class_weight, opts,
+            )  # fmt: skip
         bs = _inputs.batch_size(batch_size)
         epochs = _inputs.int_arg(epochs, "epochs", 0)
         initial_epoch = _inputs.int_arg(initial_epoch, "initial_epoch", 0)
@@ -230,6 +236,8 @@ class TrainingLoop:
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
         ``verbose=1`` shows a progress bar (then the batches are run one C++ call each)."""
         self._require_compiled("evaluate")
+        if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
+            return self._evaluate_source(x, y, verbose, sample_weight, return_dict, callbacks)
         bs = _inputs.batch_size(batch_size)
         verbose = _inputs.verbose(verbose)
         x = self._prepare_x(x)
@@ -259,6 +267,8 @@ class TrainingLoop:
         """Model outputs (after the output activation) for every sample, batched in C++.
         (Keras's default is a progress bar; here ``verbose=0`` is, as predict is often called
         in loops.)"""
+        if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
+            return self._predict_source(x, verbose, callbacks)
         bs = _inputs.batch_size(batch_size)
         verbose = _inputs.verbose(verbose)
         x = self._prepare_x(x)

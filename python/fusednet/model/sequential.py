@@ -24,12 +24,13 @@ from . import _inputs, _specs
 from ._batch_api import BatchAPI
 from ._config import ConfigAPI
 from ._fit_options import FitOptionsLoop
+from ._pydata import SourceLoop
 from ._training import TrainingLoop
 
 __all__ = ["Sequential", "Model"]
 
 
-class Sequential(TrainingLoop, FitOptionsLoop, BatchAPI, ConfigAPI):
+class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
     """A stack of layers: ``Sequential([Dense(128, activation="relu", input_shape=(64,)),
     Dense(10)], device="auto", seed=0)``.
 
