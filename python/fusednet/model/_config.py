@@ -1,9 +1,9 @@
 """The model's description and weights files in Keras's terms: ``from_config``, ``to_json``,
-``model_from_json``, ``save_weights``, ``load_weights``.
+``save_weights``, ``load_weights`` (``model_from_json`` is in ``fusednet.models``).
 
 ``get_config()`` (on ``Sequential``) is ``{"name", "seed", "device", "layers": [{"class_name",
 "config"}, ...]}``; ``to_json()`` wraps it as Keras does: ``{"class_name": "Sequential",
-"config": ..., "module": "fusednet", "fusednet_version": ...}``. Both describe the architecture
+"config": ..., "module": "fusednet"}``. Both describe the architecture
 only: a model rebuilt from them has the same layers and seed, hence the same initial weights,
 but no trained weights and is not compiled (as in Keras).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["ConfigAPI", "model_from_json", "model_from_config"]
+__all__ = ["ConfigAPI"]
 
 
 class ConfigAPI:
@@ -39,15 +39,8 @@ class ConfigAPI:
 
     def to_json(self, **kwargs):
         """The architecture as a JSON string (``json.dumps`` keyword arguments pass through)."""
-        from .. import __version__
-
         return json.dumps(
-            {
-                "module": "fusednet",
-                "class_name": type(self).__name__,
-                "config": self.get_config(),
-                "fusednet_version": __version__,
-            },
+            {"module": "fusednet", "class_name": type(self).__name__, "config": self.get_config()},
             **kwargs,
         )
 
@@ -67,28 +60,3 @@ class ConfigAPI:
         from .. import io
 
         io.load_weights(self, filepath, skip_mismatch=skip_mismatch)
-
-
-def model_from_config(config, custom_objects=None):
-    """A Sequential from ``{"class_name": "Sequential", "config": ...}`` or a bare config."""
-    from .sequential import Sequential
-
-    if isinstance(config, dict) and "class_name" in config:
-        if config["class_name"] not in ("Sequential", "Model"):
-            raise ValueError(
-                f"config: fusednet rebuilds Sequential models only, got class "
-                f"{config['class_name']!r}"
-            )
-        config = config.get("config")
-    return Sequential.from_config(config)
-
-
-def model_from_json(json_string, custom_objects=None):
-    """The model ``model.to_json()`` described (Keras ``keras.models.model_from_json``)."""
-    if not isinstance(json_string, (str, bytes)):
-        raise TypeError(f"json_string: expected a JSON string, got {type(json_string).__name__}")
-    try:
-        config = json.loads(json_string)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"json_string: not valid JSON ({e})") from None
-    return model_from_config(config, custom_objects)
