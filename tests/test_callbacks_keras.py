@@ -399,3 +399,105 @@ def test_tensorboard_without_the_package_says_what_to_install(tmp_path, monkeypa
     monkeypatch.setattr(builtins, "__import__", no_tensorboard)
     with pytest.raises(ImportError, match="needs the 'tensorboard' package"):
         TensorBoard(tmp_path)
+
+
+# ---- Keras's own callback tests, ported (keras/src/callbacks/*_test.py) -----------------------
+
+
+def _keras_setup(optimizer):
+    """Keras's test model: Dense(5), Dense(2) built by fit, mse, 10 samples of 3 features with
+    one-hot targets of 2 classes."""
+    rng = np.random.default_rng(1337)
+    x, xv = rng.random((10, 3)), rng.random((10, 3))
+    y = fnet.utils.to_categorical(rng.integers(0, 2, 10), 2)
+    yv = fnet.utils.to_categorical(rng.integers(0, 2, 10), 2)
+    m = fnet.Sequential([Dense(5), Dense(2)], seed=0, device="cpu")
+    m.compile(loss="mse", optimizer=optimizer)
+    return m, x, y, (xv, yv)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "epochs", "lr"),
+    [
+        ({"min_delta": 100}, 2, 0.01),  # test_reduces_lr_with_model_fit
+        ({"min_delta": 10, "min_lr": 0.005}, 4, 0.005),  # test_honors_min_lr
+        ({"min_delta": 100, "cooldown": 2}, 4, 0.001),  # test_cooldown: two reductions
+    ],
+)
+def test_keras_reduce_lr_on_plateau_tests(kwargs, epochs, lr):
+    m, x, y, val = _keras_setup(fnet.optimizers.Adam(0.1))
+    cb = ReduceLROnPlateau(patience=1, factor=0.1, monitor="val_loss", **kwargs)
+    m.fit(x, y, validation_data=val, callbacks=[cb], epochs=epochs, verbose=0)
+    assert m.optimizer.learning_rate == pytest.approx(lr, rel=1e-12)
+
+
+def test_keras_reduce_lr_on_plateau_state_reset_across_fit_calls():
+    m, *_ = _keras_setup("adam")
+    cb = ReduceLROnPlateau(patience=1, factor=0.1, monitor="loss", min_delta=0, cooldown=2)
+    cb.set_model(m)
+    cb.on_train_begin()
+    cb.best, cb.wait, cb.cooldown_counter = 0.5, 3, 2
+    cb.on_train_begin()
+    assert cb.best is None and cb.wait == 0 and cb.cooldown_counter == 0
+
+
+def test_keras_learning_rate_scheduler_tests(capsys):
+    m, x, y, _ = _keras_setup("sgd")
+    cb = LearningRateScheduler(lambda step: 1.0 / (2.0 + step), verbose=1)
+    h = m.fit(x, y, callbacks=[cb], epochs=1, verbose=0)
+    assert m.optimizer.learning_rate == 0.5
+    assert "LearningRateScheduler setting learning rate to 0.5" in capsys.readouterr().out
+    assert type(h.history["learning_rate"][0]) is float and h.history["learning_rate"] == [0.5]
+    m, x, y, _ = _keras_setup(fnet.optimizers.Adam(0.03))
+    m.fit(x, y, callbacks=[LearningRateScheduler(lambda step, lr: lr / 2)], epochs=2, verbose=0)
+    assert m.optimizer.learning_rate == 0.03 / 4.0
+
+
+def test_keras_lambda_callback_no_args_and_additional_kwargs():
+    assert isinstance(LambdaCallback(), LambdaCallback)
+    cb = LambdaCallback(custom_method=lambda logs: None)
+    assert hasattr(cb, "custom_method")
+    assert not _wants_batch_hooks(cb)  # an attribute, not a hook: fit stays native
+
+
+def _wants_batch_hooks(cb):
+    return fnet.callbacks.CallbackList([cb]).wants_batch_hooks
+
+
+class KerasInterrupt(Callback):
+    """Keras's InterruptingCallback: raises at the epoch_int-th epoch end of its life."""
+
+    def __init__(self, epoch_int):
+        super().__init__()
+        self.epoch_count, self.epoch_int = 0, epoch_int
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_count += 1
+        if self.epoch_count == self.epoch_int:
+            raise RuntimeError("EpochInterruption")
+
+
+def test_keras_backup_and_restore_best_case_epoch(tmp_path):
+    # 12 samples, batch 4: 3 steps an epoch (Keras counts them with a counting layer; here the
+    # optimizer's iteration count).
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 3)), rng.random((12, 1))
+    m = fnet.Sequential([Dense(1, input_shape=(3,))], seed=0, device="cpu")
+    m.compile(loss="mse", optimizer="sgd")
+    backup = tmp_path / "subdir"
+    cbk = BackupAndRestore(backup)
+    assert not backup.exists()
+    with pytest.raises(RuntimeError, match="EpochInterruption"):
+        m.fit(x, y, batch_size=4, callbacks=[cbk, KerasInterrupt(2)], epochs=6, verbose=0)
+    assert cbk._current_epoch == 2 and backup.exists() and m.optimizer.iterations == 6
+    hist = m.fit(x, y, batch_size=4, callbacks=[cbk], epochs=5, verbose=0)
+    assert cbk._current_epoch == 5 and hist.epoch[-1] == 4
+    assert m.optimizer.iterations == 5 * 3
+
+
+def test_keras_csv_logger_logs_nan(tmp_path):
+    path = tmp_path / "log.csv"
+    fake_fit(FakeModel(), [CSVLogger(path)], [{"loss": float("nan")}])
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    assert "nan" in rows[-1]

@@ -16,9 +16,9 @@ class LambdaCallback(Callback):
     (``on_batch_begin/end`` are accepted too), ``on_train_begin/end(logs)``; any other hook
     by its name as a keyword. The positional order is Keras 3's (on_epoch_begin, on_epoch_end,
     on_train_begin, on_train_end, on_train_batch_begin, on_train_batch_end). Only the hooks given
-    are called, so batch functions are what make fit call Python per batch. Keras stores any
-    other keyword as an attribute; here a keyword that names no hook is an error (a typo would
-    otherwise never be called).
+    are called, so batch functions are what make fit call Python per batch. Other keywords are
+    stored as attributes (Keras); an ``on_...`` keyword that names no hook is an error (Keras
+    would store it too, and the misspelt hook would never be called).
     """
 
     def __init__(
@@ -35,9 +35,11 @@ class LambdaCallback(Callback):
         # The named hooks as given (None: not given), then any other hook by keyword.
         given = {name: fn for name, fn in locals().items() if name.startswith("on_")}
         for name in kwargs:
-            if name not in HOOKS:
+            if name.startswith("on_") and name not in HOOKS:
                 raise TypeError(f"LambdaCallback: unknown hook {name!r}; known: {', '.join(HOOKS)}")
-        given.update(kwargs)
+        # Keras stores other keywords as attributes (helpers the hooks may use).
+        self.__dict__.update((k, v) for k, v in kwargs.items() if not k.startswith("on_"))
+        given.update((k, v) for k, v in kwargs.items() if k.startswith("on_"))
         for name, fn in given.items():
             if fn is None:
                 continue
