@@ -89,6 +89,16 @@ def test_keras_bar_draws_eta_and_colours_on_a_terminal(capsys):
     assert "\x1b[1m10/10\x1b[0m \x1b[32m" + "━" * 20 + "\x1b[0m\x1b[37m\x1b[0m" in out  # full
 
 
+def test_keras_bar_of_unknown_length(capsys):
+    bar = cbm._Bar(None, interval=0.0)
+    bar._tty = True
+    bar.update_to(7, {"loss": 0.5})
+    bar.finish(None)
+    out = capsys.readouterr().out
+    assert "\r      7/Unknown \x1b[1m" in out  # Keras's running form
+    assert "\r\x1b[1m7/7\x1b[0m \x1b[32m" in out  # the end: the length is now known
+
+
 def test_keras_bar_formats_times_as_keras():
     assert [cbm._eta(s) for s in (5.7, 61, 3725)] == ["5s", "1:01", "1:02:05"]
     assert [cbm._per_step(s) for s in (2.4, 0.0153, 0.00083, 0.0)] == [

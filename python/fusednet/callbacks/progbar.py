@@ -257,4 +257,6 @@ class _Bar:
     def finish(self, logs):
         if logs:
             self._logs = logs
+        if not self._total and self.done:  # an unknown length is known at the end (Keras)
+            self._total = self.done
         self._write(self._line(True), final=True)
