@@ -501,3 +501,13 @@ def test_keras_csv_logger_logs_nan(tmp_path):
     with open(path, newline="") as f:
         rows = [r for r in csv.reader(f) if r]
     assert "nan" in rows[-1]
+
+
+def test_tensorboard_on_evaluate_alone(tmp_path):
+    pytest.importorskip("tensorboard")
+    x, y = _data()
+    m = _linear()
+    m.fit(x, y, epochs=2, verbose=0)
+    loss = m.evaluate(x, y, verbose=0, callbacks=[TensorBoard(tmp_path)])
+    got = _scalars(tmp_path / "validation")["evaluation_loss_vs_iterations"]
+    assert got == [(2, float(np.float32(loss)))]  # at the optimizer's 2 steps so far

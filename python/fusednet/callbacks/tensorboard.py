@@ -145,6 +145,7 @@ class TensorBoard(Callback):
             step = self._iterations()
             for name, value in logs.items():
                 self._val_writer.scalar(f"evaluation_{name}_vs_iterations", value, step)
+            self._val_writer.flush()  # evaluate() alone never reaches on_train_end's close
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
