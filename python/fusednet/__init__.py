@@ -37,8 +37,8 @@ __all__ = [
 
 
 def __getattr__(name):
-    # fusednet.callbacks / fusednet.schedules: imported on first use (import stays light).
-    if name in ("callbacks", "schedules"):
+    # fusednet.callbacks / schedules / distributed: imported on first use (import stays light).
+    if name in ("callbacks", "schedules", "distributed"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

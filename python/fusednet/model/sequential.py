@@ -328,8 +328,13 @@ class Sequential(TrainingLoop):
         }
 
     def save(self, filepath):
-        """One file with architecture, weights, optimizer config + state, written atomically."""
-        from .. import io  # io builds models to load them: imported on use, not at the top
+        """One file with architecture, weights, optimizer config + state, written atomically.
+        After ``fusednet.distributed.init()`` only rank 0 writes (every rank holds the same
+        model)."""
+        from .. import distributed, io  # io builds models to load them: imported on use
+
+        if distributed._world is not None and not distributed.is_main():
+            return
 
         io.save_model(self, filepath)
 
