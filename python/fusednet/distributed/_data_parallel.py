@@ -78,6 +78,11 @@ def _plan_whole(n, bs, rank, k):
 
 def _plan_sharded(ns, bs, rank, k):
     """Rank `rank`'s rows of each global batch when rank j holds ns[j] samples of its own."""
+    if bs < k:
+        raise ValueError(
+            f"batch_size: expected at least one row per rank with sharded input ({k} ranks), "
+            f"got {bs}"
+        )
     per = [bs // k + (j < bs % k) for j in range(k)]
     steps = max((-(-n // p) if p else 0) for n, p in zip(ns, per))
     b = np.arange(steps, dtype=np.int64)
