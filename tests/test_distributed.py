@@ -62,17 +62,7 @@ def test_plan_whole_partitions_each_global_batch(n, bs, k):
         assert all(int(p[2][b]) == hi - lo for p in plans)
 
 
-@pytest.mark.parametrize(
-    "ns,bs",
-    [
-        (
-            [68, 68, 67],
-            30,
-        ),
-        ([10, 0, 3], 7),
-        ([5, 5], 1),
-    ],
-)
+@pytest.mark.parametrize("ns,bs", [([68, 68, 67], 30), ([10, 0, 3], 7), ([5, 5], 2)])
 def test_plan_sharded_covers_each_shard(ns, bs):
     k = len(ns)
     plans = [dpm._plan_sharded(ns, bs, r, k) for r in range(k)]
@@ -82,6 +72,11 @@ def test_plan_sharded_covers_each_shard(ns, bs):
         assert np.array_equal(seen, np.arange(ns[r]))
         assert np.array_equal(total, np.sum([p[1] for p in plans], axis=0))
         assert (total >= 1).all()
+
+
+def test_plan_sharded_needs_a_row_per_rank():
+    with pytest.raises(ValueError, match="at least one row per rank"):
+        dpm._plan_sharded([5, 5], 1, 0, 2)
 
 
 def test_distributed_argument_is_checked():
