@@ -167,8 +167,28 @@ def fail(out):
     )
 
 
+def fail_batch(out):
+    """The last rank raises after batch 3 of epoch 0, inside the C++ epoch (overlap on)."""
+    case = "adam_ce"
+    x, y, sw = dc.data(case)
+
+    def boom(batch, logs):
+        if batch == 3 and dist.rank() == dist.size() - 1:
+            raise ValueError("boom on purpose")
+
+    dc.model(case).fit(
+        x,
+        y,
+        batch_size=32,
+        epochs=50,
+        verbose=0,
+        distributed=True,
+        callbacks=[fnet.callbacks.LambdaCallback(on_batch_end=boom)],
+    )
+
+
 if __name__ == "__main__":
     scenario, outdir = sys.argv[1], sys.argv[2]
     fnet.set_num_threads(1)
     dist.init(timeout=60)
-    {"train": train, "outputs": outputs, "fail": fail}[scenario](outdir)
+    {"train": train, "outputs": outputs, "fail": fail, "fail_batch": fail_batch}[scenario](outdir)

@@ -29,10 +29,10 @@ def _weights(m):
     return np.concatenate([w.ravel() for w in m.get_weights()])
 
 
-# ---- without MPI: a world of one, the plans, the callback gating ----------------------------------
+# ---- without MPI: a world of one, the plans, the callback gating --------------------------------
 @pytest.fixture
 def world_of_one(monkeypatch):
-    monkeypatch.setattr(dist, "_world", dist.World(None))
+    monkeypatch.setattr(dist._state, "world", dist.World(None))
 
 
 @pytest.mark.parametrize("case", list(dc.CASES))
@@ -111,7 +111,7 @@ def test_cuda_aware_is_reported():
     assert isinstance(info["cuda_aware"], bool)
 
 
-# ---- under mpiexec --------------------------------------------------------------------------------
+# ---- under mpiexec ------------------------------------------------------------------------------
 def _mpiexec():
     try:
         import mpi4py  # noqa: F401
@@ -275,9 +275,11 @@ def test_rank_0_alone_writes_and_all_ranks_stop_together(tmp_path):
 
 
 @needs_mpi
-@pytest.mark.parametrize("k", [2, 3])
-def test_a_failing_rank_stops_every_rank_naming_it(tmp_path, k):
-    p = _launch(k, "fail", tmp_path, timeout=120)
+@pytest.mark.parametrize("k,where", [(2, "fail"), (3, "fail"), (3, "fail_batch")])
+def test_a_failing_rank_stops_every_rank_naming_it(tmp_path, k, where):
+    """Between epochs (a callback), or inside the C++ epoch (a batch callback) while gradient
+    sums are in flight: every rank ends, none waits, the others name the failed rank."""
+    p = _launch(k, where, tmp_path, timeout=120)
     text = p.stdout + p.stderr
     assert p.returncode != 0, text
     assert "ValueError: boom on purpose" in text

