@@ -187,8 +187,23 @@ def fail_batch(out):
     )
 
 
+def fail_before(out):
+    """The last rank raises before fit (its script's own error): the others are in fit."""
+    case = "adam_ce"
+    x, y, sw = dc.data(case)
+    if dist.rank() == dist.size() - 1:
+        raise ValueError("boom on purpose")
+    dc.model(case).fit(x, y, batch_size=32, epochs=50, verbose=0, distributed=True)
+
+
 if __name__ == "__main__":
     scenario, outdir = sys.argv[1], sys.argv[2]
     fnet.set_num_threads(1)
     dist.init(timeout=60)
-    {"train": train, "outputs": outputs, "fail": fail, "fail_batch": fail_batch}[scenario](outdir)
+    {
+        "train": train,
+        "outputs": outputs,
+        "fail": fail,
+        "fail_batch": fail_batch,
+        "fail_before": fail_before,
+    }[scenario](outdir)

@@ -275,10 +275,13 @@ def test_rank_0_alone_writes_and_all_ranks_stop_together(tmp_path):
 
 
 @needs_mpi
-@pytest.mark.parametrize("k,where", [(2, "fail"), (3, "fail"), (3, "fail_batch")])
+@pytest.mark.parametrize(
+    "k,where", [(2, "fail"), (3, "fail"), (3, "fail_batch"), (2, "fail_before")]
+)
 def test_a_failing_rank_stops_every_rank_naming_it(tmp_path, k, where):
-    """Between epochs (a callback), or inside the C++ epoch (a batch callback) while gradient
-    sums are in flight: every rank ends, none waits, the others name the failed rank."""
+    """Between epochs (a callback), inside the C++ epoch (a batch callback) while gradient sums
+    are in flight, or in the script before fit (uncaught: init()'s excepthook tells the others):
+    every rank ends, none waits, the others name the failed rank."""
     p = _launch(k, where, tmp_path, timeout=120)
     text = p.stdout + p.stderr
     assert p.returncode != 0, text

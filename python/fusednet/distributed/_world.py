@@ -1,9 +1,11 @@
 """The MPI world of a data-parallel run: ranks, the fixed-order sums, faults.
 
 Every collective here is non-blocking and waited for by polling, so that a rank which fails can
-tell the others (a notice on the FAIL tag, answered by an ack) and no rank hangs: each one then
-raises ``RankFailedError`` naming the failed rank, or ``DistributedError`` after ``timeout``
-seconds without an answer.
+tell the others (a notice on the FAIL tag) and no rank hangs: each one then raises
+``RankFailedError`` naming the failed rank, or ``DistributedError`` after ``timeout`` seconds
+without an answer. Such a process ends without MPI_Finalize (abandoned collectives would block
+it), after its traceback is printed and after the others' (a DONE message from each, waited for
+a few seconds), so that mpiexec does not cut anyone's report short.
 
 Sums are in a fixed order, never MPI_Allreduce's (whose order is the library's choice and may
 change with the message size or the process placement): the buffer is cut into one contiguous
@@ -75,7 +77,7 @@ def _notify_on_uncaught():
     sys.excepthook = hook
 
 
-_FAIL, _ACK = 7301, 7302  # point-to-point tags of the fault notices (beside the collectives)
+_FAIL, _DONE = 7301, 7302  # point-to-point tags of the fault notices (beside the collectives)
 
 
 class DistributedError(RuntimeError):
@@ -117,7 +119,6 @@ class World:
         if self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=_FAIL, status=st):
             src = st.Get_source()
             msg = self.comm.recv(source=src, tag=_FAIL)
-            self.comm.isend(self.rank, dest=src, tag=_ACK)  # eager: need not complete
             self._break(RankFailedError(src, msg))
 
     def _break(self, err):
@@ -150,31 +151,34 @@ class World:
                 )
 
     def fail(self, exc):
-        """Tells every other rank that this one failed with `exc` (once), waiting a little for
-        their acks so that they can report it before mpiexec ends the job."""
+        """Tells every other rank (once) that this one failed with `exc`."""
         if self.size == 1 or self.broken is not None:
             return
         self.broken = exc
         _exit_when_done()
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        reqs = [
-            self.comm.isend(text, dest=k, tag=_FAIL) for k in range(self.size) if k != self.rank
-        ]
+        for k in range(self.size):
+            if k != self.rank:
+                self.comm.isend(text, dest=k, tag=_FAIL).Test()  # small: sent eagerly
+
+    def _exit_barrier(self, seconds):
+        """DONE to every other rank, then up to `seconds` for theirs (point to point: the
+        abandoned collectives rule out a barrier)."""
         from mpi4py import MPI
 
-        acked, deadline = set(), time.monotonic() + min(self.timeout, 10.0)
-        while len(acked) < self.size - 1 and time.monotonic() < deadline:
+        for k in range(self.size):
+            if k != self.rank:
+                self.comm.isend(self.rank, dest=k, tag=_DONE).Test()
+        done, deadline = set(), time.monotonic() + seconds
+        while len(done) < self.size - 1 and time.monotonic() < deadline:
             st = MPI.Status()  # only our notices travel point to point on this communicator
             if self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=st):
                 src, tag = st.Get_source(), st.Get_tag()
                 self.comm.recv(source=src, tag=tag)
-                if tag == _FAIL:  # it failed too: it will not ack, but waits for ours
-                    self.comm.isend(self.rank, dest=src, tag=_ACK)
-                acked.add(src)
+                if tag == _DONE:
+                    done.add(src)
             else:
                 time.sleep(1e-3)
-        for r in reqs:
-            r.Test()
 
     # ---- collectives -------------------------------------------------------------------------
     def _buf(self, key, n, dtype):
@@ -254,7 +258,8 @@ _exit_registered = False
 
 def _exit_when_done():
     """After a failure the abandoned collectives would make MPI_Finalize wait forever: the
-    process ends without it (stdout and stderr flushed, exit status 1) once Python is done."""
+    process ends without it (stdout and stderr flushed, the other ranks' reports awaited, exit
+    status 1) once Python is done."""
     global _exit_registered
     if _exit_registered:
         return
@@ -264,6 +269,9 @@ def _exit_when_done():
         for f in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # leaving anyway
                 f.flush()
+        if world is not None and world.size > 1:
+            with contextlib.suppress(Exception):
+                world._exit_barrier(min(world.timeout, 10.0))
         os._exit(1)
 
     atexit.register(leave)
