@@ -139,8 +139,9 @@ class World:
                 raise DistributedError(f"rank {self.rank}: the run stopped ({self.broken})")
             self._check_notices()
             polls += 1
-            if polls > 200:  # past a short spin, let the CPU go (2 ranks may share 2 cores)
-                time.sleep(min(1e-3, 2e-6 * (polls - 200)))
+            # Each poll lets the GIL go (the training thread may need it for its next hand-over);
+            # past a short spin, the CPU too (ranks may share cores).
+            time.sleep(0 if polls <= 200 else min(1e-3, 2e-6 * (polls - 200)))
             if time.monotonic() > deadline:
                 self._break(
                     DistributedError(
