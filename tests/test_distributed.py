@@ -288,3 +288,31 @@ def test_a_failing_rank_stops_every_rank_naming_it(tmp_path, k, where):
     assert "ValueError: boom on purpose" in text
     named = f"RankFailedError: rank {k - 1} failed: ValueError: boom on purpose"
     assert text.count(named) == k - 1, text
+
+
+@needs_mpi
+def test_digits_example_over_two_ranks_matches_one_process():
+    pytest.importorskip("sklearn")
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
+    sys.path.insert(0, examples)
+    try:
+        import digits
+    finally:
+        sys.path.remove(examples)
+    _, loss, acc, _, _ = digits.train(epochs=5, verbose=0)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(fnet.__file__)), env.get("PYTHONPATH", "")]
+    )
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    p = subprocess.run(
+        [_mpiexec(), "-n", "2", sys.executable, "digits_distributed.py", "--epochs", "5"],
+        cwd=examples,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"2 ranks: test accuracy {acc:.4f}, loss {loss:.4f}" in p.stdout, p.stdout
+    assert p.stdout.count("Epoch 5/5") == 1  # rank 0 alone prints
