@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,7 @@ namespace {
 struct PyNet {
   Net net;
   std::atomic<bool> busy{false};
+  std::unique_ptr<DataParallel> dp;  // the hooks of set_data_parallel (they hold Python objects)
   template <typename... A>
   explicit PyNet(A&&... a) : net(std::forward<A>(a)...) {}
 };
@@ -258,7 +261,10 @@ void def_layout(py::class_<PyNet>& c) {
       .def_property_readonly("num_params", [](PyNet& p) { return p.net.num_params(); })
       .def_property_readonly("input_width", [](PyNet& p) { return p.net.input_width(); })
       .def_property_readonly("output_width", [](PyNet& p) { return p.net.output_width(); })
-      .def_property_readonly("seed", [](PyNet& p) { return p.net.seed(); })
+      .def_property(
+          "seed", [](PyNet& p) { return p.net.seed(); },
+          [](PyNet& p, std::uint64_t s) { p.net.reseed(s); },
+          "Shuffles and dropout masks follow it (the initial weights were drawn from it).")
       .def(
           "kernel_offset", [](PyNet& p, index_t i) { return p.net.kernel_offset(i); },
           py::arg("layer"))
@@ -536,6 +542,73 @@ void def_data_sets(py::class_<PyNet>& c) {
           py::arg("x"), py::arg("batch_size"), py::arg("out"));
 }
 
+// Data-parallel hooks (net.h DataParallel) calling Python functions; each takes the GIL.
+std::unique_ptr<DataParallel> data_parallel(index_t rank, bool overlap, py::object plan,
+                                            py::object reduce, py::object wait, py::object sum,
+                                            py::object any_stop) {
+  auto dp = std::make_unique<DataParallel>();
+  dp->rank = rank;
+  dp->overlap = overlap;
+  dp->plan = [plan](index_t n, index_t batch_size) {
+    py::gil_scoped_acquire gil;
+    auto t =
+        plan(n, batch_size)
+            .cast<std::tuple<std::vector<index_t>, std::vector<index_t>, std::vector<index_t>>>();
+    DataParallel::Plan p{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+    FN_CHECK(p.rows.size() == p.start.size() && p.global_rows.size() == p.start.size(),
+             "data-parallel plan: start, rows and global_rows differ in length");
+    for (std::size_t b = 0; b < p.rows.size(); ++b)
+      FN_CHECK(p.rows[b] >= 0 && p.start[b] >= 0 && p.start[b] + p.rows[b] <= n &&
+                   p.global_rows[b] >= std::max<index_t>(p.rows[b], 1),
+               "data-parallel plan: step ", b, " is outside the ", n, " samples");
+    return p;
+  };
+  dp->reduce = [reduce](float* p, index_t offset, index_t count, double scale) {
+    py::gil_scoped_acquire gil;
+    // A view of the host floats: they outlive the reduction (the arena or the net's staging).
+    py::array_t<float> view({count}, {static_cast<py::ssize_t>(sizeof(float))}, p, py::none());
+    reduce(view, offset, scale);
+  };
+  dp->wait = [wait]() {
+    py::gil_scoped_acquire gil;
+    wait();
+  };
+  dp->sum = [sum](double* p, index_t count) {
+    py::gil_scoped_acquire gil;
+    py::array_t<double> view({count}, {static_cast<py::ssize_t>(sizeof(double))}, p, py::none());
+    sum(view);
+  };
+  if (!any_stop.is_none())
+    dp->any_stop = [any_stop](bool stop) {
+      py::gil_scoped_acquire gil;
+      return any_stop(stop).cast<bool>();
+    };
+  return dp;
+}
+
+void def_data_parallel(py::class_<PyNet>& c) {
+  c.def(
+       "set_data_parallel",
+       [](PyNet& p, index_t rank, bool overlap, py::object plan, py::object reduce, py::object wait,
+          py::object sum, py::object any_stop) {
+         Busy g(p);
+         p.dp = data_parallel(rank, overlap, std::move(plan), std::move(reduce), std::move(wait),
+                              std::move(sum), std::move(any_stop));
+         p.net.set_data_parallel(p.dp.get());
+       },
+       py::arg("rank"), py::arg("overlap"), py::arg("plan"), py::arg("reduce"), py::arg("wait"),
+       py::arg("sum"), py::arg("any_stop") = py::none(),
+       "Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): "
+       "plan(n, batch_size) -> (start, rows, global_rows) per step; reduce(floats, offset, scale) "
+       "starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; "
+       "any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).")
+      .def("clear_data_parallel", [](PyNet& p) {
+        Busy g(p);
+        p.net.set_data_parallel(nullptr);
+        p.dp.reset();
+      });
+}
+
 }  // namespace
 
 void bind_net(py::module_& m) {
@@ -548,6 +621,7 @@ void bind_net(py::module_& m) {
   def_arenas(c);
   def_one_batch(c);
   def_data_sets(c);
+  def_data_parallel(c);
 }
 
 }  // namespace fusednet

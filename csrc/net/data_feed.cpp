@@ -296,7 +296,7 @@ Batch DataFeed::Pass::batch(index_t start, index_t rows) {
   if (streamed_) {
 #ifdef FUSEDNET_WITH_CUDA
     Staging& st = *feed_.staging_;
-    if (start >= chunk_end_) {
+    if (start + rows > chunk_end_) {  // (a data-parallel rank's batch may start mid-chunk)
       if (chunk_end_ > 0) end_chunk();
       const index_t chunk_rows = std::min(chunk_, d_.host.n - start);
       st.next(d_.host, order_host_, start, chunk_rows);

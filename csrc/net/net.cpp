@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "kernels/math/hash.h"
+#include "runtime/cuda_memory.h"
 
 namespace fusednet {
 
@@ -37,6 +38,7 @@ struct SlotSums {
   std::vector<double> metrics;
   index_t summed = 0;  // batches added so far
   std::vector<double> got;
+  const std::vector<index_t>* rows_of = nullptr;  // each batch's rows (data-parallel plans)
   SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, std::size_t n_metrics)
       : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + static_cast<index_t>(n_metrics)),
         metrics(n_metrics, 0.0) {}
@@ -47,7 +49,9 @@ struct SlotSums {
     backend.download(got.data(), slots.as<double>() + summed * per, sizeof(double) * got.size());
     for (index_t b = summed; b < upto; ++b) {
       const double* s = got.data() + (b - summed) * per;
-      loss += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
+      const index_t rows = rows_of ? (*rows_of)[static_cast<std::size_t>(b)]
+                                   : std::min(batch_size, n - b * batch_size);
+      loss += s[0] * static_cast<double>(rows);
       for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
     }
     summed = upto;
@@ -158,9 +162,11 @@ GatherSpace Net::gather_space() {
 
 void Net::dropout(const float* src, float* dst, index_t rows, index_t cols, float rate,
                   index_t site, std::int64_t counter) {
+  // Data-parallel ranks draw their own masks (rank 0 those of a single process).
+  const std::uint64_t rank_salt = dp_ ? static_cast<std::uint64_t>(dp_->rank) << 32 : 0;
   const std::uint64_t key =
       nethash::stream_key(seed_, nethash::kPurposeDropout, static_cast<std::uint64_t>(counter),
-                          static_cast<std::uint64_t>(site));
+                          static_cast<std::uint64_t>(site) + rank_salt);
   backend_->dropout(src, dst, rows * cols, rate, key);
 }
 
@@ -285,6 +291,7 @@ void Net::backward(const LossSpec& spec) {
     backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, grads() + w_off_[k],
                    Epilogue{});
     if (L.use_bias) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+    if (reducing_) reduce_layer(i, grad_scale_);
     if (i == 0) break;
     // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
     const DenseSpec& P = layers_[k - 1];
@@ -328,6 +335,50 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
 
 void Net::require_compiled() const { FN_CHECK(compiled_, "no loss: compile the model first"); }
 
+// ---- data-parallel steps ------------------------------------------------------------------------
+
+void Net::reduce_range(index_t offset, index_t count, double scale) {
+  float* host = grads() + offset;
+  if (!host_memory()) {  // staged through host memory
+    if (!stage_.data()) {
+#ifdef FUSEDNET_WITH_CUDA
+      stage_ = HostBuffer(params_.bytes());
+#endif
+      FN_CHECK(stage_.data(), "data-parallel: no host staging for this device");
+    }
+    host = stage_.as<float>() + offset;
+    if (scale != 0.0)
+      backend_->download(host, grads() + offset, sizeof(float) * static_cast<std::size_t>(count));
+  }
+  dp_->reduce(host, offset, count, scale);
+}
+
+void Net::reduce_layer(index_t i, double scale) {
+  const index_t begin = w_off_[static_cast<std::size_t>(i)];
+  const index_t end = i + 1 < num_layers() ? w_off_[static_cast<std::size_t>(i + 1)] : num_params_;
+  reduce_range(begin, end - begin, scale);
+}
+
+// Backward on this rank's `rows` of a global batch of `global_rows` (0 rows: no gradient of its
+// own), then the gradient arena summed over the ranks: the mean over the global batch.
+void Net::data_parallel_backward(index_t rows, index_t global_rows) {
+  grad_scale_ = rows > 0 ? static_cast<double>(rows) / static_cast<double>(global_rows) : 0.0;
+  {
+    struct Reducing {  // reset also when a hook raises
+      const DataParallel*& r;
+      ~Reducing() { r = nullptr; }
+    } guard{reducing_ = dp_->overlap ? dp_ : nullptr};
+    if (rows > 0) {
+      backward(loss_);
+    } else if (reducing_) {
+      for (index_t i = num_layers() - 1; i >= 0; --i) reduce_layer(i, 0.0);
+    }
+  }
+  if (!dp_->overlap) reduce_range(0, num_params_, grad_scale_);
+  dp_->wait();
+  if (!host_memory()) backend_->upload(grads(), stage_.data(), params_.bytes());
+}
+
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
@@ -335,9 +386,19 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   const index_t n = d.host.n;
   EpochStats st;
   st.metrics.assign(metrics_.size(), 0.0);
-  if (n <= 0) return st;
-  reserve(std::min(batch_size, n));
-  const index_t steps = ceil_div(n, batch_size);
+  // Data-parallel: this rank's rows of every global batch (agreed with the other ranks, so even
+  // a rank without samples takes part in every step).
+  DataParallel::Plan plan;
+  if (dp_) {
+    plan = dp_->plan(n, batch_size);
+    index_t most = 1;
+    for (index_t r : plan.rows) most = std::max(most, r);
+    batch_size = most;  // the feed's batch (all a step reads is within rows [start, start + most))
+  } else if (n <= 0) {
+    return st;
+  }
+  reserve(std::min(batch_size, std::max<index_t>(n, 1)));
+  const index_t steps = dp_ ? static_cast<index_t>(plan.rows.size()) : ceil_div(n, batch_size);
   const std::int64_t* order = nullptr;
   if (train) {
     // One batch holds every sample whatever the order: no permutation, no gather.
@@ -352,28 +413,53 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   const index_t per = 1 + static_cast<index_t>(metrics_.size());
   double* slots = reserve_slots(steps * per);
   SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
+  if (dp_) sums.rows_of = &plan.rows;
+  const std::vector<double> no_slots(static_cast<std::size_t>(per), 0.0);
   index_t seen = 0;
   static const BatchHook no_hook;
   HookSchedule hook_due(train ? train->hook : no_hook, steps);
   DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
   for (index_t b = 0; b < steps; ++b) {
-    const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
+    const std::size_t k = static_cast<std::size_t>(b);
+    const index_t start = dp_ ? plan.start[k] : b * batch_size;
+    const index_t rows = dp_ ? plan.rows[k] : std::min(batch_size, n - start);
+    if (rows > 0) {
+      score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
+    } else {  // a data-parallel rank without rows in this step: it adds nothing
+      backend_->upload(slots + b * per, no_slots.data(), sizeof(double) * no_slots.size());
+      if (train) ++train_forwards;  // the counters stay the same on every rank
+    }
     if (train) {
-      backward(loss_);
+      if (dp_) {
+        data_parallel_backward(rows, plan.global_rows[k]);
+      } else {
+        backward(loss_);
+      }
       apply_update(train->lrs ? train->lrs[b] : train->lr);
     }
     seen += rows;
     ++st.batches;
+    bool stop = false;
     if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
       sums.add_upto(b + 1);
-      if (!train->hook(b, sums.loss / static_cast<double>(seen),
-                       metric_means(metrics_, sums.metrics, seen, output_width())))
-        break;
+      const index_t so_far = std::max<index_t>(seen, 1);  // a rank's own rows so far
+      stop = !train->hook(b, sums.loss / static_cast<double>(so_far),
+                          metric_means(metrics_, sums.metrics, so_far, output_width()));
     }
+    if (train && dp_ && dp_->any_stop) stop = dp_->any_stop(stop);  // all ranks stop together
+    if (stop) break;
   }
   pass.finish();
   sums.add_upto(st.batches);  // without a hook: one download for the whole pass
+  if (dp_) {  // the pass's sums over every rank's rows
+    std::vector<double> v{sums.loss};
+    v.insert(v.end(), sums.metrics.begin(), sums.metrics.end());
+    v.push_back(static_cast<double>(seen));
+    dp_->sum(v.data(), static_cast<index_t>(v.size()));
+    sums.loss = v[0];
+    std::copy(v.begin() + 1, v.end() - 1, sums.metrics.begin());
+    seen = static_cast<index_t>(v.back());
+  }
   st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
   st.metrics = metric_means(metrics_, sums.metrics, seen, output_width());
   return st;

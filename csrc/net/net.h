@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,32 @@
 #include "net/spec.h"
 
 namespace fusednet {
+
+// Data-parallel training (python/fusednet/distributed): every rank runs the same Net on its share
+// of each global batch, and the gradient arena is summed over the ranks before every optimizer
+// step. The Net only calls these hooks; the communication (MPI) and its fixed summation order live
+// in Python. Each hook is called on every rank in the same sequence, so the collectives match.
+struct DataParallel {
+  index_t rank = 0;
+  // Per layer as soon as its gradients exist (last layer first), overlapping the reduction with
+  // the rest of backward; else one call for the whole arena after backward.
+  bool overlap = true;
+  // The rows of a pass over n local samples in batches of batch_size: per step, the start (in the
+  // pass's order) and count of this rank's rows, and the rows of the global batch (all ranks).
+  // The same number of steps on every rank; a rank may have 0 rows in a step.
+  struct Plan {
+    std::vector<index_t> start, rows, global_rows;
+  };
+  std::function<Plan(index_t n, index_t batch_size)> plan;
+  // Starts summing host floats [p, p + count) (arena offset `offset`) over the ranks, after
+  // scaling this rank's values by `scale` (its rows / the global rows; 0: none, the slice is
+  // garbage and counts as zeros). The sum must be in place when wait() returns.
+  std::function<void(float* p, index_t offset, index_t count, double scale)> reduce;
+  std::function<void()> wait;
+  std::function<void(double* p, index_t count)> sum;  // in place, over the ranks
+  // Whether any rank stops after this batch (stop: this one does); empty: none can.
+  std::function<bool(bool stop)> any_stop;
+};
 
 class Net : public NetSpec {
  public:
@@ -82,8 +109,17 @@ class Net : public NetSpec {
            float lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
            std::vector<EpochStats>* val_out);
   void predict(const float* X, index_t n, index_t batch_size, float* out_host);
+  // Passes (train_epoch, evaluate, fit) run data-parallel while set (nullptr: alone). The hooks
+  // must outlive the setting.
+  void set_data_parallel(const DataParallel* dp) { dp_ = dp; }
 
  private:
+  // Data-parallel steps: hands gradients [offset, offset + count) (host memory, staged for a
+  // device net) to dp_->reduce; reduce_layer: layer i's kernel and bias, as soon as backward has
+  // them; data_parallel_backward: backward on this rank's rows, then the summed arena.
+  void reduce_range(index_t offset, index_t count, double scale);
+  void reduce_layer(index_t i, double scale);
+  void data_parallel_backward(index_t rows, index_t global_rows);
   void reserve(index_t rows);
   double* reserve_slots(index_t count);
   GatherSpace gather_space();
@@ -127,6 +163,10 @@ class Net : public NetSpec {
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
   bool out_valid_ = false;         // out_ holds the output activation of the last forward
+  const DataParallel* dp_ = nullptr;
+  const DataParallel* reducing_ = nullptr;  // set within a data-parallel training step
+  double grad_scale_ = 1.0;                 // this rank's rows / the global batch's
+  Buffer stage_;  // host copy of the gradient arena a device net reduces through
 };
 
 }  // namespace fusednet

@@ -197,6 +197,7 @@ class NetSpec {
   index_t kernel_offset(index_t i) const;
   index_t bias_offset(index_t i) const;  // -1: no bias
   std::uint64_t seed() const { return seed_; }
+  void reseed(std::uint64_t seed) { seed_ = seed; }  // data-parallel ranks take rank 0's
 
   // Counters that make training reproducible across save/load: training forwards run (dropout
   // masks) and epochs shuffled (permutations).

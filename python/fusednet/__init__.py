@@ -39,8 +39,9 @@ __all__ = [
 
 
 def __getattr__(name):
-    # fusednet.callbacks / schedules / utils / models: imported on first use (import stays light).
-    if name in ("callbacks", "schedules", "utils", "models"):
+    # fusednet.callbacks / schedules / utils / models / distributed: imported on first use (import
+    # stays light).
+    if name in ("callbacks", "schedules", "utils", "models", "distributed"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

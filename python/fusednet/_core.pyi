@@ -164,6 +164,8 @@ class Net:
         ...
     def bias_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
+    def clear_data_parallel(self) -> None:
+        ...
     def compile(self, loss: LossSpec, metrics: collections.abc.Sequence[MetricKind]) -> None:
         """
         The loss and metrics of train_epoch, evaluate and fit.
@@ -214,6 +216,10 @@ class Net:
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, out: typing.Any) -> None:
         ...
+    def set_data_parallel(self, rank: typing.SupportsInt | typing.SupportsIndex, overlap: bool, plan: typing.Any, reduce: typing.Any, wait: typing.Any, sum: typing.Any, any_stop: typing.Any = None) -> None:
+        """
+        Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): plan(n, batch_size) -> (start, rows, global_rows) per step; reduce(floats, offset, scale) starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).
+        """
     def set_grads(self, grads: typing.Any) -> None:
         ...
     def set_optimizer(self, spec: OptimSpec) -> None:
@@ -283,6 +289,11 @@ class Net:
         """
     @property
     def seed(self) -> int:
+        """
+        Shuffles and dropout masks follow it (the initial weights were drawn from it).
+        """
+    @seed.setter
+    def seed(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
     def step(self) -> int:

@@ -48,7 +48,7 @@ class CudaNet:
     num_params = property(lambda self: self._d.num_params)
     input_width = property(lambda self: self._d.input_width)
     output_width = property(lambda self: self._d.output_width)
-    seed = property(lambda self: self._d.seed)
+    seed = property(lambda self: self._d.seed, lambda self, v: setattr(self._d, "seed", int(v)))
     compiled = property(lambda self: self._d.compiled)
     has_optimizer = property(lambda self: self._d.has_optimizer)
     num_optimizer_states = property(lambda self: self._d.num_optimizer_states)
@@ -168,6 +168,12 @@ class CudaNet:
         self._push()
         self._out_grad = None
         return self._d.evaluate(*args, **kwargs)
+
+    def set_data_parallel(self, *args, **kwargs):
+        self._d.set_data_parallel(*args, **kwargs)
+
+    def clear_data_parallel(self):
+        self._d.clear_data_parallel()
 
     def predict(self, x, batch_size, out):
         self._push()

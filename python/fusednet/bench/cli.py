@@ -21,6 +21,7 @@ GROUPS = {
     "loss": cases_elementwise.loss_cases,
     "optim": cases_optim.cases,
     "train": cases_train.cases,
+    "dist": None,  # data-parallel scaling: its own processes (bench/dist.py), not Cases
 }
 
 # Per mode: timed runs, shortest timed run, per-case time budget (training has its own), and the
@@ -61,8 +62,9 @@ def parse_args(argv):
     p.add_argument(
         "--only",
         metavar="GROUPS",
-        default=",".join(GROUPS),
-        help=f"comma-separated groups among {','.join(GROUPS)} (default: all)",
+        default=",".join(g for g in GROUPS if g != "dist"),
+        help=f"comma-separated groups among {','.join(GROUPS)} (default: all but dist, which "
+        "launches MPI processes)",
     )
     p.add_argument(
         "--repeat", type=int, metavar="N", help="timed runs per contender (default 7, quick 5)"
@@ -175,8 +177,14 @@ def main(argv=None) -> int:
     copy = {"gbps": copy_gbps, "how": copy_how}
     print(report.header_text(env, peak, copy, cfg.stat), flush=True)
 
-    records, memory = [], []
+    records, memory, dist_records = [], [], []
     for group in args.groups:
+        if group == "dist":
+            from . import dist
+
+            dist_records, text = dist.run(quick=cfg.mode == "quick")
+            print("\n" + text, flush=True)
+            continue
         group_records = run_group(group, cfg, peak, copy)
         records += group_records
         print("\n" + report.group_text(group, group_records, cfg.stat), flush=True)
@@ -206,6 +214,7 @@ def main(argv=None) -> int:
                 },
                 "cases": records,
                 "memory": memory,
+                "distributed": dist_records,
                 "elapsed_s": elapsed,
             },
         )

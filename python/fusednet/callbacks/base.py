@@ -34,6 +34,9 @@ class Callback:
 
     model = None
     params = None
+    # True for callbacks that print or write files: in data-parallel training only rank 0 runs
+    # them (CallbackList(main=False) leaves them out on the other ranks).
+    main_rank_only = False
 
     def __init__(self):
         self.model = None

@@ -51,7 +51,12 @@ def _check_callback(cb):
 class CallbackList:
     """Calls every hook on each callback in order. fit adds a :class:`History` (``add_history``)
     and, for ``verbose`` 1 or 2, a :class:`ProgbarLogger` (``add_progbar``), after the user's
-    callbacks as Keras 3 does, unless the list already holds one."""
+    callbacks as Keras 3 does, unless the list already holds one.
+
+    ``main=False`` (a data-parallel rank other than 0, fusednet.distributed) leaves out every
+    callback whose class says ``main_rank_only = True`` (those that print or write files: the
+    progress bar, ModelCheckpoint, ...), so only rank 0 writes; the others (History,
+    EarlyStopping, ...) run on every rank on the same reduced logs, so all decide alike."""
 
     def __init__(
         self,
@@ -61,6 +66,7 @@ class CallbackList:
         verbose=1,
         model=None,
         params=None,
+        main=True,
     ):
         if callbacks is None:
             callbacks = []
@@ -79,6 +85,10 @@ class CallbackList:
         if add_progbar and self.progbar is None and verbose:
             self.progbar = ProgbarLogger(verbose=verbose)
             self.callbacks.append(self.progbar)
+        if not main:
+            self.callbacks = [cb for cb in self.callbacks if not cb.main_rank_only]
+            if self.progbar not in self.callbacks:
+                self.progbar = None
         if model is not None:
             self.set_model(model)
         if params is not None:

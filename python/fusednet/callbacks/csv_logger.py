@@ -31,6 +31,8 @@ class CSVLogger(Callback):
     and a missing value is written ``NA``. ``append=True`` continues an existing file, writing
     the header only when the file was empty."""
 
+    main_rank_only = True  # data-parallel: rank 0 alone writes
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         filename = os.fspath(filename)

@@ -26,6 +26,8 @@ class ModelCheckpoint(Callback):
     ``initial_value_threshold``); the mode is chosen as in :class:`EarlyStopping`.
     """
 
+    main_rank_only = True  # data-parallel: rank 0 alone writes
+
     def __init__(
         self,
         filepath,

@@ -53,6 +53,8 @@ class ProgbarLogger(Callback):
     Writes to ``sys.stdout``; ``verbose=0`` prints nothing. Outside fit, evaluate and predict get
     a bar at verbose=1."""
 
+    main_rank_only = True  # data-parallel: rank 0 alone writes
+
     refresh_interval = 0.1  # seconds between redraws of the running values
 
     @property

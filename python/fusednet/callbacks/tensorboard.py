@@ -70,6 +70,8 @@ class TensorBoard(Callback):
     graph to write (a fusednet model has no TensorFlow graph) and is accepted but unused.
     """
 
+    main_rank_only = True  # data-parallel: rank 0 alone writes
+
     def __init__(
         self,
         log_dir="logs",

@@ -16,6 +16,7 @@ for fit's validation and evaluate), ``_loss_value`` (``net.loss``) and ``_backwa
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -36,6 +37,29 @@ def _batches(n, bs):
         yield b, b * bs, min(n, (b + 1) * bs)
 
 
+def _distributed(method):
+    """fit/evaluate with ``distributed=...``: the call's data-parallel Session as ``_dp`` (None
+    alone); an exception on this rank is first told to the others (fusednet.distributed)."""
+
+    @functools.wraps(method)
+    def call(self, *args, distributed=False, **kwargs):
+        from ..distributed import _data_parallel
+
+        dp = _data_parallel.strategy(distributed)
+        if dp is None:
+            return method(self, *args, _dp=None, **kwargs)
+        session = _data_parallel.Session(dp, self)
+        try:
+            return method(self, *args, _dp=session, **kwargs)
+        except BaseException as e:
+            session.failed(e)
+            raise
+        finally:
+            session.detach()
+
+    return call
+
+
 class TrainingLoop:
     """The methods of ``Sequential`` that run data through its Net (see the module docstring)."""
 
@@ -50,9 +74,10 @@ class TrainingLoop:
         logs.update(zip(self._metric_names, metrics))
         return logs
 
-    def _callback_list(self, callbacks, verbose, params, fit=False):
+    def _callback_list(self, callbacks, verbose, params, fit=False, main=True):
         """fit's CallbackList (with its History), or evaluate/predict's: None when nothing would
-        listen."""
+        listen. main=False (a data-parallel rank other than 0) leaves out the callbacks that
+        write (main_rank_only)."""
         if not fit and not callbacks and not verbose:
             return None
         from ..callbacks import CallbackList  # on first use: `import fusednet` stays light
@@ -64,17 +89,21 @@ class TrainingLoop:
             verbose=verbose,
             model=self,
             params=params,
+            main=main,
         )
 
-    def _begin_pass(self, callbacks, verbose, steps, begin):
+    def _begin_pass(self, callbacks, verbose, steps, begin, main=True):
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
-        cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
+        cbl = self._callback_list(
+            callbacks, verbose, {"steps": steps, "verbose": verbose}, main=main
+        )
         if cbl is not None:
             getattr(cbl, begin)()
         return cbl
 
     # ---- fit -------------------------------------------------------------------------------
+    @_distributed
     def fit(
         self,
         x=None,
@@ -93,17 +122,27 @@ class TrainingLoop:
         validation_steps=None,
         validation_batch_size=None,
         validation_freq=1,
+        *,
+        _dp=None,
     ):
         """Trains for ``epochs - initial_epoch`` epochs; returns the History (also
         ``model.history``) with per-epoch ``loss``, metrics and ``val_`` entries.
         ``class_weight``, ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``
-        and ``validation_freq`` are Keras's (see ``_fit_options``)."""
+        and ``validation_freq`` are Keras's (see ``_fit_options``).
+        ``distributed=True`` (or a ``fusednet.distributed.DataParallel``) trains over the MPI
+        ranks: ``batch_size`` is then the global batch (see fusednet.distributed)."""
         self._require_compiled("fit")
         opts = _fit_options.FitOptions(
             steps_per_epoch, validation_steps, validation_batch_size, validation_freq
         )
         if class_weight is not None and sample_weight is not None:
             raise ValueError("class_weight and sample_weight: give one or the other, not both")
+        if _dp is not None and (_pydata.is_source(x) or opts.custom):
+            raise ValueError(
+                "distributed: steps_per_epoch, validation_steps, validation_freq and "
+                "PyDataset/generator inputs are not supported in a distributed fit yet; "
+                "give arrays and whole epochs"
+            )
         if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
             _pydata.no_arrays_with_a_source(y, sample_weight)
             return self._fit_source(
@@ -141,8 +180,30 @@ class TrainingLoop:
             verbose,
             {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": bs, "samples": n},
             fit=True,
+            main=_dp is None or _dp.is_main,
         )
         self.stop_training = False
+        if _dp is not None:  # same model, data and arguments on every rank; rank 0's state
+            sharded = _dp.dp.sharded
+            facts = _dp.model_facts(self)
+            facts.update(_dp.data_facts("x", *train, sharded))
+            if val[0] is not None:
+                facts.update(_dp.data_facts("validation x", *val, sharded))
+            facts["batch_size, epochs, initial_epoch, shuffle"] = (
+                bs,
+                epochs,
+                initial_epoch,
+                bool(shuffle),
+            )
+            facts["validation"] = val[0] is not None
+            _dp.agree("fit", facts)
+            _dp.broadcast_state()
+            # Whether some rank's callbacks may stop an epoch after a batch: all then do.
+            batch_stops = _dp.world.any(cbl.wants_batch_hooks, "fit's callbacks")
+            _dp.attach(batch_stops)
+            return self._fit_per_epoch(
+                cbl, train, val, bs, shuffle, initial_epoch, epochs, steps, _dp
+            )
         if opts.custom:
             return self._fit_with_options(cbl, train, val, bs, shuffle, initial_epoch, epochs, opts)
         if len(cbl.callbacks) == 1 and cbl.callbacks[0] is cbl.history:
@@ -172,7 +233,7 @@ class TrainingLoop:
         cbl.on_train_end(logs)
         return history
 
-    def _fit_per_epoch(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps):
+    def _fit_per_epoch(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps, dp=None):
         net = self._net
         cbl.on_train_begin()
         initial_epoch = self._take_initial_epoch(initial_epoch)
@@ -198,6 +259,8 @@ class TrainingLoop:
                     cbl.on_test_end(val_logs)
                     logs.update(("val_" + k, v) for k, v in val_logs.items())
                 cbl.on_epoch_end(epoch, logs)
+                if dp is not None:  # a callback on any rank stops every rank
+                    self.stop_training = dp.any(self.stop_training)
                 if self.stop_training:
                     break
         cbl.on_train_end(logs)
@@ -223,6 +286,7 @@ class TrainingLoop:
         value, metrics, _ = self._net.evaluate(x, y, sw, bs)
         return value, metrics
 
+    @_distributed
     def evaluate(
         self,
         x=None,
@@ -232,9 +296,13 @@ class TrainingLoop:
         sample_weight=None,
         return_dict=False,
         callbacks=None,
+        *,
+        _dp=None,
     ):
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
-        ``verbose=1`` shows a progress bar (then the batches are run one C++ call each)."""
+        ``verbose=1`` shows a progress bar (then the batches are run one C++ call each).
+        ``distributed=True``: every rank evaluates its share (whole or pre-sharded data, as in
+        fit) and all get the figures over all the ranks' samples, in one C++ call each."""
         self._require_compiled("evaluate")
         if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
             return self._evaluate_source(x, y, verbose, sample_weight, return_dict, callbacks)
@@ -244,8 +312,16 @@ class TrainingLoop:
         n = len(x)
         y = _inputs.targets(y, n, self.loss_fn, self._net.output_width)
         sw = _inputs.sample_weights(sample_weight, n)
-        cbl = self._begin_pass(callbacks, verbose, _steps(n, bs), "on_test_begin")
-        if cbl is not None and cbl.wants_test_batch_hooks:
+        if _dp is not None:  # the same model and weights on every rank
+            facts = _dp.model_facts(self)
+            facts.update(_dp.data_facts("x", x, y, sw, _dp.dp.sharded))
+            facts["weights (train with distributed=True to keep them equal)"] = _dp.weights_digest()
+            facts["batch_size"] = bs
+            _dp.agree("evaluate", facts)
+            _dp.attach()
+        main = _dp is None or _dp.is_main
+        cbl = self._begin_pass(callbacks, verbose, _steps(n, bs), "on_test_begin", main)
+        if cbl is not None and cbl.wants_test_batch_hooks and _dp is None:
             loss_sum, met_sums = 0.0, [0.0] * len(self._metric_codes)
             for b, s, e in _batches(n, bs):
                 cbl.on_test_batch_begin(b)

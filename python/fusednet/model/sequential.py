@@ -336,8 +336,13 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         }
 
     def save(self, filepath):
-        """One file with architecture, weights, optimizer config + state, written atomically."""
-        from .. import io  # io builds models to load them: imported on use, not at the top
+        """One file with architecture, weights, optimizer config + state, written atomically.
+        After ``fusednet.distributed.init()`` only rank 0 writes (every rank holds the same
+        model)."""
+        from .. import distributed, io  # io builds models to load them: imported on use
+
+        if distributed.initialized() and not distributed.is_main():
+            return
 
         io.save_model(self, filepath)
 
