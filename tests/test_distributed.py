@@ -258,7 +258,7 @@ def test_rank_0_alone_writes_and_all_ranks_stop_together(tmp_path):
     p = _launch(k, "outputs", tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     out0 = (tmp_path / "stdout_rank0.txt").read_text()
-    assert "Epoch 1/6" in out0 and "Evaluate" in out0
+    assert "Epoch 1/6" in out0 and "7/7 ━" in out0  # the evaluate bar, whole
     assert (tmp_path / "stdout_rank1.txt").read_text() == ""
     assert (tmp_path / "ckpt_rank0.fnet").exists() and not (tmp_path / "ckpt_rank1.fnet").exists()
     assert (tmp_path / "model_rank0.fnet").exists()

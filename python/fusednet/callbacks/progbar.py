@@ -144,6 +144,9 @@ class ProgbarLogger(Callback):
         if self._in_fit:
             return
         if self._bar is not None:
+            steps = (self.params or {}).get("steps")
+            if self._bar.done == 0 and steps:
+                self._bar.update_to(steps, None)  # the pass ran without batch hooks
             self._bar.finish(logs or {})
             self._bar = None
         elif self.verbose == 2:
