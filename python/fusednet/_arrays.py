@@ -119,8 +119,9 @@ def host_inplace(x: Any, name: str) -> np.ndarray:
                 arr = np.asarray(memoryview(x))
             except TypeError:
                 raise TypeError(
-                    f"{name}: expected a float32 array updated in place (a NumPy array, a "
-                    f"DLPack tensor or a writable buffer), got {type(x).__name__}"
+                    f"{name}: expected a numpy.ndarray of float32, got {type(x).__name__} "
+                    f"(updated in place: a NumPy array, a writable DLPack tensor in host "
+                    f"memory or a writable buffer)"
                 ) from None
     if arr.dtype != F32:
         raise TypeError(

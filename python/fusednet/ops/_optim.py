@@ -96,6 +96,14 @@ def sgd_(
     without momentum). ``velocity`` (zeros at the start) is needed when momentum > 0.
     """
     dev = CPU if device == "cpu" else device_arg(device)
+    on_cuda = dev is CUDA and any_cuda(param, grad, velocity)
+    if on_cuda:  # device pointers, updated in place on the GPU
+        p_, g_, v_ = _cuda_views(
+            (("param", param), ("grad", grad), ("velocity", velocity)), "param"
+        )
+    else:
+        p_ = _inplace(param, "param")
+        g_ = _grad(grad, p_.shape)
     lr = _number(lr, "lr", 0.0)
     momentum = _number(momentum, "momentum", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
@@ -103,22 +111,15 @@ def sgd_(
         raise ValueError("nesterov: expected momentum > 0 with nesterov=True, got momentum=0")
     if momentum > 0.0 and velocity is None:
         raise ValueError(
-            f"velocity: expected a float32 array of param's shape when momentum > 0 "
+            f"velocity: expected a float32 array of shape {tuple(p_.shape)} when momentum > 0 "
             f"(got momentum={momentum}), got None"
         )
-    if dev is CUDA and any_cuda(param, grad, velocity):
-        p_, g_, v_ = _cuda_views(
-            (("param", param), ("grad", grad), ("velocity", velocity)), "param"
-        )
-        _core.sgd_step(p_, g_, v_, lr, momentum, bool(nesterov), weight_decay, dev)
-        return param
-    p = _inplace(param, "param")
-    g = _grad(grad, p.shape)
-    vel = None
-    if velocity is not None:
-        vel = _inplace(velocity, "velocity", p.shape)
-        _no_overlap(("param", p), ("velocity", vel))
-    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev)
+    if not on_cuda:
+        v_ = None
+        if velocity is not None:
+            v_ = _inplace(velocity, "velocity", p_.shape)
+            _no_overlap(("param", p_), ("velocity", v_))
+    _core.sgd_step(p_, g_, v_, lr, momentum, bool(nesterov), weight_decay, dev)
     return param
 
 
