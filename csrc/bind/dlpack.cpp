@@ -195,7 +195,7 @@ void bind_dlpack(py::module_& m) {
       .def(
           "__dlpack__",
           [](py::object self, py::object stream, py::object max_version, py::object dl_device,
-             py::object copy) -> py::capsule {
+             py::object copy) -> py::object {  // (a capsule; object keeps the stub plain)
             const CudaArray& a = self.cast<const CudaArray&>();
             const bool v1 = !max_version.is_none() && py::int_(max_version[py::int_(0)]) >= 1;
             if (v1) return make_export<dl::ManagedTensorVersioned>(self, a);
