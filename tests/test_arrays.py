@@ -297,6 +297,8 @@ def test_cuda_arrays_are_checked(device, rng):
         ops.matmul(dx, np.ones((2, 2), np.float32), device="cuda")
     with pytest.raises(ValueError, match=r"a: expected an array in host memory"):
         ops.matmul(dx, dx)  # device="cpu"
+    with pytest.raises(ValueError, match=r"a: expected a 2-D array, got shape \(3,\)"):
+        ops.matmul(cuda_array(np.ones(3)), dx, device="cuda")
     ro = _core.CudaArray([2, 2], read_only=True)
     with pytest.raises(ValueError, match=r"param: expected a writable array, got a read-only"):
         ops.sgd_(ro, dx, lr=0.1, device="cuda")

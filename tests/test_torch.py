@@ -20,8 +20,9 @@ SHAPES = [(37, 13), (13,), (5, 4, 3), (1,)]
 
 
 @pytest.fixture(params=["cpu", "cuda"])
-def tdevice(request):
-    """A torch device fusednet can run on: CUDA only with a GPU torch and fusednet both see."""
+def device(request):
+    """A torch device fusednet can run on: CUDA only with a GPU that torch and fusednet both see
+    (named `device` so conftest marks the CUDA cases `cuda`)."""
     if request.param == "cuda":
         if not torch.cuda.is_available():
             pytest.skip("PyTorch sees no CUDA device")
@@ -67,8 +68,8 @@ OPTIMIZERS = {
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_optimizer_matches_torch_after_100_steps(name, tdevice):
-    ours, ref, opt_ours, opt_ref = run_pair(*OPTIMIZERS[name], tdevice)
+def test_optimizer_matches_torch_after_100_steps(name, device):
+    ours, ref, opt_ours, opt_ref = run_pair(*OPTIMIZERS[name], device)
     for i, (a, b) in enumerate(zip(ours, ref)):
         err = (a.detach() - b.detach()).abs().max().item()
         assert err <= 1e-6, f"{name}: parameter {i} differs from torch.optim by {err:.3e}"
@@ -177,17 +178,17 @@ TORCH_ACT = {
 
 @pytest.mark.parametrize("act", list(TORCH_ACT))
 @pytest.mark.parametrize("shape", [(1, 1, 1), (17, 31, 7), (64, 33, 65), (3, 4, 5, 6)])
-def test_linear_matches_nn_linear_in_float64(act, shape, tdevice):
+def test_linear_matches_nn_linear_in_float64(act, shape, device):
     """Value and gradients of x, weight and bias against nn.Linear + activation in float64."""
     *lead, n_in, n_out = shape
     torch.manual_seed(sum(shape))
-    layer = ft.Linear(n_in, n_out, activation=act, negative_slope=0.2).to(tdevice)
-    ref = torch.nn.Linear(n_in, n_out).double().to(tdevice)
+    layer = ft.Linear(n_in, n_out, activation=act, negative_slope=0.2).to(device)
+    ref = torch.nn.Linear(n_in, n_out).double().to(device)
     with torch.no_grad():
         ref.weight.copy_(layer.weight)
         ref.bias.copy_(layer.bias)
-    x = torch.randn(*lead, n_in, device=tdevice)
-    dy = torch.randn(*lead, n_out, device=tdevice)
+    x = torch.randn(*lead, n_in, device=device)
+    dy = torch.randn(*lead, n_out, device=device)
     x32 = x.clone().requires_grad_()
     x64 = x.double().requires_grad_()
     y = layer(x32)

@@ -14,7 +14,9 @@ from .tape import GradientTape
 
 __version__ = "0.1.0"
 
-_threadpoolctl.register()  # threadpool_info() / threadpool_limits() see the pool (if installed)
+_threadpoolctl.register(
+    __version__
+)  # threadpool_info() / threadpool_limits() see the pool (if installed)
 
 __all__ = [
     "backends",

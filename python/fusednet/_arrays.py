@@ -108,7 +108,7 @@ def host_array(x: Any, name: str, copy_to_host: bool = False) -> np.ndarray:
 def host_inplace(x: Any, name: str) -> np.ndarray:
     """For in-place arguments and ``out=``: a writable float32 view of x's own memory (a NumPy
     array, a DLPack tensor in host memory, a writable buffer), else TypeError / ValueError."""
-    if type(x) is np.ndarray or isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray):
         arr = x
     else:
         dev = dlpack_device(x)

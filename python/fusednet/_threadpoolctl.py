@@ -15,14 +15,18 @@ import importlib.util
 _registered = False
 
 
-def register() -> bool:
-    """Registers the controller once; False when threadpoolctl is not installed."""
+def register(version: str) -> bool:
+    """Registers the controller (reporting `version`) once; False when threadpoolctl is not
+    installed."""
     global _registered
     if _registered:
         return True
     if importlib.util.find_spec("threadpoolctl") is None:
         return False
     import threadpoolctl
+
+    if not hasattr(threadpoolctl, "register") or not hasattr(threadpoolctl, "LibController"):
+        return False  # an older threadpoolctl, without the API for third-party pools
 
     class FusednetController(threadpoolctl.LibController):
         user_api = "fusednet"
@@ -40,9 +44,7 @@ def register() -> bool:
             return None if set_ is None else set_(int(num_threads))
 
         def get_version(self):
-            from . import __version__
-
-            return __version__
+            return version
 
     threadpoolctl.register(FusednetController)
     _registered = True

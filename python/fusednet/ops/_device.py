@@ -28,7 +28,7 @@ def any_cuda(*xs) -> bool:
     return any(x is not None and type(x) is not np.ndarray and is_cuda(x) for x in xs)
 
 
-def cuda_view(x, name: str):
+def cuda_view(x, name: str, ndim: int | None = None):
     """x (a CUDA DLPack array) as the binding takes it: its device pointer, shape and strides,
     held for the call; ValueError for a host array next to CUDA ones (no hidden transfers)."""
     if not is_cuda(x):
@@ -37,7 +37,10 @@ def cuda_view(x, name: str):
             f"arrays runs on their memory, without host copies), got {type(x).__name__}"
             + ("" if dlpack_device(x) is None else f" on DLPack device {dlpack_device(x)}")
         )
-    return _core.DLPackArray(x, name)
+    view = _core.DLPackArray(x, name)
+    if ndim is not None and len(view.shape) != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {view.shape}")
+    return view
 
 
 def cuda_empty(shape: tuple, like):

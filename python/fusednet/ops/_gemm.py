@@ -54,7 +54,7 @@ def matmul(
             b = as_f32(b, "b")
         return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
     if dev is CUDA and any_cuda(a, b, out):
-        a_, b_ = cuda_view(a, "a"), cuda_view(b, "b")
+        a_, b_ = cuda_view(a, "a", ndim=2), cuda_view(b, "b", ndim=2)
         if out is None:
             m, n = (
                 (a_.shape[1] if trans_a else a_.shape[0]),
@@ -115,7 +115,7 @@ def linear(
             b = as_f32(b, "b")
         return _linear(x, w, b, out, act, param, dev)
     if dev is CUDA and any_cuda(x, w, b, out):
-        x_, w_ = cuda_view(x, "x"), cuda_view(w, "w")
+        x_, w_ = cuda_view(x, "x", ndim=2), cuda_view(w, "w", ndim=2)
         if out is None:
             out = cuda_empty((x_.shape[0], w_.shape[1]), x)
         b_ = None if b is None else cuda_view(b, "b")
