@@ -299,6 +299,8 @@ def test_cuda_arrays_are_checked(device, rng):
         ops.matmul(dx, dx)  # device="cpu"
     with pytest.raises(ValueError, match=r"a: expected a 2-D array, got shape \(3,\)"):
         ops.matmul(cuda_array(np.ones(3)), dx, device="cuda")
+    with pytest.raises(ValueError, match=r"dy: expected the shape of x \(2, 2\), got \(4,\)"):
+        ops.relu_backward(cuda_array(np.ones(4)), dx, device="cuda")
     ro = _core.CudaArray([2, 2], read_only=True)
     with pytest.raises(ValueError, match=r"param: expected a writable array, got a read-only"):
         ops.sgd_(ro, dx, lr=0.1, device="cuda")

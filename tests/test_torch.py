@@ -282,3 +282,26 @@ def test_torch_loop_example_runs():
     )
     assert out.returncode == 0, out.stderr
     assert "test accuracy" in out.stdout
+
+
+def test_bench_cases_run_and_pass_their_checks(monkeypatch):
+    """python -m fusednet.bench --only torch: each contender runs once, each check passes (on a
+    smaller MLP, to keep the suite fast)."""
+    import types
+
+    from fusednet.bench import cases_torch
+
+    monkeypatch.setattr(cases_torch, "MLP_SIZES", (64, 48, 32, 10))
+    monkeypatch.setattr(cases_torch, "STEPS", 2)
+    cfg = types.SimpleNamespace(torch=torch, torch_reason="")
+    names = []
+    for case in cases_torch.cases(cfg):
+        names.append(case.name)
+        for contender in case.contenders:
+            assert contender.fn is not None, (case.name, contender.name, contender.reason)
+            contender.fn()
+        error, tolerance = case.check()
+        assert error <= tolerance, (case.name, error, tolerance)
+    assert len(names) == 2
+    unavailable = list(cases_torch.cases(types.SimpleNamespace(torch=None, torch_reason="off")))
+    assert all(c.fn is None and c.reason == "off" for u in unavailable for c in u.contenders)

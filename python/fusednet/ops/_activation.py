@@ -87,7 +87,7 @@ def _pair(dy, x):
 def _on_cuda(binding, inputs, names, out, *args):
     """CUDA DLPack arrays: the binding runs on their device memory; out allocated like them."""
     views = [cuda_view(a, n) for a, n in zip(inputs, names)]
-    for v, n in zip(views[1:], names[1:]):
+    for v, n in zip(views[:-1], names[:-1]):  # dy against x
         if v.shape != views[-1].shape:
             raise ValueError(f"{n}: expected the shape of x {views[-1].shape}, got {v.shape}")
     if out is None:

@@ -17,9 +17,7 @@ def bias_grad(dy: ArrayLike, out: np.ndarray | None = None, *, device: str = "cp
     bit-identical whatever the thread count), accumulated in double."""
     dev = CPU if device == "cpu" else device_arg(device)
     if dev is CUDA and any_cuda(dy, out):
-        dy_ = cuda_view(dy, "dy")
-        if len(dy_.shape) != 2:
-            raise ValueError(f"dy: expected a 2-D array, got shape {dy_.shape}")
+        dy_ = cuda_view(dy, "dy", ndim=2)
         if out is None:
             out = cuda_empty((dy_.shape[1],), dy)
         _core.bias_grad(dy_, cuda_view(out, "out"), dev)
