@@ -1,6 +1,7 @@
 // Bindings of the activation family (elementwise activations and row-wise softmax), CPU and CUDA
 // side by side: check dtype / size / contiguity once, then run the CPU kernel with the GIL
-// released, or (device=Device.cuda) upload, launch, download. The Python layer
+// released, or (device=Device.cuda) upload, launch, download (CUDA DLPack arrays: their memory,
+// outputs written to out, never over an input). The Python layer
 // (ops/_activation.py) makes inputs contiguous and allocates outputs; these functions write into
 // the arrays they are given (out may be the input: in place).
 //   activation_forward(x, out, act, param=0, device=cpu, misalign=0)
@@ -51,29 +52,31 @@ void check_from_output(Activation act, float param) {
         std::to_string(param));
 }
 
-void forward(py::array x, py::array y, Activation act, float param, Device device, int misalign) {
-  const F32View xv = dense_view(x, "x"), yv = dense_view(y, "out", true);
+void forward(py::handle x, py::handle y, Activation act, float param, Device device, int misalign) {
+  const F32View xv = any_dense_view(x, "x"), yv = any_dense_view(y, "out", true);
   require_same_size(yv, xv, "out", "x");
   require_elementwise(act, "act");
   check_misalign(misalign, device);
+  device_args(device, {{"x", &xv}, {"out", &yv}});
   if (device == Device::Cpu) {
     py::gil_scoped_release nogil;
     activation_forward_cpu(act, param, xv.data, yv.data, xv.size);
     return;
   }
   on_cuda([&](auto) {
-    DeviceArray d = upload(xv, misalign);  // in place on the device
-    activation_forward_cuda(act, param, d.ptr, d.ptr, xv.size);
+    DeviceArray d = upload(xv, misalign);  // in place on the uploaded copy
+    activation_forward_cuda(act, param, d.ptr, out_ptr(yv, d), xv.size);
     download(yv, d);
   });
 }
 
 // dx = dy * act'(x), from the forward input x or (Saved::Output) the forward output y.
-void backward(Saved saved, py::array dy, py::array x, py::array dx, Activation act, float param,
+void backward(Saved saved, py::handle dy, py::handle x, py::handle dx, Activation act, float param,
               Device device, int misalign) {
   const char* x_name = saved == Saved::Input ? "x" : "y";
-  const F32View dyv = dense_view(dy, "dy"), xv = dense_view(x, x_name),
-                dxv = dense_view(dx, "out", true);
+  const F32View dyv = any_dense_view(dy, "dy"), xv = any_dense_view(x, x_name),
+                dxv = any_dense_view(dx, "out", true);
+  device_args(device, {{"dy", &dyv}, {x_name, &xv}, {"out", &dxv}});
   require_same_size(dyv, xv, "dy", x_name);
   require_same_size(dxv, xv, "out", x_name);
   require_elementwise(act, "act");
@@ -86,17 +89,18 @@ void backward(Saved saved, py::array dy, py::array x, py::array dx, Activation a
     return;
   }
   on_cuda([&](auto) {
-    DeviceArray dG = upload(dyv, misalign), dX = upload(xv, misalign);  // dx written over dy
-    if (saved == Saved::Input)
-      activation_backward_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
-    else activation_backward_from_output_cuda(act, param, dG.ptr, dX.ptr, dG.ptr, xv.size);
+    DeviceArray dG = upload(dyv, misalign), dX = upload(xv, misalign);  // dx over dy's copy
+    float* dxp = out_ptr(dxv, dG);
+    if (saved == Saved::Input) activation_backward_cuda(act, param, dG.ptr, dX.ptr, dxp, xv.size);
+    else activation_backward_from_output_cuda(act, param, dG.ptr, dX.ptr, dxp, xv.size);
     download(dxv, dG);
   });
 }
 
-void softmax_fwd(py::array x, py::array y, bool log, Device device) {
-  const F32View xv = dense_view(x, "x"), yv = dense_view(y, "out", true);
+void softmax_fwd(py::handle x, py::handle y, bool log, Device device) {
+  const F32View xv = any_dense_view(x, "x"), yv = any_dense_view(y, "out", true);
   require_same_size(yv, xv, "out", "x");
+  device_args(device, {{"x", &xv}, {"out", &yv}});
   index_t rows, cols;
   rows_cols(xv, "x", rows, cols);
   if (device == Device::Cpu) {
@@ -106,14 +110,15 @@ void softmax_fwd(py::array x, py::array y, bool log, Device device) {
   }
   on_cuda([&](auto) {
     DeviceArray d = upload(xv);
-    softmax_forward_cuda(d.ptr, d.ptr, rows, cols, log);
+    softmax_forward_cuda(d.ptr, out_ptr(yv, d), rows, cols, log);
     download(yv, d);
   });
 }
 
-void softmax_bwd(py::array dy, py::array x, py::array dx, bool log, Device device) {
-  const F32View dyv = dense_view(dy, "dy"), xv = dense_view(x, "x"),
-                dxv = dense_view(dx, "out", true);
+void softmax_bwd(py::handle dy, py::handle x, py::handle dx, bool log, Device device) {
+  const F32View dyv = any_dense_view(dy, "dy"), xv = any_dense_view(x, "x"),
+                dxv = any_dense_view(dx, "out", true);
+  device_args(device, {{"dy", &dyv}, {"x", &xv}, {"out", &dxv}});
   require_same_size(dyv, xv, "dy", "x");
   require_same_size(dxv, xv, "out", "x");
   index_t rows, cols;
@@ -125,7 +130,7 @@ void softmax_bwd(py::array dy, py::array x, py::array dx, bool log, Device devic
   }
   on_cuda([&](auto) {
     DeviceArray dG = upload(dyv), dX = upload(xv);
-    softmax_backward_cuda(dG.ptr, dX.ptr, dG.ptr, rows, cols, log);
+    softmax_backward_cuda(dG.ptr, dX.ptr, out_ptr(dxv, dG), rows, cols, log);
     download(dxv, dG);
   });
 }
@@ -141,7 +146,8 @@ void bind_activation(py::module_& m) {
     const bool in = saved == Saved::Input;
     m.def(
         in ? "activation_backward" : "activation_backward_from_output",
-        [saved](py::array dy, py::array x, py::array dx, Activation act, float param, Device device,
+        [saved](py::handle dy, py::handle x, py::handle dx, Activation act, float param,
+                Device device,
                 int misalign) { backward(saved, dy, x, dx, act, param, device, misalign); },
         arg("dy"), arg(in ? "x" : "y"), arg("out"), arg("act"), arg("param") = 0.0f,
         py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,

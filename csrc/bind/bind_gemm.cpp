@@ -53,7 +53,7 @@ struct Names {
 F32View optional_bias(const py::object& obj, index_t n, const char* name) {
   F32View v;
   if (obj.is_none()) return v;
-  v = f32_view(obj, name);
+  v = any_view(obj, name);
   require_ndim(v, 1, name);
   require_shape(v, {n}, name);
   return v;
@@ -70,8 +70,8 @@ std::pair<index_t, index_t> dense_op_strides(const F32View& x, bool trans) {
 py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::object b_obj,
                     py::object out_obj, bool trans_a, bool trans_b, float alpha, float beta,
                     py::object bias_obj, Activation act, float act_param, Device device) {
-  F32View a = f32_view(a_obj, names.a);
-  F32View b = f32_view(b_obj, names.b);
+  F32View a = any_view(a_obj, names.a);
+  F32View b = any_view(b_obj, names.b);
   require_ndim(a, 2, names.a);
   require_ndim(b, 2, names.b);
   const int ak = trans_a ? 0 : 1, bk = trans_b ? 1 : 0;
@@ -86,16 +86,24 @@ py::object run_gemm(bool reference, const Names& names, py::object a_obj, py::ob
   F32View bias = optional_bias(bias_obj, N, names.bias);
 
   F32View c;
-  if (out_obj.is_none()) {
+  const bool out_given = !out_obj.is_none();
+  if (!out_given) {
     if (beta != 0.0f) throw py::value_error("out: required when beta != 0 (out holds C), got None");
     out_obj = py::array_t<float>({M, N});
     c = f32_view(out_obj, "out", true);
   } else {
-    c = f32_view(out_obj, "out", true);
+    c = any_view(out_obj, "out", true);
     require_ndim(c, 2, "out");
     require_shape(c, {M, N}, "out");
-    // Inputs that share memory with out are read from a copy.
-    auto copy = [](py::object& obj, F32View& v, const char* name) {
+  }
+  const bool on_device =
+      device_args(device, {{names.a, &a}, {names.b, &b}, {names.bias, &bias}, {"out", &c}});
+  if (out_given) {
+    // Inputs that share memory with out are read from a copy (a host copy: CUDA arrays refuse).
+    auto copy = [on_device](py::object& obj, F32View& v, const char* name) {
+      if (on_device)
+        throw py::value_error(std::string(name) +
+                              ": overlaps out (CUDA arrays): expected a separate out");
       obj = py::module_::import("numpy").attr("array")(obj);
       v = f32_view(obj, name);
     };

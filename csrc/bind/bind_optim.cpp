@@ -1,6 +1,7 @@
 // Bindings of the optimizer steps, CPU and CUDA side by side: every in-place array float32,
 // writable, C-contiguous and of param's shape, checked once; then the CPU kernel with the GIL
-// released, or (device=Device.cuda) upload, one launch, download of what the step updated.
+// released, or (device=Device.cuda) upload, one launch, download of what the step updated (CUDA
+// DLPack arrays: one launch on their memory, updated in place).
 //   sgd_step(param, grad, velocity, lr, momentum=0, nesterov=False, weight_decay=0, device=cpu,
 //            misalign=0)
 //   adam_step(param, grad, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
@@ -15,7 +16,7 @@ namespace fusednet {
 namespace {
 
 F32View inplace_arg(const py::handle& obj, const char* name, const F32View* like) {
-  F32View v = f32_view(obj, name, /*writable=*/true);
+  F32View v = any_view(obj, name, /*writable=*/true);
   if (!v.contiguous)
     throw py::value_error(std::string(name) +
                           ": expected a C-contiguous array (it is updated in place, never copied)");
@@ -24,7 +25,7 @@ F32View inplace_arg(const py::handle& obj, const char* name, const F32View* like
 }
 
 F32View grad_arg(const py::handle& obj, const F32View& param) {
-  F32View g = dense_view(obj, "grad");
+  F32View g = any_dense_view(obj, "grad");
   require_shape(g, param.shape, "grad");
   return g;
 }
@@ -38,6 +39,7 @@ void sgd_step(py::handle param, py::handle grad, py::handle velocity, float lr, 
   if (momentum != 0.0f && vel.data == nullptr)
     throw py::value_error("velocity: required when momentum != 0");
   check_misalign(misalign, device);
+  device_args(device, {{"param", &p}, {"grad", &g}, {"velocity", &vel}});
   if (device == Device::Cpu) {
     py::gil_scoped_release release;
     sgd_step_cpu(p.data, g.data, vel.data, p.size, lr, momentum, nesterov, weight_decay);
@@ -61,6 +63,7 @@ void adam_step(py::handle param, py::handle grad, py::handle m_, py::handle v_, 
   if (step < 1)
     throw py::value_error("step: expected an integer >= 1, got " + std::to_string(step));
   check_misalign(misalign, device);
+  device_args(device, {{"param", &p}, {"grad", &g}, {"m", &m}, {"v", &v}});
   if (device == Device::Cpu) {
     py::gil_scoped_release release;
     adam_step_cpu(p.data, g.data, m.data, v.data, p.size, step, lr, beta1, beta2, eps, weight_decay,

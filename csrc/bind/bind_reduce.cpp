@@ -16,10 +16,11 @@ namespace {
 
 using Int64Array = py::array_t<std::int64_t, py::array::c_style>;
 
-void bias_grad(py::array dy, py::array db, Device device) {
-  const F32View dyv = dense_view(dy, "dy"), dbv = dense_view(db, "out", true);
+void bias_grad(py::handle dy, py::handle db, Device device) {
+  const F32View dyv = any_dense_view(dy, "dy"), dbv = any_dense_view(db, "out", true);
   require_ndim(dyv, 2, "dy");
   require_shape(dbv, {dyv.dim(1)}, "out");
+  device_args(device, {{"dy", &dyv}, {"out", &dbv}});
   const index_t rows = dyv.dim(0), cols = dyv.dim(1);
   if (device == Device::Cpu) {
     py::gil_scoped_release nogil;

@@ -3,14 +3,23 @@
 // launcher and downloads the results. A convenience for ops(device="cuda") and the tests, not a
 // fast path (a Net keeps its data on the device).
 //
-// on_cuda(body) releases the GIL, checks for a usable device and calls body(0). The body is a
+// CUDA DLPack arrays (F32View::on_device) are used where they are: upload and alloc_like hand out
+// their pointer, download leaves them; device_args() checks a call's views first (all on the
+// device or none, C-contiguous, never on the CPU column). Kernels that work in place on an uploaded
+// copy write a device view's output through out_ptr(), never over an input.
+//
+// on_cuda(body) releases the GIL, checks for a usable device and calls body(0), then waits for the
+// legacy default stream (results in another library's memory are complete on return). The body is a
 // generic lambda ([&](auto) { ... }), so without CUDA compiled in it is never instantiated: nothing
 // it calls needs linking, and on_cuda throws "CUDA not compiled: ..." instead.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "bind/util.h"
@@ -25,6 +34,7 @@ void on_cuda(Body&& body) {
   py::gil_scoped_release release;
   require_cuda_device();  // "CUDA not available: <reason>"
   body(0);
+  stream_synchronize();
 #else
   throw_cuda_not_compiled();
 #endif
@@ -77,8 +87,37 @@ struct DeviceArray {
   float* ptr = nullptr;
 };
 
+// A call's array views: (name, view) pairs, absent optionals (data == nullptr) skipped. True when
+// they are CUDA DLPack arrays, which must then all be, C-contiguous, on the CUDA column.
+inline bool device_args(Device device,
+                        std::initializer_list<std::pair<const char*, const F32View*>> views) {
+  const char* dev_name = nullptr;
+  const char* host_name = nullptr;
+  for (const auto& [name, v] : views) {
+    if (!v->data && !v->on_device) continue;  // an absent optional
+    const char*& first = v->on_device ? dev_name : host_name;
+    if (!first) first = name;
+    if (v->on_device && !v->contiguous)
+      throw py::value_error(std::string(name) +
+                            ": expected a C-contiguous CUDA array (used in place), got strides " +
+                            shape_str(v->strides) + " for shape " + shape_str(v->shape));
+  }
+  if (!dev_name) return false;
+  if (device == Device::Cpu)
+    throw py::value_error(std::string(dev_name) +
+                          ": a CUDA array, expected host memory with device=cpu");
+  if (host_name)
+    throw py::value_error(std::string(host_name) + ": expected a CUDA array like " + dev_name +
+                          ", got host memory");
+  return true;
+}
+
 inline DeviceArray alloc_like(const F32View& v, int misalign = 0) {
   DeviceArray d;
+  if (v.on_device) {  // the caller's device memory, not ours to free
+    d.ptr = v.data;
+    return d;
+  }
   if (!v.data) return d;
   d.buf = DeviceBuffer(nbytes(v) + static_cast<std::size_t>(misalign) * sizeof(float));
   d.ptr = d.buf.as<float>() ? d.buf.as<float>() + misalign : nullptr;
@@ -87,7 +126,7 @@ inline DeviceArray alloc_like(const F32View& v, int misalign = 0) {
 
 inline DeviceArray upload(const F32View& v, int misalign = 0) {
   DeviceArray d = alloc_like(v, misalign);
-  if (!d.ptr) return d;
+  if (!d.ptr || v.on_device) return d;
   if (v.contiguous) {
     copy_host_to_device(d.ptr, v.data, nbytes(v));
   } else {
@@ -98,8 +137,14 @@ inline DeviceArray upload(const F32View& v, int misalign = 0) {
   return d;
 }
 
+// Where a kernel that would write over the uploaded copy `scratch` writes `out` instead: out's own
+// memory when it is a device view (the caller's input is never written), else scratch.
+inline float* out_ptr(const F32View& out, const DeviceArray& scratch) {
+  return out.on_device ? out.data : scratch.ptr;
+}
+
 inline void download(const F32View& v, const DeviceArray& d) {
-  if (!d.ptr) return;
+  if (!d.ptr || v.on_device) return;
   if (v.contiguous) {
     copy_device_to_host(v.data, d.ptr, nbytes(v));
   } else {

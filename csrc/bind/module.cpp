@@ -12,6 +12,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "fusednet private extension: CPU and CUDA kernels";
 
   bind_types(m);  // first: the other bindings take these enums
+  bind_dlpack(m);  // before the ops: their arguments may be DLPackArray
   bind_runtime(m);
   bind_gemm(m);
   bind_activation(m);

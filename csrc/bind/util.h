@@ -8,19 +8,22 @@
 #include <string>
 #include <vector>
 
+#include "bind/dlpack.h"
 #include "common.h"
 #include "kernels/types.h"
 
 namespace fusednet {
 namespace py = pybind11;
 
-// A float32 NumPy array seen as pointer + shape + element strides (any layout, no copy).
+// A float32 NumPy array (or a CUDA DLPack export: on_device) seen as pointer + shape + element
+// strides (any layout, no copy).
 struct F32View {
   float* data = nullptr;
   std::vector<index_t> shape;
   std::vector<index_t> strides;  // in elements
   index_t size = 1;
   bool contiguous = true;        // C-contiguous
+  bool on_device = false;        // CUDA memory (bind/dlpack.h): used in place by the CUDA column
   index_t dim(int i) const { return shape[static_cast<size_t>(i)]; }
   index_t stride(int i) const { return strides[static_cast<size_t>(i)]; }
   int ndim() const { return static_cast<int>(shape.size()); }
@@ -34,6 +37,26 @@ inline std::string shape_str(const std::vector<index_t>& shape) {
     if (i + 1 < shape.size()) s += " ";
   }
   return s + ")";
+}
+
+// A CUDA DLPack export's view; `writable` refuses a read-only export.
+inline F32View dlpack_view(const DLPackArray& d, const char* name, bool writable) {
+  if (writable && d.read_only)
+    throw py::value_error(std::string(name) +
+                          ": expected a writable array, got a read-only DLPack export");
+  F32View v;
+  v.data = d.data;
+  v.shape = d.shape;
+  v.strides = d.strides;
+  v.on_device = true;
+  index_t expect = 1;
+  for (int i = v.ndim() - 1; i >= 0; --i) {
+    if (v.dim(i) != 1 && v.stride(i) != expect) v.contiguous = false;
+    expect *= v.dim(i);
+  }
+  v.size = expect;
+  if (v.size == 0) v.contiguous = true;
+  return v;
 }
 
 // TypeError unless `a` is a float32 ndarray; ValueError for a byte stride that is not a whole
@@ -68,6 +91,14 @@ inline F32View f32_view(const py::handle& obj, const char* name, bool writable =
   return v;
 }
 
+// f32_view, or a CUDA DLPackArray's (on_device), for the bindings whose CUDA column takes device
+// memory in place (they check with device_args, bind/cuda_column.h); the others take NumPy only.
+inline F32View any_view(const py::handle& obj, const char* name, bool writable = false) {
+  if (py::isinstance<DLPackArray>(obj))
+    return dlpack_view(obj.cast<const DLPackArray&>(), name, writable);
+  return f32_view(obj, name, writable);
+}
+
 inline void require_ndim(const F32View& v, int ndim, const char* name) {
   if (v.ndim() != ndim)
     throw py::value_error(std::string(name) + ": expected a " + std::to_string(ndim) +
@@ -92,6 +123,12 @@ inline F32View dense_view(const py::handle& obj, const char* name, bool writable
   return v;
 }
 
+inline F32View any_dense_view(const py::handle& obj, const char* name, bool writable = false) {
+  F32View v = any_view(obj, name, writable);
+  require_contiguous(v, name);
+  return v;
+}
+
 // The activations a kernel applies elementwise: all but the row-wise softmax.
 inline Activation require_elementwise(Activation act, const char* name) {
   if (!is_elementwise(act))
@@ -111,5 +148,6 @@ void bind_reduce(py::module_& m);      // bias_grad, argmax_rows
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_net(py::module_& m);
+// bind_dlpack (bind/dlpack.h): DLPackArray, CudaArray
 
 }  // namespace fusednet

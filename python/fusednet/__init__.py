@@ -6,13 +6,17 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 
 from __future__ import annotations
 
-from . import _core, initializers, layers, losses, metrics, ops, optimizers
+from . import _core, _threadpoolctl, initializers, layers, losses, metrics, ops, optimizers
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
 from .model import Model, Sequential
 from .tape import GradientTape
 
 __version__ = "0.1.0"
+
+_threadpoolctl.register(
+    __version__
+)  # threadpool_info() / threadpool_limits() see the pool (if installed)
 
 __all__ = [
     "backends",

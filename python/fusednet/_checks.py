@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._arrays import host_array, host_inplace
+
 F32 = np.dtype(np.float32)
 
 
 def as_f32(x, name: str) -> np.ndarray:
-    """Any array-like of real numbers as float32 (no copy when it already is float32)."""
+    """Any array-like of real numbers (NumPy, a DLPack tensor in host memory, a buffer, a list)
+    as float32 NumPy: no copy when it already is float32 (see _arrays for what copies)."""
     if isinstance(x, np.ndarray) and x.dtype == F32:
         return x
-    arr = np.asarray(x)
+    arr = host_array(x, name)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected an array of real numbers, got dtype {arr.dtype}")
-    return arr.astype(np.float32)
+    return arr.astype(np.float32, copy=False)
 
 
 def as_f32_contiguous(x, name: str) -> np.ndarray:
@@ -26,16 +29,9 @@ def as_f32_contiguous(x, name: str) -> np.ndarray:
 
 
 def require_f32_inplace(x, name: str) -> np.ndarray:
-    """For in-place arguments and out=: float32 ndarray, writable, or TypeError/ValueError."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray of float32, got {type(x).__name__}")
-    if x.dtype != F32:
-        raise TypeError(
-            f"{name}: expected dtype float32 (updated in place, never copied), got {x.dtype}"
-        )
-    if not x.flags.writeable:
-        raise ValueError(f"{name}: expected a writable array, got a read-only one")
-    return x
+    """For in-place arguments and out=: a writable float32 NumPy view of x's memory (x a NumPy
+    array, a host DLPack tensor or a writable buffer), or TypeError/ValueError."""
+    return host_inplace(x, name)
 
 
 def require_ndim(x: np.ndarray, ndim: int, name: str) -> None:
@@ -49,7 +45,7 @@ def require_shape(x: np.ndarray, shape: tuple, name: str) -> None:
 
 
 def check_out(out, shape: tuple, name: str = "out") -> np.ndarray:
-    """An out= array: float32, writable, exactly `shape` (any layout)."""
-    require_f32_inplace(out, name)
-    require_shape(out, shape, name)
-    return out
+    """An out= array: float32, writable, exactly `shape` (any layout); returns its NumPy view."""
+    arr = require_f32_inplace(out, name)
+    require_shape(arr, shape, name)
+    return arr

@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -73,6 +73,42 @@ class OptimKind(enum.Enum):
     sgd: typing.ClassVar[OptimKind]
     @classmethod
     def __new__(cls, value):
+        ...
+class DLPackArray:
+    """
+    A CUDA array's DLPack export held for one call (ops, device='cuda').
+    """
+    def __init__(self, obj: typing.Any, name: str = 'array') -> None:
+        ...
+    @property
+    def device_id(self) -> int:
+        ...
+    @property
+    def read_only(self) -> bool:
+        ...
+    @property
+    def shape(self) -> tuple:
+        ...
+class CudaArray:
+    """
+    A float32 C-contiguous device buffer exported through DLPack (tests).
+    """
+    def __dlpack__(self, *, stream: typing.Any = None, max_version: typing.Any = None, dl_device: typing.Any = None, copy: typing.Any = None) -> typing.Any:
+        ...
+    def __dlpack_device__(self) -> tuple[int, int]:
+        ...
+    def __init__(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], read_only: bool = False) -> None:
+        ...
+    def copy_from(self, host: typing.Any) -> None:
+        """
+        Copies a C-contiguous float32 host array of this shape in.
+        """
+    def numpy(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        A host copy.
+        """
+    @property
+    def shape(self) -> tuple:
         ...
 class DenseSpec:
     """
@@ -359,15 +395,15 @@ def _pool_threads_started() -> int:
     """
     Worker threads the CPU thread pool has started so far (tests).
     """
-def activation_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def activation_backward(dy: typing.Any, x: typing.Any, out: typing.Any, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = dy * act'(x), x the forward input (out may be dy).
     """
-def activation_backward_from_output(dy: numpy.ndarray, y: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def activation_backward_from_output(dy: typing.Any, y: typing.Any, out: typing.Any, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = dy * act'(x) computed from the forward output y (not for the gelus).
     """
-def activation_forward(x: numpy.ndarray, out: numpy.ndarray, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def activation_forward(x: typing.Any, out: typing.Any, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).
     """
@@ -383,7 +419,7 @@ def argmax_rows(x: numpy.ndarray, device: Device = Device.cpu) -> numpy.typing.N
     """
     Index of the first maximum of each row (a NaN counts as the maximum).
     """
-def bias_grad(dy: numpy.ndarray, out: numpy.ndarray, device: Device = Device.cpu) -> None:
+def bias_grad(dy: typing.Any, out: typing.Any, device: Device = Device.cpu) -> None:
     """
     out[j] = sum_i dy[i, j], rows added in order (in double).
     """
@@ -471,7 +507,7 @@ def sgd_step(param: typing.Any, grad: typing.Any, velocity: typing.Any, lr: typi
     """
     In-place SGD step (PyTorch form) over contiguous float32 arrays.
     """
-def softmax_backward(dy: numpy.ndarray, x: numpy.ndarray, out: numpy.ndarray, log: bool = False, device: Device = Device.cpu) -> None:
+def softmax_backward(dy: typing.Any, x: typing.Any, out: typing.Any, log: bool = False, device: Device = Device.cpu) -> None:
     """
     Gradient of row-wise softmax / log_softmax from dy and the forward input x.
     """
@@ -483,7 +519,7 @@ def softmax_cross_entropy_soft(logits: typing.Any, labels: typing.Any, sample_we
     """
     (loss, dlogits) of softmax cross-entropy with probability targets (2-D, logits' shape).
     """
-def softmax_forward(x: numpy.ndarray, out: numpy.ndarray, log: bool = False, device: Device = Device.cpu) -> None:
+def softmax_forward(x: typing.Any, out: typing.Any, log: bool = False, device: Device = Device.cpu) -> None:
     """
     Row-wise (last axis) softmax or log_softmax of a contiguous array into out.
     """

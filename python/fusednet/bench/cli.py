@@ -10,7 +10,7 @@ from typing import Optional
 
 import fusednet
 
-from . import cases_elementwise, cases_gemm, cases_optim, cases_train, report
+from . import cases_elementwise, cases_gemm, cases_optim, cases_torch, cases_train, report
 from . import env as env_mod
 from .case import FUSEDNET, TORCH, Case
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
@@ -21,6 +21,7 @@ GROUPS = {
     "loss": cases_elementwise.loss_cases,
     "optim": cases_optim.cases,
     "train": cases_train.cases,
+    "torch": cases_torch.cases,  # fusednet.torch inside PyTorch loops
     "dist": None,  # data-parallel scaling: its own processes (bench/dist.py), not Cases
 }
 

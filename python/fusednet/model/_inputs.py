@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _core
 from .. import losses as _losses
+from .._arrays import host_array
 
 __all__ = [
     "F32",
@@ -70,7 +71,9 @@ def verbose(value):
 
 
 def _numbers(value, name, expected):
-    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    """NumPy, DLPack (a CUDA array is copied to host: the Net moves data to its device itself)
+    and buffers, as a NumPy array over the same memory where it can be."""
+    arr = value if isinstance(value, np.ndarray) else host_array(value, name, copy_to_host=True)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected {expected}, got dtype {arr.dtype}")
     return arr

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _recorded
 from .. import losses as _losses
+from .._arrays import like_inputs
 from . import _fit_options, _inputs, _pydata, _specs
 
 __all__ = ["TrainingLoop"]
@@ -347,11 +348,12 @@ class TrainingLoop:
             return self._predict_source(x, verbose, callbacks)
         bs = _inputs.batch_size(batch_size)
         verbose = _inputs.verbose(verbose)
+        x_in = x  # the result comes back in its kind (a PyTorch tensor for a tensor)
         x = self._prepare_x(x)
         n = len(x)
         out = np.empty((n, self._net.output_width), dtype=_inputs.F32)
         if n == 0:
-            return out
+            return like_inputs(out, x_in)
         cbl = self._begin_pass(callbacks, verbose, _steps(n, bs), "on_predict_begin")
         if cbl is not None and cbl.wants_predict_batch_hooks:
             for b, s, e in _batches(n, bs):
@@ -362,14 +364,16 @@ class TrainingLoop:
             self._net.predict(x, bs, out)
         if cbl is not None:
             cbl.on_predict_end()
-        return out
+        return like_inputs(out, x_in)
 
     def __call__(self, x, training=False):
         """The output for x. ``training=True`` applies dropout and keeps what backward needs;
         inside a GradientTape the output is recorded so a loss on it can be differentiated."""
         out = self.forward(x, training=bool(training))
-        _recorded.record_output(self, out)
-        return out
+        if _recorded.active():  # a tape differentiates the very array the model returned
+            _recorded.record_output(self, out)
+            return out
+        return like_inputs(out, x)
 
     # ---- explicit loop ---------------------------------------------------------------------
     def forward(self, x, training=True):

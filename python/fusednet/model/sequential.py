@@ -19,6 +19,7 @@ from .. import layers as _layers
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .._arrays import host_array
 from ..variables import Variable
 from . import _inputs, _specs
 from ._batch_api import BatchAPI
@@ -225,7 +226,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             )
         arrays = []
         for w, v in zip(weights, self._vars):
-            a = np.asarray(w)
+            a = host_array(w, f"set_weights: {v.name}", copy_to_host=True)
             if a.shape != v.shape:
                 raise ValueError(f"set_weights: {v.name} expects shape {v.shape}, got {a.shape}")
             if a.dtype.kind not in "fiub":

@@ -1,4 +1,10 @@
-"""Functional backend: float32 NumPy arrays in and out, GIL released around every kernel.
+"""Functional backend: float32 arrays in and out, GIL released around every kernel.
+
+Arrays from anywhere: NumPy, any ``__dlpack__`` object (PyTorch, JAX, CuPy) and the buffer
+protocol, read without a copy when float32 and in host memory; results come back in the caller's
+kind when all array arguments are of one kind (PyTorch in, PyTorch out), NumPy otherwise. In-place
+arguments and ``out=`` may be writable PyTorch CPU tensors (updated in place) and, with
+``device="cuda"``, CUDA tensors (used in place on the device). fusednet._arrays says what copies.
 
 Inputs of another real dtype are converted to float32 once; in-place arguments and ``out=`` must
 already be float32 (TypeError otherwise). Any layout is accepted: views, Fortran order, negative

@@ -24,8 +24,9 @@ from .._activations import (
     SIGMOID,
     TANH,
 )
+from .._arrays import like_inputs
 from .._checks import F32, as_f32, check_out
-from ._device import CPU, device_arg
+from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
 _KNOWN = ACTIVATIONS + ("gelu_tanh",)
@@ -38,7 +39,7 @@ def _dense_out(out, shape, inputs):
     if out is None:
         buf = np.empty(shape, dtype=F32)
         return buf, buf
-    check_out(out, shape, "out")
+    out = check_out(out, shape, "out")  # a NumPy view of a DLPack / buffer out
     if out.flags.c_contiguous:
         clash = any(np.may_share_memory(out, a) and not _same_memory(out, a) for a in inputs)
         if not clash:
@@ -83,20 +84,42 @@ def _pair(dy, x):
     return dy, x
 
 
+def _on_cuda(binding, inputs, names, out, *args):
+    """CUDA DLPack arrays: the binding runs on their device memory; out allocated like them."""
+    views = [cuda_view(a, n) for a, n in zip(inputs, names)]
+    for v, n in zip(views[:-1], names[:-1]):  # dy against x
+        if v.shape != views[-1].shape:
+            raise ValueError(f"{n}: expected the shape of x {views[-1].shape}, got {v.shape}")
+    if out is None:
+        out = cuda_empty(views[-1].shape, inputs[-1])
+    binding(*views, cuda_view(out, "out"), *args)
+    return out
+
+
+def _result(buf, result, out, *inputs):
+    """out as given, else the result in the inputs' kind (fusednet._arrays)."""
+    res = _finish(buf, result)
+    return out if out is not None else like_inputs(res, *inputs)
+
+
 def _forward(x, act, param, out, device):
     dev = CPU if device == "cpu" else device_arg(device)
-    x = _dense(x, "x")
-    buf, result = _dense_out(out, x.shape, (x,))
-    _core.activation_forward(x, buf, act, param, dev)
-    return _finish(buf, result)
+    if dev is CUDA and any_cuda(x, out):
+        return _on_cuda(_core.activation_forward, (x,), ("x",), out, act, param, dev)
+    xa = _dense(x, "x")
+    buf, result = _dense_out(out, xa.shape, (xa,))
+    _core.activation_forward(xa, buf, act, param, dev)
+    return _result(buf, result, out, x)
 
 
 def _backward(dy, x, act, param, out, device):
     dev = CPU if device == "cpu" else device_arg(device)
-    dy, x = _pair(dy, x)
-    buf, result = _dense_out(out, x.shape, (dy, x))
-    _core.activation_backward(dy, x, buf, act, param, dev)
-    return _finish(buf, result)
+    if dev is CUDA and any_cuda(dy, x, out):
+        return _on_cuda(_core.activation_backward, (dy, x), ("dy", "x"), out, act, param, dev)
+    dya, xa = _pair(dy, x)
+    buf, result = _dense_out(out, xa.shape, (dya, xa))
+    _core.activation_backward(dya, xa, buf, act, param, dev)
+    return _result(buf, result, out, dy, x)
 
 
 def _slope(negative_slope):
@@ -200,20 +223,24 @@ def gelu_backward(
 # ---- row-wise ------------------------------------------------------------------------------------
 def _softmax(x, log, out, device):
     dev = CPU if device == "cpu" else device_arg(device)
-    x = _dense(x, "x")
-    _require_ndim1(x, "x")
-    buf, result = _dense_out(out, x.shape, (x,))
-    _core.softmax_forward(x, buf, log, dev)
-    return _finish(buf, result)
+    if dev is CUDA and any_cuda(x, out):
+        return _on_cuda(_core.softmax_forward, (x,), ("x",), out, log, dev)
+    xa = _dense(x, "x")
+    _require_ndim1(xa, "x")
+    buf, result = _dense_out(out, xa.shape, (xa,))
+    _core.softmax_forward(xa, buf, log, dev)
+    return _result(buf, result, out, x)
 
 
 def _softmax_backward(dy, x, log, out, device):
     dev = CPU if device == "cpu" else device_arg(device)
-    dy, x = _pair(dy, x)
-    _require_ndim1(x, "x")
-    buf, result = _dense_out(out, x.shape, (dy, x))
-    _core.softmax_backward(dy, x, buf, log, dev)
-    return _finish(buf, result)
+    if dev is CUDA and any_cuda(dy, x, out):
+        return _on_cuda(_core.softmax_backward, (dy, x), ("dy", "x"), out, log, dev)
+    dya, xa = _pair(dy, x)
+    _require_ndim1(xa, "x")
+    buf, result = _dense_out(out, xa.shape, (dya, xa))
+    _core.softmax_backward(dya, xa, buf, log, dev)
+    return _result(buf, result, out, dy, x)
 
 
 def softmax(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:

@@ -2,7 +2,9 @@
 no copies of float32 input on the CPU.
 
 The binding validates shapes and layouts (messages name the argument); this layer only converts
-non-float32 inputs once, so the common float32 call stays a single C++ call.
+non-float32 inputs once, so the common float32 NumPy call stays a single C++ call. Other array
+kinds (DLPack, buffers) are viewed without a copy and the result comes back in the caller's kind
+(fusednet._arrays); CUDA DLPack arrays with device="cuda" are used in place on the device.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from numpy.typing import ArrayLike
 
 from .. import _core
 from .._activations import ELEMENTWISE, elementwise_code
-from .._checks import as_f32
-from ._device import CPU, device_arg
+from .._arrays import result_kind, to_kind
+from .._checks import as_f32, require_f32_inplace
+from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 _F32 = np.dtype(np.float32)
 _gemm = _core.gemm
@@ -44,11 +47,43 @@ def matmul(
     ``device="cuda"`` runs it on the GPU (copies in and out).
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    if type(a) is not np.ndarray or a.dtype != _F32:
-        a = as_f32(a, "a")
-    if type(b) is not np.ndarray or b.dtype != _F32:
-        b = as_f32(b, "b")
-    return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
+    if type(a) is np.ndarray and type(b) is np.ndarray and (out is None or type(out) is np.ndarray):
+        if a.dtype != _F32:
+            a = as_f32(a, "a")
+        if b.dtype != _F32:
+            b = as_f32(b, "b")
+        return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
+    if dev is CUDA and any_cuda(a, b, out):
+        a_, b_ = cuda_view(a, "a", ndim=2), cuda_view(b, "b", ndim=2)
+        if out is None:
+            m, n = (
+                (a_.shape[1] if trans_a else a_.shape[0]),
+                (b_.shape[0] if trans_b else b_.shape[1]),
+            )
+            out = cuda_empty((m, n), a)
+        _gemm(
+            a_,
+            b_,
+            cuda_view(out, "out"),
+            bool(trans_a),
+            bool(trans_b),
+            float(alpha),
+            float(beta),
+            dev,
+        )
+        return out
+    kind = result_kind(a, b) if out is None else None
+    res = _gemm(
+        as_f32(a, "a"),
+        as_f32(b, "b"),
+        None if out is None else require_f32_inplace(out, "out"),
+        bool(trans_a),
+        bool(trans_b),
+        float(alpha),
+        float(beta),
+        dev,
+    )
+    return out if out is not None else to_kind(res, kind)
 
 
 def linear(
@@ -71,10 +106,29 @@ def linear(
         act, param = _EPILOGUE[activation]
     except (KeyError, TypeError):  # another spelling ("ReLU"), or an error to word
         act, param = elementwise_code(activation)
-    if type(x) is not np.ndarray or x.dtype != _F32:
-        x = as_f32(x, "x")
-    if type(w) is not np.ndarray or w.dtype != _F32:
-        w = as_f32(w, "w")
-    if b is not None and (type(b) is not np.ndarray or b.dtype != _F32):
-        b = as_f32(b, "b")
-    return _linear(x, w, b, out, act, param, dev)
+    if type(x) is np.ndarray and type(w) is np.ndarray and (out is None or type(out) is np.ndarray):
+        if x.dtype != _F32:
+            x = as_f32(x, "x")
+        if w.dtype != _F32:
+            w = as_f32(w, "w")
+        if b is not None and (type(b) is not np.ndarray or b.dtype != _F32):
+            b = as_f32(b, "b")
+        return _linear(x, w, b, out, act, param, dev)
+    if dev is CUDA and any_cuda(x, w, b, out):
+        x_, w_ = cuda_view(x, "x", ndim=2), cuda_view(w, "w", ndim=2)
+        if out is None:
+            out = cuda_empty((x_.shape[0], w_.shape[1]), x)
+        b_ = None if b is None else cuda_view(b, "b")
+        _linear(x_, w_, b_, cuda_view(out, "out"), act, param, dev)
+        return out
+    kind = result_kind(x, w, b) if out is None else None
+    res = _linear(
+        as_f32(x, "x"),
+        as_f32(w, "w"),
+        None if b is None else as_f32(b, "b"),
+        None if out is None else require_f32_inplace(out, "out"),
+        act,
+        param,
+        dev,
+    )
+    return out if out is not None else to_kind(res, kind)

@@ -4,7 +4,9 @@ Per-sample loss L_i (mean over the columns for mse / binary_cross_entropy, the r
 for softmax_cross_entropy), weighted by ``sample_weight[i]``; ``reduction="sum"`` gives
 ``sum_i w_i L_i``, ``"mean"`` that sum divided by the number of rows (0.0 for no rows). The
 gradient returned is that of the reduced value and has the first argument's shape.
-Every loss takes ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
+Every loss takes ``device="cpu"`` or ``"cuda"`` (host arrays copied to the GPU and back; losses take
+host arrays only: NumPy, DLPack tensors in host memory, buffers). The gradient comes back in the
+kind of the inputs (fusednet._arrays).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
+from .._arrays import host_array, like_inputs
 from .._checks import as_f32_contiguous
 from ._device import CPU, device_arg
 
@@ -39,6 +42,7 @@ def _matrix(x, name: str) -> np.ndarray:
 def _weights(sample_weight, rows: int):
     if sample_weight is None:
         return None
+    sample_weight = host_array(sample_weight, "sample_weight")
     if np.shape(sample_weight) != (rows,):
         raise ValueError(
             f"sample_weight: expected shape ({rows},) (one weight per row), "
@@ -63,12 +67,14 @@ def mse(
     """Mean squared error: ``(loss, dpred)``; pred and target 1-D or 2-D of the same shape."""
     dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
+    kind_of = (pred, target)
+    pred, target = host_array(pred, "pred"), host_array(target, "target")
     p = _matrix(pred, "pred")
     _same_shape(np.shape(pred), np.shape(target), "target", "the shape of pred")
     t = as_f32_contiguous(target, "target").reshape(p.shape)
     w = _weights(sample_weight, p.shape[0])
     loss, grad = _core.mse(p, t, w, reduction, dev)
-    return loss, grad.reshape(np.shape(pred))
+    return loss, like_inputs(grad.reshape(np.shape(pred)), *kind_of)
 
 
 def binary_cross_entropy(
@@ -86,6 +92,8 @@ def binary_cross_entropy(
     """
     dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
+    kind_of = (logits, targets)
+    logits, targets = host_array(logits, "logits"), host_array(targets, "targets")
     z = _matrix(logits, "logits")
     z_shape, t_shape = np.shape(logits), np.shape(targets)
     column_pair = z.shape[1] == 1 and t_shape in ((z.shape[0],), (z.shape[0], 1))
@@ -94,7 +102,7 @@ def binary_cross_entropy(
     t = as_f32_contiguous(targets, "targets").reshape(z.shape)
     w = _weights(sample_weight, z.shape[0])
     loss, grad = _core.binary_cross_entropy(z, t, w, reduction, dev)
-    return loss, grad.reshape(z_shape)
+    return loss, like_inputs(grad.reshape(z_shape), *kind_of)
 
 
 def _sparse_labels(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -141,12 +149,14 @@ def softmax_cross_entropy(
     """
     dev = CPU if device == "cpu" else device_arg(device)
     reduction = _reduction(reduction)
+    logits_in = logits  # the gradient comes back in its kind
+    logits = host_array(logits, "logits")
     z = _matrix(logits, "logits")
     rows, cols = z.shape
     if cols == 0 and rows > 0:
         raise ValueError(f"logits: expected at least one column (class), got shape {z.shape}")
     w = _weights(sample_weight, rows)
-    lab = np.asarray(labels)
+    lab = host_array(labels, "labels")
     if lab.ndim == 2:
         _same_shape(
             np.shape(logits), lab.shape, "labels", "the shape of logits for probability targets"
@@ -163,4 +173,4 @@ def softmax_cross_entropy(
             f"probability targets of shape {tuple(np.shape(logits))}, got "
             f"{lab.ndim}-D with shape {lab.shape}"
         )
-    return loss, grad.reshape(np.shape(logits))
+    return loss, like_inputs(grad.reshape(np.shape(logits)), logits_in)

@@ -1,9 +1,12 @@
 """Optimizer steps, in place, one fused pass over memory (float32, C-contiguous arrays).
 
 ``param``, ``velocity``, ``m`` and ``v`` are updated in place, so they must already be float32 and
-C-contiguous (TypeError / ValueError otherwise: a silent copy would update the copy). ``grad`` may
-have any real dtype and layout; it is converted once when needed. All arrays share param's shape.
-Both steps take ``device="cpu"`` or ``"cuda"`` (arrays copied to the GPU and back).
+C-contiguous (TypeError / ValueError otherwise: a silent copy would update the copy): NumPy arrays,
+writable DLPack tensors in host memory (PyTorch CPU tensors are updated in place) or writable
+buffers; a read-only DLPack export is refused. ``grad`` may have any real dtype and layout; it is
+converted once when needed. All arrays share param's shape. Both steps take ``device="cpu"`` or
+``"cuda"``: host arrays are copied to the GPU and back, CUDA DLPack arrays (PyTorch CUDA tensors)
+are updated in place on the device, no host round trip.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from numpy.typing import ArrayLike
 
 from .. import _core
 from .._checks import as_f32_contiguous, require_f32_inplace
-from ._device import CPU, device_arg
+from ._device import CPU, CUDA, any_cuda, cuda_view, device_arg
 
 
 def _inplace(x, name: str, shape=None) -> np.ndarray:
-    require_f32_inplace(x, name)
+    """A writable float32 C-contiguous NumPy view of x's own memory (x a NumPy array, a host
+    DLPack tensor or a writable buffer)."""
+    x = require_f32_inplace(x, name)
     if not x.flags.c_contiguous:
         raise ValueError(
             f"{name}: expected a C-contiguous array (it is updated in place, so it is "
@@ -32,10 +37,23 @@ def _inplace(x, name: str, shape=None) -> np.ndarray:
 
 
 def _grad(grad, shape) -> np.ndarray:
-    if np.shape(grad) != shape:
-        raise ValueError(f"grad: expected shape {shape} (the shape of param), got {np.shape(grad)}")
-    # ascontiguousarray makes 0-d arrays 1-D: restore the shape (a view, no copy)
-    return as_f32_contiguous(grad, "grad").reshape(shape)
+    g = as_f32_contiguous(grad, "grad")
+    if g.shape != shape:
+        raise ValueError(f"grad: expected shape {shape} (the shape of param), got {g.shape}")
+    return g
+
+
+def _cuda_views(named, shape_of: str):
+    """CUDA DLPack arrays as the bindings take them (device pointers), every one of the shape
+    of the first; None entries stay None."""
+    views = [None if x is None else cuda_view(x, name) for name, x in named]
+    shape = views[0].shape
+    for (name, _), v in zip(named, views):
+        if v is not None and v.shape != shape:
+            raise ValueError(
+                f"{name}: expected shape {shape} (the shape of {shape_of}), got {v.shape}"
+            )
+    return views
 
 
 def _no_overlap(*named) -> None:
@@ -78,8 +96,14 @@ def sgd_(
     without momentum). ``velocity`` (zeros at the start) is needed when momentum > 0.
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    p = _inplace(param, "param")
-    g = _grad(grad, p.shape)
+    on_cuda = dev is CUDA and any_cuda(param, grad, velocity)
+    if on_cuda:  # device pointers, updated in place on the GPU
+        p_, g_, v_ = _cuda_views(
+            (("param", param), ("grad", grad), ("velocity", velocity)), "param"
+        )
+    else:
+        p_ = _inplace(param, "param")
+        g_ = _grad(grad, p_.shape)
     lr = _number(lr, "lr", 0.0)
     momentum = _number(momentum, "momentum", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
@@ -87,14 +111,15 @@ def sgd_(
         raise ValueError("nesterov: expected momentum > 0 with nesterov=True, got momentum=0")
     if momentum > 0.0 and velocity is None:
         raise ValueError(
-            f"velocity: expected a float32 array of shape {p.shape} when momentum > 0 "
+            f"velocity: expected a float32 array of shape {tuple(p_.shape)} when momentum > 0 "
             f"(got momentum={momentum}), got None"
         )
-    vel = None
-    if velocity is not None:
-        vel = _inplace(velocity, "velocity", p.shape)
-        _no_overlap(("param", p), ("velocity", vel))
-    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev)
+    if not on_cuda:
+        v_ = None
+        if velocity is not None:
+            v_ = _inplace(velocity, "velocity", p_.shape)
+            _no_overlap(("param", p_), ("velocity", v_))
+    _core.sgd_step(p_, g_, v_, lr, momentum, bool(nesterov), weight_decay, dev)
     return param
 
 
@@ -121,11 +146,16 @@ def adam_(
     (``param *= 1 - lr * wd`` before the update).
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    p = _inplace(param, "param")
-    g = _grad(grad, p.shape)
-    m_ = _inplace(m, "m", p.shape)
-    v_ = _inplace(v, "v", p.shape)
-    _no_overlap(("param", p), ("m", m_), ("v", v_))
+    if dev is CUDA and any_cuda(param, grad, m, v):
+        p_, g_, m_, v_ = _cuda_views(
+            (("param", param), ("grad", grad), ("m", m), ("v", v)), "param"
+        )
+    else:
+        p_ = _inplace(param, "param")
+        g_ = _grad(grad, p_.shape)
+        m_ = _inplace(m, "m", p_.shape)
+        v_ = _inplace(v, "v", p_.shape)
+        _no_overlap(("param", p_), ("m", m_), ("v", v_))
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
         raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
     if step < 1:
@@ -136,6 +166,6 @@ def adam_(
     eps = _number(eps, "eps", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
     _core.adam_step(
-        p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+        p_, g_, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
     )
     return param
