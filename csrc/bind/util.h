@@ -96,8 +96,8 @@ inline F32View dense_view(const py::handle& obj, const char* name, bool writable
 inline Activation require_elementwise(Activation act, const char* name) {
   if (!is_elementwise(act))
     throw py::value_error(std::string(name) +
-                          ": expected an elementwise activation (linear, relu, leaky_relu, "
-                          "sigmoid, tanh, gelu, gelu_tanh), got softmax (row-wise)");
+                          ": expected an elementwise activation (any but softmax), got "
+                          "softmax (row-wise)");
   return act;
 }
 

@@ -6,7 +6,7 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 
 from __future__ import annotations
 
-from . import _core, initializers, layers, losses, metrics, ops, optimizers
+from . import _core, activations, initializers, layers, losses, metrics, ops, optimizers
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
 from .model import Model, Sequential
@@ -23,6 +23,7 @@ __all__ = [
     "Sequential",
     "Model",
     "layers",
+    "activations",
     "losses",
     "optimizers",
     "initializers",
