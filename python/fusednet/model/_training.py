@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _recorded
 from .. import losses as _losses
-from . import _inputs, _specs
+from . import _inputs, _python_loss, _specs
 
 __all__ = ["TrainingLoop"]
 
@@ -122,6 +122,10 @@ class TrainingLoop:
             fit=True,
         )
         self.stop_training = False
+        if isinstance(self.loss_fn, _losses.LossFunctionWrapper):  # batch by batch from Python
+            return _python_loss.fit(
+                self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps
+            )
         if len(cbl.callbacks) == 1 and cbl.callbacks[0] is cbl.history:
             # Nothing to call between epochs: every epoch in one C++ call, History filled after.
             return self._fit_in_one_call(cbl, train, val, bs, shuffle, initial_epoch, epochs, steps)
@@ -196,6 +200,8 @@ class TrainingLoop:
     # ---- evaluate / predict ----------------------------------------------------------------
     def _net_evaluate(self, x, y, sw, bs):
         """(loss, metrics) of the compiled loss and metrics over a prepared data set."""
+        if isinstance(self.loss_fn, _losses.LossFunctionWrapper):
+            return _python_loss.evaluate(self, x, y, sw, bs)
         value, metrics, _ = self._net.evaluate(x, y, sw, bs)
         return value, metrics
 
@@ -290,6 +296,10 @@ class TrainingLoop:
         n = len(out)
         y = _inputs.targets(y, n, loss, self._net.output_width)
         sw = _inputs.sample_weights(sample_weight, n)
+        if isinstance(loss, _losses.LossFunctionWrapper):  # value and gradient from Python
+            value, grad = loss.value_and_grad(y, out, sw)
+            self._net.output_grad()[...] = grad
+            return value
         return _losses.LossValue(self._net.loss(y, sw, loss.spec()))
 
     def loss(self, out, y, sample_weight=None):
