@@ -281,10 +281,7 @@ def test_model_sgd_step_matches_numpy(loss, name, act, rng, device):
     target = 2.0 * y - 1 if hinge and np.isin(y, (0, 1)).all() else y
     red = getattr(loss, "reduction", "sum_over_batch_size")
     _, g = ref.pair_loss(name, out, target, w_sample, "sum" if red == "sum" else "mean", DELTA)
-    if act == "softmax":
-        dz = out * (g - (g * out).sum(1, keepdims=True))
-    else:
-        dz = g * dact
+    dz = out * (g - (g * out).sum(1, keepdims=True)) if act == "softmax" else g * dact
     np.testing.assert_allclose(W1, W0 - lr * x.T.astype(np.float64) @ dz, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(b1, b0 - lr * dz.sum(0), rtol=1e-4, atol=1e-5)
 
