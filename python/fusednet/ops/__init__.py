@@ -54,7 +54,7 @@ from ._activation import (
     tanh_backward,
 )
 from ._gemm import linear, matmul
-from ._loss import PAIR_LOSSES, binary_cross_entropy, loss, mse, softmax_cross_entropy
+from ._loss import binary_cross_entropy, loss, mse, softmax_cross_entropy
 from ._optim import adam_, sgd_
 from ._reduce import argmax, bias_grad
 
@@ -108,7 +108,6 @@ __all__ = [
     "binary_cross_entropy",
     "softmax_cross_entropy",
     "loss",
-    "PAIR_LOSSES",
     "sgd_",
     "adam_",
 ]
