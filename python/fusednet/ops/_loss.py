@@ -194,10 +194,10 @@ def loss(
     device: str = "cpu",
 ) -> tuple[float, np.ndarray]:
     """One of PAIR_LOSSES' names (Keras 3's formulas and clipping epsilons): ``(loss, dpred)``;
-    pred and target 1-D or 2-D of the same shape, a row per sample. The row loss is the mean over the row
-    (kl_divergence, categorical_hinge and cosine_similarity: a sum or a row-wise value).
-    ``delta`` is huber's. hinge / squared_hinge take -1/1 targets as given (the Loss classes
-    convert 0/1 labels); binary_crossentropy_probs is BCE of probabilities clipped to
+    pred and target 1-D or 2-D of the same shape, a row per sample. The row loss is the mean
+    over the row (kl_divergence, categorical_hinge, cosine_similarity: a sum or a row-wise
+    value). ``delta`` is huber's. hinge / squared_hinge take -1/1 targets as given (the Loss
+    classes convert 0/1 labels); binary_crossentropy_probs is BCE of probabilities clipped to
     [1e-7, 1 - 1e-7]."""
     dev = CPU if device == "cpu" else device_arg(device)
     red = _reduction(reduction)
