@@ -346,3 +346,33 @@ def test_mean_with_sample_weight_is_refused_in_a_model():
     with pytest.raises(ValueError, match="mean_with_sample_weight"):
         m.compile(loss=losses.MeanAbsoluteError(reduction="mean_with_sample_weight"))
         m.fit(np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+
+
+def test_python_function_loss_in_a_gradient_tape(rng):
+    x = rng.standard_normal((12, 4)).astype(np.float32)
+    y = rng.standard_normal((12, 2)).astype(np.float32)
+    grads = []
+    for loss_fn in (losses.get(my_mse), losses.MeanSquaredError()):
+        m = fnet.Sequential([fnet.layers.Dense(2, activation="selu", input_shape=(4,))], seed=4)
+        m.compile(optimizer="sgd", loss="mse")
+        with fnet.GradientTape() as tape:
+            value = loss_fn(y, m(x, training=True))
+        grads.append((float(value), tape.gradient(value, m.trainable_variables)))
+    assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-6)
+    for a, b in zip(grads[0][1], grads[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_save_and_load_keep_the_loss_and_activation(tmp_path, rng):
+    x = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.standard_normal((20, 2)).astype(np.float32)
+    m = fnet.Sequential(
+        [fnet.layers.Dense(4, activation="mish", input_shape=(3,)), fnet.layers.Dense(2)], seed=0
+    )
+    m.compile(optimizer="adam", loss=losses.Huber(delta=0.3, reduction="sum"))
+    m.fit(x, y, epochs=2, verbose=0)
+    m.save(tmp_path / "m.fnet")
+    m2 = fnet.load_model(tmp_path / "m.fnet")
+    assert m2.loss_fn.get_config() == m.loss_fn.get_config()
+    np.testing.assert_array_equal(m2.predict(x), m.predict(x))
+    assert m2.evaluate(x, y, verbose=0) == m.evaluate(x, y, verbose=0)

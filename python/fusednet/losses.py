@@ -490,6 +490,9 @@ class LossFunctionWrapper(Loss):
         return np.asarray(out, np.float64), None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        rec = _recorded.lookup_output(y_pred)  # a GradientTape's model output: value and grad
+        if rec is not None:
+            return rec.loss(self, y_true, sample_weight)
         values, _ = self._evaluate(y_true, y_pred)
         return self._reduce_any(values, sample_weight)[0]
 
