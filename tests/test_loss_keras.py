@@ -376,3 +376,18 @@ def test_save_and_load_keep_the_loss_and_activation(tmp_path, rng):
     assert m2.loss_fn.get_config() == m.loss_fn.get_config()
     np.testing.assert_array_equal(m2.predict(x), m.predict(x))
     assert m2.evaluate(x, y, verbose=0) == m.evaluate(x, y, verbose=0)
+
+
+def test_python_function_loss_with_elementwise_values(rng):
+    # fn returns (batch, units) values: reduced over all elements, as Keras does
+    def l1(y_true, y_pred):
+        return np.abs(y_pred - y_true), np.sign(y_pred - y_true)
+
+    y = rng.standard_normal((6, 3)).astype(np.float32)
+    p = rng.standard_normal((6, 3)).astype(np.float32)
+    w = rng.uniform(0.5, 2, 6)
+    for reduction in ("sum_over_batch_size", "sum"):
+        value, grad = losses.LossFunctionWrapper(l1, reduction=reduction).value_and_grad(y, p, w)
+        scale = 1 / 18 if reduction == "sum_over_batch_size" else 1.0
+        assert value == pytest.approx((np.abs(p - y) * w[:, None]).sum() * scale, rel=1e-6)
+        np.testing.assert_allclose(grad, np.sign(p - y) * w[:, None] * scale, rtol=1e-6)

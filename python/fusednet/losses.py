@@ -531,10 +531,8 @@ class LossFunctionWrapper(Loss):
         if self.reduction in (None, "none"):  # a model averages unreduced losses, as Keras
             value = LossValue(float(np.sum(value)) / max(np.size(value), 1))
             factor = factor / max(np.size(values), 1)
-        if values.ndim > 1:  # a gradient per sample row: its factor is the row's
-            factor = factor.reshape(len(values), -1)[:, :1] * values[0].size
-        elif values.ndim == 1:
-            factor = factor.reshape(-1, 1)
+        if values.ndim >= 1:  # every value of row i carries w_i / denominator, and so its gradient
+            factor = factor.reshape(len(values), -1)[:, :1]
         return value, (grad * factor).astype(np.float32)
 
     def __repr__(self):
