@@ -453,8 +453,9 @@ del _K
 class LossFunctionWrapper(Loss):
     """A Python function ``fn(y_true, y_pred, **kwargs)`` as a loss (Keras's wrapper, and what
     ``compile(loss=fn)`` makes of a function). It runs per batch in Python on NumPy float32
-    arrays (y_pred of shape (batch, units), y_true as given to fit), so a model trained with it
-    steps batch by batch from Python instead of running whole epochs in C++.
+    arrays of shape (batch, units), y_true and y_pred (a model checks and converts y as for
+    the other non-sparse losses), so a model trained with it steps batch by batch from Python
+    instead of running whole epochs in C++.
 
     ``fn`` returns the per-sample losses (shape (batch,) or (batch, ...), reduced like a Keras
     loss) or a scalar. fusednet does not trace NumPy code, so training needs the gradient from
