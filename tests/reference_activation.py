@@ -26,9 +26,42 @@ def _sigmoid(x):
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def forward(name, x, negative_slope=0.01):
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _hard_sigmoid(x):
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0)
+
+
+def _inside(x, lo, hi):
+    """[lo < x < hi] as 1.0 / 0.0, NaN -> NaN."""
+    return np.where(np.isnan(x), x, ((x > lo) & (x < hi)).astype(np.float64))
+
+
+def forward(name, x, negative_slope=0.01, alpha=1.0):
     x = _f64(x)
     with np.errstate(all="ignore"):
+        if name == "elu":
+            return np.where(x >= 0, x, alpha * np.expm1(x))
+        if name == "selu":
+            return SELU_SCALE * np.where(x >= 0, x, SELU_ALPHA * np.expm1(x))
+        if name in ("silu", "swish"):
+            return np.where(np.isneginf(x), 0.0, x * _sigmoid(x))
+        if name == "softplus":
+            return np.logaddexp(x, 0.0)
+        if name == "softsign":
+            return np.where(np.isinf(x), np.sign(x), x / (1.0 + np.abs(x)))
+        if name == "relu6":
+            return np.where(np.isnan(x), x, np.clip(x, 0.0, 6.0))
+        if name == "mish":
+            return np.where(np.isneginf(x), 0.0, x * np.tanh(np.logaddexp(x, 0.0)))
+        if name == "hard_sigmoid":
+            return _hard_sigmoid(x)
+        if name in ("hard_silu", "hard_swish"):
+            return np.where(np.isneginf(x), 0.0, x * _hard_sigmoid(x))
+        if name == "exponential":
+            return np.exp(x)
         if name == "linear":
             return x.copy()
         if name == "relu":
@@ -53,10 +86,35 @@ def forward(name, x, negative_slope=0.01):
     raise KeyError(name)
 
 
-def derivative(name, x, negative_slope=0.01):
+def derivative(name, x, negative_slope=0.01, alpha=1.0):
     """d act / dx, elementwise (not for softmax)."""
     x = _f64(x)
     with np.errstate(all="ignore"):
+        if name == "elu":
+            return np.where(x > 0, 1.0, alpha * np.exp(x))
+        if name == "selu":
+            return SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(x))
+        if name in ("silu", "swish"):
+            s = _sigmoid(x)
+            d = s * (1.0 + x * (1.0 - s))
+            return np.where(np.isinf(x), (x > 0).astype(np.float64), d)
+        if name == "softplus":
+            return _sigmoid(x)
+        if name == "softsign":
+            return 1.0 / (1.0 + np.abs(x)) ** 2
+        if name == "relu6":
+            return _inside(x, 0.0, 6.0)
+        if name == "mish":
+            t = np.tanh(np.logaddexp(x, 0.0))
+            d = t + x * (1.0 - t * t) * _sigmoid(x)
+            return np.where(np.isinf(x), (x > 0).astype(np.float64), d)
+        if name == "hard_sigmoid":
+            return _inside(x, -3.0, 3.0) / 6.0
+        if name in ("hard_silu", "hard_swish"):
+            mid = np.where((x > -3) & (x < 3), x / 3.0 + 0.5, (x >= 3).astype(np.float64))
+            return np.where(np.isnan(x), x, mid)
+        if name == "exponential":
+            return np.exp(x)
         if name == "linear":
             return np.ones_like(x)
         if name == "relu":
@@ -81,12 +139,12 @@ def derivative(name, x, negative_slope=0.01):
     raise KeyError(name)
 
 
-def backward(name, dy, x, negative_slope=0.01):
+def backward(name, dy, x, negative_slope=0.01, alpha=1.0):
     if name == "softmax":
         return softmax_backward(dy, x)
     if name == "log_softmax":
         return log_softmax_backward(dy, x)
-    return _f64(dy) * derivative(name, x, negative_slope)
+    return _f64(dy) * derivative(name, x, negative_slope, alpha)
 
 
 def softmax(x):

@@ -9,10 +9,10 @@ import pytest
 
 import checks
 import reference_activation as ref
-from activation_cases import bwd, fwd, ref_bwd, ref_fwd
+from activation_cases import KERAS, away_from_kinks, bwd, fwd, ref_bwd, ref_fwd
 from fusednet import _core, ops
 
-DEVICE_ACTS = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"]
+DEVICE_ACTS = ["relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh"] + KERAS
 
 
 @pytest.mark.parametrize("name", DEVICE_ACTS)
@@ -44,7 +44,7 @@ def test_backward_from_output_on_device(device, rng, name, slope):
 @pytest.mark.parametrize("name", DEVICE_ACTS)
 def test_backward_finite_difference_on_device(device, rng, name):
     x = (rng.standard_normal(257) * 2).astype(np.float32)
-    x = x[np.abs(x) > 1e-2]  # away from the relu kink
+    x = away_from_kinks(name, x[np.abs(x) > 1e-2], 1e-2)  # away from the relu kink (and others)
     h = 1e-4
     fd = (ref_fwd(name, x.astype(np.float64) + h) - ref_fwd(name, x.astype(np.float64) - h)) / (
         2 * h
@@ -113,8 +113,8 @@ def test_by_name_and_parameters_on_device(device, rng):
         1e-5,
         "log_softmax bwd by name",
     )
-    with pytest.raises(ValueError, match="name: unknown activation 'swish'"):
-        ops.activation(x, "swish", device=device)
+    with pytest.raises(ValueError, match="name: unknown activation 'swishy'"):
+        ops.activation(x, "swishy", device=device)
     with pytest.raises(TypeError, match="relu: unexpected parameter 'negative_slope'"):
         ops.activation(x, "relu", negative_slope=0.1, device=device)
 
@@ -158,7 +158,8 @@ SPECIAL = np.array(
         ("tanh", 0.0),
         ("gelu", 0.0),
         ("gelu_tanh", 0.0),
-    ],
+    ]
+    + [(name, 1.0 if name == "elu" else 0.0) for name in KERAS],
 )
 def test_special_values_and_scalar_paths_on_cuda(device, name, slope, misalign):
     # NaN passes through, +-inf and huge |x| saturate as on the CPU, and derivatives stay accurate

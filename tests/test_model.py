@@ -18,7 +18,7 @@ def _act(name, z):
     if name == "relu":
         return np.maximum(z, 0)
     if name == "leaky_relu":
-        return np.where(z > 0, z, 0.01 * z)
+        return np.where(z > 0, z, 0.2 * z)  # Keras 3 default negative_slope
     if name == "sigmoid":
         return 1 / (1 + np.exp(-z))
     if name == "tanh":

@@ -112,8 +112,8 @@ def test_batch_size(bs):
 def test_unknown_names_list_known_ones():
     with pytest.raises(ValueError, match="unknown activation 'relux'.*'relu'.*'softmax'"):
         L.Dense(3, activation="relux")
-    with pytest.raises(ValueError, match="unknown loss 'hinge'.*'mse'.*'binary_crossentropy'"):
-        _m(compiled=False).compile(loss="hinge")
+    with pytest.raises(ValueError, match="unknown loss 'hingey'.*'mse'.*'binary_crossentropy'"):
+        _m(compiled=False).compile(loss="hingey")
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*'sgd'.*'adam'.*'adamw'"):
         _m(compiled=False).compile(optimizer="rmsprop", loss="mse")
     with pytest.raises(

@@ -10,6 +10,7 @@
 //   softmax_forward(x, out, log=False, device=cpu), softmax_backward(dy, x, out, log, device)
 #include "bind/cuda_column.h"
 #include "bind/util.h"
+#include "kernels/checks.h"
 #include "kernels/cpu.h"
 #include "kernels/cuda.h"
 
@@ -41,15 +42,16 @@ enum class Saved { Input, Output };
 
 // Only some derivatives can be had from the output; checked here so both devices say the same.
 void check_from_output(Activation act, float param) {
-  if (act == Activation::GELU || act == Activation::GELUTanh)
-    throw py::value_error(
-        "act: gelu's derivative needs the forward input, not its output (backward from the "
-        "output works for linear, relu, leaky_relu with negative_slope > 0, sigmoid and tanh)");
   if (act == Activation::LeakyReLU && !(param > 0.0f))
     throw py::value_error(
         "act: leaky_relu needs negative_slope > 0 to recover the sign of x "
         "from y (backward from the output), got " +
         std::to_string(param));
+  if (!has_derivative_from_output(act, param))
+    throw py::value_error(std::string("act: ") + from_output_name(act) +
+                          "'s derivative needs the forward input, not its output (backward from "
+                          "the output works for linear, relu, leaky_relu with negative_slope > 0, "
+                          "sigmoid and tanh)");
 }
 
 void forward(py::handle x, py::handle y, Activation act, float param, Device device, int misalign) {

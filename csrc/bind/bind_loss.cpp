@@ -5,11 +5,14 @@
 //   binary_cross_entropy(logits, targets, sample_weight=None, reduction=mean, device=cpu)
 //   softmax_cross_entropy(logits, labels, ...)         int64 labels in [0, cols)
 //   softmax_cross_entropy_soft(logits, labels, ...)    probability targets of logits' shape
+//   pair_loss(kind, pred, target, sample_weight=None, param=0, reduction=mean, device=cpu)
+//                                                      the PairLoss kinds (kernels/math/loss.h)
 #include <cstdint>
 #include <memory>
 
 #include "bind/cuda_column.h"
 #include "bind/util.h"
+#include "kernels/checks.h"
 #include "kernels/cpu.h"
 #include "kernels/cuda.h"
 
@@ -125,6 +128,25 @@ py::tuple sparse_softmax_ce(const py::handle& logits, const py::handle& labels,
       });
 }
 
+// One of the pair losses: pred and target dense [rows, cols] of the same shape.
+py::tuple pair_loss(PairLoss kind, const py::handle& pred, const py::handle& target,
+                    const py::handle& sample_weight, float param, Reduction red, Device device) {
+  const F32View x = matrix_arg(pred, "pred");
+  const F32View t = matrix_arg(target, "target");
+  require_shape(t, x.shape, "target");
+  const index_t rows = x.dim(0), cols = x.dim(1);
+  const F32View w = weights_arg(sample_weight, rows);
+  check_pair_loss(kind, param, rows, cols);  // before any upload
+  return run_loss(
+      x, t.data, t.size, w, device,
+      [&](float* g, double* row_loss) {
+        return pair_loss_cpu(kind, param, x.data, t.data, w.data, g, rows, cols, red, row_loss);
+      },
+      [&](auto dx, auto dt, auto dw, auto dg, auto row_loss, auto loss) {
+        pair_loss_cuda(kind, param, dx, dt, dw, dg, rows, cols, red, row_loss, loss);
+      });
+}
+
 void def_dense_loss(py::module_& m, const char* name, DenseLoss k, const char* doc) {
   using py::arg;
   m.def(
@@ -155,6 +177,11 @@ void bind_loss(py::module_& m) {
         py::arg_v("reduction", Reduction::Mean, "Reduction.mean"),
         py::arg_v("device", Device::Cpu, "Device.cpu"),
         "(loss, dlogits) of softmax cross-entropy with int64 labels in [0, cols).");
+  m.def("pair_loss", &pair_loss, arg("kind"), arg("pred"), arg("target"),
+        arg("sample_weight") = py::none(), arg("param") = 0.0f,
+        py::arg_v("reduction", Reduction::Mean, "Reduction.mean"),
+        py::arg_v("device", Device::Cpu, "Device.cpu"),
+        "(loss, dpred) of a PairLoss (param: huber's delta), 2-D contiguous float32 of one shape.");
 }
 
 }  // namespace fusednet

@@ -228,11 +228,16 @@ void bind_specs(py::module_& m) {
              pair{"activation", &DenseSpec::act}, pair{"activation_param", &DenseSpec::act_param},
              pair{"use_bias", &DenseSpec::use_bias},
              pair{"dropout_after", &DenseSpec::dropout_after});
-  py::class_<LossSpec> loss(m, "LossSpec",
-                            "A Net's loss: its kind and whether outputs are logits.");
-  loss.def(py::init([](LossKind kind, bool from_logits) { return LossSpec{kind, from_logits}; }),
-           py::arg("kind"), py::arg("from_logits") = false);
-  def_fields(loss, pair{"kind", &LossSpec::kind}, pair{"from_logits", &LossSpec::from_logits});
+  py::class_<LossSpec> loss(
+      m, "LossSpec",
+      "A Net's loss: its kind, whether outputs are logits, huber's delta, the batch reduction.");
+  loss.def(py::init([](LossKind kind, bool from_logits, float param, Reduction reduction) {
+             return LossSpec{kind, from_logits, param, reduction};
+           }),
+           py::arg("kind"), py::arg("from_logits") = false, py::arg("param") = 0.f,
+           py::arg_v("reduction", Reduction::Mean, "Reduction.mean"));
+  def_fields(loss, pair{"kind", &LossSpec::kind}, pair{"from_logits", &LossSpec::from_logits},
+             pair{"param", &LossSpec::param}, pair{"reduction", &LossSpec::reduction});
   py::class_<OptimSpec> optim(m, "OptimSpec", "A Net's optimizer and its hyperparameters.");
   optim.def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
                         float beta1, float beta2, float eps) {

@@ -133,8 +133,8 @@ inline F32View any_dense_view(const py::handle& obj, const char* name, bool writ
 inline Activation require_elementwise(Activation act, const char* name) {
   if (!is_elementwise(act))
     throw py::value_error(std::string(name) +
-                          ": expected an elementwise activation (linear, relu, leaky_relu, "
-                          "sigmoid, tanh, gelu, gelu_tanh), got softmax (row-wise)");
+                          ": expected an elementwise activation (any but softmax), got "
+                          "softmax (row-wise)");
   return act;
 }
 

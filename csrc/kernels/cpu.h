@@ -56,6 +56,12 @@ double softmax_cross_entropy_soft_cpu(const float* logits, const float* targets,
                                       const float* sample_weight, float* dlogits, index_t rows,
                                       index_t cols, Reduction reduction, double* row_loss);
 
+// One of the pair losses (kernels/types.h's PairLoss, formulas kernels/math/loss.h) of pred
+// against a float target of its shape; param is huber's delta (0 for the others).
+double pair_loss_cpu(PairLoss kind, float param, const float* pred, const float* target,
+                     const float* sample_weight, float* dpred, index_t rows, index_t cols,
+                     Reduction reduction, double* row_loss);
+
 // ---- optimizers (in place, one pass over n contiguous floats) ----------------------------------
 // PyTorch form: g += wd p; v = momentum v + g; p -= lr (nesterov ? g + momentum v : v).
 // velocity may be nullptr only when momentum == 0.

@@ -117,6 +117,11 @@ void softmax_cross_entropy_soft_cuda(const float* logits, const float* targets,
                                      const float* sample_weight, float* dlogits, index_t rows,
                                      index_t cols, Reduction reduction, double* row_loss,
                                      double* loss, CudaStream stream = nullptr);
+// The pair losses (kernels/types.h's PairLoss), as pair_loss_cpu; param is huber's delta.
+void pair_loss_cuda(PairLoss kind, float param, const float* pred, const float* target,
+                    const float* sample_weight, float* dpred, index_t rows, index_t cols,
+                    Reduction reduction, double* row_loss, double* loss,
+                    CudaStream stream = nullptr);
 
 // ---- optimizers (kernels/cuda/optim.cu): one launch over n contiguous floats --------------------
 void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, float lr,

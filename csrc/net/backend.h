@@ -50,10 +50,12 @@ class Backend {
   virtual void bias_grad(const float* dy, float* db, index_t rows, index_t cols) = 0;
 
   // ---- losses, metrics, the optimizer ----
-  // The batch's mean loss into *out (a backend double) and its gradient w.r.t. `input` into
-  // dinput; row_ws: `rows` backend doubles of workspace.
-  virtual void loss(LossKind kind, const float* input, const Targets& t, const float* sw,
-                    float* dinput, index_t rows, index_t cols, double* row_ws, double* out) = 0;
+  // The batch's loss (reduced as spec.reduction) into *out (a backend double) and its gradient
+  // w.r.t. `input` into dinput; `fused`: input is the logits of a fused sigmoid / softmax output
+  // (spec.h's loss_fused_with_output); row_ws: `rows` backend doubles of workspace.
+  virtual void loss(const LossSpec& spec, bool fused, const float* input, const Targets& t,
+                    const float* sw, float* dinput, index_t rows, index_t cols, double* row_ws,
+                    double* out) = 0;
   // The batch's sum of one metric (kernels/math/metric.h) into *out; row_ws: `rows` backend
   // doubles. Devices may add the rows in another (fixed) order.
   virtual void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,

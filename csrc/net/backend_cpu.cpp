@@ -52,23 +52,24 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
             const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) override {
     gemm_cpu(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep);
   }
-  void loss(LossKind kind, const float* input, const Targets& t, const float* sw, float* d,
-            index_t rows, index_t cols, double* row_ws, double* out) override {
-    switch (kind) {
-      case LossKind::MSE:
-        *out = mse_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws);
-        break;
+  void loss(const LossSpec& spec, bool fused, const float* input, const Targets& t, const float* sw,
+            float* d, index_t rows, index_t cols, double* row_ws, double* out) override {
+    const Reduction red = spec.reduction;
+    PairLoss pair;
+    if (pair_loss_of(spec, fused, &pair)) {
+      *out = pair_loss_cpu(pair, spec.param, input, t.values, sw, d, rows, cols, red, row_ws);
+      return;
+    }
+    switch (spec.kind) {
+      case LossKind::MSE: *out = mse_cpu(input, t.values, sw, d, rows, cols, red, row_ws); break;
       case LossKind::BCE:
-        *out =
-            binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws);
+        *out = binary_cross_entropy_cpu(input, t.values, sw, d, rows, cols, red, row_ws);
         break;
       case LossKind::SparseCE:
-        *out =
-            softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, Reduction::Mean, row_ws);
+        *out = softmax_cross_entropy_cpu(input, t.labels, sw, d, rows, cols, red, row_ws);
         break;
-      case LossKind::CategoricalCE:
-        *out = softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols, Reduction::Mean,
-                                              row_ws);
+      default:  // CategoricalCE
+        *out = softmax_cross_entropy_soft_cpu(input, t.values, sw, d, rows, cols, red, row_ws);
         break;
     }
   }

@@ -62,22 +62,24 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     gemm_cuda(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep,
               float32_matmul_precision_high());
   }
-  void loss(LossKind kind, const float* input, const Targets& t, const float* sw, float* d,
-            index_t rows, index_t cols, double* row_ws, double* out) override {
-    switch (kind) {
-      case LossKind::MSE:
-        mse_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws, out);
-        break;
+  void loss(const LossSpec& spec, bool fused, const float* input, const Targets& t, const float* sw,
+            float* d, index_t rows, index_t cols, double* row_ws, double* out) override {
+    const Reduction red = spec.reduction;
+    PairLoss pair;
+    if (pair_loss_of(spec, fused, &pair)) {
+      pair_loss_cuda(pair, spec.param, input, t.values, sw, d, rows, cols, red, row_ws, out);
+      return;
+    }
+    switch (spec.kind) {
+      case LossKind::MSE: mse_cuda(input, t.values, sw, d, rows, cols, red, row_ws, out); break;
       case LossKind::BCE:
-        binary_cross_entropy_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws, out);
+        binary_cross_entropy_cuda(input, t.values, sw, d, rows, cols, red, row_ws, out);
         break;
       case LossKind::SparseCE:
-        softmax_cross_entropy_cuda(input, t.labels, sw, d, rows, cols, Reduction::Mean, row_ws,
-                                   out);
+        softmax_cross_entropy_cuda(input, t.labels, sw, d, rows, cols, red, row_ws, out);
         break;
-      case LossKind::CategoricalCE:
-        softmax_cross_entropy_soft_cuda(input, t.values, sw, d, rows, cols, Reduction::Mean, row_ws,
-                                        out);
+      default:  // CategoricalCE
+        softmax_cross_entropy_soft_cuda(input, t.values, sw, d, rows, cols, red, row_ws, out);
         break;
     }
   }

@@ -248,7 +248,7 @@ void Net::output(float* host) {
 
 void Net::loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot) {
   const float* input = fused(spec) ? z_.back().as<float>() : output_activation();
-  backend_->loss(spec.kind, input, t, sw, output_grad(), last_rows_, output_width(),
+  backend_->loss(spec, fused(spec), input, t, sw, output_grad(), last_rows_, output_width(),
                  row_loss_.as<double>(), slot);
 }
 

@@ -21,15 +21,34 @@ namespace fusednet {
 struct DenseSpec {
   index_t in = 0, units = 0;
   Activation act = Activation::Linear;  // Softmax only on the last layer
-  float act_param = 0.f;                // leaky_relu slope
+  float act_param = 0.f;                // leaky_relu slope, elu alpha
   bool use_bias = true;
   float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
 };
 
-enum class LossKind : int { MSE = 0, BCE = 1, SparseCE = 2, CategoricalCE = 3 };
+enum class LossKind : int {
+  MSE = 0,
+  BCE = 1,
+  SparseCE = 2,
+  CategoricalCE = 3,
+  // The pair losses (kernels/types.h's PairLoss), one kernel for all of them.
+  MAE = 4,
+  MAPE = 5,
+  MSLE = 6,
+  Huber = 7,
+  LogCosh = 8,
+  Hinge = 9,
+  SquaredHinge = 10,
+  CategoricalHinge = 11,
+  KLD = 12,
+  Poisson = 13,
+  CosineSimilarity = 14,
+};
 struct LossSpec {
   LossKind kind = LossKind::MSE;
   bool from_logits = false;  // false + sigmoid/softmax output: fused, computed from the logits
+  float param = 0.f;         // huber's delta
+  Reduction reduction = Reduction::Mean;  // of a batch: Keras's sum_over_batch_size, or sum
 };
 
 enum class MetricKind : int {
@@ -114,8 +133,7 @@ class HookSchedule {
 
 // Activations whose derivative is a function of the output (no need to keep z).
 inline bool backward_from_output(Activation a, float param) {
-  return a == Activation::Linear || a == Activation::ReLU || a == Activation::Sigmoid ||
-         a == Activation::Tanh || (a == Activation::LeakyReLU && param > 0.f);
+  return has_derivative_from_output(a, param);
 }
 
 // Layer i must keep its pre-activation z for backward: the output layer (losses read it), and
@@ -152,6 +170,30 @@ inline bool loss_fused_with_output(const LossSpec& spec, Activation output_act) 
   if (spec.kind == LossKind::SparseCE || spec.kind == LossKind::CategoricalCE)
     return output_act == Activation::Softmax;
   return false;
+}
+
+// The pair-loss kernel (kernels/math/loss.h) a loss runs on, if it is one: every kind but mse,
+// the softmax cross-entropies and binary cross-entropy from logits. Binary cross-entropy of
+// probabilities (from_logits false on an output that is no sigmoid to fuse with) is one.
+inline bool pair_loss_of(const LossSpec& spec, bool fused, PairLoss* out) {
+  switch (spec.kind) {
+    case LossKind::BCE:
+      if (spec.from_logits || fused) return false;
+      *out = PairLoss::BCEProbs;
+      return true;
+    case LossKind::MAE: *out = PairLoss::MAE; return true;
+    case LossKind::MAPE: *out = PairLoss::MAPE; return true;
+    case LossKind::MSLE: *out = PairLoss::MSLE; return true;
+    case LossKind::Huber: *out = PairLoss::Huber; return true;
+    case LossKind::LogCosh: *out = PairLoss::LogCosh; return true;
+    case LossKind::Hinge: *out = PairLoss::Hinge; return true;
+    case LossKind::SquaredHinge: *out = PairLoss::SquaredHinge; return true;
+    case LossKind::CategoricalHinge: *out = PairLoss::CategoricalHinge; return true;
+    case LossKind::KLD: *out = PairLoss::KLD; return true;
+    case LossKind::Poisson: *out = PairLoss::Poisson; return true;
+    case LossKind::CosineSimilarity: *out = PairLoss::CosineSimilarity; return true;
+    default: return false;
+  }
 }
 
 // State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).

@@ -6,7 +6,17 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 
 from __future__ import annotations
 
-from . import _core, _threadpoolctl, initializers, layers, losses, metrics, ops, optimizers
+from . import (
+    _core,
+    _threadpoolctl,
+    activations,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    ops,
+    optimizers,
+)
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
 from .model import Model, Sequential
@@ -27,6 +37,7 @@ __all__ = [
     "Sequential",
     "Model",
     "layers",
+    "activations",
     "losses",
     "optimizers",
     "initializers",

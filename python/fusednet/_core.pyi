@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -21,13 +21,23 @@ class Activation(enum.Enum):
     """
     Activation codes; softmax is row-wise (a Net layer's activation only).
     """
+    elu: typing.ClassVar[Activation]
+    exponential: typing.ClassVar[Activation]
     gelu: typing.ClassVar[Activation]
     gelu_tanh: typing.ClassVar[Activation]
+    hard_sigmoid: typing.ClassVar[Activation]
+    hard_silu: typing.ClassVar[Activation]
     leaky_relu: typing.ClassVar[Activation]
     linear: typing.ClassVar[Activation]
+    mish: typing.ClassVar[Activation]
     relu: typing.ClassVar[Activation]
+    relu6: typing.ClassVar[Activation]
+    selu: typing.ClassVar[Activation]
     sigmoid: typing.ClassVar[Activation]
+    silu: typing.ClassVar[Activation]
     softmax: typing.ClassVar[Activation]
+    softplus: typing.ClassVar[Activation]
+    softsign: typing.ClassVar[Activation]
     tanh: typing.ClassVar[Activation]
     @classmethod
     def __new__(cls, value):
@@ -47,8 +57,38 @@ class LossKind(enum.Enum):
     """
     binary_crossentropy: typing.ClassVar[LossKind]
     categorical_crossentropy: typing.ClassVar[LossKind]
+    categorical_hinge: typing.ClassVar[LossKind]
+    cosine_similarity: typing.ClassVar[LossKind]
+    hinge: typing.ClassVar[LossKind]
+    huber: typing.ClassVar[LossKind]
+    kl_divergence: typing.ClassVar[LossKind]
+    log_cosh: typing.ClassVar[LossKind]
+    mean_absolute_error: typing.ClassVar[LossKind]
+    mean_absolute_percentage_error: typing.ClassVar[LossKind]
     mean_squared_error: typing.ClassVar[LossKind]
+    mean_squared_logarithmic_error: typing.ClassVar[LossKind]
+    poisson: typing.ClassVar[LossKind]
     sparse_categorical_crossentropy: typing.ClassVar[LossKind]
+    squared_hinge: typing.ClassVar[LossKind]
+    @classmethod
+    def __new__(cls, value):
+        ...
+class PairLoss(enum.Enum):
+    """
+    The losses of the pair-loss kernel (kernels/math/loss.h).
+    """
+    binary_crossentropy_probs: typing.ClassVar[PairLoss]
+    categorical_hinge: typing.ClassVar[PairLoss]
+    cosine_similarity: typing.ClassVar[PairLoss]
+    hinge: typing.ClassVar[PairLoss]
+    huber: typing.ClassVar[PairLoss]
+    kl_divergence: typing.ClassVar[PairLoss]
+    log_cosh: typing.ClassVar[PairLoss]
+    mean_absolute_error: typing.ClassVar[PairLoss]
+    mean_absolute_percentage_error: typing.ClassVar[PairLoss]
+    mean_squared_logarithmic_error: typing.ClassVar[PairLoss]
+    poisson: typing.ClassVar[PairLoss]
+    squared_hinge: typing.ClassVar[PairLoss]
     @classmethod
     def __new__(cls, value):
         ...
@@ -144,11 +184,18 @@ class DenseSpec:
         ...
 class LossSpec:
     """
-    A Net's loss: its kind and whether outputs are logits.
+    A Net's loss: its kind, whether outputs are logits, huber's delta, the batch reduction.
     """
     from_logits: bool
     kind: LossKind
-    def __init__(self, kind: LossKind, from_logits: bool = False) -> None:
+    reduction: Reduction
+    def __init__(self, kind: LossKind, from_logits: bool = False, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, reduction: Reduction = Reduction.mean) -> None:
+        ...
+    @property
+    def param(self) -> float:
+        ...
+    @param.setter
+    def param(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class OptimSpec:
     """
@@ -494,6 +541,10 @@ def linear(x: typing.Any, w: typing.Any, b: typing.Any, out: typing.Any, act: Ac
 def mse(pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dpred) for 2-D contiguous float32 pred/target; mean over columns per row.
+    """
+def pair_loss(kind: PairLoss, pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
+    """
+    (loss, dpred) of a PairLoss (param: huber's delta), 2-D contiguous float32 of one shape.
     """
 def set_cpu_isa(isa: str) -> None:
     ...

@@ -22,9 +22,12 @@ SOFTMAX = _core.Activation.softmax  # row-wise: only a Net's output layer
 
 
 def activation_code(name, name_of_arg="activation"):
-    """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax'."""
+    """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax', or
+    a function of ``fusednet.activations`` (Keras's ``activation=keras.activations.elu``).
+    ``"leaky_relu"`` has Keras's negative_slope 0.2 here (``fusednet.ops`` keeps 0.01)."""
     if name is None:
         return _activations.LINEAR, 0.0, "linear"
+    name = getattr(name, "_fnet_activation", name)  # a fusednet.activations function
     if not isinstance(name, str):
         raise TypeError(
             f"{name_of_arg}: expected an activation name (str) or None, got {type(name).__name__}"
@@ -37,7 +40,9 @@ def activation_code(name, name_of_arg="activation"):
             f"{name_of_arg}: unknown activation '{name}'; expected one of "
             f"{', '.join(repr(k) for k in LAYER_ACTIVATIONS)}"
         )
-    act, param = _activations.elementwise_code(key, name_of_arg)
+    act, param = _activations.elementwise_code(
+        key, name_of_arg, negative_slope=_activations.KERAS_NEGATIVE_SLOPE
+    )
     return act, param, key
 
 

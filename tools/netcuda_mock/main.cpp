@@ -68,9 +68,11 @@ static void run(const Case& c, int mode) {
   for (index_t i = 0; i < n; ++i) {
     labels[i] = static_cast<std::int64_t>(gen() % out);
     for (index_t j = 0; j < out; ++j)
-      values[i * out + j] = c.loss.kind == LossKind::MSE             ? nd(gen)
-                            : c.loss.kind == LossKind::CategoricalCE ? (j == labels[i] ? 1.f : 0.f)
-                                                                     : float(gen() % 2);
+      values[i * out + j] =
+          c.loss.kind == LossKind::MSE || c.loss.kind == LossKind::Huber ? nd(gen)
+          : c.loss.kind == LossKind::CategoricalCE || c.loss.kind == LossKind::CategoricalHinge
+              ? (j == labels[i] ? 1.f : 0.f)
+              : float(gen() % 2);
   }
   Targets t;
   if (c.loss.kind == LossKind::SparseCE) t.labels = labels.data();
@@ -270,6 +272,22 @@ int main() {
        adam,
        {MetricKind::MAE},
        true,
+       true},
+      {"elu/mish+huber (sum)",
+       {D(12, 7, A::ELU, 0.f, true, 0.7f), D(7, 6, A::Mish, 0.1f), D(6, 5, A::Linear)},
+       0.f,
+       {LossKind::Huber, false, 0.8f, Reduction::Sum},
+       sgd,
+       {MetricKind::MAE},
+       true,
+       false},
+      {"swish+categorical hinge",
+       {D(12, 6, A::SiLU), D(6, 5, A::HardSigmoid)},
+       0.f,
+       {LossKind::CategoricalHinge, false},
+       adam,
+       {MetricKind::MSE},
+       false,
        true},
   };
   for (const Case& c : cases)

@@ -442,6 +442,12 @@ void softmax_cross_entropy_soft_cuda(const float* p, const float* t, const float
   launch(__func__, s, loss_spans(p, {"targets", t, floats(r * c)}, w, d, r, c, rl, loss));
   *loss = softmax_cross_entropy_soft_cpu(p, t, w, d, r, c, red, rl);
 }
+void pair_loss_cuda(PairLoss kind, float param, const float* p, const float* t, const float* w,
+                    float* d, index_t r, index_t c, Reduction red, double* rl, double* loss,
+                    CudaStream s) {
+  launch(__func__, s, loss_spans(p, {"targets", t, floats(r * c)}, w, d, r, c, rl, loss));
+  *loss = pair_loss_cpu(kind, param, p, t, w, d, r, c, red, rl);
+}
 // As loss.cu: a label outside [0, cols) does not throw (a kernel cannot) but flags *bad_label and
 // gives its row NaN loss and gradient, so the reduced loss is NaN; the other rows are as usual.
 void softmax_cross_entropy_cuda(const float* p, const std::int64_t* l, const float* w, float* d,

@@ -2,17 +2,11 @@
 // activation_avx2.cpp and activation_avx512.cpp, one source compiled once per ISA.
 //
 // They are plain `#pragma omp simd` loops over kernels/math/activation.h's formulas, which the
-// compiler vectorizes for the flags of the including file (SSE2, AVX2 + FMA, AVX-512). What this
-// file adds are the primitives those formulas call on the CPU: libm's exp / tanh / erfc are scalar
-// calls that stop GCC from vectorizing a loop, so exp, tanh and erfc are written here as
-// branch-free polynomials (selects instead of ifs, integer tricks for 2^n). Everything is compiled
-// without trapping math (simd.h's FN_SIMD_NO_TRAPPING_MATH_BEGIN), without which every clamp
-// stays a branch and no loop vectorizes.
-//
-// Accuracy (float32 vs float64, measured by the tests' dense sweeps): exp ~1 ulp; sigmoid, tanh
-// and their derivatives <= 3e-7 relative; gelu <= 1.3e-6 relative (erfc is Numerical Recipes'
-// Chebyshev fit, 1.2e-7 in exact arithmetic, and its exponent argument loses a few ulp in
-// float). Everything is within the tests' rtol 2e-6 / atol 1e-6.
+// compiler vectorizes for the flags of the including file (SSE2, AVX2 + FMA, AVX-512), on the
+// branch-free primitives of vmath.h (exp, expm1, log1p, tanh, Phi). Everything is compiled without
+// trapping math (simd.h's FN_SIMD_NO_TRAPPING_MATH_BEGIN), without which every clamp stays a
+// branch and no loop vectorizes. Accuracy: see vmath.h; everything is within the tests' rtol 2e-6
+// / atol 1e-6.
 #pragma once
 
 #include <cmath>
@@ -20,6 +14,7 @@
 
 #include "kernels/cpu/activation_kernels.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/vmath.h"
 
 FN_SIMD_NO_TRAPPING_MATH_BEGIN
 
@@ -29,80 +24,8 @@ namespace fusednet {
 namespace FN_SIMD_NS {
 namespace activation {
 
-// ---- the primitives -------------------------------------------------------------------------
-
-// e^x for any float x: overflows to +inf above ~88.72, NaN stays NaN, and results below
-// FLT_MIN (x < -87.34) are flushed to 0: a subnormal result or operand costs a microcode assist
-// of ~100 cycles on Intel cores, and softmax rows with a wide range produce many of them.
-// Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then Cephes' degree-6 polynomial; 2^n is
-// built from exponent bits in two halves so that n in [-127, 129] needs no special case.
-FN_INLINE float exp_f(float x) {
-  const float in = x;
-  x = x < -88.0f ? -88.0f : x;  // NaN compares false and passes through
-  x = x > 89.0f ? 89.0f : x;
-  const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float kf = x * 1.44269504088896341f + magic;
-  const std::int32_t n = static_cast<std::int32_t>(bits_of(kf) - bits_of(magic));
-  const float k = kf - magic;
-  float r = x - k * 0.693359375f;  // ln2 split in two: exact product with the high part
-  r = r - k * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const std::int32_t n1 = n >> 1, n2 = n - n1;
-  const float s1 = float_of(static_cast<std::uint32_t>(n1 + 127) << 23);
-  const float s2 = float_of(static_cast<std::uint32_t>(n2 + 127) << 23);
-  const float y = (p * s1) * s2;
-  return in < -87.33654475f ? 0.0f : y;
-}
-
-// tanh: an odd polynomial (Cephes) for |x| < 0.625; else (1 - e) / (1 + e) with e = e^-2|x| in
-// (0, 0.29], which saturates to +-1 and never overflows.
-FN_INLINE float tanh_f(float x) {
-  const float ax = abs_f(x);
-  const float s = x * x;
-  float p = -5.70498872745e-3f;
-  p = p * s + 2.06390887954e-2f;
-  p = p * s - 5.37397155531e-2f;
-  p = p * s + 1.33314422036e-1f;
-  p = p * s - 3.33332819422e-1f;
-  const float small = p * s * x + x;
-  const float e = exp_f(-2.0f * ax);
-  const float big = copysign_f((1.0f - e) / (1.0f + e), x);
-  return ax < 0.625f ? small : big;  // NaN: takes `big`, which is NaN
-}
-
-// erfc(z) for z >= 0 (Numerical Recipes' erfcc, fractional error < 1.2e-7 everywhere).
-FN_INLINE float erfc_nonneg_f(float z) {
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  // Estrin's scheme: the loop is latency-bound, and this tree is 5 deep where Horner is 10.
-  const float t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
-  const float q01 = 1.00002368f * t - 1.26551223f;
-  const float q23 = 0.09678418f * t + 0.37409196f;
-  const float q45 = 0.27886807f * t - 0.18628806f;
-  const float q67 = 1.48851587f * t - 1.13520398f;
-  const float q89 = 0.17087277f * t - 0.82215223f;
-  const float p = (q01 + q23 * t2) + (q45 + q67 * t2) * t4 + q89 * t8;
-  return t * exp_f(p - z * z);
-}
-
-// Phi(x) = P(N(0,1) <= x) = erfc(-x / sqrt2) / 2, accurate in relative terms on the left tail.
-FN_INLINE float normal_cdf_f(float x) {
-  const float h = 0.5f * erfc_nonneg_f(abs_f(x) * 0.70710678118654752f);
-  return x < 0.0f ? h : 1.0f - h;
-}
-
-// What kernels/math/activation.h's formulas call on the CPU.
-struct CpuMath {
-  static FN_INLINE float exp(float x) { return exp_f(x); }
-  static FN_INLINE float tanh(float x) { return tanh_f(x); }
-  static FN_INLINE float normal_cdf(float x) { return normal_cdf_f(x); }
-  static FN_INLINE float abs(float x) { return abs_f(x); }
-};
+using vmath::CpuMath;
+using vmath::exp_f;
 
 // ---- span kernels -----------------------------------------------------------------------------
 // x == y is allowed (same index read before written), which `omp simd` permits.

@@ -33,23 +33,6 @@ namespace {
 // Below this many elements a fork/join costs more than the loss itself.
 constexpr index_t kParallelMin = 1 << 15;
 
-// Sums row_loss in one fixed order: four interleaved partial sums (rows i mod 4), combined as
-// (s0 + s1) + (s2 + s3). Independent of threads; four chains instead of one add latency chain.
-double reduce_rows(const double* row_loss, index_t rows, Reduction reduction) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-  index_t i = 0;
-  for (; i + 4 <= rows; i += 4) {
-    s0 += row_loss[i];
-    s1 += row_loss[i + 1];
-    s2 += row_loss[i + 2];
-    s3 += row_loss[i + 3];
-  }
-  for (; i < rows; ++i) s0 += row_loss[i];
-  double total = (s0 + s1) + (s2 + s3);
-  if (reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
-  return total;
-}
-
 // The factor every gradient element of row i carries: w_i, 1/rows for Mean, and `per_row`
 // (1/cols for the column means), computed in double and rounded once.
 struct RowScale {

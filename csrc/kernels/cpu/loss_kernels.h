@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "kernels/cpu/kernel_table.h"
+#include "kernels/types.h"
 
 namespace fusednet {
 
@@ -27,6 +28,23 @@ struct LossKernels {
   double (*bce_column)(const float* z, const float* t, const float* w, float* dz, index_t n,
                        double base);
 };
+
+// Sums row_loss in one fixed order: four interleaved partial sums (rows i mod 4), combined as
+// (s0 + s1) + (s2 + s3). Independent of threads; four chains instead of one add latency chain.
+inline double reduce_rows(const double* row_loss, index_t rows, Reduction reduction) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  index_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    s0 += row_loss[i];
+    s1 += row_loss[i + 1];
+    s2 += row_loss[i + 2];
+    s3 += row_loss[i + 3];
+  }
+  for (; i < rows; ++i) s0 += row_loss[i];
+  double total = (s0 + s1) + (s2 + s3);
+  if (reduction == Reduction::Mean) total = rows > 0 ? total / static_cast<double>(rows) : 0.0;
+  return total;
+}
 
 const LossKernels& loss_kernels_generic();
 const LossKernels& loss_kernels_avx2();

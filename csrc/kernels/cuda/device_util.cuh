@@ -50,6 +50,9 @@ __device__ __forceinline__ index_t warp_rows_stride() {
 // kernels/math/activation.h's formulas, the same the CPU evaluates, on the device's primitives.
 struct DeviceMath {
   static __device__ __forceinline__ float exp(float x) { return expf(x); }
+  static __device__ __forceinline__ float expm1(float x) { return expm1f(x); }
+  static __device__ __forceinline__ float log(float x) { return logf(x); }
+  static __device__ __forceinline__ float log1p(float x) { return log1pf(x); }
   static __device__ __forceinline__ float tanh(float x) { return tanhf(x); }
   static __device__ __forceinline__ float normal_cdf(float x) { return normcdff(x); }
   static __device__ __forceinline__ float abs(float x) { return fabsf(x); }

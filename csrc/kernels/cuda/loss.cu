@@ -7,8 +7,12 @@
 //   soft CE:    L_i = sum_j t_j (lse(z_i) - z_ij)            dz = w_i (softmax(z_i) sum_j t_j - t) [/ rows]
 // One warp per row: each kernel writes its row's weighted loss to row_loss[i] (double); then
 // sum_doubles_cuda adds them in a fixed order on one block. No float atomics anywhere.
+//   pair losses (mae, mape, msle, huber, log_cosh, hinge, squared_hinge, poisson, kld, bce from
+//   probabilities, categorical_hinge, cosine_similarity): kernels/math/loss.h's terms, a warp per
+//   row, row sums in double as pair_loss_cpu.
 #include "kernels/checks.h"
 #include "kernels/cuda/device_util.cuh"
+#include "kernels/math/loss.h"
 
 namespace fusednet {
 
@@ -164,6 +168,95 @@ __global__ void softmax_ce_soft_kernel(const float* logits, const float* targets
                     (t_sum * log1p(static_cast<double>(l.rest)) + tz_sum);
   }
 }
+// The elementwise pair losses: row loss = w_i * (sum or mean of the terms).
+__global__ void pair_loss_kernel(PairLoss kind, float a, const float* pred, const float* target,
+                                 const float* w, float* dpred, index_t rows, index_t cols,
+                                 double base, double per_row, double* row_loss) {
+  const int lane = threadIdx.x % dev::kWarp;
+  FN_FOR_EACH_WARP_ROW(r) {
+    const float coef = row_coef(w, r, base);
+    double s = 0.0;
+    for (index_t j = lane; j < cols; j += dev::kWarp) {
+      const index_t k = r * cols + j;
+      float d = 0.0f;
+      const float v = lossmath::visit_elementwise(kind, [&](auto K) {
+        return lossmath::term<decltype(K)::value, dev::DeviceMath>(pred[k], target[k], a, &d);
+      });
+      dpred[k] = coef * d;
+      s += static_cast<double>(v);
+    }
+    s = dev::warp_sum(s);
+    if (lane == 0) row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * s * per_row;
+  }
+}
+
+// categorical_hinge: max(neg - pos + 1, 0), pos = sum t p, neg = max (1 - t) p, the max's
+// gradient shared by its ties (as pair_loss_impl.h's categorical_hinge_row).
+__global__ void categorical_hinge_kernel(const float* pred, const float* target, const float* w,
+                                         float* dpred, index_t rows, index_t cols, double base,
+                                         double* row_loss) {
+  const int lane = threadIdx.x % dev::kWarp;
+  FN_FOR_EACH_WARP_ROW(r) {
+    const float* p = pred + r * cols;
+    const float* t = target + r * cols;
+    float* d = dpred + r * cols;
+    double pos = 0.0;
+    float neg = -INFINITY;
+    for (index_t j = lane; j < cols; j += dev::kWarp) {
+      pos += static_cast<double>(t[j]) * static_cast<double>(p[j]);
+      const float v = (1.0f - t[j]) * p[j];
+      neg = v > neg || v != v ? v : neg;
+    }
+    pos = dev::warp_sum(pos);
+    for (int o = dev::kWarp / 2; o > 0; o >>= 1) {
+      const float other = __shfl_xor_sync(0xffffffffu, neg, o);
+      neg = other > neg || other != other ? other : neg;
+    }
+    float ties = 0.0f;
+    for (index_t j = lane; j < cols; j += dev::kWarp)
+      ties += (1.0f - t[j]) * p[j] == neg ? 1.0f : 0.0f;
+    ties = dev::warp_sum(ties);
+    const double loss = static_cast<double>(neg) - pos + 1.0;
+    const bool active = loss > 0.0;
+    const float coef = row_coef(w, r, base);
+    const float share = ties > 0.0f ? 1.0f / ties : 0.0f;
+    for (index_t j = lane; j < cols; j += dev::kWarp) {
+      const float tie = (1.0f - t[j]) * p[j] == neg ? share * (1.0f - t[j]) : 0.0f;
+      d[j] = active ? coef * (tie - t[j]) : (loss != loss ? NAN : 0.0f);
+    }
+    if (lane == 0)
+      row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * (active || loss != loss ? loss : 0.0);
+  }
+}
+
+// cosine_similarity: -<t, p> / (|t|' |p|'), |x|' = sqrt(max(sum x^2, eps^2)).
+__global__ void cosine_kernel(const float* pred, const float* target, const float* w, float* dpred,
+                              index_t rows, index_t cols, double base, double* row_loss) {
+  const int lane = threadIdx.x % dev::kWarp;
+  FN_FOR_EACH_WARP_ROW(r) {
+    const float* p = pred + r * cols;
+    const float* t = target + r * cols;
+    float* d = dpred + r * cols;
+    double st = 0.0, sp = 0.0, stp = 0.0;
+    for (index_t j = lane; j < cols; j += dev::kWarp) {
+      const double pj = static_cast<double>(p[j]), tj = static_cast<double>(t[j]);
+      st += tj * tj;
+      sp += pj * pj;
+      stp += tj * pj;
+    }
+    st = dev::warp_sum(st);
+    sp = dev::warp_sum(sp);
+    stp = dev::warp_sum(stp);
+    constexpr double kEps2 = static_cast<double>(lossmath::kEps) * lossmath::kEps;
+    const double it = 1.0 / sqrt(st > kEps2 ? st : kEps2);
+    const double ip = 1.0 / sqrt(sp > kEps2 ? sp : kEps2);
+    const double g = sp > kEps2 ? stp * ip * ip : 0.0;
+    const double c = -static_cast<double>(row_coef(w, r, base)) * it * ip;
+    for (index_t j = lane; j < cols; j += dev::kWarp)
+      d[j] = static_cast<float>(c * (static_cast<double>(t[j]) - g * static_cast<double>(p[j])));
+    if (lane == 0) row_loss[r] = (w ? static_cast<double>(w[r]) : 1.0) * (-stp * it * ip);
+  }
+}
 #undef FN_FOR_EACH_WARP_ROW
 
 // The gradient factor every element of a row carries besides w_i: per_row (1/cols for the column
@@ -224,6 +317,24 @@ void softmax_cross_entropy_soft_cuda(const float* logits, const float* targets,
   check_has_columns("logits", rows, cols);
   launch_loss(softmax_ce_soft_kernel, rows, reduction, row_loss, loss, stream, logits, targets,
               sample_weight, dlogits, rows, cols, grad_base(reduction, rows, 1.0), row_loss);
+}
+
+void pair_loss_cuda(PairLoss kind, float param, const float* pred, const float* target,
+                    const float* sample_weight, float* dpred, index_t rows, index_t cols,
+                    Reduction reduction, double* row_loss, double* loss, CudaStream stream) {
+  check_pair_loss(kind, param, rows, cols);
+  const double per_row =
+      lossmath::sums_row(kind) || cols == 0 ? 1.0 : 1.0 / static_cast<double>(cols);
+  const double base = grad_base(reduction, rows, per_row);
+  if (kind == PairLoss::CategoricalHinge)
+    launch_loss(categorical_hinge_kernel, rows, reduction, row_loss, loss, stream, pred, target,
+                sample_weight, dpred, rows, cols, base, row_loss);
+  else if (kind == PairLoss::CosineSimilarity)
+    launch_loss(cosine_kernel, rows, reduction, row_loss, loss, stream, pred, target, sample_weight,
+                dpred, rows, cols, base, row_loss);
+  else
+    launch_loss(pair_loss_kernel, rows, reduction, row_loss, loss, stream, kind, param, pred,
+                target, sample_weight, dpred, rows, cols, base, per_row, row_loss);
 }
 
 }  // namespace fusednet

@@ -70,6 +70,18 @@ ACTIVATIONS = {
         "0.5 * x * (1 + np.tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))",
         lambda F, t: F.gelu(t, approximate="tanh"),
     ),
+    "silu": (
+        lambda x: ops.silu(x),
+        lambda x: x / (1 + np.exp(-x)),
+        "x / (1 + np.exp(-x))",
+        lambda F, t: F.silu(t),
+    ),
+    "mish": (
+        lambda x: ops.mish(x),
+        lambda x: x * np.tanh(np.logaddexp(x, np.float32(0))),
+        "x * np.tanh(np.logaddexp(x, 0))",
+        lambda F, t: F.mish(t),
+    ),
 }
 
 
@@ -85,6 +97,10 @@ def _reference(name, x):
         return np.tanh(x)
     if name == "gelu":
         return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    if name == "silu":
+        return x * 0.5 * (1 + np.tanh(x / 2))
+    if name == "mish":
+        return x * np.tanh(np.logaddexp(x, 0.0))
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 

@@ -130,7 +130,7 @@ def targets(y, n, loss, units, name="y"):
         )
     if arr.ndim != 2 or arr.shape[1] != units:
         raise ValueError(f"{name}: expected targets of shape ({n}, {units}), got {arr.shape}")
-    return _finite_f32(arr, name)
+    return loss._native_targets(_finite_f32(arr, name))  # label smoothing, hinge's -1/1
 
 
 def _labels(arr, n, units, name):

@@ -129,7 +129,8 @@ def check_loss(loss, layers):
             "but the output layer has 1 unit (labels must be in [0, 1)); for "
             "labels {0, 1} use binary_crossentropy with a sigmoid output"
         )
-    if loss.kind != _losses.MSE and not loss.from_logits:
+    probability_losses = (_losses.BCE, _losses.SPARSE_CE, _losses.CATEGORICAL_CE)
+    if loss.kind in probability_losses and not loss.from_logits:
         want = "sigmoid" if loss.kind == _losses.BCE else "softmax"
         if act != want:
             raise ValueError(

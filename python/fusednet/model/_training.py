@@ -23,7 +23,7 @@ import numpy as np
 from .. import _recorded
 from .. import losses as _losses
 from .._arrays import like_inputs
-from . import _fit_options, _inputs, _pydata, _specs
+from . import _fit_options, _inputs, _pydata, _python_loss, _specs
 
 __all__ = ["TrainingLoop"]
 
@@ -144,6 +144,14 @@ class TrainingLoop:
                 "PyDataset/generator inputs are not supported in a distributed fit yet; "
                 "give arrays and whole epochs"
             )
+        if isinstance(self.loss_fn, _losses.LossFunctionWrapper) and (
+            _dp is not None or _pydata.is_source(x) or opts.custom
+        ):
+            raise ValueError(
+                "loss: a Python function loss trains on arrays with whole epochs only; "
+                "distributed=, steps_per_epoch, validation_steps, validation_freq and "
+                "PyDataset/generator inputs need a native loss"
+            )
         if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
             _pydata.no_arrays_with_a_source(y, sample_weight)
             return self._fit_source(
@@ -207,6 +215,10 @@ class TrainingLoop:
             )
         if opts.custom:
             return self._fit_with_options(cbl, train, val, bs, shuffle, initial_epoch, epochs, opts)
+        if isinstance(self.loss_fn, _losses.LossFunctionWrapper):  # batch by batch from Python
+            return _python_loss.fit(
+                self, cbl, train, val, bs, shuffle, initial_epoch, epochs, steps
+            )
         if len(cbl.callbacks) == 1 and cbl.callbacks[0] is cbl.history:
             # Nothing to call between epochs: every epoch in one C++ call, History filled after.
             return self._fit_in_one_call(cbl, train, val, bs, shuffle, initial_epoch, epochs, steps)
@@ -284,6 +296,8 @@ class TrainingLoop:
     # ---- evaluate / predict ----------------------------------------------------------------
     def _net_evaluate(self, x, y, sw, bs):
         """(loss, metrics) of the compiled loss and metrics over a prepared data set."""
+        if isinstance(self.loss_fn, _losses.LossFunctionWrapper):
+            return _python_loss.evaluate(self, x, y, sw, bs)
         value, metrics, _ = self._net.evaluate(x, y, sw, bs)
         return value, metrics
 
@@ -398,6 +412,10 @@ class TrainingLoop:
         n = len(out)
         y = _inputs.targets(y, n, loss, self._net.output_width)
         sw = _inputs.sample_weights(sample_weight, n)
+        if isinstance(loss, _losses.LossFunctionWrapper):  # value and gradient from Python
+            value, grad = loss.value_and_grad(y, out, sw)
+            self._net.output_grad()[...] = grad
+            return value
         return _losses.LossValue(self._net.loss(y, sw, loss.spec()))
 
     def loss(self, out, y, sample_weight=None):

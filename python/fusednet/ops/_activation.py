@@ -15,21 +15,52 @@ from numpy.typing import ArrayLike
 
 from .. import _core
 from .._activations import (
+    DEFAULT_ALPHA,
     DEFAULT_NEGATIVE_SLOPE,
     ELEMENTWISE,
+    ELU,
+    EXPONENTIAL,
     GELU,
     GELU_TANH,
+    HARD_SIGMOID,
+    HARD_SILU,
     LEAKY_RELU,
+    MISH,
     RELU,
+    RELU6,
+    SELU,
     SIGMOID,
+    SILU,
+    SOFTPLUS,
+    SOFTSIGN,
     TANH,
 )
 from .._arrays import like_inputs
 from .._checks import F32, as_f32, check_out
 from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
-ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
-_KNOWN = ACTIVATIONS + ("gelu_tanh",)
+ACTIVATIONS = (
+    "linear",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "elu",
+    "selu",
+    "silu",
+    "softplus",
+    "softsign",
+    "relu6",
+    "mish",
+    "hard_sigmoid",
+    "hard_silu",
+    "exponential",
+)
+_ALIASES = ("gelu_tanh", "swish", "hard_swish")  # gelu(approximate=True), silu, hard_silu
+_KNOWN = ACTIVATIONS + _ALIASES
 
 
 # ---- plumbing ------------------------------------------------------------------------------------
@@ -133,6 +164,15 @@ def _slope(negative_slope):
     return slope
 
 
+def _alpha(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
+        raise TypeError(f"alpha: expected a real number, got {type(alpha).__name__}")
+    a = float(alpha)
+    if not abs(a) <= float(np.finfo(np.float32).max):
+        raise ValueError(f"alpha: expected a finite float32 number, got {a}")
+    return a
+
+
 def _gelu_code(approximate):
     if approximate in (False, "none"):
         return GELU
@@ -220,6 +260,136 @@ def gelu_backward(
     return _backward(dy, x, _gelu_code(approximate), 0.0, out, device)
 
 
+def elu(
+    x: ArrayLike,
+    alpha: float = DEFAULT_ALPHA,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
+    """x if x >= 0 else alpha (exp(x) - 1) (Keras's elu; expm1, so small |x| keeps its digits)."""
+    return _forward(x, ELU, _alpha(alpha), out, device)
+
+
+def elu_backward(
+    dy: ArrayLike,
+    x: ArrayLike,
+    alpha: float = DEFAULT_ALPHA,
+    out: np.ndarray | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
+    """dy * (1 if x > 0 else alpha exp(x))."""
+    return _backward(dy, x, ELU, _alpha(alpha), out, device)
+
+
+def selu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """1.0507009873554805 * elu(x, alpha=1.6732632423543772)."""
+    return _forward(x, SELU, 0.0, out, device)
+
+
+def selu_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, SELU, 0.0, out, device)
+
+
+def silu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """x * sigmoid(x) (also called swish); 0 at x = -inf."""
+    return _forward(x, SILU, 0.0, out, device)
+
+
+def silu_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, SILU, 0.0, out, device)
+
+
+def softplus(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow; the derivative is sigmoid."""
+    return _forward(x, SOFTPLUS, 0.0, out, device)
+
+
+def softplus_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, SOFTPLUS, 0.0, out, device)
+
+
+def softsign(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """x / (1 + |x|)."""
+    return _forward(x, SOFTSIGN, 0.0, out, device)
+
+
+def softsign_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, SOFTSIGN, 0.0, out, device)
+
+
+def relu6(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """min(max(x, 0), 6); the derivative is 1 on (0, 6), 0 elsewhere."""
+    return _forward(x, RELU6, 0.0, out, device)
+
+
+def relu6_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, RELU6, 0.0, out, device)
+
+
+def mish(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """x * tanh(softplus(x))."""
+    return _forward(x, MISH, 0.0, out, device)
+
+
+def mish_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, MISH, 0.0, out, device)
+
+
+def hard_sigmoid(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """Keras 3's (and PyTorch's): clip(x / 6 + 0.5, 0, 1) = relu6(x + 3) / 6. Keras 2's was
+    0.2 x + 0.5; this follows Keras 3."""
+    return _forward(x, HARD_SIGMOID, 0.0, out, device)
+
+
+def hard_sigmoid_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, HARD_SIGMOID, 0.0, out, device)
+
+
+def hard_silu(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """x * hard_sigmoid(x) (also called hard_swish)."""
+    return _forward(x, HARD_SILU, 0.0, out, device)
+
+
+def hard_silu_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    """dy * (hard_sigmoid(x) + x / 6 on (-3, 3); 0 below, 1 above)."""
+    return _backward(dy, x, HARD_SILU, 0.0, out, device)
+
+
+def exponential(x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
+    """exp(x) (overflows to inf above ~88.7)."""
+    return _forward(x, EXPONENTIAL, 0.0, out, device)
+
+
+def exponential_backward(
+    dy: ArrayLike, x: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu"
+) -> np.ndarray:
+    return _backward(dy, x, EXPONENTIAL, 0.0, out, device)
+
+
+swish = silu
+swish_backward = silu_backward
+hard_swish = hard_silu
+hard_swish_backward = hard_silu_backward
+
+
 # ---- row-wise ------------------------------------------------------------------------------------
 def _softmax(x, log, out, device):
     dev = CPU if device == "cpu" else device_arg(device)
@@ -268,7 +438,7 @@ def log_softmax_backward(
 
 
 # ---- by name -------------------------------------------------------------------------------------
-_PARAMS = {"leaky_relu": ("negative_slope",), "gelu": ("approximate",)}
+_PARAMS = {"leaky_relu": ("negative_slope",), "gelu": ("approximate",), "elu": ("alpha",)}
 
 
 def _lookup(name, params):
@@ -293,8 +463,8 @@ def _lookup(name, params):
 def activation(
     x: ArrayLike, name: str, out: np.ndarray | None = None, *, device: str = "cpu", **params
 ) -> np.ndarray:
-    """Any activation by name: one of ACTIVATIONS (or 'gelu_tanh'), with its parameters
-    (negative_slope for leaky_relu, approximate for gelu)."""
+    """Any activation by name: one of ACTIVATIONS (or 'gelu_tanh', 'swish', 'hard_swish'), with
+    its parameters (negative_slope for leaky_relu, approximate for gelu, alpha for elu)."""
     key = _lookup(name, params)
     if key in ("softmax", "log_softmax"):
         return _softmax(x, key == "log_softmax", out, device)
@@ -302,6 +472,8 @@ def activation(
         return leaky_relu(x, out=out, device=device, **params)
     if key == "gelu":
         return gelu(x, out=out, device=device, **params)
+    if key == "elu":
+        return elu(x, out=out, device=device, **params)
     return _forward(x, ELEMENTWISE[key], 0.0, out, device)
 
 
@@ -322,4 +494,6 @@ def activation_backward(
         return leaky_relu_backward(dy, x, out=out, device=device, **params)
     if key == "gelu":
         return gelu_backward(dy, x, out=out, device=device, **params)
+    if key == "elu":
+        return elu_backward(dy, x, out=out, device=device, **params)
     return _backward(dy, x, ELEMENTWISE[key], 0.0, out, device)

@@ -20,6 +20,23 @@ from .._checks import as_f32_contiguous
 from ._device import CPU, device_arg
 
 REDUCTIONS = ("mean", "sum")
+_P = _core.PairLoss
+# The losses of ``loss``: Keras 3's names (csrc/kernels/math/loss.h has the formulas).
+PAIR_LOSSES = {
+    "mean_absolute_error": _P.mean_absolute_error,
+    "mean_absolute_percentage_error": _P.mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": _P.mean_squared_logarithmic_error,
+    "huber": _P.huber,
+    "log_cosh": _P.log_cosh,
+    "hinge": _P.hinge,
+    "squared_hinge": _P.squared_hinge,
+    "categorical_hinge": _P.categorical_hinge,
+    "kl_divergence": _P.kl_divergence,
+    "poisson": _P.poisson,
+    "cosine_similarity": _P.cosine_similarity,
+    "binary_crossentropy_probs": _P.binary_crossentropy_probs,
+}
+del _P
 _REDUCTION = {"mean": _core.Reduction.mean, "sum": _core.Reduction.sum}
 
 
@@ -174,3 +191,34 @@ def softmax_cross_entropy(
             f"{lab.ndim}-D with shape {lab.shape}"
         )
     return loss, like_inputs(grad.reshape(np.shape(logits)), logits_in)
+
+
+def loss(
+    name: str,
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    delta: float = 1.0,
+    sample_weight: ArrayLike | None = None,
+    reduction: str = "mean",
+    device: str = "cpu",
+) -> tuple[float, np.ndarray]:
+    """One of PAIR_LOSSES' names (Keras 3's formulas and clipping epsilons): ``(loss, dpred)``;
+    pred and target 1-D or 2-D of the same shape, a row per sample. The row loss is the mean
+    over the row (kl_divergence, categorical_hinge, cosine_similarity: a sum or a row-wise
+    value). ``delta`` is huber's. hinge / squared_hinge take -1/1 targets as given (the Loss
+    classes convert 0/1 labels); binary_crossentropy_probs is BCE of probabilities clipped to
+    [1e-7, 1 - 1e-7]."""
+    dev = CPU if device == "cpu" else device_arg(device)
+    red = _reduction(reduction)
+    if not isinstance(name, str) or name not in PAIR_LOSSES:
+        raise ValueError(
+            f"name: expected one of {', '.join(repr(k) for k in PAIR_LOSSES)}, got {name!r}"
+        )
+    p = _matrix(pred, "pred")
+    _same_shape(np.shape(pred), np.shape(target), "target", "the shape of pred")
+    t = as_f32_contiguous(target, "target").reshape(p.shape)
+    w = _weights(sample_weight, p.shape[0])
+    param = float(delta) if name == "huber" else 0.0
+    value, grad = _core.pair_loss(PAIR_LOSSES[name], p, t, w, param, red, dev)
+    return value, like_inputs(grad.reshape(np.shape(pred)), pred)
