@@ -173,6 +173,11 @@ TORCH_ACT = {
     "tanh": torch.tanh,
     "gelu": torch.nn.functional.gelu,
     "gelu_tanh": lambda z: torch.nn.functional.gelu(z, approximate="tanh"),
+    "elu": torch.nn.functional.elu,
+    "silu": torch.nn.functional.silu,
+    "softplus": torch.nn.functional.softplus,
+    "mish": torch.nn.functional.mish,
+    "hard_sigmoid": torch.nn.functional.hardsigmoid,
 }
 
 
@@ -238,8 +243,8 @@ def test_linear_gradcheck_against_float64_torch():
 
 
 def test_linear_bad_arguments():
-    with pytest.raises(ValueError, match="activation: unknown activation 'softplus'"):
-        ft.Linear(3, 2, activation="softplus")
+    with pytest.raises(ValueError, match="activation: unknown activation 'softplusy'"):
+        ft.Linear(3, 2, activation="softplusy")
     with pytest.raises(ValueError, match=r"x: expected \(\.\.\., 3\)"):
         ft.linear(torch.ones(2, 4), torch.ones(2, 3))
     with pytest.raises(TypeError, match="x: expected float32"):
