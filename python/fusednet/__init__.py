@@ -6,11 +6,16 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import _core, initializers, layers, losses, metrics, ops, optimizers
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
 from .model import Model, Sequential
 from .tape import GradientTape
+
+if TYPE_CHECKING:  # imported on first use at run time (see __getattr__)
+    from . import callbacks, schedules
 
 __version__ = "0.1.0"
 
@@ -36,7 +41,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # fusednet.callbacks / fusednet.schedules: imported on first use (import stays light).
     if name in ("callbacks", "schedules"):
         import importlib
@@ -45,7 +50,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'fusednet' has no attribute {name!r}")
 
 
-def backends() -> dict:
+def backends() -> dict[str, dict[str, Any]]:
     """What fusednet can run on here.
 
     ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2},

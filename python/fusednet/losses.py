@@ -10,7 +10,10 @@ the number of samples.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _core, _recorded
 from ._registry import Registry
@@ -39,7 +42,7 @@ EPSILON = 1e-7
 class LossValue(float):
     """A loss value: a float that also answers ``.numpy()`` (as a Keras tensor does)."""
 
-    def numpy(self):
+    def numpy(self) -> float:
         return np.float32(self)
 
 
@@ -47,7 +50,12 @@ class Loss:
     kind = MSE
     name = "loss"
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+    ) -> None:
         if reduction not in ("sum_over_batch_size", "auto", None):
             raise ValueError(
                 f"reduction: only 'sum_over_batch_size' is supported, got {reduction!r}"
@@ -67,7 +75,12 @@ class Loss:
     def from_config(cls, config: dict):
         return cls(**config)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(
+        self,
+        y_true: npt.ArrayLike,
+        y_pred: npt.ArrayLike,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> LossValue:
         rec = _recorded.lookup_output(y_pred)  # an output of model(x) inside a GradientTape
         if rec is not None:
             return rec.loss(self, y_true, sample_weight)
@@ -97,7 +110,7 @@ class MeanSquaredError(Loss):
     kind = MSE
     name = "mean_squared_error"
 
-    def __init__(self, reduction="sum_over_batch_size", name=None):
+    def __init__(self, reduction: str = "sum_over_batch_size", name: Optional[str] = None) -> None:
         super().__init__(False, reduction, name)
 
     def get_config(self) -> dict:

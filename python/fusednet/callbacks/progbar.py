@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any, Optional
 
 try:  # optional: the progress bar falls back to a plain carriage-return bar without it
     from tqdm.auto import tqdm as _tqdm
@@ -59,7 +60,7 @@ class ProgbarLogger(Callback):
     def _train_batch_end_interval(self):
         return self.refresh_interval
 
-    def __init__(self, verbose=None):
+    def __init__(self, verbose: Optional[int] = None) -> None:
         super().__init__()
         if verbose not in (None, 0, 1, 2):
             raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
@@ -88,25 +89,25 @@ class ProgbarLogger(Callback):
         return self.verbose == 1
 
     # --- fit ------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._in_fit = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._close_bar()
         self._in_fit = False
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._epoch_start = time.perf_counter()
         if self.verbose == 1:
             epochs = (self.params or {}).get("epochs")
             desc = f"Epoch {epoch + 1}/{epochs}" if epochs else f"Epoch {epoch + 1}"
             self._open_bar(desc, (self.params or {}).get("steps"))
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None:
             self._bar.update_to(batch + 1, logs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs or {}
         if self.verbose == 1:
             if self._bar is not None:
@@ -126,18 +127,18 @@ class ProgbarLogger(Callback):
             sys.stdout.flush()
 
     # --- evaluate / predict outside fit ----------------------------------------------------
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self._in_fit:
             return
         self._test_start = time.perf_counter()
         if self.verbose == 1:
             self._open_bar("Evaluate", (self.params or {}).get("steps"))
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None and not self._in_fit:
             self._bar.update_to(batch + 1, logs)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self._in_fit:
             return
         if self._bar is not None:
@@ -150,15 +151,15 @@ class ProgbarLogger(Callback):
             sys.stdout.write(" - ".join(parts) + "\n")
             sys.stdout.flush()
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self.verbose == 1:
             self._open_bar("Predict", (self.params or {}).get("steps"))
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None:
             self._bar.update_to(batch + 1, None)
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._close_bar()
 
     def _open_bar(self, desc, total):
