@@ -253,3 +253,20 @@ def test_importing_fusednet_does_not_import_sklearn():
     code = "import sys, fusednet; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@quiet_convergence
+def test_bench_case_trains_both_and_checks_accuracy():
+    """The bench's digits case (timing is the bench's business): both contenders train the same
+    network, and its check compares their test accuracy."""
+    from fusednet.bench.case import FUSEDNET, SKLEARN
+    from fusednet.bench.cases_sklearn import digits_case
+
+    case = digits_case(epochs=3, budget_s=None)
+    names = [c.name for c in case.contenders]
+    assert names == [FUSEDNET, SKLEARN] and case.targets[0].min_ratio == 5.0
+    for contender in case.contenders:
+        contender.fn()
+    error, tolerance = case.check()
+    assert tolerance == 0.01 and 0.0 <= error < 0.2
+    assert case.samples == 1347 * 3

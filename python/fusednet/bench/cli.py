@@ -10,7 +10,7 @@ from typing import Optional
 
 import fusednet
 
-from . import cases_elementwise, cases_gemm, cases_optim, cases_train, report
+from . import cases_elementwise, cases_gemm, cases_optim, cases_sklearn, cases_train, report
 from . import env as env_mod
 from .case import FUSEDNET, TORCH, Case
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
@@ -21,6 +21,7 @@ GROUPS = {
     "loss": cases_elementwise.loss_cases,
     "optim": cases_optim.cases,
     "train": cases_train.cases,
+    "sklearn": cases_sklearn.cases,
 }
 
 # Per mode: timed runs, shortest timed run, per-case time budget (training has its own), and the
