@@ -390,7 +390,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn has no type
                     f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                     "optimization hasn't converged yet.",
                     ConvergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,  # the caller of fit
                 )
         if best_weights is not None:
             model.set_weights(best_weights)
