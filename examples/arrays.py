@@ -73,7 +73,7 @@ def main() -> None:
     print(f"test accuracy {accuracy:.1%}")
 
     try:
-        import jax.numpy as jnp
+        import jax.numpy as jnp  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         print("JAX is not installed: skipped the JAX part (pip install jax)")
         return

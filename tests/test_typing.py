@@ -12,6 +12,8 @@ import fusednet
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "typing", "readme_script.py")
+# The README's arrays recipe, typed as a user would write it.
+ARRAYS_EXAMPLE = os.path.join(HERE, os.pardir, "examples", "arrays.py")
 # The directory fusednet is imported from (python/ in a checkout, site-packages when installed).
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fusednet.__file__)))
 
@@ -21,8 +23,8 @@ def test_py_typed_ships_with_the_package():
 
 
 def test_readme_script_passes_mypy_strict(tmp_path):
-    """One mypy run over the README script (no errors) and a script with two wrong calls (two
-    errors, so the check can fail)."""
+    """One mypy run over the README script and examples/arrays.py (no errors) and a script with
+    two wrong calls (two errors, so the check can fail)."""
     pytest.importorskip("mypy", reason="mypy is not installed (pip install mypy; CI installs it)")
     bad = tmp_path / "bad.py"
     bad.write_text(
@@ -35,7 +37,7 @@ def test_readme_script_passes_mypy_strict(tmp_path):
     env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
     out = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache")]
-        + [SCRIPT, str(bad)],
+        + [SCRIPT, ARRAYS_EXAMPLE, str(bad)],
         capture_output=True,
         text=True,
         env=env,
@@ -43,7 +45,7 @@ def test_readme_script_passes_mypy_strict(tmp_path):
         check=False,
     )
     errors = [line for line in out.stdout.splitlines() if ": error:" in line]
-    assert [e for e in errors if "readme_script" in e] == [], out.stdout + out.stderr
+    assert [e for e in errors if "bad.py" not in e] == [], out.stdout + out.stderr
     assert len([e for e in errors if "bad.py" in e]) == 2, out.stdout + out.stderr
     assert len(errors) == 2, out.stdout
 
