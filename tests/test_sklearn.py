@@ -270,3 +270,12 @@ def test_bench_case_trains_both_and_checks_accuracy():
     error, tolerance = case.check()
     assert tolerance == 0.01 and 0.0 <= error < 0.2
     assert case.samples == 1347 * 3
+
+
+@quiet_convergence
+def test_warm_start_may_switch_early_stopping_on():
+    x_train, _, y_train, _ = digits_split()
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, warm_start=True, random_state=0)
+    clf.fit(x_train, y_train)
+    clf.set_params(early_stopping=True).fit(x_train, y_train)
+    assert len(clf.validation_scores_) == 3 and clf.n_iter_ == 6

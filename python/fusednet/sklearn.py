@@ -313,6 +313,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]  # scikit-learn has no type
         lr = float(self.learning_rate_init)
         opt.learning_rate = lr
         x_val = y_val = None
+        if self.early_stopping and self.validation_scores_ is None:  # switched on for a warm fit
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        if not self.early_stopping and self.best_loss_ is None:  # switched off likewise
+            self.best_loss_ = np.inf
         if self.early_stopping:
             stratify = y if isinstance(self, ClassifierMixin) else None
             X, x_val, targets, _, _, y_val = train_test_split(
