@@ -28,7 +28,7 @@ ALLOWED_LAZY_EDGES = {("fusednet.model", "fusednet.io")}
 
 # Modules that `import fusednet` must not load: callbacks and schedules come on first use
 # (fusednet.__getattr__, the model's fit), the benchmarks with `python -m fusednet.bench`.
-NOT_EAGER = ("fusednet.callbacks", "fusednet.schedules", "fusednet.bench")
+NOT_EAGER = ("fusednet.callbacks", "fusednet.schedules", "fusednet.bench", "fusednet.sklearn")
 
 _SOURCE_SUFFIXES = (".py",)
 _MODULE_SUFFIXES = _SOURCE_SUFFIXES + (".pyi",) + tuple(importlib.machinery.EXTENSION_SUFFIXES)

@@ -6,6 +6,8 @@ Keras-style model whose training loop runs in C++. Importing never touches CUDA.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import (
     _core,
     _threadpoolctl,
@@ -22,11 +24,13 @@ from .io import load_model
 from .model import Model, Sequential
 from .tape import GradientTape
 
+if TYPE_CHECKING:  # imported on first use at run time (see __getattr__)
+    from . import callbacks, distributed, models, schedules, utils
+
 __version__ = "0.1.0"
 
-_threadpoolctl.register(
-    __version__
-)  # threadpool_info() / threadpool_limits() see the pool (if installed)
+# threadpool_info() / threadpool_limits() see the pool (when threadpoolctl is installed).
+_threadpoolctl.register(__version__)
 
 __all__ = [
     "backends",
@@ -46,6 +50,7 @@ __all__ = [
     "schedules",
     "utils",
     "models",
+    "distributed",
     "GradientTape",
     "load_model",
     "set_float32_matmul_precision",
@@ -53,7 +58,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # fusednet.callbacks / schedules / utils / models / distributed: imported on first use (import
     # stays light).
     if name in ("callbacks", "schedules", "utils", "models", "distributed"):
@@ -63,7 +68,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'fusednet' has no attribute {name!r}")
 
 
-def backends() -> dict:
+def backends() -> dict[str, dict[str, Any]]:
     """What fusednet can run on here.
 
     ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2},

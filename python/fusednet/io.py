@@ -15,6 +15,7 @@ import io as _io
 import json
 import os
 import tempfile
+from typing import Optional, Union
 
 import numpy as np
 
@@ -70,13 +71,13 @@ def _write(model, f):
     np.savez(f, **_payload(model))
 
 
-def model_to_bytes(model) -> bytes:
+def model_to_bytes(model: Sequential) -> bytes:
     buf = _io.BytesIO()
     _write(model, buf)
     return buf.getvalue()
 
 
-def save_model(model, filepath) -> None:
+def save_model(model: Sequential, filepath: Union[str, os.PathLike[str]]) -> None:
     _write_atomically(filepath, lambda f: _write(model, f))
 
 
@@ -148,13 +149,15 @@ def _read(f, device):
     return model
 
 
-def model_from_bytes(b: bytes, device="auto"):
+def model_from_bytes(b: bytes, device: Optional[str] = "auto") -> Sequential:
     """The model of ``model_to_bytes``, on ``device`` ("auto", "cpu" or "cuda"; None: the
     device it was saved from when usable here)."""
     return _read(_io.BytesIO(b), device)
 
 
-def load_model(filepath, device="auto"):
+def load_model(
+    filepath: Union[str, os.PathLike[str]], device: Optional[str] = "auto"
+) -> Sequential:
     """A model saved with ``model.save(path)``, ready to predict or to continue training, on
     ``device`` ("auto", "cpu" or "cuda", as ``Sequential``)."""
     filepath = os.fspath(filepath)

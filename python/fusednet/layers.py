@@ -9,13 +9,16 @@ linear Dense) and ``Dropout``; ``softmax`` only on the output; an optional leadi
 from __future__ import annotations
 
 import numbers
-from typing import ClassVar
+from typing import Any, ClassVar, Optional, Union
 
 from . import _activations, _core
 from . import initializers as _init
 from ._registry import Registry
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Input", "InputLayer"]
+
+# An input width: (64,), [64] or 64.
+_Shape = Union[int, tuple[int], list[int], None]
 
 LAYER_ACTIVATIONS = tuple(_activations.ELEMENTWISE) + ("softmax",)
 SOFTMAX = _core.Activation.softmax  # row-wise: only a Net's output layer
@@ -69,7 +72,7 @@ class Layer:
 
     _count: ClassVar[dict] = {}  # default names' counters, per layer kind
 
-    def __init__(self, name=None, input_shape=None):
+    def __init__(self, name: Optional[str] = None, input_shape: _Shape = None) -> None:
         kind = type(self).__name__.lower()
         if name is None:
             n = Layer._count.get(kind, 0)
@@ -85,7 +88,7 @@ class Layer:
         return cfg
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
     def __repr__(self):
@@ -97,15 +100,15 @@ class Dense(Layer):
 
     def __init__(
         self,
-        units,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        input_shape=None,
-        name=None,
-        **kwargs,
-    ):
+        units: int,
+        activation: Optional[str] = None,
+        use_bias: bool = True,
+        kernel_initializer: Union[str, _init.Initializer] = "glorot_uniform",
+        bias_initializer: Union[str, _init.Initializer] = "zeros",
+        input_shape: _Shape = None,
+        name: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
         if kwargs:
             raise TypeError(f"Dense: unexpected argument(s) {', '.join(sorted(kwargs))}")
         super().__init__(name, input_shape)
@@ -132,7 +135,9 @@ class Dense(Layer):
 class Activation(Layer):
     """An activation on its own; folded into the preceding linear Dense."""
 
-    def __init__(self, activation, name=None, input_shape=None):
+    def __init__(
+        self, activation: str, name: Optional[str] = None, input_shape: _Shape = None
+    ) -> None:
         super().__init__(name, input_shape)
         self.act_code, self.act_param, self.activation = activation_code(activation)
 
@@ -146,7 +151,13 @@ class Dropout(Layer):
     """Zeroes each input with probability ``rate`` in training and scales the rest by
     1 / (1 - rate); the identity at inference. Masks are seeded from the model seed."""
 
-    def __init__(self, rate, name=None, input_shape=None, seed=None):
+    def __init__(
+        self,
+        rate: float,
+        name: Optional[str] = None,
+        input_shape: _Shape = None,
+        seed: Optional[int] = None,
+    ) -> None:
         super().__init__(name, input_shape)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"rate: expected a number in [0, 1), got {rate!r}")
@@ -161,7 +172,9 @@ class Dropout(Layer):
 class InputLayer(Layer):
     """Declares the input width: ``Input(shape=(64,))``."""
 
-    def __init__(self, shape=None, name=None, input_shape=None):
+    def __init__(
+        self, shape: _Shape = None, name: Optional[str] = None, input_shape: _Shape = None
+    ) -> None:
         super().__init__(name, shape if shape is not None else input_shape)
         if self.input_shape is None:
             raise ValueError("shape: expected the input width, e.g. Input(shape=(64,))")
@@ -170,7 +183,7 @@ class InputLayer(Layer):
         return {"name": self.name, "shape": list(self.input_shape)}
 
 
-def Input(shape, name=None):
+def Input(shape: _Shape, name: Optional[str] = None) -> InputLayer:
     """Keras's ``Input(shape=...)`` as the first entry of a Sequential."""
     return InputLayer(shape=shape, name=name)
 

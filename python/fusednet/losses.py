@@ -22,7 +22,10 @@ per batch in Python with NumPy arrays. See ``LossFunctionWrapper`` for how its g
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _core, _recorded
 from ._registry import Registry
@@ -73,7 +76,7 @@ def _check_reduction(reduction):
 class LossValue(float):
     """A loss value: a float that also answers ``.numpy()`` (as a Keras tensor does)."""
 
-    def numpy(self):
+    def numpy(self) -> float:
         return np.float32(self)
 
 
@@ -82,7 +85,12 @@ class Loss:
     name = "loss"
     _param = 0.0  # the Net's LossSpec.param (huber's delta)
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+    ) -> None:
         self.reduction = _check_reduction(reduction)
         self.from_logits = bool(from_logits)
         if name is not None:
@@ -109,7 +117,12 @@ class Loss:
         """The float32 targets (n, units) as the Net's kernel takes them (see the module doc)."""
         return y
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(
+        self,
+        y_true: npt.ArrayLike,
+        y_pred: npt.ArrayLike,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> LossValue:
         rec = _recorded.lookup_output(y_pred)  # an output of model(x) inside a GradientTape
         if rec is not None:
             return rec.loss(self, y_true, sample_weight)
@@ -148,7 +161,7 @@ def _values(y_true, y_pred):
 class _NoLogits(Loss):
     """A loss of values (no from_logits argument)."""
 
-    def __init__(self, reduction="sum_over_batch_size", name=None):
+    def __init__(self, reduction: str = "sum_over_batch_size", name: Optional[str] = None) -> None:
         super().__init__(False, reduction, name)
 
     def get_config(self) -> dict:

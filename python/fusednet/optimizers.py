@@ -19,14 +19,20 @@ from __future__ import annotations
 
 import numbers
 import weakref
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._registry import Registry
 from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
+
+# A constant rate or a schedule (any callable of the step, such as fusednet.schedules').
+_LearningRate = Union[float, Callable[[Any], Any]]
 
 SGD_KIND, ADAM_KIND, ADAMW_KIND = _core.OptimKind.sgd, _core.OptimKind.adam, _core.OptimKind.adamw
 
@@ -58,7 +64,7 @@ def _check_lr(lr):
 class Optimizer:
     kind = ADAM_KIND
 
-    def __init__(self, learning_rate, name):
+    def __init__(self, learning_rate: _LearningRate, name: str) -> None:
         self.learning_rate = _check_lr(learning_rate)
         self.name = name
         self._model_ref = None
@@ -127,7 +133,7 @@ class Optimizer:
         return self._iterations
 
     # ---- Keras / PyTorch API ----
-    def apply_gradients(self, grads_and_vars):
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[npt.ArrayLike, Variable]]) -> None:
         """One update of a model's variables. The gradients of ALL of the model's trainable
         variables must be given; they are copied into the gradient arena and the step runs as one
         pass over it (the same call fit makes)."""
@@ -175,7 +181,7 @@ class Optimizer:
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> Optimizer:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):
@@ -263,8 +269,13 @@ class SGD(Optimizer):
     kind = SGD_KIND
 
     def __init__(
-        self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, name="SGD"
-    ):
+        self,
+        learning_rate: _LearningRate = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: Optional[float] = None,
+        name: str = "SGD",
+    ) -> None:
         super().__init__(learning_rate, name)
         self.momentum = _real(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
@@ -298,14 +309,14 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        learning_rate=0.001,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        amsgrad=False,
-        weight_decay=None,
-        name="Adam",
-    ):
+        learning_rate: _LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        weight_decay: Optional[float] = None,
+        name: str = "Adam",
+    ) -> None:
         super().__init__(learning_rate, name)
         if amsgrad:
             raise ValueError("amsgrad: not supported by fusednet's Adam")
@@ -343,14 +354,14 @@ class Adam(Optimizer):
 class AdamW(Adam):
     def __init__(
         self,
-        learning_rate=0.001,
-        weight_decay=0.004,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-7,
-        amsgrad=False,
-        name="AdamW",
-    ):
+        learning_rate: _LearningRate = 0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        name: str = "AdamW",
+    ) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, None, name)
         self.weight_decay = _real(weight_decay, "weight_decay", 0.0)
 

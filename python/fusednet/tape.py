@@ -12,6 +12,8 @@ objects (``fusednet.losses``) applied to an output of ``model(x)`` taken inside 
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import _recorded
 from . import losses as _losses
 from .variables import Variable
@@ -50,16 +52,16 @@ class _TapeLoss(_losses.LossValue):
 
 
 class GradientTape:
-    def __init__(self, persistent=False, watch_accessed_variables=True):
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self.persistent = bool(persistent)
         self._records = []
         self._used = False
 
-    def __enter__(self):
+    def __enter__(self) -> GradientTape:
         _recorded.start(self)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         _recorded.stop(self)
         return False
 
@@ -67,10 +69,10 @@ class GradientTape:
         """Called (through fusednet._recorded) for each ``model(x)`` inside this tape."""
         self._records.append(_OutputRecord(self, model, out))
 
-    def watch(self, tensor):
+    def watch(self, tensor: Any) -> None:
         pass  # model variables are always watched
 
-    def gradient(self, target, sources):
+    def gradient(self, target: Any, sources: Any) -> Any:
         """Gradients of `target` (a loss of a recorded model output) w.r.t. `sources` (the
         model's variables, a list or a single one), as float32 arrays in the same structure."""
         if not isinstance(target, _TapeLoss) or target._record.tape is not self:

@@ -9,7 +9,10 @@ creates its Variables when it builds the Net, and re-points them when it moves t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["Variable"]
 
@@ -23,32 +26,32 @@ class Variable:
     __slots__ = ("name", "_model", "_view", "_grad_view", "__weakref__")
     trainable = True
 
-    def __init__(self, name, model, view, grad_view):
+    def __init__(self, name: str, model: Any, view: np.ndarray, grad_view: np.ndarray) -> None:
         self.name = name
         self._model = model
         self._view = view
         self._grad_view = grad_view
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self._view.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self._view.dtype
 
     @property
-    def value(self):
+    def value(self) -> np.ndarray:
         return self._view
 
     @property
-    def grad(self):
+    def grad(self) -> np.ndarray:
         return self._grad_view.copy()
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         return self._view.copy()
 
-    def assign(self, value):
+    def assign(self, value: npt.ArrayLike) -> Variable:
         arr = np.asarray(value)
         if arr.shape != self._view.shape:
             raise ValueError(f"{self.name}: expected shape {self._view.shape}, got {arr.shape}")
@@ -57,7 +60,7 @@ class Variable:
         self._view[...] = arr
         return self
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._view.copy() if dtype is None else self._view.astype(dtype)
 
     def __repr__(self):

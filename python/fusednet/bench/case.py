@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 FUSEDNET, NUMPY, TORCH = "fusednet", "numpy", "torch"
+SKLEARN = "sklearn"  # scikit-learn's estimators (the sklearn group)
 
 
 @dataclass

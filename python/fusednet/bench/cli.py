@@ -10,7 +10,15 @@ from typing import Optional
 
 import fusednet
 
-from . import cases_elementwise, cases_gemm, cases_optim, cases_torch, cases_train, report
+from . import (
+    cases_elementwise,
+    cases_gemm,
+    cases_optim,
+    cases_sklearn,
+    cases_torch,
+    cases_train,
+    report,
+)
 from . import env as env_mod
 from .case import FUSEDNET, TORCH, Case
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
@@ -22,6 +30,7 @@ GROUPS = {
     "optim": cases_optim.cases,
     "train": cases_train.cases,
     "torch": cases_torch.cases,  # fusednet.torch inside PyTorch loops
+    "sklearn": cases_sklearn.cases,
     "dist": None,  # data-parallel scaling: its own processes (bench/dist.py), not Cases
 }
 

@@ -4,6 +4,8 @@ batch hooks a callback needs called, so the model can run whole epochs in C++ wh
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 __all__ = ["Callback", "HOOKS"]
 
 _TRAIN_BATCH_BEGIN = ("on_train_batch_begin", "on_batch_begin")
@@ -38,62 +40,62 @@ class Callback:
     # them (CallbackList(main=False) leaves them out on the other ranks).
     main_rank_only = False
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.model = None
         self.params = {}
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
 
-    def set_params(self, params):
+    def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_train_batch_begin(self, batch, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self.on_batch_begin(batch, logs)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self.on_batch_end(batch, logs)
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_test_batch_begin(self, batch, logs=None):
+    def on_test_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_predict_batch_begin(self, batch, logs=None):
+    def on_predict_batch_begin(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         pass
 
     # Which batch hooks this callback needs called. The default says "the ones it overrides";

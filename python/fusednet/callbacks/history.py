@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
 
 from .base import Callback
@@ -20,17 +22,17 @@ class History(Callback):
     """Records each epoch's logs: ``history["loss"][i]`` is epoch ``epoch[i]``'s loss.
     fit always adds one, returns it, and sets ``model.history`` to it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.history = {}
-        self.epoch = []
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self.epoch = []
         if self.model is not None:
             self.model.history = self
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(_scalar(v))

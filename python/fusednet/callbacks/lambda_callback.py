@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, Optional
+
 from .base import HOOKS, Callback
 
 __all__ = ["LambdaCallback"]
@@ -23,14 +25,14 @@ class LambdaCallback(Callback):
 
     def __init__(
         self,
-        on_epoch_begin=None,
-        on_epoch_end=None,
-        on_train_begin=None,
-        on_train_end=None,
-        on_train_batch_begin=None,
-        on_train_batch_end=None,
-        **kwargs,
-    ):
+        on_epoch_begin: Optional[Callable[..., Any]] = None,
+        on_epoch_end: Optional[Callable[..., Any]] = None,
+        on_train_begin: Optional[Callable[..., Any]] = None,
+        on_train_end: Optional[Callable[..., Any]] = None,
+        on_train_batch_begin: Optional[Callable[..., Any]] = None,
+        on_train_batch_end: Optional[Callable[..., Any]] = None,
+        **kwargs: Callable[..., Any],
+    ) -> None:
         super().__init__()
         # The named hooks as given (None: not given), then any other hook by keyword.
         given = {name: fn for name, fn in locals().items() if name.startswith("on_")}

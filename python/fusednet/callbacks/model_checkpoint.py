@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -30,15 +31,15 @@ class ModelCheckpoint(Callback):
 
     def __init__(
         self,
-        filepath,
-        monitor="val_loss",
-        verbose=0,
-        save_best_only=False,
-        save_weights_only=False,
-        mode="auto",
-        save_freq="epoch",
-        initial_value_threshold=None,
-    ):
+        filepath: Union[str, os.PathLike[str]],
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: Union[str, int] = "epoch",
+        initial_value_threshold: Optional[float] = None,
+    ) -> None:
         super().__init__()
         filepath = os.fspath(filepath)
         if not isinstance(filepath, str) or not filepath:
@@ -80,7 +81,7 @@ class ModelCheckpoint(Callback):
     def _implements_train_batch_end(self) -> bool:
         return self.save_freq != "epoch"
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._batches_since_save = 0
         self._warned = False
         method = "save_weights" if self.save_weights_only else "save"
@@ -90,10 +91,10 @@ class ModelCheckpoint(Callback):
                 f"needs model.{method}(path); {type(self.model).__name__} has none"
             )
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._current_epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.save_freq == "epoch":
             return
         self._batches_since_save += 1
@@ -101,7 +102,7 @@ class ModelCheckpoint(Callback):
             self._batches_since_save = 0
             self._save(self._current_epoch, batch, logs or {})
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import Any, Optional
 
 from .base import Callback
 
@@ -61,7 +62,7 @@ class ProgbarLogger(Callback):
     def _train_batch_end_interval(self):
         return self.refresh_interval
 
-    def __init__(self, verbose=None):
+    def __init__(self, verbose: Optional[int] = None) -> None:
         super().__init__()
         if verbose not in (None, 0, 1, 2):
             raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
@@ -90,14 +91,14 @@ class ProgbarLogger(Callback):
         return self.verbose == 1
 
     # --- fit ------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._in_fit = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._close_bar()
         self._in_fit = False
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._epoch_start = time.perf_counter()
         if self.verbose == 1:
             epochs = (self.params or {}).get("epochs")
@@ -105,11 +106,11 @@ class ProgbarLogger(Callback):
                 _print(f"Epoch {epoch + 1}/{epochs}" if epochs else f"Epoch {epoch + 1}")
             self._open_bar((self.params or {}).get("steps"))
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None:
             self._bar.update_to(batch + 1, logs)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs or {}
         if self.verbose == 1:
             if self._bar is not None:
@@ -129,18 +130,18 @@ class ProgbarLogger(Callback):
             sys.stdout.flush()
 
     # --- evaluate / predict outside fit ----------------------------------------------------
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self._in_fit:
             return
         self._test_start = time.perf_counter()
         if self.verbose == 1:
             self._open_bar((self.params or {}).get("steps"))
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None and not self._in_fit:
             self._bar.update_to(batch + 1, logs)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self._in_fit:
             return
         if self._bar is not None:
@@ -156,15 +157,15 @@ class ProgbarLogger(Callback):
             sys.stdout.write(" - ".join(parts) + "\n")
             sys.stdout.flush()
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self.verbose == 1:
             self._open_bar((self.params or {}).get("steps"))
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self._bar is not None:
             self._bar.update_to(batch + 1, None)
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._close_bar()
 
     def _open_bar(self, total):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Optional
 
 from .base import Callback
 from .progbar import _print
@@ -27,9 +28,9 @@ class TerminateOnNaN(Callback):
             _print(f"{where}: Invalid loss, terminating training")
             self.model.stop_training = True
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._check(logs, f"Batch {batch}")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if not getattr(self.model, "stop_training", False):
             self._check(logs, f"Epoch {epoch + 1}")

@@ -15,6 +15,15 @@ for fit's validation and evaluate), ``_loss_value`` (``net.loss``) and ``_backwa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from ..callbacks import Callback, History
+
 import contextlib
 import functools
 
@@ -107,25 +116,25 @@ class TrainingLoop:
     @_distributed
     def fit(
         self,
-        x=None,
-        y=None,
-        batch_size=None,
-        epochs=1,
-        verbose=1,
-        callbacks=None,
-        validation_split=0.0,
-        validation_data=None,
-        shuffle=True,
-        initial_epoch=0,
-        sample_weight=None,
-        class_weight=None,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
+        x: Optional[npt.ArrayLike] = None,
+        y: Optional[npt.ArrayLike] = None,
+        batch_size: Optional[int] = None,
+        epochs: int = 1,
+        verbose: Union[int, str] = 1,
+        callbacks: Optional[Sequence[Callback]] = None,
+        validation_split: float = 0.0,
+        validation_data: Optional[tuple[Any, ...]] = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+        sample_weight: Optional[npt.ArrayLike] = None,
+        class_weight: Optional[dict[int, float]] = None,
+        steps_per_epoch: Optional[int] = None,
+        validation_steps: Optional[int] = None,
+        validation_batch_size: Optional[int] = None,
+        validation_freq: Union[int, Sequence[int]] = 1,
         *,
-        _dp=None,
-    ):
+        _dp: Any = None,
+    ) -> History:
         """Trains for ``epochs - initial_epoch`` epochs; returns the History (also
         ``model.history``) with per-epoch ``loss``, metrics and ``val_`` entries.
         ``class_weight``, ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``
@@ -304,16 +313,16 @@ class TrainingLoop:
     @_distributed
     def evaluate(
         self,
-        x=None,
-        y=None,
-        batch_size=None,
-        verbose=1,
-        sample_weight=None,
-        return_dict=False,
-        callbacks=None,
+        x: Optional[npt.ArrayLike] = None,
+        y: Optional[npt.ArrayLike] = None,
+        batch_size: Optional[int] = None,
+        verbose: Union[int, str] = 1,
+        sample_weight: Optional[npt.ArrayLike] = None,
+        return_dict: bool = False,
+        callbacks: Optional[Sequence[Callback]] = None,
         *,
-        _dp=None,
-    ):
+        _dp: Any = None,
+    ) -> Any:
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
         ``verbose=1`` shows a progress bar (then the batches are run one C++ call each).
         ``distributed=True``: every rank evaluates its share (whole or pre-sharded data, as in
@@ -354,7 +363,13 @@ class TrainingLoop:
             return logs
         return [loss, *mets] if self._metric_names else loss
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(
+        self,
+        x: npt.ArrayLike,
+        batch_size: Optional[int] = None,
+        verbose: Union[int, str] = 0,
+        callbacks: Optional[Sequence[Callback]] = None,
+    ) -> np.ndarray:
         """Model outputs (after the output activation) for every sample, batched in C++.
         (Keras's default is a progress bar; here ``verbose=0`` is, as predict is often called
         in loops.)"""
@@ -380,7 +395,7 @@ class TrainingLoop:
             cbl.on_predict_end()
         return like_inputs(out, x_in)
 
-    def __call__(self, x, training=False):
+    def __call__(self, x: npt.ArrayLike, training: bool = False) -> np.ndarray:
         """The output for x. ``training=True`` applies dropout and keeps what backward needs;
         inside a GradientTape the output is recorded so a loss on it can be differentiated."""
         out = self.forward(x, training=bool(training))
@@ -390,7 +405,7 @@ class TrainingLoop:
         return like_inputs(out, x)
 
     # ---- explicit loop ---------------------------------------------------------------------
-    def forward(self, x, training=True):
+    def forward(self, x: npt.ArrayLike, training: bool = True) -> np.ndarray:
         """Forward pass that keeps what ``backward`` needs; returns the output (a copy)."""
         x = self._prepare_x(x)
         if len(x) == 0:
@@ -418,7 +433,9 @@ class TrainingLoop:
             return value
         return _losses.LossValue(self._net.loss(y, sw, loss.spec()))
 
-    def loss(self, out, y, sample_weight=None):
+    def loss(
+        self, out: np.ndarray, y: npt.ArrayLike, sample_weight: Optional[npt.ArrayLike] = None
+    ) -> tuple[float, np.ndarray]:
         """``(loss, dout)`` of the compiled loss on the latest forward. ``dout`` is the gradient
         with respect to the output layer's logits when the output activation is fused with the
         loss (sigmoid + binary CE, softmax + CE), otherwise with respect to ``out``."""
@@ -427,7 +444,7 @@ class TrainingLoop:
         value = self._loss_value(self.loss_fn, out, y, sample_weight)
         return value, self._net.output_grad().copy()
 
-    def backward(self, dout):
+    def backward(self, dout: npt.ArrayLike) -> None:
         """Gradients of all variables from ``dout`` (as returned by ``loss``); read them with
         ``model.gradients`` or ``variable.grad``."""
         if self.loss_fn is None:
@@ -447,7 +464,7 @@ class TrainingLoop:
             g[...] = dout
         self._net.backward(loss.spec())
 
-    def update_weights(self):
+    def update_weights(self) -> None:
         """One optimizer step over the whole parameter arena with the current gradients."""
         self._require_compiled("update_weights")
         self.optimizer._step(self)

@@ -10,9 +10,13 @@ and saving; running data through the Net (fit, evaluate, predict, the explicit l
 
 from __future__ import annotations
 
+import os
 import weakref
+from collections.abc import Iterable
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _core
 from .. import layers as _layers
@@ -39,7 +43,13 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
     bit-identical weights after fit, whatever the thread count. ``seed=None`` draws one.
     """
 
-    def __init__(self, layers=None, device="auto", seed=None, name=None):
+    def __init__(
+        self,
+        layers: Optional[Iterable[_layers.Layer]] = None,
+        device: str = "auto",
+        seed: Optional[int] = None,
+        name: Optional[str] = None,
+    ) -> None:
         self.name = "sequential" if name is None else str(name)
         self.device = self._check_device(device)
         if seed is None:
@@ -90,7 +100,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             return CudaNet(specs, input_dropout, self.seed)
         return _core.Net(specs, input_dropout, self.seed, _core.Device.cpu)
 
-    def to(self, device):
+    def to(self, device: str) -> Sequential:
         """Moves the model to 'cpu' or 'cuda' ('auto': CUDA when available) with its weights,
         optimizer state and counters, so training continues where it was. The model's
         Variables stay the same objects (they now look at the new net). Returns the model."""
@@ -121,7 +131,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self.device = device
         return self
 
-    def add(self, layer):
+    def add(self, layer: _layers.Layer) -> None:
         if not isinstance(layer, _layers.Layer):
             raise TypeError(
                 f"layers: expected fusednet.layers instances, got {type(layer).__name__}"
@@ -134,7 +144,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self.layers.append(layer)
         self._specs = None
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: Union[int, tuple[Optional[int], ...], None] = None) -> None:
         """Creates the Net and initialises the weights (seeded). Called by fit/predict when the
         first layer has no ``input_shape``."""
         if self._net is not None:
@@ -187,36 +197,36 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 self.build()
 
     @property
-    def built(self):
+    def built(self) -> bool:
         return self._net is not None
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[None, Optional[int]]:
         w = self._net.input_width if self._net is not None else _specs.input_width(self.layers)
         return (None, w)
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> Optional[tuple[None, int]]:
         units = _specs.output_units(self.layers)
         return (None, units) if units is not None else None
 
     # ---- weights ---------------------------------------------------------------------------
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> list[Variable]:
         self._require_built()
         return list(self._vars)
 
     @property
-    def weights(self):
+    def weights(self) -> list[Variable]:
         return self.trainable_variables
 
     trainable_weights = weights
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         self._require_built()
         return [v._view.copy() for v in self._vars]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Iterable[npt.ArrayLike]) -> None:
         self._require_built()
         weights = list(weights)
         if len(weights) != len(self._vars):
@@ -236,17 +246,22 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             v._view[...] = a
 
     @property
-    def gradients(self):
+    def gradients(self) -> list[np.ndarray]:
         """Copies of the gradients from the last backward / training step, in variable order."""
         self._require_built()
         return [v._grad_view.copy() for v in self._vars]
 
-    def count_params(self):
+    def count_params(self) -> int:
         self._require_built()
         return int(self._net.num_params)
 
     # ---- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(
+        self,
+        optimizer: Union[str, _optimizers.Optimizer] = "adam",
+        loss: Union[str, _losses.Loss, None] = None,
+        metrics: Optional[list[str]] = None,
+    ) -> None:
         """Sets the optimizer (name or object; default "adam" -- Keras's "rmsprop" is not
         provided), the loss (name or object) and metrics ("accuracy", "mae", "mse", ...).
         Combinations that cannot train (categorical CE on one unit, a probability loss on a
@@ -290,7 +305,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             )
 
     # ---- description -----------------------------------------------------------------------
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = print) -> Optional[str]:
         """Keras's table of layers, output shapes and parameter counts. Does not build the
         model; without a known input width (as Keras) shapes show '?' and counts '0 (unbuilt)'."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
@@ -328,7 +343,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             return text
         print_fn(text)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "seed": self.seed,
@@ -336,7 +351,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             "layers": [_layers.serialize(layer) for layer in self.layers],
         }
 
-    def save(self, filepath):
+    def save(self, filepath: Union[str, os.PathLike[str]]) -> None:
         """One file with architecture, weights, optimizer config + state, written atomically.
         After ``fusednet.distributed.init()`` only rank 0 writes (every rank holds the same
         model)."""
