@@ -109,13 +109,13 @@ mut(
     "Adam without the first moment's bias correction",
 )
 mut(
-    "adam-bias-correction-2",
+    "adam-vector-bias-correction-2",
     "kernels",
-    OPTIM,
-    "c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));",
-    "c.inv_sqrt_bc2 = static_cast<float>(1.0 / bc2);",
+    OPTIM_VEC,
+    "const typename V::reg denom = V::fmadd(V::sqrt(v), k.inv_sqrt_bc2, k.eps);",
+    "const typename V::reg denom = V::add(V::sqrt(v), k.eps);",
     T_OPTIM,
-    "the second moment's correction without its square root",
+    "the vector Adam without the second moment's bias correction",
 )
 mut(
     "adamw-decay-factor",
@@ -154,13 +154,13 @@ mut(
     "the vector tail does not save the first moment (state not saved)",
 )
 mut(
-    "sgd-decay-sign",
+    "sgd-vector-decay-sign",
     "kernels",
-    OPTIM,
-    "if (use_decay) g = g + c.weight_decay * p;",
-    "if (use_decay) g = g - c.weight_decay * p;",
+    OPTIM_VEC,
+    "if (UseDecay) g = V::fmadd(k.wd, p, g);",
+    "if (UseDecay) g = V::fnmadd(k.wd, p, g);",
     T_OPTIM,
-    "L2 decay pushes the weights outwards",
+    "the vector SGD's L2 decay pushes the weights outwards",
 )
 # ---- kernels: activations, losses, gemm ----------------------------------------------------------
 mut(
@@ -372,13 +372,13 @@ mut(
     "every batch of an epoch gets the epoch's first scheduled rate",
 )
 mut(
-    "adam-step-base",
+    "dropout-backward-site",
     "net",
-    SPEC_H,
-    "adam_step(param, grad, state0, state1, n, step + 1, lr, o.beta1, o.beta2, o.eps,",
-    "adam_step(param, grad, state0, state1, n, step + 2, lr, o.beta1, o.beta2, o.eps,",
-    ["tests/test_optimizers_api.py"],
-    "the net's Adam counts steps from 2: bias corrections off by one",
+    NET,
+    "dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);",
+    "dropout(dprev, dprev, rows, P.units, P.dropout_after, i + 1, last_counter_);",
+    ["tests/test_model.py"],
+    "the backward pass draws another layer's dropout mask",
 )
 mut(
     "step-not-counted",

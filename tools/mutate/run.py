@@ -97,6 +97,10 @@ def run(cmd, cwd, env, timeout, log):
             os.killpg(p.pid, signal.SIGKILL)  # the process group this call started
             p.wait()
             return "timeout", time.monotonic() - t0, None
+        except BaseException:  # interrupted: take the build or the tests down too
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
     return ("ok" if rc == 0 else "fail"), time.monotonic() - t0, rc
 
 
@@ -123,6 +127,8 @@ def main():
         return 1 if bad else 0
 
     os.nice(10)
+    # SIGTERM as Ctrl-C: the scratch file is restored on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     scratch = Path(args.scratch)
     src, build = scratch / "src", scratch / "build"
     log = scratch / "log.txt"
