@@ -63,6 +63,15 @@ mut(
     "the last 2048-column block of a wide slab takes the slab's width",
 )
 mut(
+    "bias-grad-accumulates",
+    "kernels",
+    R_IMPL,
+    "for (index_t k = 0; k < w; ++k) db[jb + k] = static_cast<float>(acc[k]);",
+    "for (index_t k = 0; k < w; ++k) db[jb + k] += static_cast<float>(acc[k]);",
+    T_FIT + T_REDUCE,
+    "the bias gradient adds to the previous step's instead of replacing it",
+)
+mut(
     "argmax-nan",
     "kernels",
     R_IMPL,
