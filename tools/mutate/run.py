@@ -160,7 +160,13 @@ def main():
 
     def pytest(tests, timeout):
         cmd = [py, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-        return run(cmd, src, env, timeout, log)
+        start = log.stat().st_size
+        status, secs, rc = run(cmd, src, env, timeout, log)
+        with open(log, "rb") as f:  # the test that caught it: pytest's first FAILED line
+            f.seek(start)
+            failed = [ln for ln in f.read().decode(errors="replace").splitlines()
+                      if ln.startswith("FAILED ")]  # fmt: skip
+        return status, secs, rc, failed[0][7:].split(" - ")[0] if failed else ""
 
     print(f"scratch copy {src}, log {log}", flush=True)
     if run(cmake, src, env, args.build_timeout, log)[0] != "ok" or build_module()[0] != "ok":
@@ -168,7 +174,7 @@ def main():
         return 1
     if not args.no_baseline:
         tests = sorted({t for m in muts for t in m["tests"] if t.startswith("tests/")})
-        status, secs, _ = pytest(tests, args.timeout * 3)
+        status, secs, _, _ = pytest(tests, args.timeout * 3)
         print(f"baseline ({len(tests)} test files): {status} in {secs:.0f} s", flush=True)
         if status != "ok":
             print("the unmutated tree fails its tests: see the log")
@@ -183,6 +189,7 @@ def main():
             path = src / m["file"]
             original = path.read_text()
             t0 = time.monotonic()
+            detail = ""
             try:
                 if original.count(m["old"]) != 1:
                     outcome = "stale"
@@ -193,7 +200,7 @@ def main():
                     if b[0] != "ok":
                         outcome = "no-build"
                     else:
-                        status, _, rc = pytest(m["tests"], args.timeout)
+                        status, _, rc, by = pytest(m["tests"], args.timeout)
                         if status == "timeout":
                             outcome = "caught (timeout)"
                         elif status == "ok":
@@ -202,12 +209,13 @@ def main():
                             outcome = f"error (pytest {rc})"
                         else:
                             outcome = "caught" if rc == 1 else f"caught (exit {rc})"
+                            detail = by
             finally:
                 path.write_text(original)
             secs = time.monotonic() - t0
             results.append((m, outcome, secs))
-            print(f"[{n}/{len(muts)}] {m['id']:28} {m['area']:8} {outcome:18} {secs:5.0f} s",
-                  flush=True)  # fmt: skip
+            print(f"[{n}/{len(muts)}] {m['id']:28} {m['area']:8} {outcome:18} {secs:5.0f} s "
+                  f"{detail}", flush=True)  # fmt: skip
     finally:
         # The copy is the tree again (restored files are rebuilt by the next run), and the tree
         # was never touched.
