@@ -114,9 +114,17 @@ def main():
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", "2")))
     ap.add_argument("--scratch", default=str(ROOT / "build" / "mutate"))
     ap.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
+    ap.add_argument(
+        "--prebuilt",
+        metavar="SO",
+        help="the Python mutations only, on this unmutated _core (e.g. build/dev's): no builds, "
+        "so it can run beside a C++ run (give it another --scratch)",
+    )
     args = ap.parse_args()
 
     muts = [m for m in M if not args.k or any(k in m["id"] or k == m["area"] for k in args.k)]
+    if args.prebuilt:
+        muts = [m for m in muts if m["file"].endswith(".py")]
     if args.list:
         for m in muts:
             print(f"{m['id']:28} {m['area']:8} {m['file']}: {m['why']}")
@@ -149,9 +157,11 @@ def main():
     ninja = ["ninja", "-C", str(build), "-j", str(args.jobs), "_core"]
 
     def build_module():
-        status, secs, _ = run(ninja, src, env, args.build_timeout, log)
+        status, secs, _ = (
+            ("ok", 0.0, 0) if args.prebuilt else run(ninja, src, env, args.build_timeout, log)
+        )
         if status == "ok":
-            for so in build.glob("_core*.so"):
+            for so in [Path(args.prebuilt).resolve()] if args.prebuilt else build.glob("_core*.so"):
                 link = src / "python" / "fusednet" / so.name
                 if link.is_symlink() or link.exists():
                     link.unlink()
@@ -169,7 +179,8 @@ def main():
         return status, secs, rc, failed[0][7:].split(" - ")[0] if failed else ""
 
     print(f"scratch copy {src}, log {log}", flush=True)
-    if run(cmake, src, env, args.build_timeout, log)[0] != "ok" or build_module()[0] != "ok":
+    configured = args.prebuilt or run(cmake, src, env, args.build_timeout, log)[0] == "ok"
+    if not configured or build_module()[0] != "ok":
         print("the unmutated tree does not build: see the log")
         return 1
     if not args.no_baseline:
