@@ -181,3 +181,19 @@ def test_argmax_accuracy_gives_ties_to_the_first_maximum(loss, act):
         # tied targets too: the first maximum of the targets is the class (column 1 here)
         soft = np.tile(np.array([0.0, 0.5, 0.0, 0.5], np.float32), (6, 1))
         assert m.evaluate(x, soft, verbose=0)[1] == 1.0
+
+
+@pytest.mark.parametrize("units", [1, 3])
+def test_accuracy_of_an_mse_model_follows_keras(units, rng):
+    # "accuracy" with mse: binary accuracy (outputs > 0.5 against 0/1 targets) for one unit,
+    # categorical (argmax against argmax) for several, as Keras resolves it.
+    m = fnet.Sequential([L.Dense(units, input_shape=(4,))], seed=5, device="cpu")
+    m.compile(loss="mse", metrics=["accuracy"])
+    x = rng.standard_normal((40, 4)).astype(np.float32)
+    y = (rng.random((40, units)) < 0.5).astype(np.float32)
+    if units > 1:
+        y = np.eye(units, dtype=np.float32)[rng.integers(0, units, 40)]
+    p = m.predict(x)
+    want = ((p > 0.5) == y).mean() if units == 1 else (p.argmax(1) == y.argmax(1)).mean()
+    assert 0 < want < 1  # right and wrong predictions both present
+    assert m.evaluate(x, y, verbose=0)[1] == pytest.approx(want)

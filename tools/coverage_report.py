@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 
@@ -45,7 +46,7 @@ def python_lines(path, stage):
         data = json.load(f)
     out = {}
     for name, fe in data["files"].items():
-        rel = name.split(stage.rstrip("/") + "/", 1)[-1] if stage else name
+        rel = os.path.relpath(os.path.abspath(name), stage) if stage else name
         lines = dict.fromkeys(fe["missing_lines"], False)
         lines.update(dict.fromkeys(fe["executed_lines"], True))
         out[rel] = lines

@@ -377,7 +377,7 @@ mut(
     NET,
     "apply_update(train->lrs ? train->lrs[b] : train->lr);",
     "apply_update(train->lrs ? train->lrs[0] : train->lr);",
-    ["tests/test_schedules.py"],
+    ["tests/test_schedules.py", "tests/test_model.py"],
     "every batch of an epoch gets the epoch's first scheduled rate",
 )
 mut(
@@ -459,7 +459,7 @@ mut(
     "python/fusednet/optimizers.py",
     "steps = np.arange(start, start + count, dtype=np.float64)",
     "steps = np.arange(start + 1, start + count + 1, dtype=np.float64)",
-    ["tests/test_schedules.py"],
+    ["tests/test_schedules.py", "tests/test_model.py"],
     "the scheduled rates start one step late",
 )
 mut(
@@ -486,7 +486,7 @@ mut(
     "python/fusednet/metrics.py",
     "return BINARY_ACCURACY if units == 1 else CATEGORICAL_ACCURACY",
     "return CATEGORICAL_ACCURACY",
-    ["tests/test_model.py", "tests/test_losses_api.py"],
+    ["tests/test_model.py", "tests/test_losses_api.py", "tests/test_fit_invariants.py"],
     "accuracy on a 1-unit mse model as an argmax (always 1)",
 )
 mut(
