@@ -13,7 +13,8 @@ py=${PYTHON:-python3}
 gen=()
 if command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ]; then gen=(-G Ninja); fi
 cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DFUSEDNET_CUDA=OFF \
-  -DFUSEDNET_COVERAGE=ON -DPython_EXECUTABLE="$(command -v "$py")" \
+  -DFUSEDNET_COVERAGE=ON -DCMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF \
+  -DPython_EXECUTABLE="$(command -v "$py")" \
   -Dpybind11_DIR="$("$py" -m pybind11 --cmakedir)" >/dev/null
 cmake --build "$build" --target _core -j "${JOBS:-2}"
 

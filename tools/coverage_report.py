@@ -12,15 +12,21 @@ import os
 import sys
 from collections import defaultdict
 
-# area: (language, path prefixes, excluded prefixes, floor in % of lines)
+# area: (language, path prefixes, excluded prefixes, floor in % of lines). Floors: the figures of
+# 2026-12-05 (CPU build, the whole suite), rounded down. What stays uncovered then:
+# - net: the device-backend paths (data uploads, staging, host copies of the arena), compiled in
+#   but only run on a device backend; the mock module run (tools/netcuda_mock) covers them.
+# - runtime: the ISA detection of CPUs without AVX-512, thread-creation failure, a worker's
+#   exception, the pool's reset in a forked child.
+# - python-bench: the benchmark cases and CLI, run by `python -m fusednet.bench`, not the suite.
 AREAS = {
-    "kernels-cpu": ("C++", ("csrc/kernels/",), ("csrc/kernels/cuda",), 0.0),
-    "net": ("C++", ("csrc/net/",), ("csrc/net/backend_cuda.cpp",), 0.0),
-    "runtime": ("C++", ("csrc/runtime/", "csrc/common.h"), ("csrc/runtime/cuda_",), 0.0),
-    "bind": ("C++", ("csrc/bind/",), (), 0.0),
+    "kernels-cpu": ("C++", ("csrc/kernels/",), ("csrc/kernels/cuda",), 99.0),
+    "net": ("C++", ("csrc/net/",), ("csrc/net/backend_cuda.cpp",), 84.0),
+    "runtime": ("C++", ("csrc/runtime/", "csrc/common.h"), ("csrc/runtime/cuda_",), 86.0),
+    "bind": ("C++", ("csrc/bind/",), (), 95.0),
     # CUDA-only modules: what they do is tested where a device (or the mock module) exists.
-    "python": ("Python", ("fusednet/",), ("fusednet/_cuda_net.py", "fusednet/bench/"), 0.0),
-    "python-bench": ("Python", ("fusednet/bench/",), (), 0.0),
+    "python": ("Python", ("fusednet/",), ("fusednet/_cuda_net.py", "fusednet/bench/"), 95.0),
+    "python-bench": ("Python", ("fusednet/bench/",), (), 46.0),
 }
 
 

@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", "2")))
     ap.add_argument("--scratch", default=str(ROOT / "build" / "mutate"))
     ap.add_argument("--no-baseline", action="store_true", help="skip the unmutated run")
+    ap.add_argument("--shard", help="K/N: this run's share of the files (another --scratch each)")
     ap.add_argument(
         "--prebuilt",
         metavar="SO",
@@ -125,6 +126,18 @@ def main():
     muts = [m for m in M if not args.k or any(k in m["id"] or k == m["area"] for k in args.k)]
     if args.prebuilt:
         muts = [m for m in muts if m["file"].endswith(".py")]
+    if args.shard:  # K/N: files dealt out (largest groups first) so N runs share the work
+        k, n = (int(v) for v in args.shard.split("/"))
+        groups = defaultdict(list)
+        for m in muts:
+            groups[m["file"]].append(m)
+        load, mine = [0] * n, set()
+        for f in sorted(groups, key=lambda f: (-len(groups[f]), f)):
+            s = load.index(min(load))
+            load[s] += len(groups[f]) + 1  # + 1: the rebuild that restores the file
+            if s == k:
+                mine.add(f)
+        muts = [m for m in muts if m["file"] in mine]
     if args.list:
         for m in muts:
             print(f"{m['id']:28} {m['area']:8} {m['file']}: {m['why']}")
@@ -150,6 +163,8 @@ def main():
     cmake = [
         "cmake", "-S", str(src), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
         "-DFUSEDNET_CUDA=OFF", f"-DPython_EXECUTABLE={py}",
+        # No link-time optimisation (pybind11's default): a relink would recompile everything.
+        "-DCMAKE_INTERPROCEDURAL_OPTIMIZATION=OFF",
         "-Dpybind11_DIR=" + subprocess.run(
             [py, "-m", "pybind11", "--cmakedir"], capture_output=True, text=True, check=True
         ).stdout.strip(),
