@@ -10,6 +10,10 @@ list). Runs on demand, not in CI; it is CPU heavy, run it niced:
     python3 tools/mutate/run.py -k shuffle      # those whose id or area contains "shuffle"
     python3 tools/mutate/run.py --check         # only check that every snippet is there, once
     python3 tools/mutate/run.py --list
+    # side by side: the C++ list in two copies, the Python mutations on build/dev's module
+    python3 tools/mutate/run.py -k kernels -k net -k bind --shard 0/2 &
+    python3 tools/mutate/run.py -k kernels -k net -k bind --shard 1/2 --scratch build/mutate-b &
+    python3 tools/mutate/run.py --prebuilt build/dev/_core*.so --scratch build/mutate-py
 
 Exit status: 0 when every selected mutation was caught, 1 otherwise.
 """
