@@ -148,12 +148,14 @@ def test_binary_accuracy_counts_the_threshold_as_class_0(out_act, loss_fn):
     assert (m.predict(x) == 0.5).all()
     _, acc = m.evaluate(x, y, verbose=0)
     assert acc == pytest.approx(((m.predict(x) > 0.5) == y).mean()) and acc == 0.5
-    # just above the threshold: class 1 (the next float above 0.5 as the linear output)
-    if out_act == "linear":
-        m.set_weights([np.zeros((2, 1), np.float32), np.full(1, np.nextafter(np.float32(0.5), 1))])
-        assert m.evaluate(x, y, verbose=0)[1] == 0.5
-        assert m.evaluate(x, 1 - y, verbose=0)[1] == 0.5
-        assert m.evaluate(x, np.ones_like(y), verbose=0)[1] == 1.0
+    # Just above the threshold: class 1 (the next float above 0.5 as the linear output; a logit
+    # of 0.25, so an output of 0.56, before the sigmoid).
+    above = np.float32(0.25) if out_act == "sigmoid" else np.nextafter(np.float32(0.5), 1)
+    m.set_weights([np.zeros((2, 1), np.float32), np.full(1, above, np.float32)])
+    assert (m.predict(x) > 0.5).all()
+    assert m.evaluate(x, y, verbose=0)[1] == 0.5
+    assert m.evaluate(x, np.ones_like(y), verbose=0)[1] == 1.0
+    assert m.evaluate(x, np.zeros_like(y), verbose=0)[1] == 0.0
 
 
 @pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
@@ -197,3 +199,18 @@ def test_accuracy_of_an_mse_model_follows_keras(units, rng):
     want = ((p > 0.5) == y).mean() if units == 1 else (p.argmax(1) == y.argmax(1)).mean()
     assert 0 < want < 1  # right and wrong predictions both present
     assert m.evaluate(x, y, verbose=0)[1] == pytest.approx(want)
+
+
+def test_elementwise_metrics_average_every_element(rng):
+    # Binary accuracy, MAE and MSE of a 3-unit output: means over every element (Keras), against
+    # NumPy on the predictions.
+    m = fnet.Sequential([L.Dense(3, input_shape=(4,))], seed=6, device="cpu")
+    m.compile(loss="mse", metrics=["binary_accuracy", "mae", "mse"])
+    x = rng.standard_normal((30, 4)).astype(np.float32)
+    y = (rng.random((30, 3)) < 0.5).astype(np.float32)
+    p = m.predict(x).astype(np.float64)
+    loss, acc, mae, mse = m.evaluate(x, y, batch_size=7, verbose=0)
+    assert acc == pytest.approx(((p > 0.5) == y).mean())
+    assert mae == pytest.approx(np.abs(p - y).mean(), rel=1e-6)
+    assert mse == pytest.approx(((p - y) ** 2).mean(), rel=1e-6)
+    assert loss == pytest.approx(mse, rel=1e-6)
