@@ -113,7 +113,7 @@ def main():
     ap.add_argument("-k", action="append", default=[], help="select by substring of id or area")
     ap.add_argument("--list", action="store_true", help="list the mutations and exit")
     ap.add_argument("--check", action="store_true", help="check the snippets and exit")
-    ap.add_argument("--timeout", type=float, default=600, help="seconds per mutation's tests")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds per mutation's tests")
     ap.add_argument("--build-timeout", type=float, default=1800, help="seconds per rebuild")
     ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS", "2")))
     ap.add_argument("--scratch", default=str(ROOT / "build" / "mutate"))
