@@ -432,6 +432,13 @@ def test_regression_metrics_and_binary_accuracy(rng):
         pb = b.predict(x)
         thr = 0.5  # Keras thresholds the model output at 0.5, whatever the output activation
         assert acc == pytest.approx(((pb > thr) == yb).mean())
+        assert 0 < (pb > thr).mean() < 1  # outputs on both sides: the comparison is tested
+        # Exactly on the threshold (zero kernel; bias 0 before a sigmoid, 0.5 as a linear
+        # output): class 0, so the accuracy is the share of 0 targets.
+        bias = np.full(1, 0.0 if out_act == "sigmoid" else thr, np.float32)
+        b.set_weights([np.zeros((3, 1), np.float32), bias])
+        assert (b.predict(x) == thr).all()
+        assert b.evaluate(x, yb, verbose=0)[1] == pytest.approx((yb == 0).mean())
     c = fnet.Sequential([L.Dense(4, input_shape=(3,))], seed=2, device="cpu")
     c.compile(loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 50)]

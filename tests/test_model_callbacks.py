@@ -134,20 +134,33 @@ def test_early_stopping_restores_best_weights():
 
 def test_model_checkpoint_saves_loadable_model(tmp_path):
     x, y = _data()
-    m = _model()
+    m = _model(lr=0.3)  # large steps: val_loss gets worse after its best epoch
     path = tmp_path / "best.fnet"
+    snaps = {}
+
+    class Snap(C.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snaps[epoch] = (logs["val_loss"], self.model.get_weights())
+
     m.fit(
         x,
         y,
-        batch_size=32,
-        epochs=3,
+        batch_size=8,
+        epochs=12,
         validation_split=0.25,
         verbose=0,
-        callbacks=[C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True)],
+        callbacks=[
+            Snap(),
+            C.ModelCheckpoint(str(path), monitor="val_loss", save_best_only=True),
+        ],
     )
     assert path.exists()
     m2 = fnet.load_model(path, device="cpu")
     assert m2.predict(x).shape == (96, 3)
+    # The file holds the best epoch's weights, and the best epoch is not the last one.
+    best = min(snaps, key=lambda e: snaps[e][0])
+    assert best < max(snaps)
+    assert all(np.array_equal(p, q) for p, q in zip(m2.get_weights(), snaps[best][1]))
 
 
 @pytest.mark.parametrize("verbose", [1, 2])
@@ -158,6 +171,12 @@ def test_progress_output(verbose, capsys):
     out = capsys.readouterr()
     text = out.out + out.err
     assert "loss" in text
+    # One report per epoch, with the epoch's own figures in Keras's 4-decimal format.
+    h = m.history.history
+    for e in range(2):
+        assert f"Epoch {e + 1}/2" in text
+        assert f"loss: {h['loss'][e]:.4f}" in text
+        assert f"accuracy: {h['accuracy'][e]:.4f}" in text
 
 
 def test_progress_bar_hook_is_throttled_and_ends_at_the_last_batch():

@@ -131,6 +131,21 @@ def test_zero_size():
     p = np.zeros((0, 3), np.float32)
     ops.adam_(p, p.copy(), np.zeros_like(p), np.zeros_like(p), step=1)
     ops.sgd_(p, p.copy(), np.zeros_like(p), lr=0.1, momentum=0.9)
+    # Empty views at the start of live buffers: returned as they are, nothing around them written
+    # (every variant: momentum, nesterov, decay, AdamW), and the arguments are still checked.
+    bufs = [np.full(8, 7.0, np.float32) for _ in range(4)]
+    p, g, a, b = (buf[:0].reshape(0, 3) for buf in bufs)
+    assert ops.sgd_(p, g, a, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1) is p
+    assert ops.sgd_(p, g, lr=0.1) is p
+    assert ops.adam_(p, g, a, b, step=3, weight_decay=0.1) is p
+    assert ops.adam_(p, g, a, b, step=3, weight_decay=0.1, decoupled=True) is p
+    assert all((buf == 7.0).all() for buf in bufs)
+    with pytest.raises(ValueError, match="step"):
+        ops.adam_(p, g, a, b, step=0)
+    with pytest.raises(ValueError, match="velocity"):
+        ops.sgd_(p, g, lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="m"):
+        ops.adam_(p, g, np.zeros((0, 4), np.float32), b, step=1)
 
 
 @pytest.mark.parametrize("which", ["sgd", "adam", "adamw"])

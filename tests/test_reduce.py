@@ -88,6 +88,22 @@ def test_bias_grad_bit_identical_for_any_thread_count(shape, rng, threads):
     check_bias_grad(dy, runs[0])
 
 
+@pytest.mark.parametrize("cols", [33, 34, 35, 36, 49, 50, 51, 52, 65, 66, 67, 68])
+def test_bias_grad_narrow_last_slab_at_every_thread_count(cols, rng, threads):
+    # A threaded column split in 16-column slabs leaves a last slab of 1-4 columns here, which
+    # takes the narrow kernel at an offset; every thread count gives the reference's bits.
+    dy = rng.standard_normal((1500, cols)).astype(np.float32)
+    dy[:, -4:] += np.arange(1, 5, dtype=np.float32)  # the narrow columns differ from the others
+    runs = []
+    for n in (1, 2, 3, 4):
+        threads(n)
+        db = ops.bias_grad(dy)
+        check_bias_grad(dy, db)
+        runs.append(db)
+    for db in runs[1:]:
+        assert np.array_equal(db, runs[0])
+
+
 def test_bias_grad_nan_and_inf():
     dy = np.array([[1, np.nan, np.inf, np.inf], [2, 3, 4, -np.inf]], np.float32)
     db = ops.bias_grad(dy)
