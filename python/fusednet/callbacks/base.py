@@ -120,7 +120,7 @@ class Callback:
         )
 
 
-def _overrides(cb, hook: str) -> bool:
+def _overrides(cb: Callback, hook: str) -> bool:
     """True when `cb.hook` is not Callback's no-op: a subclass method or an instance attribute
     (LambdaCallback stores the user's functions on the instance)."""
     method = getattr(cb, hook)
