@@ -134,4 +134,5 @@ def test_api_script_runs(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "weights equal True" in out.stdout, out.stdout
+    assert "epochs [0, 1, 2, 3] seen [0, 1, 2, 3]" in out.stdout, out.stdout
     assert "rank 0/1 main True sum 1" in out.stdout, out.stdout

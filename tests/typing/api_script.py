@@ -4,6 +4,7 @@ type-checked by tests/test_typing.py with ``mypy --strict`` and run by it."""
 
 import os
 import tempfile
+from typing import Any, Optional
 
 import numpy as np
 
@@ -18,6 +19,22 @@ onehot: np.ndarray = fnet.utils.to_categorical(labels, num_classes=3)
 fnet.utils.set_random_seed(0)
 act: np.ndarray = fnet.activations.elu(x, alpha=1.0)
 act_name: str = fnet.activations.serialize(fnet.activations.get("gelu"))
+
+
+class SeenEpochs(fnet.callbacks.Callback):
+    """A user's callback: reads fit's params and the model in its hooks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[int] = []
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
+        self.seen.append(epoch)
+        if epoch + 1 >= self.params["epochs"]:
+            self.model.stop_training = True
+
+
+seen = SeenEpochs()
 
 # ---- a classifier: an activation function as a layer's activation, fit's Keras options
 model = fnet.Sequential(
@@ -37,6 +54,7 @@ with tempfile.TemporaryDirectory() as d:
         fnet.callbacks.CSVLogger(os.path.join(d, "log.csv"), append=False),
         fnet.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=1e-4),
         fnet.callbacks.EarlyStopping(monitor="loss", patience=2),
+        seen,
         fnet.callbacks.ModelCheckpoint(
             os.path.join(d, "ckpt-{epoch:02d}.weights.npz"), save_weights_only=True
         ),
@@ -85,7 +103,7 @@ summed: np.ndarray = fnet.distributed.allreduce_(np.ones(4, np.float32))
 strategy = fnet.distributed.DataParallel(overlap=False)
 
 print(
-    f"api: epochs {epochs_run}, {len(checkpoints)} files, batch {sorted(logs)}, "
+    f"api: epochs {epochs_run} seen {seen.seen}, {len(checkpoints)} files, batch {sorted(logs)}, "
     f"test {sorted(test_loss)}, out {out.shape}, weights equal {same}, {n_params} params, "
     f"huber {value:.3f}, mse {loss_fn.name}, reg {reg_loss:.3f}, act {act.shape} {act_name}, "
     f"rank {rank}/{size} main {main} sum {summed[0]:.0f} {strategy}"
