@@ -106,6 +106,7 @@ j: bytes = m.to_json()  # E
 fnet.layers.Dense(4, activation=3)  # E
 m.save_weights(3)  # E
 a: str = fnet.activations.relu(np.zeros(3))  # E
+fnet.schedules.CosineDecay(0.1, decay_steps=10, warmup_target="1")  # E
 """
 
 

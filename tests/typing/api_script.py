@@ -92,7 +92,8 @@ huber = fnet.losses.Huber(delta=2.0)
 value: float = huber(rng.standard_normal((8, 1)), rng.standard_normal((8, 1)))
 loss_fn: fnet.losses.Loss = fnet.losses.get("mse")
 reg = fnet.Sequential([fnet.layers.Dense(1, input_shape=(16,))], seed=1)
-reg.compile(optimizer=fnet.optimizers.SGD(learning_rate=1e-2), loss=huber)
+schedule = fnet.schedules.ExponentialDecay(1e-2, decay_steps=100, decay_rate=0.9)
+reg.compile(optimizer=fnet.optimizers.SGD(learning_rate=schedule), loss=huber)
 reg_loss = reg.evaluate(x, x[:, :1], verbose=0)
 
 # ---- distributed: a world of one without MPI
