@@ -10,6 +10,8 @@ keeps PyTorch's 0.01); ``softmax`` / ``log_softmax`` work on the last axis only.
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -41,9 +43,12 @@ __all__ = [
 ]
 
 
-def _named(name):
-    def mark(fn):
-        fn._fnet_activation = name
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _named(name: str) -> Callable[[_F], _F]:
+    def mark(fn: _F) -> _F:
+        fn._fnet_activation = name  # type: ignore[attr-defined]
         return fn
 
     return mark
@@ -147,7 +152,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     return ops.log_softmax(x)
 
 
-def _last_axis(x, axis):
+def _last_axis(x: ArrayLike, axis: int) -> None:
     if axis not in (-1, np.ndim(x) - 1):
         raise ValueError(f"axis: only the last axis (-1) is supported, got {axis!r}")
 
@@ -159,7 +164,7 @@ _BY_NAME = {
 }
 
 
-def get(identifier):
+def get(identifier: Any) -> Callable[..., np.ndarray]:
     """The function for a Keras activation name (or the function itself; None -> linear)."""
     if identifier is None:
         return linear
@@ -173,7 +178,7 @@ def get(identifier):
     )
 
 
-def serialize(fn) -> str:
+def serialize(fn: Callable[..., Any]) -> str:
     """The Keras name of an activation function (``get``'s inverse)."""
     name = getattr(fn, "_fnet_activation", None)
     if name is None:

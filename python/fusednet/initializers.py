@@ -7,6 +7,7 @@ layer order, so the same seed gives the same weights on every machine.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -35,16 +36,16 @@ class Initializer:
 
     name = "initializer"
 
-    def __call__(self, shape, rng):
+    def __call__(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         return np.asarray(self.sample(tuple(int(s) for s in shape), rng), dtype=np.float32)
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         raise NotImplementedError
 
     def get_config(self) -> dict:
         return {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -53,7 +54,7 @@ class GlorotUniform(Initializer):
 
     name = "glorot_uniform"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         fan_in, fan_out = _fans(shape)
         limit = math.sqrt(6.0 / (fan_in + fan_out))
         return rng.uniform(-limit, limit, size=shape)
@@ -64,7 +65,7 @@ class GlorotNormal(Initializer):
 
     name = "glorot_normal"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         fan_in, fan_out = _fans(shape)
         return _truncated_normal(
             rng, shape, math.sqrt(2.0 / (fan_in + fan_out)) / 0.87962566103423978
@@ -76,7 +77,7 @@ class HeUniform(Initializer):
 
     name = "he_uniform"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         fan_in, _ = _fans(shape)
         limit = math.sqrt(6.0 / fan_in)
         return rng.uniform(-limit, limit, size=shape)
@@ -87,7 +88,7 @@ class HeNormal(Initializer):
 
     name = "he_normal"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         fan_in, _ = _fans(shape)
         return _truncated_normal(rng, shape, math.sqrt(2.0 / fan_in) / 0.87962566103423978)
 
@@ -95,14 +96,14 @@ class HeNormal(Initializer):
 class Zeros(Initializer):
     name = "zeros"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         return np.zeros(shape)
 
 
 class Ones(Initializer):
     name = "ones"
 
-    def sample(self, shape, rng):
+    def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
         return np.ones(shape)
 
 
@@ -127,6 +128,6 @@ _REGISTRY: Registry[Initializer] = Registry(
 get = _REGISTRY.get  # an Initializer from "glorot_uniform", ..., a class name, or an Initializer
 
 
-def serialize(init: Initializer):
+def serialize(init: Initializer) -> str:
     """The initializer's name: what ``get`` takes back."""
     return init.name

@@ -15,7 +15,7 @@ import io as _io
 import json
 import os
 import tempfile
-from typing import Optional, Union
+from typing import IO, Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def _payload(model):
+def _payload(model: Sequential) -> dict[str, np.ndarray]:
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -67,7 +67,7 @@ def _payload(model):
     return arrays
 
 
-def _write(model, f):
+def _write(model: Sequential, f: Any) -> None:
     np.savez(f, **_payload(model))
 
 
@@ -81,7 +81,9 @@ def save_model(model: Sequential, filepath: Union[str, os.PathLike[str]]) -> Non
     _write_atomically(filepath, lambda f: _write(model, f))
 
 
-def _write_atomically(filepath, write) -> None:
+def _write_atomically(
+    filepath: Union[str, os.PathLike[str]], write: Callable[[IO[bytes]], Any]
+) -> None:
     """write(f) into a temporary file beside `filepath`, fsynced, then renamed over it."""
     filepath = os.fspath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
@@ -98,7 +100,7 @@ def _write_atomically(filepath, write) -> None:
         raise
 
 
-def _read(f, device):
+def _read(f: Any, device: Optional[str]) -> Sequential:
     try:
         with np.load(f, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
@@ -171,7 +173,7 @@ def load_model(
 WEIGHTS_FORMAT = "fusednet.weights"
 
 
-def _weights_payload(model):
+def _weights_payload(model: Sequential) -> dict[str, np.ndarray]:
     weights = model.get_weights()
     names = [getattr(v, "name", "") for v in model.weights]
     if len(names) != len(weights):
@@ -202,7 +204,7 @@ def _weights_payload(model):
     return arrays
 
 
-def save_weights(model, filepath) -> None:
+def save_weights(model: Sequential, filepath: Union[str, os.PathLike[str]]) -> None:
     """Writes ``model``'s weights to one ``.npz`` file (any suffix; Keras's ``.weights.h5``
     name works but the content is this format), atomically.
 
@@ -216,7 +218,9 @@ def save_weights(model, filepath) -> None:
     _write_atomically(filepath, lambda f: np.savez(f, **_weights_payload(model)))
 
 
-def load_weights(model, filepath, skip_mismatch=False) -> None:
+def load_weights(
+    model: Sequential, filepath: Union[str, os.PathLike[str]], skip_mismatch: bool = False
+) -> None:
     """Puts back what ``save_weights`` wrote: the weights (same count and shapes, checked
     before anything is written), and, when the model's optimizer is of the saved class, its
     state and iteration count; the seeded counters too, so training continues as the saved

@@ -9,7 +9,7 @@ linear Dense) and ``Dropout``; ``softmax`` only on the output; an optional leadi
 from __future__ import annotations
 
 import numbers
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
 
 from . import _activations, _core
 from . import initializers as _init
@@ -24,7 +24,9 @@ LAYER_ACTIVATIONS = tuple(_activations.ELEMENTWISE) + ("softmax",)
 SOFTMAX = _core.Activation.softmax  # row-wise: only a Net's output layer
 
 
-def activation_code(name, name_of_arg="activation"):
+def activation_code(
+    name: Union[str, Callable[..., Any], None], name_of_arg: str = "activation"
+) -> tuple[_core.Activation, float, str]:
     """(code, param, canonical name) of a layer activation: an elementwise name or 'softmax', or
     a function of ``fusednet.activations`` (Keras's ``activation=keras.activations.elu``).
     ``"leaky_relu"`` has Keras's negative_slope 0.2 here (``fusednet.ops`` keeps 0.01)."""
@@ -49,7 +51,7 @@ def activation_code(name, name_of_arg="activation"):
     return act, param, key
 
 
-def _check_shape(input_shape):
+def _check_shape(input_shape: _Shape) -> Optional[tuple[int]]:
     if input_shape is None:
         return None
     if isinstance(input_shape, numbers.Integral) and not isinstance(input_shape, bool):
@@ -91,7 +93,7 @@ class Layer:
     def from_config(cls, config: dict) -> Layer:
         return cls(**config)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
 
 
@@ -101,7 +103,7 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: Optional[str] = None,
+        activation: Union[str, Callable[..., Any], None] = None,
         use_bias: bool = True,
         kernel_initializer: Union[str, _init.Initializer] = "glorot_uniform",
         bias_initializer: Union[str, _init.Initializer] = "zeros",

@@ -22,7 +22,7 @@ per batch in Python with NumPy arrays. See ``LossFunctionWrapper`` for how its g
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -64,7 +64,7 @@ EPSILON = 1e-7
 _REDUCTIONS = ("sum_over_batch_size", "auto", "mean", "sum", "none", "mean_with_sample_weight")
 
 
-def _check_reduction(reduction):
+def _check_reduction(reduction: Optional[str]) -> Optional[str]:
     if reduction is not None and reduction not in _REDUCTIONS:
         raise ValueError(
             f"reduction: expected one of {', '.join(repr(r) for r in _REDUCTIONS)} or None, "
@@ -96,10 +96,10 @@ class Loss:
         if name is not None:
             self.name = str(name)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "name": self.name, "reduction": self.reduction}
 
-    def spec(self):
+    def spec(self) -> _core.LossSpec:
         """The loss as the C++ net takes it."""
         if self.reduction == "mean_with_sample_weight":
             raise ValueError(
@@ -110,10 +110,10 @@ class Loss:
         return _core.LossSpec(self.kind, self.from_logits, float(self._param), red)
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> Loss:
         return cls(**config)
 
-    def _native_targets(self, y):
+    def _native_targets(self, y: np.ndarray) -> np.ndarray:
         """The float32 targets (n, units) as the Net's kernel takes them (see the module doc)."""
         return y
 
@@ -132,7 +132,7 @@ class Loss:
         per_sample = self._per_sample(y_true, y_pred)
         return self._reduce(per_sample, sample_weight)
 
-    def _reduce(self, per_sample, sample_weight):
+    def _reduce(self, per_sample: np.ndarray, sample_weight: Optional[npt.ArrayLike]) -> Any:
         w = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -146,14 +146,14 @@ class Loss:
             return LossValue(total / w.sum() if w.sum() != 0 else 0.0)
         return LossValue(total / max(len(per_sample), 1))
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(from_logits={self.from_logits})"
 
 
-def _values(y_true, y_pred):
+def _values(y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
     t = np.asarray(y_true, dtype=np.float64)
     return t.reshape(y_pred.shape)
 
@@ -164,10 +164,10 @@ class _NoLogits(Loss):
     def __init__(self, reduction: str = "sum_over_batch_size", name: Optional[str] = None) -> None:
         super().__init__(False, reduction, name)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
@@ -177,18 +177,18 @@ class MeanSquaredError(_NoLogits):
     kind = MSE
     name = "mean_squared_error"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         return ((_values(y_true, y_pred) - y_pred) ** 2).mean(axis=-1)
 
 
-def _smoothing(label_smoothing):
+def _smoothing(label_smoothing: float) -> float:
     s = float(label_smoothing)
     if not 0.0 <= s <= 1.0:
         raise ValueError(f"label_smoothing: expected a number in [0, 1], got {label_smoothing!r}")
     return s
 
 
-def _last_axis(axis):
+def _last_axis(axis: int) -> int:
     if axis != -1:
         raise ValueError(f"axis: only the last axis (-1) is supported, got {axis!r}")
     return axis
@@ -204,27 +204,27 @@ class BinaryCrossentropy(Loss):
 
     def __init__(
         self,
-        from_logits=False,
-        label_smoothing=0.0,
-        axis=-1,
-        reduction="sum_over_batch_size",
-        name=None,
-    ):
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+    ) -> None:
         super().__init__(from_logits, reduction, name)
         self.label_smoothing = _smoothing(label_smoothing)
         self.axis = _last_axis(axis)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
-    def _smooth(self, t):
+    def _smooth(self, t: np.ndarray) -> np.ndarray:
         s = self.label_smoothing
         return t * (1.0 - s) + 0.5 * s if s else t
 
-    def _native_targets(self, y):
+    def _native_targets(self, y: np.ndarray) -> np.ndarray:
         return self._smooth(y).astype(np.float32) if self.label_smoothing else y
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = self._smooth(_values(y_true, y_pred))
         if self.from_logits:
             z = y_pred
@@ -243,34 +243,34 @@ class CategoricalCrossentropy(Loss):
 
     def __init__(
         self,
-        from_logits=False,
-        label_smoothing=0.0,
-        axis=-1,
-        reduction="sum_over_batch_size",
-        name=None,
-    ):
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+    ) -> None:
         super().__init__(from_logits, reduction, name)
         self.label_smoothing = _smoothing(label_smoothing)
         self.axis = _last_axis(axis)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
-    def _smooth(self, t):
+    def _smooth(self, t: np.ndarray) -> np.ndarray:
         s = self.label_smoothing
         return t * (1.0 - s) + s / t.shape[-1] if s else t
 
-    def _native_targets(self, y):
+    def _native_targets(self, y: np.ndarray) -> np.ndarray:
         return self._smooth(y).astype(np.float32) if self.label_smoothing else y
 
-    def _log_probs(self, y_pred):
+    def _log_probs(self, y_pred: np.ndarray) -> np.ndarray:
         if self.from_logits:
             z = y_pred - y_pred.max(axis=-1, keepdims=True)
             return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)
         return np.log(np.clip(p, EPSILON, 1 - EPSILON))
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         return -(self._smooth(_values(y_true, y_pred)) * self._log_probs(y_pred)).sum(axis=-1)
 
 
@@ -280,13 +280,19 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     kind = SPARSE_CE
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None, axis=-1):
+    def __init__(
+        self,
+        from_logits: bool = False,
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+        axis: int = -1,
+    ) -> None:
         super().__init__(from_logits, 0.0, axis, reduction, name)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "name": self.name, "reduction": self.reduction}
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         labels = np.asarray(y_true).reshape(-1).astype(np.int64)
         lp = self._log_probs(y_pred)
         if labels.size and (labels.min() < 0 or labels.max() >= lp.shape[-1]):
@@ -301,7 +307,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 _K = _core.LossKind
 
 
-def _hinge_labels(t):
+def _hinge_labels(t: np.ndarray) -> np.ndarray:
     """Keras's convert_binary_labels_to_hinge: 0/1 labels to -1/1, others unchanged."""
     return 2.0 * t - 1.0 if np.isin(t, (0.0, 1.0)).all() else t
 
@@ -312,7 +318,7 @@ class MeanAbsoluteError(_NoLogits):
     kind = _K.mean_absolute_error
     name = "mean_absolute_error"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         return np.abs(_values(y_true, y_pred) - y_pred).mean(axis=-1)
 
 
@@ -322,7 +328,7 @@ class MeanAbsolutePercentageError(_NoLogits):
     kind = _K.mean_absolute_percentage_error
     name = "mean_absolute_percentage_error"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _values(y_true, y_pred)
         return 100.0 * (np.abs(t - y_pred) / np.maximum(np.abs(t), EPSILON)).mean(axis=-1)
 
@@ -333,7 +339,7 @@ class MeanSquaredLogarithmicError(_NoLogits):
     kind = _K.mean_squared_logarithmic_error
     name = "mean_squared_logarithmic_error"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _values(y_true, y_pred)
         d = np.log1p(np.maximum(y_pred, EPSILON)) - np.log1p(np.maximum(t, EPSILON))
         return (d * d).mean(axis=-1)
@@ -346,7 +352,9 @@ class Huber(_NoLogits):
     kind = _K.huber
     name = "huber_loss"
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self, delta: float = 1.0, reduction: str = "sum_over_batch_size", name: Optional[str] = None
+    ) -> None:
         super().__init__(reduction, name)
         d = float(delta)
         if not d > 0 or not np.isfinite(d):
@@ -354,10 +362,10 @@ class Huber(_NoLogits):
         self.delta = d
         self._param = d
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "delta": self.delta}
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         e = y_pred - _values(y_true, y_pred)
         a, d = np.abs(e), self.delta
         return np.where(a <= d, 0.5 * e * e, d * a - 0.5 * d * d).mean(axis=-1)
@@ -369,7 +377,7 @@ class LogCosh(_NoLogits):
     kind = _K.log_cosh
     name = "log_cosh"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         e = np.abs(y_pred - _values(y_true, y_pred))
         return (e + np.log1p(np.exp(-2.0 * e)) - np.log(2.0)).mean(axis=-1)
 
@@ -380,10 +388,10 @@ class Hinge(_NoLogits):
     kind = _K.hinge
     name = "hinge"
 
-    def _native_targets(self, y):
+    def _native_targets(self, y: np.ndarray) -> np.ndarray:
         return _hinge_labels(y).astype(np.float32)
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _hinge_labels(_values(y_true, y_pred))
         return np.maximum(1.0 - t * y_pred, 0.0).mean(axis=-1)
 
@@ -394,7 +402,7 @@ class SquaredHinge(Hinge):
     kind = _K.squared_hinge
     name = "squared_hinge"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _hinge_labels(_values(y_true, y_pred))
         return (np.maximum(1.0 - t * y_pred, 0.0) ** 2).mean(axis=-1)
 
@@ -405,7 +413,7 @@ class CategoricalHinge(_NoLogits):
     kind = _K.categorical_hinge
     name = "categorical_hinge"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _values(y_true, y_pred)
         pos = (t * y_pred).sum(axis=-1)
         neg = ((1.0 - t) * y_pred).max(axis=-1)
@@ -418,7 +426,7 @@ class KLDivergence(_NoLogits):
     kind = _K.kl_divergence
     name = "kl_divergence"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = np.clip(_values(y_true, y_pred), EPSILON, 1.0)
         p = np.clip(y_pred, EPSILON, 1.0)
         return (t * np.log(t / p)).sum(axis=-1)
@@ -430,7 +438,7 @@ class Poisson(_NoLogits):
     kind = _K.poisson
     name = "poisson"
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _values(y_true, y_pred)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (y_pred - t * np.log(y_pred + EPSILON)).mean(axis=-1)
@@ -443,17 +451,19 @@ class CosineSimilarity(_NoLogits):
     kind = _K.cosine_similarity
     name = "cosine_similarity"
 
-    def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None):
+    def __init__(
+        self, axis: int = -1, reduction: str = "sum_over_batch_size", name: Optional[str] = None
+    ) -> None:
         super().__init__(reduction, name)
         self.axis = _last_axis(axis)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
-    def _per_sample(self, y_true, y_pred):
+    def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = _values(y_true, y_pred)
 
-        def unit(v):
+        def unit(v: np.ndarray) -> np.ndarray:
             return v / np.sqrt(np.maximum((v * v).sum(axis=-1, keepdims=True), EPSILON**2))
 
         return -(unit(t) * unit(y_pred)).sum(axis=-1)
@@ -478,21 +488,29 @@ class LossFunctionWrapper(Loss):
     TypeError then. Metrics in fit are the Net's, computed from an inference pass of each batch.
     """
 
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        reduction: str = "sum_over_batch_size",
+        name: Optional[str] = None,
+        **kwargs: Any,
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
         super().__init__(False, reduction, name or getattr(fn, "__name__", "loss"))
         self.fn = fn
         self.fn_kwargs = kwargs
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"fn": self.fn, "reduction": self.reduction, "name": self.name, **self.fn_kwargs}
 
-    def spec(self):
+    def spec(self) -> _core.LossSpec:
         # The Net only runs the metrics for this loss (mse is a stand-in it never reports).
         return _core.LossSpec(MSE)
 
-    def _evaluate(self, y_true, y_pred):
+    def _evaluate(
+        self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
+    ) -> tuple[np.ndarray, Optional[np.ndarray]]:
         out = self.fn(y_true, y_pred, **self.fn_kwargs)
         if isinstance(out, tuple):
             if len(out) != 2:
@@ -503,14 +521,21 @@ class LossFunctionWrapper(Loss):
             return np.asarray(out[0], np.float64), np.asarray(out[1], np.float64)
         return np.asarray(out, np.float64), None
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(
+        self,
+        y_true: npt.ArrayLike,
+        y_pred: npt.ArrayLike,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> LossValue:
         rec = _recorded.lookup_output(y_pred)  # a GradientTape's model output: value and grad
         if rec is not None:
             return rec.loss(self, y_true, sample_weight)
         values, _ = self._evaluate(y_true, y_pred)
         return self._reduce_any(values, sample_weight)[0]
 
-    def _reduce_any(self, values, sample_weight):
+    def _reduce_any(
+        self, values: np.ndarray, sample_weight: Optional[npt.ArrayLike]
+    ) -> tuple[Any, np.ndarray]:
         """(reduced value, factor per element of values that its gradient gets)."""
         if values.ndim == 0:
             return LossValue(float(values)), np.ones(())
@@ -527,7 +552,12 @@ class LossFunctionWrapper(Loss):
         denom = denom if denom else 1.0
         return LossValue(total / denom), wv / denom
 
-    def value_and_grad(self, y_true, y_pred, sample_weight=None):
+    def value_and_grad(
+        self,
+        y_true: npt.ArrayLike,
+        y_pred: npt.ArrayLike,
+        sample_weight: Optional[npt.ArrayLike] = None,
+    ) -> tuple[LossValue, np.ndarray]:
         """(reduced loss, float32 gradient w.r.t. y_pred) of one batch, for the training loop."""
         values, grad = self._evaluate(y_true, y_pred)
         if grad is None:
@@ -549,7 +579,7 @@ class LossFunctionWrapper(Loss):
             factor = factor.reshape(len(values), -1)[:, :1]
         return value, (grad * factor).astype(np.float32)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"LossFunctionWrapper({self.name})"
 
 
@@ -591,7 +621,7 @@ serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize
 
 
-def get(identifier, name_of_arg=None) -> Loss:
+def get(identifier: Any, name_of_arg: Optional[str] = None) -> Loss:
     """A Loss from "mse", "mae", "binary_crossentropy", ..., a class name, a Loss, or a Python
     function (wrapped in a LossFunctionWrapper)."""
     if (

@@ -8,6 +8,9 @@ binary for a 1-unit output, else categorical. Metrics are unweighted (Keras's ``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Optional, Union
+
 from . import _core
 from . import losses as _losses
 
@@ -35,7 +38,7 @@ _FIXED = {
 KNOWN = ("accuracy", "acc") + tuple(_FIXED)
 
 
-def _accuracy_kind(loss, units):
+def _accuracy_kind(loss: _losses.Loss, units: int) -> _core.MetricKind:
     if loss.kind == _losses.BCE:
         return BINARY_ACCURACY
     if loss.kind == _losses.SPARSE_CE:
@@ -45,7 +48,7 @@ def _accuracy_kind(loss, units):
     return BINARY_ACCURACY if units == 1 else CATEGORICAL_ACCURACY
 
 
-def check_names(metrics):
+def check_names(metrics: Optional[Union[str, Iterable[str]]]) -> list[str]:
     """The metric names as a list, validated (before the model is built)."""
     if metrics is None:
         return []
@@ -64,7 +67,7 @@ def check_names(metrics):
     return out
 
 
-def resolve(names, loss, units):
+def resolve(names: Iterable[str], loss: _losses.Loss, units: int) -> list[_core.MetricKind]:
     """The C++ net's metric kinds, in the order of `names`."""
     codes = []
     for m in names:

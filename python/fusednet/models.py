@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, Optional, Union
 
 from . import load_model  # the package's (io imports the model: no second path to io here)
 from .model import Model, Sequential
@@ -11,7 +12,9 @@ from .model import Model, Sequential
 __all__ = ["Sequential", "Model", "load_model", "model_from_json", "model_from_config"]
 
 
-def model_from_config(config, custom_objects=None):
+def model_from_config(
+    config: dict[str, Any], custom_objects: Optional[dict[str, Any]] = None
+) -> Sequential:
     """A Sequential from ``{"class_name": "Sequential", "config": ...}`` or a bare config."""
     if isinstance(config, dict) and "class_name" in config:
         if config["class_name"] not in ("Sequential", "Model"):
@@ -23,7 +26,9 @@ def model_from_config(config, custom_objects=None):
     return Sequential.from_config(config)
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(
+    json_string: Union[str, bytes], custom_objects: Optional[dict[str, Any]] = None
+) -> Sequential:
     """The model ``model.to_json()`` described (Keras ``keras.models.model_from_json``)."""
     if not isinstance(json_string, (str, bytes)):
         raise TypeError(f"json_string: expected a JSON string, got {type(json_string).__name__}")

@@ -261,7 +261,7 @@ class Optimizer:
         self.__dict__.update(other.__dict__)
         self.load_state_dict(d["state"])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.get_config()})"
 
 
@@ -294,7 +294,7 @@ class SGD(Optimizer):
     def _state_names(self):
         return ["velocity"]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "learning_rate": self._lr_config(),
             "momentum": self.momentum,
@@ -340,7 +340,7 @@ class Adam(Optimizer):
     def _state_names(self):
         return ["m", "v"]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             "learning_rate": self._lr_config(),
             "beta_1": self.beta_1,
@@ -388,7 +388,7 @@ serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # fusednet.optimizers.schedules, as in Keras (imported lazily: it is another module's file).
     if name == "schedules":
         from . import schedules

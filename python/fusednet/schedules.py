@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any, Optional, Union
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "CosineDecay", "serialize", "deserialize"]
 
@@ -25,11 +27,11 @@ _REGISTRY: dict = {}
 class LearningRateSchedule:
     """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
 
-    def __call__(self, step):
+    def __call__(self, step: Union[int, npt.ArrayLike]) -> Any:
         raise NotImplementedError(
             f"{type(self).__name__} must implement __call__(step) -> learning rate"
         )
@@ -45,16 +47,16 @@ class LearningRateSchedule:
         return {key: getattr(self, key) for key in self._config_keys}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
         return cls(**config)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.get_config() == other.get_config()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(sorted(self.get_config().items()))))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
@@ -126,12 +128,12 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(
         self,
-        initial_learning_rate,
-        decay_steps,
-        decay_rate,
-        staircase=False,
-        name="ExponentialDecay",
-    ):
+        initial_learning_rate: float,
+        decay_steps: float,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str = "ExponentialDecay",
+    ) -> None:
         self.initial_learning_rate = _non_negative(initial_learning_rate, "initial_learning_rate")
         _positive(decay_steps, "decay_steps")
         self.decay_steps = _as_number(decay_steps)
@@ -141,7 +143,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = bool(staircase)
         self.name = str(name)
 
-    def __call__(self, step):
+    def __call__(self, step: Union[int, npt.ArrayLike]) -> Any:
         step, is_array = _steps(step)
         p = step / self.decay_steps
         if self.staircase:
@@ -169,13 +171,13 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(
         self,
-        initial_learning_rate,
-        decay_steps,
-        alpha=0.0,
-        name="CosineDecay",
-        warmup_target=None,
-        warmup_steps=0,
-    ):
+        initial_learning_rate: float,
+        decay_steps: float,
+        alpha: float = 0.0,
+        name: str = "CosineDecay",
+        warmup_target: Optional[float] = None,
+        warmup_steps: int = 0,
+    ) -> None:
         self.initial_learning_rate = _non_negative(initial_learning_rate, "initial_learning_rate")
         _positive(decay_steps, "decay_steps")
         self.decay_steps = _as_number(decay_steps)
@@ -193,7 +195,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = 0.5 * (1.0 + cos(math.pi * (s / self.decay_steps)))
         return start_lr * ((1.0 - self.alpha) * cosine + self.alpha)
 
-    def __call__(self, step):
+    def __call__(self, step: Union[int, npt.ArrayLike]) -> Any:
         step, is_array = _steps(step)
         minimum = np.minimum if is_array else min
         if self.warmup_target is None:

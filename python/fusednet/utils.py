@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import numbers
 import random
+from typing import Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from .model._pydata import PyDataset
 
@@ -16,7 +18,7 @@ __all__ = ["to_categorical", "set_random_seed", "PyDataset", "Sequence"]
 Sequence = PyDataset  # Keras 3 keeps the old name as an alias
 
 
-def to_categorical(x, num_classes=None):
+def to_categorical(x: npt.ArrayLike, num_classes: Optional[int] = None) -> np.ndarray:
     """Class labels as one-hot float32 rows (Keras ``to_categorical``).
 
     ``x`` holds integer labels of any shape; a trailing axis of size 1 is dropped first (as
@@ -47,7 +49,7 @@ def to_categorical(x, num_classes=None):
     return out
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int) -> None:
     """Seeds Python's ``random``, NumPy's global generator and fusednet's model seeds (Keras
     ``set_random_seed``): after it, a ``Sequential(...)`` built without ``seed=`` draws the same
     seed each run, so its initial weights, dropout masks and shuffles repeat."""

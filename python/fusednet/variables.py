@@ -63,5 +63,5 @@ class Variable:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._view.copy() if dtype is None else self._view.astype(dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Variable '{self.name}' shape={self.shape} dtype=float32>"

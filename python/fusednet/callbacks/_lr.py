@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 
 __all__ = ["get_lr", "set_lr"]
 
 
-def _optimizer(model, who):
+def _optimizer(model: Any, who: str) -> Any:
     opt = getattr(model, "optimizer", None)
     if opt is None or not hasattr(opt, "learning_rate"):
         raise ValueError(
@@ -18,7 +19,7 @@ def _optimizer(model, who):
     return opt
 
 
-def get_lr(model, who) -> float:
+def get_lr(model: Any, who: str) -> float:
     """The optimizer's learning rate; a schedule cannot be read or changed per epoch (Keras
     raises too: a schedule's rate is not settable)."""
     lr = _optimizer(model, who).learning_rate
@@ -30,7 +31,7 @@ def get_lr(model, who) -> float:
     return float(lr)
 
 
-def set_lr(model, value, who) -> None:
+def set_lr(model: Any, value: float, who: str) -> None:
     get_lr(model, who)  # same check: never silently replace a schedule
     v = float(value)
     if not math.isfinite(v) or v < 0:

@@ -4,6 +4,7 @@ upwards or downwards, and their argument checks."""
 from __future__ import annotations
 
 import warnings
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,7 +22,7 @@ def is_max_metric(monitor: str) -> bool:
     )
 
 
-def monitor_mode(mode, monitor, name="mode") -> str:
+def monitor_mode(mode: str, monitor: str, name: str = "mode") -> str:
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"{name}: expected 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
@@ -29,7 +30,7 @@ def monitor_mode(mode, monitor, name="mode") -> str:
     return mode
 
 
-def monitor_value(cb, logs, who):
+def monitor_value(cb: Any, logs: Optional[dict[str, Any]], who: str) -> Optional[float]:
     """logs[cb.monitor] as a float, or None with one warning per fit listing the keys there."""
     logs = logs or {}
     value = logs.get(cb.monitor)
@@ -45,13 +46,13 @@ def monitor_value(cb, logs, who):
     return float(value)
 
 
-def check_real(value, name):
+def check_real(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
     return float(value)
 
 
-def check_int(value, name, minimum=0):
+def check_int(value: Any, name: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
     if value < minimum:

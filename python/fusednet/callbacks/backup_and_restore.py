@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+from typing import Any, Optional, Union
 
 from .base import Callback
 
@@ -28,8 +29,12 @@ class BackupAndRestore(Callback):
     """
 
     def __init__(
-        self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True
-    ):
+        self,
+        backup_dir: Union[str, os.PathLike[str]],
+        save_freq: Union[str, int] = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ) -> None:
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
@@ -58,7 +63,7 @@ class BackupAndRestore(Callback):
     def _implements_train_batch_end(self) -> bool:
         return self.save_freq != "epoch"
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = 0
         self._current_epoch = 0
@@ -75,7 +80,7 @@ class BackupAndRestore(Callback):
                 os.remove(self._training_metadata_path)
             self._load_model()
 
-    def _load_model(self):
+    def _load_model(self) -> None:
         if os.path.exists(self._weights_path):
             self.model.load_weights(self._weights_path)
         if os.path.exists(self._training_metadata_path):
@@ -84,13 +89,13 @@ class BackupAndRestore(Callback):
             self.model._initial_epoch = epoch  # fit starts there (Keras's hand-over)
             self._current_epoch = epoch
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
         if self.save_freq == "epoch":
             self._save_model()
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.save_freq == "epoch":
             return
         # Keras's count: a batch index not above the last one seen starts a new epoch.
@@ -101,7 +106,7 @@ class BackupAndRestore(Callback):
             self._batches_seen_since_last_saving = 0
             self._save_model()
 
-    def _save_model(self):
+    def _save_model(self) -> None:
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint:
             for src, dst in (
@@ -116,7 +121,7 @@ class BackupAndRestore(Callback):
             json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
         os.replace(tmp, self._training_metadata_path)
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if not self.delete_checkpoint:
             return
         for path in (

@@ -34,8 +34,8 @@ class Callback:
     """Base class: override the hooks you need. ``on_batch_begin/end`` are the train-batch hooks
     under their older Keras names: the default ``on_train_batch_*`` calls them."""
 
-    model = None
-    params = None
+    model: Any = None  # the model being trained (set by set_model)
+    params: Any = None  # fit's or evaluate's parameters (set by set_params)
     # True for callbacks that print or write files: in data-parallel training only rank 0 runs
     # them (CallbackList(main=False) leaves them out on the other ranks).
     main_rank_only = False
@@ -120,7 +120,7 @@ class Callback:
         )
 
 
-def _overrides(cb, hook: str) -> bool:
+def _overrides(cb: Callback, hook: str) -> bool:
     """True when `cb.hook` is not Callback's no-op: a subclass method or an instance attribute
     (LambdaCallback stores the user's functions on the instance)."""
     method = getattr(cb, hook)

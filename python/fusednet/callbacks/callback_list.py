@@ -3,6 +3,9 @@ fit's ``History`` and progress bar, and tells the model which batch hooks anyone
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, Optional, Union
+
 from .base import Callback
 from .history import History
 from .progbar import ProgbarLogger
@@ -10,22 +13,26 @@ from .progbar import ProgbarLogger
 __all__ = ["CallbackList"]
 
 
-def _fan_out(hook, indexed=False):
+def _fan_out(hook: str, indexed: bool = False) -> Callable[..., None]:
     """The CallbackList method `hook`: ``hook([index,] logs)`` on every callback in order; an
     `indexed` hook (epoch, batch) takes the epoch or batch index first."""
 
-    def call(callbacks, args, logs):
+    def call(
+        callbacks: list[Callback], args: tuple[int, ...], logs: Optional[dict[str, Any]]
+    ) -> None:
         logs = {} if logs is None else logs
         for cb in callbacks:
             getattr(cb, hook)(*args, logs)
 
     if indexed:
 
-        def method(self, index, logs=None):
+        def method(self: CallbackList, index: int, logs: Optional[dict[str, Any]] = None) -> None:
             call(self.callbacks, (index,), logs)
     else:
 
-        def method(self, logs=None):
+        def method(  # type: ignore[misc]  # the un-indexed variant
+            self: CallbackList, logs: Optional[dict[str, Any]] = None
+        ) -> None:
             call(self.callbacks, (), logs)
 
     method.__name__ = hook
@@ -34,13 +41,13 @@ def _fan_out(hook, indexed=False):
     return method
 
 
-def _anyone(implements, doc):
+def _anyone(implements: str, doc: str) -> property:
     """A CallbackList property: whether some callback's `implements()` says it needs a kind of
     hook (see Callback._implements_*)."""
     return property(lambda self: any(getattr(cb, implements)() for cb in self.callbacks), doc=doc)
 
 
-def _check_callback(cb):
+def _check_callback(cb: Any) -> Callback:
     if not isinstance(cb, Callback):
         raise TypeError(
             f"callbacks: expected fusednet.callbacks.Callback instances, got {type(cb).__name__}"
@@ -60,14 +67,14 @@ class CallbackList:
 
     def __init__(
         self,
-        callbacks=None,
-        add_history=False,
-        add_progbar=False,
-        verbose=1,
-        model=None,
-        params=None,
-        main=True,
-    ):
+        callbacks: Union[Callback, Iterable[Callback], None] = None,
+        add_history: bool = False,
+        add_progbar: bool = False,
+        verbose: int = 1,
+        model: Any = None,
+        params: Optional[dict[str, Any]] = None,
+        main: bool = True,
+    ) -> None:
         if callbacks is None:
             callbacks = []
         elif isinstance(callbacks, Callback):
@@ -94,7 +101,7 @@ class CallbackList:
         if params is not None:
             self.set_params(self.params)
 
-    def append(self, callback):
+    def append(self, callback: Callback) -> None:
         cb = _check_callback(callback)
         self.callbacks.append(cb)
         if self.model is not None:
@@ -102,20 +109,20 @@ class CallbackList:
         if self.params:
             cb.set_params(self.params)
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
         for cb in self.callbacks:
             cb.set_model(model)
 
-    def set_params(self, params):
+    def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
         for cb in self.callbacks:
             cb.set_params(params)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Callback]:
         return iter(self.callbacks)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.callbacks)
 
     # --- what the model must call per batch ------------------------------------------------

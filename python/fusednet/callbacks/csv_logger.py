@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections.abc
 import csv
 import os
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from .base import Callback
 __all__ = ["CSVLogger"]
 
 
-def _cell(value):
+def _cell(value: Any) -> Any:
     """Keras's handle_value: strings as they are, 1-D iterables as "[a, b]", numbers as is."""
     if isinstance(value, str):
         return value
@@ -33,7 +34,9 @@ class CSVLogger(Callback):
 
     main_rank_only = True  # data-parallel: rank 0 alone writes
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(
+        self, filename: Union[str, os.PathLike[str]], separator: str = ",", append: bool = False
+    ) -> None:
         super().__init__()
         filename = os.fspath(filename)
         if not isinstance(filename, str) or not filename:
@@ -48,7 +51,7 @@ class CSVLogger(Callback):
         self.append_header = True
         self.csv_file = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename) as f:
@@ -62,7 +65,7 @@ class CSVLogger(Callback):
         self.writer = None
         self.keys = None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
@@ -83,7 +86,7 @@ class CSVLogger(Callback):
         self.writer.writerow(row)
         self.csv_file.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if self.csv_file and not self.csv_file.closed:
             self.csv_file.close()
         self.writer = None

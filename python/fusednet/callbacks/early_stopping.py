@@ -50,7 +50,7 @@ class EarlyStopping(Callback):
         self.start_from_epoch = _monitor.check_int(start_from_epoch, "start_from_epoch")
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
@@ -58,7 +58,7 @@ class EarlyStopping(Callback):
         self.best_weights = None
         self._warned = False
 
-    def _is_improvement(self, value, reference) -> bool:
+    def _is_improvement(self, value: float, reference: Optional[float]) -> bool:
         if reference is None:
             return True
         if self.mode == "min":
@@ -101,5 +101,5 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-def _copy_weights(model):
+def _copy_weights(model: Any) -> list[np.ndarray]:
     return [np.array(w, copy=True) for w in model.get_weights()]

@@ -11,7 +11,7 @@ from .base import Callback
 __all__ = ["History"]
 
 
-def _scalar(value):
+def _scalar(value: Any) -> Any:
     """A NumPy scalar or 0-d array as a Python number, so History holds plain floats."""
     if isinstance(value, (np.generic, np.ndarray)) and np.ndim(value) == 0:
         return value.item()

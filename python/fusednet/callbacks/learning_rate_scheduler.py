@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, Optional
+
 import numpy as np
 
 from . import _lr
@@ -16,14 +18,14 @@ class LearningRateScheduler(Callback):
     the current rate), or ``schedule(epoch)`` for a one-argument function (Keras 3). The result
     must be a float (Python or NumPy). Each epoch's logs get ``learning_rate``."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             raise TypeError(f"schedule: expected a function, got {type(schedule).__name__}")
         self.schedule = schedule
         self.verbose = verbose
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         lr = _lr.get_lr(self.model, "LearningRateScheduler")
         try:  # Keras's order: the two-argument form first, then the old one-argument form
             new_lr = self.schedule(epoch, lr)
@@ -37,6 +39,6 @@ class LearningRateScheduler(Callback):
         if self.verbose > 0:
             _print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr}.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if logs is not None:
             logs["learning_rate"] = _lr.get_lr(self.model, "LearningRateScheduler")

@@ -106,7 +106,7 @@ class ModelCheckpoint(Callback):
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
 
-    def _file_path(self, epoch, batch, logs):
+    def _file_path(self, epoch: int, batch: Optional[int], logs: dict[str, Any]) -> str:
         fields = dict(logs)
         fields["epoch"] = epoch + 1
         if batch is not None:
@@ -119,7 +119,7 @@ class ModelCheckpoint(Callback):
                 f"{e}); fields available: {', '.join(fields)}"
             ) from None
 
-    def _save(self, epoch, batch, logs):
+    def _save(self, epoch: int, batch: Optional[int], logs: dict[str, Any]) -> None:
         path = self._file_path(epoch, batch, logs)
         if self.save_best_only:
             current = _monitor.monitor_value(self, logs, "Checkpointing the best model")

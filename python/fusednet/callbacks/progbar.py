@@ -33,7 +33,7 @@ def _print(message: str) -> None:
     sys.stdout.flush()
 
 
-def _format_value(value) -> str:
+def _format_value(value: Any) -> str:
     """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes."""
     try:
         v = float(value)
@@ -42,7 +42,7 @@ def _format_value(value) -> str:
     return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"
 
 
-def _format_logs(logs) -> str:
+def _format_logs(logs: dict[str, Any]) -> str:
     return " - ".join(f"{k}: {_format_value(v)}" for k, v in logs.items())
 
 
@@ -59,7 +59,7 @@ class ProgbarLogger(Callback):
     refresh_interval = 0.1  # seconds between redraws of the running values
 
     @property
-    def _train_batch_end_interval(self):
+    def _train_batch_end_interval(self) -> float:  # type: ignore[override]
         return self.refresh_interval
 
     def __init__(self, verbose: Optional[int] = None) -> None:
@@ -73,7 +73,7 @@ class ProgbarLogger(Callback):
         self._epoch_start = 0.0
         self._test_start = 0.0
 
-    def set_params(self, params):
+    def set_params(self, params: dict[str, Any]) -> None:
         super().set_params(params)
         if self._verbose_arg is None and params and params.get("verbose") is not None:
             self.verbose = params["verbose"]
@@ -168,17 +168,17 @@ class ProgbarLogger(Callback):
     def on_predict_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._close_bar()
 
-    def _open_bar(self, total):
+    def _open_bar(self, total: Optional[int]) -> None:
         self._close_bar()
         self._bar = _Bar(total, self.refresh_interval)
 
-    def _close_bar(self):
+    def _close_bar(self) -> None:
         if self._bar is not None:
             self._bar.finish(None)
             self._bar = None
 
 
-def _eta(seconds) -> str:
+def _eta(seconds: float) -> str:
     """Keras's ETA: ``42s``, ``3:07`` or ``1:02:03``."""
     if seconds > 3600:
         s = int(seconds)
@@ -189,7 +189,7 @@ def _eta(seconds) -> str:
     return f"{int(seconds)}s"
 
 
-def _per_step(seconds) -> str:
+def _per_step(seconds: float) -> str:
     """Keras's time per step: ``2s/step``, ``15ms/step`` or ``830us/step``."""
     if seconds >= 1 or seconds == 0:
         return f"{seconds:.0f}s/step"
@@ -208,7 +208,7 @@ class _Bar:
     width = 20
     mid_line = False  # a bar is drawn without its newline yet: _print must break the line first
 
-    def __init__(self, total, interval):
+    def __init__(self, total: Optional[int], interval: float) -> None:
         self._total = total
         self._interval = interval
         self._start = time.perf_counter()
@@ -218,7 +218,7 @@ class _Bar:
         self._logs = None
         self._tty = bool(getattr(sys.stdout, "isatty", lambda: False)())
 
-    def _line(self, final):
+    def _line(self, final: bool) -> str:
         now = time.perf_counter()
         elapsed = now - self._start
         per_step = elapsed / self.done if self.done else 0.0
@@ -242,7 +242,7 @@ class _Bar:
             line += " - " + _format_logs(self._logs)
         return line
 
-    def _write(self, line, final):
+    def _write(self, line: str, final: bool) -> None:
         # Pad over a longer previous line: a redraw must not leave its tail behind.
         width = len(line)
         pad = " " * max(self._prev_width - width, 0)
@@ -251,7 +251,7 @@ class _Bar:
         sys.stdout.flush()
         _Bar.mid_line = not final
 
-    def update_to(self, done, logs):
+    def update_to(self, done: int, logs: Optional[dict[str, Any]]) -> None:
         self.done = done
         if logs:
             self._logs = logs
@@ -260,7 +260,7 @@ class _Bar:
             self._last_draw = now
             self._write(self._line(False), final=False)
 
-    def finish(self, logs):
+    def finish(self, logs: Optional[dict[str, Any]]) -> None:
         if logs:
             self._logs = logs
         if not self._total and self.done:  # an unknown length is known at the end (Keras)

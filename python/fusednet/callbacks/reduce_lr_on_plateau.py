@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
 
 from . import _lr, _monitor
@@ -21,16 +23,16 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(
         self,
-        monitor="val_loss",
-        factor=0.1,
-        patience=10,
-        verbose=0,
-        mode="auto",
-        min_delta=1e-4,
-        cooldown=0,
-        min_lr=0.0,
-        **kwargs,
-    ):
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         if kwargs:  # Keras 3 accepts and ignores these; here a typo is an error
             raise TypeError(f"ReduceLROnPlateau: unexpected argument(s) {', '.join(kwargs)}")
@@ -49,26 +51,26 @@ class ReduceLROnPlateau(Callback):
         self.min_lr = _monitor.check_real(min_lr, "min_lr")
         self._reset()
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.best = None
         self.cooldown_counter = 0
         self.wait = 0
         self._warned = False
 
-    def in_cooldown(self):
+    def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
 
-    def _is_improvement(self, value):
+    def _is_improvement(self, value: float) -> bool:
         if self.best is None:
             return True
         if self.mode == "min":
             return value + self.min_delta < self.best
         return value - self.min_delta > self.best
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._reset()
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = {} if logs is None else logs
         old_lr = _lr.get_lr(self.model, "ReduceLROnPlateau")
         logs["learning_rate"] = old_lr

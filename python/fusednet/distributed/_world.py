@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,17 +32,17 @@ __all__ = ["World", "DistributedError", "RankFailedError", "current", "init", "i
 world = None  # this process's World, once fusednet.distributed.init() made it
 
 
-def initialized():
+def initialized() -> bool:
     """Whether fusednet.distributed.init() has run in this process."""
     return world is not None
 
 
-def current():
+def current() -> World:
     """This process's World (made by init() on first use)."""
     return world if world is not None else init()
 
 
-def init(comm=None, timeout=None):
+def init(comm: Any = None, timeout: Optional[float] = None) -> World:
     """The world of this process: ``comm`` (an mpi4py communicator; default COMM_WORLD) when
     mpi4py is installed, else a world of one. Idempotent: later calls return the same world.
     ``timeout``: seconds a rank waits for the others before raising (default 600, or
@@ -62,12 +63,12 @@ def init(comm=None, timeout=None):
     return world
 
 
-def _notify_on_uncaught():
+def _notify_on_uncaught() -> None:
     """An exception that ends this rank's script tells the other ranks first (they raise
     RankFailedError instead of waiting for it)."""
     previous = sys.excepthook
 
-    def hook(kind, value, tb):
+    def hook(kind: Any, value: Any, tb: Any) -> None:
         if world is not None and not isinstance(value, RankFailedError):
             # reporting the original error matters more than a failed notice
             with contextlib.suppress(Exception):
@@ -90,7 +91,7 @@ DistributedError.__module__ = "fusednet.distributed"
 class RankFailedError(DistributedError):
     """Another rank raised; ``rank`` is the one that failed, the message says what it raised."""
 
-    def __init__(self, rank, message):
+    def __init__(self, rank: int, message: str) -> None:
         super().__init__(f"rank {rank} failed: {message}")
         self.rank = rank
 
@@ -102,7 +103,7 @@ class World:
     """K ranks of one MPI communicator (a duplicate of COMM_WORLD: user traffic never mixes with
     ours), or a world of one without MPI (``comm`` None)."""
 
-    def __init__(self, comm=None, timeout=None):
+    def __init__(self, comm: Any = None, timeout: Optional[float] = None) -> None:
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.size = 1 if comm is None else comm.Get_size()
@@ -112,7 +113,7 @@ class World:
         self._scratch = {}
 
     # ---- faults ------------------------------------------------------------------------------
-    def _check_notices(self):
+    def _check_notices(self) -> None:
         from mpi4py import MPI
 
         st = MPI.Status()
@@ -121,12 +122,12 @@ class World:
             msg = self.comm.recv(source=src, tag=_FAIL)
             self._break(RankFailedError(src, msg))
 
-    def _break(self, err):
+    def _break(self, err: BaseException) -> None:
         self.broken = err
         _exit_when_done()
         raise err
 
-    def wait(self, req, what):
+    def wait(self, req: Any, what: str) -> None:
         """Polls `req` until done; raises on a failure notice or after the timeout."""
         if self.broken is not None:
             raise DistributedError(f"rank {self.rank}: the run already stopped ({self.broken})")
@@ -151,7 +152,7 @@ class World:
                     )
                 )
 
-    def fail(self, exc):
+    def fail(self, exc: BaseException) -> None:
         """Tells every other rank (once) that this one failed with `exc`."""
         if self.size == 1 or self.broken is not None:
             return
@@ -162,7 +163,7 @@ class World:
             if k != self.rank:
                 self.comm.isend(text, dest=k, tag=_FAIL).Test()  # small: sent eagerly
 
-    def _exit_barrier(self, seconds):
+    def _exit_barrier(self, seconds: float) -> None:
         """DONE to every other rank, then up to `seconds` for theirs (point to point: the
         abandoned collectives rule out a barrier)."""
         from mpi4py import MPI
@@ -182,14 +183,14 @@ class World:
                 time.sleep(1e-3)
 
     # ---- collectives -------------------------------------------------------------------------
-    def _buf(self, key, n, dtype):
+    def _buf(self, key: Any, n: int, dtype: Any) -> np.ndarray:
         b = self._scratch.get(key)
         if b is None or b.size < n or b.dtype != dtype:
             b = np.empty(max(n, 1), dtype)
             self._scratch[key] = b
         return b[:n]
 
-    def sum_(self, buf, scale=1.0, what="a sum"):
+    def sum_(self, buf: np.ndarray, scale: float = 1.0, what: str = "a sum") -> np.ndarray:
         """buf (1-D contiguous float32/float64) <- sum over ranks of scale * buf, in rank order
         (see the module docstring); scale 0 counts this rank's values as zeros."""
         if scale == 0.0:
@@ -220,7 +221,7 @@ class World:
         self.wait(req, what)
         return buf
 
-    def allgather(self, obj, what="an exchange"):
+    def allgather(self, obj: Any, what: str = "an exchange") -> list[Any]:
         """Every rank's `obj` (picklable), in rank order."""
         if self.size == 1:
             return [obj]
@@ -236,13 +237,13 @@ class World:
         self.wait(req, what)
         return [pickle.loads(out[d : d + s].tobytes()) for d, s in zip(displs, sizes)]
 
-    def broadcast_(self, buf, root=0, what="a broadcast"):
+    def broadcast_(self, buf: np.ndarray, root: int = 0, what: str = "a broadcast") -> np.ndarray:
         """buf (contiguous NumPy) <- root's buf, in place."""
         if self.size > 1 and buf.size:
             self.wait(self.comm.Ibcast(buf, root=root), what)
         return buf
 
-    def any(self, flag, what="a stop decision"):
+    def any(self, flag: Any, what: str = "a stop decision") -> bool:
         """True on every rank when `flag` is true on some rank."""
         if self.size == 1:
             return bool(flag)
@@ -257,7 +258,7 @@ class World:
 _exit_registered = False
 
 
-def _exit_when_done():
+def _exit_when_done() -> None:
     """After a failure the abandoned collectives would make MPI_Finalize wait forever: the
     process ends without it (stdout and stderr flushed, the other ranks' reports awaited, exit
     status 1) once Python is done."""
@@ -266,7 +267,7 @@ def _exit_when_done():
         return
     _exit_registered = True
 
-    def leave():
+    def leave() -> None:
         for f in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # leaving anyway
                 f.flush()

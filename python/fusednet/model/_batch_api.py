@@ -6,7 +6,10 @@ same loss, metrics and update as a fit batch.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _fit_options, _inputs
 
@@ -16,7 +19,13 @@ __all__ = ["BatchAPI"]
 class BatchAPI:
     """The single-batch methods of ``Sequential``."""
 
-    def _batch_data(self, what, x, y, sample_weight):
+    def _batch_data(
+        self,
+        what: str,
+        x: npt.ArrayLike,
+        y: Optional[npt.ArrayLike],
+        sample_weight: Optional[npt.ArrayLike],
+    ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
         self._require_compiled(what)
         x = self._prepare_x(x)
         n = len(x)
@@ -27,13 +36,20 @@ class BatchAPI:
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         return x, y, sw
 
-    def _batch_result(self, loss, metrics, return_dict):
+    def _batch_result(self, loss: float, metrics: list[float], return_dict: bool) -> Any:
         logs = self._logs(loss, metrics)
         if return_dict:
             return logs
         return [loss, *metrics] if self._metric_names else loss
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+    def train_on_batch(
+        self,
+        x: npt.ArrayLike,
+        y: Optional[npt.ArrayLike] = None,
+        sample_weight: Optional[npt.ArrayLike] = None,
+        class_weight: Optional[dict[int, float]] = None,
+        return_dict: bool = False,
+    ) -> Any:
         """One optimizer step on this batch; returns its loss (and metrics) as ``evaluate``
         does: a float, ``[loss, *metrics]`` or a dict.
 
@@ -53,13 +69,19 @@ class BatchAPI:
         )
         return self._batch_result(loss, metrics, return_dict)
 
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    def test_on_batch(
+        self,
+        x: npt.ArrayLike,
+        y: Optional[npt.ArrayLike] = None,
+        sample_weight: Optional[npt.ArrayLike] = None,
+        return_dict: bool = False,
+    ) -> Any:
         """Loss (and metrics) of this batch, without updating: a float, a list or a dict."""
         x, y, sw = self._batch_data("test_on_batch", x, y, sample_weight)
         loss, metrics = self._net_evaluate(x, y, sw, len(x))
         return self._batch_result(loss, metrics, return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: npt.ArrayLike) -> np.ndarray:
         """The model's outputs for this batch (inference mode: no dropout)."""
         x = self._prepare_x(x)
         out = np.empty((len(x), self._net.output_width), dtype=_inputs.F32)

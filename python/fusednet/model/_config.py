@@ -11,15 +11,21 @@ but no trained weights and is not compiled (as in Keras).
 from __future__ import annotations
 
 import json
+import os
+from typing import Any, Optional, TypeVar, Union
 
 __all__ = ["ConfigAPI"]
+
+_M = TypeVar("_M", bound="ConfigAPI")
 
 
 class ConfigAPI:
     """The config / weights-file methods of ``Sequential``."""
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(
+        cls: type[_M], config: dict[str, Any], custom_objects: Optional[dict[str, Any]] = None
+    ) -> _M:
         """The model ``get_config()`` described (architecture and seed; not compiled)."""
         from .. import layers as _layers
 
@@ -37,14 +43,14 @@ class ConfigAPI:
                 device = "auto"
         return cls([_layers.deserialize(d) for d in config["layers"]], device=device, **kwargs)
 
-    def to_json(self, **kwargs):
+    def to_json(self, **kwargs: Any) -> str:
         """The architecture as a JSON string (``json.dumps`` keyword arguments pass through)."""
         return json.dumps(
             {"module": "fusednet", "class_name": type(self).__name__, "config": self.get_config()},
             **kwargs,
         )
 
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath: Union[str, os.PathLike[str]], overwrite: bool = True) -> None:
         """Writes the weights (and the optimizer's state) to ``filepath``: the format of
         ``fusednet.io.save_weights``. ``overwrite=False`` refuses an existing file."""
         import os
@@ -55,7 +61,9 @@ class ConfigAPI:
             raise FileExistsError(f"save_weights: {os.fspath(filepath)} exists (overwrite=False)")
         io.save_weights(self, filepath)
 
-    def load_weights(self, filepath, skip_mismatch=False):
+    def load_weights(
+        self, filepath: Union[str, os.PathLike[str]], skip_mismatch: bool = False
+    ) -> None:
         """Reads a ``save_weights`` file into this model (see ``fusednet.io.load_weights``)."""
         from .. import io
 

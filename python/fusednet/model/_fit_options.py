@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from . import _inputs
 __all__ = ["FitOptions", "FitOptionsLoop", "class_weights"]
 
 
-def class_weights(class_weight, y, n):
+def class_weights(class_weight: Mapping[Any, float], y: Any, n: int) -> np.ndarray:
     """Keras's ``class_weight_to_sample_weights``: one float32 weight per sample, the weight of
     its class (1 for classes not in the dict). The class of a sample is its label, the argmax
     of a one-hot / probability row, or the rounded single target (binary)."""
@@ -60,7 +62,7 @@ def class_weights(class_weight, y, n):
     return out
 
 
-def ran_out_warning():
+def ran_out_warning() -> None:
     """Keras's warning when an epoch of steps_per_epoch batches finds fewer left in the pass."""
     warnings.warn(
         "Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -69,7 +71,7 @@ def ran_out_warning():
     )
 
 
-def _positive_or_none(value, name):
+def _positive_or_none(value: Optional[int], name: str) -> Optional[int]:
     return None if value is None else _inputs.int_arg(value, name, 1)
 
 
@@ -78,11 +80,11 @@ class FitOptions:
 
     def __init__(
         self,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
-    ):
+        steps_per_epoch: Optional[int] = None,
+        validation_steps: Optional[int] = None,
+        validation_batch_size: Optional[int] = None,
+        validation_freq: Union[int, Sequence[int]] = 1,
+    ) -> None:
         self.steps_per_epoch = _positive_or_none(steps_per_epoch, "steps_per_epoch")
         self.validation_steps = _positive_or_none(validation_steps, "validation_steps")
         self.validation_batch_size = _positive_or_none(
@@ -106,7 +108,7 @@ class FitOptions:
             or self.validation_freq != 1
         )
 
-    def should_eval(self, epoch) -> bool:
+    def should_eval(self, epoch: int) -> bool:
         """Keras's ``_should_eval``: validate after 1-based epoch ``epoch + 1``?"""
         if isinstance(self.validation_freq, list):
             return epoch + 1 in self.validation_freq

@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import random
 import warnings
+from typing import Any, Optional
 
 import numpy as np
 
@@ -35,7 +36,9 @@ class PyDataset:
     ``__getitem__(index)`` returning ``(x, y)`` or ``(x, y, sample_weight)`` for batch
     ``index``; optionally ``on_epoch_begin`` / ``on_epoch_end``."""
 
-    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+    def __init__(
+        self, workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10
+    ) -> None:
         self._workers = workers
         self._use_multiprocessing = use_multiprocessing
         self._max_queue_size = max_queue_size
@@ -44,11 +47,11 @@ class PyDataset:
     use_multiprocessing = property(lambda self: getattr(self, "_use_multiprocessing", False))
     max_queue_size = property(lambda self: getattr(self, "_max_queue_size", 10))
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__(index)")
 
     @property
-    def num_batches(self):
+    def num_batches(self) -> Optional[int]:
         """Batches per epoch (``len(self)``), or None for an infinite dataset."""
         if hasattr(self, "__len__"):
             return len(self)
@@ -56,14 +59,14 @@ class PyDataset:
             f"{type(self).__name__} must implement __len__ or the num_batches property"
         )
 
-    def on_epoch_begin(self):
+    def on_epoch_begin(self) -> None:
         pass
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         pass
 
 
-def _is_dataset(x):
+def _is_dataset(x: Any) -> bool:
     # Keras's own PyDataset (or any object of that shape) works too: duck-typed.
     return isinstance(x, PyDataset) or (
         hasattr(x, "__getitem__")
@@ -72,7 +75,7 @@ def _is_dataset(x):
     )
 
 
-def _is_generator(x):
+def _is_generator(x: Any) -> bool:
     return inspect.isgenerator(x) or (
         hasattr(x, "__next__")
         and hasattr(x, "__iter__")
@@ -80,7 +83,7 @@ def _is_generator(x):
     )
 
 
-def is_source(x) -> bool:
+def is_source(x: Any) -> bool:
     """Is ``x`` fed batch by batch from Python (a PyDataset or a generator)?"""
     return _is_dataset(x) or _is_generator(x)
 
@@ -176,7 +179,7 @@ class _Source:
         x.on_epoch_end()
 
 
-def no_arrays_with_a_source(y, sample_weight):
+def no_arrays_with_a_source(y: Any, sample_weight: Any) -> None:
     if y is not None:
         raise ValueError("y: not used when x is a PyDataset or generator (it yields (x, y))")
     if sample_weight is not None:

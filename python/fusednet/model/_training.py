@@ -15,14 +15,15 @@ for fit's validation and evaluate), ``_loss_value`` (``net.loss``) and ``_backwa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     import numpy.typing as npt
 
-    from ..callbacks import Callback, History
+    from ..callbacks import Callback, CallbackList, History
+    from ..distributed import DataParallel
 
 import contextlib
 import functools
@@ -36,23 +37,25 @@ from . import _fit_options, _inputs, _pydata, _python_loss, _specs
 
 __all__ = ["TrainingLoop"]
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def _steps(n, bs):
+
+def _steps(n: int, bs: int) -> int:
     return (n + bs - 1) // bs
 
 
-def _batches(n, bs):
+def _batches(n: int, bs: int) -> Iterator[tuple[int, int, int]]:
     """(index, start, end) of each batch of `n` samples."""
     for b in range(_steps(n, bs)):
         yield b, b * bs, min(n, (b + 1) * bs)
 
 
-def _distributed(method):
+def _distributed(method: _F) -> _F:
     """fit/evaluate with ``distributed=...``: the call's data-parallel Session as ``_dp`` (None
     alone); an exception on this rank is first told to the others (fusednet.distributed)."""
 
     @functools.wraps(method)
-    def call(self, *args, distributed=False, **kwargs):
+    def call(self: Any, *args: Any, distributed: Any = False, **kwargs: Any) -> Any:
         from ..distributed import _data_parallel
 
         dp = _data_parallel.strategy(distributed)
@@ -67,24 +70,31 @@ def _distributed(method):
         finally:
             session.detach()
 
-    return call
+    return call  # type: ignore[return-value]
 
 
 class TrainingLoop:
     """The methods of ``Sequential`` that run data through its Net (see the module docstring)."""
 
-    def _prepare_x(self, x, name="x"):
+    def _prepare_x(self, x: npt.ArrayLike, name: str = "x") -> np.ndarray:
         """x as the Net's input; the first data a model sees fixes its input width (build)."""
         if self._net is None:
             self._require_built(_inputs.samples(x, name))
         return _inputs.features(x, self._net.input_width, name)
 
-    def _logs(self, loss, metrics):
+    def _logs(self, loss: float, metrics: Sequence[float]) -> dict[str, Any]:
         logs = {"loss": loss}
         logs.update(zip(self._metric_names, metrics))
         return logs
 
-    def _callback_list(self, callbacks, verbose, params, fit=False, main=True):
+    def _callback_list(
+        self,
+        callbacks: Optional[Sequence[Callback]],
+        verbose: int,
+        params: dict[str, Any],
+        fit: bool = False,
+        main: bool = True,
+    ) -> Optional[CallbackList]:
         """fit's CallbackList (with its History), or evaluate/predict's: None when nothing would
         listen. main=False (a data-parallel rank other than 0) leaves out the callbacks that
         write (main_rank_only)."""
@@ -102,7 +112,14 @@ class TrainingLoop:
             main=main,
         )
 
-    def _begin_pass(self, callbacks, verbose, steps, begin, main=True):
+    def _begin_pass(
+        self,
+        callbacks: Optional[Sequence[Callback]],
+        verbose: int,
+        steps: int,
+        begin: str,
+        main: bool = True,
+    ) -> Optional[CallbackList]:
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
         self._last_out = None  # the workspace will no longer hold an explicit-loop forward
         cbl = self._callback_list(
@@ -133,6 +150,7 @@ class TrainingLoop:
         validation_batch_size: Optional[int] = None,
         validation_freq: Union[int, Sequence[int]] = 1,
         *,
+        distributed: Union[bool, DataParallel] = False,  # taken by @_distributed
         _dp: Any = None,
     ) -> History:
         """Trains for ``epochs - initial_epoch`` epochs; returns the History (also
@@ -321,6 +339,7 @@ class TrainingLoop:
         return_dict: bool = False,
         callbacks: Optional[Sequence[Callback]] = None,
         *,
+        distributed: Union[bool, DataParallel] = False,  # taken by @_distributed
         _dp: Any = None,
     ) -> Any:
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.

@@ -75,7 +75,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
 
     # ---- building ------------------------------------------------------------------------
     @staticmethod
-    def _check_device(device):
+    def _check_device(device: str) -> str:
         """'cpu' or 'cuda': 'auto' picks CUDA only when a usable device exists."""
         if device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: expected 'auto', 'cpu' or 'cuda', got {device!r}")
@@ -91,7 +91,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             )
         return "cpu"
 
-    def _new_net(self, specs, input_dropout, device=None):
+    def _new_net(self, specs: Any, input_dropout: float, device: Optional[str] = None) -> Any:
         """The compiled net for `device`: a _core.Net (arenas in host memory, NumPy views) or a
         CudaNet (arenas on the GPU behind host mirrors with the same interface)."""
         if (device or self.device) == "cuda":
@@ -189,7 +189,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         if self.compiled:
             self._resolve_compiled()
 
-    def _require_built(self, x=None):
+    def _require_built(self, x: Any = None) -> None:
         if self._net is None:
             if x is not None and getattr(x, "ndim", 0) == 2:
                 self.build((None, x.shape[1]))
@@ -288,7 +288,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         if self._net is not None:
             self._resolve_compiled()
 
-    def _resolve_compiled(self):
+    def _resolve_compiled(self) -> None:
         """The compiled loss, metrics and optimizer applied to the built Net: its loss and the
         metric kinds for its output width, the optimizer's state in its arenas."""
         self._metric_codes = _metrics.resolve(
@@ -297,7 +297,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self._net.compile(self.loss_fn.spec(), self._metric_codes)
         self.optimizer._bind(self)
 
-    def _require_compiled(self, what):
+    def _require_compiled(self, what: str) -> None:
         if not self.compiled:
             raise RuntimeError(
                 f"{what}: the model is not compiled; call model.compile(optimizer, "
@@ -362,12 +362,12 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
 
         io.save_model(self, filepath)
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, bytes]:
         from .. import io
 
         return {"fusednet_model": io.model_to_bytes(self)}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, bytes]) -> None:
         from .. import io
 
         other = io.model_from_bytes(state["fusednet_model"], device=None)
@@ -377,7 +377,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         if self.optimizer is not None and self._net is not None:
             self.optimizer._model_ref = weakref.ref(self)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Sequential name={self.name} layers={len(self.layers)} built={self.built}>"
 
 
