@@ -27,8 +27,8 @@ std::vector<DenseSpec> device_checked(Device device, std::vector<DenseSpec> laye
   return layers;
 }
 
-// The running loss (each batch's mean weighted by its rows) and metric sums of a pass, from the
-// per-batch slots (1 + metrics doubles a batch), added in batch order.
+// The running loss (each batch's mean weighted by its rows) and metric states of a pass, from the
+// per-batch slots (1 + the metrics' state doubles a batch), added in batch order.
 struct SlotSums {
   Backend& backend;
   const Buffer& slots;
@@ -37,9 +37,9 @@ struct SlotSums {
   std::vector<double> metrics;
   index_t summed = 0;  // batches added so far
   std::vector<double> got;
-  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, std::size_t n_metrics)
-      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + static_cast<index_t>(n_metrics)),
-        metrics(n_metrics, 0.0) {}
+  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, index_t state_width)
+      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + state_width),
+        metrics(static_cast<std::size_t>(state_width), 0.0) {}
   // Brings back the slots of batches [summed, upto) and adds them.
   void add_upto(index_t upto) {
     if (upto <= summed) return;
@@ -301,18 +301,56 @@ void Net::backward(const LossSpec& spec) {
 
 // ---- metrics ------------------------------------------------------------------------------------
 
-// Each compiled metric's sum over this batch into slots[m].
+void Net::compile(const LossSpec& loss, std::vector<MetricSpec> metrics) {
+  NetSpec::compile(loss, std::move(metrics));
+  metric_thresholds_.clear();
+  for (const MetricSpec& m : metrics_) {
+    Buffer b;
+    if (!m.thresholds.empty() && !metric_is_row_sum(m.kind)) {
+      b = backend_->alloc(sizeof(float) * m.thresholds.size());
+      backend_->upload(b.data(), m.thresholds.data(), sizeof(float) * m.thresholds.size());
+    }
+    metric_thresholds_.push_back(std::move(b));
+  }
+}
+
+// Each compiled metric's state over this batch into its slots (metric_state_width doubles each).
 void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots) {
   for (size_t m = 0; m < metrics_.size(); ++m) {
-    const MetricKind kind = metrics_[m];
+    const MetricSpec& spec = metrics_[m];
+    const MetricKind kind = spec.kind;
+    if (!metric_is_row_sum(kind)) {  // vector states read the model's output, as Keras's
+      metricmath::MetricParams p;
+      p.kind = static_cast<int>(kind);
+      p.top_k = spec.top_k;
+      p.class_id = spec.class_id;
+      p.num_thresholds = static_cast<int>(spec.thresholds.size());
+      p.thresholds = metric_thresholds_[m].as<float>();
+      p.evenly = spec.evenly;
+      p.with_epsilon = spec.with_epsilon;
+      p.multi_label = spec.multi_label;
+      p.from_logits = spec.from_logits;
+      p.has_threshold = spec.has_threshold;
+      p.threshold = spec.threshold;
+      const index_t width = metric_state_width(spec, output_width());
+      backend_->metric_state(p, output_activation(), t, rows, output_width(),
+                             row_metric_.as<double>(), slots, width);
+      slots += width;
+      continue;
+    }
     const bool accuracy = kind == MetricKind::BinaryAccuracy ||
                           kind == MetricKind::SparseAccuracy ||
                           kind == MetricKind::CategoricalAccuracy;
     // sigmoid(z) > 0.5 <=> z > 0 and argmax(softmax(z)) = argmax(z): accuracies read the logits.
-    const float* p = accuracy && fused_logits ? z_.back().as<float>() : output_activation();
-    const float threshold = fused_logits ? 0.f : 0.5f;
-    backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(),
-                     slots + m);
+    // BinaryAccuracy(threshold != 0.5) compares the probabilities.
+    const bool logits = accuracy && fused_logits &&
+                        (kind != MetricKind::BinaryAccuracy || spec.threshold == 0.5f);
+    const float* p = logits ? z_.back().as<float>() : output_activation();
+    const float threshold =
+        logits ? 0.f : (kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);
+    backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(), slots,
+                     spec.k);
+    slots += 1;
   }
 }
 
@@ -334,8 +372,12 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   require_compiled();
   const index_t n = d.host.n;
   EpochStats st;
-  st.metrics.assign(metrics_.size(), 0.0);
-  if (n <= 0) return st;
+  last_state_.assign(static_cast<std::size_t>(metric_state_total()), 0.0);
+  last_rows_seen_ = 0;
+  if (n <= 0) {
+    st.metrics = metric_results(metrics_, last_state_.data(), 0.0, output_width());
+    return st;
+  }
   reserve(std::min(batch_size, n));
   const index_t steps = ceil_div(n, batch_size);
   const std::int64_t* order = nullptr;
@@ -349,9 +391,9 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     ++epochs_shuffled;
   }
   const bool fz = fused(loss_);
-  const index_t per = 1 + static_cast<index_t>(metrics_.size());
+  const index_t per = 1 + metric_state_total();
   double* slots = reserve_slots(steps * per);
-  SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
+  SlotSums sums(*backend_, slots_, batch_size, n, metric_state_total());
   index_t seen = 0;
   static const BatchHook no_hook;
   HookSchedule hook_due(train ? train->hook : no_hook, steps);
@@ -368,14 +410,18 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
       sums.add_upto(b + 1);
       if (!train->hook(b, sums.loss / static_cast<double>(seen),
-                       metric_means(metrics_, sums.metrics, seen, output_width())))
+                       metric_results(metrics_, sums.metrics.data(),
+                                      static_cast<double>(seen), output_width())))
         break;
     }
   }
   pass.finish();
   sums.add_upto(st.batches);  // without a hook: one download for the whole pass
   st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
-  st.metrics = metric_means(metrics_, sums.metrics, seen, output_width());
+  st.metrics =
+      metric_results(metrics_, sums.metrics.data(), static_cast<double>(seen), output_width());
+  last_state_ = sums.metrics;
+  last_rows_seen_ = seen;
   return st;
 }
 

@@ -70,6 +70,13 @@ class Net : public NetSpec {
   void backward(const LossSpec& spec);
 
   // ---- whole data sets, with the compiled loss and metrics ----
+  // NetSpec::compile, and the metrics' thresholds into backend memory for the metric kernels.
+  void compile(const LossSpec& loss, std::vector<MetricSpec> metrics);
+  // The metric states of the last train_epoch / evaluate summed over its batches (all metrics'
+  // states, metric_state_total() doubles) and its rows: what a caller that feeds batches one call
+  // at a time adds up to get the metrics of them all (metric_results).
+  const std::vector<double>& last_metric_state() const { return last_state_; }
+  index_t last_metric_rows() const { return last_rows_seen_; }
   DataFeed& data() { return feed_; }  // residency, held sets, streaming (data_feed.h)
   // Shuffles (when asked) with this net's epoch counter, then forward/loss/backward/update for
   // every batch. lrs: one learning rate per batch (nullptr: `lr` for all).
@@ -127,6 +134,9 @@ class Net : public NetSpec {
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
   bool out_valid_ = false;         // out_ holds the output activation of the last forward
+  std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
+  std::vector<double> last_state_;
+  index_t last_rows_seen_ = 0;
 };
 
 }  // namespace fusednet

@@ -169,6 +169,9 @@ class CudaNet:
         self._out_grad = None
         return self._d.evaluate(*args, **kwargs)
 
+    def last_metric_state(self):
+        return self._d.last_metric_state()
+
     def predict(self, x, batch_size, out):
         self._push()
         self._out_grad = None

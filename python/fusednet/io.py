@@ -18,7 +18,7 @@ import tempfile
 
 import numpy as np
 
-from . import _core, layers, losses, optimizers
+from . import _core, layers, losses, metrics, optimizers
 from .model import Sequential
 
 FORMAT = "fusednet.model"
@@ -48,7 +48,7 @@ def _payload(model):
         header["compile"] = {
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": losses.serialize(model.loss_fn),
-            "metrics": list(model._metric_names),
+            "metrics": [metrics.serialize(m) for m in model._metric_entries],
         }
     if model.built:
         net = model._net

@@ -27,7 +27,7 @@ struct Case {
   float input_dropout;
   LossSpec loss;
   OptimSpec opt;
-  std::vector<MetricKind> metrics;
+  std::vector<MetricSpec> metrics;
   bool shuffle;
   bool weighted;
 };

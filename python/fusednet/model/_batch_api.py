@@ -31,7 +31,7 @@ class BatchAPI:
         logs = self._logs(loss, metrics)
         if return_dict:
             return logs
-        return [loss, *metrics] if self._metric_names else loss
+        return list(logs.values()) if self._metric_names else loss
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One optimizer step on this batch; returns its loss (and metrics) as ``evaluate``
