@@ -108,7 +108,15 @@ def _prepare(y_true, y_pred, sample_weight, sparse):
         w = np.asarray(sample_weight, dtype=np.float32)
         if w.ndim == 2 and w.shape[1] == 1:
             w = w[:, 0]
-        w = np.ascontiguousarray(np.broadcast_to(w, (n,)), dtype=np.float32)
+        if w.ndim == 1 and p.shape[1] > 1 and w.shape == (p.shape[1],) and n == 1:
+            w = w[None, :]
+        shape = p.shape if w.ndim == 2 else (n,)
+        try:
+            w = np.ascontiguousarray(np.broadcast_to(w, shape), dtype=np.float32)
+        except ValueError:
+            raise ValueError(
+                f"sample_weight: expected one weight per sample ({n},), got shape {w.shape}"
+            ) from None
     return t, np.ascontiguousarray(p), w
 
 
@@ -134,8 +142,31 @@ class Metric:
     def reset_state(self):
         self._state, self._count, self._cols = None, 0.0, None
 
+    # Keras flattens the inputs of this metric (so per-element sample weights can be taken as
+    # one-column rows).
+    _flattens = False
+
+    def _rows_of(self, y_pred):
+        """Keras reads a 1-D y_pred of a per-row metric (top_k) as one row."""
+        return y_pred
+
     def update_state(self, y_true, y_pred, sample_weight=None):
-        t, p, w = _prepare(y_true, y_pred, sample_weight, self._kind in _SPARSE_KINDS)
+        sparse = self._kind in _SPARSE_KINDS
+        if not sparse and np.ndim(y_pred) == 1 and self._rows_of(y_pred) is not y_pred:
+            y_true, y_pred = np.reshape(y_true, (1, -1)), np.reshape(y_pred, (1, -1))
+        t, p, w = _prepare(y_true, y_pred, sample_weight, sparse)
+        if w is not None and w.ndim == 2:  # one weight per element
+            if not self._flattens:
+                raise ValueError(
+                    f"sample_weight: {type(self).__name__} takes one weight per sample, got "
+                    f"shape {w.shape}"
+                )
+            if self._cols is not None and self._cols != 1:
+                raise ValueError("sample_weight: per-element weights after per-sample updates")
+            t, p, w = t.reshape(-1, 1), p.reshape(-1, 1), w.reshape(-1)
+        elif self._flattens and self._cols == 1 and p.shape[1] != 1:
+            t, p = t.reshape(-1, 1), p.reshape(-1, 1)
+            w = None if w is None else np.ascontiguousarray(np.repeat(w, p.shape[0] // len(w)))
         cols = p.shape[1]
         if self._cols is not None and cols != self._cols:
             raise ValueError(f"y_pred: expected {self._cols} outputs per sample, got {cols}")
@@ -300,7 +331,11 @@ class _PrecisionRecall(Metric):
         self.class_id = None if class_id is None else int(class_id)
         self.thresholds = _thresholds_arg(thresholds, 0.5 if top_k is None else _NEG_INF)
         self._vector_result = len(self.thresholds) > 1
+        self._flattens = top_k is None and class_id is None
         super().__init__(name, dtype)
+
+    def _rows_of(self, y_pred):
+        return y_pred if self.top_k is None else None
 
     def _spec(self, cols):
         if self.class_id is not None and self.class_id >= cols:
@@ -394,6 +429,7 @@ class AUC(Metric):
             )
         self.label_weights = None if label_weights is None else [float(w) for w in label_weights]
         self.from_logits = bool(from_logits)
+        self._flattens = not self.multi_label
         super().__init__(name, dtype)
 
     @property
