@@ -65,8 +65,17 @@ def confusion(t, p, thresholds, evenly, w=None):
     return tp, fp, fn, tn
 
 
-def auc(t, p, num_thresholds=200, curve="ROC", summation="interpolation", w=None,
-        multi_label=False, thresholds=None, label_weights=None):  # fmt: skip
+def auc(
+    t,
+    p,
+    num_thresholds=200,
+    curve="ROC",
+    summation="interpolation",
+    w=None,
+    multi_label=False,
+    thresholds=None,
+    label_weights=None,
+):
     if thresholds is None:
         th, evenly = auc_thresholds(num_thresholds), True
     else:
@@ -161,7 +170,11 @@ def fbeta(t, p, average=None, beta=1.0, threshold=None, w=None):
 
 def r2(t, p, class_aggregation="uniform_average", num_regressors=0, w=None):
     t, p = np.asarray(t, np.float64), np.asarray(p, np.float64)
-    w = np.ones(t.shape) if w is None else np.broadcast_to(np.asarray(w, np.float64)[:, None], t.shape)
+    w = (
+        np.ones(t.shape)
+        if w is None
+        else np.broadcast_to(np.asarray(w, np.float64)[:, None], t.shape)
+    )
     s, sq = np.sum(t * w, 0), np.sum(t * t * w, 0)
     resid, count = np.sum((t - p) ** 2 * w, 0), np.sum(w, 0)
     total = sq - s * (s / count)

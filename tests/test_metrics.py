@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 import fusednet as fnet
-from fusednet import metrics as M
-
 import reference_metric as ref
+from fusednet import metrics as M
 
 
 def close(got, want, tol=1e-6):
@@ -55,7 +54,11 @@ def test_auc_keras_more_values():
     close(M.AUC(num_thresholds=3, curve="PR")(Y_TRUE, Y_PRED, [-1, -2, -3, -4]), 0.0, 1e-3)
     yt = np.array([0, 0, 0, 1, 0, 1, 0, 1, 1, 1])
     yp = np.array([0.1, 0.2, 0.3, 0.3, 0.4, 0.4, 0.6, 0.6, 0.8, 0.9])
-    close(M.AUC(num_thresholds=3, curve="PRGAIN")(yt, yp), 0.666666 * 0.333333 + 0.333333 * 0.833333, 1e-3)
+    close(
+        M.AUC(num_thresholds=3, curve="PRGAIN")(yt, yp),
+        0.666666 * 0.333333 + 0.333333 * 0.833333,
+        1e-3,
+    )
 
 
 def test_precision_recall_keras_values():
@@ -72,7 +75,9 @@ def test_precision_recall_keras_values():
     w = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])
     close(M.Precision()(yt, yp, sample_weight=w), (3.0 + 4.0) / ((1.0 + 3.0) + (4.0 + 2.0)))
     # class_id (Keras's test_unweighted_class_id_multiclass)
-    yp = np.array([[0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    yp = np.array(
+        [[0.1, 0.2, 0.7], [0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]
+    )
     yt = np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 1]])
     assert M.Precision(class_id=1)(yt, yp) == 1.0
 
@@ -120,14 +125,29 @@ R2_TRUE = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
         (None, 0, [[0.4, 0.5, 0.6], [0.1, 0.2, 0.3], [0.5, 0.8, 0.2]], None, [0.37, -1.295, 0.565]),
         (None, 1, [[0.4, 0.5, 0.6], [0.1, 0.2, 0.3], [0.5, 0.8, 0.2]], None, [-0.26, -3.59, 0.13]),
         ("uniform_average", 0, [[0.4, 0.5, 0.6], [0.1, 0.2, 0.3], [0.5, 0.8, 0.2]], None, -0.12),
-        (None, 1, [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]], [0.8, 0.1, 0.4],
-         [-0.65388882, -18.673332, -2.042]),
-        ("uniform_average", 2, [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]],
-         [0.8, 0.1, 0.4], -3.0615367889404297),
-        ("variance_weighted_average", 1, [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]],
-         [0.8, 0.1, 0.4], -3.742044448852539),
+        (
+            None,
+            1,
+            [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]],
+            [0.8, 0.1, 0.4],
+            [-0.65388882, -18.673332, -2.042],
+        ),
+        (
+            "uniform_average",
+            2,
+            [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]],
+            [0.8, 0.1, 0.4],
+            -3.0615367889404297,
+        ),
+        (
+            "variance_weighted_average",
+            1,
+            [[0.4, 0.9, 1.6], [0.1, 1.2, 0.6], [1.5, 0.8, 0.6]],
+            [0.8, 0.1, 0.4],
+            -3.742044448852539,
+        ),
     ],
-)  # fmt: skip
+)
 def test_r2_keras_values(aggregation, regressors, pred, weights, want):
     m = M.R2Score(aggregation, regressors)
     m.update_state(R2_TRUE, pred, weights)
@@ -175,8 +195,12 @@ def test_auc_matches_reference(rng, curve, summation, multi_label):
         want = ref.auc(t, p, nt, curve, summation, w=w, multi_label=multi_label)
         close(_batched(m, t, p, w), want, 1e-9)
     thresholds = [0.1, 0.25, 0.3, 0.8]  # not evenly spaced: p > t per threshold
-    m = M.AUC(curve=curve, summation_method=summation, thresholds=thresholds, multi_label=multi_label)
-    want = ref.auc(t, p, curve=curve, summation=summation, thresholds=thresholds, multi_label=multi_label)
+    m = M.AUC(
+        curve=curve, summation_method=summation, thresholds=thresholds, multi_label=multi_label
+    )
+    want = ref.auc(
+        t, p, curve=curve, summation=summation, thresholds=thresholds, multi_label=multi_label
+    )
     close(_batched(m, t, p), want, 1e-12)
 
 
@@ -192,9 +216,16 @@ def test_auc_multi_label_weights_and_logits(rng):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"thresholds": [0.2, 0.5, 0.9]}, {"thresholds": [0.0, 0.5, 1.0]}, {"top_k": 2},
-     {"class_id": 2}, {"class_id": 1, "thresholds": 0.3}, {"top_k": 1, "thresholds": [0.3, 0.6]}],
-)  # fmt: skip
+    [
+        {},
+        {"thresholds": [0.2, 0.5, 0.9]},
+        {"thresholds": [0.0, 0.5, 1.0]},
+        {"top_k": 2},
+        {"class_id": 2},
+        {"class_id": 1, "thresholds": 0.3},
+        {"top_k": 1, "thresholds": [0.3, 0.6]},
+    ],
+)
 def test_precision_recall_match_reference(rng, kwargs):
     t, p = _data(rng)
     th = kwargs.get("thresholds", 0.5 if "top_k" not in kwargs else -1e10)
@@ -256,7 +287,12 @@ def test_state_and_reset():
     assert m.result() == 0.0
     cfg = M.AUC(num_thresholds=50, curve="PR", multi_label=True, name="x").get_config()
     again = M.AUC.from_config(cfg)
-    assert (again.num_thresholds, again.curve, again.multi_label, again.name) == (50, "PR", True, "x")
+    assert (again.num_thresholds, again.curve, again.multi_label, again.name) == (
+        50,
+        "PR",
+        True,
+        "x",
+    )
     assert M.F1Score.from_config(M.F1Score("macro", 0.3).get_config()).threshold == 0.3
 
 

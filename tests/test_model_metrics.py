@@ -10,10 +10,16 @@ from fusednet import metrics as M
 
 def _binary_model(device, metrics, lr=0.0, seed=3):
     model = fnet.Sequential(
-        [fnet.layers.Dense(8, activation="relu", input_shape=(5,)), fnet.layers.Dense(1, activation="sigmoid")],
-        device=device, seed=seed,
-    )  # fmt: skip
-    model.compile(optimizer=fnet.optimizers.SGD(learning_rate=lr), loss="binary_crossentropy", metrics=metrics)
+        [
+            fnet.layers.Dense(8, activation="relu", input_shape=(5,)),
+            fnet.layers.Dense(1, activation="sigmoid"),
+        ],
+        device=device,
+        seed=seed,
+    )
+    model.compile(
+        optimizer=fnet.optimizers.SGD(learning_rate=lr), loss="binary_crossentropy", metrics=metrics
+    )
     return model
 
 
@@ -75,7 +81,9 @@ def test_binary_metrics_evaluate_fit_validation(device, batch_size):
     # per-epoch path (a callback between epochs) and the progress bar's hook report the same
     seen = []
     cb = fnet.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(dict(logs)))
-    model.fit(x, y, batch_size=batch_size, epochs=1, validation_data=(xv, yv), verbose=0, callbacks=[cb])
+    model.fit(
+        x, y, batch_size=batch_size, epochs=1, validation_data=(xv, yv), verbose=0, callbacks=[cb]
+    )
     _assert_logs_match(seen[-1], want)
     batch_logs = []
     cb = fnet.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batch_logs.append(logs))
@@ -98,10 +106,16 @@ def test_multiclass_metrics(device):
         "categorical_accuracy",
     ]
     model = fnet.Sequential(
-        [fnet.layers.Dense(16, activation="tanh", input_shape=(6,)), fnet.layers.Dense(4, activation="softmax")],
-        device=device, seed=1,
-    )  # fmt: skip
-    model.compile(optimizer=fnet.optimizers.SGD(0.0), loss="categorical_crossentropy", metrics=entries)
+        [
+            fnet.layers.Dense(16, activation="tanh", input_shape=(6,)),
+            fnet.layers.Dense(4, activation="softmax"),
+        ],
+        device=device,
+        seed=1,
+    )
+    model.compile(
+        optimizer=fnet.optimizers.SGD(0.0), loss="categorical_crossentropy", metrics=entries
+    )
     want = _object_values(model, onehot, model.predict(x))
     logs = model.evaluate(x, onehot, batch_size=32, return_dict=True, verbose=0)
     _assert_logs_match(logs, want)
@@ -114,8 +128,15 @@ def test_multiclass_metrics(device):
     sparse = fnet.Sequential(
         [fnet.layers.Dense(4, activation="softmax", input_shape=(6,))], device=device, seed=2
     )
-    sparse.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                   metrics=["sparse_top_k_categorical_accuracy", M.SparseTopKCategoricalAccuracy(k=1, name="top1"), "accuracy"])  # fmt: skip
+    sparse.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            "sparse_top_k_categorical_accuracy",
+            M.SparseTopKCategoricalAccuracy(k=1, name="top1"),
+            "accuracy",
+        ],
+    )
     logs = sparse.evaluate(x, labels, batch_size=40, return_dict=True, verbose=0)
     pred = sparse.predict(x)
     assert logs["sparse_top_k_categorical_accuracy"] == 1.0  # k = 5 > 4 classes
@@ -126,7 +147,14 @@ def test_regression_metrics(device):
     rng = np.random.default_rng(5)
     x = rng.normal(size=(90, 3)).astype(np.float32)
     y = (x @ rng.normal(size=(3, 2)) + 0.3).astype(np.float32)
-    entries = ["mape", "root_mean_squared_error", M.R2Score(), M.R2Score(class_aggregation=None, name="r2s"), "mse", "mae"]
+    entries = [
+        "mape",
+        "root_mean_squared_error",
+        M.R2Score(),
+        M.R2Score(class_aggregation=None, name="r2s"),
+        "mse",
+        "mae",
+    ]
     model = fnet.Sequential([fnet.layers.Dense(2, input_shape=(3,))], device=device, seed=0)
     model.compile(optimizer=fnet.optimizers.SGD(0.0), loss="mse", metrics=entries)
     want = _object_values(model, y, model.predict(x))
@@ -167,8 +195,10 @@ def test_pydataset_and_batch_hooks_add_states(device):
     _assert_logs_match({k: hist.history[k][0] for k in mets}, mets)
     _assert_logs_match({k: hist.history["val_" + k][0] for k in mets}, mets)
     # a per-batch mean would differ: AUC of the whole set is not the mean of batch AUCs
-    per_batch = [model.evaluate(x[s : s + 16], y[s : s + 16], return_dict=True, verbose=0)["auc"]
-                 for s in range(0, len(x), 16)]  # fmt: skip
+    per_batch = [
+        model.evaluate(x[s : s + 16], y[s : s + 16], return_dict=True, verbose=0)["auc"]
+        for s in range(0, len(x), 16)
+    ]
     assert abs(np.mean(per_batch) - whole["auc"]) > 1e-6
 
 
@@ -186,7 +216,9 @@ def test_training_metrics_deterministic_across_threads(threads):
 
 def test_train_on_batch_and_save_load(tmp_path):
     x, y = _binary_data()
-    model = _binary_model("cpu", ["auc", M.F1Score(threshold=0.4, name="f1"), M.Precision(thresholds=[0.2, 0.6])])
+    model = _binary_model(
+        "cpu", ["auc", M.F1Score(threshold=0.4, name="f1"), M.Precision(thresholds=[0.2, 0.6])]
+    )
     before = model.evaluate(x, y, return_dict=True, verbose=0)
     logs = model.test_on_batch(x, y, return_dict=True)
     want = _object_values(model, y, model.predict(x))

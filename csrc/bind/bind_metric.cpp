@@ -62,9 +62,8 @@ void bind_metric(py::module_& m) {
         const float* targets = nullptr;
         if (sparse_labels(spec.kind)) {
           auto a = py::reinterpret_borrow<py::array>(y_true);
-          if (!py::isinstance<py::array>(y_true) ||
-              !a.dtype().is(py::dtype::of<std::int64_t>()) || a.ndim() != 1 ||
-              !(a.flags() & py::array::c_style))
+          if (!py::isinstance<py::array>(y_true) || !a.dtype().is(py::dtype::of<std::int64_t>()) ||
+              a.ndim() != 1 || !(a.flags() & py::array::c_style))
             throw py::type_error("y_true: expected a contiguous int64 (n,) label array");
           if (a.shape(0) != n)
             throw py::value_error("y_true: expected " + std::to_string(n) + " labels, got " +

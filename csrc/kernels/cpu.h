@@ -94,7 +94,6 @@ double metric_sum_cpu(int kind, const float* pred, float threshold, const std::i
 // A vector-state metric's state over the rows into out[0, width) (zeroed first), each row times
 // weights[i] (nullptr: 1); every state entry is summed over the rows in order.
 void metric_state_cpu(const metricmath::MetricParams& p, const float* pred, const float* targets,
-                      const float* weights, index_t rows, index_t cols, double* out,
-                      index_t width);
+                      const float* weights, index_t rows, index_t cols, double* out, index_t width);
 
 }  // namespace fusednet

@@ -343,8 +343,8 @@ void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double
                           kind == MetricKind::CategoricalAccuracy;
     // sigmoid(z) > 0.5 <=> z > 0 and argmax(softmax(z)) = argmax(z): accuracies read the logits.
     // BinaryAccuracy(threshold != 0.5) compares the probabilities.
-    const bool logits = accuracy && fused_logits &&
-                        (kind != MetricKind::BinaryAccuracy || spec.threshold == 0.5f);
+    const bool logits =
+        accuracy && fused_logits && (kind != MetricKind::BinaryAccuracy || spec.threshold == 0.5f);
     const float* p = logits ? z_.back().as<float>() : output_activation();
     const float threshold =
         logits ? 0.f : (kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);
@@ -410,8 +410,8 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
       sums.add_upto(b + 1);
       if (!train->hook(b, sums.loss / static_cast<double>(seen),
-                       metric_results(metrics_, sums.metrics.data(),
-                                      static_cast<double>(seen), output_width())))
+                       metric_results(metrics_, sums.metrics.data(), static_cast<double>(seen),
+                                      output_width())))
         break;
     }
   }

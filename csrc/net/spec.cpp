@@ -88,28 +88,20 @@ index_t metric_state_width(const MetricSpec& m, index_t cols) {
       return 2 * T * L + 2 * L;
     }
     case MetricKind::Precision:
-    case MetricKind::Recall:
-      return 2 * T + 2;
-    case MetricKind::F1:
-      return 4 * cols;
-    case MetricKind::R2:
-      return 4 * cols + 1;
-    default:
-      return 1;
+    case MetricKind::Recall: return 2 * T + 2;
+    case MetricKind::F1: return 4 * cols;
+    case MetricKind::R2: return 4 * cols + 1;
+    default: return 1;
   }
 }
 
 index_t metric_result_width(const MetricSpec& m, index_t cols) {
   switch (m.kind) {
     case MetricKind::Precision:
-    case MetricKind::Recall:
-      return static_cast<index_t>(m.thresholds.size());
-    case MetricKind::F1:
-      return m.average == 0 ? cols : 1;
-    case MetricKind::R2:
-      return m.class_aggregation == 0 ? cols : 1;
-    default:
-      return 1;
+    case MetricKind::Recall: return static_cast<index_t>(m.thresholds.size());
+    case MetricKind::F1: return m.average == 0 ? cols : 1;
+    case MetricKind::R2: return m.class_aggregation == 0 ? cols : 1;
+    default: return 1;
   }
 }
 
@@ -295,15 +287,9 @@ std::vector<double> metric_results(const std::vector<MetricSpec>& metrics, const
       case MetricKind::SparseTopK:  // one figure per row
         out.push_back(div_no_nan(s[0], c));
         break;
-      case MetricKind::RMSE:
-        out.push_back(std::sqrt(div_no_nan(s[0], ccols)));
-        break;
-      case MetricKind::MAPE:
-        out.push_back(100.0 * div_no_nan(s[0], ccols));
-        break;
-      case MetricKind::AUC:
-        auc_result(m, s, cols, out);
-        break;
+      case MetricKind::RMSE: out.push_back(std::sqrt(div_no_nan(s[0], ccols))); break;
+      case MetricKind::MAPE: out.push_back(100.0 * div_no_nan(s[0], ccols)); break;
+      case MetricKind::AUC: auc_result(m, s, cols, out); break;
       case MetricKind::Precision:
       case MetricKind::Recall: {
         const Confusion cf(m, s, 1);
@@ -313,12 +299,8 @@ std::vector<double> metric_results(const std::vector<MetricSpec>& metrics, const
                             : div_no_nan(cf.tp[i], cf.tp[i] + cf.fn[i]));
         break;
       }
-      case MetricKind::F1:
-        f1_result(m, s, cols, out);
-        break;
-      case MetricKind::R2:
-        r2_result(m, s, cols, out);
-        break;
+      case MetricKind::F1: f1_result(m, s, cols, out); break;
+      case MetricKind::R2: r2_result(m, s, cols, out); break;
       default:  // binary accuracy, MAE, MSE: one figure per element
         out.push_back(div_no_nan(s[0], ccols));
     }

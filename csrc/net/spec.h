@@ -287,5 +287,4 @@ class NetSpec {
 // order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);
 
-
 }  // namespace fusednet

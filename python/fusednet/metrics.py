@@ -179,7 +179,9 @@ class Metric:
     def result(self):
         if self._state is None:
             return np.zeros(0) if self._vector_result else 0.0
-        values = _core.metric_results([self._spec(self._cols)], self._state, self._count, self._cols)
+        values = _core.metric_results(
+            [self._spec(self._cols)], self._state, self._count, self._cols
+        )
         return np.asarray(values) if self._vector_result else float(values[0])
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -410,11 +412,11 @@ class AUC(Metric):
             self._evenly = _evenly([0.0] + inner + [1.0])
         else:
             if isinstance(num_thresholds, bool) or int(num_thresholds) <= 1:
-                raise ValueError(
-                    f"num_thresholds: expected an integer > 1, got {num_thresholds!r}"
-                )
+                raise ValueError(f"num_thresholds: expected an integer > 1, got {num_thresholds!r}")
             self.num_thresholds = int(num_thresholds)
-            inner = [(i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
+            inner = [
+                (i + 1) * 1.0 / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)
+            ]
             self._evenly = True
         self._thresholds = [0.0 - _EPSILON] + inner + [1.0 + _EPSILON]
         self.curve, self.summation_method = curve_key, summation_key

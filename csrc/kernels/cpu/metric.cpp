@@ -18,9 +18,9 @@ double metric_sum_cpu(int kind, const float* pred, float threshold, const std::i
     return s;
   }
   for (index_t i = 0; i < rows; ++i) {
-    const double r = metricmath::metric_row(kind, pred + i * cols, threshold,
-                                            labels ? labels[i] : 0,
-                                            targets ? targets + i * cols : nullptr, cols, 0.0, k);
+    const double r =
+        metricmath::metric_row(kind, pred + i * cols, threshold, labels ? labels[i] : 0,
+                               targets ? targets + i * cols : nullptr, cols, 0.0, k);
     s += r * static_cast<double>(weights[i]);
   }
   return s;
@@ -39,10 +39,8 @@ void metric_state_cpu(const metricmath::MetricParams& p, const float* pred, cons
       const float m = p.kind == 12 ? metricmath::row_max(r, cols) : 0.f;
       double e[4];
       for (index_t j = 0; j < cols; ++j) {
-        if (p.kind == 12)
-          metricmath::f1_element(p, r[j], m, t[j], w, e);
-        else
-          metricmath::r2_element(r[j], t[j], w, e);
+        if (p.kind == 12) metricmath::f1_element(p, r[j], m, t[j], w, e);
+        else metricmath::r2_element(r[j], t[j], w, e);
         for (int q = 0; q < 4; ++q) out[4 * j + q] += e[q];
       }
       if (p.kind == 13 && w != 0.0) out[4 * cols] += 1.0;  // samples with a nonzero weight

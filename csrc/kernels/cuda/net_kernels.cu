@@ -81,10 +81,8 @@ __global__ void column_sums_kernel(metricmath::MetricParams p, const float* pred
     double acc[4] = {0.0, 0.0, 0.0, 0.0}, e[4];
     for (index_t i = 0; i < rows; ++i) {
       const float x = pred[i * cols + j], t = targets[i * cols + j];
-      if (p.kind == 12)
-        metricmath::f1_element(p, x, static_cast<float>(row_max[i]), t, 1.0, e);
-      else
-        metricmath::r2_element(x, t, 1.0, e);
+      if (p.kind == 12) metricmath::f1_element(p, x, static_cast<float>(row_max[i]), t, 1.0, e);
+      else metricmath::r2_element(x, t, 1.0, e);
       for (int q = 0; q < 4; ++q) acc[q] += e[q];
     }
     for (int q = 0; q < 4; ++q) out[4 * j + q] = acc[q];
@@ -139,7 +137,7 @@ void metric_state_cuda(const metricmath::MetricParams& p, const float* pred, con
       CUDA_CHECK_LAUNCH();
     }
     column_sums_kernel<<<dev::grid_for(cols, kThreads), kThreads, 0, s>>>(p, pred, targets, row_ws,
-                                                                        out, rows, cols);
+                                                                          out, rows, cols);
     CUDA_CHECK_LAUNCH();
     return;
   }

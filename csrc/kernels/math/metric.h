@@ -82,13 +82,13 @@ FN_HOST_DEVICE inline double metric_row(int kind, const float* pred, float thres
 // sum((y - p)^2), count, then the number of samples (4 cols + 1).
 struct MetricParams {
   int kind = 0;
-  int top_k = 0;      // Precision / Recall: only each row's top k predictions can be positive
+  int top_k = 0;  // Precision / Recall: only each row's top k predictions can be positive
   int class_id = -1;  // Precision / Recall: only this column
   int num_thresholds = 0;
   const float* thresholds = nullptr;
   bool evenly = false, with_epsilon = false;
   bool multi_label = false;
-  bool from_logits = false;    // AUC: sigmoid first
+  bool from_logits = false;  // AUC: sigmoid first
   bool has_threshold = false;  // F1: pred > threshold, else the row's maxima (> 1e-9 in size)
   float threshold = 0.5f;
 };

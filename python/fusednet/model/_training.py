@@ -51,9 +51,7 @@ class TrainingLoop:
         """Logs from the loss and the net's concatenated metric results (a vector-valued
         metric, such as F1Score(average=None), takes several)."""
         logs = {"loss": loss}
-        values = _metrics.split_results(
-            list(metrics), self._metric_objects, self._net.output_width
-        )
+        values = _metrics.split_results(list(metrics), self._metric_objects, self._net.output_width)
         logs.update(zip(self._metric_names, values))
         return logs
 
