@@ -241,3 +241,20 @@ def test_compile_errors():
     sparse = fnet.Sequential([fnet.layers.Dense(3, activation="softmax", input_shape=(2,))])
     with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
         sparse.compile(loss="sparse_categorical_crossentropy", metrics=["auc"])
+
+
+def test_wide_states_reuse_the_slots(device):
+    """A multi-label AUC over 300 outputs keeps ~1 MB of counts per batch: a 100-batch pass
+    reuses a 64 MiB window of slots (brought back when full) and still equals the object."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(100, 3)).astype(np.float32)
+    y = (rng.random((100, 300)) < 0.3).astype(np.float32)
+    model = fnet.Sequential(
+        [fnet.layers.Dense(300, activation="sigmoid", input_shape=(3,))], device=device, seed=0
+    )
+    entries = [M.AUC(multi_label=True, name="auc_ml"), "precision"]
+    model.compile(optimizer=fnet.optimizers.SGD(0.0), loss="binary_crossentropy", metrics=entries)
+    want = _object_values(model, y, model.predict(x))
+    _assert_logs_match(model.evaluate(x, y, batch_size=1, return_dict=True, verbose=0), want)
+    hist = model.fit(x, y, batch_size=1, epochs=1, verbose=0)
+    _assert_logs_match({k: hist.history[k][0] for k in want}, want)

@@ -28,29 +28,37 @@ std::vector<DenseSpec> device_checked(Device device, std::vector<DenseSpec> laye
 }
 
 // The running loss (each batch's mean weighted by its rows) and metric states of a pass, from the
-// per-batch slots (1 + the metrics' state doubles a batch), added in batch order.
+// per-batch slots (1 + the metrics' state doubles a batch), added in batch order. Batch b writes
+// slot b % window: a pass with more batches than the window (wide metric states, e.g. a
+// multi-label AUC) brings the slots back whenever they are all used (kMaxSlotBytes).
+constexpr std::size_t kMaxSlotBytes = std::size_t{64} << 20;
+
 struct SlotSums {
   Backend& backend;
   const Buffer& slots;
-  index_t batch_size, n, per;
+  index_t batch_size, n, per, window;
   double loss = 0.0;
   std::vector<double> metrics;
   index_t summed = 0;  // batches added so far
   std::vector<double> got;
-  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, index_t state_width)
-      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + state_width),
+  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, index_t state_width,
+           index_t window_)
+      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + state_width), window(window_),
         metrics(static_cast<std::size_t>(state_width), 0.0) {}
+  double* slot(index_t b) const { return slots.as<double>() + (b % window) * per; }
   // Brings back the slots of batches [summed, upto) and adds them.
   void add_upto(index_t upto) {
-    if (upto <= summed) return;
-    got.resize(static_cast<std::size_t>((upto - summed) * per));
-    backend.download(got.data(), slots.as<double>() + summed * per, sizeof(double) * got.size());
-    for (index_t b = summed; b < upto; ++b) {
-      const double* s = got.data() + (b - summed) * per;
-      loss += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
-      for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+    while (summed < upto) {
+      const index_t first = summed % window, count = std::min(upto - summed, window - first);
+      got.resize(static_cast<std::size_t>(count * per));
+      backend.download(got.data(), slots.as<double>() + first * per, sizeof(double) * got.size());
+      for (index_t b = summed; b < summed + count; ++b) {
+        const double* s = got.data() + (b - summed) * per;
+        loss += s[0] * static_cast<double>(std::min(batch_size, n - b * batch_size));
+        for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+      }
+      summed += count;
     }
-    summed = upto;
   }
 };
 
@@ -392,15 +400,18 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   }
   const bool fz = fused(loss_);
   const index_t per = 1 + metric_state_total();
-  double* slots = reserve_slots(steps * per);
-  SlotSums sums(*backend_, slots_, batch_size, n, metric_state_total());
+  const index_t window = std::max<index_t>(
+      1, std::min<index_t>(steps, static_cast<index_t>(kMaxSlotBytes / (sizeof(double) * per))));
+  reserve_slots(window * per);
+  SlotSums sums(*backend_, slots_, batch_size, n, metric_state_total(), window);
   index_t seen = 0;
   static const BatchHook no_hook;
   HookSchedule hook_due(train ? train->hook : no_hook, steps);
   DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
-    score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
+    if (b - sums.summed >= window) sums.add_upto(b);  // every slot in use: bring them back
+    score_batch(pass.batch(start, rows), rows, train != nullptr, fz, sums.slot(b));
     if (train) {
       backward(loss_);
       apply_update(train->lrs ? train->lrs[b] : train->lr);
