@@ -258,3 +258,14 @@ def test_wide_states_reuse_the_slots(device):
     _assert_logs_match(model.evaluate(x, y, batch_size=1, return_dict=True, verbose=0), want)
     hist = model.fit(x, y, batch_size=1, epochs=1, verbose=0)
     _assert_logs_match({k: hist.history[k][0] for k in want}, want)
+
+
+def test_progress_bar_shows_a_vector_metric_as_its_mean(capsys):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    model = fnet.Sequential([fnet.layers.Dense(3, activation="softmax", input_shape=(4,))], seed=0)
+    model.compile(loss="categorical_crossentropy", metrics=[M.F1Score(name="f1")])
+    hist = model.fit(x, y, epochs=1, batch_size=8, verbose=2)
+    out = capsys.readouterr().out
+    assert f"f1: {np.mean(hist.history['f1'][0]):.4f}" in out

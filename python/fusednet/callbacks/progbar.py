@@ -17,6 +17,8 @@ import math
 import sys
 import time
 
+import numpy as np
+
 from .base import Callback
 
 __all__ = ["ProgbarLogger"]
@@ -33,9 +35,10 @@ def _print(message: str) -> None:
 
 
 def _format_value(value) -> str:
-    """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes."""
+    """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes; an array (a
+    per-class metric such as F1Score(average=None)) shows its mean, as Keras's Progbar."""
     try:
-        v = float(value)
+        v = float(np.mean(value)) if isinstance(value, np.ndarray) else float(value)
     except (TypeError, ValueError):
         return str(value)
     return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"
