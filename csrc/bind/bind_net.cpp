@@ -5,6 +5,7 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -381,12 +382,23 @@ void def_one_batch(py::class_<PyNet>& c) {
                              [](PyNet& p) { return p.net.num_optimizer_states(); })
       .def(
           "compile",
-          [](PyNet& p, const LossSpec& loss, std::vector<MetricKind> metrics) {
+          [](PyNet& p, const LossSpec& loss, std::vector<MetricSpec> metrics) {
             Busy g(p);
             p.net.compile(loss, std::move(metrics));
           },
           py::arg("loss"), py::arg("metrics"),
-          "The loss and metrics of train_epoch, evaluate and fit.")
+          "The loss and metrics (MetricSpec, or MetricKind for the defaults) of train_epoch, "
+          "evaluate and fit.")
+      .def(
+          "last_metric_state",
+          [](PyNet& p) {
+            const std::vector<double>& s = p.net.last_metric_state();
+            py::array_t<double> a(static_cast<py::ssize_t>(s.size()));
+            std::copy(s.begin(), s.end(), a.mutable_data());
+            return py::make_tuple(a, p.net.last_metric_rows());
+          },
+          "(state, rows) of the last train_epoch / evaluate: the metrics' states summed over its "
+          "batches (metric_results turns sums of them into metrics).")
       .def_property_readonly("compiled", [](PyNet& p) { return p.net.compiled(); })
       .def(
           "apply_update",
@@ -486,7 +498,7 @@ void def_data_sets(py::class_<PyNet>& c) {
             const index_t vbs =
                 val_batch_size.is_none() ? batch_size : val_batch_size.cast<index_t>();
             check_batch_size(vbs, "val_batch_size");
-            const index_t per = 1 + static_cast<index_t>(p.net.metrics().size());
+            const index_t per = 1 + p.net.metric_result_total();
             const index_t width = has_val ? 2 * per : per;
             std::vector<EpochStats> tr, va;
             {
@@ -514,7 +526,7 @@ void def_data_sets(py::class_<PyNet>& c) {
           py::arg("val_x") = py::none(), py::arg("val_y") = py::none(),
           py::arg("val_sample_weight") = py::none(), py::arg("val_batch_size") = py::none(),
           "Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., "
-          "(val_loss, val_metrics...)].")
+          "(val_loss, val_metrics...)], a metric taking metric_result_width columns.")
       .def(
           "evaluate",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,

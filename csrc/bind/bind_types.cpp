@@ -83,7 +83,16 @@ void bind_types(py::module_& m) {
                         {"sparse_categorical_accuracy", MetricKind::SparseAccuracy},
                         {"categorical_accuracy", MetricKind::CategoricalAccuracy},
                         {"mean_absolute_error", MetricKind::MAE},
-                        {"mean_squared_error", MetricKind::MSE}});
+                        {"mean_squared_error", MetricKind::MSE},
+                        {"top_k_categorical_accuracy", MetricKind::TopKCategorical},
+                        {"sparse_top_k_categorical_accuracy", MetricKind::SparseTopK},
+                        {"root_mean_squared_error", MetricKind::RMSE},
+                        {"mean_absolute_percentage_error", MetricKind::MAPE},
+                        {"auc", MetricKind::AUC},
+                        {"precision", MetricKind::Precision},
+                        {"recall", MetricKind::Recall},
+                        {"f1_score", MetricKind::F1},
+                        {"r2_score", MetricKind::R2}});
   add_enum<OptimKind>(
       m, "OptimKind", "The optimizers a Net steps.",
       {{"sgd", OptimKind::SGD}, {"adam", OptimKind::Adam}, {"adamw", OptimKind::AdamW}});

@@ -19,5 +19,6 @@ PYBIND11_MODULE(_core, m) {
   bind_reduce(m);
   bind_loss(m);
   bind_optim(m);
+  bind_metric(m);
   bind_net(m);
 }

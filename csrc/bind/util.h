@@ -147,6 +147,7 @@ void bind_activation(py::module_& m);  // elementwise activations and softmax
 void bind_reduce(py::module_& m);      // bias_grad, argmax_rows
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_metric(py::module_& m);  // MetricSpec and the metric objects' kernels
 void bind_net(py::module_& m);
 // bind_dlpack (bind/dlpack.h): DLPackArray, CudaArray
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common.h"
+#include "kernels/math/metric.h"
 #include "kernels/types.h"
 
 namespace fusednet {
@@ -89,5 +90,16 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
 void gemm_ref_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                   index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
                   index_t rs_c, index_t cs_c, const Epilogue& epilogue);
+
+// ---- metrics (kernels/cpu/metric.cpp; kernels/math/metric.h has the per-element math) ----------
+// Sum over rows of a row-sum metric's contribution (metric_row), each row times weights[i]
+// (nullptr: 1), added in row order.
+double metric_sum_cpu(int kind, const float* pred, float threshold, const std::int64_t* labels,
+                      const float* targets, const float* weights, index_t rows, index_t cols,
+                      int k);
+// A vector-state metric's state over the rows into out[0, width) (zeroed first), each row times
+// weights[i] (nullptr: 1); every state entry is summed over the rows in order.
+void metric_state_cpu(const metricmath::MetricParams& p, const float* pred, const float* targets,
+                      const float* weights, index_t rows, index_t cols, double* out, index_t width);
 
 }  // namespace fusednet

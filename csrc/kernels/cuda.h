@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common.h"
+#include "kernels/math/metric.h"
 #include "kernels/types.h"
 #include "runtime/cuda_memory.h"
 
@@ -38,10 +39,16 @@ void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std:
                         index_t rows, CudaStream stream = nullptr);
 // out[i] = row i's contribution to a metric (codes of MetricKind): matches of (pred > threshold)
 // with the targets (binary accuracy), 1/0 argmax match (sparse / categorical accuracy), sum of
-// |pred - t| (MAE) or (pred - t)^2 (MSE), in double.
+// |pred - t| (MAE) or (pred - t)^2 (MSE), in double; k: the top-k accuracies' k.
 void metric_rows_cuda(int kind, const float* pred, float threshold, const std::int64_t* labels,
-                      const float* targets, double* out, index_t rows, index_t cols,
+                      const float* targets, double* out, index_t rows, index_t cols, int k = 5,
                       CudaStream stream = nullptr);
+// A vector-state metric's unweighted state over the rows (metric_state_cpu's) into out[0, width):
+// confusion counts by atomic adds of whole numbers (exact, so in any order the same); F1's and
+// R2's per-column sums by one thread per column over the rows in order. row_ws: `rows` doubles.
+void metric_state_cuda(const metricmath::MetricParams& p, const float* pred, const float* targets,
+                       double* row_ws, double* out, index_t width, index_t rows, index_t cols,
+                       CudaStream stream = nullptr);
 
 // ---- gemm (kernels/cuda/gemm.cu, the TF32 kernels in gemm_tf32.cu) ------------------------------
 // C = act(alpha * A @ B + beta * C + bias), strides in elements as in gemm_cpu (A [M, K] with

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common.h"
+#include "kernels/math/metric.h"
 #include "kernels/types.h"
 #include "net/spec.h"
 #include "runtime/buffer.h"
@@ -59,7 +60,13 @@ class Backend {
   // The batch's sum of one metric (kernels/math/metric.h) into *out; row_ws: `rows` backend
   // doubles. Devices may add the rows in another (fixed) order.
   virtual void metric(MetricKind kind, const float* pred, float threshold, const Targets& t,
-                      index_t rows, index_t cols, double* row_ws, double* out) = 0;
+                      index_t rows, index_t cols, double* row_ws, double* out, int k) = 0;
+  // The batch's state of a vector-state metric (AUC, Precision, Recall, F1, R2: metric.h) into
+  // out[0, width) (overwritten), unweighted; row_ws: `rows` backend doubles. Equal on every
+  // device: counts are whole numbers, and sums run over the rows in order.
+  virtual void metric_state(const metricmath::MetricParams& p, const float* pred, const Targets& t,
+                            index_t rows, index_t cols, double* row_ws, double* out,
+                            index_t width) = 0;
   // One optimizer pass over n parameters at update `step` (0 for the first).
   virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
                               float* state1, index_t n, std::int64_t step, float lr) = 0;

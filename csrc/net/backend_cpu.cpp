@@ -74,13 +74,13 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
     }
   }
   void metric(MetricKind kind, const float* pred, float threshold, const Targets& t, index_t rows,
-              index_t cols, double*, double* out) override {
-    double s = 0.0;  // one running sum over every element, in order
-    for (index_t i = 0; i < rows; ++i)
-      s = metricmath::metric_row(static_cast<int>(kind), pred + i * cols, threshold,
-                                 t.labels ? t.labels[i] : 0,
-                                 t.values ? t.values + i * cols : nullptr, cols, s);
-    *out = s;
+              index_t cols, double*, double* out, int k) override {
+    *out = metric_sum_cpu(static_cast<int>(kind), pred, threshold, t.labels, t.values, nullptr,
+                          rows, cols, k);
+  }
+  void metric_state(const metricmath::MetricParams& p, const float* pred, const Targets& t,
+                    index_t rows, index_t cols, double*, double* out, index_t width) override {
+    metric_state_cpu(p, pred, t.values, nullptr, rows, cols, out, width);
   }
   void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
     const float scale = 1.0f / (1.0f - rate);

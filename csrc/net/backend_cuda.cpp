@@ -84,10 +84,15 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     }
   }
   void metric(MetricKind kind, const float* pred, float threshold, const Targets& t, index_t rows,
-              index_t cols, double* row_ws, double* out) override {
+              index_t cols, double* row_ws, double* out, int k) override {
     metric_rows_cuda(static_cast<int>(kind), pred, threshold, t.labels, t.values, row_ws, rows,
-                     cols);
+                     cols, k);
     sum_doubles_cuda(row_ws, rows, 1.0, out);
+  }
+  void metric_state(const metricmath::MetricParams& p, const float* pred, const Targets& t,
+                    index_t rows, index_t cols, double* row_ws, double* out,
+                    index_t width) override {
+    metric_state_cuda(p, pred, t.values, row_ws, out, width, rows, cols);
   }
   void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) override {
     dropout_mask_cuda(src, dst, n, rate, key);

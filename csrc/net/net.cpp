@@ -28,33 +28,41 @@ std::vector<DenseSpec> device_checked(Device device, std::vector<DenseSpec> laye
   return layers;
 }
 
-// The running loss (each batch's mean weighted by its rows) and metric sums of a pass, from the
-// per-batch slots (1 + metrics doubles a batch), added in batch order.
+// The running loss (each batch's mean weighted by its rows) and metric states of a pass, from the
+// per-batch slots (1 + the metrics' state doubles a batch), added in batch order. Batch b writes
+// slot b % window: a pass with more batches than the window (wide metric states, e.g. a
+// multi-label AUC) brings the slots back whenever they are all used (kMaxSlotBytes).
+constexpr std::size_t kMaxSlotBytes = std::size_t{64} << 20;
+
 struct SlotSums {
   Backend& backend;
   const Buffer& slots;
-  index_t batch_size, n, per;
+  index_t batch_size, n, per, window;
   double loss = 0.0;
   std::vector<double> metrics;
   index_t summed = 0;  // batches added so far
   std::vector<double> got;
   const std::vector<index_t>* rows_of = nullptr;  // each batch's rows (data-parallel plans)
-  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, std::size_t n_metrics)
-      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + static_cast<index_t>(n_metrics)),
-        metrics(n_metrics, 0.0) {}
+  SlotSums(Backend& be, const Buffer& s, index_t bs, index_t n_rows, index_t state_width,
+           index_t window_)
+      : backend(be), slots(s), batch_size(bs), n(n_rows), per(1 + state_width), window(window_),
+        metrics(static_cast<std::size_t>(state_width), 0.0) {}
+  double* slot(index_t b) const { return slots.as<double>() + (b % window) * per; }
   // Brings back the slots of batches [summed, upto) and adds them.
   void add_upto(index_t upto) {
-    if (upto <= summed) return;
-    got.resize(static_cast<std::size_t>((upto - summed) * per));
-    backend.download(got.data(), slots.as<double>() + summed * per, sizeof(double) * got.size());
-    for (index_t b = summed; b < upto; ++b) {
-      const double* s = got.data() + (b - summed) * per;
-      const index_t rows = rows_of ? (*rows_of)[static_cast<std::size_t>(b)]
-                                   : std::min(batch_size, n - b * batch_size);
-      loss += s[0] * static_cast<double>(rows);
-      for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+    while (summed < upto) {
+      const index_t first = summed % window, count = std::min(upto - summed, window - first);
+      got.resize(static_cast<std::size_t>(count * per));
+      backend.download(got.data(), slots.as<double>() + first * per, sizeof(double) * got.size());
+      for (index_t b = summed; b < summed + count; ++b) {
+        const double* s = got.data() + (b - summed) * per;
+        const index_t rows = rows_of ? (*rows_of)[static_cast<std::size_t>(b)]
+                                     : std::min(batch_size, n - b * batch_size);
+        loss += s[0] * static_cast<double>(rows);
+        for (std::size_t m = 0; m < metrics.size(); ++m) metrics[m] += s[1 + m];
+      }
+      summed += count;
     }
-    summed = upto;
   }
 };
 
@@ -308,18 +316,56 @@ void Net::backward(const LossSpec& spec) {
 
 // ---- metrics ------------------------------------------------------------------------------------
 
-// Each compiled metric's sum over this batch into slots[m].
+void Net::compile(const LossSpec& loss, std::vector<MetricSpec> metrics) {
+  NetSpec::compile(loss, std::move(metrics));
+  metric_thresholds_.clear();
+  for (const MetricSpec& m : metrics_) {
+    Buffer b;
+    if (!m.thresholds.empty() && !metric_is_row_sum(m.kind)) {
+      b = backend_->alloc(sizeof(float) * m.thresholds.size());
+      backend_->upload(b.data(), m.thresholds.data(), sizeof(float) * m.thresholds.size());
+    }
+    metric_thresholds_.push_back(std::move(b));
+  }
+}
+
+// Each compiled metric's state over this batch into its slots (metric_state_width doubles each).
 void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots) {
   for (size_t m = 0; m < metrics_.size(); ++m) {
-    const MetricKind kind = metrics_[m];
+    const MetricSpec& spec = metrics_[m];
+    const MetricKind kind = spec.kind;
+    if (!metric_is_row_sum(kind)) {  // vector states read the model's output, as Keras's
+      metricmath::MetricParams p;
+      p.kind = static_cast<int>(kind);
+      p.top_k = spec.top_k;
+      p.class_id = spec.class_id;
+      p.num_thresholds = static_cast<int>(spec.thresholds.size());
+      p.thresholds = metric_thresholds_[m].as<float>();
+      p.evenly = spec.evenly;
+      p.with_epsilon = spec.with_epsilon;
+      p.multi_label = spec.multi_label;
+      p.from_logits = spec.from_logits;
+      p.has_threshold = spec.has_threshold;
+      p.threshold = spec.threshold;
+      const index_t width = metric_state_width(spec, output_width());
+      backend_->metric_state(p, output_activation(), t, rows, output_width(),
+                             row_metric_.as<double>(), slots, width);
+      slots += width;
+      continue;
+    }
     const bool accuracy = kind == MetricKind::BinaryAccuracy ||
                           kind == MetricKind::SparseAccuracy ||
                           kind == MetricKind::CategoricalAccuracy;
     // sigmoid(z) > 0.5 <=> z > 0 and argmax(softmax(z)) = argmax(z): accuracies read the logits.
-    const float* p = accuracy && fused_logits ? z_.back().as<float>() : output_activation();
-    const float threshold = fused_logits ? 0.f : 0.5f;
-    backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(),
-                     slots + m);
+    // BinaryAccuracy(threshold != 0.5) compares the probabilities.
+    const bool logits =
+        accuracy && fused_logits && (kind != MetricKind::BinaryAccuracy || spec.threshold == 0.5f);
+    const float* p = logits ? z_.back().as<float>() : output_activation();
+    const float threshold =
+        logits ? 0.f : (kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);
+    backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(), slots,
+                     spec.k);
+    slots += 1;
   }
 }
 
@@ -385,7 +431,8 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   require_compiled();
   const index_t n = d.host.n;
   EpochStats st;
-  st.metrics.assign(metrics_.size(), 0.0);
+  last_state_.assign(static_cast<std::size_t>(metric_state_total()), 0.0);
+  last_rows_seen_ = 0;
   // Data-parallel: this rank's rows of every global batch (agreed with the other ranks, so even
   // a rank without samples takes part in every step).
   DataParallel::Plan plan;
@@ -395,6 +442,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     for (index_t r : plan.rows) most = std::max(most, r);
     batch_size = most;  // the feed's batch (all a step reads is within rows [start, start + most))
   } else if (n <= 0) {
+    st.metrics = metric_results(metrics_, last_state_.data(), 0.0, output_width());
     return st;
   }
   reserve(std::min(batch_size, std::max<index_t>(n, 1)));
@@ -410,9 +458,11 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     ++epochs_shuffled;
   }
   const bool fz = fused(loss_);
-  const index_t per = 1 + static_cast<index_t>(metrics_.size());
-  double* slots = reserve_slots(steps * per);
-  SlotSums sums(*backend_, slots_, batch_size, n, metrics_.size());
+  const index_t per = 1 + metric_state_total();
+  const index_t window = std::max<index_t>(
+      1, std::min<index_t>(steps, static_cast<index_t>(kMaxSlotBytes / (sizeof(double) * per))));
+  reserve_slots(window * per);
+  SlotSums sums(*backend_, slots_, batch_size, n, metric_state_total(), window);
   if (dp_) sums.rows_of = &plan.rows;
   const std::vector<double> no_slots(static_cast<std::size_t>(per), 0.0);
   index_t seen = 0;
@@ -423,10 +473,11 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     const std::size_t k = static_cast<std::size_t>(b);
     const index_t start = dp_ ? plan.start[k] : b * batch_size;
     const index_t rows = dp_ ? plan.rows[k] : std::min(batch_size, n - start);
+    if (b - sums.summed >= window) sums.add_upto(b);  // every slot in use: bring them back
     if (rows > 0) {
-      score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
+      score_batch(pass.batch(start, rows), rows, train != nullptr, fz, sums.slot(b));
     } else {  // a data-parallel rank without rows in this step: it adds nothing
-      backend_->upload(slots + b * per, no_slots.data(), sizeof(double) * no_slots.size());
+      backend_->upload(sums.slot(b), no_slots.data(), sizeof(double) * no_slots.size());
       if (train) ++train_forwards;  // the counters stay the same on every rank
     }
     if (train) {
@@ -444,7 +495,8 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
       sums.add_upto(b + 1);
       const index_t so_far = std::max<index_t>(seen, 1);  // a rank's own rows so far
       stop = !train->hook(b, sums.loss / static_cast<double>(so_far),
-                          metric_means(metrics_, sums.metrics, so_far, output_width()));
+                          metric_results(metrics_, sums.metrics.data(), static_cast<double>(so_far),
+                                         output_width()));
     }
     if (train && dp_ && dp_->any_stop) stop = dp_->any_stop(stop);  // all ranks stop together
     if (stop) break;
@@ -461,7 +513,10 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     seen = static_cast<index_t>(v.back());
   }
   st.loss = seen ? sums.loss / static_cast<double>(seen) : 0.0;
-  st.metrics = metric_means(metrics_, sums.metrics, seen, output_width());
+  st.metrics =
+      metric_results(metrics_, sums.metrics.data(), static_cast<double>(seen), output_width());
+  last_state_ = sums.metrics;
+  last_rows_seen_ = seen;
   return st;
 }
 

@@ -97,6 +97,13 @@ class Net : public NetSpec {
   void backward(const LossSpec& spec);
 
   // ---- whole data sets, with the compiled loss and metrics ----
+  // NetSpec::compile, and the metrics' thresholds into backend memory for the metric kernels.
+  void compile(const LossSpec& loss, std::vector<MetricSpec> metrics);
+  // The metric states of the last train_epoch / evaluate summed over its batches (all metrics'
+  // states, metric_state_total() doubles) and its rows: what a caller that feeds batches one call
+  // at a time adds up to get the metrics of them all (metric_results).
+  const std::vector<double>& last_metric_state() const { return last_state_; }
+  index_t last_metric_rows() const { return last_rows_seen_; }
   DataFeed& data() { return feed_; }  // residency, held sets, streaming (data_feed.h)
   // Shuffles (when asked) with this net's epoch counter, then forward/loss/backward/update for
   // every batch. lrs: one learning rate per batch (nullptr: `lr` for all).
@@ -167,6 +174,9 @@ class Net : public NetSpec {
   const DataParallel* reducing_ = nullptr;  // set within a data-parallel training step
   double grad_scale_ = 1.0;                 // this rank's rows / the global batch's
   Buffer stage_;  // host copy of the gradient arena a device net reduces through
+  std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
+  std::vector<double> last_state_;
+  index_t last_rows_seen_ = 0;
 };
 
 }  // namespace fusednet

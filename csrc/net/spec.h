@@ -56,8 +56,55 @@ enum class MetricKind : int {
   SparseAccuracy = 1,
   CategoricalAccuracy = 2,
   MAE = 3,
-  MSE = 4
+  MSE = 4,
+  TopKCategorical = 5,
+  SparseTopK = 6,
+  RMSE = 7,
+  MAPE = 8,
+  AUC = 9,
+  Precision = 10,
+  Recall = 11,
+  F1 = 12,
+  R2 = 13
 };
+
+// A compiled metric: its kind and Keras's arguments (python/fusednet/metrics.py documents them).
+// A MetricKind converts to the spec with the defaults.
+struct MetricSpec {
+  MetricKind kind = MetricKind::BinaryAccuracy;
+  int k = 5;                      // top-k accuracies
+  std::vector<float> thresholds;  // AUC (with its -eps / 1 + eps ends), Precision, Recall
+  bool evenly = false;            // the thresholds are evenly spaced (Keras's bucket path)
+  bool with_epsilon = false;      // ... and the ends lie outside [0, 1]
+  int top_k = 0;                  // Precision / Recall (0: none)
+  int class_id = -1;              // Precision / Recall (-1: none)
+  int curve = 0;                  // AUC: 0 ROC, 1 PR, 2 PRGAIN
+  int summation = 0;              // AUC: 0 interpolation, 1 minoring, 2 majoring
+  bool multi_label = false;       // AUC
+  std::vector<float> label_weights;  // AUC (empty: none)
+  bool from_logits = false;          // AUC
+  int average = 0;                   // F1: 0 none, 1 micro, 2 macro, 3 weighted
+  float beta = 1.f;                  // F1
+  bool has_threshold = false;        // F1 (false: the row's argmax)
+  float threshold = 0.5f;            // F1
+  int class_aggregation = 1;         // R2: 0 none, 1 uniform_average, 2 variance_weighted
+  int num_regressors = 0;            // R2
+
+  MetricSpec() = default;
+  MetricSpec(MetricKind k_) : kind(k_) {}  // NOLINT: implicit, a kind is a spec with defaults
+};
+
+// Whether a metric's per-batch figure is one sum over rows (kernels/math/metric.h metric_row).
+inline bool metric_is_row_sum(MetricKind k) { return static_cast<int>(k) <= 8; }
+// Doubles of a metric's per-batch state for `cols` outputs (1 for row sums; metric.h's layouts).
+index_t metric_state_width(const MetricSpec& m, index_t cols);
+// Values of a metric's result (F1 with average None: one per column; Precision / Recall: one per
+// threshold; R2 without aggregation: one per column).
+index_t metric_result_width(const MetricSpec& m, index_t cols);
+// The result of each metric from its state summed over `count` rows (a double: weighted counts
+// for the metric objects), concatenated in metric order.
+std::vector<double> metric_results(const std::vector<MetricSpec>& metrics, const double* state,
+                                   double count, index_t cols);
 
 enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
 struct OptimSpec {
@@ -252,10 +299,13 @@ class NetSpec {
   std::int64_t step = 0;  // optimizer updates applied (Adam's t after the update)
 
   // The loss and metrics of whole-data-set calls (train_epoch, evaluate, fit), set at compile.
-  void compile(const LossSpec& loss, std::vector<MetricKind> metrics);
+  void compile(const LossSpec& loss, std::vector<MetricSpec> metrics);
   bool compiled() const { return compiled_; }
   const LossSpec& loss_spec() const { return loss_; }
-  const std::vector<MetricKind>& metrics() const { return metrics_; }
+  const std::vector<MetricSpec>& metrics() const { return metrics_; }
+  // Doubles of all metrics' per-batch states, and of all their results.
+  index_t metric_state_total() const;
+  index_t metric_result_total() const;
 
   // The loss is computed from the output layer's pre-activation (see loss_fused_with_output).
   bool fused(const LossSpec& spec) const {
@@ -274,14 +324,10 @@ class NetSpec {
   OptimSpec optim_;
   bool compiled_ = false;
   LossSpec loss_;
-  std::vector<MetricKind> metrics_;
+  std::vector<MetricSpec> metrics_;
 };
 
 // order[0, n) = the Fisher-Yates permutation of epoch `epoch` of a net seeded `seed`.
 void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* order, index_t n);
-
-// Each metric's mean from its sum over n rows of `cols` outputs (accuracies count rows).
-std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
-                                 const std::vector<double>& sums, index_t n, index_t cols);
 
 }  // namespace fusednet

@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -96,11 +96,20 @@ class MetricKind(enum.Enum):
     """
     The metrics a Net computes.
     """
+    auc: typing.ClassVar[MetricKind]
     binary_accuracy: typing.ClassVar[MetricKind]
     categorical_accuracy: typing.ClassVar[MetricKind]
+    f1_score: typing.ClassVar[MetricKind]
     mean_absolute_error: typing.ClassVar[MetricKind]
+    mean_absolute_percentage_error: typing.ClassVar[MetricKind]
     mean_squared_error: typing.ClassVar[MetricKind]
+    precision: typing.ClassVar[MetricKind]
+    r2_score: typing.ClassVar[MetricKind]
+    recall: typing.ClassVar[MetricKind]
+    root_mean_squared_error: typing.ClassVar[MetricKind]
     sparse_categorical_accuracy: typing.ClassVar[MetricKind]
+    sparse_top_k_categorical_accuracy: typing.ClassVar[MetricKind]
+    top_k_categorical_accuracy: typing.ClassVar[MetricKind]
     @classmethod
     def __new__(cls, value):
         ...
@@ -149,6 +158,94 @@ class CudaArray:
         """
     @property
     def shape(self) -> tuple:
+        ...
+class MetricSpec:
+    """
+    A compiled metric: its kind and Keras's arguments (net/spec.h).
+    """
+    evenly: bool
+    from_logits: bool
+    has_threshold: bool
+    kind: MetricKind
+    multi_label: bool
+    with_epsilon: bool
+    @typing.overload
+    def __init__(self) -> None:
+        ...
+    @typing.overload
+    def __init__(self, kind: MetricKind) -> None:
+        ...
+    @property
+    def average(self) -> int:
+        ...
+    @average.setter
+    def average(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta(self) -> float:
+        ...
+    @beta.setter
+    def beta(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def class_aggregation(self) -> int:
+        ...
+    @class_aggregation.setter
+    def class_aggregation(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def class_id(self) -> int:
+        ...
+    @class_id.setter
+    def class_id(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def curve(self) -> int:
+        ...
+    @curve.setter
+    def curve(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def k(self) -> int:
+        ...
+    @k.setter
+    def k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def label_weights(self) -> list[float]:
+        ...
+    @label_weights.setter
+    def label_weights(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def num_regressors(self) -> int:
+        ...
+    @num_regressors.setter
+    def num_regressors(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def summation(self) -> int:
+        ...
+    @summation.setter
+    def summation(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def thresholds(self) -> list[float]:
+        ...
+    @thresholds.setter
+    def thresholds(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def top_k(self) -> int:
+        ...
+    @top_k.setter
+    def top_k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
 class DenseSpec:
     """
@@ -249,9 +346,9 @@ class Net:
         ...
     def clear_data_parallel(self) -> None:
         ...
-    def compile(self, loss: LossSpec, metrics: collections.abc.Sequence[MetricKind]) -> None:
+    def compile(self, loss: LossSpec, metrics: collections.abc.Sequence[MetricSpec]) -> None:
         """
-        The loss and metrics of train_epoch, evaluate and fit.
+        The loss and metrics (MetricSpec, or MetricKind for the defaults) of train_epoch, evaluate and fit.
         """
     def evaluate(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex) -> tuple:
         """
@@ -259,7 +356,7 @@ class Net:
         """
     def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, val_x: typing.Any = None, val_y: typing.Any = None, val_sample_weight: typing.Any = None, val_batch_size: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
         """
-        Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., (val_loss, val_metrics...)].
+        Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., (val_loss, val_metrics...)], a metric taking metric_result_width columns.
         """
     def forward(self, x: typing.Any, training: bool) -> None:
         ...
@@ -283,6 +380,10 @@ class Net:
         """
     def kernel_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
         ...
+    def last_metric_state(self) -> tuple[numpy.typing.NDArray[numpy.float64], int]:
+        """
+        (state, rows) of the last train_epoch / evaluate: the metrics' states summed over its batches (metric_results turns sums of them into metrics).
+        """
     def loss(self, y: typing.Any, sample_weight: typing.Any = None, spec: LossSpec = None) -> float:
         """
         Loss of the last forward (spec None: the compiled loss); writes the output delta.
@@ -538,6 +639,18 @@ def linear(x: typing.Any, w: typing.Any, b: typing.Any, out: typing.Any, act: Ac
     """
     act(x @ w + b) with the epilogue fused into the gemm.
     """
+def metric_result_width(spec: MetricSpec, cols: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def metric_results(specs: collections.abc.Sequence[MetricSpec], state: typing.Any, count: typing.SupportsFloat | typing.SupportsIndex, cols: typing.SupportsInt | typing.SupportsIndex) -> list[float]:
+    """
+    The metrics' results (concatenated, metric_result_width each) from their states summed over `count` rows (or summed sample weights).
+    """
+def metric_state(spec: MetricSpec, y_true: typing.Any, y_pred: typing.Any, sample_weight: typing.Any, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    One batch's state of a metric (metric_state_width doubles), rows weighted by sample_weight (None: 1). threshold: binary accuracy's.
+    """
+def metric_state_width(spec: MetricSpec, cols: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
 def mse(pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dpred) for 2-D contiguous float32 pred/target; mean over columns per row.

@@ -175,6 +175,9 @@ class CudaNet:
     def clear_data_parallel(self):
         self._d.clear_data_parallel()
 
+    def last_metric_state(self):
+        return self._d.last_metric_state()
+
     def predict(self, x, batch_size, out):
         self._push()
         self._out_grad = None

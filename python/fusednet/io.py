@@ -19,7 +19,7 @@ from typing import IO, Any, Callable, Optional, Union
 
 import numpy as np
 
-from . import _core, layers, losses, optimizers
+from . import _core, layers, losses, metrics, optimizers
 from .model import Sequential
 
 FORMAT = "fusednet.model"
@@ -49,7 +49,7 @@ def _payload(model: Sequential) -> dict[str, np.ndarray]:
         header["compile"] = {
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": losses.serialize(model.loss_fn),
-            "metrics": list(model._metric_names),
+            "metrics": [metrics.serialize(m) for m in model._metric_entries],
         }
     if model.built:
         net = model._net

@@ -27,7 +27,7 @@ struct Case {
   float input_dropout;
   LossSpec loss;
   OptimSpec opt;
-  std::vector<MetricKind> metrics;
+  std::vector<MetricSpec> metrics;
   bool shuffle;
   bool weighted;
 };
@@ -232,13 +232,39 @@ int main() {
   OptimSpec adamw;
   adamw.kind = OptimKind::AdamW;
   adamw.weight_decay = 0.01f;
+  // The vector-state metrics (AUC's buckets, thresholds compared one by one, F1, R2) and the
+  // top-k / RMSE / MAPE row sums.
+  auto spec = [](MetricKind k) { return MetricSpec(k); };
+  MetricSpec auc = spec(MetricKind::AUC);
+  auc.thresholds.push_back(-1e-7f);
+  for (int i = 1; i < 199; ++i) auc.thresholds.push_back(static_cast<float>(i / 199.0));
+  auc.thresholds.push_back(1.0000001f);
+  auc.evenly = auc.with_epsilon = true;
+  MetricSpec auc_pr_ml = auc;
+  auc_pr_ml.curve = 1;
+  auc_pr_ml.multi_label = true;
+  MetricSpec prec = spec(MetricKind::Precision);
+  prec.thresholds = {0.2f, 0.5f, 0.9f};
+  MetricSpec rec_topk = spec(MetricKind::Recall);
+  rec_topk.thresholds = {-1e10f};
+  rec_topk.top_k = 2;
+  MetricSpec f1 = spec(MetricKind::F1);
+  MetricSpec f1_thr = spec(MetricKind::F1);
+  f1_thr.has_threshold = true;
+  f1_thr.average = 3;
+  MetricSpec r2 = spec(MetricKind::R2);
+  r2.class_aggregation = 0;
+  MetricSpec topk = spec(MetricKind::TopKCategorical);
+  topk.k = 2;
+  MetricSpec sparse_topk = spec(MetricKind::SparseTopK);
+  sparse_topk.k = 3;
   std::vector<Case> cases = {
       {"softmax+sparseCE",
        {D(12, 16, A::ReLU, 0.3f), D(16, 8, A::Tanh), D(8, 5, A::Softmax)},
        0.1f,
        {LossKind::SparseCE, false},
        adam,
-       {MetricKind::SparseAccuracy},
+       {MetricKind::SparseAccuracy, sparse_topk},
        true,
        true},
       {"gelu+mse",
@@ -246,7 +272,7 @@ int main() {
        0.f,
        {LossKind::MSE, false},
        sgd,
-       {MetricKind::MAE, MetricKind::MSE},
+       {MetricKind::MAE, MetricKind::MSE, r2, spec(MetricKind::RMSE), spec(MetricKind::MAPE)},
        false,
        false},
       {"sigmoid+bce",
@@ -254,7 +280,7 @@ int main() {
        0.f,
        {LossKind::BCE, false},
        adamw,
-       {MetricKind::BinaryAccuracy, MetricKind::MSE},
+       {MetricKind::BinaryAccuracy, MetricKind::MSE, auc, auc_pr_ml, prec, rec_topk, f1_thr},
        true,
        true},
       {"logits+cce",
@@ -262,7 +288,7 @@ int main() {
        0.f,
        {LossKind::CategoricalCE, true},
        plain,
-       {MetricKind::CategoricalAccuracy},
+       {MetricKind::CategoricalAccuracy, topk, f1},
        true,
        false},
       {"tanh out+mse",

@@ -507,7 +507,8 @@ void gather_labels_cuda(const std::int64_t* src, const std::int64_t* index, std:
   }
 }
 void metric_rows_cuda(int kind, const float* pred, float thr, const std::int64_t* labels,
-                      const float* targets, double* out, index_t rows, index_t cols, CudaStream s) {
+                      const float* targets, double* out, index_t rows, index_t cols, int k,
+                      CudaStream s) {
   if (rows <= 0) return;
   launch(__func__, s,
          {{"pred", pred, floats(rows * cols)},
@@ -516,7 +517,19 @@ void metric_rows_cuda(int kind, const float* pred, float thr, const std::int64_t
           {"out", out, doubles(rows)}});
   for (index_t i = 0; i < rows; ++i)
     out[i] = metricmath::metric_row(kind, pred + i * cols, thr, labels ? labels[i] : 0,
-                                    targets ? targets + i * cols : nullptr, cols);
+                                    targets ? targets + i * cols : nullptr, cols, 0.0, k);
+}
+void metric_state_cuda(const metricmath::MetricParams& p, const float* pred, const float* targets,
+                       double* row_ws, double* out, index_t width, index_t rows, index_t cols,
+                       CudaStream s) {
+  if (width <= 0) return;
+  launch(__func__, s,
+         {{"pred", pred, floats(rows * cols)},
+          {"targets", targets, floats(rows * cols)},
+          {"row_ws", row_ws, doubles(rows)},
+          {"out", out, doubles(width)},
+          {"thresholds", p.thresholds, p.evenly ? 0 : floats(p.num_thresholds)}});
+  metric_state_cpu(p, pred, targets, nullptr, rows, cols, out, width);
 }
 
 }  // namespace fusednet

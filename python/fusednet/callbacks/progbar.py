@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any, Optional
 
+import numpy as np
+
 from .base import Callback
 
 __all__ = ["ProgbarLogger"]
@@ -34,9 +36,10 @@ def _print(message: str) -> None:
 
 
 def _format_value(value: Any) -> str:
-    """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes."""
+    """Keras's Progbar format: 4 decimals, or scientific for tiny magnitudes; an array (a
+    per-class metric such as F1Score(average=None)) shows its mean, as Keras's Progbar."""
     try:
-        v = float(value)
+        v = float(np.mean(value)) if isinstance(value, np.ndarray) else float(value)
     except (TypeError, ValueError):
         return str(value)
     return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"

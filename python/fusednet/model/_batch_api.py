@@ -40,7 +40,7 @@ class BatchAPI:
         logs = self._logs(loss, metrics)
         if return_dict:
             return logs
-        return [loss, *metrics] if self._metric_names else loss
+        return list(logs.values()) if self._metric_names else loss
 
     def train_on_batch(
         self,

@@ -4,8 +4,9 @@ generators as the ``x`` of fit, evaluate and predict.
 Each batch the source yields (``(x, y)``, ``(x, y, sample_weight)``, or ``x`` / ``(x,)`` for
 predict) is checked as an array input would be and run through the Net in one C++ call: a train
 step per batch for fit, so the batch loop (and the source's own Python) runs in Python while
-each step still runs in C++. Epoch logs are the sample-weighted means of the batch values, as
-fit's native epochs compute them.
+each step still runs in C++. Epoch logs are those of all the epoch's samples: the loss the
+row-weighted mean of the batches', each metric from its per-batch states added in batch order
+(``MetricSum``), as fit's native epochs compute them.
 
 Keras semantics kept: a PyDataset's ``__len__`` (or ``num_batches``; None: infinite) is the
 batches per epoch; ``shuffle=True`` visits them in ``random.Random(epoch).shuffle`` order,
@@ -27,6 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _fit_options, _inputs
+from ._metric_sum import MetricSum
 
 __all__ = ["PyDataset", "is_source", "no_arrays_with_a_source", "SourceLoop"]
 
@@ -212,21 +214,19 @@ class SourceLoop:
     def _source_eval(self, src, what, cbl=None):
         """(loss, metrics) over the source's next epoch of batches: sample-weighted means.
         `cbl`: evaluate's callbacks, given the test-batch hooks when they ask for them."""
-        n, loss, mets = 0, 0.0, None
+        total = MetricSum(self._net, self._metric_codes)
         hooks = cbl is not None and cbl.wants_test_batch_hooks
         for b, batch in enumerate(src.epoch()):
             bx, by, bsw = self._source_batch(batch, None, what)
             if hooks:
                 cbl.on_test_batch_begin(b)
-            bl, bm = self._net_evaluate(bx, by, bsw, len(bx))
-            k = len(bx)
-            n, loss = n + k, loss + bl * k
-            mets = [m * k for m in bm] if mets is None else [a + m * k for a, m in zip(mets, bm)]
+            bl, _ = self._net_evaluate(bx, by, bsw, len(bx))
+            total.add(bl)
             if hooks:
-                cbl.on_test_batch_end(b, self._logs(loss / n, [m / n for m in mets]))
-        if n == 0:
+                cbl.on_test_batch_end(b, self._logs(*total.results()))
+        if total.rows == 0:
             raise ValueError(f"{what}: the data yielded no batch")
-        return loss / n, [m / n for m in mets]
+        return total.results()
 
     def _fit_source(self, x, epochs, verbose, callbacks, validation_split, validation_data,
                     shuffle, initial_epoch, class_weight, opts):  # fmt: skip
@@ -265,31 +265,29 @@ class SourceLoop:
         net, opt = self._net, self.optimizer
         for epoch in range(initial_epoch, epochs):
             cbl.on_epoch_begin(epoch)
-            n, loss, mets = 0, 0.0, [0.0] * len(self._metric_codes)
+            total = MetricSum(net, self._metric_codes)
             hooks = cbl.wants_batch_hooks
             for b, batch in enumerate(src.epoch()):
                 bx, by, bsw = self._source_batch(batch, class_weight, "x")
                 if hooks:
                     cbl.on_train_batch_begin(b)
                 step = int(net.step)
-                bl, bm, _ = net.train_epoch(
+                bl, _, _ = net.train_epoch(
                     bx, by, bsw, len(bx), False, opt._lrs(step, 1), opt._lr_at(step), None, 0.0
                 )
-                k = len(bx)
-                n, loss = n + k, loss + bl * k
-                mets = [a + m * k for a, m in zip(mets, bm)]
+                total.add(bl)
                 if hooks:
-                    cbl.on_train_batch_end(b, self._logs(loss / n, [m / n for m in mets]))
+                    cbl.on_train_batch_end(b, self._logs(*total.results()))
                 if self.stop_training:
                     break
-            if n == 0:  # an exhausted generator: nothing left to train on
+            if total.rows == 0:  # an exhausted generator: nothing left to train on
                 warnings.warn(
                     "fit: the generator is exhausted; training stops (a generator cannot "
                     "restart: give steps_per_epoch with an endless one, or a PyDataset)",
                     stacklevel=2,
                 )
                 break
-            logs = self._logs(loss / n, [m / n for m in mets])
+            logs = self._logs(*total.results())
             if opts.should_eval(epoch) and (vsrc is not None or val[0] is not None):
                 cbl.on_test_begin()
                 if vsrc is not None:
@@ -317,7 +315,7 @@ class SourceLoop:
             cbl.on_test_end(logs)
         if return_dict:
             return logs
-        return [loss, *mets] if self._metric_names else loss
+        return list(logs.values()) if self._metric_names else loss
 
     def _predict_source(self, x, verbose, callbacks, steps=None):
         src = _Source(x, False, steps, "x")

@@ -32,8 +32,10 @@ import numpy as np
 
 from .. import _recorded
 from .. import losses as _losses
+from .. import metrics as _metrics
 from .._arrays import like_inputs
 from . import _fit_options, _inputs, _pydata, _python_loss, _specs
+from ._metric_sum import MetricSum
 
 __all__ = ["TrainingLoop"]
 
@@ -83,8 +85,11 @@ class TrainingLoop:
         return _inputs.features(x, self._net.input_width, name)
 
     def _logs(self, loss: float, metrics: Sequence[float]) -> dict[str, Any]:
+        """Logs from the loss and the net's concatenated metric results (a vector-valued
+        metric, such as F1Score(average=None), takes several)."""
         logs = {"loss": loss}
-        logs.update(zip(self._metric_names, metrics))
+        values = _metrics.split_results(list(metrics), self._metric_objects, self._net.output_width)
+        logs.update(zip(self._metric_names, values))
         return logs
 
     def _callback_list(
@@ -264,11 +269,15 @@ class TrainingLoop:
             table = net.fit(
                 *train, bs, run, bool(shuffle), lrs, self.optimizer._lr_at(int(net.step)), *val, bs
             )
-            cols = table.T.tolist()
-            for k, col in zip(keys, cols):
-                history.history.setdefault(k, []).extend(col)
+            per = table.shape[1] // (2 if val[0] is not None else 1)
+            for row in table:  # [loss, metrics..., (val_loss, val_metrics...)] per epoch
+                logs = self._logs(float(row[0]), row[1:per].tolist())
+                if val[0] is not None:
+                    val_logs = self._logs(float(row[per]), row[per + 1 :].tolist())
+                    logs.update(("val_" + k, v) for k, v in val_logs.items())
+                for k in keys:
+                    history.history.setdefault(k, []).append(logs[k])
             history.epoch.extend(range(initial_epoch, epochs))
-            logs = {k: col[-1] for k, col in zip(keys, cols)}
         self.history = history
         cbl.on_train_end(logs)
         return history
@@ -365,14 +374,13 @@ class TrainingLoop:
         main = _dp is None or _dp.is_main
         cbl = self._begin_pass(callbacks, verbose, _steps(n, bs), "on_test_begin", main)
         if cbl is not None and cbl.wants_test_batch_hooks and _dp is None:
-            loss_sum, met_sums = 0.0, [0.0] * len(self._metric_codes)
+            total = MetricSum(self._net, self._metric_codes)
             for b, s, e in _batches(n, bs):
                 cbl.on_test_batch_begin(b)
-                bl, bm = self._net_evaluate(x[s:e], y[s:e], None if sw is None else sw[s:e], bs)
-                loss_sum += bl * (e - s)
-                met_sums = [a + m * (e - s) for a, m in zip(met_sums, bm)]
-                cbl.on_test_batch_end(b, self._logs(loss_sum / e, [m / e for m in met_sums]))
-            loss, mets = loss_sum / n, [m / n for m in met_sums]
+                bl, _ = self._net_evaluate(x[s:e], y[s:e], None if sw is None else sw[s:e], bs)
+                total.add(bl)
+                cbl.on_test_batch_end(b, self._logs(*total.results()))
+            loss, mets = total.results()
         else:
             loss, mets = self._net_evaluate(x, y, sw, bs)
         logs = self._logs(loss, mets)
@@ -380,7 +388,7 @@ class TrainingLoop:
             cbl.on_test_end(logs)
         if return_dict:
             return logs
-        return [loss, *mets] if self._metric_names else loss
+        return list(logs.values()) if self._metric_names else loss
 
     def predict(
         self,

@@ -63,6 +63,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self.optimizer = None
         self.loss_fn = None
         self._metric_names = []
+        self._metric_entries = []  # compile's metrics: names and metric objects
+        self._metric_objects = []  # one per metric, for the built net's output width
         self._metric_codes = []
         self.compiled = False
         self.stop_training = False
@@ -273,17 +275,18 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 "loss=fusednet.losses.SparseCategoricalCrossentropy(from_logits=True)"
             )
         loss = _losses.get(loss)
-        names = _metrics.check_names(metrics)
+        entries = _metrics.check_names(metrics)  # names and metric objects
         _specs.check_loss(loss, self.layers)
         units = _specs.output_units(self.layers)
         if units is not None:
-            _metrics.resolve(names, loss, units)
+            _metrics.resolve(entries, loss, units)
         old = self.optimizer
         if old is not None and old is not optimizer:
             old._unbind()
         self.optimizer = optimizer
         self.loss_fn = loss
-        self._metric_names = names
+        self._metric_entries = entries
+        self._metric_names = _metrics.log_names(entries)
         self.compiled = True
         if self._net is not None:
             self._resolve_compiled()
@@ -291,9 +294,9 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
     def _resolve_compiled(self) -> None:
         """The compiled loss, metrics and optimizer applied to the built Net: its loss and the
         metric kinds for its output width, the optimizer's state in its arenas."""
-        self._metric_codes = _metrics.resolve(
-            self._metric_names, self.loss_fn, self._net.output_width
-        )
+        units = self._net.output_width
+        self._metric_objects = _metrics.metric_objects(self._metric_entries, self.loss_fn, units)
+        self._metric_codes = [m._spec(units) for m in self._metric_objects]
         self._net.compile(self.loss_fn.spec(), self._metric_codes)
         self.optimizer._bind(self)
 
