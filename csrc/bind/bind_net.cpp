@@ -231,13 +231,13 @@ void bind_specs(py::module_& m) {
            py::arg("kind"), py::arg("from_logits") = false);
   def_fields(loss, pair{"kind", &LossSpec::kind}, pair{"from_logits", &LossSpec::from_logits});
   py::class_<OptimSpec> optim(m, "OptimSpec", "A Net's optimizer and its hyperparameters.");
-  optim.def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
-                        float beta1, float beta2, float eps) {
+  optim.def(py::init([](OptimKind kind, double momentum, bool nesterov, double weight_decay,
+                        double beta1, double beta2, double eps) {
               return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
             }),
-            py::arg("kind"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
-            py::arg("weight_decay") = 0.f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-            py::arg("eps") = 1e-7f);
+            py::arg("kind"), py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+            py::arg("weight_decay") = 0.0, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+            py::arg("eps") = 1e-7);
   def_fields(optim, pair{"kind", &OptimSpec::kind}, pair{"momentum", &OptimSpec::momentum},
              pair{"nesterov", &OptimSpec::nesterov}, pair{"weight_decay", &OptimSpec::weight_decay},
              pair{"beta1", &OptimSpec::beta1}, pair{"beta2", &OptimSpec::beta2},
@@ -379,7 +379,7 @@ void def_one_batch(py::class_<PyNet>& c) {
       .def_property_readonly("compiled", [](PyNet& p) { return p.net.compiled(); })
       .def(
           "apply_update",
-          [](PyNet& p, float lr) {
+          [](PyNet& p, double lr) {
             Busy g(p);
             py::gil_scoped_release nogil;
             p.net.apply_update(lr);
@@ -440,8 +440,8 @@ void def_data_sets(py::class_<PyNet>& c) {
   c.def(
        "train_epoch",
        [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-          index_t batch_size, bool shuffle, const py::object& lrs, float lr, const py::object& hook,
-          double hook_interval) {
+          index_t batch_size, bool shuffle, const py::object& lrs, double lr,
+          const py::object& hook, double hook_interval) {
          const HostData h = host_data(p.net, x, y, sw);
          check_batch_size(batch_size);
          const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
@@ -462,7 +462,7 @@ void def_data_sets(py::class_<PyNet>& c) {
       .def(
           "fit",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-             index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
+             index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, double lr,
              const py::object& xv, const py::object& yv, const py::object& swv,
              const py::object& val_batch_size) {
             const HostData h = host_data(p.net, x, y, sw);

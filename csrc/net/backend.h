@@ -60,7 +60,7 @@ class Backend {
                       index_t rows, index_t cols, double* row_ws, double* out) = 0;
   // One optimizer pass over n parameters at update `step` (0 for the first).
   virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                              float* state1, index_t n, std::int64_t step, float lr) = 0;
+                              float* state1, index_t n, std::int64_t step, double lr) = 0;
 
   // ---- masks and gathers ----
   // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.

@@ -105,7 +105,7 @@ void Net::set_optimizer(const OptimSpec& spec) {
   if (states >= 2) state1_ = backend_->alloc(params_.bytes());
 }
 
-void Net::apply_update(float lr) {
+void Net::apply_update(double lr) {
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
   backend_->optimizer_step(optim_, params(), grads(), state0_.as<float>(), state1_.as<float>(),
                            num_params_, step, lr);
@@ -380,7 +380,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
 }
 
 EpochStats Net::train_epoch(const HostData& h, index_t batch_size, bool shuffle, const float* lrs,
-                            float lr, const BatchHook& hook) {
+                            double lr, const BatchHook& hook) {
   DeviceData scratch;
   const Training train{shuffle, lrs, lr, hook};
   return run_pass(feed_.open(h, input_width(), &scratch), batch_size, &train);
@@ -392,7 +392,7 @@ EpochStats Net::evaluate(const HostData& h, index_t batch_size) {
 }
 
 void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
-              float lr, const HostData* val, index_t val_batch_size,
+              double lr, const HostData* val, index_t val_batch_size,
               std::vector<EpochStats>* train_out, std::vector<EpochStats>* val_out) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   DeviceData scratch, val_scratch;

@@ -55,7 +55,7 @@ class Net : public NetSpec {
 
   // ---- optimizer: its state arenas live here, next to the parameters ----
   void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
-  void apply_update(float lr);  // one optimizer pass over the arena with the gradient arena
+  void apply_update(double lr);  // one optimizer pass over the arena with the gradient arena
 
   // ---- one batch at a time (explicit loop, tape, tests); host x is contiguous (rows, in) ----
   void forward(const float* x, index_t rows, bool training);
@@ -74,12 +74,12 @@ class Net : public NetSpec {
   // Shuffles (when asked) with this net's epoch counter, then forward/loss/backward/update for
   // every batch. lrs: one learning rate per batch (nullptr: `lr` for all).
   EpochStats train_epoch(const HostData& d, index_t batch_size, bool shuffle, const float* lrs,
-                         float lr, const BatchHook& hook);
+                         double lr, const BatchHook& hook);
   EpochStats evaluate(const HostData& d, index_t batch_size);
   // Several epochs (each followed by a validation when val is given) on one upload of each set;
   // lrs: steps * epochs rates, or nullptr.
   void fit(const HostData& d, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
-           float lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
+           double lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
            std::vector<EpochStats>* val_out);
   void predict(const float* X, index_t n, index_t batch_size, float* out_host);
 
@@ -102,7 +102,7 @@ class Net : public NetSpec {
   struct Training {
     bool shuffle;
     const float* lrs;
-    float lr;
+    double lr;
     const BatchHook& hook;
   };
   // One pass over a set in batches: a training epoch, or an evaluation (train == nullptr).

@@ -41,12 +41,13 @@ enum class MetricKind : int {
 };
 
 enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
+// Hyperparameters in double: the kernels compute their per-step coefficients from them in double.
 struct OptimSpec {
   OptimKind kind = OptimKind::Adam;
-  float momentum = 0.f;
+  double momentum = 0.0;
   bool nesterov = false;
-  float weight_decay = 0.f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-7;
 };
 
 // One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
@@ -156,7 +157,7 @@ inline bool loss_fused_with_output(const LossSpec& spec, Activation output_act) 
 
 // State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
 inline int optimizer_state_count(const OptimSpec& spec) {
-  if (spec.kind == OptimKind::SGD) return spec.momentum != 0.f ? 1 : 0;
+  if (spec.kind == OptimKind::SGD) return static_cast<float>(spec.momentum) != 0.f ? 1 : 0;
   return 2;
 }
 
@@ -165,7 +166,7 @@ inline int optimizer_state_count(const OptimSpec& spec) {
 // t = step + 1 (decoupled weight decay for AdamW).
 template <typename SgdStep, typename AdamStep>
 void optimizer_update(const OptimSpec& o, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, float lr, SgdStep sgd_step,
+                      float* state1, index_t n, std::int64_t step, double lr, SgdStep sgd_step,
                       AdamStep adam_step) {
   switch (o.kind) {
     case OptimKind::SGD:

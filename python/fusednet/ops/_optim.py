@@ -48,11 +48,33 @@ def _no_overlap(*named) -> None:
                 )
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _grad_apart(g: np.ndarray, *named) -> None:
+    """grad is read while the (name, array) pairs are written, block by block on several threads:
+    the very same memory reads each element before writing it, but a shifted view (param[1:] as
+    grad of param[:-1]) would read elements already updated. None entries are skipped."""
+    start = g.__array_interface__["data"][0]
+    for name, a in named:
+        if a is None or not a.size or not np.may_share_memory(g, a):
+            continue
+        if a.__array_interface__["data"][0] != start or a.shape != g.shape:
+            raise ValueError(
+                f"grad and {name}: expected separate arrays (or the very same one), got "
+                f"partially overlapping memory"
+            )
+
+
 def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False) -> float:
     try:
         val = float(x)
     except (TypeError, ValueError):
         raise TypeError(f"{name}: expected a real number, got {type(x).__name__}") from None
+    if (
+        math.isfinite(val) and abs(val) > _F32_MAX
+    ):  # the step runs in float32: it would be inf there
+        raise ValueError(f"{name}: expected a number that fits in float32 (<= 3.4e38), got {x!r}")
     ok = math.isfinite(val) and val >= lo and (val < hi if hi_open else val <= hi)
     if not ok:
         rng = f"[{lo}, {hi})" if hi_open else (f">= {lo}" if hi == math.inf else f"[{lo}, {hi}]")
@@ -94,6 +116,7 @@ def sgd_(
     if velocity is not None:
         vel = _inplace(velocity, "velocity", p.shape)
         _no_overlap(("param", p), ("velocity", vel))
+    _grad_apart(g, ("param", p), ("velocity", vel))
     _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev)
     return param
 
@@ -130,6 +153,7 @@ def adam_(
         raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
     if step < 1:
         raise ValueError(f"step: expected an integer >= 1 (steps count from 1), got {step}")
+    _grad_apart(g, ("param", p), ("m", m_), ("v", v_))
     lr = _number(lr, "lr", 0.0)
     beta1 = _number(beta1, "beta1", 0.0, 1.0, hi_open=True)
     beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
