@@ -61,6 +61,7 @@ Targets data_y(const Net& net, const py::handle& y, LossKind kind, index_t n, co
     if (a.shape(0) != n)
       throw py::value_error(std::string(name) + ": expected " + std::to_string(n) +
                             " labels, got " + std::to_string(a.shape(0)));
+    require_aligned(a, name);
     t.labels = static_cast<const std::int64_t*>(a.data());
     return t;
   }

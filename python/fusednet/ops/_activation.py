@@ -24,7 +24,7 @@ from .._activations import (
     SIGMOID,
     TANH,
 )
-from .._checks import F32, as_f32, check_out
+from .._checks import F32, as_f32, check_out, direct_out
 from ._device import CPU, device_arg
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")
@@ -33,13 +33,13 @@ _KNOWN = ACTIVATIONS + ("gelu_tanh",)
 
 # ---- plumbing ------------------------------------------------------------------------------------
 def _dense_out(out, shape, inputs):
-    """(array the kernel writes, array to return): out itself when it is C-contiguous and does
-    not partially overlap an input, else a fresh buffer copied into out afterwards."""
+    """(array the kernel writes, array to return): out itself when it is C-contiguous, aligned
+    and does not partially overlap an input, else a fresh buffer copied into out afterwards."""
     if out is None:
         buf = np.empty(shape, dtype=F32)
         return buf, buf
     check_out(out, shape, "out")
-    if out.flags.c_contiguous:
+    if direct_out(out):
         clash = any(np.may_share_memory(out, a) and not _same_memory(out, a) for a in inputs)
         if not clash:
             return out, out

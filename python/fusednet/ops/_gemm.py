@@ -17,6 +17,22 @@ from ._device import CPU, device_arg
 
 _F32 = np.dtype(np.float32)
 _gemm = _core.gemm
+
+
+def _misaligned(out) -> bool:
+    """A float32 out= at an address that is not a multiple of 4: the kernels write aligned floats
+    only, so it gets the result through an aligned copy (see _via_copy)."""
+    return isinstance(out, np.ndarray) and out.dtype == _F32 and not out.flags.aligned
+
+
+def _via_copy(out, run):
+    """run(aligned copy of out) (beta != 0 reads it as C), then the result copied into out."""
+    tmp = out.copy()
+    run(tmp)
+    out[...] = tmp
+    return out
+
+
 _linear = _core.linear
 # (activation, param) the binding takes for each elementwise name and None; other spellings and
 # bad names go through elementwise_code, which also words the errors.
@@ -44,10 +60,15 @@ def matmul(
     ``device="cuda"`` runs it on the GPU (copies in and out).
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    if type(a) is not np.ndarray or a.dtype != _F32:
+    if type(a) is not np.ndarray or a.dtype != _F32 or not a.flags.aligned:
         a = as_f32(a, "a")
-    if type(b) is not np.ndarray or b.dtype != _F32:
+    if type(b) is not np.ndarray or b.dtype != _F32 or not b.flags.aligned:
         b = as_f32(b, "b")
+    if _misaligned(out):
+        return _via_copy(
+            out,
+            lambda o: _gemm(a, b, o, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev),
+        )
     return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
 
 
@@ -71,10 +92,12 @@ def linear(
         act, param = _EPILOGUE[activation]
     except (KeyError, TypeError):  # another spelling ("ReLU"), or an error to word
         act, param = elementwise_code(activation)
-    if type(x) is not np.ndarray or x.dtype != _F32:
+    if type(x) is not np.ndarray or x.dtype != _F32 or not x.flags.aligned:
         x = as_f32(x, "x")
-    if type(w) is not np.ndarray or w.dtype != _F32:
+    if type(w) is not np.ndarray or w.dtype != _F32 or not w.flags.aligned:
         w = as_f32(w, "w")
-    if b is not None and (type(b) is not np.ndarray or b.dtype != _F32):
+    if b is not None and (type(b) is not np.ndarray or b.dtype != _F32 or not b.flags.aligned):
         b = as_f32(b, "b")
+    if _misaligned(out):
+        return _via_copy(out, lambda o: _linear(x, w, b, o, act, param, dev))
     return _linear(x, w, b, out, act, param, dev)

@@ -51,6 +51,16 @@ def _no_overlap(*named) -> None:
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
+def _aligned_run(run, *arrays) -> None:
+    """run(*arrays) with aligned copies of the in-place arrays whose float32 data sits at an odd
+    address (the kernels read and write aligned floats only), copied back after; None passes."""
+    work = [a if a is None or a.flags.aligned else a.copy() for a in arrays]
+    run(*work)
+    for a, w in zip(arrays, work):
+        if w is not a:
+            a[...] = w
+
+
 def _grad_apart(g: np.ndarray, *named) -> None:
     """grad is read while the (name, array) pairs are written, block by block on several threads:
     the very same memory reads each element before writing it, but a shifted view (param[1:] as
@@ -117,7 +127,11 @@ def sgd_(
         vel = _inplace(velocity, "velocity", p.shape)
         _no_overlap(("param", p), ("velocity", vel))
     _grad_apart(g, ("param", p), ("velocity", vel))
-    _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev)
+    _aligned_run(
+        lambda p, vel: _core.sgd_step(p, g, vel, lr, momentum, bool(nesterov), weight_decay, dev),
+        p,
+        vel,
+    )
     return param
 
 
@@ -159,7 +173,12 @@ def adam_(
     beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
     eps = _number(eps, "eps", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
-    _core.adam_step(
-        p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+    _aligned_run(
+        lambda p, m_, v_: _core.adam_step(
+            p, g, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+        ),
+        p,
+        m_,
+        v_,
     )
     return param

@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._checks import F32, as_f32_contiguous, check_out, require_ndim
+from .._checks import F32, as_f32_contiguous, check_out, direct_out, require_ndim
 from ._device import CPU, device_arg
 
 
@@ -23,7 +23,7 @@ def bias_grad(dy: ArrayLike, out: np.ndarray | None = None, *, device: str = "cp
         _core.bias_grad(dy, db, dev)
         return db
     check_out(out, shape, "out")
-    if out.flags.c_contiguous and not np.may_share_memory(out, dy):
+    if direct_out(out) and not np.may_share_memory(out, dy):
         _core.bias_grad(dy, out, dev)
         return out
     db = np.empty(shape, dtype=F32)
