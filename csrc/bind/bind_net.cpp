@@ -5,8 +5,12 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
-#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,21 +22,117 @@ namespace fusednet {
 
 namespace {
 
-// A net plus a guard: one call at a time (the GIL is released while it runs).
+// One model, many threads: a reader-writer lock that prefers writers. Readers (predict,
+// evaluate) run at once, each on its own workspace (a reader Net from the pool below) with the
+// weights shared read-only; a writer (training, updates, forward/loss/backward, setting arenas,
+// compile) waits until the running readers are done and new readers wait for it, so a fit
+// started while predictions run waits for them rather than failing. The thread that holds the
+// write lock (a fit calling a batch hook) may read (its hook may predict) but not write again.
+class RwLock {
+ public:
+  // false: this thread holds the write lock, so its read goes ahead without taking anything.
+  bool lock_shared() {
+    std::unique_lock<std::mutex> l(m_);
+    if (writing_ && writer_ == std::this_thread::get_id()) return false;
+    cv_.wait(l, [&] { return !writing_ && writers_waiting_ == 0; });
+    ++readers_;
+    return true;
+  }
+  void unlock_shared() {
+    std::lock_guard<std::mutex> l(m_);
+    if (--readers_ == 0) cv_.notify_all();
+  }
+  void lock() {
+    std::unique_lock<std::mutex> l(m_);
+    if (writing_ && writer_ == std::this_thread::get_id())
+      throw std::runtime_error(
+          "this model is being trained or updated by this very thread (a callback of fit?); "
+          "it cannot be changed from inside that call");
+    ++writers_waiting_;
+    cv_.wait(l, [&] { return !writing_ && readers_ == 0; });
+    --writers_waiting_;
+    writing_ = true;
+    writer_ = std::this_thread::get_id();
+  }
+  void unlock() {
+    std::lock_guard<std::mutex> l(m_);
+    writing_ = false;
+    writer_ = std::thread::id();
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int readers_ = 0, writers_waiting_ = 0;
+  bool writing_ = false;
+  std::thread::id writer_;
+};
+
+// A net, its lock, and the pool of reader nets (each a workspace for one running prediction).
 struct PyNet {
   Net net;
-  std::atomic<bool> busy{false};
+  RwLock lock;
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<Net>> readers;  // idle; every one made for the current specs
   template <typename... A>
   explicit PyNet(A&&... a) : net(std::forward<A>(a)...) {}
 };
 
-struct Busy {
-  PyNet& p;
-  explicit Busy(PyNet& n) : p(n) {
-    if (p.busy.exchange(true))
-      throw std::runtime_error("this model is already running in another thread");
+// Holds the write lock of a net for a scope; waits with the GIL released (the holder may need
+// the GIL: a batch hook), so it is made with the GIL held.
+class Exclusive {
+ public:
+  explicit Exclusive(PyNet& n) : p_(n) {
+    py::gil_scoped_release nogil;
+    p_.lock.lock();
   }
-  ~Busy() { p.busy.store(false); }
+  ~Exclusive() { p_.lock.unlock(); }
+  Exclusive(const Exclusive&) = delete;
+  Exclusive& operator=(const Exclusive&) = delete;
+
+ private:
+  PyNet& p_;
+};
+
+// A read of a net for a scope: the read lock and a reader net from the pool (made on demand,
+// given back after), whose workspace is this call's alone. Made with the GIL held.
+class Reading {
+ public:
+  explicit Reading(PyNet& n) : p_(n) {
+    py::gil_scoped_release nogil;
+    held_ = p_.lock.lock_shared();
+    try {
+      {
+        std::lock_guard<std::mutex> l(p_.pool_mutex);
+        if (!p_.readers.empty()) {
+          reader_ = std::move(p_.readers.back());
+          p_.readers.pop_back();
+        }
+      }
+      if (!reader_) reader_ = p_.net.make_reader();
+      reader_->data().max_resident_bytes = p_.net.data().max_resident_bytes;
+      reader_->data().stream_chunk_bytes = p_.net.data().stream_chunk_bytes;
+    } catch (...) {
+      if (held_) p_.lock.unlock_shared();
+      throw;
+    }
+  }
+  ~Reading() {
+    {
+      std::lock_guard<std::mutex> l(p_.pool_mutex);
+      p_.readers.push_back(std::move(reader_));
+    }
+    if (held_) p_.lock.unlock_shared();
+  }
+  Reading(const Reading&) = delete;
+  Reading& operator=(const Reading&) = delete;
+  Net& net() { return *reader_; }
+
+ private:
+  PyNet& p_;
+  bool held_ = false;
+  std::unique_ptr<Net> reader_;
 };
 
 // ---- arguments ----------------------------------------------------------------------------------
@@ -169,7 +269,7 @@ py::array_t<float> host_copy(PyNet& p, std::vector<index_t> shape, Get get) {
   std::vector<py::ssize_t> sh(shape.begin(), shape.end());
   py::array_t<float> out(sh);
   float* dst = out.mutable_data();
-  Busy g(p);
+  Exclusive g(p);
   py::gil_scoped_release nogil;
   get(p.net, dst);
   return out;
@@ -186,7 +286,7 @@ template <typename Set>
 auto arena_setter(const char* name, Set set) {
   return [name, set](PyNet& p, const py::handle& a) {
     const float* src = arena_arg(p.net, a, name);
-    Busy g(p);
+    Exclusive g(p);
     py::gil_scoped_release nogil;
     set(p.net, src);
   };
@@ -287,7 +387,7 @@ void def_layout(py::class_<PyNet>& c) {
       .def(
           "hold_data",
           [](PyNet& p, bool hold) {
-            Busy g(p);
+            Exclusive g(p);
             p.net.data().hold(hold);
           },
           py::arg("hold"),
@@ -351,7 +451,7 @@ void def_arenas(py::class_<PyNet>& c) {
             F32View v = f32_view(a, "dout");
             require_contiguous(v, "dout");
             require_shape(v, {p.net.last_rows(), p.net.output_width()}, "dout");
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.set_output_grad(v.data);
           },
@@ -362,7 +462,7 @@ void def_one_batch(py::class_<PyNet>& c) {
   c.def(
        "set_optimizer",
        [](PyNet& p, const OptimSpec& spec) {
-         Busy g(p);
+         Exclusive g(p);
          p.net.set_optimizer(spec);
        },
        py::arg("spec"))
@@ -372,8 +472,10 @@ void def_one_batch(py::class_<PyNet>& c) {
       .def(
           "compile",
           [](PyNet& p, const LossSpec& loss, std::vector<MetricKind> metrics) {
-            Busy g(p);
+            Exclusive g(p);
             p.net.compile(loss, std::move(metrics));
+            std::lock_guard<std::mutex> l(p.pool_mutex);
+            p.readers.clear();  // made with the old loss and metrics
           },
           py::arg("loss"), py::arg("metrics"),
           "The loss and metrics of train_epoch, evaluate and fit.")
@@ -381,7 +483,7 @@ void def_one_batch(py::class_<PyNet>& c) {
       .def(
           "apply_update",
           [](PyNet& p, double lr) {
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.apply_update(lr);
           },
@@ -391,11 +493,29 @@ void def_one_batch(py::class_<PyNet>& c) {
           [](PyNet& p, const py::handle& x, bool training) {
             index_t n;
             const float* X = data_x(p.net, x, "x", &n);
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.forward(X, n, training);
           },
           py::arg("x"), py::arg("training"))
+      .def(
+          "forward_output",
+          [](PyNet& p, const py::handle& x, bool training) {
+            index_t n;
+            const float* X = data_x(p.net, x, "x", &n);
+            py::array_t<float> out(std::vector<py::ssize_t>{n, p.net.output_width()});
+            float* dst = out.mutable_data();
+            {
+              Exclusive g(p);
+              py::gil_scoped_release nogil;
+              p.net.forward(X, n, training);
+              p.net.output(dst);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("training"),
+          "forward, then a copy of its output, in one call: no other thread's forward comes "
+          "between them.")
       .def(
           "output",
           [](PyNet& p) {
@@ -412,7 +532,7 @@ void def_one_batch(py::class_<PyNet>& c) {
             const LossSpec s = spec ? *spec : p.net.loss_spec();
             Targets t = data_y(p.net, y, s.kind, rows, "y");
             const float* w = data_sw(sw, rows, "sample_weight");
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             return p.net.loss(t, w, s);
           },
@@ -430,7 +550,7 @@ void def_one_batch(py::class_<PyNet>& c) {
             FN_CHECK(p.net.last_rows() > 0, "backward: run forward first");
             FN_CHECK(spec || p.net.compiled(), "backward: no spec given and no compiled loss");
             const LossSpec s = spec ? *spec : p.net.loss_spec();
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.backward(s);
           },
@@ -447,7 +567,7 @@ void def_data_sets(py::class_<PyNet>& c) {
          check_batch_size(batch_size);
          const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
          const BatchHook hk = batch_hook(hook, hook_interval);
-         Busy g(p);
+         Exclusive g(p);
          EpochStats s;
          {
            py::gil_scoped_release nogil;
@@ -480,7 +600,7 @@ void def_data_sets(py::class_<PyNet>& c) {
             const index_t width = has_val ? 2 * per : per;
             std::vector<EpochStats> tr, va;
             {
-              Busy g(p);
+              Exclusive g(p);
               py::gil_scoped_release nogil;
               p.net.fit(h, batch_size, epochs, shuffle, lr_all, lr, has_val ? &hv : nullptr, vbs,
                         &tr, &va);
@@ -511,11 +631,15 @@ void def_data_sets(py::class_<PyNet>& c) {
              index_t batch_size) {
             const HostData h = host_data(p.net, x, y, sw);
             check_batch_size(batch_size);
-            Busy g(p);
             EpochStats s;
-            {
+            if (p.net.data().holding()) {  // a fit's held sets live in the net's own feed
+              Exclusive g(p);
               py::gil_scoped_release nogil;
               s = p.net.evaluate(h, batch_size);
+            } else {
+              Reading r(p);
+              py::gil_scoped_release nogil;
+              s = r.net().evaluate(h, batch_size);
             }
             return stats_tuple(s);
           },
@@ -530,11 +654,13 @@ void def_data_sets(py::class_<PyNet>& c) {
             require_contiguous(o, "out");
             require_shape(o, {n, p.net.output_width()}, "out");
             check_batch_size(batch_size);
-            Busy g(p);
+            Reading r(p);
             py::gil_scoped_release nogil;
-            p.net.predict(X, n, batch_size, o.data);
+            r.net().predict(X, n, batch_size, o.data);
           },
-          py::arg("x"), py::arg("batch_size"), py::arg("out"));
+          py::arg("x"), py::arg("batch_size"), py::arg("out"),
+          "Outputs of x into out. Runs on a workspace of its own: several threads may predict "
+          "and evaluate at once; training and updates wait for them (and they for those).");
 }
 
 }  // namespace

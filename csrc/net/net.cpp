@@ -61,12 +61,28 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed,
       backend_(make_backend(device)), feed_(*backend_) {
   params_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   grads_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
+  size_layer_lists();
+}
+
+void Net::size_layer_lists() {
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
   drop_.resize(layers_.size());
   inputs_.assign(layers_.size(), nullptr);
 }
+
+// ---- readers ------------------------------------------------------------------------------------
+
+Net::Net(Net& owner, ReaderOf)
+    : NetSpec(owner), backend_(make_backend(owner.device())), feed_(*backend_) {
+  shared_params_ = owner.params();
+  feed_.max_resident_bytes = owner.feed_.max_resident_bytes;
+  feed_.stream_chunk_bytes = owner.feed_.stream_chunk_bytes;
+  size_layer_lists();
+}
+
+std::unique_ptr<Net> Net::make_reader() { return std::unique_ptr<Net>(new Net(*this, ReaderOf{})); }
 
 // ---- arenas and the optimizer -------------------------------------------------------------------
 
@@ -106,6 +122,7 @@ void Net::set_optimizer(const OptimSpec& spec) {
 }
 
 void Net::apply_update(double lr) {
+  FN_CHECK(!shared_params_, "a reader net does not train");
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
   backend_->optimizer_step(optim_, params(), grads(), state0_.as<float>(), state1_.as<float>(),
                            num_params_, step, lr);

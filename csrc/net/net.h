@@ -38,7 +38,7 @@ class Net : public NetSpec {
   // Arenas in host memory: params(), grads(), optimizer_state() and output_grad() may be read and
   // written in place (the CPU); otherwise use the host copies below.
   bool host_memory() const { return backend_->host_memory(); }
-  float* params() { return params_.as<float>(); }
+  float* params() { return shared_params_ ? shared_params_ : params_.as<float>(); }
   float* grads() { return grads_.as<float>(); }
   float* optimizer_state(int i);
   float* output_grad() { return dz_.back().as<float>(); }  // (last_rows, units)
@@ -83,7 +83,17 @@ class Net : public NetSpec {
            std::vector<EpochStats>* val_out);
   void predict(const float* X, index_t n, index_t batch_size, float* out_host);
 
+  // A reader of this net, for inference from several threads at once (predict, evaluate): the
+  // same specs, compiled loss and metrics and data-feed settings, its own backend and workspace,
+  // and this net's parameter arena read in place. The caller keeps this net alive and its
+  // parameters unchanged while a reader runs (bind_net.cpp's reader-writer lock). Readers do not
+  // train.
+  std::unique_ptr<Net> make_reader();
+
  private:
+  struct ReaderOf {};
+  Net(Net& owner, ReaderOf);
+  void size_layer_lists();
   void reserve(index_t rows);
   double* reserve_slots(index_t count);
   GatherSpace gather_space();
@@ -127,6 +137,7 @@ class Net : public NetSpec {
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
   bool out_valid_ = false;         // out_ holds the output activation of the last forward
+  float* shared_params_ = nullptr;  // a reader's: its owner's parameter arena
 };
 
 }  // namespace fusednet

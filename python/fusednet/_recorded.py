@@ -10,7 +10,7 @@ in ``tape._record_output(model, out)``.
 
 from __future__ import annotations
 
-__all__ = ["start", "stop", "record_output", "lookup_output"]
+__all__ = ["start", "stop", "recording", "record_output", "lookup_output"]
 
 _active: list = []  # the tapes inside whose ``with`` block we are, innermost last
 
@@ -22,6 +22,11 @@ def start(tape) -> None:
 def stop(tape) -> None:
     if tape in _active:
         _active.remove(tape)
+
+
+def recording() -> bool:
+    """True inside a GradientTape's ``with`` block: model outputs are then recorded."""
+    return bool(_active)
 
 
 def record_output(model, out) -> None:

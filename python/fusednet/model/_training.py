@@ -68,7 +68,7 @@ class TrainingLoop:
 
     def _begin_pass(self, callbacks, verbose, steps, begin):
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
-        self._last_out = None  # the workspace will no longer hold an explicit-loop forward
+        self._last_out = None  # the explicit loop continues only from a forward after them
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
         if cbl is not None:
             getattr(cbl, begin)()
@@ -262,19 +262,27 @@ class TrainingLoop:
 
     def __call__(self, x, training=False):
         """The output for x. ``training=True`` applies dropout and keeps what backward needs;
-        inside a GradientTape the output is recorded so a loss on it can be differentiated."""
+        inside a GradientTape the output is recorded so a loss on it can be differentiated.
+        Outside a tape, ``model(x)`` is inference: it runs as ``predict`` does (several threads
+        at once, each on its own workspace) and keeps nothing for backward."""
+        if not training and not _recorded.recording():
+            x = self._prepare_x(x)
+            if len(x) == 0:
+                raise ValueError("x: expected at least one sample, got 0")
+            return self.predict(x, batch_size=len(x))
         out = self.forward(x, training=bool(training))
         _recorded.record_output(self, out)
         return out
 
     # ---- explicit loop ---------------------------------------------------------------------
     def forward(self, x, training=True):
-        """Forward pass that keeps what ``backward`` needs; returns the output (a copy)."""
+        """Forward pass that keeps what ``backward`` needs; returns the output (a copy).
+        It changes the state the explicit loop continues from, so calls from several threads
+        take turns (each returns its own output); fit and updates wait for it, and it for them."""
         x = self._prepare_x(x)
         if len(x) == 0:
             raise ValueError("x: expected at least one sample, got 0")
-        self._net.forward(x, bool(training))
-        out = self._net.output()
+        out = self._net.forward_output(x, bool(training))
         self._last_out = out
         return out
 
