@@ -203,6 +203,11 @@ const float* data_lrs(const py::object& lrs, index_t count) {
   return v.data;
 }
 
+NanWatch nan_watch_arg(int v) {
+  FN_CHECK(v >= 0 && v <= 2, "nan_watch: expected 0 (off), 1 (stop) or 2 (restore), got ", v);
+  return static_cast<NanWatch>(v);
+}
+
 void check_batch_size(index_t batch_size, const char* name = "batch_size") {
   FN_CHECK(batch_size >= 1, name, ": expected >= 1, got ", batch_size);
 }
@@ -562,30 +567,33 @@ void def_data_sets(py::class_<PyNet>& c) {
        "train_epoch",
        [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
           index_t batch_size, bool shuffle, const py::object& lrs, double lr,
-          const py::object& hook, double hook_interval) {
+          const py::object& hook, double hook_interval, int nan_watch) {
          const HostData h = host_data(p.net, x, y, sw);
          check_batch_size(batch_size);
          const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
          const BatchHook hk = batch_hook(hook, hook_interval);
+         const NanWatch watch = nan_watch_arg(nan_watch);
          Exclusive g(p);
          EpochStats s;
          {
            py::gil_scoped_release nogil;
+           p.net.nan_watch = watch;
            s = p.net.train_epoch(h, batch_size, shuffle, lr_per_batch, lr, hk);
          }
          return stats_tuple(s);
        },
        py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
        py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("hook") = py::none(),
-       py::arg("hook_interval") = 0.0,
+       py::arg("hook_interval") = 0.0, py::arg("nan_watch") = 0,
        "One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy "
-       "stops the epoch.")
+       "stops the epoch. nan_watch: 0 off, 1 stop after the batch whose loss is not finite, 2 "
+       "stop before its update, keeping the last finite weights.")
       .def(
           "fit",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
              index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, double lr,
              const py::object& xv, const py::object& yv, const py::object& swv,
-             const py::object& val_batch_size) {
+             const py::object& val_batch_size, int nan_watch) {
             const HostData h = host_data(p.net, x, y, sw);
             check_batch_size(batch_size);
             FN_CHECK(epochs >= 0, "epochs: expected >= 0, got ", epochs);
@@ -598,17 +606,21 @@ void def_data_sets(py::class_<PyNet>& c) {
             check_batch_size(vbs, "val_batch_size");
             const index_t per = 1 + static_cast<index_t>(p.net.metrics().size());
             const index_t width = has_val ? 2 * per : per;
+            const NanWatch watch = nan_watch_arg(nan_watch);
             std::vector<EpochStats> tr, va;
             {
               Exclusive g(p);
               py::gil_scoped_release nogil;
+              p.net.nan_watch = watch;
               p.net.fit(h, batch_size, epochs, shuffle, lr_all, lr, has_val ? &hv : nullptr, vbs,
                         &tr, &va);
             }
-            // One row per epoch: [loss, metrics..., (val_loss, val_metrics...)].
-            py::array_t<double> out({epochs, width});
+            // One row per epoch run (fewer than epochs after a stop on a non-finite loss):
+            // [loss, metrics..., (val_loss, val_metrics...)].
+            const index_t ran = static_cast<index_t>(tr.size());
+            py::array_t<double> out({ran, width});
             double* o = out.mutable_data();
-            for (index_t e = 0; e < epochs; ++e) {
+            for (index_t e = 0; e < ran; ++e) {
               const auto put = [&](const EpochStats& s, index_t at) {
                 o[e * width + at] = s.loss;
                 for (size_t k = 0; k < s.metrics.size(); ++k)
@@ -623,8 +635,10 @@ void def_data_sets(py::class_<PyNet>& c) {
           py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"),
           py::arg("val_x") = py::none(), py::arg("val_y") = py::none(),
           py::arg("val_sample_weight") = py::none(), py::arg("val_batch_size") = py::none(),
+          py::arg("nan_watch") = 0,
           "Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., "
-          "(val_loss, val_metrics...)].")
+          "(val_loss, val_metrics...)]; nan_watch as train_epoch's (a stop ends the fit after "
+          "that epoch's validation).")
       .def(
           "evaluate",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,

@@ -33,6 +33,7 @@ class Backend {
   virtual Buffer alloc(std::size_t bytes) = 0;  // zeroed; 0 bytes gives an empty buffer
   virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;  // waits
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;  // backend to backend
   // Bytes a data set may take on the device (host-memory backends: never asked).
   virtual std::size_t free_memory() = 0;
 

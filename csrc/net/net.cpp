@@ -13,6 +13,7 @@
 #include "net/net.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "kernels/math/hash.h"
@@ -345,6 +346,26 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
 
 void Net::require_compiled() const { FN_CHECK(compiled_, "no loss: compile the model first"); }
 
+bool Net::batch_loss_finite(const double* slot) {
+  double loss = 0.0;
+  backend_->download(&loss, slot, sizeof(double));
+  return std::isfinite(loss);
+}
+
+void Net::keep_params() {
+  if (!params_kept_.data()) params_kept_ = backend_->alloc(params_.bytes());
+  backend_->copy(params_kept_.data(), params_.data(), params_.bytes());
+  kept_ = true;
+}
+
+void Net::restore_finite_params() {
+  std::vector<float> host(static_cast<std::size_t>(num_params_));
+  get_params(host.data());
+  const bool finite =
+      std::all_of(host.begin(), host.end(), [](float v) { return std::isfinite(v); });
+  if (!finite && kept_) backend_->copy(params_.data(), params_kept_.data(), params_.bytes());
+}
+
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
@@ -373,21 +394,30 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   static const BatchHook no_hook;
   HookSchedule hook_due(train ? train->hook : no_hook, steps);
   DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
+  const NanWatch watch = train ? nan_watch : NanWatch::Off;
   for (index_t b = 0; b < steps; ++b) {
     const index_t start = b * batch_size, rows = std::min(batch_size, n - start);
     score_batch(pass.batch(start, rows), rows, train != nullptr, fz, slots + b * per);
-    if (train) {
+    const bool bad = watch != NanWatch::Off && !batch_loss_finite(slots + b * per);
+    if (train && !(bad && watch == NanWatch::Restore)) {
+      if (watch == NanWatch::Restore) keep_params();
       backward(loss_);
       apply_update(train->lrs ? train->lrs[b] : train->lr);
     }
     seen += rows;
     ++st.batches;
-    if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
+    if (bad) {
+      st.stopped_on_nan = true;
+      if (watch == NanWatch::Restore) restore_finite_params();
+    }
+    // The batch that stops the pass is reported to the hook too (TerminateOnNaN's message).
+    if (hook_due.due(b) || (bad && train->hook)) {  // logs asked for: figures come back now
       sums.add_upto(b + 1);
       if (!train->hook(b, sums.loss / static_cast<double>(seen),
                        metric_means(metrics_, sums.metrics, seen, output_width())))
         break;
     }
+    if (bad) break;
   }
   pass.finish();
   sums.add_upto(st.batches);  // without a hook: one download for the whole pass
@@ -420,6 +450,7 @@ void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffl
     const Training train{shuffle, lrs ? lrs + e * steps : nullptr, lr, BatchHook{}};
     train_out->push_back(run_pass(d, batch_size, &train));
     if (dv) val_out->push_back(run_pass(*dv, val_batch_size, nullptr));
+    if (train_out->back().stopped_on_nan) break;  // after the epoch's validation, as Keras
   }
 }
 

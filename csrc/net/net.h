@@ -83,6 +83,10 @@ class Net : public NetSpec {
            std::vector<EpochStats>* val_out);
   void predict(const float* X, index_t n, index_t batch_size, float* out_host);
 
+  // The training passes' watch for a non-finite batch loss (train_epoch, fit: fit then also
+  // stops after that epoch's validation).
+  NanWatch nan_watch = NanWatch::Off;
+
   // A reader of this net, for inference from several threads at once (predict, evaluate): the
   // same specs, compiled loss and metrics and data-feed settings, its own backend and workspace,
   // and this net's parameter arena read in place. The caller keeps this net alive and its
@@ -118,6 +122,9 @@ class Net : public NetSpec {
   // One pass over a set in batches: a training epoch, or an evaluation (train == nullptr).
   EpochStats run_pass(const DeviceData& d, index_t batch_size, const Training* train);
   void require_compiled() const;
+  bool batch_loss_finite(const double* slot);
+  void keep_params();             // the parameters into params_kept_ (NanWatch::Restore)
+  void restore_finite_params();   // params_kept_ back when the parameters are not finite
 
   std::unique_ptr<Backend> backend_;
   Buffer params_, grads_;
@@ -138,6 +145,8 @@ class Net : public NetSpec {
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
   bool out_valid_ = false;         // out_ holds the output activation of the last forward
   float* shared_params_ = nullptr;  // a reader's: its owner's parameter arena
+  Buffer params_kept_;  // the parameters before the latest update (NanWatch::Restore)
+  bool kept_ = false;
 };
 
 }  // namespace fusednet

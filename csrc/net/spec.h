@@ -55,7 +55,15 @@ struct EpochStats {
   double loss = 0.0;
   std::vector<double> metrics;
   index_t batches = 0;  // batches run (fewer than planned when a callback stopped the epoch)
+  bool stopped_on_nan = false;  // a training pass stopped at a batch whose loss was not finite
 };
+
+// What a training pass does about a batch whose loss is not finite (NaN or inf): nothing; stop
+// after that batch, its update applied (Keras's TerminateOnNaN); or stop before its update and
+// keep the last finite weights (the parameters before the previous update when that one made
+// them non-finite). Watching reads each batch's loss on the host: free on the CPU, one small
+// download per batch on a device.
+enum class NanWatch : int { Off = 0, Stop = 1, Restore = 2 };
 
 // Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
 struct Targets {
