@@ -43,10 +43,12 @@ fi
 
 asan=$("$cxx" -print-file-name=libasan.so)
 [ -f "$asan" ] || { echo "sanitize.sh: libasan not found ($asan)" >&2; exit 1; }
-# The staged module or nothing (an installed fusednet must not answer instead).
-PYTHONPATH=$stage "$py" -c "import fusednet, os; assert fusednet.__file__.startswith('$stage')"
 export PYTHONPATH=$stage
-export LD_PRELOAD=$asan
+# libstdc++ too: Python does not link it, and ASan's __cxa_throw interceptor needs it loaded when
+# the runtime starts (otherwise the first C++ exception aborts in a CHECK).
+export LD_PRELOAD="$asan $("$cxx" -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:detect_odr_violation=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+# The staged module or nothing (an installed fusednet must not answer instead).
+"$py" -c "import fusednet; assert fusednet.__file__.startswith('$stage'), fusednet.__file__"
 exec "$py" -m pytest -q -p no:cacheprovider "${tests[@]}"
