@@ -13,10 +13,12 @@ build=${FUSEDNET_SANITIZE_BUILD_DIR:-build/sanitize}
 py=${PYTHON:-python3}
 cxx=${CXX:-c++}
 san="-fsanitize=address,undefined"
+# RelWithDebInfo: the targets' own -O3, with symbols kept for the reports (pybind11 strips and
+# links with LTO in Release, which would make the reports unreadable and the link slow).
 
 gen=()
 if command -v ninja >/dev/null && [ ! -f "$build/CMakeCache.txt" ]; then gen=(-G Ninja); fi
-cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DFUSEDNET_CUDA=OFF \
+cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFUSEDNET_CUDA=OFF \
   -DCMAKE_CXX_COMPILER="$(command -v "$cxx")" \
   -DCMAKE_CXX_FLAGS="$san -fno-sanitize-recover=all -fno-omit-frame-pointer -g" \
   -DCMAKE_MODULE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" \

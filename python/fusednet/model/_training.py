@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 
 import numpy as np
 
@@ -69,7 +70,10 @@ class TrainingLoop:
 
     def _begin_pass(self, callbacks, verbose, steps, begin):
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
-        self._last_out = None  # the explicit loop continues only from a forward after them
+        # The explicit loop continues only from a forward after them -- in the thread that ran
+        # that forward: predictions of other threads run on workspaces of their own.
+        if getattr(self, "_last_out_thread", None) == threading.get_ident():
+            self._last_out = None
         cbl = self._callback_list(callbacks, verbose, {"steps": steps, "verbose": verbose})
         if cbl is not None:
             getattr(cbl, begin)()
@@ -319,6 +323,7 @@ class TrainingLoop:
             raise ValueError("x: expected at least one sample, got 0")
         out = self._net.forward_output(x, bool(training))
         self._last_out = out
+        self._last_out_thread = threading.get_ident()
         return out
 
     def _loss_value(self, loss, out, y, sample_weight):
