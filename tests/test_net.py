@@ -353,6 +353,7 @@ class FakeNetCuda:
             "set_optimizer",
             "apply_update",
             "forward",
+            "forward_output",
             "output",
             "loss",
             "backward",

@@ -113,6 +113,7 @@ py::tuple sparse_softmax_ce(const py::handle& logits, const py::handle& labels,
                           ",) (one label per row of logits)");
   if (rows != 0 && !(lab.flags() & py::array::c_style))
     throw py::value_error("labels: expected a C-contiguous array");
+  require_aligned(lab, "labels");
   const auto* lp = static_cast<const std::int64_t*>(lab.data());
   for (index_t i = 0; i < rows; ++i)
     FN_CHECK(lp[i] >= 0 && lp[i] < cols, "labels: expected class indices in [0, ", cols, "), got ",

@@ -6,9 +6,13 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
-#include <atomic>
+#include <condition_variable>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -21,22 +25,126 @@ namespace fusednet {
 
 namespace {
 
-// A net plus a guard: one call at a time (the GIL is released while it runs).
+// One model, many threads: a reader-writer lock that prefers writers. Readers (predict,
+// evaluate) run at once, each on its own workspace (a reader Net from the pool below) with the
+// weights shared read-only; a writer (training, updates, forward/loss/backward, setting arenas,
+// compile) waits until the running readers are done and new readers wait for it, so a fit
+// started while predictions run waits for them rather than failing. The thread that holds the
+// write lock (a fit calling a batch hook) may read (its hook may predict) but not write again.
+class RwLock {
+ public:
+  // false: this thread holds the write lock, so its read goes ahead without taking anything.
+  bool lock_shared() {
+    std::unique_lock<std::mutex> l(m_);
+    if (writing_ && writer_ == std::this_thread::get_id()) return false;
+    cv_.wait(l, [&] { return !writing_ && writers_waiting_ == 0; });
+    ++readers_;
+    return true;
+  }
+  void unlock_shared() {
+    std::lock_guard<std::mutex> l(m_);
+    if (--readers_ == 0) cv_.notify_all();
+  }
+  void lock() {
+    std::unique_lock<std::mutex> l(m_);
+    if (writing_ && writer_ == std::this_thread::get_id())
+      throw std::runtime_error(
+          "this model is being trained or updated by this very thread (a callback of fit?); "
+          "it cannot be changed from inside that call");
+    ++writers_waiting_;
+    cv_.wait(l, [&] { return !writing_ && readers_ == 0; });
+    --writers_waiting_;
+    writing_ = true;
+    writer_ = std::this_thread::get_id();
+  }
+  void unlock() {
+    std::lock_guard<std::mutex> l(m_);
+    writing_ = false;
+    writer_ = std::thread::id();
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int readers_ = 0, writers_waiting_ = 0;
+  bool writing_ = false;
+  std::thread::id writer_;
+};
+
+// A net, its lock, and the pool of reader nets (each a workspace for one running prediction).
 struct PyNet {
   Net net;
-  std::atomic<bool> busy{false};
+  RwLock lock;
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<Net>> readers;  // idle; every one made for the current specs
   std::unique_ptr<DataParallel> dp;  // the hooks of set_data_parallel (they hold Python objects)
+  // Each thread's metric state of its last evaluate / train_epoch (an evaluate may run on a
+  // reader net, so the owner's own state is not the caller's).
+  std::mutex state_mutex;
+  std::map<std::thread::id, std::pair<std::vector<double>, index_t>> last_states;
+  void remember_state(const Net& from) {
+    std::lock_guard<std::mutex> l(state_mutex);
+    last_states[std::this_thread::get_id()] = {from.last_metric_state(), from.last_metric_rows()};
+  }
   template <typename... A>
   explicit PyNet(A&&... a) : net(std::forward<A>(a)...) {}
 };
 
-struct Busy {
-  PyNet& p;
-  explicit Busy(PyNet& n) : p(n) {
-    if (p.busy.exchange(true))
-      throw std::runtime_error("this model is already running in another thread");
+// Holds the write lock of a net for a scope; waits with the GIL released (the holder may need
+// the GIL: a batch hook), so it is made with the GIL held.
+class Exclusive {
+ public:
+  explicit Exclusive(PyNet& n) : p_(n) {
+    py::gil_scoped_release nogil;
+    p_.lock.lock();
   }
-  ~Busy() { p.busy.store(false); }
+  ~Exclusive() { p_.lock.unlock(); }
+  Exclusive(const Exclusive&) = delete;
+  Exclusive& operator=(const Exclusive&) = delete;
+
+ private:
+  PyNet& p_;
+};
+
+// A read of a net for a scope: the read lock and a reader net from the pool (made on demand,
+// given back after), whose workspace is this call's alone. Made with the GIL held.
+class Reading {
+ public:
+  explicit Reading(PyNet& n) : p_(n) {
+    py::gil_scoped_release nogil;
+    held_ = p_.lock.lock_shared();
+    try {
+      {
+        std::lock_guard<std::mutex> l(p_.pool_mutex);
+        if (!p_.readers.empty()) {
+          reader_ = std::move(p_.readers.back());
+          p_.readers.pop_back();
+        }
+      }
+      if (!reader_) reader_ = p_.net.make_reader();
+      reader_->data().max_resident_bytes = p_.net.data().max_resident_bytes;
+      reader_->data().stream_chunk_bytes = p_.net.data().stream_chunk_bytes;
+    } catch (...) {
+      if (held_) p_.lock.unlock_shared();
+      throw;
+    }
+  }
+  ~Reading() {
+    {
+      std::lock_guard<std::mutex> l(p_.pool_mutex);
+      p_.readers.push_back(std::move(reader_));
+    }
+    if (held_) p_.lock.unlock_shared();
+  }
+  Reading(const Reading&) = delete;
+  Reading& operator=(const Reading&) = delete;
+  Net& net() { return *reader_; }
+
+ private:
+  PyNet& p_;
+  bool held_ = false;
+  std::unique_ptr<Net> reader_;
 };
 
 // ---- arguments ----------------------------------------------------------------------------------
@@ -65,6 +173,7 @@ Targets data_y(const Net& net, const py::handle& y, LossKind kind, index_t n, co
     if (a.shape(0) != n)
       throw py::value_error(std::string(name) + ": expected " + std::to_string(n) +
                             " labels, got " + std::to_string(a.shape(0)));
+    require_aligned(a, name);
     t.labels = static_cast<const std::int64_t*>(a.data());
     return t;
   }
@@ -104,6 +213,11 @@ const float* data_lrs(const py::object& lrs, index_t count) {
   require_contiguous(v, "lrs");
   require_shape(v, {count}, "lrs");
   return v.data;
+}
+
+NanWatch nan_watch_arg(int v) {
+  FN_CHECK(v >= 0 && v <= 2, "nan_watch: expected 0 (off), 1 (stop) or 2 (restore), got ", v);
+  return static_cast<NanWatch>(v);
 }
 
 void check_batch_size(index_t batch_size, const char* name = "batch_size") {
@@ -172,7 +286,7 @@ py::array_t<float> host_copy(PyNet& p, std::vector<index_t> shape, Get get) {
   std::vector<py::ssize_t> sh(shape.begin(), shape.end());
   py::array_t<float> out(sh);
   float* dst = out.mutable_data();
-  Busy g(p);
+  Exclusive g(p);
   py::gil_scoped_release nogil;
   get(p.net, dst);
   return out;
@@ -189,7 +303,7 @@ template <typename Set>
 auto arena_setter(const char* name, Set set) {
   return [name, set](PyNet& p, const py::handle& a) {
     const float* src = arena_arg(p.net, a, name);
-    Busy g(p);
+    Exclusive g(p);
     py::gil_scoped_release nogil;
     set(p.net, src);
   };
@@ -240,13 +354,13 @@ void bind_specs(py::module_& m) {
   def_fields(loss, pair{"kind", &LossSpec::kind}, pair{"from_logits", &LossSpec::from_logits},
              pair{"param", &LossSpec::param}, pair{"reduction", &LossSpec::reduction});
   py::class_<OptimSpec> optim(m, "OptimSpec", "A Net's optimizer and its hyperparameters.");
-  optim.def(py::init([](OptimKind kind, float momentum, bool nesterov, float weight_decay,
-                        float beta1, float beta2, float eps) {
+  optim.def(py::init([](OptimKind kind, double momentum, bool nesterov, double weight_decay,
+                        double beta1, double beta2, double eps) {
               return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
             }),
-            py::arg("kind"), py::arg("momentum") = 0.f, py::arg("nesterov") = false,
-            py::arg("weight_decay") = 0.f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
-            py::arg("eps") = 1e-7f);
+            py::arg("kind"), py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+            py::arg("weight_decay") = 0.0, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
+            py::arg("eps") = 1e-7);
   def_fields(optim, pair{"kind", &OptimSpec::kind}, pair{"momentum", &OptimSpec::momentum},
              pair{"nesterov", &OptimSpec::nesterov}, pair{"weight_decay", &OptimSpec::weight_decay},
              pair{"beta1", &OptimSpec::beta1}, pair{"beta2", &OptimSpec::beta2},
@@ -298,7 +412,7 @@ void def_layout(py::class_<PyNet>& c) {
       .def(
           "hold_data",
           [](PyNet& p, bool hold) {
-            Busy g(p);
+            Exclusive g(p);
             p.net.data().hold(hold);
           },
           py::arg("hold"),
@@ -362,7 +476,7 @@ void def_arenas(py::class_<PyNet>& c) {
             F32View v = f32_view(a, "dout");
             require_contiguous(v, "dout");
             require_shape(v, {p.net.last_rows(), p.net.output_width()}, "dout");
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.set_output_grad(v.data);
           },
@@ -373,7 +487,7 @@ void def_one_batch(py::class_<PyNet>& c) {
   c.def(
        "set_optimizer",
        [](PyNet& p, const OptimSpec& spec) {
-         Busy g(p);
+         Exclusive g(p);
          p.net.set_optimizer(spec);
        },
        py::arg("spec"))
@@ -383,8 +497,10 @@ void def_one_batch(py::class_<PyNet>& c) {
       .def(
           "compile",
           [](PyNet& p, const LossSpec& loss, std::vector<MetricSpec> metrics) {
-            Busy g(p);
+            Exclusive g(p);
             p.net.compile(loss, std::move(metrics));
+            std::lock_guard<std::mutex> l(p.pool_mutex);
+            p.readers.clear();  // made with the old loss and metrics
           },
           py::arg("loss"), py::arg("metrics"),
           "The loss and metrics (MetricSpec, or MetricKind for the defaults) of train_epoch, "
@@ -392,18 +508,25 @@ void def_one_batch(py::class_<PyNet>& c) {
       .def(
           "last_metric_state",
           [](PyNet& p) {
-            const std::vector<double>& s = p.net.last_metric_state();
+            std::vector<double> s = p.net.last_metric_state();
+            index_t rows = p.net.last_metric_rows();
+            {
+              std::lock_guard<std::mutex> l(p.state_mutex);
+              auto it = p.last_states.find(std::this_thread::get_id());
+              if (it != p.last_states.end()) std::tie(s, rows) = it->second;
+            }
             py::array_t<double> a(static_cast<py::ssize_t>(s.size()));
             std::copy(s.begin(), s.end(), a.mutable_data());
-            return py::make_tuple(a, p.net.last_metric_rows());
+            return py::make_tuple(a, rows);
           },
-          "(state, rows) of the last train_epoch / evaluate: the metrics' states summed over its "
+          "(state, rows) of this thread's last train_epoch / evaluate: the metrics' states summed "
+          "over its "
           "batches (metric_results turns sums of them into metrics).")
       .def_property_readonly("compiled", [](PyNet& p) { return p.net.compiled(); })
       .def(
           "apply_update",
-          [](PyNet& p, float lr) {
-            Busy g(p);
+          [](PyNet& p, double lr) {
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.apply_update(lr);
           },
@@ -413,11 +536,29 @@ void def_one_batch(py::class_<PyNet>& c) {
           [](PyNet& p, const py::handle& x, bool training) {
             index_t n;
             const float* X = data_x(p.net, x, "x", &n);
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.forward(X, n, training);
           },
           py::arg("x"), py::arg("training"))
+      .def(
+          "forward_output",
+          [](PyNet& p, const py::handle& x, bool training) {
+            index_t n;
+            const float* X = data_x(p.net, x, "x", &n);
+            py::array_t<float> out(std::vector<py::ssize_t>{n, p.net.output_width()});
+            float* dst = out.mutable_data();
+            {
+              Exclusive g(p);
+              py::gil_scoped_release nogil;
+              p.net.forward(X, n, training);
+              p.net.output(dst);
+            }
+            return out;
+          },
+          py::arg("x"), py::arg("training"),
+          "forward, then a copy of its output, in one call: no other thread's forward comes "
+          "between them.")
       .def(
           "output",
           [](PyNet& p) {
@@ -434,7 +575,7 @@ void def_one_batch(py::class_<PyNet>& c) {
             const LossSpec s = spec ? *spec : p.net.loss_spec();
             Targets t = data_y(p.net, y, s.kind, rows, "y");
             const float* w = data_sw(sw, rows, "sample_weight");
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             return p.net.loss(t, w, s);
           },
@@ -452,7 +593,7 @@ void def_one_batch(py::class_<PyNet>& c) {
             FN_CHECK(p.net.last_rows() > 0, "backward: run forward first");
             FN_CHECK(spec || p.net.compiled(), "backward: no spec given and no compiled loss");
             const LossSpec s = spec ? *spec : p.net.loss_spec();
-            Busy g(p);
+            Exclusive g(p);
             py::gil_scoped_release nogil;
             p.net.backward(s);
           },
@@ -463,31 +604,35 @@ void def_data_sets(py::class_<PyNet>& c) {
   c.def(
        "train_epoch",
        [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-          index_t batch_size, bool shuffle, const py::object& lrs, float lr, const py::object& hook,
-          double hook_interval) {
+          index_t batch_size, bool shuffle, const py::object& lrs, double lr,
+          const py::object& hook, double hook_interval, int nan_watch) {
          const HostData h = host_data(p.net, x, y, sw);
          check_batch_size(batch_size);
          const float* lr_per_batch = data_lrs(lrs, ceil_div(h.n, batch_size));
          const BatchHook hk = batch_hook(hook, hook_interval);
-         Busy g(p);
+         const NanWatch watch = nan_watch_arg(nan_watch);
+         Exclusive g(p);
          EpochStats s;
          {
            py::gil_scoped_release nogil;
+           p.net.nan_watch = watch;
            s = p.net.train_epoch(h, batch_size, shuffle, lr_per_batch, lr, hk);
          }
+         p.remember_state(p.net);
          return stats_tuple(s);
        },
        py::arg("x"), py::arg("y"), py::arg("sample_weight"), py::arg("batch_size"),
        py::arg("shuffle"), py::arg("lrs"), py::arg("lr"), py::arg("hook") = py::none(),
-       py::arg("hook_interval") = 0.0,
+       py::arg("hook_interval") = 0.0, py::arg("nan_watch") = 0,
        "One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy "
-       "stops the epoch.")
+       "stops the epoch. nan_watch: 0 off, 1 stop after the batch whose loss is not finite, 2 "
+       "stop before its update, keeping the last finite weights.")
       .def(
           "fit",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
-             index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, float lr,
+             index_t batch_size, index_t epochs, bool shuffle, const py::object& lrs, double lr,
              const py::object& xv, const py::object& yv, const py::object& swv,
-             const py::object& val_batch_size) {
+             const py::object& val_batch_size, int nan_watch) {
             const HostData h = host_data(p.net, x, y, sw);
             check_batch_size(batch_size);
             FN_CHECK(epochs >= 0, "epochs: expected >= 0, got ", epochs);
@@ -500,17 +645,22 @@ void def_data_sets(py::class_<PyNet>& c) {
             check_batch_size(vbs, "val_batch_size");
             const index_t per = 1 + p.net.metric_result_total();
             const index_t width = has_val ? 2 * per : per;
+            const NanWatch watch = nan_watch_arg(nan_watch);
             std::vector<EpochStats> tr, va;
             {
-              Busy g(p);
+              Exclusive g(p);
               py::gil_scoped_release nogil;
+              p.net.nan_watch = watch;
               p.net.fit(h, batch_size, epochs, shuffle, lr_all, lr, has_val ? &hv : nullptr, vbs,
                         &tr, &va);
+              p.remember_state(p.net);
             }
-            // One row per epoch: [loss, metrics..., (val_loss, val_metrics...)].
-            py::array_t<double> out({epochs, width});
+            // One row per epoch run (fewer than epochs after a stop on a non-finite loss):
+            // [loss, metrics..., (val_loss, val_metrics...)].
+            const index_t ran = static_cast<index_t>(tr.size());
+            py::array_t<double> out({ran, width});
             double* o = out.mutable_data();
-            for (index_t e = 0; e < epochs; ++e) {
+            for (index_t e = 0; e < ran; ++e) {
               const auto put = [&](const EpochStats& s, index_t at) {
                 o[e * width + at] = s.loss;
                 for (size_t k = 0; k < s.metrics.size(); ++k)
@@ -525,19 +675,33 @@ void def_data_sets(py::class_<PyNet>& c) {
           py::arg("epochs"), py::arg("shuffle"), py::arg("lrs"), py::arg("lr"),
           py::arg("val_x") = py::none(), py::arg("val_y") = py::none(),
           py::arg("val_sample_weight") = py::none(), py::arg("val_batch_size") = py::none(),
+          py::arg("nan_watch") = 0,
           "Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., "
-          "(val_loss, val_metrics...)], a metric taking metric_result_width columns.")
+          "(val_loss, val_metrics...)], a metric taking metric_result_width columns; nan_watch as "
+          "train_epoch's (a stop ends the fit after that epoch's validation).")
       .def(
           "evaluate",
           [](PyNet& p, const py::handle& x, const py::handle& y, const py::object& sw,
              index_t batch_size) {
             const HostData h = host_data(p.net, x, y, sw);
             check_batch_size(batch_size);
-            Busy g(p);
             EpochStats s;
-            {
-              py::gil_scoped_release nogil;
-              s = p.net.evaluate(h, batch_size);
+            // A fit's held sets live in the net's own feed; a data-parallel evaluate reduces
+            // through the owner's hooks.
+            if (p.net.data().holding() || p.dp) {
+              Exclusive g(p);
+              {
+                py::gil_scoped_release nogil;
+                s = p.net.evaluate(h, batch_size);
+              }
+              p.remember_state(p.net);
+            } else {
+              Reading r(p);
+              {
+                py::gil_scoped_release nogil;
+                s = r.net().evaluate(h, batch_size);
+              }
+              p.remember_state(r.net());
             }
             return stats_tuple(s);
           },
@@ -552,11 +716,13 @@ void def_data_sets(py::class_<PyNet>& c) {
             require_contiguous(o, "out");
             require_shape(o, {n, p.net.output_width()}, "out");
             check_batch_size(batch_size);
-            Busy g(p);
+            Reading r(p);
             py::gil_scoped_release nogil;
-            p.net.predict(X, n, batch_size, o.data);
+            r.net().predict(X, n, batch_size, o.data);
           },
-          py::arg("x"), py::arg("batch_size"), py::arg("out"));
+          py::arg("x"), py::arg("batch_size"), py::arg("out"),
+          "Outputs of x into out. Runs on a workspace of its own: several threads may predict "
+          "and evaluate at once; training and updates wait for them (and they for those).");
 }
 
 // Data-parallel hooks (net.h DataParallel) calling Python functions; each takes the GIL.
@@ -608,7 +774,7 @@ void def_data_parallel(py::class_<PyNet>& c) {
        "set_data_parallel",
        [](PyNet& p, index_t rank, bool overlap, py::object plan, py::object reduce, py::object wait,
           py::object sum, py::object any_stop) {
-         Busy g(p);
+         Exclusive g(p);
          p.dp = data_parallel(rank, overlap, std::move(plan), std::move(reduce), std::move(wait),
                               std::move(sum), std::move(any_stop));
          p.net.set_data_parallel(p.dp.get());
@@ -620,7 +786,7 @@ void def_data_parallel(py::class_<PyNet>& c) {
        "starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; "
        "any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).")
       .def("clear_data_parallel", [](PyNet& p) {
-        Busy g(p);
+        Exclusive g(p);
         p.net.set_data_parallel(nullptr);
         p.dp.reset();
       });

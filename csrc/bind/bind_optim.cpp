@@ -7,6 +7,10 @@
 //   adam_step(param, grad, m, v, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-7,
 //             weight_decay=0, decoupled=False, device=cpu, misalign=0)
 //   cuda_bench_adam(n, iters) -> ms per step on the device (bench/gpu_bench.py)
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+
 #include "bind/cuda_column.h"
 #include "bind/util.h"
 #include "kernels/cpu.h"
@@ -30,14 +34,37 @@ F32View grad_arg(const py::handle& obj, const F32View& param) {
   return g;
 }
 
-void sgd_step(py::handle param, py::handle grad, py::handle velocity, float lr, float momentum,
-              bool nesterov, float weight_decay, Device device, int misalign) {
+// The kernels read element i of every array and then write it, in blocks on several threads:
+// arrays that share memory would see each other's updates half-done (a view of param shifted by
+// one as grad), so any overlap is refused -- except grad being the very same array as another,
+// which reads each element before it is written.
+void check_no_overlap(std::initializer_list<std::pair<const char*, const F32View*>> arrays) {
+  const auto at = [](const F32View& v) { return reinterpret_cast<std::uintptr_t>(v.data); };
+  for (auto a = arrays.begin(); a != arrays.end(); ++a) {
+    for (auto b = a + 1; b != arrays.end(); ++b) {
+      const F32View &x = *a->second, &y = *b->second;
+      if (!x.data || !y.data || x.size == 0 || y.size == 0) continue;
+      const std::uintptr_t x0 = at(x), y0 = at(y);
+      const bool identical_grad =
+          (std::string(a->first) == "grad" || std::string(b->first) == "grad") && x0 == y0 &&
+          x.size == y.size;
+      if (!identical_grad && x0 < y0 + sizeof(float) * static_cast<std::size_t>(y.size) &&
+          y0 < x0 + sizeof(float) * static_cast<std::size_t>(x.size))
+        throw py::value_error(std::string(a->first) + " and " + b->first +
+                              ": expected separate arrays, got overlapping memory");
+    }
+  }
+}
+
+void sgd_step(py::handle param, py::handle grad, py::handle velocity, double lr, double momentum,
+              bool nesterov, double weight_decay, Device device, int misalign) {
   const F32View p = inplace_arg(param, "param", nullptr);
   const F32View g = grad_arg(grad, p);
   F32View vel;  // data == nullptr without momentum
   if (!velocity.is_none()) vel = inplace_arg(velocity, "velocity", &p);
-  if (momentum != 0.0f && vel.data == nullptr)
+  if (static_cast<float>(momentum) != 0.0f && vel.data == nullptr)
     throw py::value_error("velocity: required when momentum != 0");
+  check_no_overlap({{"param", &p}, {"grad", &g}, {"velocity", &vel}});
   check_misalign(misalign, device);
   device_args(device, {{"param", &p}, {"grad", &g}, {"velocity", &vel}});
   if (device == Device::Cpu) {
@@ -54,14 +81,15 @@ void sgd_step(py::handle param, py::handle grad, py::handle velocity, float lr, 
 }
 
 void adam_step(py::handle param, py::handle grad, py::handle m_, py::handle v_, std::int64_t step,
-               float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled,
-               Device device, int misalign) {
+               double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled, Device device, int misalign) {
   const F32View p = inplace_arg(param, "param", nullptr);
   const F32View g = grad_arg(grad, p);
   const F32View m = inplace_arg(m_, "m", &p);
   const F32View v = inplace_arg(v_, "v", &p);
   if (step < 1)
     throw py::value_error("step: expected an integer >= 1, got " + std::to_string(step));
+  check_no_overlap({{"param", &p}, {"grad", &g}, {"m", &m}, {"v", &v}});
   check_misalign(misalign, device);
   device_args(device, {{"param", &p}, {"grad", &g}, {"m", &m}, {"v", &v}});
   if (device == Device::Cpu) {
@@ -99,7 +127,7 @@ double cuda_bench_adam(index_t n, int iters) {
     ms = cuda_time_ms(
         [](void* ctx) {
           auto* b = static_cast<AdamBench*>(ctx);
-          adam_step_cuda(b->p, b->g, b->m, b->v, b->n, 10, 1e-3f, 0.9f, 0.999f, 1e-7f, 0.0f, false);
+          adam_step_cuda(b->p, b->g, b->m, b->v, b->n, 10, 1e-3, 0.9, 0.999, 1e-7, 0.0, false);
         },
         &b, iters);
   });
@@ -111,12 +139,12 @@ double cuda_bench_adam(index_t n, int iters) {
 void bind_optim(py::module_& m) {
   using py::arg;
   m.def("sgd_step", &sgd_step, arg("param"), arg("grad"), arg("velocity"), arg("lr"),
-        arg("momentum") = 0.0f, arg("nesterov") = false, arg("weight_decay") = 0.0f,
+        arg("momentum") = 0.0, arg("nesterov") = false, arg("weight_decay") = 0.0,
         py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "In-place SGD step (PyTorch form) over contiguous float32 arrays.");
   m.def("adam_step", &adam_step, arg("param"), arg("grad"), arg("m"), arg("v"), arg("step"),
-        arg("lr") = 1e-3f, arg("beta1") = 0.9f, arg("beta2") = 0.999f, arg("eps") = 1e-7f,
-        arg("weight_decay") = 0.0f, arg("decoupled") = false,
+        arg("lr") = 1e-3, arg("beta1") = 0.9, arg("beta2") = 0.999, arg("eps") = 1e-7,
+        arg("weight_decay") = 0.0, arg("decoupled") = false,
         py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "In-place Adam / AdamW step (paper form) over contiguous float32 arrays.");
   m.def("cuda_bench_adam", &cuda_bench_adam, arg("n"), arg("iters"),

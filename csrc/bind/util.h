@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,19 @@ inline F32View dlpack_view(const DLPackArray& d, const char* name, bool writable
   return v;
 }
 
+// The kernels read and write floats (int64 labels) at addresses that are multiples of their size:
+// an array at an odd byte offset (a view into a uint8 buffer) is refused here, and the Python
+// layer (fusednet.ops, the model) passes an aligned copy of it instead.
+inline void require_aligned(const py::array& a, const char* name) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(a.data());
+  const auto item = static_cast<std::uintptr_t>(a.itemsize());
+  if (a.size() > 0 && item > 0 && addr % item != 0)
+    throw py::value_error(std::string(name) +
+                          ": expected an aligned array (data at a multiple of " +
+                          std::to_string(item) + " bytes), got one offset by " +
+                          std::to_string(addr % item) + " bytes; pass a copy (numpy.array(x))");
+}
+
 // TypeError unless `a` is a float32 ndarray; ValueError for a byte stride that is not a whole
 // number of floats; `writable` also demands a writable array.
 inline F32View f32_view(const py::handle& obj, const char* name, bool writable = false) {
@@ -73,6 +87,7 @@ inline F32View f32_view(const py::handle& obj, const char* name, bool writable =
     throw py::value_error(std::string(name) + ": expected a writable array, got a read-only one");
   F32View v;
   v.data = static_cast<float*>(const_cast<void*>(a.data()));
+  require_aligned(a, name);
   index_t expect = 1;
   for (int i = a.ndim() - 1; i >= 0; --i) {
     index_t n = static_cast<index_t>(a.shape(i));

@@ -58,9 +58,9 @@ inline void check_pair_loss(PairLoss kind, float param, index_t rows, index_t co
 }
 
 // An empty span needs no velocity (a device copy of an empty array may be nullptr).
-inline void check_sgd_args(index_t n, float momentum, const float* velocity) {
+inline void check_sgd_args(index_t n, double momentum, const float* velocity) {
   FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
-  FN_CHECK(n == 0 || momentum == 0.0f || velocity != nullptr,
+  FN_CHECK(n == 0 || static_cast<float>(momentum) == 0.0f || velocity != nullptr,
            "velocity: required when momentum != 0 (got momentum=", momentum, ")");
 }
 

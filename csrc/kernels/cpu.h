@@ -66,14 +66,16 @@ double pair_loss_cpu(PairLoss kind, float param, const float* pred, const float*
 // ---- optimizers (in place, one pass over n contiguous floats) ----------------------------------
 // PyTorch form: g += wd p; v = momentum v + g; p -= lr (nesterov ? g + momentum v : v).
 // velocity may be nullptr only when momentum == 0.
-void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, float lr,
-                  float momentum, bool nesterov, float weight_decay);
+// The hyperparameters are double: the per-step coefficients are computed from them in double
+// (math/optim.h); ValueError when one does not fit in float32.
+void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, double lr,
+                  double momentum, bool nesterov, double weight_decay);
 // Adam, paper form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
 // decoupled=false: L2 (g += wd p); decoupled=true (AdamW): p *= 1 - lr wd before the update.
 void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t n,
-                   std::int64_t step, float lr, float beta1, float beta2, float eps,
-                   float weight_decay, bool decoupled);
+                   std::int64_t step, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, bool decoupled);
 
 // ---- gemm --------------------------------------------------------------------------------------
 // C = act(alpha * A @ B + beta * C + bias), with A [M, K], B [K, N], C [M, N] given by element

@@ -131,10 +131,12 @@ void pair_loss_cuda(PairLoss kind, float param, const float* pred, const float* 
                     CudaStream stream = nullptr);
 
 // ---- optimizers (kernels/cuda/optim.cu): one launch over n contiguous floats --------------------
-void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, float lr,
-                   float momentum, bool nesterov, float weight_decay, CudaStream stream = nullptr);
+// Hyperparameters in double, as the CPU's (cpu.h): the coefficients are computed on the host.
+void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, double lr,
+                   double momentum, bool nesterov, double weight_decay,
+                   CudaStream stream = nullptr);
 void adam_step_cuda(float* param, const float* grad, float* m, float* v, index_t n,
-                    std::int64_t step, float lr, float beta1, float beta2, float eps,
-                    float weight_decay, bool decoupled, CudaStream stream = nullptr);
+                    std::int64_t step, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, bool decoupled, CudaStream stream = nullptr);
 
 }  // namespace fusednet

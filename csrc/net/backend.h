@@ -34,6 +34,7 @@ class Backend {
   virtual Buffer alloc(std::size_t bytes) = 0;  // zeroed; 0 bytes gives an empty buffer
   virtual void upload(void* dst, const void* host_src, std::size_t bytes) = 0;
   virtual void download(void* host_dst, const void* src, std::size_t bytes) = 0;  // waits
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;  // backend to backend
   // Bytes a data set may take on the device (host-memory backends: never asked).
   virtual std::size_t free_memory() = 0;
 
@@ -69,7 +70,7 @@ class Backend {
                             index_t width) = 0;
   // One optimizer pass over n parameters at update `step` (0 for the first).
   virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                              float* state1, index_t n, std::int64_t step, float lr) = 0;
+                              float* state1, index_t n, std::int64_t step, double lr) = 0;
 
   // ---- masks and gathers ----
   // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.

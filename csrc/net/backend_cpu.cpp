@@ -46,6 +46,9 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
   void download(void* dst, const void* src, std::size_t bytes) override {
     if (bytes) std::memcpy(dst, src, bytes);
   }
+  void copy(void* dst, const void* src, std::size_t bytes) override {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
   std::size_t free_memory() override { return ~std::size_t{0}; }
 
   void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,

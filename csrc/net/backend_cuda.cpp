@@ -51,6 +51,9 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     copy_device_to_host(dst, src, bytes);
     stream_synchronize();
   }
+  void copy(void* dst, const void* src, std::size_t bytes) override {
+    if (bytes) copy_device_to_device(dst, src, bytes);
+  }
   std::size_t free_memory() override {
     std::size_t free_b = 0, total_b = 0;
     device_memory_info(&free_b, &total_b);

@@ -27,7 +27,7 @@ class KernelBackend : public Backend {
     K::bias_grad(dy, db, rows, cols);
   }
   void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, float lr) override {
+                      float* state1, index_t n, std::int64_t step, double lr) override {
     optimizer_update(spec, param, grad, state0, state1, n, step, lr, K::sgd_step, K::adam_step);
   }
 };

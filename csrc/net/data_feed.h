@@ -65,6 +65,7 @@ class DataFeed {
   std::int64_t stream_chunk_bytes = std::int64_t{8} << 20;
 
   void hold(bool on);  // releasing frees the held sets
+  bool holding() const { return hold_; }
 
   // The set `h` (rows of `in_width` floats) as the backend reads it: a held one, or `scratch`
   // filled now.

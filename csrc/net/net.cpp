@@ -13,6 +13,7 @@
 #include "net/net.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "kernels/math/hash.h"
@@ -73,12 +74,29 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed,
       backend_(make_backend(device)), feed_(*backend_) {
   params_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   grads_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
+  size_layer_lists();
+}
+
+void Net::size_layer_lists() {
   z_.resize(layers_.size());
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
   drop_.resize(layers_.size());
   inputs_.assign(layers_.size(), nullptr);
 }
+
+// ---- readers ------------------------------------------------------------------------------------
+
+Net::Net(Net& owner, ReaderOf)
+    : NetSpec(owner), backend_(make_backend(owner.device())), feed_(*backend_) {
+  shared_params_ = owner.params();
+  feed_.max_resident_bytes = owner.feed_.max_resident_bytes;
+  feed_.stream_chunk_bytes = owner.feed_.stream_chunk_bytes;
+  size_layer_lists();
+  upload_metric_thresholds();
+}
+
+std::unique_ptr<Net> Net::make_reader() { return std::unique_ptr<Net>(new Net(*this, ReaderOf{})); }
 
 // ---- arenas and the optimizer -------------------------------------------------------------------
 
@@ -117,7 +135,8 @@ void Net::set_optimizer(const OptimSpec& spec) {
   if (states >= 2) state1_ = backend_->alloc(params_.bytes());
 }
 
-void Net::apply_update(float lr) {
+void Net::apply_update(double lr) {
+  FN_CHECK(!shared_params_, "a reader net does not train");
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
   backend_->optimizer_step(optim_, params(), grads(), state0_.as<float>(), state1_.as<float>(),
                            num_params_, step, lr);
@@ -318,6 +337,11 @@ void Net::backward(const LossSpec& spec) {
 
 void Net::compile(const LossSpec& loss, std::vector<MetricSpec> metrics) {
   NetSpec::compile(loss, std::move(metrics));
+  upload_metric_thresholds();
+}
+
+// The compiled metrics' thresholds in this net's backend memory (a reader net has its own).
+void Net::upload_metric_thresholds() {
   metric_thresholds_.clear();
   for (const MetricSpec& m : metrics_) {
     Buffer b;
@@ -425,6 +449,26 @@ void Net::data_parallel_backward(index_t rows, index_t global_rows) {
   if (!host_memory()) backend_->upload(grads(), stage_.data(), params_.bytes());
 }
 
+bool Net::batch_loss_finite(const double* slot) {
+  double loss = 0.0;
+  backend_->download(&loss, slot, sizeof(double));
+  return std::isfinite(loss);
+}
+
+void Net::keep_params() {
+  if (!params_kept_.data()) params_kept_ = backend_->alloc(params_.bytes());
+  backend_->copy(params_kept_.data(), params_.data(), params_.bytes());
+  kept_ = true;
+}
+
+void Net::restore_finite_params() {
+  std::vector<float> host(static_cast<std::size_t>(num_params_));
+  get_params(host.data());
+  const bool finite =
+      std::all_of(host.begin(), host.end(), [](float v) { return std::isfinite(v); });
+  if (!finite && kept_) backend_->copy(params_.data(), params_kept_.data(), params_.bytes());
+}
+
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
@@ -469,6 +513,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
   static const BatchHook no_hook;
   HookSchedule hook_due(train ? train->hook : no_hook, steps);
   DataFeed::Pass pass(feed_, d, input_width(), batch_size, order, gather_space());
+  const NanWatch watch = train ? nan_watch : NanWatch::Off;
   for (index_t b = 0; b < steps; ++b) {
     const std::size_t k = static_cast<std::size_t>(b);
     const index_t start = dp_ ? plan.start[k] : b * batch_size;
@@ -480,7 +525,9 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
       backend_->upload(sums.slot(b), no_slots.data(), sizeof(double) * no_slots.size());
       if (train) ++train_forwards;  // the counters stay the same on every rank
     }
-    if (train) {
+    const bool bad = watch != NanWatch::Off && !batch_loss_finite(sums.slot(b));
+    if (train && !(bad && watch == NanWatch::Restore)) {
+      if (watch == NanWatch::Restore) keep_params();
       if (dp_) {
         data_parallel_backward(rows, plan.global_rows[k]);
       } else {
@@ -490,13 +537,19 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     }
     seen += rows;
     ++st.batches;
-    bool stop = false;
-    if (hook_due.due(b)) {  // logs asked for after this batch: its figures come back now
+    bool stop = bad;
+    if (bad) {
+      st.stopped_on_nan = true;
+      if (watch == NanWatch::Restore) restore_finite_params();
+    }
+    // The batch that stops the pass is reported to the hook too (TerminateOnNaN's message).
+    if (hook_due.due(b) || (bad && train->hook)) {  // logs asked for: figures come back now
       sums.add_upto(b + 1);
       const index_t so_far = std::max<index_t>(seen, 1);  // a rank's own rows so far
       stop = !train->hook(b, sums.loss / static_cast<double>(so_far),
                           metric_results(metrics_, sums.metrics.data(), static_cast<double>(so_far),
-                                         output_width()));
+                                         output_width())) ||
+             bad;
     }
     if (train && dp_ && dp_->any_stop) stop = dp_->any_stop(stop);  // all ranks stop together
     if (stop) break;
@@ -521,7 +574,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
 }
 
 EpochStats Net::train_epoch(const HostData& h, index_t batch_size, bool shuffle, const float* lrs,
-                            float lr, const BatchHook& hook) {
+                            double lr, const BatchHook& hook) {
   DeviceData scratch;
   const Training train{shuffle, lrs, lr, hook};
   return run_pass(feed_.open(h, input_width(), &scratch), batch_size, &train);
@@ -533,7 +586,7 @@ EpochStats Net::evaluate(const HostData& h, index_t batch_size) {
 }
 
 void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
-              float lr, const HostData* val, index_t val_batch_size,
+              double lr, const HostData* val, index_t val_batch_size,
               std::vector<EpochStats>* train_out, std::vector<EpochStats>* val_out) {
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   DeviceData scratch, val_scratch;
@@ -544,6 +597,7 @@ void Net::fit(const HostData& h, index_t batch_size, index_t epochs, bool shuffl
     const Training train{shuffle, lrs ? lrs + e * steps : nullptr, lr, BatchHook{}};
     train_out->push_back(run_pass(d, batch_size, &train));
     if (dv) val_out->push_back(run_pass(*dv, val_batch_size, nullptr));
+    if (train_out->back().stopped_on_nan) break;  // after the epoch's validation, as Keras
   }
 }
 

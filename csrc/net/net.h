@@ -65,7 +65,7 @@ class Net : public NetSpec {
   // Arenas in host memory: params(), grads(), optimizer_state() and output_grad() may be read and
   // written in place (the CPU); otherwise use the host copies below.
   bool host_memory() const { return backend_->host_memory(); }
-  float* params() { return params_.as<float>(); }
+  float* params() { return shared_params_ ? shared_params_ : params_.as<float>(); }
   float* grads() { return grads_.as<float>(); }
   float* optimizer_state(int i);
   float* output_grad() { return dz_.back().as<float>(); }  // (last_rows, units)
@@ -82,7 +82,7 @@ class Net : public NetSpec {
 
   // ---- optimizer: its state arenas live here, next to the parameters ----
   void set_optimizer(const OptimSpec& spec);  // zeroes state, step = 0
-  void apply_update(float lr);  // one optimizer pass over the arena with the gradient arena
+  void apply_update(double lr);  // one optimizer pass over the arena with the gradient arena
 
   // ---- one batch at a time (explicit loop, tape, tests); host x is contiguous (rows, in) ----
   void forward(const float* x, index_t rows, bool training);
@@ -108,17 +108,28 @@ class Net : public NetSpec {
   // Shuffles (when asked) with this net's epoch counter, then forward/loss/backward/update for
   // every batch. lrs: one learning rate per batch (nullptr: `lr` for all).
   EpochStats train_epoch(const HostData& d, index_t batch_size, bool shuffle, const float* lrs,
-                         float lr, const BatchHook& hook);
+                         double lr, const BatchHook& hook);
   EpochStats evaluate(const HostData& d, index_t batch_size);
   // Several epochs (each followed by a validation when val is given) on one upload of each set;
   // lrs: steps * epochs rates, or nullptr.
   void fit(const HostData& d, index_t batch_size, index_t epochs, bool shuffle, const float* lrs,
-           float lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
+           double lr, const HostData* val, index_t val_batch_size, std::vector<EpochStats>* train,
            std::vector<EpochStats>* val_out);
   void predict(const float* X, index_t n, index_t batch_size, float* out_host);
   // Passes (train_epoch, evaluate, fit) run data-parallel while set (nullptr: alone). The hooks
   // must outlive the setting.
   void set_data_parallel(const DataParallel* dp) { dp_ = dp; }
+
+  // The training passes' watch for a non-finite batch loss (train_epoch, fit: fit then also
+  // stops after that epoch's validation).
+  NanWatch nan_watch = NanWatch::Off;
+
+  // A reader of this net, for inference from several threads at once (predict, evaluate): the
+  // same specs, compiled loss and metrics and data-feed settings, its own backend and workspace,
+  // and this net's parameter arena read in place. The caller keeps this net alive and its
+  // parameters unchanged while a reader runs (bind_net.cpp's reader-writer lock). Readers do not
+  // train.
+  std::unique_ptr<Net> make_reader();
 
  private:
   // Data-parallel steps: hands gradients [offset, offset + count) (host memory, staged for a
@@ -127,6 +138,10 @@ class Net : public NetSpec {
   void reduce_range(index_t offset, index_t count, double scale);
   void reduce_layer(index_t i, double scale);
   void data_parallel_backward(index_t rows, index_t global_rows);
+  struct ReaderOf {};
+  Net(Net& owner, ReaderOf);
+  void size_layer_lists();
+  void upload_metric_thresholds();
   void reserve(index_t rows);
   double* reserve_slots(index_t count);
   GatherSpace gather_space();
@@ -145,12 +160,15 @@ class Net : public NetSpec {
   struct Training {
     bool shuffle;
     const float* lrs;
-    float lr;
+    double lr;
     const BatchHook& hook;
   };
   // One pass over a set in batches: a training epoch, or an evaluation (train == nullptr).
   EpochStats run_pass(const DeviceData& d, index_t batch_size, const Training* train);
   void require_compiled() const;
+  bool batch_loss_finite(const double* slot);
+  void keep_params();             // the parameters into params_kept_ (NanWatch::Restore)
+  void restore_finite_params();   // params_kept_ back when the parameters are not finite
 
   std::unique_ptr<Backend> backend_;
   Buffer params_, grads_;
@@ -177,6 +195,9 @@ class Net : public NetSpec {
   std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
   std::vector<double> last_state_;
   index_t last_rows_seen_ = 0;
+  float* shared_params_ = nullptr;  // a reader's: its owner's parameter arena
+  Buffer params_kept_;  // the parameters before the latest update (NanWatch::Restore)
+  bool kept_ = false;
 };
 
 }  // namespace fusednet

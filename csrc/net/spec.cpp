@@ -3,11 +3,25 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <utility>
 
 #include "kernels/math/hash.h"
 
 namespace fusednet {
+
+namespace {
+// a + b * c for the arena layout, or ValueError: sizes near 2^63 would wrap around to a small or
+// negative count and build a net of nonsense. The result is also kept addressable in bytes.
+index_t checked_extent(index_t a, index_t b, index_t c, size_t layer) {
+  const index_t max_floats = INT64_MAX / static_cast<index_t>(sizeof(double));
+  // a, b, c >= 0 here (widths are checked positive first); no product is formed before it fits.
+  FN_CHECK(c == 0 || (b <= max_floats / c && a <= max_floats - b * c), "layer ", layer,
+           ": too many parameters (in=", b, " x units=", c, " on top of ", a,
+           " overflows a 64-bit size); expected at most ", max_floats, " in all");
+  return a + b * c;
+}
+}  // namespace
 
 NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
     : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
@@ -27,10 +41,10 @@ NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64
              ": dropout rate must be in [0, 1), got ", L.dropout_after);
     FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
     w_off_.push_back(off);
-    off += L.in * L.units;
+    off = checked_extent(off, L.in, L.units, i);
     if (L.use_bias) {
       b_off_.push_back(off);
-      off += L.units;
+      off = checked_extent(off, L.units, 1, i);
     } else {
       b_off_.push_back(-1);
     }

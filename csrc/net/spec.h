@@ -107,12 +107,13 @@ std::vector<double> metric_results(const std::vector<MetricSpec>& metrics, const
                                    double count, index_t cols);
 
 enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
+// Hyperparameters in double: the kernels compute their per-step coefficients from them in double.
 struct OptimSpec {
   OptimKind kind = OptimKind::Adam;
-  float momentum = 0.f;
+  double momentum = 0.0;
   bool nesterov = false;
-  float weight_decay = 0.f;
-  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-7f;
+  double weight_decay = 0.0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-7;
 };
 
 // One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
@@ -120,7 +121,15 @@ struct EpochStats {
   double loss = 0.0;
   std::vector<double> metrics;
   index_t batches = 0;  // batches run (fewer than planned when a callback stopped the epoch)
+  bool stopped_on_nan = false;  // a training pass stopped at a batch whose loss was not finite
 };
+
+// What a training pass does about a batch whose loss is not finite (NaN or inf): nothing; stop
+// after that batch, its update applied (Keras's TerminateOnNaN); or stop before its update and
+// keep the last finite weights (the parameters before the previous update when that one made
+// them non-finite). Watching reads each batch's loss on the host: free on the CPU, one small
+// download per batch on a device.
+enum class NanWatch : int { Off = 0, Stop = 1, Restore = 2 };
 
 // Labels of a data set: int64 class ids (sparse CE) or float32 rows of `cols` (the other losses).
 struct Targets {
@@ -245,7 +254,7 @@ inline bool pair_loss_of(const LossSpec& spec, bool fused, PairLoss* out) {
 
 // State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
 inline int optimizer_state_count(const OptimSpec& spec) {
-  if (spec.kind == OptimKind::SGD) return spec.momentum != 0.f ? 1 : 0;
+  if (spec.kind == OptimKind::SGD) return static_cast<float>(spec.momentum) != 0.f ? 1 : 0;
   return 2;
 }
 
@@ -254,7 +263,7 @@ inline int optimizer_state_count(const OptimSpec& spec) {
 // t = step + 1 (decoupled weight decay for AdamW).
 template <typename SgdStep, typename AdamStep>
 void optimizer_update(const OptimSpec& o, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, float lr, SgdStep sgd_step,
+                      float* state1, index_t n, std::int64_t step, double lr, SgdStep sgd_step,
                       AdamStep adam_step) {
   switch (o.kind) {
     case OptimKind::SGD:

@@ -12,9 +12,11 @@ F32 = np.dtype(np.float32)
 
 def as_f32(x, name: str) -> np.ndarray:
     """Any array-like of real numbers (NumPy, a DLPack tensor in host memory, a buffer, a list)
-    as float32 NumPy: no copy when it already is float32 (see _arrays for what copies)."""
+    as float32 NumPy: no copy when it already is float32 and aligned (see _arrays for what
+    copies; a float32 array at an odd byte address is copied once, so kernels only read aligned
+    floats)."""
     if isinstance(x, np.ndarray) and x.dtype == F32:
-        return x
+        return x if x.flags.aligned else x.copy()
     arr = host_array(x, name)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected an array of real numbers, got dtype {arr.dtype}")
@@ -26,6 +28,13 @@ def as_f32_contiguous(x, name: str) -> np.ndarray:
     arr = as_f32(x, name)
     # ascontiguousarray turns 0-d into 1-D; keep the shape.
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr).reshape(arr.shape)
+
+
+def direct_out(out: np.ndarray) -> bool:
+    """An out= (or in-place) array the kernels may write where it is: C-contiguous and aligned
+    (float32 at an address that is a multiple of 4). Otherwise the result goes through a fresh
+    buffer, copied into it afterwards."""
+    return out.flags.c_contiguous and out.flags.aligned
 
 
 def require_f32_inplace(x, name: str) -> np.ndarray:

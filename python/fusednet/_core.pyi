@@ -300,7 +300,7 @@ class OptimSpec:
     """
     kind: OptimKind
     nesterov: bool
-    def __init__(self, kind: OptimKind, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.8999999761581421, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.9990000128746033, eps: typing.SupportsFloat | typing.SupportsIndex = 1.0000000116860974e-07) -> None:
+    def __init__(self, kind: OptimKind, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-07) -> None:
         ...
     @property
     def beta1(self) -> float:
@@ -354,12 +354,16 @@ class Net:
         """
         (loss, metrics, batches) over a data set.
         """
-    def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, val_x: typing.Any = None, val_y: typing.Any = None, val_sample_weight: typing.Any = None, val_batch_size: typing.Any = None) -> numpy.typing.NDArray[numpy.float64]:
+    def fit(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, val_x: typing.Any = None, val_y: typing.Any = None, val_sample_weight: typing.Any = None, val_batch_size: typing.Any = None, nan_watch: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
         """
-        Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., (val_loss, val_metrics...)], a metric taking metric_result_width columns.
+        Several epochs in one call (no callbacks): one row per epoch of [loss, metrics..., (val_loss, val_metrics...)], a metric taking metric_result_width columns; nan_watch as train_epoch's (a stop ends the fit after that epoch's validation).
         """
     def forward(self, x: typing.Any, training: bool) -> None:
         ...
+    def forward_output(self, x: typing.Any, training: bool) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        forward, then a copy of its output, in one call: no other thread's forward comes between them.
+        """
     def fused(self, spec: LossSpec = None) -> bool:
         ...
     def get_grads(self) -> numpy.typing.NDArray[numpy.float32]:
@@ -382,7 +386,7 @@ class Net:
         ...
     def last_metric_state(self) -> tuple[numpy.typing.NDArray[numpy.float64], int]:
         """
-        (state, rows) of the last train_epoch / evaluate: the metrics' states summed over its batches (metric_results turns sums of them into metrics).
+        (state, rows) of this thread's last train_epoch / evaluate: the metrics' states summed over its batches (metric_results turns sums of them into metrics).
         """
     def loss(self, y: typing.Any, sample_weight: typing.Any = None, spec: LossSpec = None) -> float:
         """
@@ -399,7 +403,9 @@ class Net:
         The output delta of the last loss (a writable view into the workspace).
         """
     def predict(self, x: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, out: typing.Any) -> None:
-        ...
+        """
+        Outputs of x into out. Runs on a workspace of its own: several threads may predict and evaluate at once; training and updates wait for them (and they for those).
+        """
     def set_data_parallel(self, rank: typing.SupportsInt | typing.SupportsIndex, overlap: bool, plan: typing.Any, reduce: typing.Any, wait: typing.Any, sum: typing.Any, any_stop: typing.Any = None) -> None:
         """
         Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): plan(n, batch_size) -> (start, rows, global_rows) per step; reduce(floats, offset, scale) starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).
@@ -414,9 +420,9 @@ class Net:
         ...
     def set_params(self, params: typing.Any) -> None:
         ...
-    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, hook: typing.Any = None, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> tuple:
+    def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, hook: typing.Any = None, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0, nan_watch: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
-        One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy stops the epoch.
+        One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy stops the epoch. nan_watch: 0 off, 1 stop after the batch whose loss is not finite, 2 stop before its update, keeping the last finite weights.
         """
     @property
     def compiled(self) -> bool:
@@ -555,7 +561,7 @@ def activation_forward(x: typing.Any, out: typing.Any, act: Activation, param: t
     """
     out = act(x) elementwise; contiguous float32 arrays of equal size (out may be x).
     """
-def adam_step(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.8999999761581421, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.9990000128746033, eps: typing.SupportsFloat | typing.SupportsIndex = 1.0000000116860974e-07, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, decoupled: bool = False, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+def adam_step(param: typing.Any, grad: typing.Any, m: typing.Any, v: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex = 0.001, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-07, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, decoupled: bool = False, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     In-place Adam / AdamW step (paper form) over contiguous float32 arrays.
     """

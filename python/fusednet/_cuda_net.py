@@ -10,6 +10,10 @@ names, and makes the host mirror the truth between calls:
 - after a call that changes them (fit, train_epoch, apply_update, backward) the changed arenas
   are downloaded into the same arrays, so every view handed out stays valid.
 
+Threads: a reader-writer lock (``_rwlock``) keeps each call's upload, run and download together:
+predictions and evaluations (readers) run at once, and a call that changes the mirrors (fit,
+updates, the explicit loop) waits for them, as the C++ lock of the device net does.
+
 Inside one fit call the training is device-resident (no transfers per batch); the cost of the
 mirror is one upload and one download of the arenas per call, which for the explicit
 forward/backward/update loop means a few arena copies per batch (convenience, not speed).
@@ -22,6 +26,7 @@ import contextlib
 import numpy as np
 
 from . import _core
+from ._rwlock import RWLock
 
 F32 = np.dtype(np.float32)
 
@@ -43,6 +48,7 @@ class CudaNet:
         self.grads = np.zeros(n, dtype=F32)
         self._states = []
         self._out_grad = None  # host copy of the output delta after loss(); uploaded by backward
+        self._lock = RWLock()
 
     # ---- plain pass-through ----
     num_params = property(lambda self: self._d.num_params)
@@ -89,6 +95,10 @@ class CudaNet:
 
     # ---- optimizer state: host mirrors ----
     def set_optimizer(self, spec):
+        with self._lock.writing():
+            self._set_optimizer(spec)
+
+    def _set_optimizer(self, spec):
         self._d.set_optimizer(spec)
         n = self._d.num_params
         self._states = [np.zeros(n, dtype=F32) for _ in range(self._d.num_optimizer_states)]
@@ -118,22 +128,31 @@ class CudaNet:
 
     # ---- one batch at a time ----
     def apply_update(self, lr):
-        self._push(grads=True, states=True)
-        self._d.apply_update(lr)
-        self._pull(params=True, states=True)
+        with self._lock.writing():
+            self._push(grads=True, states=True)
+            self._d.apply_update(lr)
+            self._pull(params=True, states=True)
 
     def forward(self, x, training):
-        self._push()
-        self._out_grad = None
-        self._d.forward(x, training)
+        with self._lock.writing():
+            self._push()
+            self._out_grad = None
+            self._d.forward(x, training)
+
+    def forward_output(self, x, training):
+        with self._lock.writing():
+            self._push()
+            self._out_grad = None
+            return self._d.forward_output(x, training)
 
     def output(self):
         return self._d.output()
 
     def loss(self, y, sample_weight=None, spec=None):
-        value = self._d.loss(y, sample_weight, spec)
-        self._out_grad = self._d.get_output_grad()
-        return value
+        with self._lock.writing():
+            value = self._d.loss(y, sample_weight, spec)
+            self._out_grad = self._d.get_output_grad()
+            return value
 
     def output_grad(self):
         """The output delta as a writable host array; backward() uploads what it holds."""
@@ -142,32 +161,39 @@ class CudaNet:
         return self._out_grad
 
     def backward(self, spec=None):
-        if self._out_grad is not None:
-            self._d.set_output_grad(self._out_grad)
-        self._d.backward(spec)
-        self._pull(grads=True)
+        with self._lock.writing():
+            if self._out_grad is not None:
+                self._d.set_output_grad(self._out_grad)
+            self._d.backward(spec)
+            self._pull(grads=True)
 
     # ---- whole data sets ----
     def train_epoch(self, *args, **kwargs):
-        self._push(states=True)
-        try:
-            return self._d.train_epoch(*args, **kwargs)
-        finally:  # also after an exception in a batch callback: the updates made are kept
-            self._pull(params=True, grads=True, states=True)
-            self._out_grad = None
+        with self._lock.writing():
+            self._push(states=True)
+            try:
+                return self._d.train_epoch(*args, **kwargs)
+            finally:  # also after an exception in a batch callback: the updates made are kept
+                self._pull(params=True, grads=True, states=True)
+                self._out_grad = None
 
     def fit(self, *args, **kwargs):
-        self._push(states=True)
-        try:
-            return self._d.fit(*args, **kwargs)
-        finally:
-            self._pull(params=True, grads=True, states=True)
-            self._out_grad = None
+        with self._lock.writing():
+            self._push(states=True)
+            try:
+                return self._d.fit(*args, **kwargs)
+            finally:
+                self._pull(params=True, grads=True, states=True)
+                self._out_grad = None
 
+    # Readers: the upload of the mirror (the same values from every reader) and the run together.
+    # A read from inside this thread's own fit (a batch callback) skips the upload: the device
+    # holds the newer weights then, the mirror is brought back when the fit call returns.
     def evaluate(self, *args, **kwargs):
-        self._push()
-        self._out_grad = None
-        return self._d.evaluate(*args, **kwargs)
+        with self._lock.reading() as nested:
+            if not nested:
+                self._push()
+            return self._d.evaluate(*args, **kwargs)
 
     def set_data_parallel(self, *args, **kwargs):
         self._d.set_data_parallel(*args, **kwargs)
@@ -179,6 +205,7 @@ class CudaNet:
         return self._d.last_metric_state()
 
     def predict(self, x, batch_size, out):
-        self._push()
-        self._out_grad = None
-        self._d.predict(x, batch_size, out)
+        with self._lock.reading() as nested:
+            if not nested:
+                self._push()
+            self._d.predict(x, batch_size, out)

@@ -10,7 +10,7 @@ in ``tape._record_output(model, out)``.
 
 from __future__ import annotations
 
-__all__ = ["start", "stop", "active", "record_output", "lookup_output"]
+__all__ = ["start", "stop", "recording", "record_output", "lookup_output"]
 
 _active: list = []  # the tapes inside whose ``with`` block we are, innermost last
 
@@ -24,8 +24,8 @@ def stop(tape) -> None:
         _active.remove(tape)
 
 
-def active() -> bool:
-    """True inside the ``with`` block of a GradientTape."""
+def recording() -> bool:
+    """True inside a GradientTape's ``with`` block: model outputs are then recorded."""
     return bool(_active)
 
 

@@ -56,6 +56,11 @@ class Registry(Generic[T]):
 
     def deserialize(self, d: dict) -> T:
         """The object ``serialize`` described (from a saved model)."""
+        if not isinstance(d, dict) or not isinstance(d.get("config"), dict):
+            raise ValueError(
+                f"a {self.kind} in a saved model: expected an object with 'class_name' and a "
+                f"'config' object, got {d!r:.200}"
+            )
         cls = self.classes.get(d.get("class_name"))
         if cls is None:
             raise ValueError(f"unknown {self.kind} class {d.get('class_name')!r} in a saved model")

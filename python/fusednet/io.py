@@ -5,16 +5,25 @@ with the optimizer's config and schedule, counters: optimizer step, training for
 epochs), ``params`` (the parameter arena) and ``opt_<name>`` (each optimizer state arena). With
 the counters and states restored, a loaded model continues training bit-identically to the
 original. Files are written atomically: a temporary file in the same directory, flushed and
-fsynced, then ``os.replace`` -- a crash mid-save leaves the previous file intact.
+fsynced, then ``os.replace`` -- a crash mid-save leaves the previous file intact. The temporary
+is named after the target and the saving process (``.fusednet-<name>.<pid>.<random>.tmp``), so
+the next save of the same target removes those left by processes that died mid-save; the saved
+file gets the mode a plain ``open()`` would give it (0666 less the umask, or the mode of the
+file it replaces).
+
+Loading treats the file as untrusted: no pickle, a missing entry or a wrong type is a ValueError
+naming it, and the parameter count the architecture implies is checked against the arrays
+actually present before anything is allocated.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io as _io
 import json
 import os
-import tempfile
+import secrets
 from typing import IO, Any, Callable, Optional, Union
 
 import numpy as np
@@ -77,6 +86,52 @@ def model_to_bytes(model: Sequential) -> bytes:
     return buf.getvalue()
 
 
+def _tmp_prefix(filepath) -> str:
+    return ".fusednet-" + os.path.basename(filepath) + "."
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # this process: maybe another thread saving the same target right now
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: leave its file alone
+    return True
+
+
+def _remove_stale_temporaries(directory, filepath) -> None:
+    """Removes the temporaries of earlier saves of `filepath` whose process is gone (killed
+    mid-save); those of live processes may still be written."""
+    prefix = _tmp_prefix(filepath)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(directory):
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
+
+
+def _create_tmp(directory, filepath):
+    """(fd, path) of a new temporary beside `filepath`, created with mode 0666 so the umask
+    applies as to a plain open() (mkstemp's 0600 would make every saved model private)."""
+    for _ in range(100):
+        tmp = os.path.join(
+            directory, f"{_tmp_prefix(filepath)}{os.getpid()}.{secrets.token_hex(6)}.tmp"
+        )
+        try:
+            return os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            ), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
+
+
 def save_model(model: Sequential, filepath: Union[str, os.PathLike[str]]) -> None:
     _write_atomically(filepath, lambda f: _write(model, f))
 
@@ -87,8 +142,11 @@ def _write_atomically(
     """write(f) into a temporary file beside `filepath`, fsynced, then renamed over it."""
     filepath = os.fspath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".fusednet-", suffix=".tmp", dir=directory)
+    _remove_stale_temporaries(directory, filepath)
+    fd, tmp = _create_tmp(directory, filepath)
     try:
+        with contextlib.suppress(OSError):  # replacing a file: keep its mode, as open() would
+            os.chmod(tmp, os.stat(filepath).st_mode & 0o7777)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -100,6 +158,35 @@ def _write_atomically(
         raise
 
 
+def _entry(mapping, key, what, kind=None):
+    """mapping[key], or ValueError naming what is missing (or of the wrong type)."""
+    if not isinstance(mapping, dict) or key not in mapping:
+        raise ValueError(f"model file: {what} has no {key!r} entry")
+    value = mapping[key]
+    if kind is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+        raise ValueError(
+            f"model file: {what}[{key!r}] is a {type(value).__name__}, expected {kind.__name__}"
+        )
+    return value
+
+
+def _float32_array(data, key):
+    arr = data[key]
+    if arr.dtype != np.float32:  # complex would be cast silently, ints are not what we wrote
+        raise ValueError(f"model file: {key!r} has dtype {arr.dtype}, expected float32")
+    return arr
+
+
+def _param_count(built_layers, input_width) -> int:
+    """The parameter count the architecture implies (Python ints: no overflow)."""
+    width, count = input_width, 0
+    for layer in built_layers:
+        if isinstance(layer, layers.Dense):
+            count += width * layer.units + (layer.units if layer.use_bias else 0)
+            width = layer.units
+    return count
+
+
 def _read(f: Any, device: Optional[str]) -> Sequential:
     try:
         with np.load(f, allow_pickle=False) as z:
@@ -108,42 +195,70 @@ def _read(f: Any, device: Optional[str]) -> Sequential:
         raise ValueError(f"not a fusednet model file ({type(e).__name__}: {e})") from None
     if "header" not in data:
         raise ValueError("not a fusednet model file (no header)")
-    header = json.loads(bytes(data["header"]).decode("utf-8"))
+    try:
+        header = json.loads(bytes(data["header"]).decode("utf-8"))
+    except RecursionError:
+        raise ValueError("model file: the header JSON is nested too deeply") from None
+    except ValueError as e:  # bad UTF-8 or JSON
+        raise ValueError(f"model file: the header is not JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"model file: the header is a {type(header).__name__}, expected an object")
     if header.get("format") != FORMAT:
         raise ValueError(f"not a fusednet model file (format {header.get('format')!r})")
-    if header.get("version", 0) > VERSION:
+    version = header.get("version", 0)
+    if not isinstance(version, int) or version > VERSION:
         raise ValueError(
-            f"model file format version {header['version']} is newer than this "
+            f"model file format version {version!r} is newer than this "
             f"fusednet supports ({VERSION}); upgrade fusednet"
         )
-    cfg = header["config"]
+    cfg = _entry(header, "config", "the header", dict)
+    layer_cfgs = _entry(cfg, "layers", "the config", list)
     if device is None:  # as saved, when that device is usable here (pickle, copy.deepcopy)
         device = cfg.get("device", "auto")
         if device == "cuda" and not _core.cuda_info().get("available"):
             device = "auto"
+    try:
+        built_layers = [layers.deserialize(d) for d in layer_cfgs]
+    except (KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"model file: a layer's description is incomplete ({e!r})") from None
+    # Built only below, from the file's own input width, after the size checks (a model whose
+    # first layer has input_shape would otherwise allocate its parameters right away).
     model = Sequential(
-        [layers.deserialize(d) for d in cfg["layers"]],
-        device=device,
-        seed=cfg["seed"],
-        name=cfg.get("name"),
+        device=device, seed=_entry(cfg, "seed", "the config", int), name=cfg.get("name")
     )
+    for layer in built_layers:
+        model.add(layer)
     counters = header.get("counters")
     if header.get("built"):
-        model.build((None, counters["input_width"]))
-        params = data["params"]
-        if params.shape != model._net.params.shape:
-            raise ValueError("model file: parameter count does not match the architecture")
+        counters = _entry(header, "counters", "the header (of a built model)", dict)
+        for key in ("step", "train_forwards", "epochs_shuffled", "input_width"):
+            _entry(counters, key, "the counters", int)
+        if "params" not in data:
+            raise ValueError("model file: a built model without a 'params' array")
+        params = _float32_array(data, "params")
+        width = counters["input_width"]
+        expected = _param_count(built_layers, width) if width >= 1 else -1
+        if params.ndim != 1 or params.size != expected:
+            raise ValueError(
+                f"model file: parameter count does not match the architecture (the layers "
+                f"need {expected}, the file holds {params.size})"
+            )
+        model.build((None, width))
         model._net.params[...] = params
     comp = header.get("compile")
     if comp:
-        opt = optimizers.deserialize(comp["optimizer"])
-        state = {k[4:]: v for k, v in data.items() if k.startswith("opt_")}
+        opt = optimizers.deserialize(_entry(comp, "optimizer", "the compile config", dict))
+        state = {k[4:]: _float32_array(data, k) for k in data if k.startswith("opt_")}
         if counters is not None:
             opt.load_state_dict(
                 {"class_name": type(opt).__name__, "iterations": counters["step"], "state": state}
             )
-        model.compile(optimizer=opt, loss=losses.deserialize(comp["loss"]), metrics=comp["metrics"])
-    if counters is not None:
+        model.compile(
+            optimizer=opt,
+            loss=losses.deserialize(_entry(comp, "loss", "the compile config", dict)),
+            metrics=comp.get("metrics"),
+        )
+    if counters is not None and model.built:
         net = model._net
         net.step = counters["step"]
         net.train_forwards = counters["train_forwards"]

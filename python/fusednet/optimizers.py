@@ -34,6 +34,8 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
 # A constant rate or a schedule (any callable of the step, such as fusednet.schedules').
 _LearningRate = Union[float, Callable[[Any], Any]]
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
 SGD_KIND, ADAM_KIND, ADAMW_KIND = _core.OptimKind.sgd, _core.OptimKind.adam, _core.OptimKind.adamw
 
 
@@ -41,6 +43,12 @@ def _real(value, name, lo=None, hi=None, lo_open=False, hi_open=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
     v = float(value)
+    if (
+        np.isfinite(v) and abs(v) > _F32_MAX
+    ):  # the kernels run in float32: a larger value would be inf there
+        raise ValueError(
+            f"{name}: expected a number that fits in float32 (<= 3.4e38), got {value!r}"
+        )
     if (
         not np.isfinite(v)
         or (lo is not None and (v < lo or (lo_open and v == lo)))

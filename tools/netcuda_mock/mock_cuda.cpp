@@ -472,17 +472,18 @@ void softmax_cross_entropy_cuda(const float* p, const std::int64_t* l, const flo
   if (bad_label) *bad_label = 1;
 }
 
-void sgd_step_cuda(float* p, const float* g, float* v, index_t n, float lr, float mom, bool nest,
-                   float wd, CudaStream s) {
+void sgd_step_cuda(float* p, const float* g, float* v, index_t n, double lr, double mom, bool nest,
+                   double wd, CudaStream s) {
   if (n <= 0) return;
   launch(__func__, s,
          {{"param", p, floats(n)},
           {"grad", g, floats(n)},
-          {"velocity", v, mom != 0.0f && v ? floats(n) : 0}});
+          {"velocity", v, mom != 0.0 && v ? floats(n) : 0}});
   sgd_step_cpu(p, g, v, n, lr, mom, nest, wd);
 }
 void adam_step_cuda(float* p, const float* g, float* m, float* v, index_t n, std::int64_t step,
-                    float lr, float b1, float b2, float eps, float wd, bool dec, CudaStream s) {
+                    double lr, double b1, double b2, double eps, double wd, bool dec,
+                    CudaStream s) {
   FN_CHECK(step >= 1, "step: expected an int >= 1, got ", step);
   launch(
       __func__, s,

@@ -94,8 +94,8 @@ void for_each_block(index_t n, Range range) {
 
 }  // namespace
 
-void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, float lr,
-                  float momentum, bool nesterov, float weight_decay) {
+void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, double lr,
+                  double momentum, bool nesterov, double weight_decay) {
   check_sgd_args(n, momentum, velocity);
   if (n == 0) return;
   const SgdCoeffs c = optmath::sgd_coeffs(lr, momentum, nesterov, weight_decay);
@@ -106,8 +106,8 @@ void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, f
 }
 
 void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t n,
-                   std::int64_t step, float lr, float beta1, float beta2, float eps,
-                   float weight_decay, bool decoupled) {
+                   std::int64_t step, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, bool decoupled) {
   check_adam_args(n, step);
   if (n == 0) return;
   const AdamCoeffs c = optmath::adam_coeffs(step, lr, beta1, beta2, eps, weight_decay, decoupled);

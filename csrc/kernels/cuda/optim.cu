@@ -104,8 +104,8 @@ __global__ void sgd_step_vec4_kernel(float* param, const float* grad, float* vel
 unsigned grid_for_span(index_t n, bool vec) { return dev::grid_for(vec ? n / 4 + 1 : n, kThreads); }
 }  // namespace
 
-void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, float lr,
-                   float momentum, bool nesterov, float weight_decay, CudaStream stream) {
+void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, double lr,
+                   double momentum, bool nesterov, double weight_decay, CudaStream stream) {
   check_sgd_args(n, momentum, velocity);
   if (n == 0) return;
   const SgdCoeffs s = optmath::sgd_coeffs(lr, momentum, nesterov, weight_decay);
@@ -121,8 +121,8 @@ void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, 
 }
 
 void adam_step_cuda(float* param, const float* grad, float* m, float* v, index_t n,
-                    std::int64_t step, float lr, float beta1, float beta2, float eps,
-                    float weight_decay, bool decoupled, CudaStream stream) {
+                    std::int64_t step, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, bool decoupled, CudaStream stream) {
   check_adam_args(n, step);
   if (n == 0) return;
   const AdamCoeffs a = optmath::adam_coeffs(step, lr, beta1, beta2, eps, weight_decay, decoupled);

@@ -44,33 +44,46 @@ struct SgdCoeffs {
 };
 
 // ---- the coefficients of a call (host) -------------------------------------------------------
-inline SgdCoeffs sgd_coeffs(float lr, float momentum, bool nesterov, float weight_decay) {
+// The hyperparameters come in double and every per-step coefficient is computed in double, then
+// rounded once to float (1 - beta and 1 - beta^t lose everything when beta is rounded to float
+// first). A coefficient that does not fit in float32 (an overflow to inf, a NaN) raises a
+// ValueError naming it: no value like that can give finite parameters.
+inline float f32_coeff(double value, const char* what) {
+  const double max = 3.4028234663852886e38;  // FLT_MAX
+  FN_CHECK(std::isfinite(value) && value <= max && value >= -max, what,
+           ": expected a value that fits in float32 (|x| <= 3.4e38), got ", value);
+  return static_cast<float>(value);
+}
+
+inline SgdCoeffs sgd_coeffs(double lr, double momentum, bool nesterov, double weight_decay) {
   SgdCoeffs c;
-  c.lr = lr;
-  c.momentum = momentum;
-  c.weight_decay = weight_decay;
-  c.use_decay = weight_decay != 0.0f;
-  c.use_momentum = momentum != 0.0f;
+  c.lr = f32_coeff(lr, "lr");
+  c.momentum = f32_coeff(momentum, "momentum");
+  c.weight_decay = f32_coeff(weight_decay, "weight_decay");
+  c.use_decay = c.weight_decay != 0.0f;
+  c.use_momentum = c.momentum != 0.0f;
   c.nesterov = nesterov && c.use_momentum;
   return c;
 }
 
-inline AdamCoeffs adam_coeffs(std::int64_t step, float lr, float beta1, float beta2, float eps,
-                              float weight_decay, bool decoupled) {
-  const double bc1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
+inline AdamCoeffs adam_coeffs(std::int64_t step, double lr, double beta1, double beta2, double eps,
+                              double weight_decay, bool decoupled) {
+  FN_CHECK(beta1 >= 0.0 && beta1 < 1.0, "beta1: expected a number in [0, 1), got ", beta1);
+  FN_CHECK(beta2 >= 0.0 && beta2 < 1.0, "beta2: expected a number in [0, 1), got ", beta2);
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
   AdamCoeffs c;
-  c.beta1 = beta1;
-  c.one_minus_beta1 = static_cast<float>(1.0 - static_cast<double>(beta1));
-  c.beta2 = beta2;
-  c.one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(beta2));
-  c.step_size = static_cast<float>(static_cast<double>(lr) / bc1);
-  c.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
-  c.eps = eps;
-  c.weight_decay = weight_decay;
-  c.decay_factor =
-      static_cast<float>(1.0 - static_cast<double>(lr) * static_cast<double>(weight_decay));
-  c.decay = weight_decay == 0.0f ? Decay::None : (decoupled ? Decay::Decoupled : Decay::L2);
+  c.beta1 = static_cast<float>(beta1);
+  c.one_minus_beta1 = static_cast<float>(1.0 - beta1);
+  c.beta2 = static_cast<float>(beta2);
+  c.one_minus_beta2 = static_cast<float>(1.0 - beta2);
+  f32_coeff(lr, "lr");
+  c.step_size = f32_coeff(lr / bc1, "lr / (1 - beta1**step) (Adam's step size)");
+  c.inv_sqrt_bc2 = f32_coeff(1.0 / std::sqrt(bc2), "1 / sqrt(1 - beta2**step)");
+  c.eps = f32_coeff(eps, "eps");
+  c.weight_decay = f32_coeff(weight_decay, "weight_decay");
+  c.decay_factor = f32_coeff(1.0 - lr * weight_decay, "1 - lr * weight_decay");
+  c.decay = c.weight_decay == 0.0f ? Decay::None : (decoupled ? Decay::Decoupled : Decay::L2);
   return c;
 }
 

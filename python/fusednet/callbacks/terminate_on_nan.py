@@ -12,9 +12,13 @@ __all__ = ["TerminateOnNaN"]
 
 
 class TerminateOnNaN(Callback):
-    """Stops training when the loss becomes NaN or infinite. Checked at each batch end when the
-    model calls batch hooks anyway, and at each epoch end; it never asks for batch hooks itself,
-    so fit keeps running whole epochs in C++."""
+    """Stops training at the first batch whose loss is NaN or infinite (Keras's behaviour): its
+    presence makes fit's C++ epoch loop check each batch's loss and stop after that batch (its
+    update applied); the epoch then ends with that batch and its logs, and training stops. It
+    never asks for batch hooks itself, so fit keeps running whole epochs in C++. To keep the last
+    finite weights as well, pass ``fit(..., restore_on_nan=True)``."""
+
+    _stops_on_nan = True  # read by fit: the C++ loop watches the batch losses
 
     def _implements_train_batch_begin(self) -> bool:
         return False

@@ -81,6 +81,8 @@ def _numbers(value, name, expected):
 
 def _finite_f32(arr, name):
     arr = np.ascontiguousarray(arr, dtype=F32)
+    if not arr.flags.aligned:  # float32 at an odd address: the Net reads aligned floats only
+        arr = arr.copy()
     if not _core.all_finite(arr):
         raise ValueError(f"{name}: contains NaN or inf")
     return arr
@@ -150,6 +152,8 @@ def _labels(arr, n, units, name):
                 f"class labels, got non-integer values"
             )
     labels = np.ascontiguousarray(arr, dtype=np.int64)
+    if not labels.flags.aligned:  # int64 at an odd address: the Net reads aligned ones only
+        labels = labels.copy()
     if n:
         lo, hi = int(labels.min()), int(labels.max())
         if lo < 0 or hi >= units:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 import contextlib
 import functools
+import math
+import threading
 
 import numpy as np
 
@@ -126,7 +128,10 @@ class TrainingLoop:
         main: bool = True,
     ) -> Optional[CallbackList]:
         """evaluate's or predict's CallbackList with its `begin` hook called, or None."""
-        self._last_out = None  # the workspace will no longer hold an explicit-loop forward
+        # The explicit loop continues only from a forward after them -- in the thread that ran
+        # that forward: predictions of other threads run on workspaces of their own.
+        if getattr(self, "_last_out_thread", None) == threading.get_ident():
+            self._last_out = None
         cbl = self._callback_list(
             callbacks, verbose, {"steps": steps, "verbose": verbose}, main=main
         )
@@ -154,6 +159,7 @@ class TrainingLoop:
         validation_steps: Optional[int] = None,
         validation_batch_size: Optional[int] = None,
         validation_freq: Union[int, Sequence[int]] = 1,
+        restore_on_nan: bool = False,
         *,
         distributed: Union[bool, DataParallel] = False,  # taken by @_distributed
         _dp: Any = None,
@@ -163,7 +169,17 @@ class TrainingLoop:
         ``class_weight``, ``steps_per_epoch``, ``validation_steps``, ``validation_batch_size``
         and ``validation_freq`` are Keras's (see ``_fit_options``).
         ``distributed=True`` (or a ``fusednet.distributed.DataParallel``) trains over the MPI
-        ranks: ``batch_size`` is then the global batch (see fusednet.distributed)."""
+        ranks: ``batch_size`` is then the global batch (see fusednet.distributed).
+
+        Divergence: with a ``TerminateOnNaN`` callback, training stops after the first batch
+        whose loss is NaN or infinite (its update applied, as in Keras). ``restore_on_nan=True``
+        stops there too (with or without the callback) but before that batch's update, and
+        keeps the last finite weights: if the previous update already made the weights
+        non-finite, the weights from before it are put back (the optimizer state stays as the
+        last applied update left it). That epoch's validation still runs and its logs (a
+        non-finite ``loss``) go to the callbacks and the History. Both are checked by the C++
+        epoch loop after each batch: free on the CPU, one 8-byte download per batch on a GPU."""
+
         self._require_compiled("fit")
         opts = _fit_options.FitOptions(
             steps_per_epoch, validation_steps, validation_batch_size, validation_freq
@@ -224,6 +240,16 @@ class TrainingLoop:
             main=_dp is None or _dp.is_main,
         )
         self.stop_training = False
+        self._nan_watch = (
+            2
+            if restore_on_nan
+            else int(any(getattr(cb, "_stops_on_nan", False) for cb in cbl.callbacks))
+        )
+        if _dp is not None and self._nan_watch == 2:
+            raise ValueError(
+                "restore_on_nan: not supported with distributed= (a rank skipping its update "
+                "would leave the others waiting); use TerminateOnNaN, which stops every rank"
+            )
         if _dp is not None:  # same model, data and arguments on every rank; rank 0's state
             sharded = _dp.dp.sharded
             facts = _dp.model_facts(self)
@@ -267,7 +293,15 @@ class TrainingLoop:
         if run:
             lrs = self.optimizer._lrs(int(net.step), steps * run)
             table = net.fit(
-                *train, bs, run, bool(shuffle), lrs, self.optimizer._lr_at(int(net.step)), *val, bs
+                *train,
+                bs,
+                run,
+                bool(shuffle),
+                lrs,
+                self.optimizer._lr_at(int(net.step)),
+                *val,
+                bs,
+                nan_watch=self._nan_watch,
             )
             per = table.shape[1] // (2 if val[0] is not None else 1)
             for row in table:  # [loss, metrics..., (val_loss, val_metrics...)] per epoch
@@ -277,7 +311,9 @@ class TrainingLoop:
                     logs.update(("val_" + k, v) for k, v in val_logs.items())
                 for k in keys:
                     history.history.setdefault(k, []).append(logs[k])
-            history.epoch.extend(range(initial_epoch, epochs))
+            history.epoch.extend(range(initial_epoch, initial_epoch + len(table)))
+            if len(table) < run:  # stopped at a non-finite loss
+                self.stop_training = True
         self.history = history
         cbl.on_train_end(logs)
         return history
@@ -299,8 +335,17 @@ class TrainingLoop:
                 if hook is not None:
                     cbl.on_train_batch_begin(0)
                 tl, tm, _ = net.train_epoch(
-                    *train, bs, bool(shuffle), lrs, lr, hook, cbl.batch_hook_interval
+                    *train,
+                    bs,
+                    bool(shuffle),
+                    lrs,
+                    lr,
+                    hook,
+                    cbl.batch_hook_interval,
+                    nan_watch=self._nan_watch,
                 )
+                if self._nan_watch and not math.isfinite(tl):  # the loop stopped at that batch
+                    self.stop_training = True
                 logs = self._logs(tl, tm)
                 if val[0] is not None:
                     cbl.on_test_begin()
@@ -424,22 +469,32 @@ class TrainingLoop:
 
     def __call__(self, x: npt.ArrayLike, training: bool = False) -> np.ndarray:
         """The output for x. ``training=True`` applies dropout and keeps what backward needs;
-        inside a GradientTape the output is recorded so a loss on it can be differentiated."""
+        inside a GradientTape the output is recorded so a loss on it can be differentiated.
+        Outside a tape, ``model(x)`` is inference: it runs as ``predict`` does (several threads
+        at once, each on its own workspace) and keeps nothing for backward."""
+        if not training and not _recorded.recording():
+            x_in = x  # the result comes back in its kind (a PyTorch tensor for a tensor)
+            x = self._prepare_x(x)
+            if len(x) == 0:
+                raise ValueError("x: expected at least one sample, got 0")
+            return like_inputs(self.predict(x, batch_size=len(x)), x_in)
         out = self.forward(x, training=bool(training))
-        if _recorded.active():  # a tape differentiates the very array the model returned
+        if _recorded.recording():  # a tape differentiates the very array the model returned
             _recorded.record_output(self, out)
             return out
         return like_inputs(out, x)
 
     # ---- explicit loop ---------------------------------------------------------------------
     def forward(self, x: npt.ArrayLike, training: bool = True) -> np.ndarray:
-        """Forward pass that keeps what ``backward`` needs; returns the output (a copy)."""
+        """Forward pass that keeps what ``backward`` needs; returns the output (a copy).
+        It changes the state the explicit loop continues from, so calls from several threads
+        take turns (each returns its own output); fit and updates wait for it, and it for them."""
         x = self._prepare_x(x)
         if len(x) == 0:
             raise ValueError("x: expected at least one sample, got 0")
-        self._net.forward(x, bool(training))
-        out = self._net.output()
+        out = self._net.forward_output(x, bool(training))
         self._last_out = out
+        self._last_out_thread = threading.get_ident()
         return out
 
     def _loss_value(self, loss, out, y, sample_weight):

@@ -36,7 +36,7 @@ from .._activations import (
     TANH,
 )
 from .._arrays import like_inputs
-from .._checks import F32, as_f32, check_out
+from .._checks import F32, as_f32, check_out, direct_out
 from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 ACTIVATIONS = (
@@ -65,13 +65,13 @@ _KNOWN = ACTIVATIONS + _ALIASES
 
 # ---- plumbing ------------------------------------------------------------------------------------
 def _dense_out(out, shape, inputs):
-    """(array the kernel writes, array to return): out itself when it is C-contiguous and does
-    not partially overlap an input, else a fresh buffer copied into out afterwards."""
+    """(array the kernel writes, array to return): out itself when it is C-contiguous, aligned
+    and does not partially overlap an input, else a fresh buffer copied into out afterwards."""
     if out is None:
         buf = np.empty(shape, dtype=F32)
         return buf, buf
     out = check_out(out, shape, "out")  # a NumPy view of a DLPack / buffer out
-    if out.flags.c_contiguous:
+    if direct_out(out):
         clash = any(np.may_share_memory(out, a) and not _same_memory(out, a) for a in inputs)
         if not clash:
             return out, out

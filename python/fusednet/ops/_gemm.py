@@ -20,6 +20,22 @@ from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 _F32 = np.dtype(np.float32)
 _gemm = _core.gemm
+
+
+def _misaligned(out) -> bool:
+    """A float32 out= at an address that is not a multiple of 4: the kernels write aligned floats
+    only, so it gets the result through an aligned copy (see _via_copy)."""
+    return isinstance(out, np.ndarray) and out.dtype == _F32 and not out.flags.aligned
+
+
+def _via_copy(out, run):
+    """run(aligned copy of out) (beta != 0 reads it as C), then the result copied into out."""
+    tmp = out.copy()
+    run(tmp)
+    out[...] = tmp
+    return out
+
+
 _linear = _core.linear
 # (activation, param) the binding takes for each elementwise name and None; other spellings and
 # bad names go through elementwise_code, which also words the errors.
@@ -48,10 +64,17 @@ def matmul(
     """
     dev = CPU if device == "cpu" else device_arg(device)
     if type(a) is np.ndarray and type(b) is np.ndarray and (out is None or type(out) is np.ndarray):
-        if a.dtype != _F32:
+        if a.dtype != _F32 or not a.flags.aligned:
             a = as_f32(a, "a")
-        if b.dtype != _F32:
+        if b.dtype != _F32 or not b.flags.aligned:
             b = as_f32(b, "b")
+        if _misaligned(out):
+            return _via_copy(
+                out,
+                lambda o: _gemm(
+                    a, b, o, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev
+                ),
+            )
         return _gemm(a, b, out, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev)
     if dev is CUDA and any_cuda(a, b, out):
         a_, b_ = cuda_view(a, "a", ndim=2), cuda_view(b, "b", ndim=2)
@@ -73,10 +96,18 @@ def matmul(
         )
         return out
     kind = result_kind(a, b) if out is None else None
+    o = None if out is None else require_f32_inplace(out, "out")
+    a, b = as_f32(a, "a"), as_f32(b, "b")
+    if _misaligned(o):
+        _via_copy(
+            o,
+            lambda t: _gemm(a, b, t, bool(trans_a), bool(trans_b), float(alpha), float(beta), dev),
+        )
+        return out
     res = _gemm(
-        as_f32(a, "a"),
-        as_f32(b, "b"),
-        None if out is None else require_f32_inplace(out, "out"),
+        a,
+        b,
+        o,
         bool(trans_a),
         bool(trans_b),
         float(alpha),
@@ -107,12 +138,14 @@ def linear(
     except (KeyError, TypeError):  # another spelling ("ReLU"), or an error to word
         act, param = elementwise_code(activation)
     if type(x) is np.ndarray and type(w) is np.ndarray and (out is None or type(out) is np.ndarray):
-        if x.dtype != _F32:
+        if x.dtype != _F32 or not x.flags.aligned:
             x = as_f32(x, "x")
-        if w.dtype != _F32:
+        if w.dtype != _F32 or not w.flags.aligned:
             w = as_f32(w, "w")
-        if b is not None and (type(b) is not np.ndarray or b.dtype != _F32):
+        if b is not None and (type(b) is not np.ndarray or b.dtype != _F32 or not b.flags.aligned):
             b = as_f32(b, "b")
+        if _misaligned(out):
+            return _via_copy(out, lambda o: _linear(x, w, b, o, act, param, dev))
         return _linear(x, w, b, out, act, param, dev)
     if dev is CUDA and any_cuda(x, w, b, out):
         x_, w_ = cuda_view(x, "x", ndim=2), cuda_view(w, "w", ndim=2)
@@ -122,11 +155,17 @@ def linear(
         _linear(x_, w_, b_, cuda_view(out, "out"), act, param, dev)
         return out
     kind = result_kind(x, w, b) if out is None else None
+    o = None if out is None else require_f32_inplace(out, "out")
+    x, w = as_f32(x, "x"), as_f32(w, "w")
+    b = None if b is None else as_f32(b, "b")
+    if _misaligned(o):
+        _via_copy(o, lambda t: _linear(x, w, b, t, act, param, dev))
+        return out
     res = _linear(
-        as_f32(x, "x"),
-        as_f32(w, "w"),
-        None if b is None else as_f32(b, "b"),
-        None if out is None else require_f32_inplace(out, "out"),
+        x,
+        w,
+        b,
+        o,
         act,
         param,
         dev,

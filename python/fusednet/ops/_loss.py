@@ -136,7 +136,8 @@ def _sparse_labels(labels: np.ndarray, rows: int, cols: int) -> np.ndarray:
                 f"labels: expected class indices in [0, {cols}), got "
                 f"{labels[row].item()} at row {row}"
             )
-        return labels.astype(np.int64, copy=False)
+        out = labels.astype(np.int64, copy=False)
+        return out if out.flags.aligned else out.copy()  # kernels read aligned int64 only
     if kind == "f":
         bad = ~np.isfinite(labels) | (labels != np.floor(labels)) | (labels < 0) | (labels >= cols)
         if bad.any():

@@ -66,11 +66,43 @@ def _no_overlap(*named) -> None:
                 )
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _aligned_run(run, *arrays) -> None:
+    """run(*arrays) with aligned copies of the in-place arrays whose float32 data sits at an odd
+    address (the kernels read and write aligned floats only), copied back after; None passes."""
+    work = [a if a is None or a.flags.aligned else a.copy() for a in arrays]
+    run(*work)
+    for a, w in zip(arrays, work):
+        if w is not a:
+            a[...] = w
+
+
+def _grad_apart(g: np.ndarray, *named) -> None:
+    """grad is read while the (name, array) pairs are written, block by block on several threads:
+    the very same memory reads each element before writing it, but a shifted view (param[1:] as
+    grad of param[:-1]) would read elements already updated. None entries are skipped."""
+    start = g.__array_interface__["data"][0]
+    for name, a in named:
+        if a is None or not a.size or not np.may_share_memory(g, a):
+            continue
+        if a.__array_interface__["data"][0] != start or a.shape != g.shape:
+            raise ValueError(
+                f"grad and {name}: expected separate arrays (or the very same one), got "
+                f"partially overlapping memory"
+            )
+
+
 def _number(x, name: str, lo: float, hi: float = math.inf, hi_open: bool = False) -> float:
     try:
         val = float(x)
     except (TypeError, ValueError):
         raise TypeError(f"{name}: expected a real number, got {type(x).__name__}") from None
+    if (
+        math.isfinite(val) and abs(val) > _F32_MAX
+    ):  # the step runs in float32: it would be inf there
+        raise ValueError(f"{name}: expected a number that fits in float32 (<= 3.4e38), got {x!r}")
     ok = math.isfinite(val) and val >= lo and (val < hi if hi_open else val <= hi)
     if not ok:
         rng = f"[{lo}, {hi})" if hi_open else (f">= {lo}" if hi == math.inf else f"[{lo}, {hi}]")
@@ -114,12 +146,19 @@ def sgd_(
             f"velocity: expected a float32 array of shape {tuple(p_.shape)} when momentum > 0 "
             f"(got momentum={momentum}), got None"
         )
-    if not on_cuda:
-        v_ = None
-        if velocity is not None:
-            v_ = _inplace(velocity, "velocity", p_.shape)
-            _no_overlap(("param", p_), ("velocity", v_))
-    _core.sgd_step(p_, g_, v_, lr, momentum, bool(nesterov), weight_decay, dev)
+    if on_cuda:
+        _core.sgd_step(p_, g_, v_, lr, momentum, bool(nesterov), weight_decay, dev)
+        return param
+    v_ = None
+    if velocity is not None:
+        v_ = _inplace(velocity, "velocity", p_.shape)
+        _no_overlap(("param", p_), ("velocity", v_))
+    _grad_apart(g_, ("param", p_), ("velocity", v_))
+    _aligned_run(
+        lambda p, vel: _core.sgd_step(p, g_, vel, lr, momentum, bool(nesterov), weight_decay, dev),
+        p_,
+        v_,
+    )
     return param
 
 
@@ -146,7 +185,8 @@ def adam_(
     (``param *= 1 - lr * wd`` before the update).
     """
     dev = CPU if device == "cpu" else device_arg(device)
-    if dev is CUDA and any_cuda(param, grad, m, v):
+    on_cuda = dev is CUDA and any_cuda(param, grad, m, v)
+    if on_cuda:  # device pointers, updated in place on the GPU
         p_, g_, m_, v_ = _cuda_views(
             (("param", param), ("grad", grad), ("m", m), ("v", v)), "param"
         )
@@ -160,12 +200,24 @@ def adam_(
         raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
     if step < 1:
         raise ValueError(f"step: expected an integer >= 1 (steps count from 1), got {step}")
+    if not on_cuda:
+        _grad_apart(g_, ("param", p_), ("m", m_), ("v", v_))
     lr = _number(lr, "lr", 0.0)
     beta1 = _number(beta1, "beta1", 0.0, 1.0, hi_open=True)
     beta2 = _number(beta2, "beta2", 0.0, 1.0, hi_open=True)
     eps = _number(eps, "eps", 0.0)
     weight_decay = _number(weight_decay, "weight_decay", 0.0)
-    _core.adam_step(
-        p_, g_, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+    if on_cuda:
+        _core.adam_step(
+            p_, g_, m_, v_, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+        )
+        return param
+    _aligned_run(
+        lambda p, m2, v2: _core.adam_step(
+            p, g_, m2, v2, int(step), lr, beta1, beta2, eps, weight_decay, bool(decoupled), dev
+        ),
+        p_,
+        m_,
+        v_,
     )
     return param

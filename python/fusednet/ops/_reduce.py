@@ -8,7 +8,7 @@ from numpy.typing import ArrayLike
 
 from .. import _core
 from .._arrays import like_inputs
-from .._checks import F32, as_f32_contiguous, check_out, require_ndim
+from .._checks import F32, as_f32_contiguous, check_out, direct_out, require_ndim
 from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 
@@ -30,7 +30,7 @@ def bias_grad(dy: ArrayLike, out: np.ndarray | None = None, *, device: str = "cp
         _core.bias_grad(dya, db, dev)
         return like_inputs(db, dy)
     o = check_out(out, shape, "out")
-    if o.flags.c_contiguous and not np.may_share_memory(o, dya):
+    if direct_out(o) and not np.may_share_memory(o, dya):
         _core.bias_grad(dya, o, dev)
         return out
     db = np.empty(shape, dtype=F32)
