@@ -102,8 +102,8 @@ mut(
     "metric-mae-sign",
     "kernels",
     METRIC,
-    "s += kind == 4 ? e * e : (e < 0 ? -e : e);",
-    "s += kind == 4 ? e * e : e;",
+    "s += kind == 4 || kind == 7 ? e * e : (e < 0 ? -e : e);",
+    "s += kind == 4 || kind == 7 ? e * e : e;",
     ["tests/test_model.py"],
     "MAE sums signed errors",
 )
@@ -112,8 +112,8 @@ mut(
     "adam-bias-correction-1",
     "kernels",
     OPTIM,
-    "c.step_size = static_cast<float>(static_cast<double>(lr) / bc1);",
-    "c.step_size = lr;",
+    'c.step_size = f32_coeff(lr / bc1, "lr / (1 - beta1**step) (Adam\'s step size)");',
+    'c.step_size = f32_coeff(lr, "lr / (1 - beta1**step) (Adam\'s step size)");',
     T_OPTIM,
     "Adam without the first moment's bias correction",
 )
@@ -130,8 +130,8 @@ mut(
     "adamw-decay-factor",
     "kernels",
     OPTIM,
-    "static_cast<float>(1.0 - static_cast<double>(lr) * static_cast<double>(weight_decay));",
-    "static_cast<float>(1.0 - static_cast<double>(weight_decay));",
+    'c.decay_factor = f32_coeff(1.0 - lr * weight_decay, "1 - lr * weight_decay");',
+    'c.decay_factor = f32_coeff(1.0 - weight_decay, "1 - lr * weight_decay");',
     T_OPTIM,
     "AdamW's decoupled decay not scaled by the learning rate",
 )
@@ -211,7 +211,7 @@ mut(
 mut(
     "loss-reduce-tail",
     "kernels",
-    LOSS,
+    "csrc/kernels/cpu/loss_kernels.h",
     "for (; i < rows; ++i) s0 += row_loss[i];",
     "for (; i + 1 < rows; ++i) s0 += row_loss[i];",
     ["tests/test_loss.py"],
@@ -348,8 +348,8 @@ mut(
     "fused-threshold",
     "net",
     NET,
-    "const float threshold = fused_logits ? 0.f : 0.5f;",
-    "const float threshold = 0.5f;",
+    "logits ? 0.f : (kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);",
+    "(kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);",
     ["tests/test_model.py", "tests/test_fit_invariants.py"],
     "logits of a fused sigmoid compared with 0.5 instead of 0",
 )
@@ -511,10 +511,10 @@ mut(
     "optim-empty-skips-checks",
     "python",
     "python/fusednet/ops/_optim.py",
-    '    m_ = _inplace(m, "m", p.shape)\n',
-    "    if p.size == 0:  # nothing to update\n"
-    "        return param\n"
-    '    m_ = _inplace(m, "m", p.shape)\n',
+    '        m_ = _inplace(m, "m", p_.shape)\n',
+    "        if p_.size == 0:  # nothing to update\n"
+    "            return param\n"
+    '        m_ = _inplace(m, "m", p_.shape)\n',
     ["tests/test_optim.py"],
     "an early return for empty arrays skips the argument checks",
 )
