@@ -19,13 +19,19 @@ from collections import defaultdict
 # - runtime: the ISA detection of CPUs without AVX-512, thread-creation failure, a worker's
 #   exception, the pool's reset in a forked child.
 # - python-bench: the benchmark cases and CLI, run by `python -m fusednet.bench`, not the suite.
+# - bind: dlpack.cpp and cuda_column.h read CUDA DLPack exports and run the CUDA column of each
+#   op (CUDA-only; the mock module covers them), and the CUDA branches of the other bindings.
+# - python: fusednet.distributed runs under mpiexec in subprocesses (coverage.py does not follow
+#   them); the TensorBoard writer needs tensorboard, which CI does not install; the DLPack paths
+#   of CUDA tensors.
+# Re-set after the merges of 2026-12-05 (DLPack, distributed, metrics, threads), rounded down.
 AREAS = {
     "kernels-cpu": ("C++", ("csrc/kernels/",), ("csrc/kernels/cuda",), 99.0),
-    "net": ("C++", ("csrc/net/",), ("csrc/net/backend_cuda.cpp",), 84.0),
-    "runtime": ("C++", ("csrc/runtime/", "csrc/common.h"), ("csrc/runtime/cuda_",), 86.0),
-    "bind": ("C++", ("csrc/bind/",), (), 95.0),
+    "net": ("C++", ("csrc/net/",), ("csrc/net/backend_cuda.cpp",), 88.0),
+    "runtime": ("C++", ("csrc/runtime/", "csrc/common.h"), ("csrc/runtime/cuda_",), 88.0),
+    "bind": ("C++", ("csrc/bind/",), ("csrc/bind/dlpack.cpp", "csrc/bind/cuda_column.h"), 93.0),
     # CUDA-only modules: what they do is tested where a device (or the mock module) exists.
-    "python": ("Python", ("fusednet/",), ("fusednet/_cuda_net.py", "fusednet/bench/"), 95.0),
+    "python": ("Python", ("fusednet/",), ("fusednet/_cuda_net.py", "fusednet/bench/"), 88.0),
     "python-bench": ("Python", ("fusednet/bench/",), (), 46.0),
 }
 
