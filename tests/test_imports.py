@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
@@ -291,10 +292,16 @@ for name in sys.argv[1:]:
 
 def test_every_module_imports_on_its_own():
     # __main__ modules run their program when imported: left out.
+    # The adapters need their library: without it, their ImportError saying so is the behaviour.
+    absent = {
+        f"{PACKAGE}.{adapter}"
+        for adapter, library in (("torch", "torch"), ("sklearn", "sklearn"))
+        if importlib.util.find_spec(library) is None
+    }
     names = [
         m
         for m, path in package_modules(PACKAGE_DIR, PACKAGE).items()
-        if path is not None and path.name != "__main__.py"
+        if path is not None and path.name != "__main__.py" and m not in absent
     ]
     assert "fusednet.tape" in names and "fusednet.ops._gemm" in names
     r = _run_python(_IMPORT_EACH, *names)
