@@ -154,7 +154,7 @@ def main():
     os.nice(10)
     # SIGTERM as Ctrl-C: the scratch file is restored on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    scratch = Path(args.scratch)
+    scratch = Path(args.scratch).resolve()  # the steps run from inside the scratch copy
     src, build = scratch / "src", scratch / "build"
     log = scratch / "log.txt"
     scratch.mkdir(parents=True, exist_ok=True)
