@@ -339,8 +339,10 @@ mut(
     "metric-mean-per-element",
     "net",
     SPEC,
-    "const double denom = static_cast<double>(per_row ? n : n * cols);",
-    "const double denom = static_cast<double>(n);",
+    "default:  // binary accuracy, MAE, MSE: one figure per element\n"
+    "        out.push_back(div_no_nan(s[0], ccols));",
+    "default:  // binary accuracy, MAE, MSE: one figure per element\n"
+    "        out.push_back(div_no_nan(s[0], c));",
     ["tests/test_model.py", "tests/test_fit_invariants.py", "tests/test_net.py"],
     "per-element metrics (binary accuracy, MAE, MSE) averaged per row",
 )
