@@ -213,6 +213,32 @@ def test_validation_steps_and_batch_size_walk_the_validation_set():
     np.testing.assert_allclose(h.history["val_loss"], expect, rtol=1e-6)
 
 
+def test_evaluate_and_predict_steps_take_the_first_batches_as_keras():
+    x, y = _data(12)
+    m = _linear()
+    assert m.evaluate(x, y, batch_size=5, steps=2, verbose=0) == m.evaluate(
+        x[:10], y[:10], batch_size=5, verbose=0
+    )
+    assert m.evaluate(x, y, batch_size=5, steps=9, verbose=0) == m.evaluate(x, y, verbose=0)
+    out = m.predict(x, batch_size=4, steps=2)
+    np.testing.assert_array_equal(out, m.predict(x[:8]))
+    assert m.predict(x, batch_size=4, steps=5).shape == (12, 1)
+
+    def batches():
+        for s in range(0, 12, 3):
+            yield x[s : s + 3], y[s : s + 3]
+
+    assert m.evaluate(batches(), steps=2, verbose=0) == pytest.approx(
+        m.evaluate(x[:6], y[:6], verbose=0), rel=1e-6
+    )
+    assert m.predict(batches(), steps=3).shape == (9, 1)
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises((ValueError, TypeError), match="steps"):
+            m.evaluate(x, y, steps=bad, verbose=0)
+        with pytest.raises((ValueError, TypeError), match="steps"):
+            m.predict(x, steps=bad)
+
+
 def test_fit_options_are_checked():
     x, y = _data(4)
     m = _linear()

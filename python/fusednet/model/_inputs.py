@@ -61,6 +61,13 @@ def batch_size(value):
     return int_arg(value, "batch_size", 1)
 
 
+def steps(value):
+    """evaluate / predict's ``steps``: None (all batches) or a positive int."""
+    if value is None:
+        return None
+    return int_arg(value, "steps", 1)
+
+
 def verbose(value):
     """0, 1 or 2 ('auto' is 1)."""
     if value == "auto":

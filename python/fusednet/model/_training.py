@@ -390,25 +390,36 @@ class TrainingLoop:
         batch_size: Optional[int] = None,
         verbose: Union[int, str] = 1,
         sample_weight: Optional[npt.ArrayLike] = None,
-        return_dict: bool = False,
+        steps: Optional[int] = None,
         callbacks: Optional[Sequence[Callback]] = None,
+        return_dict: bool = False,
         *,
         distributed: Union[bool, DataParallel] = False,  # taken by @_distributed
         _dp: Any = None,
     ) -> Any:
         """Loss (and metrics) over the data: a float, ``[loss, *metrics]``, or a dict.
         ``verbose=1`` shows a progress bar (then the batches are run one C++ call each).
+        ``steps``: only the first ``steps`` batches (all of them when there are fewer), as Keras.
         ``distributed=True``: every rank evaluates its share (whole or pre-sharded data, as in
         fit) and all get the figures over all the ranks' samples, in one C++ call each."""
         self._require_compiled("evaluate")
+        steps = _inputs.steps(steps)
         if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
-            return self._evaluate_source(x, y, verbose, sample_weight, return_dict, callbacks)
+            return self._evaluate_source(
+                x, y, verbose, sample_weight, return_dict, callbacks, steps
+            )
+        if steps is not None and _dp is not None:
+            raise ValueError("steps: not supported with distributed= (give each rank its samples)")
         bs = _inputs.batch_size(batch_size)
         verbose = _inputs.verbose(verbose)
         x = self._prepare_x(x)
         n = len(x)
         y = _inputs.targets(y, n, self.loss_fn, self._net.output_width)
         sw = _inputs.sample_weights(sample_weight, n)
+        if steps is not None and steps * bs < n:
+            n = steps * bs
+            x, y = x[:n], (y[:n] if y is not None else None)
+            sw = None if sw is None else sw[:n]
         if _dp is not None:  # the same model and weights on every rank
             facts = _dp.model_facts(self)
             facts.update(_dp.data_facts("x", x, y, sw, _dp.dp.sharded))
@@ -440,17 +451,22 @@ class TrainingLoop:
         x: npt.ArrayLike,
         batch_size: Optional[int] = None,
         verbose: Union[int, str] = 0,
+        steps: Optional[int] = None,
         callbacks: Optional[Sequence[Callback]] = None,
     ) -> np.ndarray:
         """Model outputs (after the output activation) for every sample, batched in C++.
+        ``steps``: the outputs of the first ``steps`` batches only, as Keras.
         (Keras's default is a progress bar; here ``verbose=0`` is, as predict is often called
         in loops.)"""
+        steps = _inputs.steps(steps)
         if _pydata.is_source(x):  # batches fed from Python (PyDataset, generator)
-            return self._predict_source(x, verbose, callbacks)
+            return self._predict_source(x, verbose, callbacks, steps)
         bs = _inputs.batch_size(batch_size)
         verbose = _inputs.verbose(verbose)
         x_in = x  # the result comes back in its kind (a PyTorch tensor for a tensor)
         x = self._prepare_x(x)
+        if steps is not None and steps * bs < len(x):
+            x = x[: steps * bs]
         n = len(x)
         out = np.empty((n, self._net.output_width), dtype=_inputs.F32)
         if n == 0:
