@@ -194,13 +194,9 @@ def _last_axis(axis: int) -> int:
     return axis
 
 
-class BinaryCrossentropy(Loss):
-    """mean over the last axis of -(y log p + (1 - y) log(1 - p)); p = sigmoid(y_pred) when
-    ``from_logits`` (a linear output then trains on the stable logits form), else y_pred clipped
-    to [1e-7, 1 - 1e-7]. ``label_smoothing`` s: y -> y (1 - s) + s / 2."""
-
-    kind = BCE
-    name = "binary_crossentropy"
+class _SmoothedCrossentropy(Loss):
+    """The arguments shared by the two cross-entropies, and their label smoothing
+    y -> y (1 - s) + s / classes, with 2 classes for the binary one."""
 
     def __init__(
         self,
@@ -217,12 +213,27 @@ class BinaryCrossentropy(Loss):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
 
+    def _smoothing_classes(self, t: np.ndarray) -> int:
+        raise NotImplementedError
+
     def _smooth(self, t: np.ndarray) -> np.ndarray:
         s = self.label_smoothing
-        return t * (1.0 - s) + 0.5 * s if s else t
+        return t * (1.0 - s) + s / self._smoothing_classes(t) if s else t
 
     def _native_targets(self, y: np.ndarray) -> np.ndarray:
         return self._smooth(y).astype(np.float32) if self.label_smoothing else y
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
+    """mean over the last axis of -(y log p + (1 - y) log(1 - p)); p = sigmoid(y_pred) when
+    ``from_logits`` (a linear output then trains on the stable logits form), else y_pred clipped
+    to [1e-7, 1 - 1e-7]. ``label_smoothing`` s: y -> y (1 - s) + s / 2."""
+
+    kind = BCE
+    name = "binary_crossentropy"
+
+    def _smoothing_classes(self, t: np.ndarray) -> int:
+        return 2
 
     def _per_sample(self, y_true: npt.ArrayLike, y_pred: np.ndarray) -> np.ndarray:
         t = self._smooth(_values(y_true, y_pred))
@@ -233,7 +244,7 @@ class BinaryCrossentropy(Loss):
         return (-(t * np.log(p) + (1 - t) * np.log(1 - p))).mean(axis=-1)
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
     """-sum y log p over classes, y one-hot or probabilities; p = softmax(y_pred) when
     ``from_logits``, else y_pred normalised to sum 1 and clipped. ``label_smoothing`` s:
     y -> y (1 - s) + s / classes."""
@@ -241,27 +252,8 @@ class CategoricalCrossentropy(Loss):
     kind = CATEGORICAL_CE
     name = "categorical_crossentropy"
 
-    def __init__(
-        self,
-        from_logits: bool = False,
-        label_smoothing: float = 0.0,
-        axis: int = -1,
-        reduction: str = "sum_over_batch_size",
-        name: Optional[str] = None,
-    ) -> None:
-        super().__init__(from_logits, reduction, name)
-        self.label_smoothing = _smoothing(label_smoothing)
-        self.axis = _last_axis(axis)
-
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "label_smoothing": self.label_smoothing, "axis": self.axis}
-
-    def _smooth(self, t: np.ndarray) -> np.ndarray:
-        s = self.label_smoothing
-        return t * (1.0 - s) + s / t.shape[-1] if s else t
-
-    def _native_targets(self, y: np.ndarray) -> np.ndarray:
-        return self._smooth(y).astype(np.float32) if self.label_smoothing else y
+    def _smoothing_classes(self, t: np.ndarray) -> int:
+        return t.shape[-1]
 
     def _log_probs(self, y_pred: np.ndarray) -> np.ndarray:
         if self.from_logits:
