@@ -187,10 +187,11 @@ BLOCKED_ONLY = (-1, -1, -1, 0, 0)
 PACKED_PARALLEL = (0, 0, 0, 0, 0)
 
 
-def run_with(tuning, fn):
+def run_with(tuning, fn, *args):
+    """fn(*args) with the gemm tuning set, then restored."""
     before = _core._gemm_tuning(*tuning)
     try:
-        return fn()
+        return fn(*args)
     finally:
         _core._gemm_tuning(*before)
 
@@ -218,7 +219,7 @@ def test_sup_odd_sizes_forms_layouts(cpu_isa, rng):
         bias = rng.standard_normal(N).astype(np.float32) if i % 2 else None
         c0 = rng.standard_normal((M, N)).astype(np.float32)
         args = (a, b, c0, trans_a, trans_b, bias, act, alpha, beta, out_layout)
-        got = run_with(SUP_EVERYWHERE, lambda: gemm_ex_all(*args))
+        got = run_with(SUP_EVERYWHERE, gemm_ex_all, *args)
         want, scale = gemm_ref(
             a,
             b,
@@ -233,7 +234,7 @@ def test_sup_odd_sizes_forms_layouts(cpu_isa, rng):
         )
         what = f"sup {M}x{N}x{K} form={trans_a, trans_b} {layout}/{out_layout} {act}"
         assert_gemm_close(got, want, scale, K, what)
-        blocked = run_with(BLOCKED_ONLY, lambda: gemm_ex_all(*args))
+        blocked = run_with(BLOCKED_ONLY, gemm_ex_all, *args)
         assert np.array_equal(got, blocked), what
 
 
@@ -257,7 +258,7 @@ def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
             threads(n)
             for act, beta, bias_ in (("relu", 0.0, bias), ("gelu", 0.5, None)):
                 args = (a, b, c0, *form, bias_, act, 1.0, beta, "c")
-                runs.append((n, act, run_with(SUP_EVERYWHERE, lambda: gemm_ex_all(*args))))
+                runs.append((n, act, run_with(SUP_EVERYWHERE, gemm_ex_all, *args)))
                 if n == 1:
                     want, scale = gemm_ref(
                         a,
@@ -270,7 +271,7 @@ def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
                         activation=act,
                     )
                     assert_gemm_close(runs[-1][2], want, scale, K, f"{M}x{N}x{K} {act}")
-                    packed = run_with(PACKED_PARALLEL, lambda: gemm_ex_all(*args))
+                    packed = run_with(PACKED_PARALLEL, gemm_ex_all, *args)
                     assert np.array_equal(runs[-1][2], packed), f"{M}x{N}x{K} {act} vs packed"
         for n, act, got in runs[2:]:
             first = runs[0][2] if act == "relu" else runs[1][2]
@@ -287,7 +288,7 @@ def test_sup_default_range(cpu_isa, threads, rng):
         for n in (1, 2):
             threads(n)
             got = ops.matmul(x, w)
-            assert np.array_equal(got, run_with(BLOCKED_ONLY, lambda: ops.matmul(x, w)))
+            assert np.array_equal(got, run_with(BLOCKED_ONLY, ops.matmul, x, w))
 
 
 # ---- ops.matmul's fast path (_core._matmul_fast) -------------------------------------------------
