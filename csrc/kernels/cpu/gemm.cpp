@@ -256,13 +256,22 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
   if (nt <= 1) {
     part(0, p.M, 0, p.N);
-  } else if (p.M >= p.N) {  // about 4 pieces per thread, whole register tiles
-    parallel_for(p.M, round_up(ceil_div(p.M, 4 * nt), MR), nt,
-                 [&](index_t i0, index_t i1) { part(i0, i1, 0, p.N); });
-  } else {
-    parallel_for(p.N, round_up(ceil_div(p.N, 4 * nt), NR), nt,
-                 [&](index_t j0, index_t j1) { part(0, p.M, j0, j1); });
+    return true;
   }
+  // Pieces of whole register tiles along the dimension whose tiles share out more evenly (128
+  // rows are 11 tiles of 12, 6 + 5 on two threads; 128 columns are 4 panels, 2 + 2); a few
+  // pieces per thread when there are enough, so a thread slowed by another process hands some
+  // over.
+  const index_t tm = ceil_div(p.M, MR), tn = ceil_div(p.N, NR);
+  const auto balance = [nt](index_t tiles) {
+    return static_cast<double>(tiles) / static_cast<double>(ceil_div(tiles, index_t{nt}) * nt);
+  };
+  const auto grain = [nt](index_t tiles) {
+    return ceil_div(tiles, index_t{tiles < 4 * nt ? nt : 4 * nt});
+  };
+  if (balance(tn) > balance(tm) || (balance(tn) == balance(tm) && tn > tm))
+    parallel_for(p.N, grain(tn) * NR, nt, [&](index_t j0, index_t j1) { part(0, p.M, j0, j1); });
+  else parallel_for(p.M, grain(tm) * MR, nt, [&](index_t i0, index_t i1) { part(i0, i1, 0, p.N); });
   return true;
 }
 
