@@ -32,21 +32,26 @@ ACT = _core.Activation.__members__  # name -> _core.Activation
         "packed_parallel_split_n",
         "packed_parallel_own_panels",
         "small",
+        "sup",
+        "sup_parallel",
     ]
 )
 def gemm_path(request):
     """Forces each driver path: A packed or read in place, B packed or (row-major B) read in
     place, with or without threads, the most tasks (one-panel N chunks), with or without
-    waiting for B panels another thread is packing (all without the small kernel); or the small
-    kernel wherever the layout allows it, whatever the size."""
+    waiting for B panels another thread is packing (all without the small kernel and the sup
+    path); or the small kernel wherever the layout allows it, whatever the size; or the sup path
+    whatever the size, on the caller's thread or in pieces on the threads."""
     settings_ = {
-        "default": (-1, -1, -1, -1),
-        "packed_parallel": (0, 0, 0, 0),
-        "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0),
-        "packed_direct_b_serial": (1e30, 0, 1 << 40, 0),
-        "packed_parallel_split_n": (0, 0, 0, 0),
-        "packed_parallel_own_panels": (0, 0, 0, 0),
-        "small": (-1, -1, -1, 1e30),
+        "default": (-1, -1, -1, -1, -1),
+        "packed_parallel": (0, 0, 0, 0, 0),
+        "strided_a_direct_b_parallel": (0, 1 << 40, 1 << 40, 0, 0),
+        "packed_direct_b_serial": (1e30, 0, 1 << 40, 0, 0),
+        "packed_parallel_split_n": (0, 0, 0, 0, 0),
+        "packed_parallel_own_panels": (0, 0, 0, 0, 0),
+        "small": (-1, -1, -1, 1e30, -1),
+        "sup": (1e30, -1, -1, 0, 1e30),
+        "sup_parallel": (0, -1, -1, 0, 1e30),
     }[request.param]
     before = _core._gemm_tuning(*settings_)
     split_mode = {"packed_parallel_split_n": 1, "packed_parallel_own_panels": 2}
@@ -317,7 +322,7 @@ def test_one_vs_two_threads_bit_identical(cpu_isa, threads, gemm_path, M, N, K, 
 def test_threads_repeated_no_race(cpu_isa, threads, rng):
     """Threads run their tasks without barriers, pack the shared B panels on first use and steal
     each other's tasks: repeat such shapes (and 3 threads, an odd split) to catch a race."""
-    before = _core._gemm_tuning(0, 0, 0, 0)  # parallel and packed everywhere
+    before = _core._gemm_tuning(0, 0, 0, 0, 0)  # parallel and packed everywhere
     try:
         blk = _core.gemm_blocking(cpu_isa)
         for M, N, K in [(500, 70, 2 * blk["kc"] + 8), (70, 500, blk["kc"] + 3)]:
@@ -337,7 +342,7 @@ def test_threads_repeated_no_race(cpu_isa, threads, rng):
 def test_threads_several_jc_blocks(cpu_isa, threads, rng, split_n):
     """N wider than one jc block, and a K long enough that the packed B (all of K) caps the
     block width: one pool job per block, each block's B panels packed anew."""
-    before = _core._gemm_tuning(0, 0, 0, 0)
+    before = _core._gemm_tuning(0, 0, 0, 0, 0)
     split_before = _core._gemm_split_n(split_n)
     try:
         blk = _core.gemm_blocking(cpu_isa)

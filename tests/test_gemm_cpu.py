@@ -127,8 +127,9 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
         got = {}
         for path, tuning in (
             ("small", (-1, -1, -1, 1e30)),
-            ("blocked", (-1, -1, -1, 0)),
-            ("packed", (0, 0, 0, 0)),
+            ("blocked", (-1, -1, -1, 0, 0)),
+            ("packed", (0, 0, 0, 0, 0)),
+            ("sup", (-1, -1, -1, 0, 1e30)),
         ):
             before = _core._gemm_tuning(*tuning)
             try:
@@ -146,7 +147,7 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
                 got[path] = outs
             finally:
                 _core._gemm_tuning(*before)
-        for path in ("blocked", "packed"):
+        for path in ("blocked", "packed", "sup"):
             for x, y in zip(got["small"], got[path]):
                 assert np.array_equal(x, y), f"small vs {path} M={M} N={N} K={K} form={form}"
         assert np.array_equal(
@@ -176,3 +177,192 @@ def test_small_kernel_plan(cpu_isa):
         assert plan(1000, 4, 2, 2, 1, 4, 1, 4, 1, True) == -1
     finally:
         _core._gemm_tuning(*before)
+
+
+# ---- the sup path (small products of any width: A in place, B in place or packed once) ---------
+
+# (parallel_min_work, pack_a_min_n, direct_b_max_m, small_max_work, sup_max_work)
+SUP_EVERYWHERE = (-1, -1, -1, 0, 1e30)
+BLOCKED_ONLY = (-1, -1, -1, 0, 0)
+PACKED_PARALLEL = (0, 0, 0, 0, 0)
+
+
+def run_with(tuning, fn, *args):
+    """fn(*args) with the gemm tuning set, then restored."""
+    before = _core._gemm_tuning(*tuning)
+    try:
+        return fn(*args)
+    finally:
+        _core._gemm_tuning(*before)
+
+
+def gemm_ex_all(a, b, c0, trans_a, trans_b, bias, act, alpha, beta, out_layout):
+    out = relayout(c0.copy(), out_layout)
+    return _core.gemm_ex(a, b, out, trans_a, trans_b, alpha, beta, bias, ACT[act], 0.1)
+
+
+def test_sup_odd_sizes_forms_layouts(cpu_isa, rng):
+    """Every M, N, K in 1..67 (each register-tile remainder, full and masked panels, several
+    panels), every form and layout, alpha, beta, bias and each activation: the sup path against
+    the float64 reference and bit for bit against the blocked path."""
+    sizes = (1, 2, 3, 5, 7, 8, 9, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 64, 67)
+    cases = [
+        (m, n, k) for m in sizes for n in sizes for k in (1, 3, 16, 67) if (m + n + k) % 5 == 0
+    ]
+    layouts = ["c", "f", "strided", "negative", "negative_f"]
+    for i, (M, N, K) in enumerate(cases):
+        trans_a, trans_b = FORMS[i % 4]
+        layout, out_layout = layouts[i % 5], layouts[(i // 5) % 5]
+        act = ACTS[i % len(ACTS)] or "linear"
+        alpha, beta = ((1.0, 0.0), (0.5, -1.5), (-1.0, 1.0))[i % 3]
+        a, b = operands(rng, M, N, K, trans_a, trans_b, layout)
+        bias = rng.standard_normal(N).astype(np.float32) if i % 2 else None
+        c0 = rng.standard_normal((M, N)).astype(np.float32)
+        args = (a, b, c0, trans_a, trans_b, bias, act, alpha, beta, out_layout)
+        got = run_with(SUP_EVERYWHERE, gemm_ex_all, *args)
+        want, scale = gemm_ref(
+            a,
+            b,
+            trans_a=trans_a,
+            trans_b=trans_b,
+            alpha=alpha,
+            beta=beta,
+            c=c0,
+            bias=bias,
+            activation=act,
+            negative_slope=0.1,
+        )
+        what = f"sup {M}x{N}x{K} form={trans_a, trans_b} {layout}/{out_layout} {act}"
+        assert_gemm_close(got, want, scale, K, what)
+        blocked = run_with(BLOCKED_ONLY, gemm_ex_all, *args)
+        assert np.array_equal(got, blocked), what
+
+
+def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
+    """K over one K pass (the blocked path's pass order kept), and products past
+    parallel_min_work shared out by rows (M >= N) or by panels (M < N): the same bits on 1, 2
+    and 3 threads, and as the blocked path, packed and parallel."""
+    kc = _core.gemm_blocking(cpu_isa)["kc"]
+    for M, N, K, form in [
+        (13, 40, 2 * kc + 5, (False, False)),
+        (128, 128, 128, (False, False)),
+        (100, 37, 300, (True, False)),
+        (40, 200, 150, (False, True)),
+        (70, 90, 170, (True, True)),
+    ]:
+        a, b = operands(rng, M, N, K, *form)
+        bias = rng.standard_normal(N).astype(np.float32)
+        c0 = rng.standard_normal((M, N)).astype(np.float32)
+        runs = []
+        for n in (1, 2, 3):
+            threads(n)
+            for act, beta, bias_ in (("relu", 0.0, bias), ("gelu", 0.5, None)):
+                args = (a, b, c0, *form, bias_, act, 1.0, beta, "c")
+                runs.append((n, act, run_with(SUP_EVERYWHERE, gemm_ex_all, *args)))
+                if n == 1:
+                    want, scale = gemm_ref(
+                        a,
+                        b,
+                        trans_a=form[0],
+                        trans_b=form[1],
+                        beta=beta,
+                        c=c0,
+                        bias=bias_,
+                        activation=act,
+                    )
+                    assert_gemm_close(runs[-1][2], want, scale, K, f"{M}x{N}x{K} {act}")
+                    packed = run_with(PACKED_PARALLEL, gemm_ex_all, *args)
+                    assert np.array_equal(runs[-1][2], packed), f"{M}x{N}x{K} {act} vs packed"
+        for n, act, got in runs[2:]:
+            first = runs[0][2] if act == "relu" else runs[1][2]
+            assert np.array_equal(got, first), f"{M}x{N}x{K} {act} threads={n}"
+
+
+def test_sup_default_range(cpu_isa, threads, rng):
+    """By default the sup path takes products up to 2^22 multiply-adds (the bench's 128 x 256 x
+    128) and the blocked path those above: both give the blocked path's bits."""
+    assert _core._gemm_tuning()[4] == float(1 << 22)
+    for M, K, N in [(32, 32, 32), (64, 64, 64), (128, 256, 128), (129, 256, 128)]:
+        x = rng.standard_normal((M, K)).astype(np.float32)
+        w = rng.standard_normal((K, N)).astype(np.float32)
+        for n in (1, 2):
+            threads(n)
+            got = ops.matmul(x, w)
+            assert np.array_equal(got, run_with(BLOCKED_ONLY, ops.matmul, x, w))
+
+
+# ---- ops.matmul's fast path (_core._matmul_fast) -------------------------------------------------
+
+
+def test_matmul_fast_path_results(rng):
+    """Plain float32 arrays in any layout, with and without out, alpha and beta, both transposes:
+    one C call with the general binding's result."""
+    for i, (trans_a, trans_b) in enumerate(FORMS):
+        a, b = operands(rng, 9, 20, 11, trans_a, trans_b, ["c", "f", "strided", "negative"][i])
+        c0 = rng.standard_normal((9, 20)).astype(np.float32)
+        got = _core._matmul_fast(a, b, None, trans_a, trans_b, 2.0, 0.0)
+        want = _core.gemm(a, b, None, trans_a, trans_b, 2.0, 0.0)
+        assert np.array_equal(got, want)
+        for layout in ("c", "f", "strided"):
+            out = relayout(c0.copy(), layout)
+            res = _core._matmul_fast(a, b, out, trans_a, trans_b, 1, -0.5)
+            assert res is out
+            ref = relayout(c0.copy(), layout)
+            _core.gemm(a, b, ref, trans_a, trans_b, 1.0, -0.5)
+            assert np.array_equal(out, ref)
+        ref, scale = gemm_ref(a, b, trans_a=trans_a, trans_b=trans_b, alpha=2.0)
+        assert_gemm_close(
+            ops.matmul(a, b, trans_a=trans_a, trans_b=trans_b, alpha=2.0), ref, scale, 11
+        )
+
+
+class NoTruth:
+    def __bool__(self):
+        raise RuntimeError("no truth value")
+
+
+def test_matmul_fast_path_declines(rng):
+    """Whatever is not a plain aligned float32 2-D NumPy product gets NotImplemented, so
+    ops.matmul takes the general path (conversions, copies, worded errors)."""
+    a = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal((3, 5)).astype(np.float32)
+    out = np.zeros((4, 5), np.float32)
+    raw = np.zeros(4 * 5 * 4 + 1, np.uint8)
+    misaligned = raw[1:].view(np.float32).reshape(4, 5)
+    read_only = out.copy()
+    read_only.flags.writeable = False
+    shared = np.zeros((4, 8), np.float32)
+    declined = [
+        (a.tolist(), b, None, False, False, 1.0, 0.0),  # not an ndarray
+        (a.astype(np.float64), b, None, False, False, 1.0, 0.0),  # another dtype
+        (a.astype(">f4"), b, None, False, False, 1.0, 0.0),  # another byte order
+        (a[0], b, None, False, False, 1.0, 0.0),  # 1-D
+        (a, b.T, None, False, False, 1.0, 0.0),  # inner dimensions differ
+        (a, b, None, False, False, 1.0, 1.0),  # beta without out
+        (a, b, misaligned, False, False, 1.0, 0.0),
+        (a, b, read_only, False, False, 1.0, 0.0),
+        (a, b, out[:, :4], False, False, 1.0, 0.0),  # out's shape
+        (a, b, out.astype(np.float64), False, False, 1.0, 0.0),
+        (shared[:, :3], b, shared[:, 3:], False, False, 1.0, 0.0),  # out overlaps a
+        (a, shared[:3, :5], shared[:4, 3:8], False, False, 1.0, 0.0),  # out overlaps b
+        (a, b, None, NoTruth(), False, 1.0, 0.0),  # trans_a whose truth value raises
+        (a, b, None, False, False, "x", 0.0),  # alpha not a number
+        (a, b, None, False, False, 1.0, None),  # beta not a number
+    ]
+    for args in declined:
+        assert _core._matmul_fast(*args) is NotImplemented, args
+    with pytest.raises(TypeError, match="7 arguments"):
+        _core._matmul_fast(a, b)
+    # The general path still does what the fast one declines.
+    assert np.allclose(ops.matmul(a.astype(np.float64), b), a @ b, rtol=1e-5, atol=1e-6)
+    got = ops.matmul(a, b, out=misaligned)
+    assert got is misaligned and np.allclose(misaligned, a @ b, rtol=1e-5, atol=1e-6)
+    shared[:, :3] = a
+    ops.matmul(shared[:, :3], b, out=shared[:, 3:])
+    assert np.allclose(shared[:, 3:], a @ b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        ops.matmul(a, b.T)
+    with pytest.raises(ValueError, match="out: required when beta"):
+        ops.matmul(a, b, beta=1.0)
+    with pytest.raises(ValueError, match="read-only"):
+        ops.matmul(a, b, out=read_only)

@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "bind/cuda_column.h"
@@ -247,6 +248,97 @@ void def_gemm(py::module_& m, const char* name, bool reference, const char* doc)
       py::arg_v("device", Device::Cpu, "Device.cpu"), doc);
 }
 
+// ---- ops.matmul's fast path ---------------------------------------------------------------------
+
+// The byte range [lo, hi) a 2-D array touches (empty when it has no elements).
+void byte_extent(const py::detail::PyArray_Proxy* x, const char*& lo, const char*& hi) {
+  lo = hi = x->data;
+  if (x->dimensions[0] == 0 || x->dimensions[1] == 0) return;
+  for (int d = 0; d < 2; ++d) {
+    const Py_ssize_t span = (x->dimensions[d] - 1) * x->strides[d];
+    (span < 0 ? lo : hi) += span;
+  }
+  hi += sizeof(float);
+}
+
+// An aligned native float32 2-D ndarray (exactly that type), or nullptr.
+const py::detail::PyArray_Proxy* plain_f32_2d(PyObject* obj, PyObject* f32) {
+  auto& api = py::detail::npy_api::get();
+  if (Py_TYPE(obj) != api.PyArray_Type_) return nullptr;
+  const auto* x = py::detail::array_proxy(obj);
+  if (x->nd != 2 || !api.PyArray_EquivTypes_(x->descr, f32)) return nullptr;
+  if (reinterpret_cast<std::uintptr_t>(x->data) % sizeof(float) != 0) return nullptr;
+  if (x->strides[0] % 4 != 0 || x->strides[1] % 4 != 0) return nullptr;
+  return x;
+}
+
+// matmul_fast(a, b, out, trans_a, trans_b, alpha, beta): ops.matmul on plain float32 NumPy arrays
+// (2-D, aligned; out None or a writable one of the right shape apart from a and b) as one C call,
+// without pybind11's dispatch and the view objects (about 1 us, most of a 32^3 product's time).
+// Anything else returns NotImplemented, and ops.matmul takes the general path, which words the
+// errors.
+PyObject* matmul_fast(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 7) {
+    PyErr_SetString(PyExc_TypeError, "_matmul_fast: expected 7 arguments");
+    return nullptr;
+  }
+  static PyObject* f32 = py::detail::npy_api::get().PyArray_DescrFromType_(
+      py::detail::npy_api::constants::NPY_FLOAT_);  // kept for the process
+  const auto* a = plain_f32_2d(args[0], f32);
+  const auto* b = plain_f32_2d(args[1], f32);
+  if (!a || !b) Py_RETURN_NOTIMPLEMENTED;
+  const int ta = PyObject_IsTrue(args[3]), tb = PyObject_IsTrue(args[4]);
+  const double alpha = PyFloat_AsDouble(args[5]), beta = PyFloat_AsDouble(args[6]);
+  if (ta < 0 || tb < 0 || PyErr_Occurred()) {
+    PyErr_Clear();
+    Py_RETURN_NOTIMPLEMENTED;
+  }
+  const index_t M = a->dimensions[ta ? 1 : 0], K = a->dimensions[ta ? 0 : 1];
+  const index_t N = b->dimensions[tb ? 0 : 1];
+  if (b->dimensions[tb ? 1 : 0] != K) Py_RETURN_NOTIMPLEMENTED;
+  PyObject* out = args[2];
+  if (out == Py_None) {
+    if (beta != 0.0) Py_RETURN_NOTIMPLEMENTED;
+    Py_ssize_t dims[2] = {M, N};
+    Py_INCREF(f32);  // NewFromDescr steals it
+    auto& api = py::detail::npy_api::get();
+    out = api.PyArray_NewFromDescr_(api.PyArray_Type_, f32, 2, dims, nullptr, nullptr, 0, nullptr);
+    if (!out) return nullptr;
+  } else {
+    const auto* c = plain_f32_2d(out, f32);
+    if (!c || !(c->flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) || c->dimensions[0] != M ||
+        c->dimensions[1] != N)
+      Py_RETURN_NOTIMPLEMENTED;
+    const char *cl, *ch, *xl, *xh;
+    byte_extent(c, cl, ch);
+    for (const auto* x : {a, b}) {
+      byte_extent(x, xl, xh);
+      if (xl < ch && cl < xh) Py_RETURN_NOTIMPLEMENTED;  // the general path copies the input
+    }
+    Py_INCREF(out);
+  }
+  const auto* c = py::detail::array_proxy(out);
+  const auto st = [](const py::detail::PyArray_Proxy* x, int d) {
+    return static_cast<index_t>(x->strides[d] / static_cast<Py_ssize_t>(sizeof(float)));
+  };
+  bool failed = false;
+  PyThreadState* released = PyEval_SaveThread();
+  try {  // gemm_cpu throws only bad_alloc (its packing buffers)
+    gemm_cpu(M, N, K, static_cast<float>(alpha), reinterpret_cast<const float*>(a->data),
+             st(a, ta ? 1 : 0), st(a, ta ? 0 : 1), reinterpret_cast<const float*>(b->data),
+             st(b, tb ? 1 : 0), st(b, tb ? 0 : 1), static_cast<float>(beta),
+             reinterpret_cast<float*>(c->data), st(c, 0), st(c, 1), Epilogue{});
+  } catch (...) {
+    failed = true;
+  }
+  PyEval_RestoreThread(released);
+  if (failed) {
+    Py_DECREF(out);
+    return PyErr_NoMemory();
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_gemm(py::module_& m) {
@@ -265,6 +357,15 @@ void bind_gemm(py::module_& m) {
       "layout; on CUDA the operands are copied in and out.");
   def_gemm(m, "gemm_ex", false, "The full gemm: act(alpha op(a) @ op(b) + beta out + bias).");
   def_gemm(m, "gemm_ref", true, "The naive double-accumulating reference, for tests.");
+  // A plain CPython function (METH_FASTCALL): see matmul_fast.
+  static PyMethodDef matmul_fast_def = {
+      "_matmul_fast", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&matmul_fast)),
+      METH_FASTCALL,
+      "_matmul_fast(a, b, out, trans_a, trans_b, alpha, beta)\n--\n\nops.matmul on plain float32 "
+      "NumPy arrays in one C call; NotImplemented for anything else (the general path)."};
+  PyObject* fast = PyCFunction_NewEx(&matmul_fast_def, nullptr, m.attr("__name__").ptr());
+  if (!fast) throw py::error_already_set();
+  m.add_object("_matmul_fast", py::reinterpret_steal<py::object>(fast));
   m.def(
       "linear",
       [](py::object x, py::object w, py::object b, py::object out, Activation act, float act_param,
@@ -330,16 +431,17 @@ void bind_gemm(py::module_& m) {
   m.def(
       "_gemm_tuning",
       [](double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
-         double small_max_work) {
-        double w, s;
+         double small_max_work, double sup_max_work) {
+        double w, s, u;
         index_t n, m;
-        gemm_detail::get_gemm_tuning(&w, &n, &m, &s);
+        gemm_detail::get_gemm_tuning(&w, &n, &m, &s, &u);
         gemm_detail::set_gemm_tuning(parallel_min_work, pack_a_min_n, direct_b_max_m,
-                                     small_max_work);
-        return py::make_tuple(w, n, m, s);
+                                     small_max_work, sup_max_work);
+        return py::make_tuple(w, n, m, s, u);
       },
       py::arg("parallel_min_work") = -1.0, py::arg("pack_a_min_n") = -1,
       py::arg("direct_b_max_m") = -1, py::arg("small_max_work") = -1.0,
+      py::arg("sup_max_work") = -1.0,
       "Sets the gemm path thresholds (negative keeps one); returns the previous ones.");
 
   // The process-wide CUDA gemm settings: need CUDA compiled in, not a device; -1 only queries.

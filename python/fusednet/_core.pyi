@@ -537,9 +537,13 @@ def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
     How threads share a gemm: 0 automatic, 1 one-panel N chunks (the most tasks and stealing), 2 as 1 without waiting for panels others pack; negative keeps it. Returns the previous mode.
     """
-def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float]:
+def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, sup_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float, float]:
     """
     Sets the gemm path thresholds (negative keeps one); returns the previous ones.
+    """
+def _matmul_fast(a, b, out, trans_a, trans_b, alpha, beta):
+    """
+    ops.matmul on plain float32 NumPy arrays in one C call; NotImplemented for anything else (the general path).
     """
 def _pool_check(n: typing.SupportsInt | typing.SupportsIndex, grain: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, throw_at: typing.SupportsInt | typing.SupportsIndex = -1) -> list[int]:
     """

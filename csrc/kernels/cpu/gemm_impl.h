@@ -293,7 +293,7 @@ struct SmallKernel {
   };
 
   // C's row (NV vectors) when beta != 0, its strided columns gathered.
-  template <int NV>
+  template <int NV, bool Masked = true>
   static FN_INLINE void load_row(reg (&out)[NV], const Rows<NV>& r, const float* c) {
     alignas(64) float tmp[NV * W];
     const float* src = c;
@@ -302,7 +302,7 @@ struct SmallKernel {
       src = tmp;
     }
     FN_UNROLL for (int j = 0; j + 1 < NV; ++j) out[j] = V::load(src + j * W);
-    out[NV - 1] = V::masked_load(src + (NV - 1) * W, r.last);
+    out[NV - 1] = Masked ? V::masked_load(src + (NV - 1) * W, r.last) : V::load(src + (NV - 1) * W);
   }
 
   // A finished row of C: bias, relu / leaky_relu, stored.
@@ -328,7 +328,7 @@ struct SmallKernel {
   }
 
   // acc[i] = sum over k in [k0, k1) of A(i, k) B(k, :), in k order.
-  template <int R, int NV>
+  template <int R, int NV, bool Masked = true>
   static FN_INLINE void dot_pass(reg (&acc)[R][NV], index_t k0, index_t k1, const float* a,
                                  index_t rs_a, index_t cs_a, const float* b, index_t rs_b,
                                  const Rows<NV>& r) {
@@ -338,7 +338,7 @@ struct SmallKernel {
     for (index_t k = k0; k < k1; ++k, ap += cs_a, bp += rs_b) {
       reg bv[NV];
       FN_UNROLL for (int j = 0; j + 1 < NV; ++j) bv[j] = V::load(bp + j * W);
-      bv[NV - 1] = V::masked_load(bp + (NV - 1) * W, r.last);
+      bv[NV - 1] = Masked ? V::masked_load(bp + (NV - 1) * W, r.last) : V::load(bp + (NV - 1) * W);
       FN_UNROLL for (int i = 0; i < R; ++i) {
         const reg av = V::bcast(ap + i * rs_a);
         FN_UNROLL for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
@@ -346,15 +346,16 @@ struct SmallKernel {
     }
   }
 
-  template <int R, int NV>
+  // Masked = false: all NV vectors of the row are whole (n == NV * W; the sup path's full panels).
+  template <int R, int NV, bool Masked = true>
   static FN_INLINE void rows(index_t kc, index_t kb, const float* a, index_t rs_a, index_t cs_a,
                              const float* b, index_t rs_b, float* c, index_t rs_c,
                              const Rows<NV>& r) {
     reg v[R][NV];
-    dot_pass<R, NV>(v, 0, kc < kb ? kc : kb, a, rs_a, cs_a, b, rs_b, r);
+    dot_pass<R, NV, Masked>(v, 0, kc < kb ? kc : kb, a, rs_a, cs_a, b, rs_b, r);
     FN_UNROLL for (int i = 0; i < R; ++i) {
       reg old[NV];
-      if (r.use_beta) load_row<NV>(old, r, c + i * rs_c);
+      if (r.use_beta) load_row<NV, Masked>(old, r, c + i * rs_c);
       FN_UNROLL for (int j = 0; j < NV; ++j) {
         v[i][j] = V::mul(v[i][j], r.alpha);
         if (r.use_beta) v[i][j] = V::fmadd(old[j], r.beta, v[i][j]);
@@ -362,11 +363,33 @@ struct SmallKernel {
     }
     for (index_t k0 = kb; k0 < kc; k0 += kb) {  // long K: the blocked path's later passes
       reg acc[R][NV];
-      dot_pass<R, NV>(acc, k0, kc - k0 < kb ? kc : k0 + kb, a, rs_a, cs_a, b, rs_b, r);
+      dot_pass<R, NV, Masked>(acc, k0, kc - k0 < kb ? kc : k0 + kb, a, rs_a, cs_a, b, rs_b, r);
       FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
         v[i][j] = V::add(v[i][j], V::mul(acc[i][j], r.alpha));
     }
     FN_UNROLL for (int i = 0; i < R; ++i) store_row<NV>(v[i], r, c + i * rs_c);
+  }
+
+  // The rows' shared state for n columns of C whose bias (if any) starts at `bias`.
+  template <int NV>
+  static FN_INLINE Rows<NV> make_rows(index_t n, const TileEpilogue& ep, const float* bias,
+                                      index_t cs_c) {
+    Rows<NV> r;
+    r.n = n;
+    r.tail = n - (NV - 1) * W;
+    r.last = V::first_n(r.tail);
+    FN_UNROLL for (int j = 0; j < NV; ++j)
+      r.bias[j] = !bias ? V::zero()
+                  : j + 1 < NV ? V::load(bias + j * W)
+                               : V::masked_load(bias + j * W, r.last);
+    r.alpha = V::set1(ep.alpha);
+    r.beta = V::set1(ep.beta);
+    r.slope = V::set1(ep.act_param);
+    r.use_beta = ep.beta != 0.0f;
+    r.act = ep.act;
+    r.cs_c = cs_c;
+    r.spill_end = nullptr;
+    return r;
   }
 
   // Row groups of G = 8 / NV (8 independent FMA chains), then the G - 1 or fewer last rows.
@@ -374,20 +397,7 @@ struct SmallKernel {
   static void run(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
                   index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
                   index_t cs_c, const TileEpilogue& ep, std::integer_sequence<int, Rest...>) {
-    Rows<NV> r;
-    r.n = n;
-    r.tail = n - (NV - 1) * W;
-    r.last = V::first_n(r.tail);
-    FN_UNROLL for (int j = 0; j < NV; ++j)
-      r.bias[j] = !ep.bias ? V::zero()
-                  : j + 1 < NV ? V::load(ep.bias + j * W)
-                               : V::masked_load(ep.bias + j * W, r.last);
-    r.alpha = V::set1(ep.alpha);
-    r.beta = V::set1(ep.beta);
-    r.slope = V::set1(ep.act_param);
-    r.use_beta = ep.beta != 0.0f;
-    r.act = ep.act;
-    r.cs_c = cs_c;
+    Rows<NV> r = make_rows<NV>(n, ep, ep.bias, cs_c);
     const bool spill = NV == 1 && !r.use_beta && cs_c == 1 && rs_c == n;
     r.spill_end = spill ? c + m * n : nullptr;
     constexpr int G = 8 / NV;
@@ -399,6 +409,58 @@ struct SmallKernel {
     c += i * rs_c;
     ((left == Rest + 1 ? rows<Rest + 1, NV>(kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r)
                        : void()), ...);
+  }
+
+  // One panel of n <= NV * W columns of the sup path: rows MR at a time (the register tile), then
+  // the MR - 1 or fewer last ones.
+  template <int MR, int NV, bool Masked, int... Rest>
+  static void sup_panel(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
+                        index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
+                        index_t cs_c, const TileEpilogue& ep, const float* bias,
+                        std::integer_sequence<int, Rest...>) {
+    const Rows<NV> r = make_rows<NV>(n, ep, bias, cs_c);
+    index_t i = 0;
+    for (; i + MR <= m; i += MR)
+      rows<MR, NV, Masked>(kc, kb, a + i * rs_a, rs_a, cs_a, b, rs_b, c + i * rs_c, rs_c, r);
+    const index_t left = m - i;
+    a += i * rs_a;
+    c += i * rs_c;
+    ((left == Rest + 1 ? rows<Rest + 1, NV, Masked>(kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r)
+                       : void()), ...);
+  }
+
+  // The last, narrower panel: as many vectors as its columns need (NV of them at most).
+  template <int MR, int NV>
+  static void sup_last(index_t m, index_t n, index_t kc, index_t kb, const float* a,
+                       index_t rs_a, index_t cs_a, const float* b, index_t rs_b, float* c,
+                       index_t rs_c, index_t cs_c, const TileEpilogue& ep, const float* bias) {
+    if constexpr (NV > 1) {
+      if (n <= (NV - 1) * W)
+        return sup_last<MR, NV - 1>(m, n, kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, ep, bias);
+    }
+    sup_panel<MR, NV, true>(m, n, kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, ep, bias,
+                            std::make_integer_sequence<int, MR - 1>{});
+  }
+
+  // The sup path ("small, unpacked"): C of any width in panels of NR = NV * W columns, each
+  // panel's rows MR at a time with A read in place; panel q of B is
+  // B(k, j) = b[q * panel_stride + k * rs_b + j] (B itself when its rows are contiguous, else a
+  // whole-K packing of it). Per element the same arithmetic as the blocked path.
+  template <int MR, int NV>
+  static void sup(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
+                  index_t cs_a, const float* b, index_t rs_b, index_t panel_stride, float* c,
+                  index_t rs_c, index_t cs_c, const TileEpilogue& ep) {
+    constexpr index_t NR = NV * W;
+    for (index_t j0 = 0, q = 0; j0 < n; j0 += NR, ++q) {
+      const float* bias = ep.bias ? ep.bias + j0 : nullptr;
+      const float* bq = b + q * panel_stride;
+      float* cq = c + j0 * cs_c;
+      if (n - j0 >= NR)
+        sup_panel<MR, NV, false>(m, NR, kc, kb, a, rs_a, cs_a, bq, rs_b, cq, rs_c, cs_c, ep, bias,
+                                 std::make_integer_sequence<int, MR - 1>{});
+      else
+        sup_last<MR, NV>(m, n - j0, kc, kb, a, rs_a, cs_a, bq, rs_b, cq, rs_c, cs_c, ep, bias);
+    }
   }
 
   static void gemm(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
@@ -439,7 +501,8 @@ GemmKernels make_gemm_kernels_impl(const char* name, index_t mc, index_t kc, ind
   static_assert(MR <= kMaxMR, "raise kMaxMR");
   using K = MicroKernel<V, MR, NV>;
   GemmKernels set{name, MR, K::NR, mc, kc, nc, {}, {}, {}, &K::packed_column, &K::pack_a,
-                  &K::pack_b, &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm, V::width};
+                  &K::pack_b, &fma_throughput_loop<V, kChains>, &SmallKernel<V>::gemm,
+                  &SmallKernel<V>::template sup<MR, NV>, V::width};
   ((set.packed[Rows] = &K::template packed<Rows + 1>), ...);
   ((set.strided[Rows] = &K::template strided<Rows + 1>), ...);
   ((set.packed_row[Rows] = &K::template packed_row<Rows + 1>), ...);

@@ -59,6 +59,13 @@ using SmallFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const floa
                          index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
                          index_t cs_c, const TileEpilogue& ep);
 
+// The sup path: all of C (m x n, any n) with A read in place and B by panels of NR columns,
+// panel q at b + q * panel_stride with row stride rs_b (B in place: panel_stride NR; packed by
+// pack_b over all of K: panel_stride k * NR, rs_b NR). Same arithmetic as the blocked path.
+using SupFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float* a, index_t rs_a,
+                       index_t cs_a, const float* b, index_t rs_b, index_t panel_stride, float* c,
+                       index_t rs_c, index_t cs_c, const TileEpilogue& ep);
+
 constexpr int kMaxMR = 16;
 
 }  // namespace gemm_detail
@@ -80,6 +87,7 @@ struct GemmKernels {
   // Runs `iters` rounds of independent FMAs on vector registers; returns the flops done.
   double (*fma_loop)(index_t iters);
   gemm_detail::SmallFn small;
+  gemm_detail::SupFn sup;
   int simd_width;  // floats per vector register
 };
 
@@ -98,11 +106,12 @@ void apply_activation(Activation act, float param, float* c, index_t m, index_t 
 // Tuning knobs (tests use them to force each path): the M*N*K below which no parallel region is
 // opened, the least number of columns for which A is packed (0: always), the most rows of C for
 // which a row-major B is read in place, the M*N*K up to which the small kernel runs where it can
-// (0: never). A negative value keeps a knob as it is.
+// (0: never), the M*N*K up to which the sup path runs (0: never). A negative value keeps a knob
+// as it is.
 void set_gemm_tuning(double parallel_min_work, index_t pack_a_min_n, index_t direct_b_max_m,
-                     double small_max_work);
+                     double small_max_work, double sup_max_work);
 void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* direct_b_max_m,
-                     double* small_max_work);
+                     double* small_max_work, double* sup_max_work);
 
 // How the threads share a problem: 0 automatic, 1 one-panel N chunks (the most tasks, the most
 // stealing and shared B panels), 2 as 1 and never wait for a panel being packed (tests).

@@ -20,6 +20,7 @@ from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 _F32 = np.dtype(np.float32)
 _gemm = _core.gemm
+_matmul_fast = _core._matmul_fast
 
 
 def _misaligned(out) -> bool:
@@ -62,6 +63,10 @@ def matmul(
     With beta == 0, out's old contents are never read (NaN there does not propagate).
     ``device="cuda"`` runs it on the GPU (copies in and out).
     """
+    if device == "cpu":  # plain float32 NumPy arrays: one C call (NotImplemented otherwise)
+        res = _matmul_fast(a, b, out, trans_a, trans_b, alpha, beta)
+        if res is not NotImplemented:
+            return res
     dev = CPU if device == "cpu" else device_arg(device)
     if type(a) is np.ndarray and type(b) is np.ndarray and (out is None or type(out) is np.ndarray):
         if a.dtype != _F32 or not a.flags.aligned:
