@@ -378,3 +378,31 @@ def test_normalization_layers_bad_arguments():
         fnet.Sequential([L.Normalization(mean=[1, 2], variance=[1, 1], input_shape=(3,))])
     with pytest.raises(ValueError, match="data: expected at least one sample"):
         L.Normalization().adapt(np.zeros((0, 3)))
+
+
+def test_batch_norm_refuses_data_parallel_training(monkeypatch, rng):
+    from fusednet import distributed as dist
+
+    monkeypatch.setattr(dist._state, "world", dist.World(None))
+    x, y = _xy(rng)
+    m = _bn_model()
+    with pytest.raises(ValueError, match="BatchNormalization: data-parallel training"):
+        m.fit(x, y, epochs=1, verbose=0, distributed=dist.DataParallel())
+    # Evaluation is fine (the moving statistics are the same on every rank).
+    m.evaluate(x, y, verbose=0, distributed=True)
+    # LayerNormalization has no batch statistics: data-parallel training works.
+    ln = fnet.Sequential([L.Input((12,)), L.Dense(8), L.LayerNormalization(), L.Dense(4)], seed=1)
+    ln.compile("sgd", fnet.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ln.fit(x, y, epochs=1, verbose=0, distributed=dist.DataParallel())
+
+
+def test_norm_ops_zero_sizes(device):
+    empty = np.zeros((0, 3), np.float32)
+    y, mean, rstd = fnet.ops.layer_norm(empty, device=device)
+    assert y.shape == (0, 3) and mean.shape == (0,)
+    dx, dg, db = fnet.ops.layer_norm_backward(empty, empty, mean, rstd, np.ones(3), device=device)
+    assert dx.shape == (0, 3) and not dg.any() and not db.any()
+    dx, dg, db = fnet.ops.batch_norm_backward(empty, empty, np.zeros(3), np.ones(3), device=device)
+    assert dx.shape == (0, 3) and not dg.any() and not db.any()
+    y, mean, invstd = fnet.ops.batch_norm(np.zeros((4, 0), np.float32), device=device)
+    assert y.shape == (4, 0) and mean.shape == (0,)
