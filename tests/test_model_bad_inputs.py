@@ -153,10 +153,10 @@ def test_layer_and_model_arguments():
     if not fnet.backends()["cuda"]["available"]:  # with a GPU, device="cuda" is valid
         with pytest.raises(ValueError, match="CUDA"):
             fnet.Sequential([L.Dense(2, input_shape=(3,))], device="cuda")
-    with pytest.raises(ValueError, match="softmax is only supported on the output layer"):
-        fnet.Sequential(
-            [L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)], device="cpu"
-        )
+    # Softmax on a hidden layer is supported since issue 11 ("softmax anywhere").
+    fnet.Sequential(
+        [L.Dense(2, activation="softmax", input_shape=(3,)), L.Dense(2)], device="cpu"
+    ).predict(np.ones((1, 3)), verbose=0)
     with pytest.raises(ValueError, match="Dropout after the output layer"):
         fnet.Sequential([L.Dense(2, input_shape=(3,)), L.Dropout(0.5)], device="cpu")
     with pytest.raises(ValueError, match="validation_split"):

@@ -340,6 +340,8 @@ class FakeNetCuda:
     def __getattr__(self, name):  # plain values and methods with copy semantics
         if name in (
             "num_params",
+            "num_stats",
+            "stats_offset",
             "input_width",
             "output_width",
             "seed",
@@ -390,6 +392,12 @@ class FakeNetCuda:
 
     def set_optimizer_state(self, i, a):
         self._n.optimizer_state(i)[...] = a
+
+    def get_stats(self):
+        return np.array(self._n.stats)
+
+    def set_stats(self, a):
+        self._n.stats[...] = a
 
     def get_output_grad(self):
         return np.array(self._n.output_grad())

@@ -328,21 +328,45 @@ bool all_finite(const py::handle& arr) {
 
 void bind_specs(py::module_& m) {
   using std::pair;
-  py::class_<DenseSpec> dense(m, "DenseSpec",
-                              "One Dense layer of a Net (and the Dropout after it).");
+  py::enum_<LayerKind>(m, "LayerKind", "The kinds of layer a Net holds (net/spec.h).")
+      .value("dense", LayerKind::Dense)
+      .value("activation", LayerKind::Activation)
+      .value("batch_norm", LayerKind::BatchNorm)
+      .value("layer_norm", LayerKind::LayerNorm)
+      .value("normalization", LayerKind::Normalization);
+  py::class_<DenseSpec> dense(
+      m, "DenseSpec",
+      "One layer of a Net (and the Dropout after it): Dense by default, or another LayerKind "
+      "(units == in_width for all but Dense).");
   dense.def(py::init([](index_t in_width, index_t units, Activation activation,
-                        float activation_param, bool use_bias, float dropout_after) {
-              return DenseSpec{in_width,         units,    activation,
-                               activation_param, use_bias, dropout_after};
+                        float activation_param, bool use_bias, float dropout_after, LayerKind kind,
+                        float epsilon, float momentum, bool scale, bool center) {
+              DenseSpec d;
+              d.in = in_width;
+              d.units = units;
+              d.act = activation;
+              d.act_param = activation_param;
+              d.use_bias = use_bias;
+              d.dropout_after = dropout_after;
+              d.kind = kind;
+              d.epsilon = epsilon;
+              d.momentum = momentum;
+              d.scale = scale;
+              d.center = center;
+              return d;
             }),
             py::arg("in_width"), py::arg("units"),
             py::arg_v("activation", Activation::Linear, "Activation.linear"),
             py::arg("activation_param") = 0.f, py::arg("use_bias") = true,
-            py::arg("dropout_after") = 0.f);
+            py::arg("dropout_after") = 0.f, py::arg_v("kind", LayerKind::Dense, "LayerKind.dense"),
+            py::arg("epsilon") = 1e-3f, py::arg("momentum") = 0.99f, py::arg("scale") = true,
+            py::arg("center") = true);
   def_fields(dense, pair{"in_width", &DenseSpec::in}, pair{"units", &DenseSpec::units},
              pair{"activation", &DenseSpec::act}, pair{"activation_param", &DenseSpec::act_param},
              pair{"use_bias", &DenseSpec::use_bias},
-             pair{"dropout_after", &DenseSpec::dropout_after});
+             pair{"dropout_after", &DenseSpec::dropout_after}, pair{"kind", &DenseSpec::kind},
+             pair{"epsilon", &DenseSpec::epsilon}, pair{"momentum", &DenseSpec::momentum},
+             pair{"scale", &DenseSpec::scale}, pair{"center", &DenseSpec::center});
   py::class_<LossSpec> loss(
       m, "LossSpec",
       "A Net's loss: its kind, whether outputs are logits, huber's delta, the batch reduction.");
@@ -390,6 +414,11 @@ void def_layout(py::class_<PyNet>& c) {
           py::arg("layer"))
       .def(
           "bias_offset", [](PyNet& p, index_t i) { return p.net.bias_offset(i); }, py::arg("layer"))
+      .def_property_readonly("num_stats", [](PyNet& p) { return p.net.num_stats(); })
+      .def(
+          "stats_offset", [](PyNet& p, index_t i) { return p.net.stats_offset(i); },
+          py::arg("layer"),
+          "Layer i's offset in the statistics (-1: none): mean, then variance right after.")
       .def_property(
           "step", [](PyNet& p) { return p.net.step; },
           [](PyNet& p, std::int64_t s) { p.net.step = s; })
@@ -425,6 +454,29 @@ void def_arenas(py::class_<PyNet>& c) {
                           "The parameter arena as a writable float32 view (host-memory nets).")
       .def_property_readonly("grads", arena_property("grads", [](Net& n) { return n.grads(); }),
                              "The gradient arena as a writable float32 view (host-memory nets).")
+      .def_property_readonly(
+          "stats",
+          [](py::object self) {
+            Net& n = self.cast<PyNet&>().net;
+            return arena_view(self, "stats", n.stats(), {n.num_stats()});
+          },
+          "The non-trainable statistics (BatchNormalization's moving mean / variance, "
+          "Normalization's) as a writable float32 view (host-memory nets).")
+      .def("get_stats",
+           [](PyNet& p) {
+             return host_copy(p, {p.net.num_stats()}, [](Net& n, float* d) { n.get_stats(d); });
+           })
+      .def(
+          "set_stats",
+          [](PyNet& p, const py::handle& a) {
+            F32View v = f32_view(a, "stats");
+            require_contiguous(v, "stats");
+            require_shape(v, {p.net.num_stats()}, "stats");
+            Exclusive g(p);
+            py::gil_scoped_release nogil;
+            p.net.set_stats(v.data);
+          },
+          py::arg("stats"))
       .def(
           "optimizer_state",
           [](py::object self, int i) {

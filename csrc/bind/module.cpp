@@ -17,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
   bind_gemm(m);
   bind_activation(m);
   bind_reduce(m);
+  bind_norm(m);
   bind_loss(m);
   bind_optim(m);
   bind_metric(m);

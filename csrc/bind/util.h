@@ -160,6 +160,7 @@ void bind_runtime(py::module_& m);  // ISA, threads, precision, CUDA device fact
 void bind_gemm(py::module_& m);
 void bind_activation(py::module_& m);  // elementwise activations and softmax
 void bind_reduce(py::module_& m);      // bias_grad, argmax_rows
+void bind_norm(py::module_& m);        // batch / layer normalization
 void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_metric(py::module_& m);  // MetricSpec and the metric objects' kernels

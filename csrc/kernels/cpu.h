@@ -23,6 +23,26 @@ void activation_backward_cpu(Activation act, float param, const float* dy, const
 void activation_backward_from_output_cpu(Activation act, float param, const float* dy,
                                          const float* y, float* dx, index_t n);
 
+// ---- normalization (semantics: kernels/types.h BatchNormArgs; reductions in double, each
+// column / row in a fixed order, so results never depend on the thread count) ----------------------
+
+// Batch normalization of contiguous [rows, cols] (rows >= 1 in Batch mode); y may alias x.
+void batch_norm_forward_cpu(const float* x, float* y, index_t rows, index_t cols,
+                            const BatchNormArgs& a);
+// From the forward input x and a.mean / a.invstd (as forward wrote them): dx (may alias dy), and
+// dgamma = sum dy * xhat, dbeta = sum dy per column (either may be nullptr). Batch mode
+// differentiates through the batch statistics; the others are affine.
+void batch_norm_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
+                             const BatchNormArgs& a, float* dgamma, float* dbeta);
+// Layer normalization of each row: y = (x - mean_r) * rstd_r * gamma + beta, rstd_r =
+// 1/sqrt(var_r + eps) (biased); mean / rstd (rows floats) written for backward. y may alias x.
+void layer_norm_forward_cpu(const float* x, float* y, index_t rows, index_t cols,
+                            const float* gamma, const float* beta, float eps, float* mean,
+                            float* rstd);
+void layer_norm_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
+                             const float* gamma, const float* mean, const float* rstd,
+                             float* dgamma, float* dbeta);
+
 // Row-wise softmax / log_softmax over contiguous [rows, cols]; y may alias x.
 void softmax_forward_cpu(const float* x, float* y, index_t rows, index_t cols, bool log);
 // dx from dy and the forward INPUT x; dx may alias dy.

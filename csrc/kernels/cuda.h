@@ -94,6 +94,20 @@ void softmax_backward_cuda(const float* dy, const float* x, float* dx, index_t r
 // db[j] = sum_i dy[i, j] over contiguous [rows, cols], in a fixed order.
 void bias_grad_cuda(const float* dy, float* db, index_t rows, index_t cols,
                     CudaStream stream = nullptr);
+// Normalization, as the CPU kernels of the same names (kernels/cpu.h; sums in double in a fixed
+// order, so results never depend on the launch).
+void batch_norm_forward_cuda(const float* x, float* y, index_t rows, index_t cols,
+                             const BatchNormArgs& a, CudaStream stream = nullptr);
+void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t rows,
+                              index_t cols, const BatchNormArgs& a, float* dgamma, float* dbeta,
+                              CudaStream stream = nullptr);
+void layer_norm_forward_cuda(const float* x, float* y, index_t rows, index_t cols,
+                             const float* gamma, const float* beta, float eps, float* mean,
+                             float* rstd, CudaStream stream = nullptr);
+void layer_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t rows,
+                              index_t cols, const float* gamma, const float* mean,
+                              const float* rstd, float* dgamma, float* dbeta,
+                              CudaStream stream = nullptr);
 void argmax_rows_cuda(const float* x, std::int64_t* out, index_t rows, index_t cols,
                       CudaStream stream = nullptr);
 // correct[i] = 1.0 when the first argmax of logits row i equals labels[i], else 0.0 (a Net sums

@@ -75,4 +75,24 @@ struct Epilogue {
   float act_param = 0.0f;
 };
 
+// Batch normalization's statistics (per column of a [rows, cols] matrix), for every device:
+//   Batch:  mean/var of this batch (biased variance, Keras), invstd = 1/sqrt(var + eps); the
+//           moving statistics (when given) become moving*momentum + batch*(1 - momentum)
+//   Moving: mean = moving_mean, invstd = 1/sqrt(moving_var + eps)       (BN inference)
+//   Fixed:  mean = moving_mean, invstd = 1/max(sqrt(moving_var), eps)   (Keras Normalization)
+// y = (x - mean) * invstd * gamma + beta (gamma / beta nullptr: 1 / 0). mean and invstd (cols
+// floats each) are written for backward.
+enum class NormMode : int { Batch = 0, Moving = 1, Fixed = 2 };
+struct BatchNormArgs {
+  NormMode mode = NormMode::Batch;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  float eps = 1e-3f;
+  float momentum = 0.99f;
+  float* mean = nullptr;
+  float* invstd = nullptr;
+  float* moving_mean = nullptr;  // Batch: updated when not nullptr; else read
+  float* moving_var = nullptr;
+};
+
 }  // namespace fusednet

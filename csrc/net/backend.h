@@ -50,6 +50,18 @@ class Backend {
   virtual void activation_grad(Activation act, float param, const float* dy, const float* x,
                                float* dx, index_t rows, index_t cols, bool from_output) = 0;
   virtual void bias_grad(const float* dy, float* db, index_t rows, index_t cols) = 0;
+  // Normalization layers (kernels/cpu.h's batch_norm_* / layer_norm_*; a's pointers and the
+  // statistics are backend memory).
+  virtual void batch_norm(const float* x, float* y, index_t rows, index_t cols,
+                          const BatchNormArgs& a) = 0;
+  virtual void batch_norm_grad(const float* dy, const float* x, float* dx, index_t rows,
+                               index_t cols, const BatchNormArgs& a, float* dgamma,
+                               float* dbeta) = 0;
+  virtual void layer_norm(const float* x, float* y, index_t rows, index_t cols, const float* gamma,
+                          const float* beta, float eps, float* mean, float* rstd) = 0;
+  virtual void layer_norm_grad(const float* dy, const float* x, float* dx, index_t rows,
+                               index_t cols, const float* gamma, const float* mean,
+                               const float* rstd, float* dgamma, float* dbeta) = 0;
 
   // ---- losses, metrics, the optimizer ----
   // The batch's loss (reduced as spec.reduction) into *out (a backend double) and its gradient

@@ -23,6 +23,10 @@ struct CpuKernels {
   static constexpr auto softmax_forward = softmax_forward_cpu;
   static constexpr auto softmax_backward = softmax_backward_cpu;
   static constexpr auto bias_grad = bias_grad_cpu;
+  static constexpr auto batch_norm_forward = batch_norm_forward_cpu;
+  static constexpr auto batch_norm_backward = batch_norm_backward_cpu;
+  static constexpr auto layer_norm_forward = layer_norm_forward_cpu;
+  static constexpr auto layer_norm_backward = layer_norm_backward_cpu;
   static constexpr auto sgd_step = sgd_step_cpu;
   static constexpr auto adam_step = adam_step_cpu;
 };

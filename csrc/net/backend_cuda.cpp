@@ -28,6 +28,10 @@ struct CudaKernels {
   FN_DEFAULT_STREAM(softmax_forward);
   FN_DEFAULT_STREAM(softmax_backward);
   FN_DEFAULT_STREAM(bias_grad);
+  FN_DEFAULT_STREAM(batch_norm_forward);
+  FN_DEFAULT_STREAM(batch_norm_backward);
+  FN_DEFAULT_STREAM(layer_norm_forward);
+  FN_DEFAULT_STREAM(layer_norm_backward);
   FN_DEFAULT_STREAM(sgd_step);
   FN_DEFAULT_STREAM(adam_step);
 #undef FN_DEFAULT_STREAM

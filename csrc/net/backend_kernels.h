@@ -1,7 +1,8 @@
 // KernelBackend<K>: the Backend primitives that are the same calls on every device, written once
 // over K, one device's kernel entry points under device-independent names (static callables:
 // activation_forward, activation_backward, activation_backward_from_output, softmax_forward,
-// softmax_backward, bias_grad, sgd_step, adam_step, with the signatures of kernels/cpu.h). Each
+// softmax_backward, bias_grad, batch_norm_forward, batch_norm_backward, layer_norm_forward,
+// layer_norm_backward, sgd_step, adam_step, with the signatures of kernels/cpu.h). Each
 // device's backend file derives from it and adds memory, gemm, losses, metrics, masks, gathers.
 #pragma once
 
@@ -25,6 +26,23 @@ class KernelBackend : public Backend {
   }
   void bias_grad(const float* dy, float* db, index_t rows, index_t cols) override {
     K::bias_grad(dy, db, rows, cols);
+  }
+  void batch_norm(const float* x, float* y, index_t rows, index_t cols,
+                  const BatchNormArgs& a) override {
+    K::batch_norm_forward(x, y, rows, cols, a);
+  }
+  void batch_norm_grad(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
+                       const BatchNormArgs& a, float* dgamma, float* dbeta) override {
+    K::batch_norm_backward(dy, x, dx, rows, cols, a, dgamma, dbeta);
+  }
+  void layer_norm(const float* x, float* y, index_t rows, index_t cols, const float* gamma,
+                  const float* beta, float eps, float* mean, float* rstd) override {
+    K::layer_norm_forward(x, y, rows, cols, gamma, beta, eps, mean, rstd);
+  }
+  void layer_norm_grad(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
+                       const float* gamma, const float* mean, const float* rstd, float* dgamma,
+                       float* dbeta) override {
+    K::layer_norm_backward(dy, x, dx, rows, cols, gamma, mean, rstd, dgamma, dbeta);
   }
   void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
                       float* state1, index_t n, std::int64_t step, double lr) override {

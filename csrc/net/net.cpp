@@ -1,4 +1,4 @@
-// Net: forward / loss / backward / optimizer step of a Dense MLP over arenas, on any backend.
+// Net: forward / loss / backward / optimizer step of a layer stack over arenas, on any backend.
 // See net.h.
 //
 // Shapes, for layer i with input width I and output width U, on a batch of R rows:
@@ -74,6 +74,7 @@ Net::Net(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed,
       backend_(make_backend(device)), feed_(*backend_) {
   params_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
   grads_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_params_));
+  stats_ = backend_->alloc(sizeof(float) * static_cast<std::size_t>(num_stats_));
   size_layer_lists();
 }
 
@@ -82,6 +83,7 @@ void Net::size_layer_lists() {
   a_.resize(layers_.size());
   dz_.resize(layers_.size());
   drop_.resize(layers_.size());
+  norm_.resize(layers_.size());
   inputs_.assign(layers_.size(), nullptr);
 }
 
@@ -90,6 +92,7 @@ void Net::size_layer_lists() {
 Net::Net(Net& owner, ReaderOf)
     : NetSpec(owner), backend_(make_backend(owner.device())), feed_(*backend_) {
   shared_params_ = owner.params();
+  shared_stats_ = owner.stats();
   feed_.max_resident_bytes = owner.feed_.max_resident_bytes;
   feed_.stream_chunk_bytes = owner.feed_.stream_chunk_bytes;
   size_layer_lists();
@@ -114,6 +117,12 @@ void Net::get_optimizer_state(int i, float* host) {
 }
 void Net::set_optimizer_state(int i, const float* host) {
   backend_->upload(optimizer_state(i), host, params_.bytes());
+}
+void Net::get_stats(float* host) {
+  backend_->download(host, stats(), sizeof(float) * static_cast<std::size_t>(num_stats_));
+}
+void Net::set_stats(const float* host) {
+  backend_->upload(stats(), host, sizeof(float) * static_cast<std::size_t>(num_stats_));
 }
 void Net::get_output_grad(float* host) {
   backend_->download(host, output_grad(),
@@ -158,6 +167,7 @@ void Net::reserve(index_t rows) {
     a_[k] = floats(w.a);
     drop_[k] = floats(w.drop);
     dz_[k] = floats(w.dz);
+    norm_[k] = floats(w.norm);
   }
   const index_t in = input_width(), out = output_width();
   xin_ = floats(rows * in);
@@ -197,6 +207,41 @@ void Net::dropout(const float* src, float* dst, index_t rows, index_t cols, floa
   backend_->dropout(src, dst, rows * cols, rate, key);
 }
 
+BatchNormArgs Net::norm_args(index_t i, bool training) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  BatchNormArgs a;
+  a.mode = L.kind == LayerKind::Normalization ? NormMode::Fixed
+                                              : (training ? NormMode::Batch : NormMode::Moving);
+  a.gamma = w_off_[k] >= 0 ? params() + w_off_[k] : nullptr;
+  a.beta = b_off_[k] >= 0 ? params() + b_off_[k] : nullptr;
+  a.eps = L.epsilon;
+  a.momentum = L.momentum;
+  a.mean = norm_[k].as<float>();
+  a.invstd = a.mean + L.units;
+  a.moving_mean = stats() + s_off_[k];
+  a.moving_var = a.moving_mean + L.units;
+  return a;
+}
+
+void Net::normalize(index_t i, const float* in, float* dst, index_t rows, bool training) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  if (L.kind == LayerKind::LayerNorm) {
+    float* mean = norm_[k].as<float>();
+    backend_->layer_norm(in, dst, rows, L.units, w_off_[k] >= 0 ? params() + w_off_[k] : nullptr,
+                         b_off_[k] >= 0 ? params() + b_off_[k] : nullptr, L.epsilon, mean,
+                         mean + cap_);
+  } else {
+    backend_->batch_norm(in, dst, rows, L.units, norm_args(i, training));
+  }
+}
+
+const float* Net::pre_activation(index_t i) const {
+  const size_t k = static_cast<size_t>(i);
+  return layers_[k].kind == LayerKind::Activation ? inputs_[k] : z_[k].as<float>();
+}
+
 void Net::forward_into(const float* x, index_t rows, bool training, float* out_final) {
   const std::int64_t counter = training ? train_forwards++ : 0;
   const float* in = x;
@@ -210,12 +255,9 @@ void Net::forward_into(const float* x, index_t rows, bool training, float* out_f
     const size_t k = static_cast<size_t>(i);
     const bool last = i + 1 == nl;
     inputs_[k] = in;
-    Epilogue ep;
-    ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
-    const float* W = params() + w_off_[k];
-    // Where the gemm writes. Its epilogue applies the activation, except where backward needs
-    // the pre-activation z (kept, and activated into a by a pass after the gemm unless it is the
-    // output layer's) and for the output's row-wise softmax (a pass in place).
+    // Where f(x) goes. A Dense gemm's epilogue applies the activation, except where backward
+    // needs the pre-activation z (kept, and activated into a by a pass after the gemm unless it
+    // is the output layer's) and for a row-wise softmax (a pass).
     float* dst = a_[k].as<float>();
     float* activated = nullptr;  // where that pass writes
     bool fuse = true;
@@ -228,12 +270,32 @@ void Net::forward_into(const float* x, index_t rows, bool training, float* out_f
       fuse = false;
       if (!last) activated = a_[k].as<float>();
     }
-    if (fuse) {
-      ep.act = L.act;
-      ep.act_param = L.act_param;
+    if (L.kind == LayerKind::Dense) {
+      Epilogue ep;
+      ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
+      if (fuse) {
+        ep.act = L.act;
+        ep.act_param = L.act_param;
+      }
+      backend_->gemm(rows, L.units, L.in, in, L.in, 1, params() + w_off_[k], L.units, 1, dst, ep);
+      if (activated) backend_->activate(L.act, L.act_param, dst, activated, rows, L.units);
+    } else if (L.kind == LayerKind::Activation) {
+      // f is the identity: z is the input itself (pre_activation), nothing to keep.
+      float* out = last ? out_final : a_[k].as<float>();
+      if (out) {
+        if (L.act == Activation::Linear) {
+          backend_->copy(out, in, sizeof(float) * static_cast<std::size_t>(rows * L.units));
+        } else {
+          backend_->activate(L.act, L.act_param, in, out, rows, L.units);
+        }
+      }
+    } else {
+      normalize(i, in, dst, rows, training);
+      if (L.act != Activation::Linear) {
+        float* out = activated ? activated : dst;  // elementwise after a kept z: in place
+        if (activated || fuse) backend_->activate(L.act, L.act_param, dst, out, rows, L.units);
+      }
     }
-    backend_->gemm(rows, L.units, L.in, in, L.in, 1, W, L.units, 1, dst, ep);
-    if (activated) backend_->activate(L.act, L.act_param, dst, activated, rows, L.units);
     if (!last) {
       in = a_[k].as<float>();
       if (training && L.dropout_after > 0.f) {
@@ -256,7 +318,7 @@ void Net::forward(const float* x, index_t rows, bool training) {
 
 const float* Net::output_activation() {
   const DenseSpec& L = layers_.back();
-  const float* z = z_.back().as<float>();
+  const float* z = pre_activation(num_layers() - 1);
   if (L.act == Activation::Linear) return z;
   if (!out_valid_) {
     backend_->activate(L.act, L.act_param, z, out_.as<float>(), last_rows_, L.units);
@@ -274,7 +336,7 @@ void Net::output(float* host) {
 // ---- loss and backward --------------------------------------------------------------------------
 
 void Net::loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot) {
-  const float* input = fused(spec) ? z_.back().as<float>() : output_activation();
+  const float* input = fused(spec) ? pre_activation(num_layers() - 1) : output_activation();
   backend_->loss(spec, fused(spec), input, t, sw, output_grad(), last_rows_, output_width(),
                  row_loss_.as<double>(), slot);
 }
@@ -303,33 +365,62 @@ double Net::loss(const Targets& t_host, const float* sw_host, const LossSpec& sp
   return value;
 }
 
+void Net::layer_backward(index_t i, index_t rows, float* dx) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  float* dz = dz_[k].as<float>();
+  float* dgamma = w_off_[k] >= 0 ? grads() + w_off_[k] : nullptr;
+  float* dbeta = b_off_[k] >= 0 ? grads() + b_off_[k] : nullptr;
+  switch (L.kind) {
+    case LayerKind::Dense:
+      // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
+      backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dgamma, Epilogue{});
+      if (dbeta) backend_->bias_grad(dz, dbeta, rows, L.units);
+      // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
+      if (dx)
+        backend_->gemm(rows, L.in, L.units, dz, L.units, 1, params() + w_off_[k], 1, L.units, dx,
+                       Epilogue{});
+      break;
+    case LayerKind::Activation:
+      if (dx) backend_->copy(dx, dz, sizeof(float) * static_cast<std::size_t>(rows * L.units));
+      break;
+    case LayerKind::LayerNorm: {
+      const float* mean = norm_[k].as<float>();
+      backend_->layer_norm_grad(dz, inputs_[k], dx ? dx : dz, rows, L.units,
+                                w_off_[k] >= 0 ? params() + w_off_[k] : nullptr, mean, mean + cap_,
+                                dgamma, dbeta);
+      break;
+    }
+    case LayerKind::BatchNorm:
+    case LayerKind::Normalization:
+      if (!dx && !dgamma && !dbeta) break;
+      backend_->batch_norm_grad(dz, inputs_[k], dx ? dx : dz, rows, L.units,
+                                norm_args(i, last_training_), dgamma, dbeta);
+      break;
+  }
+}
+
 void Net::backward(const LossSpec& spec) {
   const index_t rows = last_rows_, nl = num_layers();
   // The output delta is w.r.t. the loss input: the logits when fused, else the output h.
   const DenseSpec& out = layers_.back();
   if (!fused(spec) && out.act != Activation::Linear)
-    backend_->activation_grad(out.act, out.act_param, output_grad(), z_.back().as<float>(),
+    backend_->activation_grad(out.act, out.act_param, output_grad(), pre_activation(nl - 1),
                               output_grad(), rows, out.units, false);
   for (index_t i = nl - 1; i >= 0; --i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
     const size_t k = static_cast<size_t>(i);
-    const float* dz = dz_[k].as<float>();
-    // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
-    backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, grads() + w_off_[k],
-                   Epilogue{});
-    if (L.use_bias) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+    float* dprev = i > 0 ? dz_[k - 1].as<float>() : nullptr;
+    layer_backward(i, rows, dprev);
     if (reducing_) reduce_layer(i, grad_scale_);
     if (i == 0) break;
-    // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
     const DenseSpec& P = layers_[k - 1];
-    float* dprev = dz_[k - 1].as<float>();
-    backend_->gemm(rows, L.in, L.units, dz, L.units, 1, params() + w_off_[k], 1, L.units, dprev,
-                   Epilogue{});
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
+    if (P.act == Activation::Linear) continue;  // act' = 1
     const bool from_output = backward_from_output(P.act, P.act_param);
-    backend_->activation_grad(P.act, P.act_param, dprev, (from_output ? a_ : z_)[k - 1].as<float>(),
-                              dprev, rows, P.units, from_output);
+    backend_->activation_grad(P.act, P.act_param, dprev,
+                              from_output ? a_[k - 1].as<float>() : pre_activation(i - 1), dprev,
+                              rows, P.units, from_output);
   }
 }
 
@@ -384,7 +475,7 @@ void Net::metrics_into(const Targets& t, index_t rows, bool fused_logits, double
     // BinaryAccuracy(threshold != 0.5) compares the probabilities.
     const bool logits =
         accuracy && fused_logits && (kind != MetricKind::BinaryAccuracy || spec.threshold == 0.5f);
-    const float* p = logits ? z_.back().as<float>() : output_activation();
+    const float* p = logits ? pre_activation(num_layers() - 1) : output_activation();
     const float threshold =
         logits ? 0.f : (kind == MetricKind::BinaryAccuracy ? spec.threshold : 0.5f);
     backend_->metric(kind, p, threshold, t, rows, output_width(), row_metric_.as<double>(), slots,
@@ -424,9 +515,9 @@ void Net::reduce_range(index_t offset, index_t count, double scale) {
 }
 
 void Net::reduce_layer(index_t i, double scale) {
-  const index_t begin = w_off_[static_cast<std::size_t>(i)];
-  const index_t end = i + 1 < num_layers() ? w_off_[static_cast<std::size_t>(i + 1)] : num_params_;
-  reduce_range(begin, end - begin, scale);
+  const index_t begin = p_off_[static_cast<std::size_t>(i)];
+  const index_t end = p_off_[static_cast<std::size_t>(i + 1)];
+  if (end > begin) reduce_range(begin, end - begin, scale);  // the same on every rank
 }
 
 // Backward on this rank's `rows` of a global batch of `global_rows` (0 rows: no gradient of its
@@ -471,6 +562,9 @@ void Net::restore_finite_params() {
 
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
+  FN_CHECK(!(train && dp_ && has_batch_norm()),
+           "BatchNormalization: data-parallel training is not supported (each rank's batch "
+           "statistics and moving statistics would differ); train it in one process");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   require_compiled();
   const index_t n = d.host.n;

@@ -1,8 +1,11 @@
 // Net: a compiled multi-layer perceptron that trains a whole epoch in one call, written once over
 // a Backend (backend.h): the same code runs on the CPU and on a CUDA device.
 //
-// Layers are Dense (x @ W + b, then an elementwise activation; the last one may end in softmax)
-// with an optional Dropout after each (and one on the input). Parameters live in ONE contiguous
+// Layers (spec.h LayerKind) are Dense (x @ W + b, then an activation fused into the gemm's
+// epilogue), Activation, BatchNorm, LayerNorm and Normalization, each y = act(f(x)) with any
+// activation (softmax anywhere), with an optional Dropout after each (and one on the input).
+// BatchNorm's moving statistics and Normalization's live in a third arena, the statistics, that
+// the optimizer never touches. Parameters live in ONE contiguous
 // float32 arena in Keras order (kernel (in, units) row-major, then bias (units,) per layer);
 // gradients in ONE arena of the same layout; each optimizer state (Adam m and v, SGD velocity) in
 // ONE arena, so an optimizer step is one kernel call over all parameters. The arenas and the
@@ -69,6 +72,9 @@ class Net : public NetSpec {
   float* grads() { return grads_.as<float>(); }
   float* optimizer_state(int i);
   float* output_grad() { return dz_.back().as<float>(); }  // (last_rows, units)
+  // The non-trainable statistics (spec.h LayerKind: moving mean / variance of BatchNorm, the
+  // statistics of Normalization): num_stats() floats, read and written as params().
+  float* stats() { return shared_stats_ ? shared_stats_ : stats_.as<float>(); }
 
   // ---- host copies of the arenas (num_params floats) and of the output delta ----
   void get_params(float* host);
@@ -77,6 +83,8 @@ class Net : public NetSpec {
   void set_grads(const float* host);
   void get_optimizer_state(int i, float* host);
   void set_optimizer_state(int i, const float* host);
+  void get_stats(float* host);
+  void set_stats(const float* host);
   void get_output_grad(float* host);  // (last_rows, units)
   void set_output_grad(const float* host);
 
@@ -150,6 +158,13 @@ class Net : public NetSpec {
   // workspace.
   void forward_into(const float* x, index_t rows, bool training, float* out_final);
   const float* output_activation();  // backend memory
+  // Layer i's pre-activation in the last forward (an Activation layer's: its input).
+  const float* pre_activation(index_t i) const;
+  // Layer i's f(x) (spec.h) of `rows` input rows `in` into dst (a normalization; not Dense).
+  void normalize(index_t i, const float* in, float* dst, index_t rows, bool training);
+  BatchNormArgs norm_args(index_t i, bool training);
+  // Layer i's parameter gradients from its delta, and its input's delta into dx (nullptr: none).
+  void layer_backward(index_t i, index_t rows, float* dx);
   void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot);
   void metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots);
   void score_batch(const Batch& b, index_t rows, bool training, bool fused_logits, double* slots);
@@ -171,7 +186,7 @@ class Net : public NetSpec {
   void restore_finite_params();   // params_kept_ back when the parameters are not finite
 
   std::unique_ptr<Backend> backend_;
-  Buffer params_, grads_;
+  Buffer params_, grads_, stats_;
   Buffer state0_, state1_;
 
   // Workspace for `cap_` rows: per layer, the pre-activation z (last layer, and activations whose
@@ -179,7 +194,7 @@ class Net : public NetSpec {
   // targets and sample weights; the output activation; per-row losses and metrics; per-batch
   // loss and metric slots of a pass; the scalar loss of the one-batch loss().
   index_t cap_ = 0;
-  std::vector<Buffer> z_, a_, drop_, dz_;
+  std::vector<Buffer> z_, a_, drop_, dz_, norm_;
   std::vector<const float*> inputs_;  // each layer's input rows in the last forward
   Buffer xin_, yvals_, ylabels_, sw_, out_, row_loss_, row_metric_, loss_scalar_, slots_;
   std::vector<std::int64_t> order_;  // the epoch's permutation (host)
@@ -196,6 +211,7 @@ class Net : public NetSpec {
   std::vector<double> last_state_;
   index_t last_rows_seen_ = 0;
   float* shared_params_ = nullptr;  // a reader's: its owner's parameter arena
+  float* shared_stats_ = nullptr;   // ... and its statistics
   Buffer params_kept_;  // the parameters before the latest update (NanWatch::Restore)
   bool kept_ = false;
 };

@@ -25,33 +25,78 @@ index_t checked_extent(index_t a, index_t b, index_t c, size_t layer) {
 
 NetSpec::NetSpec(std::vector<DenseSpec> layers, float input_dropout, std::uint64_t seed)
     : layers_(std::move(layers)), input_dropout_(input_dropout), seed_(seed) {
-  FN_CHECK(!layers_.empty(), "layers: expected at least one Dense layer");
-  index_t off = 0;
+  FN_CHECK(!layers_.empty(), "layers: expected at least one layer");
+  index_t off = 0, stats = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DenseSpec& L = layers_[i];
+    const int kind = static_cast<int>(L.kind);
+    FN_CHECK(kind >= 0 && kind <= static_cast<int>(LayerKind::Normalization), "layer ", i,
+             ": unknown layer kind ", kind);
     FN_CHECK(L.in >= 1 && L.units >= 1, "layer ", i, ": expected positive widths, got in=", L.in,
              " units=", L.units);
     FN_CHECK(i == 0 || L.in == layers_[i - 1].units, "layer ", i, ": input width ", L.in,
              " != previous units ", layers_[i - 1].units);
-    const bool last = i + 1 == layers_.size();
-    FN_CHECK(is_elementwise(L.act) || (L.act == Activation::Softmax && last), "layer ", i,
-             ": activation code ", static_cast<int>(L.act),
-             " not supported here (softmax only on the output)");
+    FN_CHECK(L.kind == LayerKind::Dense || L.units == L.in, "layer ", i,
+             ": this layer keeps its width: expected units == in (", L.in, "), got ", L.units);
+    FN_CHECK(is_elementwise(L.act) || L.act == Activation::Softmax, "layer ", i,
+             ": activation code ", static_cast<int>(L.act), " not supported");
     FN_CHECK(L.dropout_after >= 0.f && L.dropout_after < 1.f, "layer ", i,
              ": dropout rate must be in [0, 1), got ", L.dropout_after);
+    const bool last = i + 1 == layers_.size();
     FN_CHECK(!last || L.dropout_after == 0.f, "Dropout after the output layer is not supported");
-    w_off_.push_back(off);
-    off = checked_extent(off, L.in, L.units, i);
-    if (L.use_bias) {
-      b_off_.push_back(off);
-      off = checked_extent(off, L.units, 1, i);
-    } else {
-      b_off_.push_back(-1);
+    const bool norm = L.kind == LayerKind::BatchNorm || L.kind == LayerKind::LayerNorm ||
+                      L.kind == LayerKind::Normalization;
+    FN_CHECK(!norm || (std::isfinite(L.epsilon) && L.epsilon > 0.f), "layer ", i,
+             ": epsilon: expected a number > 0, got ", L.epsilon);
+    FN_CHECK(L.kind != LayerKind::BatchNorm || (L.momentum >= 0.f && L.momentum <= 1.f), "layer ",
+             i, ": momentum: expected a number in [0, 1], got ", L.momentum);
+    p_off_.push_back(off);
+    index_t w = -1, b = -1, st = -1;
+    switch (L.kind) {
+      case LayerKind::Dense:
+        w = off;
+        off = checked_extent(off, L.in, L.units, i);
+        if (L.use_bias) {
+          b = off;
+          off = checked_extent(off, L.units, 1, i);
+        }
+        break;
+      case LayerKind::BatchNorm:
+      case LayerKind::LayerNorm:
+        if (L.scale) {
+          w = off;
+          off = checked_extent(off, L.units, 1, i);
+        }
+        if (L.center) {
+          b = off;
+          off = checked_extent(off, L.units, 1, i);
+        }
+        if (L.kind == LayerKind::BatchNorm) st = stats;
+        break;
+      case LayerKind::Normalization: st = stats; break;
+      case LayerKind::Activation: break;
     }
+    if (st >= 0) stats = checked_extent(stats, 2, L.units, i);
+    w_off_.push_back(w);
+    b_off_.push_back(b);
+    s_off_.push_back(st);
   }
+  p_off_.push_back(off);
   FN_CHECK(input_dropout_ >= 0.f && input_dropout_ < 1.f,
            "input dropout rate must be in [0, 1), got ", input_dropout_);
   num_params_ = off;
+  num_stats_ = stats;
+}
+
+index_t NetSpec::stats_offset(index_t i) const {
+  FN_CHECK(i >= 0 && i < num_layers(), "layer: expected an index in [0, ", num_layers(), "), got ",
+           i);
+  return s_off_[static_cast<size_t>(i)];
+}
+
+bool NetSpec::has_batch_norm() const {
+  return std::any_of(layers_.begin(), layers_.end(),
+                     [](const DenseSpec& L) { return L.kind == LayerKind::BatchNorm; });
 }
 
 index_t NetSpec::kernel_offset(index_t i) const {

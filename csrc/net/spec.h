@@ -18,13 +18,36 @@
 
 namespace fusednet {
 
+// The kinds of layer a Net holds. Every layer is y = act(f(x)) on rows of `in` floats giving rows
+// of `units` floats: f is x @ W + b (Dense), the identity (Activation), a normalization
+// (units == in). Parameters in the arena, per layer: Dense kernel (in, units) then bias (units,);
+// BatchNorm / LayerNorm gamma (units,, with scale) then beta (units,, with center). Non-trainable
+// statistics (a second arena, never touched by the optimizer): BatchNorm moving mean and moving
+// variance, Normalization mean and variance (units each).
+enum class LayerKind : int {
+  Dense = 0,
+  Activation = 1,
+  BatchNorm = 2,
+  LayerNorm = 3,
+  Normalization = 4
+};
+
+// One layer of a Net (the name stays DenseSpec: most layers are Dense, and the bindings and
+// Python name it so; LayerSpec is the same type).
 struct DenseSpec {
   index_t in = 0, units = 0;
-  Activation act = Activation::Linear;  // Softmax only on the last layer
+  Activation act = Activation::Linear;  // Softmax: row-wise, any layer
   float act_param = 0.f;                // leaky_relu slope, elu alpha
   bool use_bias = true;
   float dropout_after = 0.f;  // Dropout(rate) applied to this layer's output in training
+  LayerKind kind = LayerKind::Dense;
+  // Normalization layers: epsilon; BatchNorm's momentum (Keras's: moving = moving * momentum +
+  // batch * (1 - momentum)); BatchNorm / LayerNorm's gamma (scale) and beta (center).
+  float epsilon = 1e-3f;
+  float momentum = 0.99f;
+  bool scale = true, center = true;
 };
+using LayerSpec = DenseSpec;
 
 enum class LossKind : int {
   MSE = 0,
@@ -193,7 +216,7 @@ inline bool backward_from_output(Activation a, float param) {
 }
 
 // Layer i must keep its pre-activation z for backward: the output layer (losses read it), and
-// activations whose derivative needs z.
+// activations whose derivative needs z. An Activation layer's z is its input, kept anyway.
 inline bool layer_needs_z(const std::vector<DenseSpec>& layers, index_t i) {
   const DenseSpec& L = layers[static_cast<size_t>(i)];
   return i + 1 == static_cast<index_t>(layers.size()) || !backward_from_output(L.act, L.act_param);
@@ -201,19 +224,22 @@ inline bool layer_needs_z(const std::vector<DenseSpec>& layers, index_t i) {
 
 // Floats of layer i's workspace buffers for `rows` rows: the pre-activation z (when kept), the
 // output a (hidden layers; the output layer's lives in z / the output buffer), the dropped-out
-// output (with Dropout after the layer) and the delta dz.
+// output (with Dropout after the layer), the delta dz and a normalization's saved statistics
+// (batch norm: mean and invstd per column; layer norm: mean and rstd per row).
 struct LayerWorkspace {
-  index_t z = 0, a = 0, drop = 0, dz = 0;
+  index_t z = 0, a = 0, drop = 0, dz = 0, norm = 0;
 };
 inline LayerWorkspace layer_workspace(const std::vector<DenseSpec>& layers, index_t i,
                                       index_t rows) {
   const DenseSpec& L = layers[static_cast<size_t>(i)];
   const bool last = i + 1 == static_cast<index_t>(layers.size());
   LayerWorkspace w;
-  w.z = layer_needs_z(layers, i) ? rows * L.units : 0;
+  w.z = layer_needs_z(layers, i) && L.kind != LayerKind::Activation ? rows * L.units : 0;
   w.a = last ? 0 : rows * L.units;
   w.drop = L.dropout_after > 0.f ? rows * L.units : 0;
   w.dz = rows * L.units;
+  if (L.kind == LayerKind::BatchNorm || L.kind == LayerKind::Normalization) w.norm = 2 * L.units;
+  if (L.kind == LayerKind::LayerNorm) w.norm = 2 * rows;
   return w;
 }
 
@@ -290,10 +316,18 @@ class NetSpec {
   const std::vector<DenseSpec>& layers() const { return layers_; }
   float input_dropout() const { return input_dropout_; }
   index_t input_width() const { return layers_.front().in; }
+  const DenseSpec& output_layer() const { return layers_.back(); }
   index_t output_width() const { return layers_.back().units; }
   index_t num_params() const { return num_params_; }
+  // Offsets of layer i's parameters in the arena: Dense kernel / bias, BatchNorm / LayerNorm
+  // gamma / beta (-1: none).
   index_t kernel_offset(index_t i) const;
   index_t bias_offset(index_t i) const;  // -1: no bias
+  // The non-trainable statistics (LayerKind): their arena's size and layer i's offset in it
+  // (-1: none; mean at the offset, variance right after).
+  index_t num_stats() const { return num_stats_; }
+  index_t stats_offset(index_t i) const;
+  bool has_batch_norm() const;
   std::uint64_t seed() const { return seed_; }
   void reseed(std::uint64_t seed) { seed_ = seed; }  // data-parallel ranks take rank 0's
 
@@ -328,7 +362,10 @@ class NetSpec {
   float input_dropout_ = 0.f;
   std::uint64_t seed_ = 0;
   std::vector<index_t> w_off_, b_off_;
+  std::vector<index_t> p_off_;  // layer i's parameters: [p_off_[i], p_off_[i + 1])
+  std::vector<index_t> s_off_;  // layer i's statistics (-1: none)
   index_t num_params_ = 0;
+  index_t num_stats_ = 0;
   bool has_optim_ = false;
   OptimSpec optim_;
   bool compiled_ = false;

@@ -21,6 +21,7 @@ from . import (
 )
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
+from .layers import Input
 from .model import Model, Sequential
 from .tape import GradientTape
 
@@ -39,6 +40,7 @@ __all__ = [
     "ops",
     "__version__",
     "Sequential",
+    "Input",
     "Model",
     "layers",
     "activations",

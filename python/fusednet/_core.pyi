@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LayerKind', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -247,13 +247,72 @@ class MetricSpec:
     @top_k.setter
     def top_k(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+class LayerKind:
+    """
+    The kinds of layer a Net holds (net/spec.h).
+    
+    Members:
+    
+      dense
+    
+      activation
+    
+      batch_norm
+    
+      layer_norm
+    
+      normalization
+    """
+    __members__: typing.ClassVar[dict[str, LayerKind]]
+    activation: typing.ClassVar[LayerKind]
+    batch_norm: typing.ClassVar[LayerKind]
+    dense: typing.ClassVar[LayerKind]
+    layer_norm: typing.ClassVar[LayerKind]
+    normalization: typing.ClassVar[LayerKind]
+    @typing.overload
+    def __eq__(self, other: LayerKind) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: LayerKind) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
 class DenseSpec:
     """
-    One Dense layer of a Net (and the Dropout after it).
+    One layer of a Net (and the Dropout after it): Dense by default, or another LayerKind (units == in_width for all but Dense).
     """
     activation: Activation
+    center: bool
+    kind: LayerKind
+    scale: bool
     use_bias: bool
-    def __init__(self, in_width: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, activation: Activation = Activation.linear, activation_param: typing.SupportsFloat | typing.SupportsIndex = 0.0, use_bias: bool = True, dropout_after: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+    def __init__(self, in_width: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, activation: Activation = Activation.linear, activation_param: typing.SupportsFloat | typing.SupportsIndex = 0.0, use_bias: bool = True, dropout_after: typing.SupportsFloat | typing.SupportsIndex = 0.0, kind: LayerKind = ..., epsilon: typing.SupportsFloat | typing.SupportsIndex = 0.0010000000474974513, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.9900000095367432, scale: bool = True, center: bool = True) -> None:
         ...
     @property
     def activation_param(self) -> float:
@@ -268,10 +327,22 @@ class DenseSpec:
     def dropout_after(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def epsilon(self) -> float:
+        ...
+    @epsilon.setter
+    def epsilon(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def in_width(self) -> int:
         ...
     @in_width.setter
     def in_width(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
     def units(self) -> int:
@@ -378,6 +449,8 @@ class Net:
         """
         A host copy of the parameter arena.
         """
+    def get_stats(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
     def hold_data(self, hold: bool) -> None:
         """
         While held, the data sets of train_epoch/evaluate stay on the device between calls (recognised by their host arrays, which must not change meanwhile).
@@ -420,6 +493,12 @@ class Net:
         ...
     def set_params(self, params: typing.Any) -> None:
         ...
+    def set_stats(self, stats: typing.Any) -> None:
+        ...
+    def stats_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
+        """
+        Layer i's offset in the statistics (-1: none): mean, then variance right after.
+        """
     def train_epoch(self, x: typing.Any, y: typing.Any, sample_weight: typing.Any, batch_size: typing.SupportsInt | typing.SupportsIndex, shuffle: bool, lrs: typing.Any, lr: typing.SupportsFloat | typing.SupportsIndex, hook: typing.Any = None, hook_interval: typing.SupportsFloat | typing.SupportsIndex = 0.0, nan_watch: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
         One epoch: (loss, metrics, batches). hook(batch, loss, metrics) after batches; falsy stops the epoch. nan_watch: 0 off, 1 stop after the batch whose loss is not finite, 2 stop before its update, keeping the last finite weights.
@@ -470,6 +549,9 @@ class Net:
     def num_params(self) -> int:
         ...
     @property
+    def num_stats(self) -> int:
+        ...
+    @property
     def output_width(self) -> int:
         ...
     @property
@@ -485,6 +567,11 @@ class Net:
     @seed.setter
     def seed(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def stats(self) -> numpy.typing.NDArray[numpy.float32]:
+        """
+        The non-trainable statistics (BatchNormalization's moving mean / variance, Normalization's) as a writable float32 view (host-memory nets).
+        """
     @property
     def step(self) -> int:
         ...
@@ -505,6 +592,14 @@ class Net:
     @train_forwards.setter
     def train_forwards(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+def _batch_norm(x: typing.Any, y: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, invstd: typing.Any, moving_mean: typing.Any, moving_variance: typing.Any, mode: typing.SupportsInt | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, device: Device = Device.cpu) -> None:
+    """
+    Batch normalization (fusednet.ops.batch_norm).
+    """
+def _batch_norm_backward(dy: typing.Any, x: typing.Any, dx: typing.Any, gamma: typing.Any, mean: typing.Any, invstd: typing.Any, dgamma: typing.Any, dbeta: typing.Any, mode: typing.SupportsInt | typing.SupportsIndex, device: Device = Device.cpu) -> None:
+    """
+    Batch normalization's backward (fusednet.ops.batch_norm_backward).
+    """
 def _cuda_count_correct(logits: typing.Any, labels: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> float:
     """
     Rows whose first argmax equals the label, summed on the device (tests).
@@ -540,6 +635,14 @@ def _gemm_split_n(mode: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
 def _gemm_tuning(parallel_min_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, pack_a_min_n: typing.SupportsInt | typing.SupportsIndex = -1, direct_b_max_m: typing.SupportsInt | typing.SupportsIndex = -1, small_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0, sup_max_work: typing.SupportsFloat | typing.SupportsIndex = -1.0) -> tuple[float, int, int, float, float]:
     """
     Sets the gemm path thresholds (negative keeps one); returns the previous ones.
+    """
+def _layer_norm(x: typing.Any, y: typing.Any, gamma: typing.Any, beta: typing.Any, mean: typing.Any, rstd: typing.Any, epsilon: typing.SupportsFloat | typing.SupportsIndex, device: Device = Device.cpu) -> None:
+    """
+    Layer normalization (fusednet.ops.layer_norm).
+    """
+def _layer_norm_backward(dy: typing.Any, x: typing.Any, dx: typing.Any, gamma: typing.Any, mean: typing.Any, rstd: typing.Any, dgamma: typing.Any, dbeta: typing.Any, device: Device = Device.cpu) -> None:
+    """
+    Layer normalization's backward (fusednet.ops.layer_norm_backward).
     """
 def _matmul_fast(a, b, out, trans_a, trans_b, alpha, beta):
     """

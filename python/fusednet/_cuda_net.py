@@ -46,12 +46,15 @@ class CudaNet:
         n = self._d.num_params
         self.params = np.zeros(n, dtype=F32)
         self.grads = np.zeros(n, dtype=F32)
+        # The non-trainable statistics (BatchNormalization's moving ones): mirrored as params.
+        self.stats = np.zeros(self._d.num_stats, dtype=F32)
         self._states = []
         self._out_grad = None  # host copy of the output delta after loss(); uploaded by backward
         self._lock = RWLock()
 
     # ---- plain pass-through ----
     num_params = property(lambda self: self._d.num_params)
+    num_stats = property(lambda self: self._d.num_stats)
     input_width = property(lambda self: self._d.input_width)
     output_width = property(lambda self: self._d.output_width)
     seed = property(lambda self: self._d.seed, lambda self, v: setattr(self._d, "seed", int(v)))
@@ -64,6 +67,9 @@ class CudaNet:
 
     def bias_offset(self, i):
         return self._d.bias_offset(i)
+
+    def stats_offset(self, i):
+        return self._d.stats_offset(i)
 
     def fused(self, spec=None):
         return self._d.fused(spec)
@@ -111,6 +117,7 @@ class CudaNet:
     # ---- mirror <-> device ----
     def _push(self, grads=False, states=False):
         self._d.set_params(self.params)
+        self._d.set_stats(self.stats)
         if grads:
             self._d.set_grads(self.grads)
         if states:
@@ -120,6 +127,7 @@ class CudaNet:
     def _pull(self, params=False, grads=False, states=False):
         if params:
             self.params[...] = self._d.get_params()
+            self.stats[...] = self._d.get_stats()  # a training forward moves them
         if grads:
             self.grads[...] = self._d.get_grads()
         if states:
@@ -138,12 +146,17 @@ class CudaNet:
             self._push()
             self._out_grad = None
             self._d.forward(x, training)
+            if training and self.stats.size:
+                self.stats[...] = self._d.get_stats()
 
     def forward_output(self, x, training):
         with self._lock.writing():
             self._push()
             self._out_grad = None
-            return self._d.forward_output(x, training)
+            out = self._d.forward_output(x, training)
+            if training and self.stats.size:
+                self.stats[...] = self._d.get_stats()
+            return out
 
     def output(self):
         return self._d.output()

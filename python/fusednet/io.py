@@ -2,7 +2,9 @@
 
 Contents: ``header`` (UTF-8 JSON: format name and version, architecture, seed, compile config
 with the optimizer's config and schedule, counters: optimizer step, training forwards, shuffled
-epochs), ``params`` (the parameter arena) and ``opt_<name>`` (each optimizer state arena). With
+epochs), ``params`` (the parameter arena), ``stats`` (the statistics arena: BatchNormalization's
+moving mean / variance, Normalization's; only when the model has them) and ``opt_<name>`` (each
+optimizer state arena). With
 the counters and states restored, a loaded model continues training bit-identically to the
 original. Files are written atomically: a temporary file in the same directory, flushed and
 fsynced, then ``os.replace`` -- a crash mid-save leaves the previous file intact. The temporary
@@ -29,7 +31,7 @@ from typing import IO, Any, Callable, Optional, Union
 import numpy as np
 
 from . import _core, layers, losses, metrics, optimizers
-from .model import Sequential
+from .model import Sequential, _specs
 
 FORMAT = "fusednet.model"
 VERSION = 1
@@ -63,6 +65,8 @@ def _payload(model: Sequential) -> dict[str, np.ndarray]:
     if model.built:
         net = model._net
         arrays["params"] = np.array(net.params)
+        if net.num_stats:
+            arrays["stats"] = np.array(net.stats)
         header["counters"] = {
             "step": int(net.step),
             "train_forwards": int(net.train_forwards),
@@ -177,14 +181,9 @@ def _float32_array(data, key):
     return arr
 
 
-def _param_count(built_layers, input_width) -> int:
-    """The parameter count the architecture implies (Python ints: no overflow)."""
-    width, count = input_width, 0
-    for layer in built_layers:
-        if isinstance(layer, layers.Dense):
-            count += width * layer.units + (layer.units if layer.use_bias else 0)
-            width = layer.units
-    return count
+def _param_count(built_layers, input_width) -> tuple[int, int]:
+    """The (parameter, statistic) counts the architecture implies (Python ints: no overflow)."""
+    return _specs.param_count(built_layers, input_width)
 
 
 def _read(f: Any, device: Optional[str]) -> Sequential:
@@ -237,14 +236,21 @@ def _read(f: Any, device: Optional[str]) -> Sequential:
             raise ValueError("model file: a built model without a 'params' array")
         params = _float32_array(data, "params")
         width = counters["input_width"]
-        expected = _param_count(built_layers, width) if width >= 1 else -1
+        expected, n_stats = _param_count(built_layers, width) if width >= 1 else (-1, 0)
         if params.ndim != 1 or params.size != expected:
             raise ValueError(
                 f"model file: parameter count does not match the architecture (the layers "
                 f"need {expected}, the file holds {params.size})"
             )
+        stats = _float32_array(data, "stats") if "stats" in data else np.zeros(0, np.float32)
+        if stats.ndim != 1 or stats.size != n_stats:
+            raise ValueError(
+                f"model file: statistics count does not match the architecture (the layers "
+                f"need {n_stats}, the file holds {stats.size})"
+            )
         model.build((None, width))
         model._net.params[...] = params
+        model._net.stats[...] = stats
     comp = header.get("compile")
     if comp:
         opt = optimizers.deserialize(_entry(comp, "optimizer", "the compile config", dict))

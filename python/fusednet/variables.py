@@ -1,5 +1,6 @@
-"""``Variable``: a window onto one weight (a Dense layer's kernel or bias) of a model's parameter
-arena.
+"""``Variable``: a window onto one weight (a Dense layer's kernel or bias, a normalization's gamma
+or beta) of a model's parameter arena; ``NonTrainableVariable``: one onto its statistics arena
+(BatchNormalization's moving mean / variance, Normalization's), which no optimizer touches.
 
 The model's Net owns one float32 parameter arena and one gradient arena; a Variable holds views of
 its slices of both, so reading or assigning it touches the Net's memory directly. The model
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Variable"]
+__all__ = ["Variable", "NonTrainableVariable"]
 
 
 class Variable:
@@ -65,3 +66,18 @@ class Variable:
 
     def __repr__(self) -> str:
         return f"<Variable '{self.name}' shape={self.shape} dtype=float32>"
+
+
+class NonTrainableVariable(Variable):
+    """A window onto one statistic of a model (BatchNormalization's moving mean or variance,
+    Normalization's mean or variance): read and assigned as a Variable, no gradient."""
+
+    __slots__ = ()
+    trainable = False
+
+    def __init__(self, name: str, model: Any, view: np.ndarray) -> None:
+        super().__init__(name, model, view, view)
+
+    @property
+    def grad(self) -> None:  # type: ignore[override]
+        return None

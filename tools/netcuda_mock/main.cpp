@@ -44,6 +44,15 @@ static DenseSpec D(index_t in, index_t units, Activation act, float drop = 0.f, 
   return s;
 }
 
+// A layer of another kind (units == in): an Activation, a normalization.
+static DenseSpec K(LayerKind kind, index_t width, Activation act = Activation::Linear,
+                   float drop = 0.f) {
+  DenseSpec s = D(width, width, act, drop);
+  s.kind = kind;
+  s.momentum = 0.9f;
+  return s;
+}
+
 // How the CUDA net gets its data: resident, or streamed in chunks of 1 batch / about 2 batches / all
 // at once; with hold_data on for the HELD modes.
 enum Mode { kResident, kStream1, kStream2, kStreamAll, kHeldResident, kHeldStream2, kModes };
@@ -94,6 +103,10 @@ static void run(const Case& c, int mode) {
   CHECK(np == gpu.num_params(), "num_params");
   for (index_t i = 0; i < np; ++i) cpu.params()[i] = 0.3f * nd(gen);
   gpu.set_params(cpu.params());
+  const index_t ns = cpu.num_stats();
+  for (index_t i = 0; i < ns; ++i) cpu.stats()[i] = 0.5f + 0.1f * float(i % 7);  // variances > 0
+  gpu.set_stats(cpu.stats());
+  std::vector<float> stats(ns);
   cpu.set_optimizer(c.opt);
   gpu.set_optimizer(c.opt);
   std::vector<float> p(np), g(np), st(np);
@@ -103,6 +116,12 @@ static void run(const Case& c, int mode) {
       if (p[i] != cpu.params()[i]) {
         CHECK(false, "%s (%s) %s: param %ld: %g vs %g", c.name, mode_name(mode), when, long(i),
               cpu.params()[i], p[i]);
+        return;
+      }
+    gpu.get_stats(stats.data());
+    for (index_t i = 0; i < ns; ++i)
+      if (stats[i] != cpu.stats()[i]) {
+        CHECK(false, "%s (%s) %s: statistic %ld differs", c.name, mode_name(mode), when, long(i));
         return;
       }
     gpu.get_grads(g.data());
@@ -306,6 +325,25 @@ int main() {
        sgd,
        {MetricKind::MAE},
        true,
+       false},
+      {"batch/layer norm, hidden softmax, activation layers",
+       {D(12, 10, A::Linear), K(LayerKind::BatchNorm, 10, A::ReLU, 0.2f), D(10, 8, A::Softmax),
+        K(LayerKind::LayerNorm, 8), K(LayerKind::Activation, 8, A::Tanh), D(8, 5, A::Linear),
+        K(LayerKind::Activation, 5, A::Softmax)},
+       0.f,
+       {LossKind::SparseCE, false},
+       adam,
+       {MetricKind::SparseAccuracy},
+       true,
+       true},
+      {"normalization first, activation-layer output",
+       {K(LayerKind::Normalization, 12), D(12, 6, A::Linear), K(LayerKind::BatchNorm, 6),
+        K(LayerKind::Activation, 6, A::Sigmoid)},
+       0.1f,
+       {LossKind::MSE, false},
+       sgd,
+       {MetricKind::MAE},
+       false,
        false},
       {"swish+categorical hinge",
        {D(12, 6, A::SiLU), D(6, 5, A::HardSigmoid)},

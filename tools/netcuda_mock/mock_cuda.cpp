@@ -388,6 +388,55 @@ void bias_grad_cuda(const float* dy, float* db, index_t r, index_t c, CudaStream
   launch(__func__, s, {{"dy", dy, floats(r * c)}, {"db", db, floats(c)}});
   bias_grad_cpu(dy, db, r, c);
 }
+void batch_norm_forward_cuda(const float* x, float* y, index_t r, index_t c, const BatchNormArgs& a,
+                             CudaStream s) {
+  if (c <= 0) return;
+  launch(__func__, s,
+         {{"x", x, floats(r * c)},
+          {"y", y, floats(r * c)},
+          {"mean", a.mean, floats(c)},
+          {"invstd", a.invstd, floats(c)},
+          {"gamma", a.gamma, a.gamma ? floats(c) : 0},
+          {"beta", a.beta, a.beta ? floats(c) : 0},
+          {"moving_mean", a.moving_mean, a.moving_mean ? floats(c) : 0},
+          {"moving_var", a.moving_var, a.moving_var ? floats(c) : 0}});
+  batch_norm_forward_cpu(x, y, r, c, a);
+}
+void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t r, index_t c,
+                              const BatchNormArgs& a, float* dgamma, float* dbeta, CudaStream s) {
+  if (c <= 0) return;
+  launch(__func__, s,
+         {{"dy", dy, floats(r * c)},
+          {"x", x, floats(r * c)},
+          {"dx", dx, floats(r * c)},
+          {"dgamma", dgamma, dgamma ? floats(c) : 0},
+          {"dbeta", dbeta, dbeta ? floats(c) : 0}});
+  batch_norm_backward_cpu(dy, x, dx, r, c, a, dgamma, dbeta);
+}
+void layer_norm_forward_cuda(const float* x, float* y, index_t r, index_t c, const float* gamma,
+                             const float* beta, float eps, float* mean, float* rstd, CudaStream s) {
+  if (r <= 0) return;
+  launch(__func__, s,
+         {{"x", x, floats(r * c)},
+          {"y", y, floats(r * c)},
+          {"mean", mean, floats(r)},
+          {"rstd", rstd, floats(r)},
+          {"gamma", gamma, gamma ? floats(c) : 0},
+          {"beta", beta, beta ? floats(c) : 0}});
+  layer_norm_forward_cpu(x, y, r, c, gamma, beta, eps, mean, rstd);
+}
+void layer_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t r, index_t c,
+                              const float* gamma, const float* mean, const float* rstd,
+                              float* dgamma, float* dbeta, CudaStream s) {
+  if (c <= 0) return;
+  launch(__func__, s,
+         {{"dy", dy, floats(r * c)},
+          {"x", x, floats(r * c)},
+          {"dx", dx, floats(r * c)},
+          {"dgamma", dgamma, dgamma ? floats(c) : 0},
+          {"dbeta", dbeta, dbeta ? floats(c) : 0}});
+  layer_norm_backward_cpu(dy, x, dx, r, c, gamma, mean, rstd, dgamma, dbeta);
+}
 void argmax_rows_cuda(const float* x, std::int64_t* out, index_t r, index_t c, CudaStream s) {
   FN_CHECK(c > 0 || r == 0, "x: argmax needs at least one column, got 0");
   if (r <= 0) return;

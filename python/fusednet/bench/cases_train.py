@@ -17,16 +17,18 @@ SOURCE = "issue 4"
 TARGETS = {
     "mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
     "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE)),
+    "mlp784_bn": (Target(TORCH, 2.0, "issue 11"),),
 }
 MEMORY_TARGET = 1.3  # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
 QUICK_MLP784_SAMPLES = 4096
 
 
 def workloads(mode):
-    mlp = models.MLP784
+    mlp, bn = models.MLP784, models.MLP784_BN
     if mode == "quick":
         mlp = dataclasses.replace(mlp, samples=QUICK_MLP784_SAMPLES)
-    return (mlp, models.TINY)
+        bn = dataclasses.replace(bn, samples=QUICK_MLP784_SAMPLES)
+    return (mlp, models.TINY, bn)
 
 
 def train_case(w: models.Workload, torch, budget_s) -> Case:
@@ -37,8 +39,9 @@ def train_case(w: models.Workload, torch, budget_s) -> Case:
             models.make_fusednet(w, x, y),
             f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)",
         ),
-        (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py"),
     ]
+    if not w.batch_norm:  # the NumPy trainer has Dense layers only
+        trainers.append((NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py"))
     if torch is not None:
         trainers.append(
             (TORCH, models.make_torch(torch, w, x, y), "nn.Sequential + optim.Adam, eager")

@@ -23,10 +23,12 @@ class Workload:
     batch_size: int
     epochs: int  # per timed call
     learning_rate: float = 1e-3
+    batch_norm: bool = False  # BatchNormalization after each hidden Dense (before its relu)
 
     @property
     def n_params(self) -> int:
-        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        bn = 2 * sum(self.sizes[1:-1]) if self.batch_norm else 0  # gamma and beta
+        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:])) + bn
 
     def data(self, seed=0):
         """Synthetic float32 inputs and labels (ints for softmax CE, {0,1} floats for BCE)."""
@@ -48,6 +50,10 @@ class Workload:
 
 
 MLP784 = Workload("mlp784", (784, 256, 128, 10), "softmax_cross_entropy", 32768, 128, 1)
+# Issue 11's case: mlp784 with BatchNormalization after each hidden Dense (PyTorch: BatchNorm1d).
+MLP784_BN = Workload(
+    "mlp784_bn", (784, 256, 128, 10), "softmax_cross_entropy", 32768, 128, 1, batch_norm=True
+)
 TINY = Workload("tiny", (2, 4, 1), "binary_cross_entropy", 1000, 1000, 100)
 
 
@@ -76,8 +82,13 @@ def make_fusednet(w: Workload, x, y, shuffle=True) -> _Trainer:
     def build():
         import fusednet as fnet
 
-        layers = [fnet.layers.Dense(w.sizes[1], activation="relu", input_shape=(w.sizes[0],))]
-        layers += [fnet.layers.Dense(units, activation="relu") for units in w.sizes[2:-1]]
+        layers = [fnet.layers.Input(shape=(w.sizes[0],))]
+        for units in w.sizes[1:-1]:
+            if w.batch_norm:  # Keras's usual Dense -> BatchNormalization -> ReLU
+                layers += [fnet.layers.Dense(units), fnet.layers.BatchNormalization()]
+                layers.append(fnet.layers.ReLU())
+            else:
+                layers.append(fnet.layers.Dense(units, activation="relu"))
         if w.loss == "softmax_cross_entropy":
             layers.append(fnet.layers.Dense(w.sizes[-1]))
             loss = fnet.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -112,6 +123,8 @@ def make_torch(torch, w: Workload, x, y, shuffle=True) -> _Trainer:
         for i, (fan_in, fan_out) in enumerate(zip(w.sizes[:-1], w.sizes[1:])):
             layers.append(nn.Linear(fan_in, fan_out))
             if i < len(w.sizes) - 2:
+                if w.batch_norm:  # Keras's momentum 0.99 is torch's 0.01
+                    layers.append(nn.BatchNorm1d(fan_out, eps=1e-3, momentum=0.01))
                 layers.append(nn.ReLU())
         model = nn.Sequential(*layers)
         optimizer = torch.optim.Adam(model.parameters(), lr=w.learning_rate, eps=1e-7)

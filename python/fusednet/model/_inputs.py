@@ -97,10 +97,21 @@ def _finite_f32(arr, name):
 
 def samples(x, name="x", width=None):
     """x as a 2-D array of real numbers (samples, features), not yet converted; a 1-D x is one
-    feature per sample when the model's input `width` is 1."""
+    feature per sample when the model's input `width` is 1. `width` may be the model's N-D input
+    shape (a tuple, ``Input(shape=(28, 28))``): x of shape (n, *shape) is then flattened to
+    (n, prod(shape)) in C order, as Keras's Flatten."""
     if x is None:
         raise ValueError(f"{name}: expected an array of samples, got None")
     arr = _numbers(x, name, "an array of real numbers")
+    if isinstance(width, tuple):
+        if arr.ndim >= 2 and tuple(arr.shape[1:]) == width:
+            arr = arr.reshape(len(arr), -1)
+        elif arr.ndim != 2:
+            raise ValueError(
+                f"{name}: expected an array of shape (samples, {', '.join(map(str, width))}), "
+                f"got shape {arr.shape}"
+            )
+        width = math.prod(width)
     if arr.ndim == 1 and width == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
@@ -111,6 +122,8 @@ def samples(x, name="x", width=None):
 def features(x, width, name="x"):
     """x as the Net's input for a model of input `width`: (n, width) float32."""
     arr = samples(x, name, width)
+    if isinstance(width, tuple):
+        width = math.prod(width)
     if arr.shape[1] != width:
         raise ValueError(
             f"{name}: expected {width} features per sample (the model's input "

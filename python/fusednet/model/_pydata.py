@@ -198,7 +198,7 @@ class SourceLoop:
         bx, by, bsw = batch
         if self._net is None:
             self._require_built(_inputs.samples(bx, f"{what} x"))
-        bx = _inputs.features(bx, self._net.input_width, f"{what} x")
+        bx = _inputs.features(bx, self._feature_shape, f"{what} x")
         if by is None:
             raise ValueError(
                 f"{what}: each batch must hold targets: (x, y) or (x, y, sample_weight)"
@@ -250,7 +250,7 @@ class SourceLoop:
                 0.0,
                 (None, None, None),
                 self.loss_fn,
-                self._net.input_width,
+                self._feature_shape,
                 self._net.output_width,
             )
         self.optimizer._bind(self)
@@ -325,7 +325,7 @@ class SourceLoop:
         cbl = self._begin_pass(callbacks, _inputs.verbose(verbose), src.steps, "on_predict_begin")
         outs = []
         for b, (bx, _, _) in enumerate(src.epoch()):
-            bx = _inputs.features(bx, self._net.input_width, "x")
+            bx = _inputs.features(bx, self._feature_shape, "x")
             out = np.empty((len(bx), self._net.output_width), dtype=_inputs.F32)
             if len(bx):
                 self._net.predict(bx, len(bx), out)

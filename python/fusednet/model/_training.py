@@ -84,7 +84,7 @@ class TrainingLoop:
         """x as the Net's input; the first data a model sees fixes its input width (build)."""
         if self._net is None:
             self._require_built(_inputs.samples(x, name))
-        return _inputs.features(x, self._net.input_width, name)
+        return _inputs.features(x, self._feature_shape, name)
 
     def _logs(self, loss: float, metrics: Sequence[float]) -> dict[str, Any]:
         """Logs from the loss and the net's concatenated metric results (a vector-valued
@@ -222,7 +222,7 @@ class TrainingLoop:
             validation_split,
             (x, y, sw),
             self.loss_fn,
-            self._net.input_width,
+            self._feature_shape,
             units,
         )
         if class_weight is not None:  # the training part only, as Keras

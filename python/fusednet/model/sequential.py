@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterable
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, ClassVar, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,7 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .._arrays import host_array
-from ..variables import Variable
+from ..variables import NonTrainableVariable, Variable
 from . import _inputs, _specs
 from ._batch_api import BatchAPI
 from ._config import ConfigAPI
@@ -58,6 +58,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self.layers = []
         self._net = None
         self._vars = []
+        self._stat_vars = []
+        self._all_vars = []
         self._specs = None
         self._optimizer_owner = None
         self.optimizer = None
@@ -115,6 +117,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             new = self._new_net(specs, input_dropout, device)
             new.params[...] = old.params
             new.grads[...] = old.grads
+            new.stats[...] = old.stats
             if self._optimizer_owner is not None and old.has_optimizer:
                 new.set_optimizer(self._optimizer_owner._spec())
                 for i in range(old.num_optimizer_states):
@@ -128,6 +131,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 size = int(np.prod(v.shape))
                 v._view = new.params[off : off + size].reshape(v.shape)
                 v._grad_view = new.grads[off : off + size].reshape(v.shape)
+            for v, off in zip(self._stat_vars, self._stat_offsets):
+                v._view = new.stats[off : off + v._view.size].reshape(v.shape)
             self._net = new
             self._last_out = None
         self.device = device
@@ -143,8 +148,33 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 self.optimizer._unbind()
             self._optimizer_owner = None
             self._net, self._vars, self._last_out = None, [], None
+            self._stat_vars, self._all_vars = [], []
+            for other in self.layers:
+                other._weights = []
         self.layers.append(layer)
         self._specs = None
+
+    def pop(self) -> _layers.Layer:
+        """Removes and returns the last layer (Keras's ``pop``). A built model is rebuilt
+        without it and keeps the other layers' weights (the optimizer state starts afresh)."""
+        if not self.layers:
+            raise ValueError("pop: the model has no layers")
+        kept = [x.get_weights() for x in self.layers[:-1]] if self._net is not None else None
+        layer = self.layers.pop()
+        if self._net is not None:
+            if self.optimizer is not None:
+                self.optimizer._unbind()
+            self._optimizer_owner = None
+            self._net, self._vars, self._last_out = None, [], None
+            self._stat_vars, self._all_vars = [], []
+            for other in self.layers + [layer]:
+                other._weights = []
+            self._specs = None
+            if self.layers and _specs.input_width(self.layers) is not None:
+                self.build()
+                for other, w in zip(self.layers, kept):
+                    other.set_weights(w)
+        return layer
 
     def build(self, input_shape: Union[int, tuple[Optional[int], ...], None] = None) -> None:
         """Creates the Net and initialises the weights (seeded). Called by fit/predict when the
@@ -163,33 +193,77 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 "the model has no input width yet: give the first layer "
                 "input_shape=(n,) or call build((None, n)) / fit first"
             )
-        specs, input_dropout = _specs.compile_layers(self.layers, width)
+        specs, input_dropout, index = _specs.compile_layers_mapped(self.layers, width)
         self._specs = (specs, input_dropout)
         net = self._new_net(specs, input_dropout)
-        params, grads = net.params, net.grads
-        rng = np.random.default_rng(self.seed)
-        dense = [layer for layer in self.layers if isinstance(layer, _layers.Dense)]
-        # Each variable's offset in the arenas, in variable order (model.to re-points views).
-        variables, offsets = [], []
-        for i, (layer, spec) in enumerate(zip(dense, specs)):
-            fan_in, units = spec.in_width, spec.units
-            off = net.kernel_offset(i)
-            kv = params[off : off + fan_in * units].reshape(fan_in, units)
-            kg = grads[off : off + fan_in * units].reshape(fan_in, units)
-            kv[...] = layer.kernel_initializer((fan_in, units), rng)
-            variables.append(Variable(f"{layer.name}/kernel", self, kv, kg))
-            offsets.append(off)
-            if spec.use_bias:
-                boff = net.bias_offset(i)
-                bv, bg = params[boff : boff + units], grads[boff : boff + units]
-                bv[...] = layer.bias_initializer((units,), rng)
-                variables.append(Variable(f"{layer.name}/bias", self, bv, bg))
-                offsets.append(boff)
         self._net = net
-        self._vars = variables
-        self._var_offsets = offsets
+        self._bind_layers(specs, index, np.random.default_rng(self.seed))
         if self.compiled:
             self._resolve_compiled()
+
+    # Each layer's weights, in Keras's order (trainable first), and how they are initialised.
+    _WEIGHTS: ClassVar[dict] = {
+        _layers.Dense: (("kernel", "kernel_initializer"), ("bias", "bias_initializer")),
+        _layers.BatchNormalization: (
+            ("gamma", "gamma_initializer"),
+            ("beta", "beta_initializer"),
+            ("moving_mean", "moving_mean_initializer"),
+            ("moving_variance", "moving_variance_initializer"),
+        ),
+        _layers.LayerNormalization: (
+            ("gamma", "gamma_initializer"),
+            ("beta", "beta_initializer"),
+        ),
+        _layers.Normalization: (("mean", None), ("variance", None)),
+    }
+
+    def _bind_layers(self, specs, index, rng):
+        """Variables onto the net's arenas for every layer's weights (initialised from `rng`
+        in layer order, so the same seed gives the same weights), handed to the layers."""
+        net = self._net
+        trainable, offsets, stats, stat_offsets, every = [], [], [], [], []
+        for layer, si in zip(self.layers, index):
+            layer._weights = []
+            names = self._WEIGHTS.get(type(layer)) or next(
+                (w for t, w in self._WEIGHTS.items() if isinstance(layer, t)), ()
+            )
+            if si < 0 or not names or isinstance(layer, _layers.Activation):
+                continue
+            spec = specs[si]
+            units = spec.units
+            for name, init in names:
+                shape = (spec.in_width, units) if name == "kernel" else (units,)
+                size = int(np.prod(shape))
+                if name in ("kernel", "gamma"):
+                    off, arena = net.kernel_offset(si), "params"
+                elif name in ("bias", "beta"):
+                    off, arena = net.bias_offset(si), "params"
+                else:  # the statistics: mean then variance
+                    first = name in ("moving_mean", "mean")
+                    off, arena = net.stats_offset(si) + (0 if first else units), "stats"
+                if off < 0:  # no bias / gamma / beta
+                    continue
+                view = getattr(net, arena)[off : off + size].reshape(shape)
+                if init is not None:
+                    view[...] = getattr(layer, init)(shape, rng)
+                elif isinstance(layer, _layers.Normalization):
+                    value = layer.mean if name == "mean" else layer.variance
+                    default = 0.0 if name == "mean" else 1.0
+                    view[...] = default if value is None else layer._fit(value, units, name)
+                if arena == "params":
+                    grad = net.grads[off : off + size].reshape(shape)
+                    v = Variable(f"{layer.name}/{name}", self, view, grad)
+                    trainable.append(v)
+                    offsets.append(off)
+                else:
+                    v = NonTrainableVariable(f"{layer.name}/{name}", self, view)
+                    stats.append(v)
+                    stat_offsets.append(off)
+                layer._weights.append(v)
+                every.append(v)
+        self._vars, self._var_offsets = trainable, offsets
+        self._stat_vars, self._stat_offsets = stats, stat_offsets
+        self._all_vars = every
 
     def _require_built(self, x: Any = None) -> None:
         if self._net is None:
@@ -203,9 +277,24 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         return self._net is not None
 
     @property
-    def input_shape(self) -> tuple[None, Optional[int]]:
+    def input_shape(self) -> tuple:
+        """(batch_size, *shape): the declared N-D shape when there is one, else (None, width)."""
+        shape = _specs.input_shape(self.layers)
+        first = self.layers[0] if self.layers else None
+        batch = getattr(first, "batch_size", None)
+        if shape is not None and len(shape) > 1:
+            return (batch, *shape)
         w = self._net.input_width if self._net is not None else _specs.input_width(self.layers)
-        return (None, w)
+        return (batch, w)
+
+    @property
+    def _feature_shape(self) -> Any:
+        """What x is checked against: the input width, or the declared N-D input shape (a
+        tuple: samples of that shape are flattened as they enter)."""
+        shape = _specs.input_shape(self.layers)
+        if shape is not None and len(shape) > 1:
+            return tuple(shape)
+        return self._net.input_width
 
     @property
     def output_shape(self) -> Optional[tuple[None, int]]:
@@ -218,33 +307,45 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         self._require_built()
         return list(self._vars)
 
+    trainable_weights = trainable_variables
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        """The statistics of BatchNormalization (moving mean / variance) and Normalization."""
+        self._require_built()
+        return list(self._stat_vars)
+
+    non_trainable_weights = non_trainable_variables
+
     @property
     def weights(self) -> list[Variable]:
-        return self.trainable_variables
+        """All weights in layer order (Keras's ``model.weights``)."""
+        self._require_built()
+        return list(self._all_vars)
 
-    trainable_weights = weights
+    variables = weights
 
     def get_weights(self) -> list[np.ndarray]:
         self._require_built()
-        return [v._view.copy() for v in self._vars]
+        return [v._view.copy() for v in self._all_vars]
 
     def set_weights(self, weights: Iterable[npt.ArrayLike]) -> None:
         self._require_built()
         weights = list(weights)
-        if len(weights) != len(self._vars):
+        if len(weights) != len(self._all_vars):
             raise ValueError(
-                f"set_weights: expected {len(self._vars)} arrays (kernel and bias "
-                f"per Dense layer), got {len(weights)}"
+                f"set_weights: expected {len(self._all_vars)} arrays (each layer's weights in "
+                f"get_weights order), got {len(weights)}"
             )
         arrays = []
-        for w, v in zip(weights, self._vars):
+        for w, v in zip(weights, self._all_vars):
             a = host_array(w, f"set_weights: {v.name}", copy_to_host=True)
             if a.shape != v.shape:
                 raise ValueError(f"set_weights: {v.name} expects shape {v.shape}, got {a.shape}")
             if a.dtype.kind not in "fiub":
                 raise TypeError(f"set_weights: {v.name} expects real numbers, got {a.dtype}")
             arrays.append(a)
-        for a, v in zip(arrays, self._vars):  # all checked first: nothing half-done
+        for a, v in zip(arrays, self._all_vars):  # all checked first: nothing half-done
             v._view[...] = a
 
     @property
@@ -255,7 +356,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
 
     def count_params(self) -> int:
         self._require_built()
-        return int(self._net.num_params)
+        return int(self._net.num_params) + int(self._net.num_stats)
 
     # ---- compile ---------------------------------------------------------------------------
     def compile(
@@ -312,17 +413,18 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         """Keras's table of layers, output shapes and parameter counts. Does not build the
         model; without a known input width (as Keras) shapes show '?' and counts '0 (unbuilt)'."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        total = 0
-        width = self._net.input_width if self._net is not None else self.input_shape[1]
+        total = fixed = 0
+        width = self._net.input_width if self._net is not None else _specs.input_width(self.layers)
         for layer in self.layers:
-            params = 0
             if width is None:  # no input width: nothing sized yet
                 rows.append((f"{layer.name} ({type(layer).__name__})", "?", "0 (unbuilt)"))
                 continue
+            t, f = _specs.param_count([layer], width)
+            params = t + f
             if isinstance(layer, _layers.Dense):
-                params = width * layer.units + (layer.units if layer.use_bias else 0)
                 width = layer.units
-            total += params
+            total += t
+            fixed += f
             if isinstance(layer, _layers.InputLayer):
                 continue
             rows.append(
@@ -337,9 +439,9 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 out.append("=" * sum(w))
         out += [
             line,
-            f"Total params: {total:,}",
+            f"Total params: {total + fixed:,}",
             f"Trainable params: {total:,}",
-            "Non-trainable params: 0",
+            f"Non-trainable params: {fixed:,}",
         ]
         text = "\n".join(out)
         if print_fn is None:

@@ -61,6 +61,7 @@ from ._activation import (
 )
 from ._gemm import linear, matmul
 from ._loss import binary_cross_entropy, loss, mse, softmax_cross_entropy
+from ._norm import batch_norm, batch_norm_backward, layer_norm, layer_norm_backward
 from ._optim import adam_, sgd_
 from ._reduce import argmax, bias_grad
 
@@ -109,6 +110,10 @@ __all__ = [
     "activation_backward",
     "ACTIVATIONS",
     "bias_grad",
+    "batch_norm",
+    "batch_norm_backward",
+    "layer_norm",
+    "layer_norm_backward",
     "argmax",
     "mse",
     "binary_cross_entropy",
