@@ -521,6 +521,14 @@ def _cuda_try_alloc(nbytes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Allocates and frees nbytes on the device (tests: the out-of-memory message).
     """
+def _dist_barrier(flags: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], rank: typing.SupportsInt | typing.SupportsIndex, generation: typing.SupportsInt | typing.SupportsIndex, timeout_s: typing.SupportsFloat | typing.SupportsIndex) -> int:
+    """
+    shared-memory barrier: 0 when every rank arrived, r + 1 when rank r failed, -1 on timeout
+    """
+def _dist_ordered_sum(src: numpy.ndarray, out: numpy.ndarray) -> None:
+    """
+    out[i] <- sum of src[j, i] over j in rank order, in float64, rounded once
+    """
 def _gemm_cuda_split_k(enabled: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """
     Whether exact-FP32 gemm_cuda may split K on small grids: 1 on (default), 0 off; -1 keeps it. Returns the previous value.
