@@ -357,6 +357,84 @@ def test_dropout_one_rank_is_one_process(trained):
 
 
 @needs_mpi
+@pytest.mark.parametrize("k", [2, 3])
+def test_dropout_k_ranks_draw_the_masks_of_one_process(trained, k):
+    """Masks follow the sample's row in the global batch, not the rank: K ranks train the
+    weights of one process (to float rounding), uneven parts and a short last batch included."""
+    x, y, _ = dc.data("adam_ce")
+    m = dc.model("adam_ce", dropout=0.3)
+    dc.fit("adam_ce", m, x, y, None)
+    w = _load(trained[k], "dropout", k)[0]["w"]
+    err = np.abs(w - _weights(m)).max()
+    assert err <= 1e-6, err
+    plain = dc.model("adam_ce")  # and the masks matter: without them the weights differ a lot
+    dc.fit("adam_ce", plain, x, y, None)
+    assert np.abs(_weights(plain) - _weights(m)).max() > 1e-3
+
+
+@needs_mpi
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_fit_options_k_ranks_pick_the_batches_of_one_process(trained, k):
+    """steps_per_epoch, validation_steps, validation_batch_size and validation_freq: the same
+    batches on every rank, so the weights and the History of one process."""
+    x, y, _ = dc.data("adam_ce")
+    m = dc.model("adam_ce")
+    with pytest.warns(UserWarning, match="ran out of data"):
+        h = m.fit(x, y, verbose=0, **dc.OPTIONS)
+    assert list(h.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert len(h.history["val_loss"]) == 2
+    ranks = _load(trained[k], "options", k)
+    assert all(np.array_equal(r["w"], ranks[0]["w"]) for r in ranks)
+    err = np.abs(ranks[0]["w"] - _weights(m)).max()
+    assert err <= (0 if k == 1 else 1e-6), err
+    got = json.loads(str(ranks[0]["hist"]))
+    assert got.keys() == h.history.keys()
+    for key in got:
+        np.testing.assert_allclose(got[key], h.history[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_fit_options_in_a_world_of_one_are_one_process(world_of_one):
+    x, y, _ = dc.data("adam_ce")
+    a, b = dc.model("adam_ce"), dc.model("adam_ce")
+    with pytest.warns(UserWarning, match="ran out of data"):
+        ha = a.fit(x, y, verbose=0, **dc.OPTIONS)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        hb = b.fit(x, y, verbose=0, distributed=True, **dc.OPTIONS)
+    assert np.array_equal(_weights(a), _weights(b)) and ha.history == hb.history
+
+
+def test_distributed_fit_refuses_what_the_ranks_cannot_agree_on(world_of_one):
+    x, y, _ = dc.data("adam_ce")
+    m = dc.model("adam_ce")
+    sharded = dist.DataParallel(sharded=True)
+    for opt in ({"steps_per_epoch": 2}, {"validation_steps": 1, "validation_split": 0.2}):
+        with pytest.raises(ValueError, match="steps_per_epoch and validation_steps need the whole"):
+            m.fit(x, y, epochs=1, verbose=0, distributed=sharded, **opt)
+    m.fit(x, y, epochs=2, verbose=0, validation_split=0.2, validation_freq=2, distributed=sharded)
+
+    class Batches(fnet.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return x[i * 10 : (i + 1) * 10], y[i * 10 : (i + 1) * 10]
+
+    with pytest.raises(ValueError, match="PyDataset/generator inputs are not supported in a dis"):
+        m.fit(Batches(), epochs=1, verbose=0, distributed=True)
+
+
+def test_plan_first_rows_follow_the_ranks_in_order():
+    for sharded, ns in ((False, [203] * 3), (True, [68, 68, 67])):
+        plans = [dpm._with_first(ns, 30, r, 3, sharded) for r in range(3)]
+        for r, (start, rows, total, first) in enumerate(plans):
+            before = np.sum([p[1] for p in plans[:r]], axis=0) if r else np.zeros_like(rows)
+            assert np.array_equal(first, before)
+            assert (first + rows <= total).all()
+            if not sharded:  # the k-th part of the global batch: its offset in the batch
+                assert np.array_equal(first, start - np.arange(len(start)) * 30)
+
+
+@needs_mpi
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_allreduce_sums_in_rank_order(trained, k):
     parts = [((np.arange(10, dtype=np.float32) + 1) * (r + 1) / 3) for r in range(k)]

@@ -101,8 +101,8 @@ int dist_barrier(py::array_t<std::int64_t, py::array::c_style> flags, index_t ra
 void bind_dist(py::module_& m) {
   m.def("_dist_ordered_sum", &dist_ordered_sum, py::arg("src"), py::arg("out"),
         "out[i] <- sum of src[j, i] over j in rank order, in float64, rounded once");
-  m.def("_dist_barrier", &dist_barrier, py::arg("flags"), py::arg("rank"), py::arg("generation"),
-        py::arg("timeout_s"),
+  m.def("_dist_barrier", &dist_barrier, py::arg("flags").noconvert(), py::arg("rank"),
+        py::arg("generation"), py::arg("timeout_s"),
         "shared-memory barrier: 0 when every rank arrived, r + 1 when rank r failed, -1 on "
         "timeout");
 }

@@ -92,6 +92,18 @@ def _plan_sharded(ns, bs, rank, k):
     return start, all_rows[rank], np.sum(all_rows, axis=0)
 
 
+def _with_first(ns, bs, rank, k, sharded):
+    """Rank `rank`'s plan and, per step, where its rows begin in the global batch: after the
+    rows of the ranks before it (the global batch is the ranks' rows in rank order; dropout
+    masks follow that row, so K ranks draw one process's masks)."""
+    plan = _plan_sharded if sharded else (lambda ns, bs, r, k: _plan_whole(ns[0], bs, r, k))
+    mine = plan(ns, bs, rank, k)
+    first = np.zeros(len(mine[1]), np.int64)
+    for r in range(rank):
+        first += plan(ns, bs, r, k)[1]
+    return (*mine, first)
+
+
 class _Reducer:
     """The communication thread of overlap mode: sums the handed-over slices in order."""
 
@@ -219,14 +231,12 @@ class Session:
         if len({bs for _, bs in every}) > 1:
             raise MismatchError(f"batch_size differs between ranks: {[bs for _, bs in every]}")
         ns = [m for m, _ in every]
-        if self.dp.sharded:
-            return _plan_sharded(ns, batch_size, self.rank, self.size)
-        if len(set(ns)) > 1:
+        if not self.dp.sharded and len(set(ns)) > 1:
             raise MismatchError(
                 f"the ranks hold different numbers of samples {ns}: with sharded=False every "
                 f"rank must be given the whole data set (or use DataParallel(sharded=True))"
             )
-        return _plan_whole(n, batch_size, self.rank, self.size)
+        return _with_first(ns, batch_size, self.rank, self.size, self.dp.sharded)
 
     def _reduce(self, view, offset, scale):
         if self._reducer is not None:

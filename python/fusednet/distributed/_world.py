@@ -351,7 +351,9 @@ class _Shared:
             self.win.Free()
         total = 2 * self.k * cap
         self.win = MPI.Win.Allocate_shared(total if self.rank == 0 else 0, 1, comm=self.node)
-        self.win.Lock_all()
+        # NOCHECK: a purely local epoch; a checked lock would wait for the other ranks' MPI
+        # progress, which they do not make while they spin in the window's barrier
+        self.win.Lock_all(MPI.MODE_NOCHECK)
         self.data = np.frombuffer(self.win.Shared_query(0)[0], np.uint8)[:total].reshape(
             2, self.k, cap
         )
