@@ -482,6 +482,18 @@ def test_a_failing_rank_stops_every_rank_naming_it(tmp_path, k, where):
 
 
 @needs_mpi
+def test_bench_reports_the_sum_share_and_its_barrier_wait():
+    from fusednet.bench import dist as dist_bench
+
+    spec = {"threads": 1, "batch": 64, "mode": "no-overlap", "samples": 512, "epochs": 1}
+    rec = dist_bench._launch(2, spec)
+    assert "error" not in rec, rec
+    assert rec["samples_per_s"] > 0 and rec["sum_path"] == "shared memory"
+    # without overlap the barrier is part of the training thread's hand-over time
+    assert 0 < rec["barrier_share"] <= rec["allreduce_share"] < 1
+
+
+@needs_mpi
 def test_digits_example_over_two_ranks_matches_one_process():
     pytest.importorskip("sklearn")
     examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples")

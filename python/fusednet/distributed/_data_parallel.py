@@ -34,7 +34,10 @@ class DataParallel:
     (``distributed=True`` is ``DataParallel()``).
 
     overlap: sum each layer's gradients while backward computes the layers below it (True), or
-        the whole gradient arena once after backward (False).
+        the whole gradient arena once after backward (False). None (the default): True when the
+        ranks span several machines (the sum crosses the network, backward can hide it), False
+        when they share one (the shared-memory sum is a memory pass that a communication
+        thread would only take cores from the compute for). Both give the same bits.
     sharded: False: every rank is given the whole data set (the same x, y on every rank); the
         shuffle is the one of a single process (seed and epoch), and rank k takes the k-th
         contiguous part of each global batch of ``batch_size`` rows (parts differ by at most one
@@ -44,8 +47,8 @@ class DataParallel:
         as the rank that needs most, the others adding no rows to the last ones.
     """
 
-    def __init__(self, overlap: bool = True, sharded: bool = False) -> None:
-        self.overlap = bool(overlap)
+    def __init__(self, overlap: Optional[bool] = None, sharded: bool = False) -> None:
+        self.overlap = None if overlap is None else bool(overlap)
         self.sharded = bool(sharded)
 
     def __repr__(self) -> str:
@@ -258,11 +261,14 @@ class Session:
         """The Net runs data-parallel until detach(); batch_stops: a rank may stop an epoch
         after any batch (all then stop after that batch)."""
         net = self.model._net
-        if self.dp.overlap and self.size > 1:
+        overlap = self.dp.overlap
+        if overlap is None:
+            overlap = self.world.shared is None and self.size > 1
+        if overlap and self.size > 1:
             self._reducer = _Reducer(self.world)
         net.set_data_parallel(
             self.rank,
-            self.dp.overlap,
+            overlap,
             self._plan,
             self._reduce,
             self._wait,
