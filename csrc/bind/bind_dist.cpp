@@ -37,16 +37,31 @@ void ordered_sum(const py::array& src, py::array& out) {
   const T* s = static_cast<const T*>(src.data());
   T* o = static_cast<T*>(out.mutable_data());
   py::gil_scoped_release nogil;
-  constexpr index_t kBlock = 1024;  // the running sums stay in L1 across the ranks
+  if (k == 1) {
+    for (index_t i = 0; i < n; ++i) o[i] = s[i];
+    return;
+  }
+  // ((s0 + s1) + s2) + ... in double, blocked so the running sums stay in L1; the first pair and
+  // the last rank are fused with the load and the store (K = 2: one pass).
+  constexpr index_t kBlock = 1024;
   double acc[kBlock];
+  const T* last = s + (k - 1) * row;
   for (index_t lo = 0; lo < n; lo += kBlock) {
     const index_t m = std::min(kBlock, n - lo);
-    for (index_t i = 0; i < m; ++i) acc[i] = static_cast<double>(s[lo + i]);
-    for (index_t j = 1; j < k; ++j) {
+    if (k == 2) {
+      for (index_t i = lo; i < lo + m; ++i)
+        o[i] = static_cast<T>(static_cast<double>(s[i]) + static_cast<double>(last[i]));
+      continue;
+    }
+    const T* s1 = s + row + lo;
+    for (index_t i = 0; i < m; ++i)
+      acc[i] = static_cast<double>(s[lo + i]) + static_cast<double>(s1[i]);
+    for (index_t j = 2; j + 1 < k; ++j) {
       const T* r = s + j * row + lo;
       for (index_t i = 0; i < m; ++i) acc[i] += static_cast<double>(r[i]);
     }
-    for (index_t i = 0; i < m; ++i) o[lo + i] = static_cast<T>(acc[i]);
+    for (index_t i = 0; i < m; ++i)
+      o[lo + i] = static_cast<T>(acc[i] + static_cast<double>(last[lo + i]));
   }
 }
 
@@ -86,7 +101,9 @@ int dist_barrier(py::array_t<std::int64_t, py::array::c_style> flags, index_t ra
     index_t j = 0;
     while (j < k && __atomic_load_n(f + j * kSlot, __ATOMIC_ACQUIRE) >= generation) ++j;
     if (j == k) return 0;
-    if (polls < 2000) continue;
+    // ~10 us of spinning: ranks on cores of their own meet within it; past it, yield (cheap
+    // when nothing else wants the core, and on a loaded machine the other rank may need it)
+    if (polls < 100) continue;
     if ((polls & 63) == 0 && clock::now() - start > limit) return -1;
     if (clock::now() - start < std::chrono::milliseconds(20)) {
       std::this_thread::yield();
