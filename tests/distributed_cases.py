@@ -34,6 +34,20 @@ CASES = {
 }
 
 
+# fit's batch-picking options in a distributed fit (the adam_ce case's data and model): an epoch
+# of 4 batches continuing the pass (203 rows of 32: the second epoch's pass runs out after 3 of
+# its 4; the third starts a new one), validation after epochs 2 and 3 on 1 batch of 7 rows
+OPTIONS = dict(
+    batch_size=32,
+    epochs=4,
+    steps_per_epoch=4,
+    validation_split=0.1,
+    validation_steps=1,
+    validation_batch_size=7,
+    validation_freq=[2, 3],
+)
+
+
 def data(case, n=None):
     c = CASES[case]
     n = c["n"] if n is None else n

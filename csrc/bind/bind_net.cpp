@@ -786,15 +786,16 @@ std::unique_ptr<DataParallel> data_parallel(index_t rank, bool overlap, py::obje
   dp->overlap = overlap;
   dp->plan = [plan](index_t n, index_t batch_size) {
     py::gil_scoped_acquire gil;
-    auto t =
-        plan(n, batch_size)
-            .cast<std::tuple<std::vector<index_t>, std::vector<index_t>, std::vector<index_t>>>();
-    DataParallel::Plan p{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
-    FN_CHECK(p.rows.size() == p.start.size() && p.global_rows.size() == p.start.size(),
-             "data-parallel plan: start, rows and global_rows differ in length");
+    using V = std::vector<index_t>;
+    auto t = plan(n, batch_size).cast<std::tuple<V, V, V, V>>();
+    DataParallel::Plan p{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t)};
+    FN_CHECK(p.rows.size() == p.start.size() && p.global_rows.size() == p.start.size() &&
+                 p.first.size() == p.start.size(),
+             "data-parallel plan: start, rows, global_rows and first differ in length");
     for (std::size_t b = 0; b < p.rows.size(); ++b)
       FN_CHECK(p.rows[b] >= 0 && p.start[b] >= 0 && p.start[b] + p.rows[b] <= n &&
-                   p.global_rows[b] >= std::max<index_t>(p.rows[b], 1),
+                   p.global_rows[b] >= std::max<index_t>(p.rows[b], 1) && p.first[b] >= 0 &&
+                   p.first[b] + p.rows[b] <= p.global_rows[b],
                "data-parallel plan: step ", b, " is outside the ", n, " samples");
     return p;
   };
@@ -834,7 +835,8 @@ void def_data_parallel(py::class_<PyNet>& c) {
        py::arg("rank"), py::arg("overlap"), py::arg("plan"), py::arg("reduce"), py::arg("wait"),
        py::arg("sum"), py::arg("any_stop") = py::none(),
        "Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): "
-       "plan(n, batch_size) -> (start, rows, global_rows) per step; reduce(floats, offset, scale) "
+       "plan(n, batch_size) -> (start, rows, global_rows, first) per step; reduce(floats, offset, "
+       "scale) "
        "starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; "
        "any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).")
       .def("clear_data_parallel", [](PyNet& p) {

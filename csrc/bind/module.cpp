@@ -22,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_metric(m);
   bind_net(m);
+  bind_dist(m);
 }

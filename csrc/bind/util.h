@@ -165,6 +165,7 @@ void bind_loss(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_metric(py::module_& m);  // MetricSpec and the metric objects' kernels
 void bind_net(py::module_& m);
+void bind_dist(py::module_& m);  // fusednet.distributed's shared-memory sum and barrier
 // bind_dlpack (bind/dlpack.h): DLPackArray, CudaArray
 
 }  // namespace fusednet

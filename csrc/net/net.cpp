@@ -199,11 +199,15 @@ GatherSpace Net::gather_space() {
 
 void Net::dropout(const float* src, float* dst, index_t rows, index_t cols, float rate,
                   index_t site, std::int64_t counter) {
-  // Data-parallel ranks draw their own masks (rank 0 those of a single process).
-  const std::uint64_t rank_salt = dp_ ? static_cast<std::uint64_t>(dp_->rank) << 32 : 0;
-  const std::uint64_t key =
+  std::uint64_t key =
       nethash::stream_key(seed_, nethash::kPurposeDropout, static_cast<std::uint64_t>(counter),
-                          static_cast<std::uint64_t>(site) + rank_salt);
+                          static_cast<std::uint64_t>(site));
+  // A data-parallel rank's rows start at row dp_first_row_ of the global batch: the mask of
+  // element i is one process's mask of element first * cols + i, and uniform01(key, j + i) is
+  // uniform01(key + j * step, i) (kernels/math/hash.h), so the offset folds into the key.
+  if (dp_)
+    key += static_cast<std::uint64_t>(dp_first_row_) * static_cast<std::uint64_t>(cols) *
+           nethash::kIndexStep;
   backend_->dropout(src, dst, rows * cols, rate, key);
 }
 
@@ -613,6 +617,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     const index_t start = dp_ ? plan.start[k] : b * batch_size;
     const index_t rows = dp_ ? plan.rows[k] : std::min(batch_size, n - start);
     if (b - sums.summed >= window) sums.add_upto(b);  // every slot in use: bring them back
+    if (dp_) dp_first_row_ = plan.first[k];
     if (rows > 0) {
       score_batch(pass.batch(start, rows), rows, train != nullptr, fz, sums.slot(b));
     } else {  // a data-parallel rank without rows in this step: it adds nothing

@@ -45,8 +45,10 @@ struct DataParallel {
   // The rows of a pass over n local samples in batches of batch_size: per step, the start (in the
   // pass's order) and count of this rank's rows, and the rows of the global batch (all ranks).
   // The same number of steps on every rank; a rank may have 0 rows in a step.
+  // first: where this rank's rows begin in the global batch (the ranks' rows in rank order), so
+  // that dropout masks follow the global row as in one process.
   struct Plan {
-    std::vector<index_t> start, rows, global_rows;
+    std::vector<index_t> start, rows, global_rows, first;
   };
   std::function<Plan(index_t n, index_t batch_size)> plan;
   // Starts summing host floats [p, p + count) (arena offset `offset`) over the ranks, after
@@ -206,6 +208,7 @@ class Net : public NetSpec {
   const DataParallel* dp_ = nullptr;
   const DataParallel* reducing_ = nullptr;  // set within a data-parallel training step
   double grad_scale_ = 1.0;                 // this rank's rows / the global batch's
+  index_t dp_first_row_ = 0;                // this step's Plan::first (dropout masks)
   Buffer stage_;  // host copy of the gradient arena a device net reduces through
   std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
   std::vector<double> last_state_;

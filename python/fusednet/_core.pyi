@@ -481,7 +481,7 @@ class Net:
         """
     def set_data_parallel(self, rank: typing.SupportsInt | typing.SupportsIndex, overlap: bool, plan: typing.Any, reduce: typing.Any, wait: typing.Any, sum: typing.Any, any_stop: typing.Any = None) -> None:
         """
-        Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): plan(n, batch_size) -> (start, rows, global_rows) per step; reduce(floats, offset, scale) starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).
+        Passes (train_epoch, evaluate, fit) run data-parallel until clear_data_parallel(): plan(n, batch_size) -> (start, rows, global_rows, first) per step; reduce(floats, offset, scale) starts summing gradients over the ranks, in place by wait(); sum(doubles) in place; any_stop(stop) -> bool after every training batch (None: nobody stops mid-epoch).
         """
     def set_grads(self, grads: typing.Any) -> None:
         ...
@@ -615,6 +615,14 @@ def _cuda_gemm_raw(a: typing.Any, off_a: typing.SupportsInt | typing.SupportsInd
 def _cuda_try_alloc(nbytes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Allocates and frees nbytes on the device (tests: the out-of-memory message).
+    """
+def _dist_barrier(flags: numpy.typing.NDArray[numpy.int64], rank: typing.SupportsInt | typing.SupportsIndex, generation: typing.SupportsInt | typing.SupportsIndex, timeout_s: typing.SupportsFloat | typing.SupportsIndex) -> int:
+    """
+    shared-memory barrier: 0 when every rank arrived, r + 1 when rank r failed, -1 on timeout
+    """
+def _dist_ordered_sum(src: numpy.ndarray, out: numpy.ndarray) -> None:
+    """
+    out[i] <- sum of src[j, i] over j in rank order, in float64, rounded once
     """
 def _gemm_cuda_split_k(enabled: typing.SupportsInt | typing.SupportsIndex = -1) -> int:
     """

@@ -23,9 +23,11 @@ FN_HOST_DEVICE inline std::uint64_t stream_key(std::uint64_t seed, std::uint64_t
                                                std::uint64_t counter, std::uint64_t site) {
   return mix64(mix64(mix64(seed ^ (purpose * 0xD1B54A32D192ED03ull)) + counter) + site);
 }
-// Uniform in [0, 1) with 24 random bits (exact in float).
+// Uniform in [0, 1) with 24 random bits (exact in float). Index i enters as key + i * step, so
+// uniform01(key, j + i) == uniform01(key + j * step, i) (the Net's data-parallel dropout).
+constexpr std::uint64_t kIndexStep = 0x9E3779B97F4A7C15ull;
 FN_HOST_DEVICE inline float uniform01(std::uint64_t key, std::uint64_t i) {
-  return static_cast<float>(mix64(key + i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
+  return static_cast<float>(mix64(key + i * kIndexStep) >> 40) * (1.0f / 16777216.0f);
 }
 // r mapped to [0, n) (host only: the permutation is drawn on the host).
 inline std::uint64_t below(std::uint64_t r, std::uint64_t n) {

@@ -6,7 +6,8 @@ Each configuration runs in its own processes (``mpiexec -n K python -m fusednet.
 epochs. Reported: samples/s over the global data set (median epoch), the ratio to 1 rank x 1
 thread, and the allreduce share of the step time -- the time the training thread spends
 handing gradients over and waiting for their sums (with overlap, only what backward did not
-hide), over the epoch time. Strong scaling keeps the global batch (128); weak scaling keeps
+hide), over the epoch time, and of that the wait in the shared-memory barrier (for the
+slowest rank: on a loaded machine most of the share). Strong scaling keeps the global batch (128); weak scaling keeps
 128 rows per rank. On a 2-core machine the ideal of 2 ranks x 1 thread is about 2x the
 throughput of 1 rank x 1 thread; 1 rank x 2 threads is the single-process alternative.
 """
@@ -55,6 +56,20 @@ def _worker(spec):
 
     dpm.Session._reduce = timed(dpm.Session._reduce)
     dpm.Session._wait = timed(dpm.Session._wait)
+    waited = [0.0]  # in the shared window's barrier: waiting for the slowest rank, not summing
+    if world.shared is not None:
+        barrier = type(world.shared).barrier
+
+        def timed_barrier(self, what):
+            if what != "the gradient sum":  # the epoch's loss sums, stop decisions
+                return barrier(self, what)
+            t = time.perf_counter()
+            try:
+                return barrier(self, what)
+            finally:
+                waited[0] += time.perf_counter() - t
+
+        type(world.shared).barrier = timed_barrier
     x, y = MLP784.data()
     x, y = x[: spec["samples"]], y[: spec["samples"]]
     layers = [fnet.layers.Dense(MLP784.sizes[1], activation="relu", input_shape=(784,))]
@@ -67,9 +82,9 @@ def _worker(spec):
     )
     mode = spec["mode"]
     strategy = False if mode is None else dist.DataParallel(overlap=mode == "overlap")
-    times, shares = [], []
+    times, shares, waits = [], [], []
     for epoch in range(spec["epochs"] + 1):
-        exposed[0] = 0.0
+        exposed[0] = waited[0] = 0.0
         if world.size > 1:
             dist.barrier()
         t = time.perf_counter()
@@ -78,6 +93,7 @@ def _worker(spec):
         if epoch:  # the first is the warm-up
             times.append(dt)
             shares.append(exposed[0] / dt)
+            waits.append(waited[0] / dt)
     if world.rank == 0:
         k = int(np.argsort(times)[len(times) // 2])
         print(
@@ -86,6 +102,12 @@ def _worker(spec):
                 {
                     "samples_per_s": len(x) / times[k],
                     "allreduce_share": shares[k] if mode else None,
+                    "barrier_share": waits[k] if world.shared is not None else None,
+                    "sum_path": None
+                    if world.size == 1
+                    else "shared memory"
+                    if world.shared is not None
+                    else "all-to-all",
                     "epoch_s": times[k],
                 }
             ),
@@ -141,7 +163,7 @@ def run(quick=False):
         f"distributed: mlp784 (784-256-128-10, Adam), {samples} samples, median of {epochs} "
         f"epochs; ideal for 2 ranks x 1 thread on 2 cores: 2.00x",
         f"{'configuration':34s} {'batch':>12s} {'samples/s':>10s} {'vs 1x1':>7s} "
-        f"{'allreduce share':>15s}",
+        f"{'allreduce share':>15s} {'(barrier wait)':>14s}",
     ]
     for r in records:
         per = f"{r['global_batch']}" + (
@@ -152,8 +174,17 @@ def run(quick=False):
             continue
         ratio = f"{r['samples_per_s'] / base:.2f}x" if base else "-"
         share = "-" if r["allreduce_share"] is None else f"{100 * r['allreduce_share']:.1f}%"
+        wait = "-" if r.get("barrier_share") is None else f"{100 * r['barrier_share']:.1f}%"
         lines.append(
-            f"{r['config']:34s} {per:>12s} {r['samples_per_s']:10.0f} {ratio:>7s} {share:>15s}"
+            f"{r['config']:34s} {per:>12s} {r['samples_per_s']:10.0f} {ratio:>7s} {share:>15s} "
+            f"{wait:>14s}"
+        )
+    paths = {r.get("sum_path") for r in records} - {None}
+    if paths:
+        lines.append(
+            f"sum: {', '.join(sorted(paths))} (FUSEDNET_DIST_SHM=0: all-to-all); barrier wait: "
+            f"the gradient sums' time in the shared window's barrier (waiting for the slowest "
+            f"rank, not summing), in any thread"
         )
     return records, "\n".join(lines)
 

@@ -34,7 +34,10 @@ class DataParallel:
     (``distributed=True`` is ``DataParallel()``).
 
     overlap: sum each layer's gradients while backward computes the layers below it (True), or
-        the whole gradient arena once after backward (False).
+        the whole gradient arena once after backward (False). None (the default): True when the
+        ranks span several machines (the sum crosses the network, backward can hide it), False
+        when they share one (the shared-memory sum is a memory pass that a communication
+        thread would only take cores from the compute for). Both give the same bits.
     sharded: False: every rank is given the whole data set (the same x, y on every rank); the
         shuffle is the one of a single process (seed and epoch), and rank k takes the k-th
         contiguous part of each global batch of ``batch_size`` rows (parts differ by at most one
@@ -44,8 +47,8 @@ class DataParallel:
         as the rank that needs most, the others adding no rows to the last ones.
     """
 
-    def __init__(self, overlap: bool = True, sharded: bool = False) -> None:
-        self.overlap = bool(overlap)
+    def __init__(self, overlap: Optional[bool] = None, sharded: bool = False) -> None:
+        self.overlap = None if overlap is None else bool(overlap)
         self.sharded = bool(sharded)
 
     def __repr__(self) -> str:
@@ -90,6 +93,18 @@ def _plan_sharded(ns, bs, rank, k):
     all_rows = [np.clip(n - b * p, 0, p) for n, p in zip(ns, per)]
     start = np.minimum(b * per[rank], ns[rank])
     return start, all_rows[rank], np.sum(all_rows, axis=0)
+
+
+def _with_first(ns, bs, rank, k, sharded):
+    """Rank `rank`'s plan and, per step, where its rows begin in the global batch: after the
+    rows of the ranks before it (the global batch is the ranks' rows in rank order; dropout
+    masks follow that row, so K ranks draw one process's masks)."""
+    plan = _plan_sharded if sharded else (lambda ns, bs, r, k: _plan_whole(ns[0], bs, r, k))
+    mine = plan(ns, bs, rank, k)
+    first = np.zeros(len(mine[1]), np.int64)
+    for r in range(rank):
+        first += plan(ns, bs, r, k)[1]
+    return (*mine, first)
 
 
 class _Reducer:
@@ -219,14 +234,12 @@ class Session:
         if len({bs for _, bs in every}) > 1:
             raise MismatchError(f"batch_size differs between ranks: {[bs for _, bs in every]}")
         ns = [m for m, _ in every]
-        if self.dp.sharded:
-            return _plan_sharded(ns, batch_size, self.rank, self.size)
-        if len(set(ns)) > 1:
+        if not self.dp.sharded and len(set(ns)) > 1:
             raise MismatchError(
                 f"the ranks hold different numbers of samples {ns}: with sharded=False every "
                 f"rank must be given the whole data set (or use DataParallel(sharded=True))"
             )
-        return _plan_whole(n, batch_size, self.rank, self.size)
+        return _with_first(ns, batch_size, self.rank, self.size, self.dp.sharded)
 
     def _reduce(self, view, offset, scale):
         if self._reducer is not None:
@@ -248,11 +261,14 @@ class Session:
         """The Net runs data-parallel until detach(); batch_stops: a rank may stop an epoch
         after any batch (all then stop after that batch)."""
         net = self.model._net
-        if self.dp.overlap and self.size > 1:
+        overlap = self.dp.overlap
+        if overlap is None:
+            overlap = self.world.shared is None and self.size > 1
+        if overlap and self.size > 1:
             self._reducer = _Reducer(self.world)
         net.set_data_parallel(
             self.rank,
-            self.dp.overlap,
+            overlap,
             self._plan,
             self._reduce,
             self._wait,

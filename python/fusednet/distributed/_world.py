@@ -8,11 +8,22 @@ it), after its traceback is printed and after the others' (a DONE message from e
 a few seconds), so that mpiexec does not cut anyone's report short.
 
 Sums are in a fixed order, never MPI_Allreduce's (whose order is the library's choice and may
-change with the message size or the process placement): the buffer is cut into one contiguous
-chunk per rank; rank j receives every rank's chunk j (an all-to-all), adds them in rank order
-0, 1, ..., K-1 in float64 and rounds once; an all-gather gives every rank all the chunks. So the
-result is the same bits on every rank and run after run, and for floats the correctly rounded
-sum whenever K <= 2 (float64 holds the sum of two float32 exactly).
+change with the message size or the process placement): every element is the sum of the ranks'
+values added in rank order 0, 1, ..., K-1 in float64 and rounded once. So the result is the same
+bits on every rank and run after run, and for float32 the correctly rounded sum whenever K <= 2.
+Two ways give these same bits:
+
+- ranks of one machine (the usual case, and the fast one): a shared-memory window
+  (MPI_Win_allocate_shared) with a slot per rank. Each rank copies its (scaled) values into its
+  slot, meets the others at a barrier in the window itself (fusednet._core._dist_barrier: a few
+  hundred nanoseconds when the ranks are close, where a polled MPI collective costs hundreds of
+  microseconds), then sums every slot in rank order straight into its own buffer
+  (_core._dist_ordered_sum). One copy, one barrier, one pass per sum; nothing is allocated. The
+  window alternates between two halves from one sum to the next, so a rank may write the next
+  sum while another still reads the last one.
+- ranks on several machines (or ``FUSEDNET_DIST_SHM=0``): the buffer is cut into one chunk per
+  rank; rank j receives every rank's chunk j (an all-to-all) and sums them in rank order; an
+  all-gather gives every rank all the chunks.
 """
 
 from __future__ import annotations
@@ -111,6 +122,7 @@ class World:
         self.timeout = float(timeout if timeout is not None else env if env else 600.0)
         self.broken = None  # the failure that ended this world's collectives
         self._scratch = {}
+        self.shared = _Shared.open(self) if self.size > 1 else None
 
     # ---- faults ------------------------------------------------------------------------------
     def _check_notices(self) -> None:
@@ -162,6 +174,8 @@ class World:
         for k in range(self.size):
             if k != self.rank:
                 self.comm.isend(text, dest=k, tag=_FAIL).Test()  # small: sent eagerly
+        if self.shared is not None:  # after the notice: a rank seeing the flag then reads it
+            self.shared.flag_failure(self.rank)
 
     def _exit_barrier(self, seconds: float) -> None:
         """DONE to every other rank, then up to `seconds` for theirs (point to point: the
@@ -193,15 +207,23 @@ class World:
     def sum_(self, buf: np.ndarray, scale: float = 1.0, what: str = "a sum") -> np.ndarray:
         """buf (1-D contiguous float32/float64) <- sum over ranks of scale * buf, in rank order
         (see the module docstring); scale 0 counts this rank's values as zeros."""
+        if self.size == 1:
+            if scale == 0.0:
+                buf.fill(0)
+            elif scale != 1.0:
+                buf *= buf.dtype.type(scale)
+            return buf
+        if self.broken is not None:
+            raise DistributedError(f"rank {self.rank}: the run already stopped ({self.broken})")
+        if self.shared is not None:
+            return self.shared.sum_(buf, scale, what)
         if scale == 0.0:
             buf.fill(0)
         elif scale != 1.0:
             buf *= buf.dtype.type(scale)
-        k = self.size
-        if k == 1:
-            return buf
         from mpi4py import MPI
 
+        k = self.size
         m = buf.size
         bounds = [j * m // k for j in range(k + 1)]
         counts = [bounds[j + 1] - bounds[j] for j in range(k)]
@@ -211,12 +233,8 @@ class World:
             [buf, (counts, bounds[:-1])], [recv, ([mine] * k, [j * mine for j in range(k)])]
         )
         self.wait(req, what)
-        acc = self._buf("acc", mine, np.float64)
-        acc[...] = recv[:mine]
-        for j in range(1, k):
-            acc += recv[j * mine : (j + 1) * mine]
         lo = bounds[self.rank]
-        buf[lo : lo + mine] = acc
+        _core()._dist_ordered_sum(recv.reshape(k, mine), buf[lo : lo + mine])
         req = self.comm.Iallgatherv(MPI.IN_PLACE, [buf, (counts, bounds[:-1])])
         self.wait(req, what)
         return buf
@@ -247,12 +265,122 @@ class World:
         """True on every rank when `flag` is true on some rank."""
         if self.size == 1:
             return bool(flag)
+        if self.shared is not None:
+            return self.shared.any(flag, what)
         from mpi4py import MPI
 
         out = np.zeros(1, np.int32)
         req = self.comm.Iallreduce(np.array([1 if flag else 0], np.int32), out, op=MPI.MAX)
         self.wait(req, what)
         return bool(out[0])
+
+
+def _core() -> Any:
+    from .. import _core as core
+
+    return core
+
+
+_SLOT = 8  # int64 per cache line: one line per rank in the barrier's flags, then the failure line
+
+
+class _Shared:
+    """The shared-memory sums of ranks on one machine (see the module docstring)."""
+
+    @classmethod
+    def open(cls, world: World) -> Optional[_Shared]:
+        """The window for `world` when all its ranks share this machine, else None (collective)."""
+        if os.environ.get("FUSEDNET_DIST_SHM", "1") == "0":
+            return None
+        from mpi4py import MPI
+
+        node = world.comm.Split_type(MPI.COMM_TYPE_SHARED, key=world.rank)
+        if world.comm.allreduce(node.Get_size(), op=MPI.MIN) != world.size:
+            node.Free()
+            return None
+        return cls(world, node)
+
+    def __init__(self, world: World, node: Any) -> None:
+        from mpi4py import MPI
+
+        self.world, self.node, self.rank, self.k = world, node, world.rank, world.size
+        size = (self.k + 1) * _SLOT * 8
+        self.flags_win = MPI.Win.Allocate_shared(size if self.rank == 0 else 0, 8, comm=node)
+        self.flags = np.frombuffer(self.flags_win.Shared_query(0)[0], np.int64)[: size // 8]
+        if self.rank == 0:
+            self.flags[:] = 0
+        node.Barrier()
+        self.generation = 0
+        self.win, self.data, self.capacity, self.calls = None, None, 0, 0
+
+    def barrier(self, what: str) -> None:
+        self.generation += 1
+        r = _core()._dist_barrier(self.flags, self.rank, self.generation, self.world.timeout)
+        if r == 0:
+            return
+        w = self.world
+        if r < 0:
+            w._break(
+                DistributedError(
+                    f"rank {self.rank}: no answer from the other ranks within {w.timeout:g} s "
+                    f"during {what} (a rank died or is stuck; FUSEDNET_DIST_TIMEOUT sets the "
+                    f"limit)"
+                )
+            )
+        if w.broken is not None:  # this rank's own failure (another thread)
+            raise DistributedError(f"rank {self.rank}: the run stopped ({w.broken})")
+        deadline = time.monotonic() + min(w.timeout, 10.0)
+        while time.monotonic() < deadline:  # the failed rank's notice says what it raised
+            w._check_notices()
+            time.sleep(1e-3)
+        w._break(RankFailedError(r - 1, "(its message did not arrive)"))
+
+    def flag_failure(self, rank: int) -> None:
+        self.flags[self.k * _SLOT] = rank + 1
+
+    def _reserve(self, nbytes: int, what: str) -> None:
+        """A window of 2 halves x K slots x at least nbytes (the same call on every rank)."""
+        if nbytes <= self.capacity:
+            return
+        from mpi4py import MPI
+
+        cap = max(1 << 16, 1 << (nbytes - 1).bit_length())
+        if self.win is not None:
+            self.barrier(what)  # nobody reads the old window any more
+            self.win.Unlock_all()
+            self.win.Free()
+        total = 2 * self.k * cap
+        self.win = MPI.Win.Allocate_shared(total if self.rank == 0 else 0, 1, comm=self.node)
+        # NOCHECK: a purely local epoch; a checked lock would wait for the other ranks' MPI
+        # progress, which they do not make while they spin in the window's barrier
+        self.win.Lock_all(MPI.MODE_NOCHECK)
+        self.data = np.frombuffer(self.win.Shared_query(0)[0], np.uint8)[:total].reshape(
+            2, self.k, cap
+        )
+        self.capacity = cap
+
+    def sum_(self, buf: np.ndarray, scale: float, what: str) -> np.ndarray:
+        self._reserve(buf.nbytes, what)
+        half = self.data[self.calls & 1]
+        self.calls += 1
+        slots = half[:, : buf.nbytes].view(buf.dtype)  # (K, n), rows `capacity` bytes apart
+        mine = slots[self.rank]
+        if scale == 0.0:
+            mine.fill(0)
+        elif scale == 1.0:
+            mine[...] = buf
+        else:
+            np.multiply(buf, buf.dtype.type(scale), out=mine)
+        self.barrier(what)
+        _core()._dist_ordered_sum(slots, buf)
+        return buf
+
+    def any(self, flag: Any, what: str) -> bool:
+        """Each rank's flag in its own line of the flags (the half of this barrier's parity)."""
+        at = 1 + ((self.generation + 1) & 1)
+        self.flags[self.rank * _SLOT + at] = 1 if flag else 0
+        self.barrier(what)
+        return bool(self.flags[at : self.k * _SLOT : _SLOT].any())
 
 
 _exit_registered = False

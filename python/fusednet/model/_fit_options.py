@@ -1,6 +1,12 @@
 """fit's Keras arguments beyond the data: ``class_weight``, ``steps_per_epoch``,
 ``validation_steps``, ``validation_batch_size`` and ``validation_freq``.
 
+In a distributed fit (fusednet.distributed) every rank holding the whole set picks the same
+batches (the seed is rank 0's), and each global batch is then split over the ranks as usual;
+``steps_per_epoch`` and ``validation_steps`` are refused with pre-sharded input (the ranks'
+passes would run out at different steps), ``validation_freq`` and ``validation_batch_size``
+work with either.
+
 ``class_weight`` becomes per-sample weights of the training set (not of the validation set), as
 Keras does. The others change which batches an epoch or a validation pass sees; fit then runs
 ``FitOptionsLoop._fit_with_options``: still one C++ call per epoch (and per validation pass),
@@ -108,6 +114,11 @@ class FitOptions:
             or self.validation_freq != 1
         )
 
+    @property
+    def picks_batches(self) -> bool:
+        """True when an epoch or a validation pass takes only some batches of its set."""
+        return self.steps_per_epoch is not None or self.validation_steps is not None
+
     def should_eval(self, epoch: int) -> bool:
         """Keras's ``_should_eval``: validate after 1-based epoch ``epoch + 1``?"""
         if isinstance(self.validation_freq, list):
@@ -160,7 +171,7 @@ class FitOptionsLoop:
         restored = self.__dict__.pop("_initial_epoch", None)
         return restored if restored else initial_epoch
 
-    def _fit_with_options(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, opts):
+    def _fit_with_options(self, cbl, train, val, bs, shuffle, initial_epoch, epochs, opts, dp=None):
         net = self._net
         feed = _Batches(train, bs, opts.steps_per_epoch, bool(shuffle), self.seed)
         vbs = opts.validation_batch_size or bs
@@ -187,6 +198,8 @@ class FitOptionsLoop:
                 cbl.on_test_end(val_logs)
                 logs.update(("val_" + k, v) for k, v in val_logs.items())
             cbl.on_epoch_end(epoch, logs)
+            if dp is not None:  # a callback on any rank stops every rank
+                self.stop_training = dp.any(self.stop_training)
             if self.stop_training:
                 break
         cbl.on_train_end(logs)

@@ -186,11 +186,17 @@ class TrainingLoop:
         )
         if class_weight is not None and sample_weight is not None:
             raise ValueError("class_weight and sample_weight: give one or the other, not both")
-        if _dp is not None and (_pydata.is_source(x) or opts.custom):
+        if _dp is not None and _pydata.is_source(x):
             raise ValueError(
-                "distributed: steps_per_epoch, validation_steps, validation_freq and "
-                "PyDataset/generator inputs are not supported in a distributed fit yet; "
-                "give arrays and whole epochs"
+                "distributed: PyDataset/generator inputs are not supported in a distributed "
+                "fit (their batches are not split over the ranks); give arrays, whole on every "
+                "rank or pre-sharded with DataParallel(sharded=True)"
+            )
+        if _dp is not None and _dp.dp.sharded and opts.picks_batches:
+            raise ValueError(
+                "distributed: steps_per_epoch and validation_steps need the whole data set on "
+                "every rank (DataParallel(sharded=False)): with pre-sharded input the ranks' "
+                "passes would end at different steps"
             )
         if isinstance(self.loss_fn, _losses.LossFunctionWrapper) and (
             _dp is not None or _pydata.is_source(x) or opts.custom
@@ -263,11 +269,21 @@ class TrainingLoop:
                 bool(shuffle),
             )
             facts["validation"] = val[0] is not None
+            facts["steps_per_epoch, validation_steps, validation_batch_size, validation_freq"] = (
+                opts.steps_per_epoch,
+                opts.validation_steps,
+                opts.validation_batch_size,
+                opts.validation_freq,
+            )
             _dp.agree("fit", facts)
             _dp.broadcast_state()
             # Whether some rank's callbacks may stop an epoch after a batch: all then do.
             batch_stops = _dp.world.any(cbl.wants_batch_hooks, "fit's callbacks")
             _dp.attach(batch_stops)
+            if opts.custom:  # every rank picks the same batches (the seed is rank 0's)
+                return self._fit_with_options(
+                    cbl, train, val, bs, shuffle, initial_epoch, epochs, opts, _dp
+                )
             return self._fit_per_epoch(
                 cbl, train, val, bs, shuffle, initial_epoch, epochs, steps, _dp
             )
