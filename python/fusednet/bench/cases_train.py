@@ -9,15 +9,17 @@ import os
 import subprocess
 import sys
 
-from . import models
+from . import cases_peers, models
 from .case import FUSEDNET, NUMPY, TORCH, Case, Contender, Target
 from .timing import UNAVAILABLE_ERRORS
 
 SOURCE = "issue 4"
 TARGETS = {
     "mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
-    "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE)),
+    "tiny": (Target(NUMPY, 30.0, "issue 14"), Target(TORCH, 100.0, "issue 14")),
+    "mnist1d": (Target("jax-scan", 2.0, "issue 14"),),
 }
+LOSS_EPOCHS, LOSS_RTOL = 3, 1e-3  # the loss check: epochs from the same weights, tolerance
 MEMORY_TARGET = 1.3  # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
 QUICK_MLP784_SAMPLES = 4096
 
@@ -26,16 +28,17 @@ def workloads(mode):
     mlp = models.MLP784
     if mode == "quick":
         mlp = dataclasses.replace(mlp, samples=QUICK_MLP784_SAMPLES)
-    return (mlp, models.TINY)
+    mnist1d = dataclasses.replace(models.MNIST1D, epochs=2) if mode == "quick" else models.MNIST1D
+    return (mlp, models.TINY, mnist1d)
 
 
-def train_case(w: models.Workload, torch, budget_s) -> Case:
+def train_case(w: models.Workload, torch, budget_s, peers=(), threads=1) -> Case:
     x, y = w.data()
     trainers = [
         (
             FUSEDNET,
             models.make_fusednet(w, x, y),
-            f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)",
+            "Sequential.fit(shuffle=True)",
         ),
         (NUMPY, models.make_numpy(w, x, y), "bench/numpy_trainer.py"),
     ]
@@ -46,23 +49,27 @@ def train_case(w: models.Workload, torch, budget_s) -> Case:
     contenders = [Contender(name, t.run, note, warmup=t.warmup) for name, t, note in trainers]
     if torch is None:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
+    contenders = cases_peers.with_peers(contenders, w, x, y, torch, peers, threads)
     samples = float(w.samples * w.epochs)
     sizes = "-".join(map(str, w.sizes))
     return Case(
         "train",
-        f"{w.name} {sizes} x{w.samples}",
+        f"{w.name} {sizes} x{w.samples}, batch {w.batch_size}, "
+        f"{w.epochs} epoch{'s' if w.epochs > 1 else ''}",
         contenders,
         samples=samples,
         flops=6.0 * w.n_params * samples,
         napkin=f"6*params = {6 * w.n_params} flops/sample ({w.n_params} params)",
         targets=TARGETS[w.name],
         budget_s=budget_s,
+        loss_epochs=min(w.epochs, LOSS_EPOCHS),
+        loss_rtol=LOSS_RTOL,
     )
 
 
 def cases(cfg):
     for w in workloads(cfg.mode):
-        yield train_case(w, cfg.torch, cfg.train_budget_s)
+        yield train_case(w, cfg.torch, cfg.train_budget_s, cfg.peers, cfg.threads)
 
 
 def probe_memory(contender, workload: models.Workload, threads, timeout_s=300) -> dict:
