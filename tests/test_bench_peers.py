@@ -4,10 +4,11 @@ report's layout (120 columns, one line per unavailable peer, target lines) and -
 Keras and matplotlib are optional: their tests skip without them (pip install 'fusednet[peers]'
 or '[plot]'); the protocol is tested through the worker's NumPy trainer, which needs nothing."""
 
+import dataclasses
 import importlib.util
+import io
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -19,9 +20,9 @@ from fusednet.bench.numpy_trainer import NumpyMLP
 from fusednet.bench.peers import PeerProcess, peer_contender
 from fusednet.bench.peers.client import PeerError
 from fusednet.bench.peers.worker import serve
+from fusednet.bench.progress import Progress
 from fusednet.bench.timing import measure
 
-PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__import__("fusednet").__file__)))
 SMALL = models.Workload("small", (6, 16, 3), "softmax_cross_entropy", 192, 32, 2)
 SMALL_BCE = models.Workload("small_bce", (2, 4, 1), "binary_cross_entropy", 200, 200, 3)
 
@@ -241,6 +242,19 @@ def test_report_layout_collapses_unavailable_and_prints_targets():
     assert "not run: keras-jax (keras not installed)" in lines
     assert "FAIL 5.0e-01" in text and "3.00x" in text and "40.00x" in text
     assert "issue" not in text.lower()
+    nothing_ran = report.summarize(
+        Case("torch", "Adam step", []),
+        {
+            n: ContenderResult(n, "unavailable", reason="PyTorch not installed")
+            for n in (FUSEDNET, "torch")
+        },
+        None,
+        peak_gflops=1.0,
+        copy_gbps=1.0,
+    )
+    torch_text = report.group_text("torch", [nothing_ran, nothing_ran])
+    assert "Adam step" not in torch_text
+    assert torch_text.count("not run: fusednet, torch (PyTorch not installed)") == 1
     summary = report.summary_text(recs, [])
     assert "MISSED" in summary and "LOSSES DIFFER from fusednet's" in summary
     assert "jax-scan (5.0e-01)" in " ".join(summary.split())  # wrapped at 120 columns
@@ -308,6 +322,7 @@ def test_plot_series_and_charts(tmp_path):
     assert cases == ["a", "b"] and list(series) == [FUSEDNET, "numpy", "torch"]
     assert series[FUSEDNET] == [10.0, 10.0] and series["numpy"] == [5.0, 2.5]  # 1 GFLOP/s of 10
     assert series["torch"][1] is None
+    assert plot.colors(recs) == {FUSEDNET: "C0", "numpy": "C1", "torch": "C2"}
     pytest.importorskip("matplotlib")
     paths = plot.write_plots(recs, str(tmp_path / "charts"))
     assert [os.path.basename(p) for p in paths] == ["speedup_train.png", "peak_train.png"]
@@ -325,28 +340,28 @@ def test_train_cases_include_the_mnist1d_net_and_its_target():
     assert [t.text for t in cases_train.TARGETS["tiny"]] == [">=30x numpy", ">=100x torch"]
 
 
-def test_cli_train_group_with_progress_and_loss_checks(tmp_path):
-    out = tmp_path / "bench.json"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (PYTHON_DIR, env.get("PYTHONPATH")) if p)
-    peers = "sklearn" if _has("sklearn") else "none"
-    proc = subprocess.run(
-        [sys.executable, "-m", "fusednet.bench", "--quick", "--only", "train", "--repeat", "1"]
-        + ["--no-memory", "--no-torch", "--peers", peers, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+def test_cli_train_group_with_progress_and_loss_checks(tmp_path, capsys, monkeypatch):
+    # the three training cases, shrunk: the whole CLI path in seconds
+    small = (
+        dataclasses.replace(models.MLP784, samples=512),
+        dataclasses.replace(models.TINY, epochs=5),
+        dataclasses.replace(models.MNIST1D, samples=400, epochs=2),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
+    monkeypatch.setattr(cases_train, "workloads", lambda mode: small)
+    out = tmp_path / "bench.json"
+    peers = "sklearn" if _has("sklearn") else "none"
+    argv = ["--quick", "--only", "train", "--repeat", "1", "--no-memory", "--no-torch"]
+    assert cli.main([*argv, "--peers", peers, "--json", str(out)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
     assert all(len(line) <= report.WIDTH for line in lines), max(lines, key=len)
     assert sum("disabled by --no-torch" in line for line in lines) == 2  # header, one note
     assert sum(line.strip().startswith("target ") for line in lines) == 3
+    assert "issue" not in captured.out.lower()
     # not a terminal: one clean progress line per case on stderr
-    progress = [line for line in proc.stderr.splitlines() if line.startswith("train ")]
+    progress = [line for line in captured.err.splitlines() if line.startswith("train ")]
     assert [p.split(":")[0] for p in progress] == ["train 1", "train 2", "train 3"]
-    assert "\r" not in proc.stderr
+    assert "\r" not in captured.err
     doc = json.loads(out.read_text())
     cases = {c["case"].split()[0]: c for c in doc["cases"]}
     assert set(cases) == {"mlp784", "tiny", "mnist1d"}
@@ -356,3 +371,27 @@ def test_cli_train_group_with_progress_and_loss_checks(tmp_path):
         assert checks[NUMPY]["passed"], checks
         if peers == "sklearn":
             assert checks[SKLEARN]["passed"], checks
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_overwrites_one_line_on_a_terminal():
+    term = _Terminal()
+    p = Progress(term)
+    p.case("train 1: " + "x" * 300)
+    p.detail("train 1: warm-up: numpy")
+    p.clear()
+    p.clear()  # nothing shown: nothing written
+    text = term.getvalue()
+    assert "\n" not in text and text.count("\r\033[K") == 3
+    assert all(len(part) <= report.WIDTH for part in text.split("\r\033[K"))
+    plain = io.StringIO()
+    p = Progress(plain)
+    p.case("train 1: a")
+    p.detail("hidden")
+    p.clear()
+    assert plain.getvalue() == "train 1: a\n"
+    Progress(None).case("nothing")

@@ -215,12 +215,15 @@ def run_group(group, cfg, peak, copy, progress=None):
     for index, case in enumerate(GROUPS[group](cfg), 1):
         label = f"{group} {index}: {case.name}"
         progress.case(label)
+        # Budgets are set for three contenders (fusednet, NumPy, PyTorch): peers add their share.
+        available = sum(c.fn is not None for c in case.contenders)
+        budget_s = (case.budget_s or cfg.budget_s) * max(1.0, available / 3)
         try:
             results = measure(
                 case.contenders,
                 repeat=cfg.repeat,
                 min_run_s=cfg.min_run_s,
-                budget_s=case.budget_s or cfg.budget_s,
+                budget_s=budget_s,
                 progress=lambda text, label=label: progress.detail(f"{label}: {text}"),
             )
             check = run_check(case) if results[FUSEDNET].status == "ok" else None

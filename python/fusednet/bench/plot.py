@@ -41,7 +41,15 @@ def peak_series(records) -> tuple:
     return cases, {n: v for n, v in series.items() if any(x is not None for x in v)}
 
 
-def _bars(plt, cases, series, title, xlabel, path, log=False, line=None):
+def colors(records) -> dict:
+    """One colour per contender, the same on every chart (fusednet first)."""
+    names = [FUSEDNET]
+    for rec in records:
+        names += [n for n in rec["contenders"] if n not in names]
+    return {n: f"C{i % 10}" for i, n in enumerate(names)}
+
+
+def _bars(plt, cases, series, title, xlabel, path, color, log=False, line=None):
     """Horizontal grouped bars: a group per case, a bar per contender, from ``line`` (or 0)."""
     n = max(1, len(series))
     height = 0.8 / n
@@ -52,7 +60,9 @@ def _bars(plt, cases, series, title, xlabel, path, log=False, line=None):
         if got:  # bars start at ``line`` (1x on the ratio chart: slower to its left)
             base = line or 0.0
             widths = [v - base for _, v in got]
-            ax.barh([y for y, _ in got], widths, left=base, height=height, label=name)
+            ax.barh(
+                [y for y, _ in got], widths, left=base, height=height, label=name, color=color[name]
+            )
     ax.set_yticks(range(len(cases)))
     ax.set_yticklabels(cases, fontsize=8)
     ax.invert_yaxis()
@@ -77,7 +87,7 @@ def write_plots(records, directory) -> list:
     import matplotlib.pyplot as plt
 
     os.makedirs(directory, exist_ok=True)
-    paths = []
+    paths, color = [], colors(records)
     for group, recs in _groups(records).items():
         cases, series = speedup_series(recs)
         if series:
@@ -89,6 +99,7 @@ def write_plots(records, directory) -> list:
                 f"{group}: fusednet's speed / the contender's (>1: fusednet faster)",
                 "speed ratio (contender time / fusednet time)",
                 path,
+                color,
                 log=True,
                 line=1.0,
             )
@@ -97,6 +108,7 @@ def write_plots(records, directory) -> list:
             cases, series = peak_series(recs)
             if series:
                 path = os.path.join(directory, f"peak_{group}.png")
-                _bars(plt, cases, series, f"{group}: % of the FP32 peak", "% of FP32 peak", path)
+                title = f"{group}: % of the FP32 peak"
+                _bars(plt, cases, series, title, "% of FP32 peak", path, color)
                 paths.append(path)
     return paths

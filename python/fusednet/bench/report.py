@@ -169,6 +169,10 @@ def group_table(records, stat="median") -> str:
     right = set(range(1, len(headers) - 1))
     entries = []  # a str is a line of its own (case, target); a list is a row of cells
     for rec in records:
+        if not rec["targets"] and all(
+            d["status"] == "unavailable" for d in rec["contenders"].values()
+        ):
+            continue  # nothing ran: the group's "not run" line says why
         entries.append(rec["case"])
         for name, d in rec["contenders"].items():
             if d["status"] == "unavailable":
