@@ -251,6 +251,7 @@ GROUP_TITLES = {
     "optim": "optimizer step, 10M float32 parameters; memory-bound",
     "train": "training (samples/s; GFLOP/s = 6*params flops per sample)",
     "sklearn": "scikit-learn estimators: fit on digits, vs scikit-learn's (samples/s)",
+    "torch": "fusednet.torch inside PyTorch: the drop-in Adam and layers, vs PyTorch's own",
 }
 
 
