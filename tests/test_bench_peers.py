@@ -58,7 +58,7 @@ def test_worker_protocol_in_process():
         {"cmd": "run", "calls": 1},  # after quit: never read
     ]
     serve(spec, [json.dumps(c) for c in commands], replies.append)
-    assert replies[0] == {"ok": True, "versions": f"numpy {np.__version__}"}
+    assert replies[0]["ok"] and replies[0]["versions"] == f"numpy {np.__version__}"
     assert replies[1] == {"ok": True}
     assert replies[2]["ok"] and replies[2]["seconds"] > 0
     assert replies[3] == {"ok": True, "losses": _numpy_losses(SMALL, 2)}
@@ -85,6 +85,7 @@ def test_peer_process_runs_the_workload_in_its_own_process():
     proc = PeerProcess("numpy", SMALL_BCE, threads=1)
     try:
         assert proc.versions == f"numpy {np.__version__}"
+        assert proc.hello["cpus"] == 1  # pinned to the bench's thread count
         assert proc.request("warmup") == {}
         assert proc.request("run", calls=3)["seconds"] > 0
         # the same data (regenerated from the seed) and the same initial weights: same losses
@@ -122,6 +123,7 @@ def test_peer_contender_is_timed_by_its_process_and_closed():
         assert res.status == "ok" and len(res.runs_s) == 2 and res.calls_per_run == 1
         assert c.losses(2) == _numpy_losses(SMALL, 2)
         assert c.fn() > 0  # one call, timed there
+        assert c.note == f"NumpyMLP [numpy {np.__version__}]"
     finally:
         c.close()
     c.close()  # twice is fine

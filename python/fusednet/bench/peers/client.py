@@ -175,12 +175,14 @@ def _stop(proc, stderr):
 
 
 def peer_contender(name: str, kind: str, note: str, workload, threads: int, env=()) -> Contender:
-    """A Contender whose calls run in a worker process, started by the untimed warm-up."""
+    """A Contender whose calls run in a worker process, started by the untimed warm-up; its note
+    gains the versions the process imported."""
     state = {}
 
     def process() -> PeerProcess:
         if "proc" not in state:
             state["proc"] = PeerProcess(kind, workload, threads, env)
+            contender.note = f"{note} [{state['proc'].versions}]"
         return state["proc"]
 
     def warmup():
@@ -196,7 +198,7 @@ def peer_contender(name: str, kind: str, note: str, workload, threads: int, env=
         if "proc" in state:
             state.pop("proc").close()
 
-    return Contender(
+    contender = Contender(
         name,
         lambda: timed(1),
         note,
@@ -205,3 +207,4 @@ def peer_contender(name: str, kind: str, note: str, workload, threads: int, env=
         losses=losses,
         close=close,
     )
+    return contender

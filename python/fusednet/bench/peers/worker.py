@@ -2,11 +2,12 @@
 
 Protocol, one JSON object per line: the first line read is the spec ``{"kind", "workload",
 "threads"}``; the worker pins its threads, builds the trainer (importing its library) and replies
-``{"ok": true, "versions": ...}``. Then commands: ``warmup`` (one shuffled epoch, untimed: it
-compiles), ``run`` with ``calls`` (each call trains the workload's epochs, shuffled; the reply's
-``seconds`` is per call, timed here), ``losses`` with ``epochs`` (a fresh model from the shared
-initial weights, unshuffled; the mean loss of each epoch), ``quit``. A failure replies ``{"ok":
-false, "error", "unavailable"}``; unavailable means the library did not import."""
+``{"ok": true, "versions", "cpus"}`` (cpus: the CPUs it may run on). Then commands: ``warmup``
+(one shuffled epoch, untimed: it compiles), ``run`` with ``calls`` (each call trains the
+workload's epochs, shuffled; the reply's ``seconds`` is per call, timed here), ``losses`` with
+``epochs`` (a fresh model from the shared initial weights, unshuffled; the mean loss of each
+epoch), ``quit``. A failure replies ``{"ok": false, "error", "unavailable"}``; unavailable means
+the library did not import."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def serve(spec: dict, lines, reply) -> None:
     except Exception as exc:  # noqa: BLE001 -- reported to the bench, which goes on
         reply({"ok": False, "error": _describe(exc)})
         return
-    reply({"ok": True, "versions": trainer.versions})
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    reply({"ok": True, "versions": trainer.versions, "cpus": cpus})
     for line in lines:
         cmd = json.loads(line)
         name = cmd.get("cmd")
