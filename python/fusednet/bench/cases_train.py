@@ -1,5 +1,6 @@
-"""Training cases (issue 4): mlp784 epochs and the tiny full-batch network, fusednet fit against
-the bench's NumPy trainer and PyTorch eager; plus fit's peak memory, measured in fresh processes."""
+"""Training cases (issue 4): mlp784 epochs, the tiny full-batch network and the MNIST-1D-sized
+net, fusednet fit against the bench's NumPy trainer, PyTorch eager and the peers of cases_peers
+(JAX, Keras, scikit-learn) when installed; plus fit's peak memory, measured in fresh processes."""
 
 from __future__ import annotations
 
