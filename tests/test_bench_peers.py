@@ -365,6 +365,7 @@ def test_cli_train_group_with_progress_and_loss_checks(tmp_path, capsys, monkeyp
     assert [p.split(":")[0] for p in progress] == ["train 1", "train 2", "train 3"]
     assert "\r" not in captured.err
     doc = json.loads(out.read_text())
+    assert doc["config"]["peers"] == ([SKLEARN] if peers == "sklearn" else [])
     cases = {c["case"].split()[0]: c for c in doc["cases"]}
     assert set(cases) == {"mlp784", "tiny", "mnist1d"}
     for case in cases.values():

@@ -315,6 +315,7 @@ def main(argv=None) -> int:
                     "train_budget_s": cfg.train_budget_s,
                     "groups": args.groups,
                     "threads": threads,
+                    "peers": list(cfg.peers),
                 },
                 "cases": records,
                 "memory": memory,
