@@ -45,6 +45,9 @@ MODE_SETTINGS = {
 }
 
 
+PEER_START_S = 5.0  # budget allowance per peer process: interpreter, imports, compilation
+
+
 @dataclass
 class Config:
     mode: str  # "quick" | "default" | "full"
@@ -215,9 +218,12 @@ def run_group(group, cfg, peak, copy, progress=None):
     for index, case in enumerate(GROUPS[group](cfg), 1):
         label = f"{group} {index}: {case.name}"
         progress.case(label)
-        # Budgets are set for three contenders (fusednet, NumPy, PyTorch): peers add their share.
+        # Budgets are set for three contenders (fusednet, NumPy, PyTorch): peers add their share,
+        # and a peer process's start and compilation (its warm-up, which the budget counts).
         available = sum(c.fn is not None for c in case.contenders)
+        processes = sum(c.fn is not None and c.timed is not None for c in case.contenders)
         budget_s = (case.budget_s or cfg.budget_s) * max(1.0, available / 3)
+        budget_s += PEER_START_S * processes
         try:
             results = measure(
                 case.contenders,
