@@ -24,11 +24,19 @@ class Contender:
     reason: str = ""  # why it is unavailable when fn is None
     # Untimed warm-up replacing the first call of fn (for calls too long to repeat, e.g. epochs).
     warmup: Optional[Callable[[], object]] = None
+    # timed(n): makes n calls and returns the seconds per call as timed where they ran (a peer's
+    # own process), replacing the bench's clock around fn.
+    timed: Optional[Callable[[int], float]] = None
+    # losses(epochs): trains a fresh model from models.initial_weights, unshuffled, and returns
+    # each epoch's mean loss (training cases: compared with fusednet's).
+    losses: Optional[Callable[[int], list]] = None
+    close: Optional[Callable[[], object]] = None  # frees what the contender holds (a process)
 
 
 @dataclass(frozen=True)
 class Target:
-    """fusednet speed / ``vs`` speed must be >= ``min_ratio`` (speed ratio = vs time / our time)."""
+    """fusednet speed / ``vs`` speed must be >= ``min_ratio`` (speed ratio = vs time / our time);
+    ``vs`` names a contender of the case."""
 
     vs: str
     min_ratio: float
@@ -56,6 +64,10 @@ class Case:
     # Correctness of the fusednet result against NumPy: returns (error, tolerance).
     check: Optional[Callable[[], tuple]] = None
     budget_s: Optional[float] = None  # overrides the run's per-case budget
+    # Training: every contender with ``losses`` trains loss_epochs epochs from the same weights,
+    # and its losses must match fusednet's within loss_rtol (relative).
+    loss_epochs: int = 0
+    loss_rtol: float = 0.0
 
 
 @dataclass
@@ -68,6 +80,7 @@ class ContenderResult:
     calls_per_run: int = 0
     median_s: Optional[float] = None
     min_s: Optional[float] = None
+    check: Optional[dict] = None  # the loss check against fusednet's (training cases)
 
 
 def max_rel_err(actual, expected) -> float:

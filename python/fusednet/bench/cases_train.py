@@ -1,5 +1,6 @@
-"""Training cases (issue 4): mlp784 epochs and the tiny full-batch network, fusednet fit against
-the bench's NumPy trainer and PyTorch eager; plus fit's peak memory, measured in fresh processes."""
+"""Training cases (issue 4): mlp784 epochs, the tiny full-batch network and the MNIST-1D-sized
+net, fusednet fit against the bench's NumPy trainer, PyTorch eager and the peers of cases_peers
+(JAX, Keras, scikit-learn) when installed; plus fit's peak memory, measured in fresh processes."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import os
 import subprocess
 import sys
 
-from . import models
+from . import cases_peers, models
 from .case import FUSEDNET, NUMPY, TORCH, Case, Contender, Target
 from .timing import UNAVAILABLE_ERRORS
 
 SOURCE = "issue 4"
 TARGETS = {
     "mlp784": (Target(NUMPY, 1.5, SOURCE), Target(TORCH, 2.3, SOURCE)),
-    "tiny": (Target(NUMPY, 10.0, SOURCE), Target(TORCH, 30.0, SOURCE)),
+    "tiny": (Target(NUMPY, 30.0, "issue 14"), Target(TORCH, 100.0, "issue 14")),
+    "mnist1d": (Target("jax-scan", 2.0, "issue 14"),),
     "mlp784_bn": (Target(TORCH, 2.0, "issue 11"),),
 }
+LOSS_EPOCHS, LOSS_RTOL = 3, 1e-3  # the loss check: epochs from the same weights, tolerance
 MEMORY_TARGET = 1.3  # peak <= 1.3 x (data + params + optimizer state + one batch workspace)
 QUICK_MLP784_SAMPLES = 4096
 
@@ -28,16 +31,17 @@ def workloads(mode):
     if mode == "quick":
         mlp = dataclasses.replace(mlp, samples=QUICK_MLP784_SAMPLES)
         bn = dataclasses.replace(bn, samples=QUICK_MLP784_SAMPLES)
-    return (mlp, models.TINY, bn)
+    mnist1d = dataclasses.replace(models.MNIST1D, epochs=2) if mode == "quick" else models.MNIST1D
+    return (mlp, models.TINY, mnist1d, bn)
 
 
-def train_case(w: models.Workload, torch, budget_s) -> Case:
+def train_case(w: models.Workload, torch, budget_s, peers=(), threads=1) -> Case:
     x, y = w.data()
     trainers = [
         (
             FUSEDNET,
             models.make_fusednet(w, x, y),
-            f"fit(batch_size={w.batch_size}, epochs={w.epochs}, shuffle=True)",
+            "Sequential.fit(shuffle=True)",
         ),
     ]
     if not w.batch_norm:  # the NumPy trainer has Dense layers only
@@ -49,23 +53,30 @@ def train_case(w: models.Workload, torch, budget_s) -> Case:
     contenders = [Contender(name, t.run, note, warmup=t.warmup) for name, t, note in trainers]
     if torch is None:
         contenders.append(Contender(TORCH, None, reason="torch not installed"))
+    if w.batch_norm:  # the peers and the loss check know Dense stacks only
+        peers = ()
+    else:
+        contenders = cases_peers.with_peers(contenders, w, x, y, torch, peers, threads)
     samples = float(w.samples * w.epochs)
     sizes = "-".join(map(str, w.sizes))
     return Case(
         "train",
-        f"{w.name} {sizes} x{w.samples}",
+        f"{w.name} {sizes} x{w.samples}, batch {w.batch_size}, "
+        f"{w.epochs} epoch{'s' if w.epochs > 1 else ''}",
         contenders,
         samples=samples,
         flops=6.0 * w.n_params * samples,
         napkin=f"6*params = {6 * w.n_params} flops/sample ({w.n_params} params)",
         targets=TARGETS[w.name],
         budget_s=budget_s,
+        loss_epochs=0 if w.batch_norm else min(w.epochs, LOSS_EPOCHS),
+        loss_rtol=LOSS_RTOL,
     )
 
 
 def cases(cfg):
     for w in workloads(cfg.mode):
-        yield train_case(w, cfg.torch, cfg.train_budget_s)
+        yield train_case(w, cfg.torch, cfg.train_budget_s, cfg.peers, cfg.threads)
 
 
 def probe_memory(contender, workload: models.Workload, threads, timeout_s=300) -> dict:

@@ -14,6 +14,7 @@ from . import (
     cases_elementwise,
     cases_gemm,
     cases_optim,
+    cases_peers,
     cases_sklearn,
     cases_torch,
     cases_train,
@@ -21,6 +22,7 @@ from . import (
 )
 from . import env as env_mod
 from .case import FUSEDNET, TORCH, Case
+from .progress import Progress
 from .timing import UNAVAILABLE_ERRORS, describe_error, measure
 
 GROUPS = {
@@ -43,6 +45,9 @@ MODE_SETTINGS = {
 }
 
 
+PEER_START_S = 5.0  # budget allowance per peer process: interpreter, imports, compilation
+
+
 @dataclass
 class Config:
     mode: str  # "quick" | "default" | "full"
@@ -55,6 +60,7 @@ class Config:
     memory: bool
     torch_reason: str = ""  # why torch is None
     stat: str = "median"  # "median" | "min" of the runs
+    peers: tuple = ()  # the peers of the training cases (cases_peers.PEER_NAMES)
 
 
 def parse_args(argv):
@@ -62,9 +68,9 @@ def parse_args(argv):
         prog="python -m fusednet.bench",
         description="fusednet against NumPy (and PyTorch CPU when installed), side by side in one "
         "process: GEMM, activations, softmax cross-entropy, optimizer steps, training "
-        "epochs and fit's peak memory. Prints napkin math (GFLOP/s and % of the FP32 "
-        "peak, GB/s and % of copy bandwidth), speed ratios and the targets of the "
-        "issues, met or missed.",
+        "epochs and fit's peak memory; the training cases also against JAX, Keras 3 and "
+        "scikit-learn when installed. Prints napkin math (GFLOP/s and % of the FP32 "
+        "peak, GB/s and % of copy bandwidth), speed ratios and the targets, met or missed.",
     )
     p.add_argument("--quick", action="store_true", help="small subset, fewer runs (< 30 s)")
     p.add_argument("--full", action="store_true", help="every GEMM shape of the MLP grid")
@@ -93,6 +99,20 @@ def parse_args(argv):
     )
     p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument(
+        "--peers",
+        metavar="NAMES",
+        help="peers of the training cases, comma-separated among "
+        f"{','.join(cases_peers.PEER_NAMES)}, or all or none (default: all; none with --quick); "
+        "each runs when its packages are installed (pip install 'fusednet[peers]')",
+    )
+    p.add_argument("--no-peers", action="store_true", help="same as --peers none")
+    p.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write PNG charts there: speed ratio per case against each contender, and %% of "
+        "the FP32 peak of the GEMM and training cases (needs matplotlib: fusednet[plot])",
+    )
     args = p.parse_args(argv)
     requested = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = [g for g in requested if g not in GROUPS]
@@ -107,6 +127,28 @@ def parse_args(argv):
         p.error(f"--threads: expected an integer >= 1, got {args.threads}")
     if args.quick and args.full:
         p.error("--quick and --full exclude each other")
+    if args.no_peers and args.peers not in (None, "none"):
+        p.error(f"--no-peers and --peers {args.peers} exclude each other")
+    spec = "none" if args.no_peers else args.peers or ("none" if args.quick else "all")
+    if spec in ("all", "none"):
+        args.peers = cases_peers.PEER_NAMES if spec == "all" else ()
+    else:
+        names = [n.strip() for n in spec.split(",") if n.strip()]
+        bad = [n for n in names if n not in cases_peers.PEER_NAMES]
+        if bad or not names:
+            p.error(
+                f"--peers: expected all, none or a comma-separated subset of "
+                f"{','.join(cases_peers.PEER_NAMES)}, got {spec!r}"
+            )
+        args.peers = tuple(n for n in cases_peers.PEER_NAMES if n in names)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            p.error(
+                "--plot: needs matplotlib, which is not installed "
+                "(pip install matplotlib, or pip install 'fusednet[plot]')"
+            )
     args.groups = groups
     return args
 
@@ -137,22 +179,74 @@ def run_check(case: Case) -> Optional[dict]:
     }
 
 
-def run_group(group, cfg, peak, copy):
+def run_loss_checks(case: Case, results: dict, progress=lambda text: None) -> None:
+    """Training cases: every contender trains case.loss_epochs epochs from the same initial
+    weights, unshuffled; each one's per-epoch losses against fusednet's go to its result."""
+    if not case.loss_epochs:
+        return
+    losses = {c.name: c.losses for c in case.contenders if c.losses is not None}
+    ours = results.get(FUSEDNET)
+    if FUSEDNET not in losses or ours is None or ours.status != "ok":
+        return
+    curves = {}
+    for name, fn in losses.items():
+        if results[name].status != "ok":
+            continue
+        progress(f"loss check: {name}")
+        try:
+            curves[name] = [float(v) for v in fn(case.loss_epochs)]
+        except Exception as exc:  # noqa: BLE001
+            results[name].check = {"status": "error", "reason": describe_error(exc)}
+    reference = curves.get(FUSEDNET)
+    for name, curve in curves.items():
+        if reference is None or name == FUSEDNET:
+            results[name].check = {"status": "ok", "losses": curve, "reference": True}
+            continue
+        error = cases_peers.loss_error(reference, curve)
+        results[name].check = {
+            "status": "ok",
+            "losses": curve,
+            "error": error,
+            "tolerance": case.loss_rtol,
+            "passed": bool(error <= case.loss_rtol),
+        }
+
+
+def run_group(group, cfg, peak, copy, progress=None):
+    progress = progress or Progress(None)
     records = []
-    for case in GROUPS[group](cfg):
-        results = measure(
-            case.contenders,
-            repeat=cfg.repeat,
-            min_run_s=cfg.min_run_s,
-            budget_s=case.budget_s or cfg.budget_s,
-        )
-        check = run_check(case) if results[FUSEDNET].status == "ok" else None
+    for index, case in enumerate(GROUPS[group](cfg), 1):
+        label = f"{group} {index}: {case.name}"
+        progress.case(label)
+        # Budgets are set for three contenders (fusednet, NumPy, PyTorch): peers add their share,
+        # and a peer process's start and compilation (its warm-up, which the budget counts).
+        available = sum(c.fn is not None for c in case.contenders)
+        processes = sum(c.fn is not None and c.timed is not None for c in case.contenders)
+        budget_s = (case.budget_s or cfg.budget_s) * max(1.0, available / 3)
+        budget_s += PEER_START_S * processes
+        try:
+            results = measure(
+                case.contenders,
+                repeat=cfg.repeat,
+                min_run_s=cfg.min_run_s,
+                budget_s=budget_s,
+                progress=lambda text, label=label: progress.detail(f"{label}: {text}"),
+            )
+            check = run_check(case) if results[FUSEDNET].status == "ok" else None
+            run_loss_checks(
+                case, results, lambda text, label=label: progress.detail(f"{label}: {text}")
+            )
+        finally:
+            for c in case.contenders:
+                if c.close is not None:
+                    c.close()
         if cfg.torch is None and TORCH in results and cfg.torch_reason:
             results[TORCH].reason = cfg.torch_reason
         records.append(
             report.summarize(case, results, check, peak["gflops"], copy["gbps"], cfg.stat)
         )
         del case, results  # free this case's arrays before the generator builds the next one
+    progress.clear()
     return records
 
 
@@ -177,17 +271,21 @@ def main(argv=None) -> int:
         threads=threads,
         torch=torch,
         memory=not args.no_memory,
-        torch_reason="disabled by --no-torch" if args.no_torch else "torch not installed",
+        torch_reason="disabled by --no-torch" if args.no_torch else "PyTorch not installed",
         stat=args.stat,
+        peers=args.peers,
     )
 
     env = env_mod.collect(threads, torch, cfg.torch_reason)
+    env["peers"] = list(cfg.peers)
+    env["peer_versions"] = cases_peers.peer_versions() if cfg.peers else {}
     peak = env_mod.fp32_peak(threads, env["isa"])
     copy_gbps, copy_how = env_mod.copy_bandwidth_gbps(threads, mib=settings["copy_mib"])
     copy = {"gbps": copy_gbps, "how": copy_how}
     print(report.header_text(env, peak, copy, cfg.stat), flush=True)
 
     records, memory, dist_records = [], [], []
+    progress = Progress(sys.stderr)
     for group in args.groups:
         if group == "dist":
             from . import dist
@@ -195,11 +293,13 @@ def main(argv=None) -> int:
             dist_records, text = dist.run(quick=cfg.mode == "quick")
             print("\n" + text, flush=True)
             continue
-        group_records = run_group(group, cfg, peak, copy)
+        group_records = run_group(group, cfg, peak, copy, progress)
         records += group_records
         print("\n" + report.group_text(group, group_records, cfg.stat), flush=True)
         if group == "train" and cfg.memory:
+            progress.case("train: peak memory of fit, in fresh processes")
             memory = cases_train.memory_results(cfg)
+            progress.clear()
             print("\n" + report.memory_text(memory), flush=True)
 
     elapsed = time.perf_counter() - started
@@ -221,6 +321,7 @@ def main(argv=None) -> int:
                     "train_budget_s": cfg.train_budget_s,
                     "groups": args.groups,
                     "threads": threads,
+                    "peers": list(cfg.peers),
                 },
                 "cases": records,
                 "memory": memory,
@@ -229,6 +330,11 @@ def main(argv=None) -> int:
             },
         )
         print(f"wrote {args.json}")
+    if args.plot is not None:
+        from . import plot
+
+        for path in plot.write_plots(records, args.plot):
+            print(f"wrote {path}")
     if blas_limit is not None:
         blas_limit.restore_original_limits()
     return 0

@@ -55,6 +55,14 @@ MLP784_BN = Workload(
     "mlp784_bn", (784, 256, 128, 10), "softmax_cross_entropy", 32768, 128, 1, batch_norm=True
 )
 TINY = Workload("tiny", (2, 4, 1), "binary_cross_entropy", 1000, 1000, 100)
+# The model of the MNIST-1D benchmark (40 features, 4000 training samples), on synthetic data.
+MNIST1D = Workload("mnist1d", (40, 100, 100, 10), "softmax_cross_entropy", 4000, 100, 10)
+
+
+def initial_weights(w: Workload) -> list:
+    """[kernel (fan_in, fan_out), bias, ...]: Glorot-uniform kernels and zero biases (the NumPy
+    trainer's seed-0 draw), the starting point every contender's loss check trains from."""
+    return NumpyMLP(w.sizes, w.loss, seed=0).params
 
 
 class _Trainer:
@@ -78,25 +86,31 @@ class _Trainer:
         self._trainer()(self.x, self.y, self.w.epochs)
 
 
+def fusednet_model(w: Workload):
+    """The workload's compiled fusednet Sequential (seed 0)."""
+    import fusednet as fnet
+
+    layers = [fnet.layers.Input(shape=(w.sizes[0],))]
+    for units in w.sizes[1:-1]:
+        if w.batch_norm:  # Keras's usual Dense -> BatchNormalization -> ReLU
+            layers += [fnet.layers.Dense(units), fnet.layers.BatchNormalization()]
+            layers.append(fnet.layers.ReLU())
+        else:
+            layers.append(fnet.layers.Dense(units, activation="relu"))
+    if w.loss == "softmax_cross_entropy":
+        layers.append(fnet.layers.Dense(w.sizes[-1]))
+        loss = fnet.losses.SparseCategoricalCrossentropy(from_logits=True)
+    else:
+        layers.append(fnet.layers.Dense(w.sizes[-1], activation="sigmoid"))
+        loss = fnet.losses.BinaryCrossentropy()
+    model = fnet.Sequential(layers, seed=0)
+    model.compile(optimizer=fnet.optimizers.Adam(learning_rate=w.learning_rate), loss=loss)
+    return model
+
+
 def make_fusednet(w: Workload, x, y, shuffle=True) -> _Trainer:
     def build():
-        import fusednet as fnet
-
-        layers = [fnet.layers.Input(shape=(w.sizes[0],))]
-        for units in w.sizes[1:-1]:
-            if w.batch_norm:  # Keras's usual Dense -> BatchNormalization -> ReLU
-                layers += [fnet.layers.Dense(units), fnet.layers.BatchNormalization()]
-                layers.append(fnet.layers.ReLU())
-            else:
-                layers.append(fnet.layers.Dense(units, activation="relu"))
-        if w.loss == "softmax_cross_entropy":
-            layers.append(fnet.layers.Dense(w.sizes[-1]))
-            loss = fnet.losses.SparseCategoricalCrossentropy(from_logits=True)
-        else:
-            layers.append(fnet.layers.Dense(w.sizes[-1], activation="sigmoid"))
-            loss = fnet.losses.BinaryCrossentropy()
-        model = fnet.Sequential(layers, seed=0)
-        model.compile(optimizer=fnet.optimizers.Adam(learning_rate=w.learning_rate), loss=loss)
+        model = fusednet_model(w)
         return lambda xs, ys, epochs: model.fit(
             xs, ys, batch_size=w.batch_size, epochs=epochs, verbose=0, shuffle=shuffle
         )

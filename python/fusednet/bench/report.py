@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 
 from .case import FUSEDNET, NUMPY, SKLEARN, TORCH, Case
 
 BASELINES = (NUMPY, TORCH, SKLEARN)
+WIDTH = 120  # columns of every printed line
 
 
 # ---------------------------------------------------------------- figures
@@ -40,14 +42,15 @@ def summarize(
                 d["pct_copy_bw"] = 100.0 * d["gbps"] / copy_gbps if copy_gbps else None
             if case.samples:
                 d["samples_per_s"] = case.samples / t
+        if r.check is not None:
+            d["check"] = r.check
         contenders[name] = d
 
     ours = contenders.get(FUSEDNET, {})
     ratios = {}
-    for base in BASELINES:
-        other = contenders.get(base, {})
-        if ours.get("status") == "ok" and other.get("status") == "ok":
-            ratios[base] = other["time_s"] / ours["time_s"]  # > 1: fusednet is faster
+    for name, other in contenders.items():
+        if name != FUSEDNET and ours.get("status") == "ok" and other.get("status") == "ok":
+            ratios[name] = other["time_s"] / ours["time_s"]  # > 1: fusednet is faster
 
     wrong = bool(check and check.get("status") == "ok" and not check["passed"])
     targets = []
@@ -58,7 +61,6 @@ def summarize(
                 "text": tg.text,
                 "vs": tg.vs,
                 "min_ratio": tg.min_ratio,
-                "source": tg.source,
                 "ratio": ratio,
                 "met": None if ratio is None else (ratio >= tg.min_ratio and not wrong),
             }
@@ -120,58 +122,64 @@ def verdict(met) -> str:
     return "n/a" if met is None else ("MET" if met else "MISSED")
 
 
-def _target_cell(targets) -> str:
-    # a ratio without a column of its own (vs sklearn) is shown with its target
-    return "; ".join(
-        f"{t['text']} {verdict(t['met'])}"
-        + (f" ({fmt_ratio(t['ratio'])})" if t["vs"] not in (NUMPY, TORCH) and t["ratio"] else "")
-        for t in targets
-    )
-
-
 def _check_cell(check) -> str:
+    """A case's check (fusednet against NumPy) or a contender's loss check (against fusednet)."""
     if not check:
         return ""
     if check.get("status") != "ok":
         return check.get("status", "")
+    if check.get("reference"):
+        return "loss ref"
     return f"{'ok' if check['passed'] else 'FAIL'} {check['error']:.1e}"
 
 
+def target_line(rec) -> str:
+    """The case's targets, met or not, with the ratio each one measures."""
+    return "target " + "; ".join(
+        f"{t['text']} {verdict(t['met'])}" + (f" ({fmt_ratio(t['ratio'])})" if t["ratio"] else "")
+        for t in rec["targets"]
+    )
+
+
+def _unavailable(records) -> list:
+    """[(reason, [contender names])] of the contenders that did not run, one entry per reason
+    (one "PyTorch not installed" line, not a row per case)."""
+    by_reason = {}
+    for rec in records:
+        for name, d in rec["contenders"].items():
+            if d["status"] == "unavailable":
+                names = by_reason.setdefault(d.get("reason") or "not available", [])
+                if name not in names:
+                    names.append(name)
+    return list(by_reason.items())
+
+
 def group_table(records, stat="median") -> str:
-    """One table for a group of cases: a row per contender, ratios and targets on fusednet's."""
+    """One table for a group: a line naming each case, then a row per contender that ran (speed
+    ratio and check on each), then the case's target line."""
     has = {k: any(r[k] for r in records) for k in ("flops", "bytes", "samples")}
-    headers = ["case", "contender", stat, "runs", "spread"]
+    headers = ["contender", stat, "runs", "spread"]
     if has["samples"]:
         headers += ["samples/s"]
     if has["flops"]:
         headers += ["GFLOP/s", "%peak"]
     if has["bytes"]:
         headers += ["GB/s", "%copy"]
-    headers += ["vs numpy", "vs torch", "target", "check", "note"]
-    right = {
-        i
-        for i, h in enumerate(headers)
-        if h
-        in (
-            stat,
-            "runs",
-            "spread",
-            "samples/s",
-            "GFLOP/s",
-            "%peak",
-            "GB/s",
-            "%copy",
-            "vs numpy",
-            "vs torch",
-        )
-    }
-    rows = []
+    headers += ["speedup", "check"]
+    right = set(range(1, len(headers) - 1))
+    entries = []  # a str is a line of its own (case, target); a list is a row of cells
     for rec in records:
-        for i, (name, d) in enumerate(rec["contenders"].items()):
+        if not rec["targets"] and all(
+            d["status"] == "unavailable" for d in rec["contenders"].values()
+        ):
+            continue  # nothing ran: the group's "not run" line says why
+        entries.append(rec["case"])
+        for name, d in rec["contenders"].items():
+            if d["status"] == "unavailable":
+                continue
             ok = d["status"] == "ok"
             row = [
-                rec["case"] if i == 0 else "",
-                name,
+                "  " + name,
                 fmt_time(d.get("time_s")) if ok else d["status"],
                 str(len(d.get("runs_s", []))) if ok else "",
                 f"{100 * d['spread']:.0f}%" if ok and len(d["runs_s"]) > 1 else "",
@@ -183,15 +191,57 @@ def group_table(records, stat="median") -> str:
             if has["bytes"]:
                 row += [fmt_num(d.get("gbps")), fmt_num(d.get("pct_copy_bw"), 2)]
             ours = name == FUSEDNET
-            row += [
-                fmt_ratio(rec["ratios"].get(NUMPY)) if ours else "",
-                fmt_ratio(rec["ratios"].get(TORCH)) if ours else "",
-                _target_cell(rec["targets"]) if ours else "",
-                _check_cell(rec["check"]) if ours else "",
-                d.get("reason", "") if not ok else d.get("note", ""),
-            ]
-            rows.append(row)
-    return format_table(headers, rows, right)
+            row.append("" if ours else fmt_ratio(rec["ratios"].get(name)))
+            row.append(_check_cell(rec["check"] if ours and rec["check"] else d.get("check")))
+            entries.append(row)
+        if rec["targets"]:
+            entries.append("  " + target_line(rec))
+    rows = [e for e in entries if isinstance(e, list)]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells):
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    for e in entries:
+        out += wrap(e, indent=4) if isinstance(e, str) else [line(e)]
+    return "\n".join(out)
+
+
+def _notes(records) -> list:
+    """How each contender ran (its distinct notes), then what did not run, and why."""
+    notes = {}
+    for rec in records:
+        for name, d in rec["contenders"].items():
+            if d["status"] != "unavailable" and d.get("note"):
+                notes.setdefault(name, [])
+                if d["note"] not in notes[name]:
+                    notes[name].append(d["note"])
+    lines = ["contenders:"] if notes else []
+    for name, texts in notes.items():
+        lines += wrap(f"  {name}: " + " | ".join(texts), indent=4)
+    for rec in records:
+        for name, d in rec["contenders"].items():
+            if d["status"] == "error":
+                lines += wrap(f"error: {rec['case']}, {name}: {d.get('reason', '')}", indent=2)
+            check = d.get("check") or {}
+            if check.get("status") == "error":
+                lines += wrap(
+                    f"loss check failed to run: {rec['case']}, {name}: {check.get('reason')}",
+                    indent=2,
+                )
+    for reason, names in _unavailable(records):
+        lines += wrap(f"not run: {', '.join(names)} ({reason})", indent=2)
+    return lines
+
+
+def wrap(text: str, indent: int = 2, width: int = WIDTH) -> list:
+    """``text`` in lines of at most ``width`` columns, the continuations indented."""
+    return textwrap.wrap(
+        text, width=width, subsequent_indent=" " * indent, break_on_hyphens=False
+    ) or [""]
 
 
 GROUP_TITLES = {
@@ -201,7 +251,33 @@ GROUP_TITLES = {
     "optim": "optimizer step, 10M float32 parameters; memory-bound",
     "train": "training (samples/s; GFLOP/s = 6*params flops per sample)",
     "sklearn": "scikit-learn estimators: fit on digits, vs scikit-learn's (samples/s)",
+    "torch": "fusednet.torch inside PyTorch: the drop-in Adam and layers, vs PyTorch's own",
 }
+
+
+def _peers_line(env) -> str:
+    versions = env.get("peer_versions") or {}
+    if not env.get("peers"):
+        return "off (--peers none; --quick leaves them out unless --peers names them)"
+
+    def named(dist, label):
+        return f"{label} {versions[dist]}" if versions.get(dist) else None
+
+    parts = []
+    jax = [named("jax", "JAX"), named("jaxlib", "jaxlib"), named("optax", "optax")]
+    if all(jax):
+        parts.append(f"{jax[0]} ({jax[1]}) + {jax[2]}")
+    if versions.get("keras"):
+        parts.append(named("keras", "Keras"))
+    if versions.get("scikit-learn"):
+        parts.append(named("scikit-learn", "scikit-learn"))
+    if not parts:
+        return "none installed (pip install 'fusednet[peers]': JAX, optax, Keras, scikit-learn)"
+    threads = env["threads"]
+    return (
+        ", ".join(parts) + f"; JAX and Keras each in a process of its own with {threads} "
+        f"thread{'s' if threads > 1 else ''}, scikit-learn here (BLAS at the same count)"
+    )
 
 
 def header_text(env, peak, copy, stat="median") -> str:
@@ -211,13 +287,17 @@ def header_text(env, peak, copy, stat="median") -> str:
         else env.get("torch_missing_reason")
     )
     lines = [
-        f"fusednet bench: fusednet vs NumPy (and PyTorch CPU) in one process; {stat} of "
-        "interleaved runs; ratios are speed ratios (>1x: fusednet faster)",
+        f"fusednet bench: fusednet vs NumPy, PyTorch CPU and peers (JAX, Keras, scikit-learn) "
+        f"when installed; {stat} of interleaved runs",
         f"  CPU      {env['cpu_model']} ({env['cpu_family_model']}), {env['cpus']} logical CPUs",
         f"  fusednet {env['fusednet_version']}: ISA {env['isa']} (detected {env['isa_detected']}), "
         f"{env['threads']} threads",
         f"  NumPy    {env['numpy']}, BLAS: {env['numpy_blas']}",
         f"  PyTorch  {torch}",
+    ]
+    if "peers" in env:
+        lines.append(f"  peers    {_peers_line(env)}")
+    lines += [
         f"  Python   {env['python']}",
         f"  FP32 peak       {peak['gflops']:.1f} GFLOP/s -- {peak['how']}",
         f"  copy bandwidth  {copy['gbps']:.1f} GB/s -- {copy['how']}",
@@ -235,24 +315,30 @@ def header_text(env, peak, copy, stat="median") -> str:
                 else ""
             )
         )
-    return "\n".join(lines)
+    return "\n".join(out for text in lines for out in wrap(text, indent=11))
 
 
 def group_text(group, records, stat="median") -> str:
     napkins = sorted({r["napkin"] for r in records if r["napkin"]})
-    title = f"== {GROUP_TITLES.get(group, group)} =="
-    parts = [title, group_table(records, stat)]
+    parts = [f"== {GROUP_TITLES.get(group, group)} ==", group_table(records, stat)]
+    parts += _notes(records)
     if napkins:
-        parts.append("work counted: " + " | ".join(napkins))
-    parts.append(
-        "spread = (slowest - fastest run) / median; ratios = baseline time / fusednet time"
+        parts += wrap("work counted: " + " | ".join(napkins))
+    parts += wrap(
+        "spread = (slowest - fastest run) / median; speedup = contender time / fusednet time "
+        "(>1x: fusednet faster)"
+        + (
+            "; loss check: losses of each epoch from the same weights, against fusednet's"
+            if any(d.get("check") for r in records for d in r["contenders"].values())
+            else ""
+        )
     )
     return "\n".join(parts)
 
 
 def memory_text(results) -> str:
-    headers = ["workload", "contender", "peak (fit)", "ideal", "ratio", "target", "note"]
-    rows = []
+    headers = ["workload", "contender", "peak (fit)", "ideal", "ratio", "target"]
+    rows, notes = [], []
     for r in results:
         ok = r.get("status") == "ok"
         target = ""
@@ -266,13 +352,19 @@ def memory_text(results) -> str:
                 f"{r['ideal_bytes'] / 2**20:.1f} MiB" if "ideal_bytes" in r else "-",
                 f"{r['ratio']:.2f}x" if ok else "-",
                 target,
-                r.get("method", "") if ok else r.get("error", ""),
             ]
         )
-    return (
+        note = r.get("method", "") if ok else r.get("error", "")
+        if note and note not in notes:
+            notes.append(note)
+    text = [
         "== peak memory of one fit epoch (fresh process; ideal = data + params + Adam state + "
-        "one batch workspace) ==\n" + format_table(headers, rows, {2, 3, 4})
-    )
+        "one batch workspace) ==",
+        format_table(headers, rows, {2, 3, 4}),
+    ]
+    for note in notes:
+        text += wrap("  " + note, indent=4)
+    return "\n".join(text)
 
 
 def summary_text(records, memory) -> str:
@@ -301,11 +393,21 @@ def summary_text(records, memory) -> str:
         f"== summary: {len(met)} targets met, {len(missed)} missed, "
         f"{len(unknown)} not measurable =="
     ]
-    lines += [f"  MISSED {m}" for m in missed]
+    differ = [
+        f"{rec['case']}: {name} ({d['check']['error']:.1e})"
+        for rec in records
+        for name, d in rec["contenders"].items()
+        if (d.get("check") or {}).get("passed") is False
+    ]
+    lines += [out for m in missed for out in wrap(f"  MISSED {m}", indent=4)]
     if failed_checks:
-        lines.append("  WRONG RESULTS (check failed): " + ", ".join(failed_checks))
+        lines += wrap("  WRONG RESULTS (check failed): " + ", ".join(failed_checks), indent=4)
+    if differ:
+        lines += wrap("  LOSSES DIFFER from fusednet's: " + "; ".join(differ), indent=4)
     if unavailable:
-        lines.append("  fusednet unavailable in some cases of: " + ", ".join(unavailable))
+        lines += wrap(
+            "  fusednet unavailable in some cases of: " + ", ".join(unavailable), indent=4
+        )
     return "\n".join(lines)
 
 

@@ -72,34 +72,47 @@ SETTLE_S = 0.15
 WAKE_S = 0.003
 
 
-def _run_round(live, results, offset):
+def _run_round(live, results, offset, progress):
     for i in range(len(live)):
         c = live[(i + offset) % len(live)]
         res = results[c.name]
         if res.status != "ok":
             continue
+        progress(f"run {offset + 1}: {c.name}")
         try:
             if len(live) > 1:
                 time.sleep(SETTLE_S)
                 if c.warmup is None:
                     _warm_calls(c.fn)
-            res.runs_s.append(_time_calls(c.fn, res.calls_per_run))
+            calls = res.calls_per_run
+            res.runs_s.append(c.timed(calls) if c.timed else _time_calls(c.fn, calls))
         except Exception as exc:  # noqa: BLE001
             res.status, res.reason = "error", describe_error(exc)
 
 
+def _quiet(_text):
+    pass
+
+
 def measure(
-    contenders: Sequence[Contender], *, repeat: int, min_run_s: float, budget_s: float
+    contenders: Sequence[Contender],
+    *,
+    repeat: int,
+    min_run_s: float,
+    budget_s: float,
+    progress: Callable[[str], object] = _quiet,
 ) -> dict:
     """Times each contender; returns {name: ContenderResult} in the contenders' order.
 
     repeat: timed runs per contender, fewer when they would not fit in ``budget_s`` (warm-up
     included); at least 3 when a round is cheap, never fewer than 1.
     min_run_s: a timed run repeats a fast call until it lasts about this long.
+    progress(text): told what is being warmed up or timed.
     """
     started = time.perf_counter()
     results, live = {}, []
     for c in contenders:
+        progress(f"warm-up: {c.name}")
         failed, calls = _warm_up(c, min_run_s)
         if failed is not None:
             results[c.name] = failed
@@ -114,7 +127,7 @@ def measure(
         rounds, done = repeat, 0
         while live and done < rounds:
             round_started = time.perf_counter()
-            _run_round(live, results, done)
+            _run_round(live, results, done, progress)
             done += 1
             if done == 1:  # the first round tells how many fit in what is left of the budget
                 round_s = time.perf_counter() - round_started
