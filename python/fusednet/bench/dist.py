@@ -7,9 +7,10 @@ epochs. Reported: samples/s over the global data set (median epoch), the ratio t
 thread, and the allreduce share of the step time -- the time the training thread spends
 handing gradients over and waiting for their sums (with overlap, only what backward did not
 hide), over the epoch time, and of that the wait in the shared-memory barrier (for the
-slowest rank: on a loaded machine most of the share). Strong scaling keeps the global batch (128); weak scaling keeps
-128 rows per rank. On a 2-core machine the ideal of 2 ranks x 1 thread is about 2x the
-throughput of 1 rank x 1 thread; 1 rank x 2 threads is the single-process alternative.
+slowest rank: on a loaded machine most of the share). Strong scaling keeps the global batch
+(128); weak scaling keeps 128 rows per rank. On a 2-core machine the ideal of 2 ranks x 1
+thread is about 2x the throughput of 1 rank x 1 thread; 1 rank x 2 threads is the
+single-process alternative.
 """
 
 from __future__ import annotations
