@@ -30,6 +30,8 @@ struct CudaKernels {
   FN_DEFAULT_STREAM(bias_grad);
   FN_DEFAULT_STREAM(sgd_step);
   FN_DEFAULT_STREAM(adam_step);
+  FN_DEFAULT_STREAM(optim_rule_step);
+  FN_DEFAULT_STREAM(ema_update);
 #undef FN_DEFAULT_STREAM
 };
 
@@ -58,6 +60,16 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     std::size_t free_b = 0, total_b = 0;
     device_memory_info(&free_b, &total_b);
     return free_b;
+  }
+  double sum_squares(const float* x, index_t n) override {
+    const std::size_t bytes =
+        sizeof(double) * static_cast<std::size_t>(sum_squares_partials(n) + 1);
+    if (sum_ws_.bytes() < bytes) sum_ws_ = alloc(bytes);
+    double* ws = sum_ws_.as<double>();
+    sum_squares_cuda(x, n, ws + 1, ws);
+    double total = 0.0;
+    download(&total, ws, sizeof(double));
+    return total;
   }
 
   void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
@@ -108,6 +120,9 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
                      index_t rows) override {
     gather_labels_cuda(src, index, dst, rows);
   }
+
+ private:
+  Buffer sum_ws_;  // sum_squares: the result, then the per-block partials
 };
 
 }  // namespace
