@@ -436,7 +436,7 @@ class SGD(Optimizer):
         )
 
     def _rule_state_names(self):
-        return ["velocity"]
+        return ["velocity"] if np.float32(self.momentum) != 0 else []
 
     def get_config(self) -> dict[str, Any]:
         return {
