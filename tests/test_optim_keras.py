@@ -410,3 +410,12 @@ def test_sum_squares_is_exact_in_double(rng):
     x = rng.standard_normal(100003).astype(np.float32)
     want = float(np.sum(x.astype(np.float64) ** 2))
     assert abs(fnet._core.sum_squares(x) - want) <= 1e-12 * want
+
+
+def test_fit_ends_with_the_ema_weights(rng):
+    x, y = _data(rng)
+    opt = O.Adam(0.01, use_ema=True, ema_momentum=0.8)
+    m = _model(opt)
+    m.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    ema = opt.state_dict()["state"]["ema"]
+    assert np.array_equal(np.concatenate([w.ravel() for w in m.get_weights()]), ema)

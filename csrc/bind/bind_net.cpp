@@ -382,7 +382,8 @@ void bind_specs(py::module_& m) {
              pair{"clipvalue", &OptimSpec::clipvalue}, pair{"use_ema", &OptimSpec::use_ema},
              pair{"ema_momentum", &OptimSpec::ema_momentum},
              pair{"ema_overwrite_frequency", &OptimSpec::ema_overwrite_frequency},
-             pair{"variables", &OptimSpec::variables});
+             pair{"variables", &OptimSpec::variables}, pair{"constraints", &OptimSpec::constraints},
+             pair{"regularizers", &OptimSpec::regularizers});
 }
 
 // ---- Net ----------------------------------------------------------------------------------------

@@ -86,6 +86,14 @@ void optim_rule_step_cpu(const optmath::RuleCoeffs& c, float* param, const float
 void ema_update_cpu(float* avg, const float* p, index_t n, double momentum);
 // sum_i x[i]^2 in double, in a fixed order (the clip norms' reduction pass).
 double sum_squares_cpu(const float* x, index_t n);
+// sum_i l1 |w[i]| + l2 w[i]^2 in double, in a fixed order (Keras's L1 / L2 penalty).
+double penalty_sum_cpu(const float* w, index_t n, double l1, double l2);
+// g[i] += l1 sign(w[i]) + 2 l2 w[i] (the penalty's gradient).
+void penalty_grad_cpu(const float* w, float* g, index_t n, float l1, float l2);
+// Keras's constraint `kind` (math/optim.h's Constraint) on w (rows, cols) in place, norms over
+// axis 0 (each column); a 1-D variable is (n, 1).
+void constrain_cpu(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                   float rate);
 
 // ---- gemm --------------------------------------------------------------------------------------
 // C = act(alpha * A @ B + beta * C + bias), with A [M, K], B [K, N], C [M, N] given by element

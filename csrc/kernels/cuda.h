@@ -149,6 +149,14 @@ void ema_update_cuda(float* avg, const float* p, index_t n, double momentum,
 // the block sums in order by one block).
 void sum_squares_cuda(const float* x, index_t n, double* partials, double* out,
                       CudaStream stream = nullptr);
+// penalty_sum_cpu's sum into *out (device memory), partials as sum_squares_cuda's.
+void penalty_sum_cuda(const float* w, index_t n, double l1, double l2, double* partials,
+                      double* out, CudaStream stream = nullptr);
+void penalty_grad_cuda(const float* w, float* g, index_t n, float l1, float l2,
+                       CudaStream stream = nullptr);
+// constrain_cpu on the device: one thread per column, the rows in order.
+void constrain_cuda(int kind, float* w, index_t rows, index_t cols, float min_value,
+                    float max_value, float rate, CudaStream stream = nullptr);
 // Doubles the partials of sum_squares_cuda need for n elements.
 index_t sum_squares_partials(index_t n);
 

@@ -32,6 +32,8 @@ struct CudaKernels {
   FN_DEFAULT_STREAM(adam_step);
   FN_DEFAULT_STREAM(optim_rule_step);
   FN_DEFAULT_STREAM(ema_update);
+  FN_DEFAULT_STREAM(penalty_grad);
+  FN_DEFAULT_STREAM(constrain);
 #undef FN_DEFAULT_STREAM
 };
 
@@ -61,12 +63,12 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     device_memory_info(&free_b, &total_b);
     return free_b;
   }
-  double sum_squares(const float* x, index_t n) override {
+  double penalty_sum(const float* x, index_t n, double l1, double l2) override {
     const std::size_t bytes =
         sizeof(double) * static_cast<std::size_t>(sum_squares_partials(n) + 1);
     if (sum_ws_.bytes() < bytes) sum_ws_ = alloc(bytes);
     double* ws = sum_ws_.as<double>();
-    sum_squares_cuda(x, n, ws + 1, ws);
+    penalty_sum_cuda(x, n, l1, l2, ws + 1, ws);
     double total = 0.0;
     download(&total, ws, sizeof(double));
     return total;

@@ -63,6 +63,13 @@ class KernelBackend : public Backend {
   void ema_update(float* avg, const float* p, index_t n, double momentum) override {
     K::ema_update(avg, p, n, momentum);
   }
+  void penalty_grad(const float* w, float* g, index_t n, float l1, float l2) override {
+    K::penalty_grad(w, g, n, l1, l2);
+  }
+  void constrain(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                 float rate) override {
+    K::constrain(kind, w, rows, cols, min_value, max_value, rate);
+  }
 };
 
 }  // namespace fusednet

@@ -408,6 +408,7 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
                       double* slots) {
   forward_into(b.x, rows, training, nullptr);
   loss_into(b.y, b.sw, loss_, slots);
+  if (has_optim_) add_regularization_loss(*backend_, optim_, params(), slots);
   if (!metrics_.empty()) metrics_into(b.y, rows, fused_logits, slots + 1);
 }
 
@@ -541,6 +542,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
       } else {
         backward(loss_);
       }
+      add_regularization_grad(*backend_, optim_, params(), grads());
       apply_update(train->lrs ? train->lrs[b] : train->lr);
     }
     seen += rows;

@@ -43,6 +43,23 @@ inline void check_optimizer_variables(const OptimSpec& o, index_t n) {
   FN_CHECK(!(o.clipnorm > 0 && o.global_clipnorm > 0) && !(o.clipnorm > 0 && o.clipvalue > 0) &&
                !(o.global_clipnorm > 0 && o.clipvalue > 0),
            "clipnorm, global_clipnorm, clipvalue: expected at most one of them set (Keras)");
+  FN_CHECK(o.constraints.size() % 7 == 0, "constraints: expected 7 values per constraint");
+  for (std::size_t i = 0; i < o.constraints.size(); i += 7) {
+    const double* c = &o.constraints[i];
+    FN_CHECK(c[0] >= 0 && c[0] <= 3, "constraints: kind ", c[0], " is not a constraint");
+    FN_CHECK(c[1] >= 0 && c[2] >= 0 && c[3] >= 0 && c[1] + c[2] * c[3] <= static_cast<double>(n),
+             "constraints: variable (", c[1], ", ", c[2], " x ", c[3], ") is outside the arena of ",
+             n, " parameters");
+  }
+  FN_CHECK(o.regularizers.size() % 4 == 0, "regularizers: expected 4 values per regularizer");
+  for (std::size_t i = 0; i < o.regularizers.size(); i += 4) {
+    const double* r = &o.regularizers[i];
+    FN_CHECK(r[0] >= 0 && r[1] >= 0 && r[0] + r[1] <= static_cast<double>(n),
+             "regularizers: variable (", r[0], ", ", r[1], ") is outside the arena of ", n,
+             " parameters");
+    FN_CHECK(r[2] >= 0 && r[3] >= 0 && std::isfinite(r[2]) && std::isfinite(r[3]),
+             "regularizers: expected l1, l2 >= 0, got ", r[2], ", ", r[3]);
+  }
   FN_CHECK(o.ema_momentum >= 0.0 && o.ema_momentum <= 1.0,
            "ema_momentum: expected a number in [0, 1], got ", o.ema_momentum);
   FN_CHECK(o.ema_overwrite_frequency >= 0,
@@ -90,16 +107,53 @@ inline void optimizer_apply(Backend& be, const OptimSpec& o, float* params, cons
     if (end > off) step_run(off, end - off, scale[i]);
     i = j;
   }
-  if (!o.use_ema) return;
-  // Keras: momentum 0 at the first update (the average starts as the weights).
-  float* ema = states.back();
-  const double m = step == 0 ? 0.0 : o.ema_momentum;
-  const bool overwrite =
-      o.ema_overwrite_frequency > 0 && (step + 1) % o.ema_overwrite_frequency == 0;
-  for (const auto& r : ranges) {
-    be.ema_update(ema + r.first, params + r.first, r.second, m);
-    if (overwrite)
-      be.copy(params + r.first, ema + r.first, sizeof(float) * static_cast<std::size_t>(r.second));
+  if (o.use_ema) {
+    // Keras: momentum 0 at the first update (the average starts as the weights).
+    float* ema = states.back();
+    const double m = step == 0 ? 0.0 : o.ema_momentum;
+    const bool overwrite =
+        o.ema_overwrite_frequency > 0 && (step + 1) % o.ema_overwrite_frequency == 0;
+    for (const auto& r : ranges) {
+      be.ema_update(ema + r.first, params + r.first, r.second, m);
+      if (overwrite)
+        be.copy(params + r.first, ema + r.first,
+                sizeof(float) * static_cast<std::size_t>(r.second));
+    }
+  }
+  // Keras's optimizer.apply ends with the constraints, after the EMA.
+  for (std::size_t i = 0; i < o.constraints.size(); i += 7) {
+    const double* c = &o.constraints[i];
+    be.constrain(static_cast<int>(c[0]), params + static_cast<index_t>(c[1]),
+                 static_cast<index_t>(c[2]), static_cast<index_t>(c[3]), static_cast<float>(c[4]),
+                 static_cast<float>(c[5]), static_cast<float>(c[6]));
+  }
+}
+
+// The regularizers' penalty at the current weights added to a batch's loss slot (backend
+// memory), as Keras adds the layers' losses to the loss it reports (training and evaluation).
+inline void add_regularization_loss(Backend& be, const OptimSpec& o, const float* params,
+                                    double* slot) {
+  if (o.regularizers.empty()) return;
+  double penalty = 0.0;
+  for (std::size_t i = 0; i < o.regularizers.size(); i += 4) {
+    const double* r = &o.regularizers[i];
+    penalty +=
+        be.penalty_sum(params + static_cast<index_t>(r[0]), static_cast<index_t>(r[1]), r[2], r[3]);
+  }
+  double loss = 0.0;
+  be.download(&loss, slot, sizeof(double));
+  loss += penalty;
+  be.upload(slot, &loss, sizeof(double));
+}
+
+// The regularizers' gradient added to the gradient arena (before a training update).
+inline void add_regularization_grad(Backend& be, const OptimSpec& o, const float* params,
+                                    float* grads) {
+  for (std::size_t i = 0; i < o.regularizers.size(); i += 4) {
+    const double* r = &o.regularizers[i];
+    const index_t off = static_cast<index_t>(r[0]);
+    be.penalty_grad(params + off, grads + off, static_cast<index_t>(r[1]), static_cast<float>(r[2]),
+                    static_cast<float>(r[3]));
   }
 }
 

@@ -137,6 +137,11 @@ struct OptimSpec {
   double ema_momentum = 0.99;
   std::int64_t ema_overwrite_frequency = 0;
   std::vector<index_t> variables;
+  // Keras's weight constraints, applied after every update (7 doubles each: kind (math/optim.h's
+  // Constraint), offset, rows, cols, min_value, max_value, rate), and the L1 / L2 regularizers
+  // (4 doubles each: offset, size, l1, l2), whose penalty joins every batch's loss and whose
+  // gradient joins the gradient arena before each training update.
+  std::vector<double> constraints, regularizers;
 };
 
 // The step kernel's rule for an optimizer (math/optim.h).

@@ -109,11 +109,33 @@ class Dense(Layer):
         bias_initializer: Union[str, _init.Initializer] = "zeros",
         input_shape: _Shape = None,
         name: Optional[str] = None,
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        trainable: bool = True,
         **kwargs: Any,
     ) -> None:
         if kwargs:
             raise TypeError(f"Dense: unexpected argument(s) {', '.join(sorted(kwargs))}")
         super().__init__(name, input_shape)
+        # Regularizers, constraints, trainable: applied by the optimizer's native step
+        # (fusednet.regularizers, fusednet.constraints); set before compile, as in Keras.
+        from . import constraints as _constraints
+        from . import regularizers as _regularizers
+
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        if activity_regularizer is not None:
+            raise ValueError(
+                "activity_regularizer: not supported yet (weight regularizers are: "
+                "kernel_regularizer, bias_regularizer)"
+            )
+        self.activity_regularizer = None
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.trainable = bool(trainable)
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
             raise ValueError(f"units: expected a positive int, got {units!r}")
         self.units = int(units)
@@ -131,6 +153,19 @@ class Dense(Layer):
             kernel_initializer=self.kernel_initializer.name,
             bias_initializer=self.bias_initializer.name,
         )
+        from . import constraints as _constraints
+        from . import regularizers as _regularizers
+
+        for key, mod in (
+            ("kernel_regularizer", _regularizers),
+            ("bias_regularizer", _regularizers),
+            ("kernel_constraint", _constraints),
+            ("bias_constraint", _constraints),
+        ):
+            if getattr(self, key) is not None:  # configs without them stay as before
+                cfg[key] = mod.serialize(getattr(self, key))
+        if not self.trainable:
+            cfg["trainable"] = False
         return cfg
 
 

@@ -154,11 +154,26 @@ class Optimizer:
         spec.ema_overwrite_frequency = self.ema_overwrite_frequency or 0
         model = self._model
         if model is not None and getattr(model, "_vars", None):
-            variables = []
-            for v, off in zip(model._vars, model._var_offsets):
-                if getattr(v, "trainable", True):
-                    variables += [int(off), int(np.prod(v.shape))]
+            # Frozen layers' variables are left out of the step; the layers' regularizers and
+            # constraints travel as flat lists (net/optim_update.h).
+            variables, regs, cons = [], [], []
+            for v, off, (layer, which) in zip(model._vars, model._var_offsets, model._var_owners):
+                if not layer.trainable:
+                    continue
+                size = int(np.prod(v.shape))
+                variables += [int(off), size]
+                reg = getattr(layer, f"{which}_regularizer", None)
+                if reg is not None and (reg.l1 or reg.l2):
+                    regs += [float(off), float(size), float(reg.l1), float(reg.l2)]
+                con = getattr(layer, f"{which}_constraint", None)
+                if con is not None:
+                    rows, cols = (v.shape[0], v.shape[1]) if len(v.shape) == 2 else (size, 1)
+                    native = con._native()
+                    native[1:4] = [float(off), float(rows), float(cols)]
+                    cons += native
             spec.variables = variables if variables else [0, 0]
+            spec.regularizers = regs
+            spec.constraints = cons
         return spec
 
     def _common_config(self) -> dict[str, Any]:
@@ -187,7 +202,9 @@ class Optimizer:
         if int(net.step) == 0:
             return
         ema = net.optimizer_state(net.num_optimizer_states - 1)
-        for v, off in zip(model._vars, model._var_offsets):
+        for v, off, (layer, _) in zip(model._vars, model._var_offsets, model._var_owners):
+            if not layer.trainable:  # the average covers the trainable variables only
+                continue
             size = int(np.prod(v.shape))
             v._view.reshape(-1)[...] = ema[off : off + size]
 

@@ -506,6 +506,23 @@ void ema_update_cuda(float* avg, const float* p, index_t n, double m, CudaStream
   launch(__func__, s, {{"avg", avg, floats(n)}, {"p", p, floats(n)}});
   ema_update_cpu(avg, p, n, m);
 }
+void penalty_sum_cuda(const float* w, index_t n, double l1, double l2, double* partials,
+                      double* out, CudaStream s) {
+  launch(__func__, s,
+         {{"w", w, floats(n)},
+          {"partials", partials, doubles(n == 0 ? 0 : sum_squares_partials(n))},
+          {"out", out, doubles(1)}});
+  *out = penalty_sum_cpu(w, n, l1, l2);
+}
+void penalty_grad_cuda(const float* w, float* g, index_t n, float l1, float l2, CudaStream s) {
+  launch(__func__, s, {{"w", w, floats(n)}, {"g", g, floats(n)}});
+  penalty_grad_cpu(w, g, n, l1, l2);
+}
+void constrain_cuda(int kind, float* w, index_t rows, index_t cols, float mn, float mx, float rate,
+                    CudaStream s) {
+  launch(__func__, s, {{"w", w, floats(rows * cols)}});
+  constrain_cpu(kind, w, rows, cols, mn, mx, rate);
+}
 index_t sum_squares_partials(index_t n) { return n <= 0 ? 1 : (n + 8191) / 8192; }
 void sum_squares_cuda(const float* x, index_t n, double* partials, double* out, CudaStream s) {
   launch(__func__, s,

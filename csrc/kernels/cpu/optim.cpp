@@ -19,6 +19,7 @@
 // count) and the thread pool hands out contiguous runs of blocks; each block goes through the
 // same range kernel, so results are bit-identical for any number of threads.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels/cpu.h"
@@ -150,7 +151,41 @@ void ema_update_cpu(float* avg, const float* p, index_t n, double momentum) {
   });
 }
 
-double sum_squares_cpu(const float* x, index_t n) {
+double sum_squares_cpu(const float* x, index_t n) { return penalty_sum_cpu(x, n, 0.0, 1.0); }
+
+void penalty_grad_cpu(const float* w, float* g, index_t n, float l1, float l2) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  for_each_block(n, [&](index_t begin, index_t count) {
+    for (index_t i = begin; i < begin + count; ++i) g[i] += optmath::penalty_grad_one(w[i], l1, l2);
+  });
+}
+
+void constrain_cpu(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                   float rate) {
+  FN_CHECK(kind >= 0 && kind <= 3, "constraint: expected a kind in [0, 3], got ", kind);
+  FN_CHECK(rows >= 0 && cols >= 0, "shape: expected rows, cols >= 0, got ", rows, ", ", cols);
+  const auto k = static_cast<optmath::Constraint>(kind);
+  if (k == optmath::Constraint::NonNeg) {
+    for (index_t i = 0; i < rows * cols; ++i) w[i] = w[i] * (w[i] >= 0.f ? 1.f : 0.f);
+    return;
+  }
+  // Each column's sum of squares in double, the rows in order.
+  std::vector<double> ss(static_cast<std::size_t>(cols), 0.0);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) {
+      const double v = w[r * cols + c];
+      ss[static_cast<std::size_t>(c)] += v * v;
+    }
+  std::vector<float> f(static_cast<std::size_t>(cols));
+  for (index_t c = 0; c < cols; ++c)
+    f[static_cast<std::size_t>(c)] = optmath::constraint_factor(
+        k, static_cast<float>(std::sqrt(ss[static_cast<std::size_t>(c)])), min_value, max_value,
+        rate);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) w[r * cols + c] *= f[static_cast<std::size_t>(c)];
+}
+
+double penalty_sum_cpu(const float* x, index_t n, double l1, double l2) {
   FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
   // Per fixed block a double sum in element order, then the blocks in order: the same bits for
   // any thread count.
@@ -160,7 +195,7 @@ double sum_squares_cpu(const float* x, index_t n) {
     for (index_t b = begin; b < begin + count; b += kBlock) {
       double s = 0.0;
       const index_t end = std::min(begin + count, b + kBlock);
-      for (index_t i = b; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
+      for (index_t i = b; i < end; ++i) s += optmath::penalty_one(x[i], l1, l2);
       part[static_cast<std::size_t>(b / kBlock)] = s;
     }
   });

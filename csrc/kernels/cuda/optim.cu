@@ -115,15 +115,14 @@ __global__ void ema_kernel(float* avg, const float* p, index_t n, float m, float
 
 // Sum of squares of block b's kSumBlock elements in double, a fixed tree per block.
 constexpr index_t kSumBlock = 8192;
-__global__ void sum_squares_kernel(const float* x, index_t n, double* partials) {
+__global__ void penalty_sum_kernel(const float* x, index_t n, double l1, double l2,
+                                   double* partials) {
   __shared__ double warp_part[kThreads / 32];
   const index_t begin = static_cast<index_t>(blockIdx.x) * kSumBlock;
   const index_t end = begin + kSumBlock < n ? begin + kSumBlock : n;
   double s = 0.0;
-  for (index_t i = begin + threadIdx.x; i < end; i += kThreads) {
-    const double v = x[i];
-    s += v * v;
-  }
+  for (index_t i = begin + threadIdx.x; i < end; i += kThreads)
+    s += optmath::penalty_one(x[i], l1, l2);
   s = dev::warp_sum(s);
   if ((threadIdx.x & 31) == 0) warp_part[threadIdx.x / 32] = s;
   __syncthreads();
@@ -131,6 +130,31 @@ __global__ void sum_squares_kernel(const float* x, index_t n, double* partials) 
     double t = 0.0;
     for (int w = 0; w < kThreads / 32; ++w) t += warp_part[w];
     partials[blockIdx.x] = t;
+  }
+}
+
+__global__ void penalty_grad_kernel(const float* w, float* g, index_t n, float l1, float l2) {
+  for (index_t i = dev::first_index(); i < n; i += dev::grid_stride())
+    g[i] += optmath::penalty_grad_one(w[i], l1, l2);
+}
+
+__global__ void nonneg_kernel(float* w, index_t n) {
+  for (index_t i = dev::first_index(); i < n; i += dev::grid_stride())
+    w[i] = w[i] * (w[i] >= 0.f ? 1.f : 0.f);
+}
+
+// One thread per column: its sum of squares over the rows in order (double), then the factor.
+__global__ void column_norm_kernel(optmath::Constraint k, float* w, index_t rows, index_t cols,
+                                   float min_value, float max_value, float rate) {
+  for (index_t c = dev::first_index(); c < cols; c += dev::grid_stride()) {
+    double ss = 0.0;
+    for (index_t r = 0; r < rows; ++r) {
+      const double v = w[r * cols + c];
+      ss += v * v;
+    }
+    const float f =
+        optmath::constraint_factor(k, static_cast<float>(sqrt(ss)), min_value, max_value, rate);
+    for (index_t r = 0; r < rows; ++r) w[r * cols + c] *= f;
   }
 }
 
@@ -198,11 +222,38 @@ void ema_update_cuda(float* avg, const float* p, index_t n, double momentum, Cud
 index_t sum_squares_partials(index_t n) { return n <= 0 ? 1 : dev::cdiv(n, kSumBlock); }
 
 void sum_squares_cuda(const float* x, index_t n, double* partials, double* out, CudaStream stream) {
+  penalty_sum_cuda(x, n, 0.0, 1.0, partials, out, stream);
+}
+
+void penalty_grad_cuda(const float* w, float* g, index_t n, float l1, float l2, CudaStream stream) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  if (n == 0) return;
+  penalty_grad_kernel<<<grid_for_span(n, false), kThreads, 0, as_stream(stream)>>>(w, g, n, l1, l2);
+  CUDA_CHECK_LAUNCH();
+}
+
+void constrain_cuda(int kind, float* w, index_t rows, index_t cols, float min_value,
+                    float max_value, float rate, CudaStream stream) {
+  FN_CHECK(kind >= 0 && kind <= 3, "constraint: expected a kind in [0, 3], got ", kind);
+  FN_CHECK(rows >= 0 && cols >= 0, "shape: expected rows, cols >= 0, got ", rows, ", ", cols);
+  if (rows * cols == 0) return;
+  const auto k = static_cast<optmath::Constraint>(kind);
+  if (k == optmath::Constraint::NonNeg)
+    nonneg_kernel<<<grid_for_span(rows * cols, false), kThreads, 0, as_stream(stream)>>>(
+        w, rows * cols);
+  else
+    column_norm_kernel<<<dev::grid_for(cols, kThreads), kThreads, 0, as_stream(stream)>>>(
+        k, w, rows, cols, min_value, max_value, rate);
+  CUDA_CHECK_LAUNCH();
+}
+
+void penalty_sum_cuda(const float* x, index_t n, double l1, double l2, double* partials,
+                      double* out, CudaStream stream) {
   FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
   const index_t blocks = n == 0 ? 0 : sum_squares_partials(n);
   if (blocks > 0) {
-    sum_squares_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, as_stream(stream)>>>(x, n,
-                                                                                          partials);
+    penalty_sum_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, as_stream(stream)>>>(
+        x, n, l1, l2, partials);
     CUDA_CHECK_LAUNCH();
   }
   sum_doubles_cuda(partials, blocks, 1.0, out, stream);

@@ -290,6 +290,32 @@ FN_HOST_DEVICE FN_INLINE float ema_one(float avg, float p, float m, float one_mi
   return m * avg + one_minus_m * p;
 }
 
+// ---- regularizers and constraints (Keras's, on a Net's variables) ------------------------------
+// L1 / L2 penalty l1 sum|w| + l2 sum w^2 (summed in double); its gradient l1 sign(w) + 2 l2 w.
+FN_HOST_DEVICE FN_INLINE double penalty_one(float w, double l1, double l2) {
+  const double x = w;
+  return (l1 != 0.0 ? l1 * (x < 0 ? -x : x) : 0.0) + (l2 != 0.0 ? l2 * x * x : 0.0);
+}
+FN_HOST_DEVICE FN_INLINE float penalty_grad_one(float w, float l1, float l2) {
+  return l1 * sign_f(w) + 2.f * l2 * w;
+}
+
+// Keras's weight constraints; the norms run over axis 0 (a Dense kernel's columns, a bias whole).
+enum class Constraint : int { NonNeg = 0, MaxNorm = 1, UnitNorm = 2, MinMaxNorm = 3 };
+constexpr float kConstraintEps = 1e-7f;  // Keras's backend.epsilon()
+// The factor a column of norm `norm` is multiplied by (not NonNeg, which is elementwise).
+FN_HOST_DEVICE FN_INLINE float constraint_factor(Constraint k, float norm, float min_value,
+                                                 float max_value, float rate) {
+  float desired = 1.f;
+  if (k == Constraint::MaxNorm) {
+    desired = norm < 0.f ? 0.f : (norm > max_value ? max_value : norm);
+  } else if (k == Constraint::MinMaxNorm) {
+    const float c = norm < min_value ? min_value : (norm > max_value ? max_value : norm);
+    desired = rate * c + (1.f - rate) * norm;
+  }
+  return desired / (kConstraintEps + norm);
+}
+
 // f(std::integral_constant<Rule, r>{}): a loop or a launch per rule, picked once per call.
 template <class F>
 void with_rule(Rule r, F&& f) {

@@ -169,8 +169,9 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         params, grads = net.params, net.grads
         rng = np.random.default_rng(self.seed)
         dense = [layer for layer in self.layers if isinstance(layer, _layers.Dense)]
-        # Each variable's offset in the arenas, in variable order (model.to re-points views).
-        variables, offsets = [], []
+        # Each variable's offset in the arenas, in variable order (model.to re-points views), and
+        # its (layer, "kernel" / "bias") for trainable, regularizers and constraints.
+        variables, offsets, owners = [], [], []
         for i, (layer, spec) in enumerate(zip(dense, specs)):
             fan_in, units = spec.in_width, spec.units
             off = net.kernel_offset(i)
@@ -179,15 +180,18 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             kv[...] = layer.kernel_initializer((fan_in, units), rng)
             variables.append(Variable(f"{layer.name}/kernel", self, kv, kg))
             offsets.append(off)
+            owners.append((layer, "kernel"))
             if spec.use_bias:
                 boff = net.bias_offset(i)
                 bv, bg = params[boff : boff + units], grads[boff : boff + units]
                 bv[...] = layer.bias_initializer((units,), rng)
                 variables.append(Variable(f"{layer.name}/bias", self, bv, bg))
                 offsets.append(boff)
+                owners.append((layer, "bias"))
         self._net = net
         self._vars = variables
         self._var_offsets = offsets
+        self._var_owners = owners
         if self.compiled:
             self._resolve_compiled()
 
@@ -215,12 +219,19 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
     # ---- weights ---------------------------------------------------------------------------
     @property
     def trainable_variables(self) -> list[Variable]:
+        """The variables of trainable layers (``layer.trainable = False`` freezes a layer)."""
         self._require_built()
-        return list(self._vars)
+        return [v for v, (layer, _) in zip(self._vars, self._var_owners) if layer.trainable]
+
+    @property
+    def non_trainable_variables(self) -> list[Variable]:
+        self._require_built()
+        return [v for v, (layer, _) in zip(self._vars, self._var_owners) if not layer.trainable]
 
     @property
     def weights(self) -> list[Variable]:
-        return self.trainable_variables
+        self._require_built()
+        return list(self._vars)
 
     trainable_weights = weights
 
@@ -312,7 +323,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         """Keras's table of layers, output shapes and parameter counts. Does not build the
         model; without a known input width (as Keras) shapes show '?' and counts '0 (unbuilt)'."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        total = 0
+        total = frozen = 0
         width = self._net.input_width if self._net is not None else self.input_shape[1]
         for layer in self.layers:
             params = 0
@@ -322,6 +333,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             if isinstance(layer, _layers.Dense):
                 params = width * layer.units + (layer.units if layer.use_bias else 0)
                 width = layer.units
+                frozen += 0 if layer.trainable else params
             total += params
             if isinstance(layer, _layers.InputLayer):
                 continue
@@ -338,8 +350,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         out += [
             line,
             f"Total params: {total:,}",
-            f"Trainable params: {total:,}",
-            "Non-trainable params: 0",
+            f"Trainable params: {total - frozen:,}",
+            f"Non-trainable params: {frozen:,}",
         ]
         text = "\n".join(out)
         if print_fn is None:
