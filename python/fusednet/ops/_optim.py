@@ -238,7 +238,7 @@ _RULE = {
 }
 
 
-def _step_arg(step) -> int:
+def _step_arg(step: int) -> int:
     if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral):
         raise TypeError(f"step: expected an integer >= 1, got {type(step).__name__}")
     if step < 1:
@@ -260,8 +260,8 @@ def _rule_step(
     eps=1e-7,
     weight_decay=0.0,
     clipvalue=None,
-    device="cpu",
-):
+    device: str = "cpu",
+) -> np.ndarray:
     """One in-place step of a rule over param and its (name, state array) pairs; returns param."""
     dev = CPU if device == "cpu" else device_arg(device)
     arrays = [a for _, a in states]
@@ -312,21 +312,21 @@ def _rule_step(
 
 
 def rmsprop_(
-    param,
-    grad,
-    velocity,
-    momentum_buffer=None,
-    average_grad=None,
+    param: np.ndarray,
+    grad: ArrayLike,
+    velocity: np.ndarray,
+    momentum_buffer: np.ndarray | None = None,
+    average_grad: np.ndarray | None = None,
     *,
-    lr=1e-3,
-    rho=0.9,
-    momentum=0.0,
-    eps=1e-7,
-    centered=False,
-    weight_decay=0.0,
-    clipvalue=None,
-    device="cpu",
-):
+    lr: float = 1e-3,
+    rho: float = 0.9,
+    momentum: float = 0.0,
+    eps: float = 1e-7,
+    centered: bool = False,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's RMSprop step, in place; returns param. ``velocity = rho v + (1-rho) g^2``;
     centered: ``average_grad = rho a + (1-rho) g``, ``denom = v - a^2 + eps`` (else v + eps);
     ``inc = lr g / sqrt(denom)``; momentum > 0: ``momentum_buffer = momentum * mb + inc``,
@@ -364,8 +364,16 @@ def rmsprop_(
 
 
 def adagrad_(
-    param, grad, accumulator, *, lr=1e-3, eps=1e-7, weight_decay=0.0, clipvalue=None, device="cpu"
-):
+    param: np.ndarray,
+    grad: ArrayLike,
+    accumulator: np.ndarray,
+    *,
+    lr: float = 1e-3,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's Adagrad step, in place; returns param: ``accumulator += g^2;
     param -= lr g / sqrt(accumulator + eps)`` (the accumulator starts at Keras's
     initial_accumulator_value, 0.1)."""
@@ -383,18 +391,18 @@ def adagrad_(
 
 
 def adadelta_(
-    param,
-    grad,
-    accumulated_grad,
-    accumulated_delta,
+    param: np.ndarray,
+    grad: ArrayLike,
+    accumulated_grad: np.ndarray,
+    accumulated_delta: np.ndarray,
     *,
-    lr=1e-3,
-    rho=0.95,
-    eps=1e-7,
-    weight_decay=0.0,
-    clipvalue=None,
-    device="cpu",
-):
+    lr: float = 1e-3,
+    rho: float = 0.95,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's Adadelta step, in place; returns param: ``ag = rho ag + (1-rho) g^2;
     d = -sqrt(ad + eps) g / sqrt(ag + eps); ad = rho ad + (1-rho) d^2; param += lr d``."""
     rho = _number(rho, "rho", 0.0, 1.0, hi_open=True)
@@ -412,7 +420,7 @@ def adadelta_(
     )
 
 
-def _betas(beta1, beta2):
+def _betas(beta1: float, beta2: float) -> tuple[float, float]:
     return (
         _number(beta1, "beta1", 0.0, 1.0, hi_open=True),
         _number(beta2, "beta2", 0.0, 1.0, hi_open=True),
@@ -420,20 +428,20 @@ def _betas(beta1, beta2):
 
 
 def adamax_(
-    param,
-    grad,
-    m,
-    u,
+    param: np.ndarray,
+    grad: ArrayLike,
+    m: np.ndarray,
+    u: np.ndarray,
     *,
-    step,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-7,
-    weight_decay=0.0,
-    clipvalue=None,
-    device="cpu",
-):
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's Adamax step (step counts from 1), in place; returns param: ``m += (g - m)(1-b1);
     u = max(b2 u, |g|); param -= lr m / ((1 - b1^step) (u + eps))``."""
     b1, b2 = _betas(beta1, beta2)
@@ -454,20 +462,20 @@ def adamax_(
 
 
 def nadam_(
-    param,
-    grad,
-    m,
-    v,
+    param: np.ndarray,
+    grad: ArrayLike,
+    m: np.ndarray,
+    v: np.ndarray,
     *,
-    step,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-7,
-    weight_decay=0.0,
-    clipvalue=None,
-    device="cpu",
-):
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's Nadam step (step counts from 1; the momentum schedule u_t = b1 (1 - 0.5 *
     0.96^(0.004 t)) and its product over steps 1..step are computed from step), in place."""
     b1, b2 = _betas(beta1, beta2)
@@ -488,17 +496,17 @@ def nadam_(
 
 
 def lion_(
-    param,
-    grad,
-    m,
+    param: np.ndarray,
+    grad: ArrayLike,
+    m: np.ndarray,
     *,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.99,
-    weight_decay=0.0,
-    clipvalue=None,
-    device="cpu",
-):
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.99,
+    weight_decay: float = 0.0,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Keras's Lion step, in place; returns param: ``param -= lr sign(b1 m + (1-b1) g);
     m = b2 m + (1-b2) g``."""
     b1, b2 = _betas(beta1, beta2)
@@ -518,22 +526,22 @@ def lion_(
 
 
 def amsgrad_(
-    param,
-    grad,
-    m,
-    v,
-    v_hat,
+    param: np.ndarray,
+    grad: ArrayLike,
+    m: np.ndarray,
+    v: np.ndarray,
+    v_hat: np.ndarray,
     *,
-    step,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-7,
-    weight_decay=0.0,
-    decoupled=True,
-    clipvalue=None,
-    device="cpu",
-):
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-7,
+    weight_decay: float = 0.0,
+    decoupled: bool = True,
+    clipvalue: float | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
     """Adam with AMSGrad (paper / PyTorch form, as adam_), in place; returns param:
     ``v_hat = max(v_hat, v)`` replaces v in the denominator ``sqrt(v_hat / (1-b2^step)) + eps``.
     weight_decay: decoupled (AdamW, ``param *= 1 - lr wd``) or with decoupled=False L2."""
