@@ -419,3 +419,89 @@ def test_fit_ends_with_the_ema_weights(rng):
     m.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
     ema = opt.state_dict()["state"]["ema"]
     assert np.array_equal(np.concatenate([w.ravel() for w in m.get_weights()]), ema)
+
+
+@pytest.mark.parametrize(
+    "rule,kw,old",
+    [
+        (0, dict(weight_decay=0.01), dict(momentum=0.0)),
+        (1, dict(momentum=0.9), dict(momentum=0.9)),
+        (2, dict(momentum=0.9, weight_decay=0.01), dict(momentum=0.9, nesterov=True)),
+        (3, dict(), dict()),
+        (3, dict(weight_decay=0.1, decoupled=False), dict(decoupled=False)),
+        (3, dict(weight_decay=0.1), dict(decoupled=True)),
+        (4, dict(weight_decay=0.1, decoupled=False), dict(decoupled=False)),
+        (4, dict(), dict()),
+    ],
+)
+def test_rule_kernel_sgd_and_adam_match_their_own_kernels(rule, kw, old, cpu_isa, rng):
+    """SGD and Adam go through the rule kernel when a clip is set: the same update as their
+    dedicated kernels (AMSGrad with v_hat = v when v only grows: zero state, one step)."""
+    n = 1031
+    p = rng.standard_normal(n).astype(np.float32)
+    g = rng.standard_normal(n).astype(np.float32)
+    s = [rng.random(n).astype(np.float32) for _ in range(3)]
+    if rule == 4:
+        s = [np.zeros(n, np.float32) for _ in range(3)]
+    a, b = p.copy(), p.copy()
+    sa, sb = [x.copy() for x in s], [x.copy() for x in s]
+    used = {0: 0, 1: 1, 2: 1, 3: 2, 4: 3}[rule]
+    args = [sa[i] if i < used else None for i in range(3)]
+    fnet._core.optim_rule_step(rule, a, g, *args, 1, 0.01, **kw)
+    if rule <= 2:
+        fnet._core.sgd_step(
+            b, g, sb[0] if rule else None, 0.01, weight_decay=kw.get("weight_decay", 0.0), **old
+        )
+    else:
+        fnet._core.adam_step(
+            b, g, sb[0], sb[1], 1, 0.01, weight_decay=kw.get("weight_decay", 0.0), **old
+        )
+    checks.assert_close(a, b.astype(np.float64), 1e-6, 1e-7, f"rule {rule}")
+    for i in range(min(used, 2)):
+        checks.assert_close(sa[i], sb[i].astype(np.float64), 1e-6, 1e-7, f"rule {rule} state")
+
+
+def test_rule_kernel_refuses_bad_hyperparameters():
+    p = np.zeros(4, np.float32)
+    z = lambda: np.zeros(4, np.float32)  # noqa: E731
+    with pytest.raises(ValueError, match="momentum"):
+        fnet._core.optim_rule_step(1, p, p.copy(), z(), None, None, 1, 0.1, momentum=0.0)
+    with pytest.raises(ValueError, match="rho"):
+        fnet._core.optim_rule_step(5, p, p.copy(), z(), None, None, 1, 0.1, beta1=1.0)
+    with pytest.raises(ValueError, match="beta_2"):
+        fnet._core.optim_rule_step(11, p, p.copy(), z(), z(), None, 1, 0.1, beta2=1.5)
+    with pytest.raises(ValueError, match="beta_1"):
+        fnet._core.optim_rule_step(13, p, p.copy(), z(), None, None, 1, 0.1, beta1=-0.5)
+    with pytest.raises(ValueError, match="beta_1"):
+        fnet._core.optim_rule_step(12, p, p.copy(), z(), z(), None, 1, 0.1, beta1=1.0)
+    with pytest.raises(ValueError, match="clipvalue"):
+        fnet._core.optim_rule_step(9, p, p.copy(), z(), None, None, 1, 0.1, clip_value=0.0)
+    with pytest.raises(ValueError, match="step"):
+        fnet._core.optim_rule_step(9, p, p.copy(), z(), None, None, 0, 0.1)
+    with pytest.raises(ValueError, match="lr"):
+        fnet._core.optim_rule_step(9, p, p.copy(), z(), None, None, 1, 1e39)
+
+
+@pytest.mark.parametrize("clip", [dict(clipnorm=1.0), dict(global_clipnorm=1.0)])
+def test_non_finite_gradient_under_a_clip_norm_gives_nan_as_keras(clip):
+    m = _model(O.Adagrad(0.1, **clip))
+    m.build((None, 5))
+    grads = [np.zeros(v.shape, np.float32) for v in m.trainable_variables]
+    grads[0][0, 0] = np.nan
+    m.optimizer.apply_gradients(zip(grads, m.trainable_variables))
+    w = m.get_weights()
+    assert np.isnan(w[0]).all()  # the NaN norm scales the whole variable
+    if "global_clipnorm" in clip:
+        assert all(np.isnan(x).all() for x in w)
+    else:
+        assert all(np.isfinite(x).all() for x in w[1:])
+
+
+def test_zero_gradient_under_clipnorm_is_a_plain_step():
+    m = _model(O.Lion(0.1, clipnorm=1.0))
+    m.build((None, 5))
+    before = m.get_weights()
+    grads = [np.zeros(v.shape, np.float32) for v in m.trainable_variables]
+    m.optimizer.apply_gradients(zip(grads, m.trainable_variables))
+    for a, b in zip(before, m.get_weights()):
+        assert np.array_equal(a, b)  # sign(0) = 0: Lion does not move

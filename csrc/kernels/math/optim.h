@@ -377,9 +377,12 @@ inline RuleCoeffs rule_coeffs(const RuleArgs& a) {
   FN_CHECK(a.clip_value > 0.0, "clipvalue: expected a number > 0, got ", a.clip_value);
   RuleCoeffs c;
   c.rule = a.rule;
-  c.clip_mul = f32_coeff(a.clip_mul, "clip scale");
-  if (std::isnan(a.clip_mul)) c.clip_mul = NAN;  // Keras: a non-finite global norm gives NaN
-  c.clip_div = std::isfinite(a.clip_div) ? f32_coeff(a.clip_div, "clip norm") : NAN;
+  // A non-finite gradient norm passes through as Keras's does (NaN or inf scales).
+  const auto clip_coeff = [](double v, const char* what) {
+    return std::isnan(v) ? NAN : (std::isinf(v) ? static_cast<float>(v) : f32_coeff(v, what));
+  };
+  c.clip_mul = clip_coeff(a.clip_mul, "clip scale");
+  c.clip_div = clip_coeff(a.clip_div, "clip norm");
   c.clip_value = std::isinf(a.clip_value) ? INFINITY : f32_coeff(a.clip_value, "clipvalue");
   c.lr = f32_coeff(a.lr, "lr");
   c.wd = f32_coeff(a.weight_decay, "weight_decay");
