@@ -193,3 +193,20 @@ def test_spec_lists_are_checked(rng):
     spec.constraints = [7.0, 0, 1, 1, 0, 1, 1]
     with pytest.raises(ValueError, match="constraints"):
         m._net.set_optimizer(spec)
+
+
+def test_freezing_after_compile_applies_at_the_next_fit_and_keeps_the_state(rng):
+    x, y = _data(rng)
+    m = _model(opt=O.Adam(0.01))
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    m_state = m.optimizer.state_dict()
+    m.layers[0].trainable = False
+    m.compile(optimizer=m.optimizer, loss="mse")
+    after = m.optimizer.state_dict()
+    assert after["iterations"] == m_state["iterations"] == 4
+    for k in m_state["state"]:
+        assert np.array_equal(after["state"][k], m_state["state"][k])
+    first = [w.copy() for w in m.get_weights()[:2]]
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    for a, b in zip(first, m.get_weights()[:2]):
+        assert np.array_equal(a, b)

@@ -92,8 +92,14 @@ def _check_lr(lr):
     return _real(lr, "learning_rate", lo=0.0)
 
 
+def _spec_key(spec) -> tuple:
+    """What of an OptimSpec follows the model's layers (trainable, regularizers, constraints)."""
+    return (tuple(spec.variables), tuple(spec.regularizers), tuple(spec.constraints))
+
+
 class Optimizer:
     kind = ADAM_KIND
+    _bound_key: tuple = ()
 
     def __init__(
         self,
@@ -237,6 +243,15 @@ class Optimizer:
     def _bind(self, model):
         """Makes `model`'s Net hold this optimizer's state (allocated zeroed on first use)."""
         if self._model is model and model._optimizer_owner is self:
+            # A layer frozen (or given a constraint) since: Keras applies it at the next
+            # compile / fit; the state arenas and the step count carry over.
+            spec = self._spec()
+            if _spec_key(spec) != self._bound_key:
+                state = self._read_state()
+                state["iterations"] = int(model._net.step)
+                model._net.set_optimizer(spec)
+                self._write_state(state)
+                self._bound_key = _spec_key(spec)
             return
         if self._model is not None and self._model is not model:
             raise ValueError(
@@ -245,7 +260,9 @@ class Optimizer:
             )
         self._model_ref = weakref.ref(model)
         try:
-            model._net.set_optimizer(self._spec())
+            spec = self._spec()
+            model._net.set_optimizer(spec)
+            self._bound_key = _spec_key(spec)
         except BaseException:
             self._model_ref = None
             raise
