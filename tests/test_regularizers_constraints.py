@@ -88,7 +88,9 @@ def test_regularizers_names_and_config():
     with pytest.raises(ValueError, match="kernel_regularizer"):
         L.Dense(4, kernel_regularizer="l3")
     with pytest.raises(ValueError, match="activity_regularizer"):
-        L.Dense(4, activity_regularizer="l2")
+        L.Dense(4, activity_regularizer="l5")
+    with pytest.raises(ValueError, match="activity_regularizer.*output layer"):
+        _model(second={"activity_regularizer": "l2"})
 
 
 CONS = [C.MaxNorm(0.3), C.NonNeg(), C.UnitNorm(), C.MinMaxNorm(0.5, 0.8, rate=0.7)]
@@ -210,3 +212,36 @@ def test_freezing_after_compile_applies_at_the_next_fit_and_keeps_the_state(rng)
     m.fit(x, y, epochs=1, batch_size=8, verbose=0)
     for a, b in zip(first, m.get_weights()[:2]):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("reg", [R.L2(0.05), R.L1L2(0.02, 0.03)])
+def test_activity_regularizer_on_a_hidden_layer(reg, device, rng):
+    """Keras: reg(output) / batch rows joins the loss; its gradient flows back through the
+    layer. Checked against the tape's MSE gradients plus the penalty's, by the chain rule through
+    the second layer's kernel and tanh."""
+    x, y = _data(rng)
+    m = _model(first={"activity_regularizer": reg}, device=device)
+    plain = _model()
+    loss, grads = _loss_grads(plain, x, y)
+    w0 = [w.astype(np.float64) for w in plain.get_weights()]
+    a = np.tanh(x.astype(np.float64) @ w0[0] + w0[1])
+    rows = len(x)
+    penalty = reg(a) / rows
+    assert m.evaluate(x, y, batch_size=rows, verbose=0) == pytest.approx(loss + penalty, rel=1e-5)
+    assert m.train_on_batch(x, y) == pytest.approx(loss + penalty, rel=1e-5)
+    da = (reg.l1 * np.sign(a) + 2 * reg.l2 * a) / rows  # d penalty / d a
+    dz = da * (1 - a * a)
+    extra = [x.astype(np.float64).T @ dz, dz.sum(axis=0), 0, 0]
+    for w, g, e, new in zip(w0, grads, extra, m.get_weights()):
+        checks.assert_close(new, w - 0.1 * (g + e), 1e-5, 1e-6, f"activity {device}")
+
+
+def test_activity_spec_is_checked():
+    m = _model()
+    spec = fnet._core.OptimSpec(fnet._core.OptimKind.sgd)
+    spec.activity_regularizers = [1.0, 0.1, 0.0]  # the output layer
+    with pytest.raises(ValueError, match="activity_regularizers"):
+        m._net.set_optimizer(spec)
+    spec.activity_regularizers = [0.0, -1.0, 0.0]
+    with pytest.raises(ValueError, match="activity_regularizers"):
+        m._net.set_optimizer(spec)

@@ -383,7 +383,8 @@ void bind_specs(py::module_& m) {
              pair{"ema_momentum", &OptimSpec::ema_momentum},
              pair{"ema_overwrite_frequency", &OptimSpec::ema_overwrite_frequency},
              pair{"variables", &OptimSpec::variables}, pair{"constraints", &OptimSpec::constraints},
-             pair{"regularizers", &OptimSpec::regularizers});
+             pair{"regularizers", &OptimSpec::regularizers},
+             pair{"activity_regularizers", &OptimSpec::activity_regularizers});
 }
 
 // ---- Net ----------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ void Net::set_output_grad(const float* host) {
 }
 
 void Net::set_optimizer(const OptimSpec& spec) {
-  check_optimizer_variables(spec, num_params_);
+  check_optimizer_variables(spec, num_params_, num_layers());
   optimizer_state_count(spec);  // a kind that is not an OptimKind raises here
   optim_ = spec;
   has_optim_ = true;
@@ -335,6 +335,8 @@ void Net::backward(const LossSpec& spec) {
                    Epilogue{});
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
+    if (has_optim_)
+      add_activity_grad(*backend_, optim_, i - 1, a_[k - 1].as<float>(), dprev, rows, P.units);
     const bool from_output = backward_from_output(P.act, P.act_param);
     backend_->activation_grad(P.act, P.act_param, dprev, (from_output ? a_ : z_)[k - 1].as<float>(),
                               dprev, rows, P.units, from_output);
@@ -408,7 +410,7 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
                       double* slots) {
   forward_into(b.x, rows, training, nullptr);
   loss_into(b.y, b.sw, loss_, slots);
-  if (has_optim_) add_regularization_loss(*backend_, optim_, params(), slots);
+  if (has_optim_) add_regularization_loss(*backend_, optim_, params(), slots, a_, layers_, rows);
   if (!metrics_.empty()) metrics_into(b.y, rows, fused_logits, slots + 1);
 }
 

@@ -32,7 +32,7 @@ inline std::vector<std::pair<index_t, index_t>> optimizer_ranges(const OptimSpec
 }
 
 // ValueError unless o.variables are (offset, size) pairs inside an arena of n parameters.
-inline void check_optimizer_variables(const OptimSpec& o, index_t n) {
+inline void check_optimizer_variables(const OptimSpec& o, index_t n, index_t layers) {
   FN_CHECK(o.variables.size() % 2 == 0,
            "variables: expected (offset, size) pairs, got an odd count ", o.variables.size());
   for (std::size_t i = 0; i < o.variables.size(); i += 2) {
@@ -59,6 +59,16 @@ inline void check_optimizer_variables(const OptimSpec& o, index_t n) {
              " parameters");
     FN_CHECK(r[2] >= 0 && r[3] >= 0 && std::isfinite(r[2]) && std::isfinite(r[3]),
              "regularizers: expected l1, l2 >= 0, got ", r[2], ", ", r[3]);
+  }
+  FN_CHECK(o.activity_regularizers.size() % 3 == 0,
+           "activity_regularizers: expected 3 values per regularizer");
+  for (std::size_t i = 0; i < o.activity_regularizers.size(); i += 3) {
+    const double* r = &o.activity_regularizers[i];
+    FN_CHECK(r[0] >= 0 && r[0] + 1 < static_cast<double>(layers),
+             "activity_regularizers: expected a hidden layer's index in [0, ", layers - 1,
+             "), got ", r[0]);
+    FN_CHECK(r[1] >= 0 && r[2] >= 0 && std::isfinite(r[1]) && std::isfinite(r[2]),
+             "activity_regularizers: expected l1, l2 >= 0, got ", r[1], ", ", r[2]);
   }
   FN_CHECK(o.ema_momentum >= 0.0 && o.ema_momentum <= 1.0,
            "ema_momentum: expected a number in [0, 1], got ", o.ema_momentum);
@@ -131,19 +141,39 @@ inline void optimizer_apply(Backend& be, const OptimSpec& o, float* params, cons
 
 // The regularizers' penalty at the current weights added to a batch's loss slot (backend
 // memory), as Keras adds the layers' losses to the loss it reports (training and evaluation).
+// outputs: each layer's output (rows x units[i], backend memory) for the activity regularizers.
 inline void add_regularization_loss(Backend& be, const OptimSpec& o, const float* params,
-                                    double* slot) {
-  if (o.regularizers.empty()) return;
+                                    double* slot, const std::vector<Buffer>& outputs,
+                                    const std::vector<DenseSpec>& layers, index_t rows) {
+  if (o.regularizers.empty() && o.activity_regularizers.empty()) return;
   double penalty = 0.0;
   for (std::size_t i = 0; i < o.regularizers.size(); i += 4) {
     const double* r = &o.regularizers[i];
     penalty +=
         be.penalty_sum(params + static_cast<index_t>(r[0]), static_cast<index_t>(r[1]), r[2], r[3]);
   }
+  for (std::size_t i = 0; i < o.activity_regularizers.size() && rows > 0; i += 3) {
+    const double* r = &o.activity_regularizers[i];
+    const std::size_t k = static_cast<std::size_t>(r[0]);
+    penalty += be.penalty_sum(outputs[k].as<float>(), rows * layers[k].units, r[1], r[2]) /
+               static_cast<double>(rows);
+  }
   double loss = 0.0;
   be.download(&loss, slot, sizeof(double));
   loss += penalty;
   be.upload(slot, &loss, sizeof(double));
+}
+
+// Layer k's activity regularizer's gradient (l1 sign(a) + 2 l2 a) / rows added to the delta of
+// its output a (rows x units), in backward.
+inline void add_activity_grad(Backend& be, const OptimSpec& o, index_t k, const float* a,
+                              float* delta, index_t rows, index_t units) {
+  for (std::size_t i = 0; i < o.activity_regularizers.size() && rows > 0; i += 3) {
+    const double* r = &o.activity_regularizers[i];
+    if (static_cast<index_t>(r[0]) != k) continue;
+    be.penalty_grad(a, delta, rows * units, static_cast<float>(r[1] / static_cast<double>(rows)),
+                    static_cast<float>(r[2] / static_cast<double>(rows)));
+  }
 }
 
 // The regularizers' gradient added to the gradient arena (before a training update).

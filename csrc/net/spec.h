@@ -142,6 +142,9 @@ struct OptimSpec {
   // (4 doubles each: offset, size, l1, l2), whose penalty joins every batch's loss and whose
   // gradient joins the gradient arena before each training update.
   std::vector<double> constraints, regularizers;
+  // Activity regularizers of hidden layers (3 doubles each: layer, l1, l2): Keras's penalty of
+  // the layer's output divided by the batch's rows, its gradient added to the output's delta.
+  std::vector<double> activity_regularizers;
 };
 
 // The step kernel's rule for an optimizer (math/optim.h).

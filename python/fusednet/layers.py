@@ -127,12 +127,9 @@ class Dense(Layer):
 
         self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
         self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
-        if activity_regularizer is not None:
-            raise ValueError(
-                "activity_regularizer: not supported yet (weight regularizers are: "
-                "kernel_regularizer, bias_regularizer)"
-            )
-        self.activity_regularizer = None
+        # On a hidden layer's output (Keras: divided by the batch's rows); the output layer's is
+        # refused when the model is compiled.
+        self.activity_regularizer = _regularizers.get(activity_regularizer, "activity_regularizer")
         self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
         self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
         self.trainable = bool(trainable)
@@ -159,6 +156,7 @@ class Dense(Layer):
         for key, mod in (
             ("kernel_regularizer", _regularizers),
             ("bias_regularizer", _regularizers),
+            ("activity_regularizer", _regularizers),
             ("kernel_constraint", _constraints),
             ("bias_constraint", _constraints),
         ):

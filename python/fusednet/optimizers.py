@@ -180,6 +180,22 @@ class Optimizer:
             spec.variables = variables if variables else [0, 0]
             spec.regularizers = regs
             spec.constraints = cons
+            dense = []  # the net's layers, one per Dense, in order
+            for layer, which in model._var_owners:
+                if which == "kernel":
+                    dense.append(layer)
+            acts = []
+            for i, layer in enumerate(dense):
+                reg = getattr(layer, "activity_regularizer", None)
+                if reg is None or not (reg.l1 or reg.l2):
+                    continue
+                if i + 1 == len(dense):
+                    raise ValueError(
+                        f"activity_regularizer: supported on hidden layers, not on the output "
+                        f"layer {layer.name}"
+                    )
+                acts += [float(i), float(reg.l1), float(reg.l2)]
+            spec.activity_regularizers = acts
         return spec
 
     def _common_config(self) -> dict[str, Any]:
