@@ -242,6 +242,7 @@ int main() {
   nadam.ema_overwrite_frequency = 3;
   nadam.regularizers = {0, 84, 0.01, 0.02};
   nadam.constraints = {1, 0, 12, 7, 0, 0.5, 1};
+  nadam.activity_regularizers = {0, 0.01, 0.02};
   OptimSpec rms;
   rms.kind = OptimKind::RMSprop;
   rms.momentum = 0.5;
