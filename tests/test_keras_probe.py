@@ -77,7 +77,8 @@ def test_flatten_input_and_normalization_probe():
 def test_weights_probe():
     model = _mlp(layers.Dense(8, "relu"), layers.BatchNormalization())
     _trains(model, "categorical_crossentropy", Y_ONEHOT)
-    dense, bn = model.layers[0], model.layers[1]
+    # model.layers keeps the InputLayer here (Keras 3 leaves it out): skip it
+    dense, bn = [layer for layer in model.layers if not isinstance(layer, layers.InputLayer)][:2]
     kernel, bias = dense.get_weights()
     assert kernel.shape == (6, 8) and bias.shape == (8,)
     np.testing.assert_array_equal(np.asarray(dense.kernel), kernel)
@@ -87,7 +88,7 @@ def test_weights_probe():
     assert [w.shape for w in bn.get_weights()] == [(8,)] * 4  # gamma, beta, moving mean/var
     assert dense.trainable
     model.pop()
-    assert len(model.layers) == 2
+    assert model.layers[-1] is bn
 
 
 # ---- 2. activations -------------------------------------------------------------------------

@@ -312,3 +312,36 @@ def test_bench_cases_run_and_pass_their_checks(monkeypatch):
     assert len(names) == 2
     unavailable = list(cases_torch.cases(types.SimpleNamespace(torch=None, torch_reason="off")))
     assert all(c.fn is None and c.reason == "off" for u in unavailable for c in u.contenders)
+
+
+@pytest.mark.parametrize(
+    "mine,theirs",
+    [
+        (lambda p: ft.NAdam(p, lr=1e-2), lambda p: torch.optim.NAdam(p, lr=1e-2)),
+        (
+            lambda p: ft.NAdam(p, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
+            lambda p: torch.optim.NAdam(p, lr=1e-2, weight_decay=0.1, decoupled_weight_decay=True),
+        ),
+    ],
+)
+def test_nadam_matches_torch_after_50_steps(mine, theirs):
+    g = torch.Generator().manual_seed(5)
+    p0 = torch.randn(300, generator=g)
+    grads = [torch.randn(300, generator=g) for _ in range(50)]
+    a = torch.nn.Parameter(p0.clone())
+    b = torch.nn.Parameter(p0.clone())
+    oa, ob = mine([a]), theirs([b])
+    for gr in grads:
+        a.grad, b.grad = gr.clone(), gr.clone()
+        oa.step()
+        ob.step()
+    assert torch.allclose(a.detach(), b.detach(), rtol=1e-5, atol=1e-5)
+    assert set(oa.state[a]) == set(ob.state[b])
+
+
+def test_nadam_refuses_what_it_cannot_match():
+    p = [torch.nn.Parameter(torch.zeros(3))]
+    with pytest.raises(ValueError, match="momentum_decay"):
+        ft.NAdam(p, momentum_decay=0.01)
+    with pytest.raises(ValueError, match="weight_decay"):
+        ft.NAdam(p, weight_decay=0.1)

@@ -380,7 +380,15 @@ void bind_specs(py::module_& m) {
   py::class_<OptimSpec> optim(m, "OptimSpec", "A Net's optimizer and its hyperparameters.");
   optim.def(py::init([](OptimKind kind, double momentum, bool nesterov, double weight_decay,
                         double beta1, double beta2, double eps) {
-              return OptimSpec{kind, momentum, nesterov, weight_decay, beta1, beta2, eps};
+              OptimSpec o;
+              o.kind = kind;
+              o.momentum = momentum;
+              o.nesterov = nesterov;
+              o.weight_decay = weight_decay;
+              o.beta1 = beta1;
+              o.beta2 = beta2;
+              o.eps = eps;
+              return o;
             }),
             py::arg("kind"), py::arg("momentum") = 0.0, py::arg("nesterov") = false,
             py::arg("weight_decay") = 0.0, py::arg("beta1") = 0.9, py::arg("beta2") = 0.999,
@@ -389,6 +397,18 @@ void bind_specs(py::module_& m) {
              pair{"nesterov", &OptimSpec::nesterov}, pair{"weight_decay", &OptimSpec::weight_decay},
              pair{"beta1", &OptimSpec::beta1}, pair{"beta2", &OptimSpec::beta2},
              pair{"eps", &OptimSpec::eps});
+  // Keras's other optimizers, clipping, EMA and the trainable variables (net/optim_update.h).
+  def_fields(optim, pair{"rho", &OptimSpec::rho}, pair{"centered", &OptimSpec::centered},
+             pair{"amsgrad", &OptimSpec::amsgrad},
+             pair{"initial_accumulator", &OptimSpec::initial_accumulator},
+             pair{"clipnorm", &OptimSpec::clipnorm},
+             pair{"global_clipnorm", &OptimSpec::global_clipnorm},
+             pair{"clipvalue", &OptimSpec::clipvalue}, pair{"use_ema", &OptimSpec::use_ema},
+             pair{"ema_momentum", &OptimSpec::ema_momentum},
+             pair{"ema_overwrite_frequency", &OptimSpec::ema_overwrite_frequency},
+             pair{"variables", &OptimSpec::variables}, pair{"constraints", &OptimSpec::constraints},
+             pair{"regularizers", &OptimSpec::regularizers},
+             pair{"activity_regularizers", &OptimSpec::activity_regularizers});
 }
 
 // ---- Net ----------------------------------------------------------------------------------------

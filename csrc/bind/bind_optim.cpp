@@ -109,6 +109,74 @@ void adam_step(py::handle param, py::handle grad, py::handle m_, py::handle v_, 
   });
 }
 
+// The rule kernel (math/optim.h): states s0..s2 as the rule keeps them (None for the others).
+void rule_step(int rule, py::handle param, py::handle grad, py::handle s0_, py::handle s1_,
+               py::handle s2_, std::int64_t step, double lr, double beta1, double beta2,
+               double momentum, double eps, double weight_decay, bool decoupled, double clip_value,
+               Device device, int misalign) {
+  optmath::RuleArgs a;
+  a.rule = static_cast<optmath::Rule>(rule);
+  a.step = step;
+  a.lr = lr;
+  a.beta1 = beta1;
+  a.beta2 = beta2;
+  a.momentum = momentum;
+  a.eps = eps;
+  a.weight_decay = weight_decay;
+  a.decoupled = decoupled;
+  a.clip_value = clip_value;
+  const optmath::RuleCoeffs c = optmath::rule_coeffs(a);  // checks the rule and its arguments
+  const int used = optmath::rule_states(c.rule);
+  const F32View p = inplace_arg(param, "param", nullptr);
+  const F32View g = grad_arg(grad, p);
+  F32View st[3];
+  const py::handle given[3] = {s0_, s1_, s2_};
+  const char* names[3] = {"s0", "s1", "s2"};
+  for (int k = 0; k < used; ++k) {
+    if (given[k].is_none())
+      throw py::value_error(std::string(names[k]) + ": required by this optimizer (it keeps " +
+                            std::to_string(used) + " state arrays), got None");
+    st[k] = inplace_arg(given[k], names[k], &p);
+  }
+  check_no_overlap({{"param", &p}, {"grad", &g}, {"s0", &st[0]}, {"s1", &st[1]}, {"s2", &st[2]}});
+  check_misalign(misalign, device);
+  device_args(device,
+              {{"param", &p}, {"grad", &g}, {"s0", &st[0]}, {"s1", &st[1]}, {"s2", &st[2]}});
+  if (device == Device::Cpu) {
+    py::gil_scoped_release release;
+    optim_rule_step_cpu(c, p.data, g.data, st[0].data, st[1].data, st[2].data, p.size);
+    return;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dP = upload(p, misalign), dG = upload(g, misalign), d0 = upload(st[0], misalign),
+                d1 = upload(st[1], misalign), d2 = upload(st[2], misalign);
+    optim_rule_step_cuda(c, dP.ptr, dG.ptr, d0.ptr, d1.ptr, d2.ptr, p.size);
+    download(p, dP);
+    download(st[0], d0);
+    download(st[1], d1);
+    download(st[2], d2);
+  });
+}
+
+// sum(x**2) in double, in the fixed order the clip norms use.
+double sum_squares(py::handle x, Device device) {
+  const F32View v = any_dense_view(x, "x");
+  device_args(device, {{"x", &v}});
+  if (device == Device::Cpu) {
+    py::gil_scoped_release release;
+    return sum_squares_cpu(v.data, v.size);
+  }
+  double out = 0.0;
+  on_cuda([&](auto) {
+    DeviceArray dX = upload(v, 0);
+    DeviceBuffer ws(sizeof(double) * static_cast<std::size_t>(sum_squares_partials(v.size) + 1));
+    sum_squares_cuda(dX.ptr, v.size, ws.as<double>() + 1, ws.as<double>());
+    copy_device_to_host(&out, ws.as<double>(), sizeof(double));
+    stream_synchronize();
+  });
+  return out;
+}
+
 struct AdamBench {
   index_t n;
   float *p, *g, *m, *v;
@@ -147,6 +215,15 @@ void bind_optim(py::module_& m) {
         arg("weight_decay") = 0.0, arg("decoupled") = false,
         py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
         "In-place Adam / AdamW step (paper form) over contiguous float32 arrays.");
+  m.def("optim_rule_step", &rule_step, arg("rule"), arg("param"), arg("grad"), arg("s0"), arg("s1"),
+        arg("s2"), arg("step"), arg("lr"), arg("beta1") = 0.9, arg("beta2") = 0.999,
+        arg("momentum") = 0.0, arg("eps") = 1e-7, arg("weight_decay") = 0.0,
+        arg("decoupled") = true, arg("clip_value") = INFINITY,
+        py::arg_v("device", Device::Cpu, "Device.cpu"), arg("misalign") = 0,
+        "In-place step of one optimizer rule (Keras's RMSprop, Adagrad, Adadelta, Adamax, Nadam, "
+        "Lion, Adam with AMSGrad) over contiguous float32 arrays.");
+  m.def("sum_squares", &sum_squares, arg("x"), py::arg_v("device", Device::Cpu, "Device.cpu"),
+        "sum(x**2) in double, in a fixed order (the clip norms' reduction).");
   m.def("cuda_bench_adam", &cuda_bench_adam, arg("n"), arg("iters"),
         "Milliseconds per Adam step over n parameters resident on the device (CUDA events).");
 }

@@ -93,9 +93,16 @@ void bind_types(py::module_& m) {
                         {"recall", MetricKind::Recall},
                         {"f1_score", MetricKind::F1},
                         {"r2_score", MetricKind::R2}});
-  add_enum<OptimKind>(
-      m, "OptimKind", "The optimizers a Net steps.",
-      {{"sgd", OptimKind::SGD}, {"adam", OptimKind::Adam}, {"adamw", OptimKind::AdamW}});
+  add_enum<OptimKind>(m, "OptimKind", "The optimizers a Net steps.",
+                      {{"sgd", OptimKind::SGD},
+                       {"adam", OptimKind::Adam},
+                       {"adamw", OptimKind::AdamW},
+                       {"rmsprop", OptimKind::RMSprop},
+                       {"adagrad", OptimKind::Adagrad},
+                       {"adadelta", OptimKind::Adadelta},
+                       {"adamax", OptimKind::Adamax},
+                       {"nadam", OptimKind::Nadam},
+                       {"lion", OptimKind::Lion}});
 }
 
 }  // namespace fusednet

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common.h"
+#include "kernels/math/optim.h"
 #include "kernels/types.h"
 
 namespace fusednet {
@@ -67,6 +68,17 @@ inline void check_sgd_args(index_t n, double momentum, const float* velocity) {
 inline void check_adam_args(index_t n, std::int64_t step) {
   FN_CHECK(step >= 1, "step: expected an integer >= 1, got ", step);
   FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+}
+
+// A rule's state arrays: each one it uses is given.
+inline void check_rule_args(const optmath::RuleCoeffs& c, index_t n, const float* s0,
+                            const float* s1, const float* s2) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  const int states = optmath::rule_states(c.rule);
+  const float* s[3] = {s0, s1, s2};
+  for (int i = 0; i < states; ++i)
+    FN_CHECK(n == 0 || s[i] != nullptr, "state ", i, ": required by this optimizer (it keeps ",
+             states, " state arrays)");
 }
 
 }  // namespace fusednet

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "kernels/math/metric.h"
+#include "kernels/math/optim.h"
 #include "kernels/types.h"
 
 namespace fusednet {
@@ -96,6 +97,23 @@ void sgd_step_cpu(float* param, const float* grad, float* velocity, index_t n, d
 void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t n,
                    std::int64_t step, double lr, double beta1, double beta2, double eps,
                    double weight_decay, bool decoupled);
+// The rule kernel (math/optim.h: Keras's RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Adam
+// with AMSGrad, and SGD / Adam with clipping): coefficients from optmath::rule_coeffs; s0..s2 the
+// state arrays the rule keeps (nullptr for those it does not).
+void optim_rule_step_cpu(const optmath::RuleCoeffs& c, float* param, const float* grad, float* s0,
+                         float* s1, float* s2, index_t n);
+// avg = momentum avg + (1 - momentum) p (the EMA of the weights, Keras's use_ema).
+void ema_update_cpu(float* avg, const float* p, index_t n, double momentum);
+// sum_i x[i]^2 in double, in a fixed order (the clip norms' reduction pass).
+double sum_squares_cpu(const float* x, index_t n);
+// sum_i l1 |w[i]| + l2 w[i]^2 in double, in a fixed order (Keras's L1 / L2 penalty).
+double penalty_sum_cpu(const float* w, index_t n, double l1, double l2);
+// g[i] += l1 sign(w[i]) + 2 l2 w[i] (the penalty's gradient).
+void penalty_grad_cpu(const float* w, float* g, index_t n, float l1, float l2);
+// Keras's constraint `kind` (math/optim.h's Constraint) on w (rows, cols) in place, norms over
+// axis 0 (each column); a 1-D variable is (n, 1).
+void constrain_cpu(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                   float rate);
 
 // ---- gemm --------------------------------------------------------------------------------------
 // C = act(alpha * A @ B + beta * C + bias), with A [M, K], B [K, N], C [M, N] given by element

@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "kernels/math/metric.h"
+#include "kernels/math/optim.h"
 #include "kernels/types.h"
 #include "runtime/cuda_memory.h"
 
@@ -152,5 +153,25 @@ void sgd_step_cuda(float* param, const float* grad, float* velocity, index_t n, 
 void adam_step_cuda(float* param, const float* grad, float* m, float* v, index_t n,
                     std::int64_t step, double lr, double beta1, double beta2, double eps,
                     double weight_decay, bool decoupled, CudaStream stream = nullptr);
+// The rule kernel (cpu.h's optim_rule_step_cpu), one launch.
+void optim_rule_step_cuda(const optmath::RuleCoeffs& c, float* param, const float* grad, float* s0,
+                          float* s1, float* s2, index_t n, CudaStream stream = nullptr);
+// avg = momentum avg + (1 - momentum) p, one launch.
+void ema_update_cuda(float* avg, const float* p, index_t n, double momentum,
+                     CudaStream stream = nullptr);
+// sum_i x[i]^2 in double into *out (device memory), in a fixed order (blocks of fixed size, then
+// the block sums in order by one block).
+void sum_squares_cuda(const float* x, index_t n, double* partials, double* out,
+                      CudaStream stream = nullptr);
+// penalty_sum_cpu's sum into *out (device memory), partials as sum_squares_cuda's.
+void penalty_sum_cuda(const float* w, index_t n, double l1, double l2, double* partials,
+                      double* out, CudaStream stream = nullptr);
+void penalty_grad_cuda(const float* w, float* g, index_t n, float l1, float l2,
+                       CudaStream stream = nullptr);
+// constrain_cpu on the device: one thread per column, the rows in order.
+void constrain_cuda(int kind, float* w, index_t rows, index_t cols, float min_value,
+                    float max_value, float rate, CudaStream stream = nullptr);
+// Doubles the partials of sum_squares_cuda need for n elements.
+index_t sum_squares_partials(index_t n);
 
 }  // namespace fusednet

@@ -80,9 +80,23 @@ class Backend {
   virtual void metric_state(const metricmath::MetricParams& p, const float* pred, const Targets& t,
                             index_t rows, index_t cols, double* row_ws, double* out,
                             index_t width) = 0;
-  // One optimizer pass over n parameters at update `step` (0 for the first).
-  virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                              float* state1, index_t n, std::int64_t step, double lr) = 0;
+  // One optimizer pass over n parameters at update `step` (0 for the first), states[0..2] the
+  // state arenas at the same offset (net/optim_update.h); the gradient is first transformed as
+  // g = clip(g * clip_mul / clip_div, -clip_value, clip_value) (1, 1, inf: as it is).
+  virtual void optimizer_step(const OptimSpec& spec, float* param, const float* grad,
+                              float* const* states, index_t n, std::int64_t step, double lr,
+                              double clip_mul, double clip_div, double clip_value) = 0;
+  // sum_i x[i]^2 in double in a fixed order, on the host (the clip norms' reduction pass).
+  double sum_squares(const float* x, index_t n) { return penalty_sum(x, n, 0.0, 1.0); }
+  // sum_i l1 |w[i]| + l2 w[i]^2 in double in a fixed order, on the host (L1 / L2 penalties).
+  virtual double penalty_sum(const float* w, index_t n, double l1, double l2) = 0;
+  // g += l1 sign(w) + 2 l2 w over n floats (the penalty's gradient).
+  virtual void penalty_grad(const float* w, float* g, index_t n, float l1, float l2) = 0;
+  // Keras's constraint `kind` on a (rows, cols) variable in place, norms over axis 0.
+  virtual void constrain(int kind, float* w, index_t rows, index_t cols, float min_value,
+                         float max_value, float rate) = 0;
+  // avg = momentum avg + (1 - momentum) p over n floats (the EMA of the weights).
+  virtual void ema_update(float* avg, const float* p, index_t n, double momentum) = 0;
 
   // ---- masks and gathers ----
   // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.

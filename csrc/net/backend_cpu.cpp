@@ -29,6 +29,10 @@ struct CpuKernels {
   static constexpr auto layer_norm_backward = layer_norm_backward_cpu;
   static constexpr auto sgd_step = sgd_step_cpu;
   static constexpr auto adam_step = adam_step_cpu;
+  static constexpr auto optim_rule_step = optim_rule_step_cpu;
+  static constexpr auto ema_update = ema_update_cpu;
+  static constexpr auto penalty_grad = penalty_grad_cpu;
+  static constexpr auto constrain = constrain_cpu;
 };
 
 class CpuBackend final : public KernelBackend<CpuKernels> {
@@ -54,6 +58,9 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
     if (bytes) std::memcpy(dst, src, bytes);
   }
   std::size_t free_memory() override { return ~std::size_t{0}; }
+  double penalty_sum(const float* w, index_t n, double l1, double l2) override {
+    return penalty_sum_cpu(w, n, l1, l2);
+  }
 
   void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
             const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) override {

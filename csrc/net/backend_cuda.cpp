@@ -34,6 +34,10 @@ struct CudaKernels {
   FN_DEFAULT_STREAM(layer_norm_backward);
   FN_DEFAULT_STREAM(sgd_step);
   FN_DEFAULT_STREAM(adam_step);
+  FN_DEFAULT_STREAM(optim_rule_step);
+  FN_DEFAULT_STREAM(ema_update);
+  FN_DEFAULT_STREAM(penalty_grad);
+  FN_DEFAULT_STREAM(constrain);
 #undef FN_DEFAULT_STREAM
 };
 
@@ -62,6 +66,16 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
     std::size_t free_b = 0, total_b = 0;
     device_memory_info(&free_b, &total_b);
     return free_b;
+  }
+  double penalty_sum(const float* x, index_t n, double l1, double l2) override {
+    const std::size_t bytes =
+        sizeof(double) * static_cast<std::size_t>(sum_squares_partials(n) + 1);
+    if (sum_ws_.bytes() < bytes) sum_ws_ = alloc(bytes);
+    double* ws = sum_ws_.as<double>();
+    penalty_sum_cuda(x, n, l1, l2, ws + 1, ws);
+    double total = 0.0;
+    download(&total, ws, sizeof(double));
+    return total;
   }
 
   void gemm(index_t M, index_t N, index_t K, const float* A, index_t rs_a, index_t cs_a,
@@ -112,6 +126,9 @@ class CudaBackend final : public KernelBackend<CudaKernels> {
                      index_t rows) override {
     gather_labels_cuda(src, index, dst, rows);
   }
+
+ private:
+  Buffer sum_ws_;  // sum_squares: the result, then the per-block partials
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 // device's backend file derives from it and adds memory, gemm, losses, metrics, masks, gathers.
 #pragma once
 
+#include <cmath>
+
 #include "net/backend.h"
 
 namespace fusednet {
@@ -44,9 +46,47 @@ class KernelBackend : public Backend {
                        float* dbeta) override {
     K::layer_norm_backward(dy, x, dx, rows, cols, gamma, mean, rstd, dgamma, dbeta);
   }
-  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* state0,
-                      float* state1, index_t n, std::int64_t step, double lr) override {
-    optimizer_update(spec, param, grad, state0, state1, n, step, lr, K::sgd_step, K::adam_step);
+  void optimizer_step(const OptimSpec& spec, float* param, const float* grad, float* const* states,
+                      index_t n, std::int64_t step, double lr, double clip_mul, double clip_div,
+                      double clip_value) override {
+    const optmath::Rule rule = optim_rule(spec);
+    const bool plain = clip_mul == 1.0 && clip_div == 1.0 && std::isinf(clip_value) &&
+                       rule != optmath::Rule::AdamAmsgrad &&
+                       (spec.kind == OptimKind::SGD || spec.kind == OptimKind::Adam ||
+                        spec.kind == OptimKind::AdamW);
+    if (plain) {  // the dedicated SGD / Adam kernels
+      optimizer_update(spec, param, grad, states[0], states[1], n, step, lr, K::sgd_step,
+                       K::adam_step);
+      return;
+    }
+    optmath::RuleArgs a;
+    a.rule = rule;
+    a.step = step + 1;
+    a.lr = lr;
+    a.beta1 =
+        spec.kind == OptimKind::RMSprop || spec.kind == OptimKind::Adadelta ? spec.rho : spec.beta1;
+    a.beta2 = spec.beta2;
+    a.momentum = spec.momentum;
+    a.eps = spec.eps;
+    a.weight_decay = spec.weight_decay;
+    a.decoupled = spec.kind == OptimKind::AdamW;
+    a.clip_mul = clip_mul;
+    a.clip_div = clip_div;
+    a.clip_value = clip_value;
+    const optmath::RuleCoeffs c = optmath::rule_coeffs(a);
+    const int used = optmath::rule_states(rule);
+    K::optim_rule_step(c, param, grad, used > 0 ? states[0] : nullptr,
+                       used > 1 ? states[1] : nullptr, used > 2 ? states[2] : nullptr, n);
+  }
+  void ema_update(float* avg, const float* p, index_t n, double momentum) override {
+    K::ema_update(avg, p, n, momentum);
+  }
+  void penalty_grad(const float* w, float* g, index_t n, float l1, float l2) override {
+    K::penalty_grad(w, g, n, l1, l2);
+  }
+  void constrain(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                 float rate) override {
+    K::constrain(kind, w, rows, cols, min_value, max_value, rate);
   }
 };
 

@@ -11,6 +11,7 @@
 // The loss of a sigmoid (softmax) output with binary (softmax) cross-entropy is computed from z,
 // so its gradient is the stable p - y and the output activation is never differentiated.
 #include "net/net.h"
+#include "net/optim_update.h"
 
 #include <algorithm>
 #include <cmath>
@@ -105,7 +106,7 @@ std::unique_ptr<Net> Net::make_reader() { return std::unique_ptr<Net>(new Net(*t
 
 float* Net::optimizer_state(int i) {
   FN_CHECK(i >= 0 && i < num_optimizer_states(), "optimizer state ", i, " does not exist");
-  return i == 0 ? state0_.as<float>() : state1_.as<float>();
+  return states_[static_cast<std::size_t>(i)].as<float>();
 }
 
 void Net::get_params(float* host) { backend_->download(host, params_.data(), params_.bytes()); }
@@ -134,21 +135,28 @@ void Net::set_output_grad(const float* host) {
 }
 
 void Net::set_optimizer(const OptimSpec& spec) {
+  check_optimizer_variables(spec, num_params_, num_layers());
+  optimizer_state_count(spec);  // a kind that is not an OptimKind raises here
   optim_ = spec;
   has_optim_ = true;
   step = 0;
-  state0_ = Buffer();
-  state1_ = Buffer();
-  const int states = num_optimizer_states();
-  if (states >= 1) state0_ = backend_->alloc(params_.bytes());
-  if (states >= 2) state1_ = backend_->alloc(params_.bytes());
+  states_.clear();
+  for (int i = 0; i < num_optimizer_states(); ++i)
+    states_.push_back(backend_->alloc(params_.bytes()));
+  if (spec.kind == OptimKind::Adagrad && num_params_ > 0) {  // Keras's initial accumulator
+    std::vector<float> init(
+        static_cast<std::size_t>(num_params_),
+        optmath::f32_coeff(spec.initial_accumulator, "initial_accumulator_value"));
+    backend_->upload(states_[0].data(), init.data(), params_.bytes());
+  }
 }
 
 void Net::apply_update(double lr) {
   FN_CHECK(!shared_params_, "a reader net does not train");
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  backend_->optimizer_step(optim_, params(), grads(), state0_.as<float>(), state1_.as<float>(),
-                           num_params_, step, lr);
+  std::vector<float*> states;
+  for (Buffer& b : states_) states.push_back(b.as<float>());
+  optimizer_apply(*backend_, optim_, params(), grads(), states, num_params_, step, lr);
   ++step;
 }
 
@@ -420,6 +428,8 @@ void Net::backward(const LossSpec& spec) {
     const DenseSpec& P = layers_[k - 1];
     if (last_training_ && P.dropout_after > 0.f)
       dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
+    if (has_optim_)
+      add_activity_grad(*backend_, optim_, i - 1, a_[k - 1].as<float>(), dprev, rows, P.units);
     if (P.act == Activation::Linear) continue;  // act' = 1
     const bool from_output = backward_from_output(P.act, P.act_param);
     backend_->activation_grad(P.act, P.act_param, dprev,
@@ -495,6 +505,7 @@ void Net::score_batch(const Batch& b, index_t rows, bool training, bool fused_lo
                       double* slots) {
   forward_into(b.x, rows, training, nullptr);
   loss_into(b.y, b.sw, loss_, slots);
+  if (has_optim_) add_regularization_loss(*backend_, optim_, params(), slots, a_, layers_, rows);
   if (!metrics_.empty()) metrics_into(b.y, rows, fused_logits, slots + 1);
 }
 
@@ -632,6 +643,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
       } else {
         backward(loss_);
       }
+      add_regularization_grad(*backend_, optim_, params(), grads());
       apply_update(train->lrs ? train->lrs[b] : train->lr);
     }
     seen += rows;

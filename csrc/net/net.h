@@ -189,7 +189,7 @@ class Net : public NetSpec {
 
   std::unique_ptr<Backend> backend_;
   Buffer params_, grads_, stats_;
-  Buffer state0_, state1_;
+  std::vector<Buffer> states_;  // the optimizer's state arenas (net/optim_update.h)
 
   // Workspace for `cap_` rows: per layer, the pre-activation z (last layer, and activations whose
   // derivative needs it), the output a, the dropped-out output and the delta dz; gathered inputs,
@@ -204,17 +204,17 @@ class Net : public NetSpec {
   index_t last_rows_ = 0;
   bool last_training_ = false;
   std::int64_t last_counter_ = 0;  // dropout counter of the last training forward
-  bool out_valid_ = false;         // out_ holds the output activation of the last forward
+  bool out_valid_ = false;  // out_ holds the output activation of the last forward
   const DataParallel* dp_ = nullptr;
   const DataParallel* reducing_ = nullptr;  // set within a data-parallel training step
-  double grad_scale_ = 1.0;                 // this rank's rows / the global batch's
-  index_t dp_first_row_ = 0;                // this step's Plan::first (dropout masks)
+  double grad_scale_ = 1.0;  // this rank's rows / the global batch's
+  index_t dp_first_row_ = 0;  // this step's Plan::first (dropout masks)
   Buffer stage_;  // host copy of the gradient arena a device net reduces through
   std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
   std::vector<double> last_state_;
   index_t last_rows_seen_ = 0;
   float* shared_params_ = nullptr;  // a reader's: its owner's parameter arena
-  float* shared_stats_ = nullptr;   // ... and its statistics
+  float* shared_stats_ = nullptr;  // ... and its statistics
   Buffer params_kept_;  // the parameters before the latest update (NanWatch::Restore)
   bool kept_ = false;
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common.h"
+#include "kernels/math/optim.h"
 #include "kernels/types.h"
 
 namespace fusednet {
@@ -129,7 +130,17 @@ index_t metric_result_width(const MetricSpec& m, index_t cols);
 std::vector<double> metric_results(const std::vector<MetricSpec>& metrics, const double* state,
                                    double count, index_t cols);
 
-enum class OptimKind : int { SGD = 0, Adam = 1, AdamW = 2 };
+enum class OptimKind : int {
+  SGD = 0,
+  Adam = 1,
+  AdamW = 2,
+  RMSprop = 3,
+  Adagrad = 4,
+  Adadelta = 5,
+  Adamax = 6,
+  Nadam = 7,
+  Lion = 8,
+};
 // Hyperparameters in double: the kernels compute their per-step coefficients from them in double.
 struct OptimSpec {
   OptimKind kind = OptimKind::Adam;
@@ -137,7 +148,51 @@ struct OptimSpec {
   bool nesterov = false;
   double weight_decay = 0.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-7;
+  // Keras's other optimizers (net/optim_update.h): RMSprop / Adadelta's rho, RMSprop's centered,
+  // Adam's amsgrad, Adagrad's initial accumulator; gradient clipping (0: off; Keras allows one);
+  // the EMA of the weights; the trainable variables as (offset, size) pairs of the arena (empty:
+  // the whole arena is one variable).
+  double rho = 0.9;
+  bool centered = false, amsgrad = false;
+  double initial_accumulator = 0.1;
+  double clipnorm = 0.0, global_clipnorm = 0.0, clipvalue = 0.0;
+  bool use_ema = false;
+  double ema_momentum = 0.99;
+  std::int64_t ema_overwrite_frequency = 0;
+  std::vector<index_t> variables;
+  // Keras's weight constraints, applied after every update (7 doubles each: kind (math/optim.h's
+  // Constraint), offset, rows, cols, min_value, max_value, rate), and the L1 / L2 regularizers
+  // (4 doubles each: offset, size, l1, l2), whose penalty joins every batch's loss and whose
+  // gradient joins the gradient arena before each training update.
+  std::vector<double> constraints, regularizers;
+  // Activity regularizers of hidden layers (3 doubles each: layer, l1, l2): Keras's penalty of
+  // the layer's output divided by the batch's rows, its gradient added to the output's delta.
+  std::vector<double> activity_regularizers;
 };
+
+// The step kernel's rule for an optimizer (math/optim.h).
+inline optmath::Rule optim_rule(const OptimSpec& o) {
+  using optmath::Rule;
+  switch (o.kind) {
+    case OptimKind::SGD:
+      if (static_cast<float>(o.momentum) == 0.f) return Rule::Sgd;
+      return o.nesterov ? Rule::SgdNesterov : Rule::SgdMomentum;
+    case OptimKind::Adam:
+    case OptimKind::AdamW: return o.amsgrad ? Rule::AdamAmsgrad : Rule::Adam;
+    case OptimKind::RMSprop: {
+      const bool mom = static_cast<float>(o.momentum) != 0.f;
+      if (o.centered) return mom ? Rule::RMSpropCenteredMomentum : Rule::RMSpropCentered;
+      return mom ? Rule::RMSpropMomentum : Rule::RMSprop;
+    }
+    case OptimKind::Adagrad: return Rule::Adagrad;
+    case OptimKind::Adadelta: return Rule::Adadelta;
+    case OptimKind::Adamax: return Rule::Adamax;
+    case OptimKind::Nadam: return Rule::Nadam;
+    case OptimKind::Lion: return Rule::Lion;
+  }
+  FN_CHECK(false, "optimizer kind: expected an OptimKind, got ", static_cast<int>(o.kind));
+  return Rule::Sgd;
+}
 
 // One epoch's (or one evaluation's) figures: the mean loss over samples and each metric's mean.
 struct EpochStats {
@@ -278,10 +333,10 @@ inline bool pair_loss_of(const LossSpec& spec, bool fused, PairLoss* out) {
   }
 }
 
-// State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v).
+// State arenas the optimizer keeps (SGD: velocity only with momentum; Adam/AdamW: m and v; the
+// rules' as math/optim.h's rule_states), then the EMA of the weights with use_ema.
 inline int optimizer_state_count(const OptimSpec& spec) {
-  if (spec.kind == OptimKind::SGD) return static_cast<float>(spec.momentum) != 0.f ? 1 : 0;
-  return 2;
+  return optmath::rule_states(optim_rule(spec)) + (spec.use_ema ? 1 : 0);
 }
 
 // One optimizer pass over an arena of n parameters with a device's step kernels (kernels/cpu.h,
@@ -301,6 +356,7 @@ void optimizer_update(const OptimSpec& o, float* param, const float* grad, float
       adam_step(param, grad, state0, state1, n, step + 1, lr, o.beta1, o.beta2, o.eps,
                 o.weight_decay, o.kind == OptimKind::AdamW);
       break;
+    default: break;  // the other kinds run the rule kernel (KernelBackend::optimizer_step)
   }
 }
 

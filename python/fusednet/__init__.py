@@ -12,12 +12,14 @@ from . import (
     _core,
     _threadpoolctl,
     activations,
+    constraints,
     initializers,
     layers,
     losses,
     metrics,
     ops,
     optimizers,
+    regularizers,
 )
 from .cuda import get_float32_matmul_precision, set_float32_matmul_precision
 from .io import load_model
@@ -47,6 +49,8 @@ __all__ = [
     "losses",
     "optimizers",
     "initializers",
+    "regularizers",
+    "constraints",
     "metrics",
     "callbacks",
     "schedules",

@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LayerKind', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LayerKind', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'optim_rule_step', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward', 'sum_squares']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -117,8 +117,14 @@ class OptimKind(enum.Enum):
     """
     The optimizers a Net steps.
     """
+    adadelta: typing.ClassVar[OptimKind]
+    adagrad: typing.ClassVar[OptimKind]
     adam: typing.ClassVar[OptimKind]
+    adamax: typing.ClassVar[OptimKind]
     adamw: typing.ClassVar[OptimKind]
+    lion: typing.ClassVar[OptimKind]
+    nadam: typing.ClassVar[OptimKind]
+    rmsprop: typing.ClassVar[OptimKind]
     sgd: typing.ClassVar[OptimKind]
     @classmethod
     def __new__(cls, value):
@@ -369,9 +375,18 @@ class OptimSpec:
     """
     A Net's optimizer and its hyperparameters.
     """
+    amsgrad: bool
+    centered: bool
     kind: OptimKind
     nesterov: bool
+    use_ema: bool
     def __init__(self, kind: OptimKind, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, nesterov: bool = False, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-07) -> None:
+        ...
+    @property
+    def activity_regularizers(self) -> list[float]:
+        ...
+    @activity_regularizers.setter
+    def activity_regularizers(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
         ...
     @property
     def beta1(self) -> float:
@@ -386,16 +401,76 @@ class OptimSpec:
     def beta2(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def clipnorm(self) -> float:
+        ...
+    @clipnorm.setter
+    def clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clipvalue(self) -> float:
+        ...
+    @clipvalue.setter
+    def clipvalue(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def constraints(self) -> list[float]:
+        ...
+    @constraints.setter
+    def constraints(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def ema_momentum(self) -> float:
+        ...
+    @ema_momentum.setter
+    def ema_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def ema_overwrite_frequency(self) -> int:
+        ...
+    @ema_overwrite_frequency.setter
+    def ema_overwrite_frequency(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
     def eps(self) -> float:
         ...
     @eps.setter
     def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def global_clipnorm(self) -> float:
+        ...
+    @global_clipnorm.setter
+    def global_clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def initial_accumulator(self) -> float:
+        ...
+    @initial_accumulator.setter
+    def initial_accumulator(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
     def momentum(self) -> float:
         ...
     @momentum.setter
     def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def regularizers(self) -> list[float]:
+        ...
+    @regularizers.setter
+    def regularizers(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def rho(self) -> float:
+        ...
+    @rho.setter
+    def rho(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def variables(self) -> list[int]:
+        ...
+    @variables.setter
+    def variables(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
         ...
     @property
     def weight_decay(self) -> float:
@@ -776,6 +851,10 @@ def mse(pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, 
     """
     (loss, dpred) for 2-D contiguous float32 pred/target; mean over columns per row.
     """
+def optim_rule_step(rule: typing.SupportsInt | typing.SupportsIndex, param: typing.Any, grad: typing.Any, s0: typing.Any, s1: typing.Any, s2: typing.Any, step: typing.SupportsInt | typing.SupportsIndex, lr: typing.SupportsFloat | typing.SupportsIndex, beta1: typing.SupportsFloat | typing.SupportsIndex = 0.9, beta2: typing.SupportsFloat | typing.SupportsIndex = 0.999, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-07, weight_decay: typing.SupportsFloat | typing.SupportsIndex = 0.0, decoupled: bool = True, clip_value: typing.SupportsFloat | typing.SupportsIndex = ..., device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+    """
+    In-place step of one optimizer rule (Keras's RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion, Adam with AMSGrad) over contiguous float32 arrays.
+    """
 def pair_loss(kind: PairLoss, pred: typing.Any, target: typing.Any, sample_weight: typing.Any = None, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """
     (loss, dpred) of a PairLoss (param: huber's delta), 2-D contiguous float32 of one shape.
@@ -807,4 +886,8 @@ def softmax_cross_entropy_soft(logits: typing.Any, labels: typing.Any, sample_we
 def softmax_forward(x: typing.Any, out: typing.Any, log: bool = False, device: Device = Device.cpu) -> None:
     """
     Row-wise (last axis) softmax or log_softmax of a contiguous array into out.
+    """
+def sum_squares(x: typing.Any, device: Device = Device.cpu) -> float:
+    """
+    sum(x**2) in double, in a fixed order (the clip norms' reduction).
     """

@@ -126,6 +126,9 @@ class Layer:
 
     _count: ClassVar[dict] = {}  # default names' counters, per layer kind
     _nd_input: ClassVar[bool] = False  # may declare an N-D input shape (Flatten, Input)
+    # False: the optimizer leaves the layer's weights as they are (Dense(trainable=False) or
+    # set before compile / fit).
+    trainable: bool = True
 
     def __init__(self, name: Optional[str] = None, input_shape: _Shape = None) -> None:
         # Keras's default names: the class name in snake_case (batch_normalization, re_lu).
@@ -161,11 +164,11 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list:
-        return [v for v in self._weights if v.trainable]
+        return [v for v in self._weights if v.trainable and self.trainable]
 
     @property
     def non_trainable_weights(self) -> list:
-        return [v for v in self._weights if not v.trainable]
+        return [v for v in self._weights if not (v.trainable and self.trainable)]
 
     variables = weights
     trainable_variables = trainable_weights
@@ -220,11 +223,30 @@ class Dense(Layer):
         bias_initializer: Union[str, _init.Initializer] = "zeros",
         input_shape: _Shape = None,
         name: Optional[str] = None,
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        trainable: bool = True,
         **kwargs: Any,
     ) -> None:
         if kwargs:
             raise TypeError(f"Dense: unexpected argument(s) {', '.join(sorted(kwargs))}")
         super().__init__(name, input_shape)
+        # Regularizers, constraints, trainable: applied by the optimizer's native step
+        # (fusednet.regularizers, fusednet.constraints); set before compile, as in Keras.
+        from . import constraints as _constraints
+        from . import regularizers as _regularizers
+
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer, "kernel_regularizer")
+        self.bias_regularizer = _regularizers.get(bias_regularizer, "bias_regularizer")
+        # On a hidden layer's output (Keras: divided by the batch's rows); the output layer's is
+        # refused when the model is compiled.
+        self.activity_regularizer = _regularizers.get(activity_regularizer, "activity_regularizer")
+        self.kernel_constraint = _constraints.get(kernel_constraint, "kernel_constraint")
+        self.bias_constraint = _constraints.get(bias_constraint, "bias_constraint")
+        self.trainable = bool(trainable)
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
             raise ValueError(f"units: expected a positive int, got {units!r}")
         self.units = int(units)
@@ -245,6 +267,20 @@ class Dense(Layer):
             kernel_initializer=self.kernel_initializer.name,
             bias_initializer=self.bias_initializer.name,
         )
+        from . import constraints as _constraints
+        from . import regularizers as _regularizers
+
+        for key, mod in (
+            ("kernel_regularizer", _regularizers),
+            ("bias_regularizer", _regularizers),
+            ("activity_regularizer", _regularizers),
+            ("kernel_constraint", _constraints),
+            ("bias_constraint", _constraints),
+        ):
+            if getattr(self, key) is not None:  # configs without them stay as before
+                cfg[key] = mod.serialize(getattr(self, key))
+        if not self.trainable:
+            cfg["trainable"] = False
         return cfg
 
 

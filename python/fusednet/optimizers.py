@@ -1,4 +1,14 @@
-"""Optimizers with Keras's names and defaults: SGD, Adam, AdamW.
+"""Optimizers with Keras's names and defaults: SGD, Adam (``amsgrad``), AdamW, RMSprop, Adagrad,
+Adadelta, Adamax, Nadam, Lion.
+
+Every optimizer takes Keras 3's common arguments: ``weight_decay`` (decoupled,
+``p = p - p * wd * lr`` before the update; SGD keeps PyTorch's L2 form ``g += wd p``, as before),
+``clipnorm`` (each variable's gradient scaled to a norm of at most clipnorm), ``global_clipnorm``
+(all gradients scaled together), ``clipvalue`` (elementwise clip), at most one of the three, and
+``use_ema`` / ``ema_momentum`` / ``ema_overwrite_frequency`` (an exponential moving average of the
+weights kept as one more state arena; ``fit`` ends by writing it into the weights, as Keras's
+``finalize_variable_values``). The clip norms are one reduction pass over the gradient arena (in
+double, a fixed order); clip and decay are fused into the step's single pass.
 
 For a model's variables, the optimizer's state (Adam m and v, SGD velocity) lives in the model's
 C++ Net as one arena per state next to the parameter arena, so a step is one kernel pass over all
@@ -29,7 +39,20 @@ from . import _core
 from ._registry import Registry
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "get", "schedules"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "Nadam",
+    "Lion",
+    "get",
+    "schedules",
+]
 
 # A constant rate or a schedule (any callable of the step, such as fusednet.schedules').
 _LearningRate = Union[float, Callable[[Any], Any]]
@@ -69,19 +92,140 @@ def _check_lr(lr):
     return _real(lr, "learning_rate", lo=0.0)
 
 
+def _spec_key(spec) -> tuple:
+    """What of an OptimSpec follows the model's layers (trainable, regularizers, constraints)."""
+    return (tuple(spec.variables), tuple(spec.regularizers), tuple(spec.constraints))
+
+
 class Optimizer:
     kind = ADAM_KIND
+    _bound_key: tuple = ()
 
-    def __init__(self, learning_rate: _LearningRate, name: str) -> None:
+    def __init__(
+        self,
+        learning_rate: _LearningRate,
+        name: str,
+        weight_decay: Optional[float] = None,
+        clipnorm: Optional[float] = None,
+        clipvalue: Optional[float] = None,
+        global_clipnorm: Optional[float] = None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency: Optional[int] = None,
+    ) -> None:
         self.learning_rate = _check_lr(learning_rate)
         self.name = name
+        self.weight_decay = (
+            None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
+        )
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        for key, val in clips.items():
+            setattr(self, key, None if val is None else _real(val, key, 0.0))
+        if sum(v is not None for v in clips.values()) > 1:
+            raise ValueError(
+                "clipnorm, clipvalue, global_clipnorm: only one of them can be set, got "
+                + ", ".join(f"{k}={v}" for k, v in clips.items() if v is not None)
+            )
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = _real(ema_momentum, "ema_momentum", 0.0, 1.0)
+        if ema_overwrite_frequency is not None and (
+            isinstance(ema_overwrite_frequency, bool)
+            or not isinstance(ema_overwrite_frequency, numbers.Integral)
+            or ema_overwrite_frequency < 1
+        ):
+            raise ValueError(
+                f"ema_overwrite_frequency: expected None or an integer >= 1, got "
+                f"{ema_overwrite_frequency!r}"
+            )
+        self.ema_overwrite_frequency = (
+            None if ema_overwrite_frequency is None else int(ema_overwrite_frequency)
+        )
         self._model_ref = None
         self._iterations = 0  # while not bound to a model
         self._pending_state = None  # from load_state_dict before binding
 
     # ---- what the Net needs ----
-    def _spec(self):
+    def _kind_spec(self):
         raise NotImplementedError
+
+    def _spec(self):
+        """The OptimSpec: the optimizer's own fields, then the common ones and the model's
+        trainable variables as (offset, size) pairs of the arena."""
+        spec = self._kind_spec()
+        spec.clipnorm = self.clipnorm or 0.0
+        spec.clipvalue = self.clipvalue or 0.0
+        spec.global_clipnorm = self.global_clipnorm or 0.0
+        spec.use_ema = self.use_ema
+        spec.ema_momentum = self.ema_momentum
+        spec.ema_overwrite_frequency = self.ema_overwrite_frequency or 0
+        model = self._model
+        if model is not None and getattr(model, "_vars", None):
+            # Frozen layers' variables are left out of the step; the layers' regularizers and
+            # constraints travel as flat lists (net/optim_update.h).
+            variables, regs, cons = [], [], []
+            for v, off, (layer, which) in zip(model._vars, model._var_offsets, model._var_owners):
+                if not layer.trainable:
+                    continue
+                size = int(np.prod(v.shape))
+                variables += [int(off), size]
+                reg = getattr(layer, f"{which}_regularizer", None)
+                if reg is not None and (reg.l1 or reg.l2):
+                    regs += [float(off), float(size), float(reg.l1), float(reg.l2)]
+                con = getattr(layer, f"{which}_constraint", None)
+                if con is not None:
+                    rows, cols = (v.shape[0], v.shape[1]) if len(v.shape) == 2 else (size, 1)
+                    native = con._native()
+                    native[1:4] = [float(off), float(rows), float(cols)]
+                    cons += native
+            spec.variables = variables if variables else [0, 0]
+            spec.regularizers = regs
+            spec.constraints = cons
+            last = len(model._specs[0]) - 1  # the net's output layer
+            acts = []
+            for layer, i in zip(model.layers, model._spec_index):
+                reg = getattr(layer, "activity_regularizer", None)
+                if i < 0 or reg is None or not (reg.l1 or reg.l2):
+                    continue
+                if i == last:
+                    raise ValueError(
+                        f"activity_regularizer: supported on hidden layers, not on the output "
+                        f"layer {layer.name}"
+                    )
+                acts += [float(i), float(reg.l1), float(reg.l2)]
+            spec.activity_regularizers = acts
+        return spec
+
+    def _common_config(self) -> dict[str, Any]:
+        """weight_decay, then Keras's other common arguments where they are not the defaults
+        (earlier configs, which had none of them, stay the same)."""
+        out: dict[str, Any] = {"weight_decay": self.weight_decay}
+        for key, default in (
+            ("clipnorm", None),
+            ("clipvalue", None),
+            ("global_clipnorm", None),
+            ("use_ema", False),
+            ("ema_momentum", 0.99),
+            ("ema_overwrite_frequency", None),
+        ):
+            if getattr(self, key) != default:
+                out[key] = getattr(self, key)
+        return out
+
+    def finalize_variable_values(self, var_list=None) -> None:
+        """With use_ema, writes the moving average into the model's weights (Keras calls this at
+        the end of fit)."""
+        model = self._model
+        if not self.use_ema or model is None or model._optimizer_owner is not self:
+            return
+        net = model._net
+        if int(net.step) == 0:
+            return
+        ema = net.optimizer_state(net.num_optimizer_states - 1)
+        for v, off, (layer, _) in zip(model._vars, model._var_offsets, model._var_owners):
+            if not layer.trainable:  # the average covers the trainable variables only
+                continue
+            size = int(np.prod(v.shape))
+            v._view.reshape(-1)[...] = ema[off : off + size]
 
     def _lr_at(self, step):
         lr = self.learning_rate
@@ -112,15 +256,30 @@ class Optimizer:
     def _bind(self, model):
         """Makes `model`'s Net hold this optimizer's state (allocated zeroed on first use)."""
         if self._model is model and model._optimizer_owner is self:
+            # A layer frozen (or given a constraint) since: Keras applies it at the next
+            # compile / fit; the state arenas and the step count carry over.
+            spec = self._spec()
+            if _spec_key(spec) != self._bound_key:
+                state = self._read_state()
+                state["iterations"] = int(model._net.step)
+                model._net.set_optimizer(spec)
+                self._write_state(state)
+                self._bound_key = _spec_key(spec)
             return
         if self._model is not None and self._model is not model:
             raise ValueError(
                 f"{type(self).__name__} is already updating another model; create "
                 f"one optimizer per model"
             )
-        model._net.set_optimizer(self._spec())
-        model._optimizer_owner = self
         self._model_ref = weakref.ref(model)
+        try:
+            spec = self._spec()
+            model._net.set_optimizer(spec)
+            self._bound_key = _spec_key(spec)
+        except BaseException:
+            self._model_ref = None
+            raise
+        model._optimizer_owner = self
         model._net.step = self._iterations
         if self._pending_state is not None:
             self._write_state(self._pending_state)
@@ -207,6 +366,9 @@ class Optimizer:
         return schedules.serialize(lr)
 
     def _state_names(self):
+        return self._rule_state_names() + (["ema"] if self.use_ema else [])
+
+    def _rule_state_names(self):
         return []
 
     def _read_state(self):
@@ -273,7 +435,30 @@ class Optimizer:
         return f"{type(self).__name__}({self.get_config()})"
 
 
+_COMMON_DOC = """weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+    ema_overwrite_frequency: Keras 3's common optimizer arguments (see the module docstring)."""
+
+
+def _common(kwargs, name):
+    """Keras's common keyword arguments from **kwargs (anything else is a TypeError)."""
+    allowed = (
+        "weight_decay",
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+        "use_ema",
+        "ema_momentum",
+        "ema_overwrite_frequency",
+    )
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"{name}: unexpected keyword argument(s) {', '.join(unknown)}")
+    return kwargs
+
+
 class SGD(Optimizer):
+    """Keras's SGD; weight_decay is PyTorch's L2 form (g += wd p), kept from earlier releases."""
+
     kind = SGD_KIND
 
     def __init__(
@@ -283,15 +468,13 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: Optional[float] = None,
         name: str = "SGD",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, "SGD"))
         self.momentum = _real(momentum, "momentum", 0.0, 1.0)
         self.nesterov = bool(nesterov)
-        self.weight_decay = (
-            None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
-        )
 
-    def _spec(self):
+    def _kind_spec(self):
         return _core.OptimSpec(
             SGD_KIND,
             momentum=self.momentum,
@@ -299,20 +482,24 @@ class SGD(Optimizer):
             weight_decay=self.weight_decay or 0.0,
         )
 
-    def _state_names(self):
-        return ["velocity"]
+    def _rule_state_names(self):
+        return ["velocity"] if np.float32(self.momentum) != 0 else []
 
     def get_config(self) -> dict[str, Any]:
         return {
             "learning_rate": self._lr_config(),
             "momentum": self.momentum,
             "nesterov": self.nesterov,
-            "weight_decay": self.weight_decay,
+            **self._common_config(),
             "name": self.name,
         }
 
 
 class Adam(Optimizer):
+    """Keras's Adam in the paper's (PyTorch's) form: eps is added to sqrt(v / (1 - b2^t)); Keras
+    adds it to sqrt(v) before its bias correction, which differs by a factor sqrt(1 - b2^t) on
+    eps. amsgrad=True keeps the running maximum of v (a third state arena)."""
+
     kind = ADAM_KIND
 
     def __init__(
@@ -324,29 +511,28 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         weight_decay: Optional[float] = None,
         name: str = "Adam",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, name)
-        if amsgrad:
-            raise ValueError("amsgrad: not supported by fusednet's Adam")
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, type(self).__name__))
+        self.amsgrad = bool(amsgrad)
         self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
         self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
         self.epsilon = _real(epsilon, "epsilon", 0.0)
-        self.weight_decay = (
-            None if weight_decay is None else _real(weight_decay, "weight_decay", 0.0)
-        )
 
-    def _spec(self):
+    def _kind_spec(self):
         wd = self.weight_decay or 0.0
-        return _core.OptimSpec(
+        spec = _core.OptimSpec(
             ADAMW_KIND if wd else ADAM_KIND,
             weight_decay=wd,
             beta1=self.beta_1,
             beta2=self.beta_2,
             eps=self.epsilon,
         )
+        spec.amsgrad = self.amsgrad
+        return spec
 
-    def _state_names(self):
-        return ["m", "v"]
+    def _rule_state_names(self):
+        return ["m", "v", "v_hat"] if self.amsgrad else ["m", "v"]
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -354,7 +540,8 @@ class Adam(Optimizer):
             "beta_1": self.beta_1,
             "beta_2": self.beta_2,
             "epsilon": self.epsilon,
-            "weight_decay": self.weight_decay,
+            **({"amsgrad": True} if self.amsgrad else {}),
+            **self._common_config(),
             "name": self.name,
         }
 
@@ -369,21 +556,248 @@ class AdamW(Adam):
         epsilon: float = 1e-7,
         amsgrad: bool = False,
         name: str = "AdamW",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, None, name)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, None, name, **kwargs)
         self.weight_decay = _real(weight_decay, "weight_decay", 0.0)
 
-    def _spec(self):
-        return _core.OptimSpec(
+    def _kind_spec(self):
+        spec = _core.OptimSpec(
             ADAMW_KIND,
             weight_decay=self.weight_decay,
             beta1=self.beta_1,
             beta2=self.beta_2,
             eps=self.epsilon,
         )
+        spec.amsgrad = self.amsgrad
+        return spec
 
 
-_CLASSES = (SGD, Adam, AdamW)
+class RMSprop(Optimizer):
+    """Keras's RMSprop: v = rho v + (1-rho) g^2; (centered) a = rho a + (1-rho) g,
+    denom = v - a^2 + eps; inc = lr g / sqrt(denom); with momentum m = momentum m + inc, p -= m;
+    else p -= inc. (PyTorch adds eps outside the square root.)"""
+
+    kind = _core.OptimKind.rmsprop
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        weight_decay: Optional[float] = None,
+        name: str = "rmsprop",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, "RMSprop"))
+        self.rho = _real(rho, "rho", 0.0, 1.0, hi_open=True)
+        self.momentum = _real(momentum, "momentum", 0.0, 1.0)
+        self.epsilon = _real(epsilon, "epsilon", 0.0)
+        self.centered = bool(centered)
+
+    def _kind_spec(self):
+        spec = _core.OptimSpec(
+            self.kind,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay or 0.0,
+            eps=self.epsilon,
+        )
+        spec.rho = self.rho
+        spec.centered = self.centered
+        return spec
+
+    def _rule_state_names(self):
+        names = ["velocity"]
+        if np.float32(self.momentum) != 0:
+            names.append("momentum")
+        if self.centered:
+            names.append("average_gradient")
+        return names
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self._lr_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+            **self._common_config(),
+            "name": self.name,
+        }
+
+
+class Adagrad(Optimizer):
+    """Keras's Adagrad: acc += g^2; p -= lr g / sqrt(acc + eps), acc starting at
+    initial_accumulator_value. (PyTorch adds eps outside the square root.)"""
+
+    kind = _core.OptimKind.adagrad
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        weight_decay: Optional[float] = None,
+        name: str = "adagrad",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, "Adagrad"))
+        self.initial_accumulator_value = _real(
+            initial_accumulator_value, "initial_accumulator_value", 0.0
+        )
+        self.epsilon = _real(epsilon, "epsilon", 0.0)
+
+    def _kind_spec(self):
+        spec = _core.OptimSpec(self.kind, weight_decay=self.weight_decay or 0.0, eps=self.epsilon)
+        spec.initial_accumulator = self.initial_accumulator_value
+        return spec
+
+    def _rule_state_names(self):
+        return ["accumulator"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self._lr_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+            **self._common_config(),
+            "name": self.name,
+        }
+
+
+class Adadelta(Optimizer):
+    """Keras's Adadelta: ag = rho ag + (1-rho) g^2; d = -sqrt(ad + eps) g / sqrt(ag + eps);
+    ad = rho ad + (1-rho) d^2; p += lr d (PyTorch's form too)."""
+
+    kind = _core.OptimKind.adadelta
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        weight_decay: Optional[float] = None,
+        name: str = "adadelta",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, "Adadelta"))
+        self.rho = _real(rho, "rho", 0.0, 1.0, hi_open=True)
+        self.epsilon = _real(epsilon, "epsilon", 0.0)
+
+    def _kind_spec(self):
+        spec = _core.OptimSpec(self.kind, weight_decay=self.weight_decay or 0.0, eps=self.epsilon)
+        spec.rho = self.rho
+        return spec
+
+    def _rule_state_names(self):
+        return ["accumulated_grad", "accumulated_delta_var"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "learning_rate": self._lr_config(),
+            "rho": self.rho,
+            "epsilon": self.epsilon,
+            **self._common_config(),
+            "name": self.name,
+        }
+
+
+class _TwoBetas(Optimizer):
+    _defaults = (0.9, 0.999)
+
+    def __init__(self, learning_rate, beta_1, beta_2, epsilon, weight_decay, name, kwargs):
+        super().__init__(learning_rate, name, weight_decay, **_common(kwargs, type(self).__name__))
+        self.beta_1 = _real(beta_1, "beta_1", 0.0, 1.0, hi_open=True)
+        self.beta_2 = _real(beta_2, "beta_2", 0.0, 1.0, hi_open=True)
+        if epsilon is not None:
+            self.epsilon = _real(epsilon, "epsilon", 0.0)
+
+    def _kind_spec(self):
+        return _core.OptimSpec(
+            self.kind,
+            weight_decay=self.weight_decay or 0.0,
+            beta1=self.beta_1,
+            beta2=self.beta_2,
+            eps=getattr(self, "epsilon", 0.0),
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        out = {"learning_rate": self._lr_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+        if hasattr(self, "epsilon"):
+            out["epsilon"] = self.epsilon
+        return {**out, **self._common_config(), "name": self.name}
+
+
+class Adamax(_TwoBetas):
+    """Keras's Adamax: m += (g - m)(1-b1); u = max(b2 u, |g|); p -= lr m / ((1 - b1^t)(u + eps)).
+    (PyTorch takes max(b2 u, |g| + eps) instead.)"""
+
+    kind = _core.OptimKind.adamax
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: Optional[float] = None,
+        name: str = "adamax",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, name, kwargs)
+
+    def _rule_state_names(self):
+        return ["m", "u"]
+
+
+class Nadam(_TwoBetas):
+    """Keras's Nadam with its momentum-cache schedule u_t = b1 (1 - 0.5 * 0.96^(0.004 t)):
+    m += (g - m)(1-b1); v += (g^2 - v)(1-b2);
+    p -= lr (u_{t+1} m / (1 - prod u_..t+1) + (1 - u_t) g / (1 - prod u_..t)) /
+    (sqrt(v / (1 - b2^t)) + eps). The product of u is computed in double from the step count
+    (Keras keeps it as a float32 variable); this is PyTorch's NAdam too."""
+
+    kind = _core.OptimKind.nadam
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        weight_decay: Optional[float] = None,
+        name: str = "nadam",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, name, kwargs)
+
+    def _rule_state_names(self):
+        return ["m", "v"]
+
+
+class Lion(_TwoBetas):
+    """Keras's Lion: p -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g."""
+
+    kind = _core.OptimKind.lion
+
+    def __init__(
+        self,
+        learning_rate: _LearningRate = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.99,
+        weight_decay: Optional[float] = None,
+        name: str = "lion",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, None, weight_decay, name, kwargs)
+
+    def _rule_state_names(self):
+        return ["m"]
+
+
+_CLASSES = (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)
 _REGISTRY: Registry[Optimizer] = Registry(
     "optimizer",
     Optimizer,
@@ -391,7 +805,9 @@ _REGISTRY: Registry[Optimizer] = Registry(
     names={c.__name__.lower(): c for c in _CLASSES},
     expected="a fusednet.optimizers.Optimizer",
 )
-get = _REGISTRY.get  # an Optimizer from "sgd", "adam", "adamw", a class name, or an Optimizer
+get = (
+    _REGISTRY.get
+)  # an Optimizer from a lower-case name ("rmsprop"), a class name, or an Optimizer
 serialize = _REGISTRY.serialize
 deserialize = _REGISTRY.deserialize
 

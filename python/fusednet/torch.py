@@ -7,7 +7,11 @@ tensors to the CPU kernels, CUDA tensors (device pointers) to the CUDA kernels.
 - ``Adam``, ``AdamW``, ``SGD``: ``torch.optim.Optimizer`` subclasses with torch.optim's
   arguments, state names and state_dict format (a ``torch.optim.Adam`` state dict loads into
   ``Adam`` and back); ``step()`` runs one fused pass per parameter (``ops.adam_`` / ``ops.sgd_``).
-  float32 dense parameters only; amsgrad, maximize, dampening and sparse gradients are refused.
+  float32 dense parameters only; amsgrad, maximize, dampening and sparse gradients are refused
+  (AMSGrad is ``fusednet.ops.amsgrad_`` and ``optimizers.Adam(amsgrad=True)``). ``NAdam`` is
+  torch's with its default
+  ``momentum_decay=4e-3`` (the schedule's product recomputed from the step count, in double) and
+  weight decay only in the decoupled form.
 - ``Linear`` / ``linear``: ``activation(x @ weight.T + bias)`` with the bias and activation fused
   into the gemm, and a backward of three kernels (activation derivative, two gemms, bias sum).
   ``weight`` is ``(out_features, in_features)`` as in ``torch.nn.Linear``.
@@ -30,7 +34,7 @@ import numpy as np
 from . import _core
 from ._activations import elementwise_code
 
-__all__ = ["Adam", "AdamW", "SGD", "Linear", "linear"]
+__all__ = ["Adam", "AdamW", "NAdam", "SGD", "Linear", "linear"]
 
 _CPU, _CUDA = _core.Device.cpu, _core.Device.cuda
 
@@ -172,6 +176,84 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+
+
+class NAdam(_Fused):
+    """``torch.optim.NAdam`` on fusednet's Nadam rule (Keras's and torch's schedule
+    ``mu_t = b1 (1 - 0.5 * 0.96^(0.004 t))``); state ``step``, ``mu_product``, ``exp_avg``,
+    ``exp_avg_sq`` as torch. ``weight_decay`` needs ``decoupled_weight_decay=True``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+        *,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        if not lr >= 0.0:
+            raise ValueError(f"lr: expected >= 0, got {lr}")
+        if not eps >= 0.0:
+            raise ValueError(f"eps: expected >= 0, got {eps}")
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"betas: expected each in [0, 1), got {betas}")
+        if momentum_decay != 4e-3:
+            raise ValueError(
+                f"momentum_decay: only 4e-3 (Keras's schedule) is supported, got {momentum_decay}"
+            )
+        if not weight_decay >= 0.0:
+            raise ValueError(f"weight_decay: expected >= 0, got {weight_decay}")
+        if weight_decay and not decoupled_weight_decay:
+            raise ValueError(
+                "weight_decay: only the decoupled form is supported (decoupled_weight_decay=True)"
+            )
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=False,
+        )
+        super().__init__(params, defaults)
+
+    def _update(self, p, g, group, state):
+        if len(state) == 0:
+            state["step"] = torch.tensor(0.0, dtype=torch.float32)
+            state["mu_product"] = torch.tensor(1.0, dtype=torch.float32)
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        if m.device != p.device:
+            m = state["exp_avg"] = m.to(p.device)
+            v = state["exp_avg_sq"] = v.to(p.device)
+        _dense_f32(m, "exp_avg")
+        _dense_f32(v, "exp_avg_sq")
+        state["step"] += 1
+        t = int(state["step"].item())
+        beta1, beta2 = group["betas"]
+        state["mu_product"] *= beta1 * (1.0 - 0.5 * 0.96 ** (t * 0.004))  # torch's state only
+        _core.optim_rule_step(
+            12,
+            _view(p, "param"),
+            _view(g, "grad"),
+            _view(m, "exp_avg"),
+            _view(v, "exp_avg_sq"),
+            None,
+            t,
+            float(group["lr"]),
+            float(beta1),
+            float(beta2),
+            0.0,
+            float(group["eps"]),
+            float(group["weight_decay"]),
+            True,
+            device=_device(p),
+        )
 
 
 class SGD(_Fused):

@@ -251,6 +251,23 @@ int main() {
   OptimSpec adamw;
   adamw.kind = OptimKind::AdamW;
   adamw.weight_decay = 0.01f;
+  // Keras's other optimizers through the rule kernel, with the clip norms' reduction pass, the
+  // EMA arena, a regularizer and a constraint on the first kernel (offset 0, 12 x 7).
+  OptimSpec nadam;
+  nadam.kind = OptimKind::Nadam;
+  nadam.global_clipnorm = 0.5;
+  nadam.weight_decay = 0.01;
+  nadam.use_ema = true;
+  nadam.ema_overwrite_frequency = 3;
+  nadam.regularizers = {0, 84, 0.01, 0.02};
+  nadam.constraints = {1, 0, 12, 7, 0, 0.5, 1};
+  nadam.activity_regularizers = {0, 0.01, 0.02};
+  OptimSpec rms;
+  rms.kind = OptimKind::RMSprop;
+  rms.momentum = 0.5;
+  rms.centered = true;
+  rms.clipnorm = 0.3;
+  rms.constraints = {0, 0, 12, 7, 0, 0, 1};
   // The vector-state metrics (AUC's buckets, thresholds compared one by one, F1, R2) and the
   // top-k / RMSE / MAPE row sums.
   auto spec = [](MetricKind k) { return MetricSpec(k); };
@@ -353,6 +370,22 @@ int main() {
        {MetricKind::MSE},
        false,
        true},
+      {"nadam clip/ema/reg/constraint",
+       {D(12, 7, A::ReLU), D(7, 5, A::Linear)},
+       0.f,
+       {LossKind::MSE, false},
+       nadam,
+       {MetricKind::MAE},
+       true,
+       true},
+      {"rmsprop centered clipnorm",
+       {D(12, 7, A::Tanh), D(7, 5, A::Linear)},
+       0.f,
+       {LossKind::MSE, false},
+       rms,
+       {MetricKind::MAE},
+       false,
+       false},
   };
   for (const Case& c : cases)
     for (int mode = 0; mode < kModes; ++mode) run(c, mode);

@@ -540,6 +540,47 @@ void adam_step_cuda(float* p, const float* g, float* m, float* v, index_t n, std
   if (n > 0) adam_step_cpu(p, g, m, v, n, step, lr, b1, b2, eps, wd, dec);
 }
 
+void optim_rule_step_cuda(const optmath::RuleCoeffs& c, float* p, const float* g, float* s0,
+                          float* s1, float* s2, index_t n, CudaStream s) {
+  const int states = optmath::rule_states(c.rule);
+  launch(__func__, s,
+         {{"param", p, floats(n)},
+          {"grad", g, floats(n)},
+          {"s0", s0, states > 0 ? floats(n) : 0},
+          {"s1", s1, states > 1 ? floats(n) : 0},
+          {"s2", s2, states > 2 ? floats(n) : 0}});
+  optim_rule_step_cpu(c, p, g, s0, s1, s2, n);
+}
+void ema_update_cuda(float* avg, const float* p, index_t n, double m, CudaStream s) {
+  launch(__func__, s, {{"avg", avg, floats(n)}, {"p", p, floats(n)}});
+  ema_update_cpu(avg, p, n, m);
+}
+void penalty_sum_cuda(const float* w, index_t n, double l1, double l2, double* partials,
+                      double* out, CudaStream s) {
+  launch(__func__, s,
+         {{"w", w, floats(n)},
+          {"partials", partials, doubles(n == 0 ? 0 : sum_squares_partials(n))},
+          {"out", out, doubles(1)}});
+  *out = penalty_sum_cpu(w, n, l1, l2);
+}
+void penalty_grad_cuda(const float* w, float* g, index_t n, float l1, float l2, CudaStream s) {
+  launch(__func__, s, {{"w", w, floats(n)}, {"g", g, floats(n)}});
+  penalty_grad_cpu(w, g, n, l1, l2);
+}
+void constrain_cuda(int kind, float* w, index_t rows, index_t cols, float mn, float mx, float rate,
+                    CudaStream s) {
+  launch(__func__, s, {{"w", w, floats(rows * cols)}});
+  constrain_cpu(kind, w, rows, cols, mn, mx, rate);
+}
+index_t sum_squares_partials(index_t n) { return n <= 0 ? 1 : (n + 8191) / 8192; }
+void sum_squares_cuda(const float* x, index_t n, double* partials, double* out, CudaStream s) {
+  launch(__func__, s,
+         {{"x", x, floats(n)},
+          {"partials", partials, doubles(n == 0 ? 0 : sum_squares_partials(n))},
+          {"out", out, doubles(1)}});
+  *out = sum_squares_cpu(x, n);
+}
+
 // net_kernels.cu's own kernels, written out on the host (the same math).
 void dropout_mask_cuda(const float* src, float* dst, index_t n, float rate, std::uint64_t key,
                        CudaStream s) {

@@ -19,6 +19,8 @@
 // count) and the thread pool hands out contiguous runs of blocks; each block goes through the
 // same range kernel, so results are bit-identical for any number of threads.
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "kernels/cpu.h"
 #include "kernels/checks.h"
@@ -58,10 +60,22 @@ void sgd_range_generic(float* p, const float* g, float* vel, index_t n, const Sg
   });
 }
 
+template <optmath::Rule R>
+void rule_range_ref(const optmath::RuleCoeffs& c, float* FN_RESTRICT p, const float* FN_RESTRICT g,
+                    float* FN_RESTRICT s0, float* FN_RESTRICT s1, float* FN_RESTRICT s2,
+                    index_t n) {
+  for (index_t i = 0; i < n; ++i) optmath::rule_update<R>(p, g, s0, s1, s2, i, c);
+}
+
+void rule_range_generic(const optmath::RuleCoeffs& c, float* p, const float* g, float* s0,
+                        float* s1, float* s2, index_t n) {
+  optmath::with_rule(c.rule, [&](auto R) { rule_range_ref<R.value>(c, p, g, s0, s1, s2, n); });
+}
+
 }  // namespace
 
 const OptimKernels& optim_kernels_generic() {
-  static const OptimKernels k{&adam_range_generic, &sgd_range_generic};
+  static const OptimKernels k{&adam_range_generic, &sgd_range_generic, &rule_range_generic};
   return k;
 }
 
@@ -115,6 +129,79 @@ void adam_step_cpu(float* param, const float* grad, float* m, float* v, index_t 
   for_each_block(n, [&](index_t begin, index_t count) {
     range(param + begin, grad + begin, m + begin, v + begin, count, c);
   });
+}
+
+void optim_rule_step_cpu(const optmath::RuleCoeffs& c, float* param, const float* grad, float* s0,
+                         float* s1, float* s2, index_t n) {
+  check_rule_args(c, n, s0, s1, s2);
+  if (n == 0) return;
+  const auto range = optim_kernels(active_cpu_isa()).rule;
+  const auto at = [](float* s, index_t off) { return s ? s + off : nullptr; };
+  for_each_block(n, [&](index_t begin, index_t count) {
+    range(c, param + begin, grad + begin, at(s0, begin), at(s1, begin), at(s2, begin), count);
+  });
+}
+
+void ema_update_cpu(float* avg, const float* p, index_t n, double momentum) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  const float m = optmath::f32_coeff(momentum, "ema_momentum");
+  const float om = static_cast<float>(1.0 - momentum);
+  for_each_block(n, [&](index_t begin, index_t count) {
+    for (index_t i = begin; i < begin + count; ++i) avg[i] = optmath::ema_one(avg[i], p[i], m, om);
+  });
+}
+
+double sum_squares_cpu(const float* x, index_t n) { return penalty_sum_cpu(x, n, 0.0, 1.0); }
+
+void penalty_grad_cpu(const float* w, float* g, index_t n, float l1, float l2) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  for_each_block(n, [&](index_t begin, index_t count) {
+    for (index_t i = begin; i < begin + count; ++i) g[i] += optmath::penalty_grad_one(w[i], l1, l2);
+  });
+}
+
+void constrain_cpu(int kind, float* w, index_t rows, index_t cols, float min_value, float max_value,
+                   float rate) {
+  FN_CHECK(kind >= 0 && kind <= 3, "constraint: expected a kind in [0, 3], got ", kind);
+  FN_CHECK(rows >= 0 && cols >= 0, "shape: expected rows, cols >= 0, got ", rows, ", ", cols);
+  const auto k = static_cast<optmath::Constraint>(kind);
+  if (k == optmath::Constraint::NonNeg) {
+    for (index_t i = 0; i < rows * cols; ++i) w[i] = w[i] * (w[i] >= 0.f ? 1.f : 0.f);
+    return;
+  }
+  // Each column's sum of squares in double, the rows in order.
+  std::vector<double> ss(static_cast<std::size_t>(cols), 0.0);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) {
+      const double v = w[r * cols + c];
+      ss[static_cast<std::size_t>(c)] += v * v;
+    }
+  std::vector<float> f(static_cast<std::size_t>(cols));
+  for (index_t c = 0; c < cols; ++c)
+    f[static_cast<std::size_t>(c)] = optmath::constraint_factor(
+        k, static_cast<float>(std::sqrt(ss[static_cast<std::size_t>(c)])), min_value, max_value,
+        rate);
+  for (index_t r = 0; r < rows; ++r)
+    for (index_t c = 0; c < cols; ++c) w[r * cols + c] *= f[static_cast<std::size_t>(c)];
+}
+
+double penalty_sum_cpu(const float* x, index_t n, double l1, double l2) {
+  FN_CHECK(n >= 0, "n: expected >= 0, got ", n);
+  // Per fixed block a double sum in element order, then the blocks in order: the same bits for
+  // any thread count.
+  const index_t blocks = ceil_div(n, kBlock);
+  std::vector<double> part(static_cast<std::size_t>(blocks), 0.0);
+  for_each_block(n, [&](index_t begin, index_t count) {
+    for (index_t b = begin; b < begin + count; b += kBlock) {
+      double s = 0.0;
+      const index_t end = std::min(begin + count, b + kBlock);
+      for (index_t i = b; i < end; ++i) s += optmath::penalty_one(x[i], l1, l2);
+      part[static_cast<std::size_t>(b / kBlock)] = s;
+    }
+  });
+  double total = 0.0;
+  for (double s : part) total += s;
+  return total;
 }
 
 }  // namespace fusednet

@@ -118,9 +118,23 @@ void sgd_range(float* p, const float* g, float* vel, index_t n, const SgdCoeffs&
   });
 }
 
+// The rule kernel: rule_update's scalar form in a loop, vectorized by the compiler under this
+// file's ISA flags (the rules' branches on constants fold away per instantiation).
+template <optmath::Rule R>
+void rule_range_loop(const optmath::RuleCoeffs& c, float* FN_RESTRICT p, const float* FN_RESTRICT g,
+                     float* FN_RESTRICT s0, float* FN_RESTRICT s1, float* FN_RESTRICT s2,
+                     index_t n) {
+  for (index_t i = 0; i < n; ++i) optmath::rule_update<R>(p, g, s0, s1, s2, i, c);
+}
+
+inline void rule_range(const optmath::RuleCoeffs& c, float* p, const float* g, float* s0, float* s1,
+                       float* s2, index_t n) {
+  optmath::with_rule(c.rule, [&](auto R) { rule_range_loop<R.value>(c, p, g, s0, s1, s2, n); });
+}
+
 template <class V>
 const OptimKernels& table() {
-  static const OptimKernels k{&adam_range<V>, &sgd_range<V>};
+  static const OptimKernels k{&adam_range<V>, &sgd_range<V>, &rule_range};
   return k;
 }
 

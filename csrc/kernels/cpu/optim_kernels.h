@@ -15,6 +15,9 @@ struct OptimKernels {
   void (*adam)(float* p, const float* g, float* m, float* v, index_t n,
                const optmath::AdamCoeffs& c);
   void (*sgd)(float* p, const float* g, float* vel, index_t n, const optmath::SgdCoeffs& c);
+  // The rule kernel (math/optim.h's rule_update): s0..s2 as the rule uses them (rule_states).
+  void (*rule)(const optmath::RuleCoeffs& c, float* p, const float* g, float* s0, float* s1,
+               float* s2, index_t n);
 };
 
 const OptimKernels& optim_kernels_generic();

@@ -331,6 +331,7 @@ class TrainingLoop:
             if len(table) < run:  # stopped at a non-finite loss
                 self.stop_training = True
         self.history = history
+        _finalize_optimizer(self)
         cbl.on_train_end(logs)
         return history
 
@@ -373,6 +374,7 @@ class TrainingLoop:
                     self.stop_training = dp.any(self.stop_training)
                 if self.stop_training:
                     break
+        _finalize_optimizer(self)
         cbl.on_train_end(logs)
         return self.history if self.history is not None else cbl.history
 
@@ -582,3 +584,10 @@ class TrainingLoop:
         """One optimizer step over the whole parameter arena with the current gradients."""
         self._require_compiled("update_weights")
         self.optimizer._step(self)
+
+
+def _finalize_optimizer(model) -> None:
+    """Keras's end of fit: an optimizer with use_ema writes its moving average into the weights."""
+    finalize = getattr(model.optimizer, "finalize_variable_values", None)
+    if finalize is not None:
+        finalize()

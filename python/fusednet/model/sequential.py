@@ -222,6 +222,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         in layer order, so the same seed gives the same weights), handed to the layers."""
         net = self._net
         trainable, offsets, stats, stat_offsets, every = [], [], [], [], []
+        owners = []  # per trainable variable: (layer, "kernel" / "bias" / "gamma" / "beta")
+        self._spec_index = list(index)  # each layer's net layer (-1: none)
         for layer, si in zip(self.layers, index):
             layer._weights = []
             names = self._WEIGHTS.get(type(layer)) or next(
@@ -255,13 +257,14 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                     v = Variable(f"{layer.name}/{name}", self, view, grad)
                     trainable.append(v)
                     offsets.append(off)
+                    owners.append((layer, name))
                 else:
                     v = NonTrainableVariable(f"{layer.name}/{name}", self, view)
                     stats.append(v)
                     stat_offsets.append(off)
                 layer._weights.append(v)
                 every.append(v)
-        self._vars, self._var_offsets = trainable, offsets
+        self._vars, self._var_offsets, self._var_owners = trainable, offsets, owners
         self._stat_vars, self._stat_offsets = stats, stat_offsets
         self._all_vars = every
 
@@ -304,16 +307,19 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
     # ---- weights ---------------------------------------------------------------------------
     @property
     def trainable_variables(self) -> list[Variable]:
+        """The variables of trainable layers (``layer.trainable = False`` freezes a layer)."""
         self._require_built()
-        return list(self._vars)
+        return [v for v, (layer, _) in zip(self._vars, self._var_owners) if layer.trainable]
 
     trainable_weights = trainable_variables
 
     @property
     def non_trainable_variables(self) -> list[Variable]:
-        """The statistics of BatchNormalization (moving mean / variance) and Normalization."""
+        """The variables of frozen layers, then the statistics of BatchNormalization (moving
+        mean / variance) and Normalization."""
         self._require_built()
-        return list(self._stat_vars)
+        frozen = [v for v, (layer, _) in zip(self._vars, self._var_owners) if not layer.trainable]
+        return frozen + list(self._stat_vars)
 
     non_trainable_weights = non_trainable_variables
 
@@ -413,7 +419,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         """Keras's table of layers, output shapes and parameter counts. Does not build the
         model; without a known input width (as Keras) shapes show '?' and counts '0 (unbuilt)'."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        total = fixed = 0
+        total = fixed = frozen = 0
         width = self._net.input_width if self._net is not None else _specs.input_width(self.layers)
         for layer in self.layers:
             if width is None:  # no input width: nothing sized yet
@@ -425,6 +431,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
                 width = layer.units
             total += t
             fixed += f
+            frozen += 0 if layer.trainable else t
             if isinstance(layer, _layers.InputLayer):
                 continue
             rows.append(
@@ -440,8 +447,8 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
         out += [
             line,
             f"Total params: {total + fixed:,}",
-            f"Trainable params: {total:,}",
-            f"Non-trainable params: {fixed:,}",
+            f"Trainable params: {total - frozen:,}",
+            f"Non-trainable params: {fixed + frozen:,}",
         ]
         text = "\n".join(out)
         if print_fn is None:

@@ -62,7 +62,7 @@ from ._activation import (
 from ._gemm import linear, matmul
 from ._loss import binary_cross_entropy, loss, mse, softmax_cross_entropy
 from ._norm import batch_norm, batch_norm_backward, layer_norm, layer_norm_backward
-from ._optim import adam_, sgd_
+from ._optim import adadelta_, adagrad_, adam_, adamax_, amsgrad_, lion_, nadam_, rmsprop_, sgd_
 from ._reduce import argmax, bias_grad
 
 __all__ = [
@@ -121,4 +121,11 @@ __all__ = [
     "loss",
     "sgd_",
     "adam_",
+    "amsgrad_",
+    "rmsprop_",
+    "adagrad_",
+    "adadelta_",
+    "adamax_",
+    "nadam_",
+    "lion_",
 ]
