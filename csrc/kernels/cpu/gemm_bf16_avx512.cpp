@@ -62,10 +62,100 @@ void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, flo
   impl::store(tile, c, rs_c, cs_c, m, n, ep);
 }
 
+inline __mmask16 first_lanes(index_t n) {
+  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
+// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs, rounded by vcvtneps2bf16 (the same bits as
+// bf16_math.h's bf16_round; tests/test_bf16.py checks both).
+inline __m512i pairs16(__m512 lo, __m512 hi) {
+  const __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+  const __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+  return _mm512_or_si512(l, _mm512_slli_epi32(h, 16));
+}
+
+// k contiguous floats -> ceil(k / 2) pairs at dst[0], dst[stride], ...: 32 neighbours are 16
+// pairs in order, and vcvtne2ps2bf16 puts the low 16 floats in the low half, so its 32-bit lanes
+// are the pairs.
+inline void pairs_strided(const float* src, index_t k, std::uint32_t* dst, index_t stride) {
+  const index_t k2 = (k + 1) / 2;
+  for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+    const index_t left = k - 2 * kk0;
+    const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(left), src + 2 * kk0);
+    const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(left - 16), src + 2 * kk0 + 16);
+    alignas(64) std::uint32_t tmp[16];
+    _mm512_store_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    const index_t cnt = k2 - kk0 < 16 ? k2 - kk0 : 16;
+    for (index_t t = 0; t < cnt; ++t) dst[(kk0 + t) * stride] = tmp[t];
+  }
+}
+
+// Packing with the conversion instruction where a whole row (B, or A transposed) or a pair of
+// neighbours (A) is contiguous; other layouts take the portable packing.
+void pack_b_avx512(index_t k, index_t nc, const float* b, index_t rs_b, index_t cs_b,
+                   std::uint32_t* out) {
+  const index_t k2 = (k + 1) / 2;
+  if (rs_b == 1 && cs_b != 1) {  // B transposed: a column's neighbours are pairs, as row-major A
+    for (index_t c0 = 0; c0 < nc; c0 += kNR) {
+      const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
+      std::uint32_t* dst = out + c0 * k2;
+      for (index_t j = 0; j < n; ++j) pairs_strided(b + (c0 + j) * cs_b, k, dst + j, kNR);
+      for (index_t kk = 0; kk < k2; ++kk)
+        for (index_t j = n; j < kNR; ++j) dst[kk * kNR + j] = 0;
+    }
+    return;
+  }
+  if (cs_b != 1) return impl::pack_b(k, nc, b, rs_b, cs_b, out);
+  const __m512 zero = _mm512_setzero_ps();
+  for (index_t c0 = 0; c0 < nc; c0 += kNR) {
+    std::uint32_t* dst = out + c0 * k2;
+    const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
+    const __mmask16 m0 = first_lanes(n), m1 = first_lanes(n - 16);
+    for (index_t kk = 0; kk < k2; ++kk) {
+      const float* r0 = b + c0 + 2 * kk * rs_b;
+      const bool odd = 2 * kk + 1 == k;
+      const float* r1 = r0 + rs_b;
+      const __m512 lo0 = _mm512_maskz_loadu_ps(m0, r0), lo1 = _mm512_maskz_loadu_ps(m1, r0 + 16);
+      const __m512 hi0 = odd ? zero : _mm512_maskz_loadu_ps(m0, r1);
+      const __m512 hi1 = odd ? zero : _mm512_maskz_loadu_ps(m1, r1 + 16);
+      _mm512_storeu_si512(dst + kk * kNR, pairs16(lo0, hi0));
+      _mm512_storeu_si512(dst + kk * kNR + 16, pairs16(lo1, hi1));
+    }
+  }
+}
+
+void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t cs_a,
+                   std::uint32_t* out) {
+  const index_t k2 = (k + 1) / 2;
+  if (rs_a == 1) {  // A transposed: a row of the panel (12 rows of A) is contiguous
+    const __m512 zero = _mm512_setzero_ps();
+    for (index_t r0 = 0; r0 < mc; r0 += kMR) {
+      const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
+      std::uint32_t* dst = out + r0 * k2;
+      for (index_t kk = 0; kk < k2; ++kk) {
+        const float* src = a + r0 + 2 * kk * cs_a;
+        const __m512 lo = _mm512_maskz_loadu_ps(m, src);
+        const __m512 hi = 2 * kk + 1 == k ? zero : _mm512_maskz_loadu_ps(m, src + cs_a);
+        _mm512_mask_storeu_epi32(dst + kk * kMR, 0x0fff, pairs16(lo, hi));
+      }
+    }
+    return;
+  }
+  if (cs_a != 1) return impl::pack_a(mc, k, a, rs_a, cs_a, out);
+  // Row-major A: pairs along each row.
+  for (index_t r0 = 0; r0 < mc; r0 += kMR) {
+    const index_t m = mc - r0 < kMR ? mc - r0 : kMR;
+    std::uint32_t* dst = out + r0 * k2;
+    for (index_t i = 0; i < m; ++i) pairs_strided(a + (r0 + i) * rs_a, k, dst + i, kMR);
+    for (index_t i = m; i < kMR; ++i)
+      for (index_t kk = 0; kk < k2; ++kk) dst[kk * kMR + i] = 0;
+  }
+}
+
 }  // namespace
 
 const Kernels& kernels_avx512() {
-  static const Kernels k{"bf16gemm_avx512bf16_12x32", &impl::pack_a, &impl::pack_b, &tile_avx512};
+  static const Kernels k{"bf16gemm_avx512bf16_12x32", &pack_a_avx512, &pack_b_avx512, &tile_avx512};
   return k;
 }
 

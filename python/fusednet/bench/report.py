@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import math
 
-from .case import FUSEDNET, NUMPY, SKLEARN, TORCH, Case
+from .case import FP32, FUSEDNET, NUMPY, SKLEARN, TORCH, Case
 
-BASELINES = (NUMPY, TORCH, SKLEARN)
+BASELINES = (NUMPY, TORCH, SKLEARN, FP32)
 
 
 # ---------------------------------------------------------------- figures
