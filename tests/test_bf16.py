@@ -395,3 +395,50 @@ def test_training_hardware_matches_emulation_and_stays_close_to_fp32():
             assert_same_bits(a, b, "weights")
         assert loss_hw == loss_emu
         assert_same_bits(pred_hw, pred_emu, "predictions")
+
+
+# ---- the bench's bf16 group ----------------------------------------------------------------------
+
+
+def test_bench_cases_run_both_precisions_and_check():
+    from fusednet.bench import cases_bf16
+    from fusednet.bench.case import FP32, FUSEDNET
+
+    gemm = cases_bf16.gemm_case(np.random.default_rng(1), n=70)
+    train = cases_bf16.train_case("quick", budget_s=None)
+    for case, target in ((gemm, 1.7), (train, 1.5)):
+        assert [c.name for c in case.contenders] == [FUSEDNET, FP32]
+        assert case.targets[0].vs == FP32 and case.targets[0].min_ratio == target
+        ours, fp32 = case.contenders
+        assert (ours.fn is None) == (not HAS_BF16 or _core.cpu_isa() != "avx512")
+        if ours.fn is None:
+            assert "AVX512-BF16" in ours.reason
+            continue
+        before = fnet.get_float32_matmul_precision()
+        for c in case.contenders:
+            if c.warmup is not None:
+                c.warmup()
+            c.fn()
+            assert fnet.get_float32_matmul_precision() == before  # restored after each run
+    error, tolerance = gemm.check()
+    assert error <= tolerance == 1e-5
+    # Another ISA than avx512 on a bf16 CPU: the reason names the ISA.
+    if HAS_BF16:
+        isa = _core.cpu_isa()
+        try:
+            _core.set_cpu_isa("avx2")
+            assert "avx512 ISA" in cases_bf16._unavailable_reason()
+        finally:
+            _core.set_cpu_isa(isa)
+    else:
+        assert "no AVX512-BF16" in cases_bf16._unavailable_reason()
+
+
+def test_bench_digits_case_checks_the_accuracy_drop():
+    pytest.importorskip("sklearn")
+    from fusednet.bench import cases_bf16
+
+    case = cases_bf16.digits_case("quick", budget_s=None)
+    error, tolerance = case.check()  # trains both when the timing did not
+    assert tolerance == 0.005 and 0.0 <= error < 0.05
+    assert case.samples == 1347 * 10
