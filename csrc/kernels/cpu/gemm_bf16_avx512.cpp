@@ -2,7 +2,11 @@
 // 24 zmm accumulators over all of K, one pair of k per instruction (twice the FP32 FMA's work at
 // the same rate). Used only when cpuid reports AVX512_BF16 (runtime/precision.cpp); the packing
 // and the epilogue are gemm_bf16_impl.h's, compiled here with AVX-512 flags.
-#if defined(__GNUC__) || defined(__clang__)
+// The file's flags are the AVX-512 ones of every *_avx512.cpp; BF16 is added here (GCC 10+; the
+// clang form is untested: no clang on the development machines).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512bf16"))), apply_to = function)
+#elif defined(__GNUC__)
 #pragma GCC target("avx512bf16")
 #endif
 
@@ -189,3 +193,7 @@ void dot2_hw(const float* acc, const std::uint32_t* a, const std::uint32_t* b, f
 
 }  // namespace gemm_bf16_detail
 }  // namespace fusednet
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
