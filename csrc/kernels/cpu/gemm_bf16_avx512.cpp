@@ -20,21 +20,31 @@ namespace {
 
 namespace impl = FN_SIMD_NS::bf16gemm;
 
-void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
-                 index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
-  __m512 acc[kMR][2];
-  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+// The K loop on the first H (1 or 2) vectors of columns: a tile at most 16 wide (N = 10 output
+// layers) skips the second half (each lane's chain is the same either way).
+template <int H>
+inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
+                   __m512 (&acc)[kMR][2]) {
   for (index_t kk = 0; kk < k2; ++kk) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + kk * kNR);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + kk * kNR + 16);
+    __m512bh b1 = b0;
+    if (H == 2) b1 = (__m512bh)_mm512_loadu_si512(b + kk * kNR + 16);
     const std::uint32_t* ap = a + kk * kMR;
 #pragma GCC unroll 12
     for (int i = 0; i < kMR; ++i) {
       const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+      if (H == 2) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
     }
   }
+}
+
+void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
+                 index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+  __m512 acc[kMR][2];
+  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  if (n <= 16) k_loop<1>(k2, a, b, acc);
+  else k_loop<2>(k2, a, b, acc);
   if (n == kNR && cs_c == 1) {
     // Full-width rows: the epilogue in vectors (the same operations as impl::finish).
     const __m512 alpha = _mm512_set1_ps(ep.alpha), beta = _mm512_set1_ps(ep.beta);
