@@ -229,16 +229,19 @@ def test_core_binding_without_device_raises_after_argument_checks():
 
 def test_float32_matmul_precision_roundtrip():
     before = fnet.get_float32_matmul_precision()
-    assert before in ("highest", "high") and cuda.get_float32_matmul_precision() == before
+    assert before in ("highest", "high", "medium") and cuda.get_float32_matmul_precision() == before
     try:
         fnet.set_float32_matmul_precision("high")
         assert fnet.get_float32_matmul_precision() == "high"
         fnet.set_float32_matmul_precision("highest")
         assert fnet.get_float32_matmul_precision() == "highest"
+        fnet.set_float32_matmul_precision("medium")
+        assert fnet.get_float32_matmul_precision() == "medium"
         with pytest.raises(
-            ValueError, match="precision: expected 'highest' or 'high', got 'medium'"
+            ValueError, match="precision: expected 'highest', 'high' or 'medium', got 'low'"
         ):
-            fnet.set_float32_matmul_precision("medium")
+            fnet.set_float32_matmul_precision("low")
+        assert fnet.get_float32_matmul_precision() == "medium"
         with pytest.raises(TypeError, match="precision: expected"):
             fnet.set_float32_matmul_precision(3)
     finally:

@@ -1,7 +1,7 @@
 // Bindings of the runtime layer: CPU ISA and threads, the float32 matmul precision, CUDA device
 // facts, device memory and synchronisation. No arithmetic here.
 //   cpu_isa(), cpu_isa_detected(), set_cpu_isa(isa), get_num_threads(), set_num_threads(n)
-//   set_float32_matmul_precision("highest" | "high"), get_float32_matmul_precision()
+//   set_float32_matmul_precision("highest" | "high" | "medium"), get_float32_matmul_precision()
 //   cuda_info() -> dict, cuda_synchronize(), cuda_memory_info() -> (free, total)
 //   tests and bench/gpu_bench.py: _pool_threads_started, _pool_check, _cuda_try_alloc(nbytes),
 //   cuda_bench_copy(nbytes, iters), cuda_peak_bandwidth()
@@ -63,9 +63,18 @@ std::vector<int> pool_check(index_t n, index_t grain, int threads, index_t throw
 }
 
 void set_precision(const std::string& p) {
-  if (p != "highest" && p != "high")
-    throw py::value_error("precision: expected 'highest' or 'high', got '" + p + "'");
-  set_float32_matmul_precision_high(p == "high");
+  if (p == "highest") return set_float32_matmul_precision(MatmulPrecision::Highest);
+  if (p == "high") return set_float32_matmul_precision(MatmulPrecision::High);
+  if (p == "medium") return set_float32_matmul_precision(MatmulPrecision::Medium);
+  throw py::value_error("precision: expected 'highest', 'high' or 'medium', got '" + p + "'");
+}
+
+std::string get_precision() {
+  switch (float32_matmul_precision()) {
+    case MatmulPrecision::High: return "high";
+    case MatmulPrecision::Medium: return "medium";
+    default: return "highest";
+  }
 }
 
 py::tuple cuda_memory_info() {
@@ -118,9 +127,10 @@ void bind_runtime(py::module_& m) {
         "throw_at makes that index throw.");
 
   m.def("set_float32_matmul_precision", &set_precision, arg("precision"),
-        "'highest' (exact FP32) or 'high' (the CUDA gemm may use TF32 tensor cores).");
-  m.def("get_float32_matmul_precision",
-        [] { return std::string(float32_matmul_precision_high() ? "high" : "highest"); });
+        "'highest' (exact FP32), 'high' (the CUDA gemm may use TF32 tensor cores; the CPU gemm "
+        "stays FP32) or 'medium' (also: the CPU gemm takes bf16-rounded inputs with FP32 sums "
+        "where the CPU has AVX512-BF16; cpu_matmul_precision() says).");
+  m.def("get_float32_matmul_precision", &get_precision);
 
   m.def("cuda_info", &cuda_info, "CUDA backend status; queries the driver on first call.");
   m.def(

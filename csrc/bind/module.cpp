@@ -15,6 +15,7 @@ PYBIND11_MODULE(_core, m) {
   bind_dlpack(m);  // before the ops: their arguments may be DLPackArray
   bind_runtime(m);
   bind_gemm(m);
+  bind_bf16(m);
   bind_activation(m);
   bind_reduce(m);
   bind_norm(m);

@@ -158,6 +158,7 @@ inline Activation require_elementwise(Activation act, const char* name) {
 void bind_types(py::module_& m);  // the enums; registered first
 void bind_runtime(py::module_& m);  // ISA, threads, precision, CUDA device facts and memory
 void bind_gemm(py::module_& m);
+void bind_bf16(py::module_& m);  // the bf16 CPU gemm: precision report, test hooks
 void bind_activation(py::module_& m);  // elementwise activations and softmax
 void bind_reduce(py::module_& m);      // bias_grad, argmax_rows
 void bind_norm(py::module_& m);        // batch / layer normalization

@@ -77,7 +77,8 @@ def __getattr__(name: str) -> Any:
 def backends() -> dict[str, dict[str, Any]]:
     """What fusednet can run on here.
 
-    ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2},
+    ``{"cpu": {"isa": "avx2", "isa_detected": "avx2", "threads": 2, "matmul_precision": "fp32",
+    "avx512_bf16": False},
     "cuda": {"compiled": bool, "available": bool, "reason": str, "devices": [...]}}``.
     ``reason`` says why CUDA is not available: not compiled, no driver, driver too old, no device.
     The first call queries the CUDA driver; import does not.
@@ -87,6 +88,10 @@ def backends() -> dict[str, dict[str, Any]]:
             "isa": _core.cpu_isa(),
             "isa_detected": _core.cpu_isa_detected(),
             "threads": _core.get_num_threads(),
+            # What the CPU gemm computes with under the current float32 matmul precision:
+            # "bf16" only for "medium" on a CPU with AVX512-BF16, else "fp32".
+            "matmul_precision": _core.cpu_matmul_precision(),
+            "avx512_bf16": _core.cpu_has_avx512_bf16(),
         },
         "cuda": _core.cuda_info(),
     }

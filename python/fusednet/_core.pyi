@@ -7,7 +7,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LayerKind', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_isa', 'cpu_isa_detected', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'optim_rule_step', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward', 'sum_squares']
+__all__: list[str] = ['Activation', 'CudaArray', 'DLPackArray', 'DenseSpec', 'Device', 'LayerKind', 'LossKind', 'LossSpec', 'MetricKind', 'MetricSpec', 'Net', 'OptimKind', 'OptimSpec', 'PairLoss', 'Reduction', 'activation_backward', 'activation_backward_from_output', 'activation_forward', 'adam_step', 'all_finite', 'argmax_rows', 'bias_grad', 'binary_cross_entropy', 'cpu_bf16_kernel', 'cpu_has_avx512_bf16', 'cpu_isa', 'cpu_isa_detected', 'cpu_matmul_precision', 'cuda_bench_adam', 'cuda_bench_copy', 'cuda_bench_gemm', 'cuda_info', 'cuda_memory_info', 'cuda_peak_bandwidth', 'cuda_synchronize', 'fp32_peak_gflops', 'gemm', 'gemm_blocking', 'gemm_ex', 'gemm_ref', 'get_float32_matmul_precision', 'get_num_threads', 'linear', 'metric_result_width', 'metric_results', 'metric_state', 'metric_state_width', 'mse', 'optim_rule_step', 'pair_loss', 'set_cpu_isa', 'set_float32_matmul_precision', 'set_num_threads', 'sgd_step', 'softmax_backward', 'softmax_cross_entropy', 'softmax_cross_entropy_soft', 'softmax_forward', 'sum_squares']
 class Device(enum.Enum):
     """
     Where arrays live and kernels run.
@@ -675,6 +675,14 @@ def _batch_norm_backward(dy: typing.Any, x: typing.Any, dx: typing.Any, gamma: t
     """
     Batch normalization's backward (fusednet.ops.batch_norm_backward).
     """
+def _bf16_dot2(acc: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], hardware: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    One vdpbf16ps lane per element: acc + a.hi b.hi + a.lo b.lo (pairs of bf16 in uint32), emulated or on the CPU.
+    """
+def _bf16_round(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], hardware: bool) -> numpy.typing.NDArray[numpy.uint16]:
+    """
+    float32 -> bf16 bits (uint16) by vcvtne2ps2bf16's rounding, emulated or on the CPU.
+    """
 def _cuda_count_correct(logits: typing.Any, labels: typing.Annotated[numpy.typing.ArrayLike, numpy.int64]) -> float:
     """
     Rows whose first argmax equals the label, summed on the device (tests).
@@ -739,6 +747,10 @@ def _pool_threads_started() -> int:
     """
     Worker threads the CPU thread pool has started so far (tests).
     """
+def _set_cpu_bf16_emulation(on: bool) -> bool:
+    """
+    Tests: under 'medium', run the bf16 gemm's emulated kernel (same packing and tiles, the instruction's arithmetic in portable C++) on any CPU. Returns the previous setting.
+    """
 def activation_backward(dy: typing.Any, x: typing.Any, out: typing.Any, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     out = dy * act'(x), x the forward input (out may be dy).
@@ -771,6 +783,14 @@ def binary_cross_entropy(logits: typing.Any, targets: typing.Any, sample_weight:
     """
     (loss, dlogits) of BCE from logits, 2-D contiguous float32.
     """
+def cpu_bf16_kernel() -> str:
+    """
+    The bf16 gemm kernel in use: 'avx512_bf16', 'emulated' (tests) or 'none'.
+    """
+def cpu_has_avx512_bf16() -> bool:
+    """
+    Whether this CPU executes vdpbf16ps (cpuid AVX512_BF16).
+    """
 def cpu_isa() -> str:
     """
     The CPU ISA the kernels use now.
@@ -778,6 +798,10 @@ def cpu_isa() -> str:
 def cpu_isa_detected() -> str:
     """
     The widest CPU ISA this processor supports.
+    """
+def cpu_matmul_precision() -> str:
+    """
+    What the CPU gemm computes with now: 'bf16' (inputs rounded to bf16, FP32 sums) under the 'medium' precision on a CPU with AVX512-BF16 (or the test emulation), else 'fp32'.
     """
 def cuda_bench_adam(n: typing.SupportsInt | typing.SupportsIndex, iters: typing.SupportsInt | typing.SupportsIndex) -> float:
     """
@@ -863,7 +887,7 @@ def set_cpu_isa(isa: str) -> None:
     ...
 def set_float32_matmul_precision(precision: str) -> None:
     """
-    'highest' (exact FP32) or 'high' (the CUDA gemm may use TF32 tensor cores).
+    'highest' (exact FP32), 'high' (the CUDA gemm may use TF32 tensor cores; the CPU gemm stays FP32) or 'medium' (also: the CPU gemm takes bf16-rounded inputs with FP32 sums where the CPU has AVX512-BF16; cpu_matmul_precision() says).
     """
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...

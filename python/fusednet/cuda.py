@@ -48,10 +48,22 @@ def memory_info() -> tuple[int, int]:
 
 
 def set_float32_matmul_precision(precision: str) -> None:
-    """ "highest" (default): exact FP32 matmuls. "high": TF32 tensor cores on sm_80+ (inputs
-    rounded to a 10-bit mantissa, FP32 accumulation), as torch.set_float32_matmul_precision."""
+    """As torch.set_float32_matmul_precision, process-wide:
+
+    - ``"highest"`` (default): exact FP32 matmuls everywhere.
+    - ``"high"``: the CUDA gemm may use TF32 tensor cores on sm_80+ (inputs rounded to a 10-bit
+      mantissa, FP32 accumulation). The CPU gemm stays exact FP32.
+    - ``"medium"``: as "high" on CUDA; the CPU gemms (ops.matmul / gemm / linear and every gemm
+      of a model's training and inference) round their inputs to bf16 (round-to-nearest-even)
+      and accumulate in FP32 with ``vdpbf16ps``, on CPUs with AVX512-BF16 (AMD Zen 4+, Intel
+      Cooper Lake, Sapphire Rapids+). Parameters, optimizer state and everything outside the
+      gemms stay FP32. Other CPUs keep exact FP32: ``backends()["cpu"]["matmul_precision"]``
+      says which the CPU gemm uses ("bf16" or "fp32").
+    """
     if not isinstance(precision, str):
-        raise TypeError(f"precision: expected 'highest' or 'high', got {type(precision).__name__}")
+        raise TypeError(
+            f"precision: expected 'highest', 'high' or 'medium', got {type(precision).__name__}"
+        )
     _core.set_float32_matmul_precision(precision)
 
 

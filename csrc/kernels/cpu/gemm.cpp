@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/cpu.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/gemm_kernels.h"
 #include "runtime/thread_pool.h"
 
@@ -571,6 +572,9 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     gemm_detail::scale_only(p);
     return;
   }
+  // The "medium" matmul precision on a CPU with bf16 dot products (gemm_bf16.cpp).
+  if (gemm_bf16_cpu(M, N, K, alpha, A, rs_a, cs_a, B, rs_b, cs_b, beta, C, rs_c, cs_c, epilogue))
+    return;
   const GemmKernels& ks = gemm_kernels(active_cpu_isa());
   if (gemm_detail::run_small(p, ks)) return;
   // Some problems run better as C^T = B^T A^T (the bias then lies along the other dimension, so

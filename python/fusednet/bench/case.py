@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 FUSEDNET, NUMPY, TORCH = "fusednet", "numpy", "torch"
 SKLEARN = "sklearn"  # scikit-learn's estimators (the sklearn group)
+FP32 = "fp32"  # fusednet itself at the "highest" matmul precision (the bf16 group)
 
 
 @dataclass

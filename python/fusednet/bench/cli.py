@@ -11,6 +11,7 @@ from typing import Optional
 import fusednet
 
 from . import (
+    cases_bf16,
     cases_elementwise,
     cases_gemm,
     cases_optim,
@@ -33,6 +34,7 @@ GROUPS = {
     "train": cases_train.cases,
     "torch": cases_torch.cases,  # fusednet.torch inside PyTorch loops
     "sklearn": cases_sklearn.cases,
+    "bf16": cases_bf16.cases,  # the "medium" precision (bf16 gemms) against FP32
     "dist": None,  # data-parallel scaling: its own processes (bench/dist.py), not Cases
 }
 

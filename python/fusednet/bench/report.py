@@ -7,9 +7,9 @@ import json
 import math
 import textwrap
 
-from .case import FUSEDNET, NUMPY, SKLEARN, TORCH, Case
+from .case import FP32, FUSEDNET, NUMPY, SKLEARN, TORCH, Case
 
-BASELINES = (NUMPY, TORCH, SKLEARN)
+BASELINES = (NUMPY, TORCH, SKLEARN, FP32)
 WIDTH = 120  # columns of every printed line
 
 

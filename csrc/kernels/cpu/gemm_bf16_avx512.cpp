@@ -1,0 +1,211 @@
+// bf16 gemm tile on vdpbf16ps (AVX512-BF16: Zen 4, Cooper Lake, Sapphire Rapids): 12 x 32 of C in
+// 24 zmm accumulators over all of K, one pair of k per instruction (twice the FP32 FMA's work at
+// the same rate). Used only when cpuid reports AVX512_BF16 (runtime/precision.cpp); the packing
+// and the epilogue are gemm_bf16_impl.h's, compiled here with AVX-512 flags.
+// The file's flags are the AVX-512 ones of every *_avx512.cpp; BF16 is added here (GCC 10+; the
+// clang form is untested: no clang on the development machines).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512bf16"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC target("avx512bf16")
+#endif
+
+#include <immintrin.h>
+
+#include "kernels/cpu/gemm_bf16_impl.h"
+
+namespace fusednet {
+namespace gemm_bf16_detail {
+namespace {
+
+namespace impl = FN_SIMD_NS::bf16gemm;
+
+// The K loop on the first H (1 or 2) vectors of columns: a tile at most 16 wide (N = 10 output
+// layers) skips the second half (each lane's chain is the same either way).
+template <int H>
+inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
+                   __m512 (&acc)[kMR][2]) {
+  for (index_t kk = 0; kk < k2; ++kk) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + kk * kNR);
+    __m512bh b1 = b0;
+    if (H == 2) b1 = (__m512bh)_mm512_loadu_si512(b + kk * kNR + 16);
+    const std::uint32_t* ap = a + kk * kMR;
+#pragma GCC unroll 12
+    for (int i = 0; i < kMR; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+      if (H == 2) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+    }
+  }
+}
+
+void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
+                 index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+  __m512 acc[kMR][2];
+  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  if (n <= 16) k_loop<1>(k2, a, b, acc);
+  else k_loop<2>(k2, a, b, acc);
+  if (n == kNR && cs_c == 1) {
+    // Full-width rows: the epilogue in vectors (the same operations as impl::finish).
+    const __m512 alpha = _mm512_set1_ps(ep.alpha), beta = _mm512_set1_ps(ep.beta);
+    const __m512 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(ep.act_param);
+    __m512 bias0 = zero, bias1 = zero;
+    if (ep.bias) bias0 = _mm512_loadu_ps(ep.bias), bias1 = _mm512_loadu_ps(ep.bias + 16);
+    for (int i = 0; i < kMR; ++i) {
+      if (i >= m) break;
+      float* row = c + i * rs_c;
+      for (int h = 0; h < 2; ++h) {
+        __m512 t = zero;
+        if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_loadu_ps(row + 16 * h));
+        __m512 v = _mm512_fmadd_ps(alpha, acc[i][h], t);
+        if (ep.bias) v = _mm512_add_ps(v, h ? bias1 : bias0);
+        if (ep.act != 0) {
+          const __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
+          v = ep.act == 1 ? _mm512_mask_mov_ps(v, neg, zero) : _mm512_mask_mul_ps(v, neg, v, slope);
+        }
+        _mm512_storeu_ps(row + 16 * h, v);
+      }
+    }
+    return;
+  }
+  alignas(64) float tile[kMR * kNR];
+  for (int i = 0; i < kMR; ++i) {
+    _mm512_store_ps(tile + i * kNR, acc[i][0]);
+    _mm512_store_ps(tile + i * kNR + 16, acc[i][1]);
+  }
+  impl::store(tile, c, rs_c, cs_c, m, n, ep);
+}
+
+inline __mmask16 first_lanes(index_t n) {
+  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
+// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs, rounded by vcvtneps2bf16 (the same bits as
+// bf16_math.h's bf16_round; tests/test_bf16.py checks both).
+// (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
+inline __m512i pairs16(__m512 lo, __m512 hi) {
+  const __mmask16 all = 0xffff;
+  const __m512i l = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(lo));
+  const __m512i h = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(hi));
+  return _mm512_or_si512(l, _mm512_maskz_slli_epi32(all, h, 16));
+}
+
+// k contiguous floats -> ceil(k / 2) pairs at dst[0], dst[stride], ...: 32 neighbours are 16
+// pairs in order, and vcvtne2ps2bf16 puts the low 16 floats in the low half, so its 32-bit lanes
+// are the pairs.
+inline void pairs_strided(const float* src, index_t k, std::uint32_t* dst, index_t stride) {
+  const index_t k2 = (k + 1) / 2;
+  for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+    const index_t left = k - 2 * kk0;
+    const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(left), src + 2 * kk0);
+    const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(left - 16), src + 2 * kk0 + 16);
+    alignas(64) std::uint32_t tmp[16];
+    _mm512_store_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    const index_t cnt = k2 - kk0 < 16 ? k2 - kk0 : 16;
+    for (index_t t = 0; t < cnt; ++t) dst[(kk0 + t) * stride] = tmp[t];
+  }
+}
+
+// Packing with the conversion instruction where a whole row (B, or A transposed) or a pair of
+// neighbours (A) is contiguous; other layouts take the portable packing.
+void pack_b_avx512(index_t k, index_t nc, const float* b, index_t rs_b, index_t cs_b,
+                   std::uint32_t* out) {
+  const index_t k2 = (k + 1) / 2;
+  if (rs_b == 1 && cs_b != 1) {  // B transposed: a column's neighbours are pairs, as row-major A
+    for (index_t c0 = 0; c0 < nc; c0 += kNR) {
+      const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
+      std::uint32_t* dst = out + c0 * k2;
+      for (index_t j = 0; j < n; ++j) pairs_strided(b + (c0 + j) * cs_b, k, dst + j, kNR);
+      for (index_t kk = 0; kk < k2; ++kk)
+        for (index_t j = n; j < kNR; ++j) dst[kk * kNR + j] = 0;
+    }
+    return;
+  }
+  if (cs_b != 1) return impl::pack_b(k, nc, b, rs_b, cs_b, out);
+  const __m512 zero = _mm512_setzero_ps();
+  for (index_t c0 = 0; c0 < nc; c0 += kNR) {
+    std::uint32_t* dst = out + c0 * k2;
+    const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
+    const __mmask16 m0 = first_lanes(n), m1 = first_lanes(n - 16);
+    for (index_t kk = 0; kk < k2; ++kk) {
+      const float* r0 = b + c0 + 2 * kk * rs_b;
+      const bool odd = 2 * kk + 1 == k;
+      const float* r1 = r0 + rs_b;
+      const __m512 lo0 = _mm512_maskz_loadu_ps(m0, r0), lo1 = _mm512_maskz_loadu_ps(m1, r0 + 16);
+      const __m512 hi0 = odd ? zero : _mm512_maskz_loadu_ps(m0, r1);
+      const __m512 hi1 = odd ? zero : _mm512_maskz_loadu_ps(m1, r1 + 16);
+      _mm512_storeu_si512(dst + kk * kNR, pairs16(lo0, hi0));
+      _mm512_storeu_si512(dst + kk * kNR + 16, pairs16(lo1, hi1));
+    }
+  }
+}
+
+void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t cs_a,
+                   std::uint32_t* out) {
+  const index_t k2 = (k + 1) / 2;
+  if (rs_a == 1) {  // A transposed: a row of the panel (12 rows of A) is contiguous
+    const __m512 zero = _mm512_setzero_ps();
+    for (index_t r0 = 0; r0 < mc; r0 += kMR) {
+      const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
+      std::uint32_t* dst = out + r0 * k2;
+      for (index_t kk = 0; kk < k2; ++kk) {
+        const float* src = a + r0 + 2 * kk * cs_a;
+        const __m512 lo = _mm512_maskz_loadu_ps(m, src);
+        const __m512 hi = 2 * kk + 1 == k ? zero : _mm512_maskz_loadu_ps(m, src + cs_a);
+        _mm512_mask_storeu_epi32(dst + kk * kMR, 0x0fff, pairs16(lo, hi));
+      }
+    }
+    return;
+  }
+  if (cs_a != 1) return impl::pack_a(mc, k, a, rs_a, cs_a, out);
+  // Row-major A: pairs along each row.
+  for (index_t r0 = 0; r0 < mc; r0 += kMR) {
+    const index_t m = mc - r0 < kMR ? mc - r0 : kMR;
+    std::uint32_t* dst = out + r0 * k2;
+    for (index_t i = 0; i < m; ++i) pairs_strided(a + (r0 + i) * rs_a, k, dst + i, kMR);
+    for (index_t i = m; i < kMR; ++i)
+      for (index_t kk = 0; kk < k2; ++kk) dst[kk * kMR + i] = 0;
+  }
+}
+
+}  // namespace
+
+const Kernels& kernels_avx512() {
+  static const Kernels k{"bf16gemm_avx512bf16_12x32", &pack_a_avx512, &pack_b_avx512, &tile_avx512};
+  return k;
+}
+
+void round_hw(const float* x, std::uint16_t* out, index_t n) {
+  // vcvtne2ps2bf16 (the packing's rounding, bf16_math.h): 32 at a time, the low half from the
+  // second operand.
+  const auto mask_of = [n](index_t i) {
+    return i >= n        ? __mmask16{0}
+           : n - i >= 16 ? __mmask16{0xffff}
+                         : static_cast<__mmask16>((1u << (n - i)) - 1);
+  };
+  for (index_t i = 0; i < n; i += 32) {
+    const __mmask16 lo = mask_of(i), hi = mask_of(i + 16);
+    const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, x + i + 16),
+                                           _mm512_maskz_loadu_ps(lo, x + i));
+    const __mmask32 both = static_cast<__mmask32>(lo) | (static_cast<__mmask32>(hi) << 16);
+    _mm512_mask_storeu_epi16(out + i, both, (__m512i)h);
+  }
+}
+
+void dot2_hw(const float* acc, const std::uint32_t* a, const std::uint32_t* b, float* out,
+             index_t n) {
+  for (index_t i = 0; i < n; i += 16) {
+    const __mmask16 mask = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 r = _mm512_dpbf16_ps(_mm512_maskz_loadu_ps(mask, acc + i),
+                                      (__m512bh)_mm512_maskz_loadu_epi32(mask, a + i),
+                                      (__m512bh)_mm512_maskz_loadu_epi32(mask, b + i));
+    _mm512_mask_storeu_ps(out + i, mask, r);
+  }
+}
+
+}  // namespace gemm_bf16_detail
+}  // namespace fusednet
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
