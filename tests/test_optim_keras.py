@@ -130,6 +130,7 @@ def _torch_vs_ops(make_torch, step_ops, n=257, steps=50, seed=3):
     checks.assert_close(p, tp.detach().numpy(), 1e-5, 1e-5, "vs torch")
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "momentum,centered", [(0.0, False), (0.9, False), (0.0, True), (0.5, True)]
 )

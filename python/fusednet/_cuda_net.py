@@ -106,8 +106,11 @@ class CudaNet:
 
     def _set_optimizer(self, spec):
         self._d.set_optimizer(spec)
-        n = self._d.num_params
-        self._states = [np.zeros(n, dtype=F32) for _ in range(self._d.num_optimizer_states)]
+        # The device's fresh state, not zeros: Adagrad's accumulator starts at its initial value.
+        self._states = [
+            np.array(self._d.get_optimizer_state(i), dtype=F32)
+            for i in range(self._d.num_optimizer_states)
+        ]
 
     def optimizer_state(self, i):
         if not 0 <= i < len(self._states):
