@@ -15,9 +15,6 @@ void set_float32_matmul_precision(MatmulPrecision p) { g_matmul_precision = stat
 MatmulPrecision float32_matmul_precision() {
   return static_cast<MatmulPrecision>(g_matmul_precision.load(std::memory_order_relaxed));
 }
-void set_float32_matmul_precision_high(bool high) {
-  set_float32_matmul_precision(high ? MatmulPrecision::High : MatmulPrecision::Highest);
-}
 
 bool cpu_has_avx512_bf16() {
 #if defined(FUSEDNET_X86_KERNELS) && (defined(__GNUC__) || defined(__clang__))

@@ -17,7 +17,6 @@ MatmulPrecision float32_matmul_precision();
 inline bool float32_matmul_precision_high() {
   return float32_matmul_precision() != MatmulPrecision::Highest;
 }
-void set_float32_matmul_precision_high(bool high);  // highest / high (kept for older callers)
 
 // Whether the CPU executes vdpbf16ps (cpuid AVX512_BF16 with AVX-512F/BW/VL).
 bool cpu_has_avx512_bf16();
