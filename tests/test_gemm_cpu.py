@@ -120,6 +120,11 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
         (1000, 2 * w, 7),
         (5, w + 1, kc + 1),
         (13, 4, 3 * kc),
+        # one or two chains per row group over 4+ K passes: the passes run side by side
+        (1, w, 4 * kc + 5),
+        (2, 3, 4 * kc),
+        (1, 2 * w, 3 * kc + 1),
+        (2, w, 2 * kc + 1),
     ]:
         a, b = operands(rng, M, N, K, trans_a, trans_b)
         bias = rng.standard_normal(N).astype(np.float32)

@@ -346,26 +346,80 @@ struct SmallKernel {
     }
   }
 
+  // P whole K passes of kb from k0 side by side: acc[p] is pass p's sum in k order, exactly as
+  // dot_pass computes it, but the P * R * NV chains run at once (one or two rows of C over a long
+  // K, e.g. a tiny net's dW = x^T dz over the batch, are otherwise bound by the FMA latency).
+  template <int P, int R, int NV, bool Masked>
+  static FN_INLINE void dot_passes(reg (&acc)[P][R][NV], index_t k0, index_t kb, const float* a,
+                                   index_t rs_a, index_t cs_a, const float* b, index_t rs_b,
+                                   const Rows<NV>& r) {
+    FN_UNROLL for (int p = 0; p < P; ++p) FN_UNROLL for (int i = 0; i < R; ++i)
+        FN_UNROLL for (int j = 0; j < NV; ++j) acc[p][i][j] = V::zero();
+    const float* ap = a + k0 * cs_a;
+    const float* bp = b + k0 * rs_b;
+    const index_t pa = kb * cs_a, pb = kb * rs_b;
+    for (index_t k = 0; k < kb; ++k, ap += cs_a, bp += rs_b) {
+      FN_UNROLL for (int p = 0; p < P; ++p) {
+        reg bv[NV];
+        const float* bq = bp + p * pb;
+        FN_UNROLL for (int j = 0; j + 1 < NV; ++j) bv[j] = V::load(bq + j * W);
+        bv[NV - 1] =
+            Masked ? V::masked_load(bq + (NV - 1) * W, r.last) : V::load(bq + (NV - 1) * W);
+        FN_UNROLL for (int i = 0; i < R; ++i) {
+          const reg av = V::bcast(ap + p * pa + i * rs_a);
+          FN_UNROLL for (int j = 0; j < NV; ++j) acc[p][i][j] = V::fmadd(av, bv[j], acc[p][i][j]);
+        }
+      }
+    }
+  }
+
+  // v = alpha * (the first pass's sum acc) + beta * C (acc may be v itself).
+  template <int R, int NV, bool Masked>
+  static FN_INLINE void first_pass(reg (&v)[R][NV], const reg (&acc)[R][NV], const float* c,
+                                   index_t rs_c, const Rows<NV>& r) {
+    FN_UNROLL for (int i = 0; i < R; ++i) {
+      reg old[NV];
+      if (r.use_beta) load_row<NV, Masked>(old, r, c + i * rs_c);
+      FN_UNROLL for (int j = 0; j < NV; ++j) {
+        v[i][j] = V::mul(acc[i][j], r.alpha);
+        if (r.use_beta) v[i][j] = V::fmadd(old[j], r.beta, v[i][j]);
+      }
+    }
+  }
+
+  // v += alpha * (a later pass's sum acc), the passes in K order.
+  template <int R, int NV>
+  static FN_INLINE void next_pass(reg (&v)[R][NV], const reg (&acc)[R][NV], const Rows<NV>& r) {
+    FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
+        v[i][j] = V::add(v[i][j], V::mul(acc[i][j], r.alpha));
+  }
+
   // Masked = false: all NV vectors of the row are whole (n == NV * W; the sup path's full panels).
   template <int R, int NV, bool Masked = true>
   static FN_INLINE void rows(index_t kc, index_t kb, const float* a, index_t rs_a, index_t cs_a,
                              const float* b, index_t rs_b, float* c, index_t rs_c,
                              const Rows<NV>& r) {
     reg v[R][NV];
-    dot_pass<R, NV, Masked>(v, 0, kc < kb ? kc : kb, a, rs_a, cs_a, b, rs_b, r);
-    FN_UNROLL for (int i = 0; i < R; ++i) {
-      reg old[NV];
-      if (r.use_beta) load_row<NV, Masked>(old, r, c + i * rs_c);
-      FN_UNROLL for (int j = 0; j < NV; ++j) {
-        v[i][j] = V::mul(v[i][j], r.alpha);
-        if (r.use_beta) v[i][j] = V::fmadd(old[j], r.beta, v[i][j]);
+    index_t k0 = kc < kb ? kc : kb;  // passes [0, k0) are in v
+    if constexpr (R * NV <= 2) {  // few chains: the first passes four at a time
+      if (kc >= 4 * kb) {
+        reg acc[4][R][NV];
+        dot_passes<4, R, NV, Masked>(acc, 0, kb, a, rs_a, cs_a, b, rs_b, r);
+        first_pass<R, NV, Masked>(v, acc[0], c, rs_c, r);
+        FN_UNROLL for (int p = 1; p < 4; ++p) next_pass<R, NV>(v, acc[p], r);
+        k0 = 4 * kb;
+      } else {
+        dot_pass<R, NV, Masked>(v, 0, k0, a, rs_a, cs_a, b, rs_b, r);
+        first_pass<R, NV, Masked>(v, v, c, rs_c, r);
       }
+    } else {
+      dot_pass<R, NV, Masked>(v, 0, k0, a, rs_a, cs_a, b, rs_b, r);
+      first_pass<R, NV, Masked>(v, v, c, rs_c, r);
     }
-    for (index_t k0 = kb; k0 < kc; k0 += kb) {  // long K: the blocked path's later passes
+    for (; k0 < kc; k0 += kb) {  // long K: the blocked path's later passes
       reg acc[R][NV];
       dot_pass<R, NV, Masked>(acc, k0, kc - k0 < kb ? kc : k0 + kb, a, rs_a, cs_a, b, rs_b, r);
-      FN_UNROLL for (int i = 0; i < R; ++i) FN_UNROLL for (int j = 0; j < NV; ++j)
-        v[i][j] = V::add(v[i][j], V::mul(acc[i][j], r.alpha));
+      next_pass<R, NV>(v, acc, r);
     }
     FN_UNROLL for (int i = 0; i < R; ++i) store_row<NV>(v[i], r, c + i * rs_c);
   }
