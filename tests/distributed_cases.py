@@ -31,6 +31,22 @@ CASES = {
         sample_weight=True,
     ),
     "adamw_bce": dict(n=64, batch_size=10, epochs=2, overlap=True, loss="bce", optimizer="adamw"),
+    # synchronized BatchNormalization (Dense -> BN -> ReLU -> Dense): the statistics and the
+    # input gradient over the global batch; a last batch of one row (idle ranks join with zeros)
+    "bn_sgd_mse": dict(
+        n=97, batch_size=16, epochs=2, overlap=False, loss="mse", optimizer="sgd", norm="bn"
+    ),
+    # ... and with a LayerNormalization after it (per row: nothing to sync), uneven shards
+    "bn_ln_adam_ce": dict(
+        n=203,
+        batch_size=32,
+        epochs=3,
+        overlap=True,
+        loss="sce",
+        optimizer="adam",
+        validation_split=0.1,
+        norm="bn_ln",
+    ),
 }
 
 
@@ -67,6 +83,16 @@ def model(case, dropout=0.0, hidden=16):
     c = CASES[case]
     out = {"sce": (4, None), "bce": (1, "sigmoid"), "mse": (3, None)}[c["loss"]]
     layers = [fnet.layers.Dense(hidden, activation="tanh", input_shape=(12,))]
+    if c.get("norm"):
+        # no bias before BN: its gradient is zero up to rounding, which Adam would scale to
+        # full steps (chaos, in one process too)
+        layers = [
+            fnet.layers.Dense(hidden, use_bias=False, input_shape=(12,)),
+            fnet.layers.BatchNormalization(momentum=0.9),
+            fnet.layers.Activation("relu"),
+        ]
+        if c["norm"] == "bn_ln":
+            layers.append(fnet.layers.LayerNormalization())
     if dropout:
         layers.append(fnet.layers.Dropout(dropout))
     layers += [

@@ -53,3 +53,13 @@ def layer_norm_backward(dy, x, gamma, eps):
     g = dy * (1.0 if gamma is None else gamma)
     dx = inv * (g - g.mean(1, keepdims=True) - xh * (g * xh).mean(1, keepdims=True))
     return dx, (dy * xh).sum(0), dy.sum(0)
+
+
+def batch_norm_sums(x, dy=None, center=None, mean=None, invstd=None):
+    """Synchronized batch norm's column sums: of x, of (x - center)^2, or of dy and dy * xhat."""
+    x = np.asarray(x, np.float64)
+    if dy is None:
+        return x.sum(0) if center is None else ((x - np.asarray(center, np.float64)) ** 2).sum(0)
+    dy = np.asarray(dy, np.float64)
+    xh = (x - np.asarray(mean, np.float64)) * np.asarray(invstd, np.float64)
+    return np.concatenate([dy.sum(0), (dy * xh).sum(0)])

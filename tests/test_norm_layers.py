@@ -56,6 +56,48 @@ def test_batch_norm_matches_reference(shape, affine, device, cpu_isa, rng):
     np.testing.assert_allclose(db2, wdb2, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("shape", SHAPES + [(0, 4)])
+def test_batch_norm_sums_match_reference(shape, device, cpu_isa, rng):
+    """The column sums data-parallel ranks add up (synchronized BatchNormalization)."""
+    from fusednet import _core
+
+    dev = _core.Device.__members__[device]
+    x = _data(rng, shape)
+    n = shape[1]
+    s = _core._batch_norm_sums(x, None, None, 0.0, None, None, device=dev)
+    assert s.dtype == np.float64 and s.shape == (n,)
+    np.testing.assert_allclose(s, ref.batch_norm_sums(x), rtol=1e-12, atol=1e-9)
+    count = max(len(x), 1)
+    q = _core._batch_norm_sums(x, None, s, count, None, None, device=dev)
+    want = ref.batch_norm_sums(x, center=s / count)
+    np.testing.assert_allclose(q, want, rtol=1e-12, atol=1e-9)
+    mean = (s / count).astype(np.float32)
+    invstd = (1 / np.sqrt(q / count + 1e-3)).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    g = _core._batch_norm_sums(x, dy, None, 0.0, mean, invstd, device=dev)
+    assert g.shape == (2 * n,)
+    np.testing.assert_allclose(
+        g, ref.batch_norm_sums(x, dy, mean=mean, invstd=invstd), rtol=1e-5, atol=1e-4
+    )
+    if len(x) >= 2:  # two shards' sums add up to the whole batch's
+        k = len(x) // 2
+        for args in ((None, 0.0), (s, count)):
+            parts = [
+                _core._batch_norm_sums(p, None, *args, None, None, device=dev)
+                for p in (x[:k], x[k:])
+            ]
+            whole = s if args[0] is None else q
+            np.testing.assert_allclose(parts[0] + parts[1], whole, rtol=1e-12, atol=1e-9)
+    with pytest.raises(ValueError, match="sum: expected shape"):
+        _core._batch_norm_sums(x, None, np.zeros(n + 1), 1.0, None, None, device=dev)
+    with pytest.raises(ValueError, match="count: expected > 0 with sum, got 0"):
+        _core._batch_norm_sums(x, None, s, 0.0, None, None, device=dev)
+    with pytest.raises(ValueError, match="mean, invstd: required with dy"):
+        _core._batch_norm_sums(x, dy, None, 0.0, None, None, device=dev)
+    with pytest.raises(ValueError, match="sum: only without dy"):
+        _core._batch_norm_sums(x, dy, s, count, mean, invstd, device=dev)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_matches_reference(shape, affine, device, cpu_isa, rng):
@@ -380,20 +422,27 @@ def test_normalization_layers_bad_arguments():
         L.Normalization().adapt(np.zeros((0, 3)))
 
 
-def test_batch_norm_refuses_data_parallel_training(monkeypatch, rng):
+@pytest.mark.parametrize("overlap", [True, False])
+def test_batch_norm_data_parallel_world_of_one_is_one_process(monkeypatch, rng, device, overlap):
+    """Synchronized BatchNormalization (its sums over the ranks, staged through the host on a
+    device net) in a world of one: one process's bits, moving statistics included. K ranks
+    against one process: tests/test_distributed.py (the bn_* cases)."""
     from fusednet import distributed as dist
 
     monkeypatch.setattr(dist._state, "world", dist.World(None))
-    x, y = _xy(rng)
-    m = _bn_model()
-    with pytest.raises(ValueError, match="BatchNormalization: data-parallel training"):
-        m.fit(x, y, epochs=1, verbose=0, distributed=dist.DataParallel())
-    # Evaluation is fine (the moving statistics are the same on every rank).
-    m.evaluate(x, y, verbose=0, distributed=True)
-    # LayerNormalization has no batch statistics: data-parallel training works.
-    ln = fnet.Sequential([L.Input((12,)), L.Dense(8), L.LayerNormalization(), L.Dense(4)], seed=1)
-    ln.compile("sgd", fnet.losses.SparseCategoricalCrossentropy(from_logits=True))
-    ln.fit(x, y, epochs=1, verbose=0, distributed=dist.DataParallel())
+    x, y = _xy(rng, 90)  # a short last batch
+    a, b = _bn_model(seed=3, device=device), _bn_model(seed=3, device=device)
+    ha = a.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    hb = b.fit(
+        x, y, batch_size=32, epochs=2, verbose=0, distributed=dist.DataParallel(overlap=overlap)
+    )
+    assert b.layers[2].weights[2].name.endswith("/moving_mean")
+    moved = b.layers[2].get_weights()[2]
+    assert np.abs(moved).max() > 0  # the moving mean moved
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        assert np.array_equal(wa, wb)
+    assert ha.history == hb.history
+    assert a.evaluate(x, y, verbose=0) == b.evaluate(x, y, verbose=0, distributed=True)
 
 
 def test_norm_ops_zero_sizes(device):

@@ -4,6 +4,7 @@
 //   _batch_norm(x, y, gamma, beta, mean, invstd, moving_mean, moving_var, mode, eps, momentum,
 //               device)
 //   _batch_norm_backward(dy, x, dx, gamma, mean, invstd, dgamma, dbeta, mode, device)
+//   _batch_norm_sums(x, dy, sum, count, mean, invstd, device) -> float64 column sums
 //   _layer_norm(x, y, gamma, beta, mean, rstd, eps, device)
 //   _layer_norm_backward(dy, x, dx, gamma, mean, rstd, dgamma, dbeta, device)
 #include "bind/cuda_column.h"
@@ -114,6 +115,56 @@ void batch_norm_backward(const py::object& dy, const py::object& x, const py::ob
   });
 }
 
+// Synchronized batch norm's column sums (kernels/cpu.h batch_norm_stat_sums / _grad_sums): dy
+// None: sum x, or sum (x - sum / count)^2 with sum (float64, cols); else sum dy, sum dy * xhat.
+py::array_t<double> batch_norm_sums(const py::object& x, const py::object& dy,
+                                    const py::object& sum, double count, const py::object& mean,
+                                    const py::object& invstd, Device device) {
+  const F32View xv = matrix(x, "x");
+  const index_t rows = xv.dim(0), cols = xv.dim(1);
+  const bool grad = !dy.is_none();
+  const F32View dyv = opt(dy, "dy", {rows, cols}), mv = opt(mean, "mean", {cols}),
+                iv = opt(invstd, "invstd", {cols});
+  FN_CHECK(!grad || (mv.data && iv.data), "mean, invstd: required with dy");
+  std::vector<double> c;
+  if (!sum.is_none()) {
+    FN_CHECK(!grad, "sum: only without dy");
+    FN_CHECK(count > 0, "count: expected > 0 with sum, got ", count);
+    auto arr = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(sum);
+    FN_CHECK(arr && arr.ndim() == 1 && arr.shape(0) == cols, "sum: expected shape (", cols,
+             ",) of numbers");
+    c.assign(arr.data(), arr.data() + cols);
+  }
+  const double* cp = c.empty() ? nullptr : c.data();
+  const index_t n = grad ? 2 * cols : cols;
+  py::array_t<double> out(static_cast<py::ssize_t>(n));
+  double* o = out.mutable_data();
+  if (device == Device::Cpu) {
+    BatchNormArgs a;
+    a.mean = mv.data;
+    a.invstd = iv.data;
+    py::gil_scoped_release nogil;
+    if (grad) batch_norm_grad_sums_cpu(dyv.data, xv.data, rows, cols, a, o);
+    else batch_norm_stat_sums_cpu(xv.data, rows, cols, cp, count, o);
+    return out;
+  }
+  on_cuda([&](auto) {
+    DeviceArray dX = upload(xv), dDY = upload(dyv), dM = upload(mv), dI = upload(iv);
+    DeviceBuffer dC = device_buffer<double>(cp ? cols : 0, cp), dO = device_buffer<double>(n);
+    BatchNormArgs a;
+    a.mean = dM.ptr;
+    a.invstd = dI.ptr;
+    if (grad) {
+      batch_norm_grad_sums_cuda(dDY.ptr, dX.ptr, rows, cols, a, dO.as<double>());
+    } else {
+      batch_norm_stat_sums_cuda(dX.ptr, rows, cols, cp ? dC.as<double>() : nullptr, count,
+                                dO.as<double>());
+    }
+    if (n > 0) copy_device_to_host(o, dO.data(), dO.bytes());
+  });
+  return out;
+}
+
 void layer_norm(const py::object& x, const py::object& y, const py::object& gamma,
                 const py::object& beta, const py::object& mean, const py::object& rstd, float eps,
                 Device device) {
@@ -174,6 +225,10 @@ void bind_norm(py::module_& m) {
   m.def("_batch_norm_backward", &batch_norm_backward, arg("dy"), arg("x"), arg("dx"), arg("gamma"),
         arg("mean"), arg("invstd"), arg("dgamma"), arg("dbeta"), arg("mode"), dev,
         "Batch normalization's backward (fusednet.ops.batch_norm_backward).");
+  m.def("_batch_norm_sums", &batch_norm_sums, arg("x"), arg("dy"), arg("sum"), arg("count"),
+        arg("mean"), arg("invstd"), dev,
+        "Synchronized batch norm's float64 column sums: of x, of (x - sum / count)^2, or of dy "
+        "and dy * xhat (the data-parallel Net's pieces).");
   m.def("_layer_norm", &layer_norm, arg("x"), arg("y"), arg("gamma"), arg("beta"), arg("mean"),
         arg("rstd"), arg("epsilon"), dev, "Layer normalization (fusednet.ops.layer_norm).");
   m.def("_layer_norm_backward", &layer_norm_backward, arg("dy"), arg("x"), arg("dx"), arg("gamma"),

@@ -35,6 +35,15 @@ void batch_norm_forward_cpu(const float* x, float* y, index_t rows, index_t cols
 // differentiates through the batch statistics; the others are affine.
 void batch_norm_backward_cpu(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
                              const BatchNormArgs& a, float* dgamma, float* dbeta);
+// The per-column pieces of synchronized batch norm (BatchNormArgs::batch_stats / grad_means),
+// summed in double in row order: out[j] = sum_i x[i, j] (sum nullptr), else sum_i (x[i, j] -
+// mean[j])^2 with mean[j] = sum[j] * (1 / count) as batch_norm_forward computes it; and out[j] =
+// sum_i dy[i, j], out[cols + j] = sum_i dy[i, j] * xhat[i, j] (xhat from a.mean / a.invstd).
+// rows may be 0 (zeros).
+void batch_norm_stat_sums_cpu(const float* x, index_t rows, index_t cols, const double* sum,
+                              double count, double* out);
+void batch_norm_grad_sums_cpu(const float* dy, const float* x, index_t rows, index_t cols,
+                              const BatchNormArgs& a, double* out);
 // Layer normalization of each row: y = (x - mean_r) * rstd_r * gamma + beta, rstd_r =
 // 1/sqrt(var_r + eps) (biased); mean / rstd (rows floats) written for backward. y may alias x.
 void layer_norm_forward_cpu(const float* x, float* y, index_t rows, index_t cols,

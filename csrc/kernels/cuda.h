@@ -102,6 +102,10 @@ void batch_norm_forward_cuda(const float* x, float* y, index_t rows, index_t col
 void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t rows,
                               index_t cols, const BatchNormArgs& a, float* dgamma, float* dbeta,
                               CudaStream stream = nullptr);
+void batch_norm_stat_sums_cuda(const float* x, index_t rows, index_t cols, const double* sum,
+                               double count, double* out, CudaStream stream = nullptr);
+void batch_norm_grad_sums_cuda(const float* dy, const float* x, index_t rows, index_t cols,
+                               const BatchNormArgs& a, double* out, CudaStream stream = nullptr);
 void layer_norm_forward_cuda(const float* x, float* y, index_t rows, index_t cols,
                              const float* gamma, const float* beta, float eps, float* mean,
                              float* rstd, CudaStream stream = nullptr);

@@ -93,6 +93,14 @@ struct BatchNormArgs {
   float* invstd = nullptr;
   float* moving_mean = nullptr;  // Batch: updated when not nullptr; else read
   float* moving_var = nullptr;
+  // Synchronized batch norm (data-parallel ranks): sums over EVERY rank's rows in place of this
+  // call's (2 * cols doubles each; nullptr: this call's rows). batch_stats: Batch forward's sum of
+  // x, then sum of (x - mean)^2, over batch_count rows (the mean, variance and moving update
+  // computed from them as from this call's own sums; rows may be 0). grad_means: Batch backward's
+  // mean of dy, then of dy * xhat (dgamma / dbeta stay this call's sums).
+  const double* batch_stats = nullptr;
+  double batch_count = 0.0;
+  const double* grad_means = nullptr;
 };
 
 }  // namespace fusednet

@@ -57,6 +57,11 @@ class Backend {
   virtual void batch_norm_grad(const float* dy, const float* x, float* dx, index_t rows,
                                index_t cols, const BatchNormArgs& a, float* dgamma,
                                float* dbeta) = 0;
+  // Synchronized batch norm's column sums (kernels/cpu.h batch_norm_stat_sums / _grad_sums).
+  virtual void batch_norm_stat_sums(const float* x, index_t rows, index_t cols, const double* sum,
+                                    double count, double* out) = 0;
+  virtual void batch_norm_grad_sums(const float* dy, const float* x, index_t rows, index_t cols,
+                                    const BatchNormArgs& a, double* out) = 0;
   virtual void layer_norm(const float* x, float* y, index_t rows, index_t cols, const float* gamma,
                           const float* beta, float eps, float* mean, float* rstd) = 0;
   virtual void layer_norm_grad(const float* dy, const float* x, float* dx, index_t rows,

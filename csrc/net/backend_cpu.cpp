@@ -25,6 +25,8 @@ struct CpuKernels {
   static constexpr auto bias_grad = bias_grad_cpu;
   static constexpr auto batch_norm_forward = batch_norm_forward_cpu;
   static constexpr auto batch_norm_backward = batch_norm_backward_cpu;
+  static constexpr auto batch_norm_stat_sums = batch_norm_stat_sums_cpu;
+  static constexpr auto batch_norm_grad_sums = batch_norm_grad_sums_cpu;
   static constexpr auto layer_norm_forward = layer_norm_forward_cpu;
   static constexpr auto layer_norm_backward = layer_norm_backward_cpu;
   static constexpr auto sgd_step = sgd_step_cpu;

@@ -30,6 +30,8 @@ struct CudaKernels {
   FN_DEFAULT_STREAM(bias_grad);
   FN_DEFAULT_STREAM(batch_norm_forward);
   FN_DEFAULT_STREAM(batch_norm_backward);
+  FN_DEFAULT_STREAM(batch_norm_stat_sums);
+  FN_DEFAULT_STREAM(batch_norm_grad_sums);
   FN_DEFAULT_STREAM(layer_norm_forward);
   FN_DEFAULT_STREAM(layer_norm_backward);
   FN_DEFAULT_STREAM(sgd_step);

@@ -1,9 +1,10 @@
 // KernelBackend<K>: the Backend primitives that are the same calls on every device, written once
 // over K, one device's kernel entry points under device-independent names (static callables:
 // activation_forward, activation_backward, activation_backward_from_output, softmax_forward,
-// softmax_backward, bias_grad, batch_norm_forward, batch_norm_backward, layer_norm_forward,
-// layer_norm_backward, sgd_step, adam_step, with the signatures of kernels/cpu.h). Each
-// device's backend file derives from it and adds memory, gemm, losses, metrics, masks, gathers.
+// softmax_backward, bias_grad, batch_norm_forward, batch_norm_backward, batch_norm_stat_sums,
+// batch_norm_grad_sums, layer_norm_forward, layer_norm_backward, sgd_step, adam_step, with the
+// signatures of kernels/cpu.h). Each device's backend file derives from it and adds memory, gemm,
+// losses, metrics, masks, gathers.
 #pragma once
 
 #include <cmath>
@@ -36,6 +37,14 @@ class KernelBackend : public Backend {
   void batch_norm_grad(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
                        const BatchNormArgs& a, float* dgamma, float* dbeta) override {
     K::batch_norm_backward(dy, x, dx, rows, cols, a, dgamma, dbeta);
+  }
+  void batch_norm_stat_sums(const float* x, index_t rows, index_t cols, const double* sum,
+                            double count, double* out) override {
+    K::batch_norm_stat_sums(x, rows, cols, sum, count, out);
+  }
+  void batch_norm_grad_sums(const float* dy, const float* x, index_t rows, index_t cols,
+                            const BatchNormArgs& a, double* out) override {
+    K::batch_norm_grad_sums(dy, x, rows, cols, a, out);
   }
   void layer_norm(const float* x, float* y, index_t rows, index_t cols, const float* gamma,
                   const float* beta, float eps, float* mean, float* rstd) override {

@@ -245,7 +245,12 @@ void Net::normalize(index_t i, const float* in, float* dst, index_t rows, bool t
                          b_off_[k] >= 0 ? params() + b_off_[k] : nullptr, L.epsilon, mean,
                          mean + cap_);
   } else {
-    backend_->batch_norm(in, dst, rows, L.units, norm_args(i, training));
+    BatchNormArgs a = norm_args(i, training);
+    if (training && syncs_batch_norm(i)) {
+      a.batch_stats = sync_batch_stats(i, in, rows);
+      a.batch_count = static_cast<double>(sync_rows_);
+    }
+    backend_->batch_norm(in, dst, rows, L.units, a);
   }
 }
 
@@ -404,11 +409,13 @@ void Net::layer_backward(index_t i, index_t rows, float* dx) {
       break;
     }
     case LayerKind::BatchNorm:
-    case LayerKind::Normalization:
-      if (!dx && !dgamma && !dbeta) break;
-      backend_->batch_norm_grad(dz, inputs_[k], dx ? dx : dz, rows, L.units,
-                                norm_args(i, last_training_), dgamma, dbeta);
+    case LayerKind::Normalization: {
+      if (!dx && !dgamma && !dbeta) break;  // (so does a rank without rows: no sync)
+      BatchNormArgs a = norm_args(i, last_training_);
+      if (last_training_ && syncs_batch_norm(i)) a.grad_means = sync_grad_means(i, dz, rows, a);
+      backend_->batch_norm_grad(dz, inputs_[k], dx ? dx : dz, rows, L.units, a, dgamma, dbeta);
       break;
+    }
   }
 }
 
@@ -535,6 +542,72 @@ void Net::reduce_layer(index_t i, double scale) {
   if (end > begin) reduce_range(begin, end - begin, scale);  // the same on every rank
 }
 
+bool Net::syncs_batch_norm(index_t i) const {
+  return dp_ && sync_rows_ > 0 && layers_[static_cast<std::size_t>(i)].kind == LayerKind::BatchNorm;
+}
+
+// The two passes of one process's statistics (the sum, then the squares about the mean), each
+// summed over the ranks; the kernels do one process's arithmetic on the sums (a.batch_count).
+const double* Net::sync_batch_stats(index_t i, const float* in, index_t rows) {
+  const index_t c = layers_[static_cast<std::size_t>(i)].units;
+  const std::size_t bytes = sizeof(double) * static_cast<std::size_t>(c);
+  if (bn_sync_.bytes() < 2 * bytes) bn_sync_ = backend_->alloc(2 * bytes);
+  double* dev = bn_sync_.as<double>();
+  bn_host_.assign(static_cast<std::size_t>(2 * c), 0.0);
+  double* h = bn_host_.data();
+  const double count = static_cast<double>(sync_rows_);
+  if (rows > 0) {
+    backend_->batch_norm_stat_sums(in, rows, c, nullptr, count, dev);
+    backend_->download(h, dev, bytes);
+  }
+  dp_->sum(h, c);
+  if (rows > 0) {
+    backend_->upload(dev, h, bytes);
+    backend_->batch_norm_stat_sums(in, rows, c, dev, count, dev + c);
+    backend_->download(h + c, dev + c, bytes);
+  }
+  dp_->sum(h + c, c);
+  backend_->upload(dev, h, 2 * bytes);
+  return dev;
+}
+
+// This rank's delta is the global batch's divided by grad_scale_ (its loss is a mean over its own
+// rows): the sums go over the ranks in the global scale, the means come back in this rank's.
+const double* Net::sync_grad_means(index_t i, const float* dz, index_t rows,
+                                   const BatchNormArgs& a) {
+  const index_t c = layers_[static_cast<std::size_t>(i)].units;
+  const std::size_t bytes = sizeof(double) * static_cast<std::size_t>(2 * c);
+  if (bn_sync_.bytes() < bytes) bn_sync_ = backend_->alloc(bytes);
+  double* dev = bn_sync_.as<double>();
+  bn_host_.assign(static_cast<std::size_t>(2 * c), 0.0);
+  double* h = bn_host_.data();
+  if (rows > 0) {
+    backend_->batch_norm_grad_sums(dz, inputs_[static_cast<std::size_t>(i)], rows, c, a, dev);
+    backend_->download(h, dev, bytes);
+    for (index_t j = 0; j < 2 * c; ++j) h[j] *= grad_scale_;
+  }
+  if (reducing_) dp_->wait();  // the overlapped gradient sums first: one collective at a time
+  dp_->sum(h, 2 * c);
+  if (rows > 0) {
+    const double inv_n = 1.0 / static_cast<double>(sync_rows_);
+    for (index_t j = 0; j < 2 * c; ++j) h[j] = h[j] * inv_n / grad_scale_;
+    backend_->upload(dev, h, bytes);
+  }
+  return dev;
+}
+
+// A step without rows of this rank: the BatchNorm layers' forward sums (and the same moving
+// statistics as every rank) in layer order.
+void Net::idle_forward() {
+  for (index_t i = 0; i < num_layers(); ++i) {
+    if (!syncs_batch_norm(i)) continue;
+    BatchNormArgs a = norm_args(i, true);
+    a.batch_stats = sync_batch_stats(i, nullptr, 0);
+    a.batch_count = static_cast<double>(sync_rows_);
+    backend_->batch_norm(nullptr, nullptr, 0, layers_[static_cast<std::size_t>(i)].units, a);
+  }
+}
+
 // Backward on this rank's `rows` of a global batch of `global_rows` (0 rows: no gradient of its
 // own), then the gradient arena summed over the ranks: the mean over the global batch.
 void Net::data_parallel_backward(index_t rows, index_t global_rows) {
@@ -546,8 +619,13 @@ void Net::data_parallel_backward(index_t rows, index_t global_rows) {
     } guard{reducing_ = dp_->overlap ? dp_ : nullptr};
     if (rows > 0) {
       backward(loss_);
-    } else if (reducing_) {
-      for (index_t i = num_layers() - 1; i >= 0; --i) reduce_layer(i, 0.0);
+    } else {  // backward's collectives in its order, with zeros
+      for (index_t i = num_layers() - 1; i >= 0; --i) {
+        const std::size_t k = static_cast<std::size_t>(i);
+        if (syncs_batch_norm(i) && (i > 0 || w_off_[k] >= 0 || b_off_[k] >= 0))
+          sync_grad_means(i, nullptr, 0, BatchNormArgs{});
+        if (reducing_) reduce_layer(i, 0.0);
+      }
     }
   }
   if (!dp_->overlap) reduce_range(0, num_params_, grad_scale_);
@@ -577,9 +655,6 @@ void Net::restore_finite_params() {
 
 EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training* train) {
   if (train) FN_CHECK(has_optim_, "no optimizer: compile the model first");
-  FN_CHECK(!(train && dp_ && has_batch_norm()),
-           "BatchNormalization: data-parallel training is not supported (each rank's batch "
-           "statistics and moving statistics would differ); train it in one process");
   FN_CHECK(batch_size >= 1, "batch_size: expected >= 1, got ", batch_size);
   require_compiled();
   const index_t n = d.host.n;
@@ -628,12 +703,18 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     const index_t start = dp_ ? plan.start[k] : b * batch_size;
     const index_t rows = dp_ ? plan.rows[k] : std::min(batch_size, n - start);
     if (b - sums.summed >= window) sums.add_upto(b);  // every slot in use: bring them back
-    if (dp_) dp_first_row_ = plan.first[k];
+    if (dp_) {
+      dp_first_row_ = plan.first[k];
+      sync_rows_ = train && has_batch_norm() ? plan.global_rows[k] : 0;  // BatchNorm syncs
+    }
     if (rows > 0) {
       score_batch(pass.batch(start, rows), rows, train != nullptr, fz, sums.slot(b));
     } else {  // a data-parallel rank without rows in this step: it adds nothing
       backend_->upload(sums.slot(b), no_slots.data(), sizeof(double) * no_slots.size());
-      if (train) ++train_forwards;  // the counters stay the same on every rank
+      if (train) {
+        ++train_forwards;  // the counters stay the same on every rank
+        if (sync_rows_ > 0) idle_forward();
+      }
     }
     const bool bad = watch != NanWatch::Off && !batch_loss_finite(sums.slot(b));
     if (train && !(bad && watch == NanWatch::Restore)) {
@@ -666,6 +747,7 @@ EpochStats Net::run_pass(const DeviceData& d, index_t batch_size, const Training
     if (stop) break;
   }
   pass.finish();
+  sync_rows_ = 0;
   sums.add_upto(st.batches);  // without a hook: one download for the whole pass
   if (dp_) {  // the pass's sums over every rank's rows
     std::vector<double> v{sums.loss};

@@ -148,6 +148,14 @@ class Net : public NetSpec {
   void reduce_range(index_t offset, index_t count, double scale);
   void reduce_layer(index_t i, double scale);
   void data_parallel_backward(index_t rows, index_t global_rows);
+  // Synchronized BatchNorm (a data-parallel training step): layer i's batch mean and variance,
+  // and in backward the global means of dy and dy * xhat (in this rank's scale), summed over the
+  // ranks into backend memory for BatchNormArgs::batch_stats / grad_means. rows 0: this rank
+  // joins the sums with zeros. idle_*: every such layer's sums of a step without rows.
+  bool syncs_batch_norm(index_t i) const;
+  const double* sync_batch_stats(index_t i, const float* in, index_t rows);
+  const double* sync_grad_means(index_t i, const float* dz, index_t rows, const BatchNormArgs& a);
+  void idle_forward();
   struct ReaderOf {};
   Net(Net& owner, ReaderOf);
   void size_layer_lists();
@@ -209,6 +217,9 @@ class Net : public NetSpec {
   const DataParallel* reducing_ = nullptr;  // set within a data-parallel training step
   double grad_scale_ = 1.0;  // this rank's rows / the global batch's
   index_t dp_first_row_ = 0;  // this step's Plan::first (dropout masks)
+  index_t sync_rows_ = 0;  // a training step's global rows (BatchNorm syncs); 0: none
+  Buffer bn_sync_;  // backend doubles, 2 * the widest BatchNorm: the synced sums
+  std::vector<double> bn_host_;  // ... their host side
   Buffer stage_;  // host copy of the gradient arena a device net reduces through
   std::vector<Buffer> metric_thresholds_;  // per compiled metric (backend memory; may be empty)
   std::vector<double> last_state_;

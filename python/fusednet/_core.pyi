@@ -675,6 +675,10 @@ def _batch_norm_backward(dy: typing.Any, x: typing.Any, dx: typing.Any, gamma: t
     """
     Batch normalization's backward (fusednet.ops.batch_norm_backward).
     """
+def _batch_norm_sums(x: typing.Any, dy: typing.Any, sum: typing.Any, count: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Any, invstd: typing.Any, device: Device = Device.cpu) -> numpy.typing.NDArray[numpy.float64]:
+    """
+    Synchronized batch norm's float64 column sums: of x, of (x - sum / count)^2, or of dy and dy * xhat (the data-parallel Net's pieces).
+    """
 def _bf16_dot2(acc: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], a: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], b: typing.Annotated[numpy.typing.ArrayLike, numpy.uint32], hardware: bool) -> numpy.typing.NDArray[numpy.float32]:
     """
     One vdpbf16ps lane per element: acc + a.hi b.hi + a.lo b.lo (pairs of bf16 in uint32), emulated or on the CPU.

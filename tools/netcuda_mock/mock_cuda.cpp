@@ -399,7 +399,8 @@ void batch_norm_forward_cuda(const float* x, float* y, index_t r, index_t c, con
           {"gamma", a.gamma, a.gamma ? floats(c) : 0},
           {"beta", a.beta, a.beta ? floats(c) : 0},
           {"moving_mean", a.moving_mean, a.moving_mean ? floats(c) : 0},
-          {"moving_var", a.moving_var, a.moving_var ? floats(c) : 0}});
+          {"moving_var", a.moving_var, a.moving_var ? floats(c) : 0},
+          {"batch_stats", a.batch_stats, a.batch_stats ? doubles(2 * c) : 0}});
   batch_norm_forward_cpu(x, y, r, c, a);
 }
 void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_t r, index_t c,
@@ -410,8 +411,27 @@ void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_
           {"x", x, floats(r * c)},
           {"dx", dx, floats(r * c)},
           {"dgamma", dgamma, dgamma ? floats(c) : 0},
-          {"dbeta", dbeta, dbeta ? floats(c) : 0}});
+          {"dbeta", dbeta, dbeta ? floats(c) : 0},
+          {"grad_means", a.grad_means, a.grad_means ? doubles(2 * c) : 0}});
   batch_norm_backward_cpu(dy, x, dx, r, c, a, dgamma, dbeta);
+}
+void batch_norm_stat_sums_cuda(const float* x, index_t r, index_t c, const double* sum,
+                               double count, double* out, CudaStream s) {
+  if (c <= 0) return;
+  launch(__func__, s,
+         {{"x", x, floats(r * c)}, {"sum", sum, sum ? doubles(c) : 0}, {"out", out, doubles(c)}});
+  batch_norm_stat_sums_cpu(x, r, c, sum, count, out);
+}
+void batch_norm_grad_sums_cuda(const float* dy, const float* x, index_t r, index_t c,
+                               const BatchNormArgs& a, double* out, CudaStream s) {
+  if (c <= 0) return;
+  launch(__func__, s,
+         {{"dy", dy, floats(r * c)},
+          {"x", x, floats(r * c)},
+          {"mean", a.mean, floats(c)},
+          {"invstd", a.invstd, floats(c)},
+          {"out", out, doubles(2 * c)}});
+  batch_norm_grad_sums_cpu(dy, x, r, c, a, out);
 }
 void layer_norm_forward_cuda(const float* x, float* y, index_t r, index_t c, const float* gamma,
                              const float* beta, float eps, float* mean, float* rstd, CudaStream s) {

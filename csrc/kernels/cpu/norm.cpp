@@ -55,8 +55,9 @@ const NormKernels& norm_kernels(CpuIsa isa) {
 void batch_norm_forward_cpu(const float* x, float* y, index_t rows, index_t cols,
                             const BatchNormArgs& a) {
   check_norm_shape(rows, cols);
-  FN_CHECK(a.mode != NormMode::Batch || rows >= 1 || cols == 0,
+  FN_CHECK(a.mode != NormMode::Batch || rows >= 1 || cols == 0 || a.batch_stats,
            "x: batch statistics need at least one row, got 0");
+  FN_CHECK(!a.batch_stats || a.batch_count > 0, "batch_count: expected > 0, got ", a.batch_count);
   if (cols == 0) return;
   const NormKernels& k = norm_kernels(active_cpu_isa());
   over_columns(rows, cols,
@@ -70,6 +71,27 @@ void batch_norm_backward_cpu(const float* dy, const float* x, float* dx, index_t
   const NormKernels& k = norm_kernels(active_cpu_isa());
   over_columns(rows, cols, [&](index_t j0, index_t j1) {
     k.bn_backward_cols(dy, x, dx, rows, cols, j0, j1, a, dgamma, dbeta);
+  });
+}
+
+void batch_norm_stat_sums_cpu(const float* x, index_t rows, index_t cols, const double* sum,
+                              double count, double* out) {
+  check_norm_shape(rows, cols);
+  FN_CHECK(!sum || count > 0, "count: expected > 0 with sum, got ", count);
+  if (cols == 0) return;
+  const NormKernels& k = norm_kernels(active_cpu_isa());
+  over_columns(rows, cols, [&](index_t j0, index_t j1) {
+    k.bn_stat_sums_cols(x, rows, cols, j0, j1, sum, count, out);
+  });
+}
+
+void batch_norm_grad_sums_cpu(const float* dy, const float* x, index_t rows, index_t cols,
+                              const BatchNormArgs& a, double* out) {
+  check_norm_shape(rows, cols);
+  if (cols == 0) return;
+  const NormKernels& k = norm_kernels(active_cpu_isa());
+  over_columns(rows, cols, [&](index_t j0, index_t j1) {
+    k.bn_grad_sums_cols(dy, x, rows, cols, j0, j1, a, out);
   });
 }
 

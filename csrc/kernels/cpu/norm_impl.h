@@ -34,22 +34,31 @@ inline void bn_stats(const float* x, index_t rows, index_t cols, index_t j0, ind
     return;
   }
   double s[kBlock], q[kBlock];
+  const double* given = a.batch_stats;  // every rank's sums: the same arithmetic on them
+  const double inv_n = 1.0 / (given ? a.batch_count : static_cast<double>(rows));
   for (index_t jb = j0; jb < j1; jb += kBlock) {
     const index_t w = std::min(kBlock, j1 - jb);
-    for (index_t k = 0; k < w; ++k) s[k] = q[k] = 0.0;
-    for (index_t i = 0; i < rows; ++i) {
-      const float* r = x + i * cols + jb;
-#pragma omp simd
-      for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
-    }
-    const double inv_n = 1.0 / static_cast<double>(rows);
-    for (index_t k = 0; k < w; ++k) s[k] *= inv_n;  // the mean
-    for (index_t i = 0; i < rows; ++i) {
-      const float* r = x + i * cols + jb;
-#pragma omp simd
+    if (given) {
       for (index_t k = 0; k < w; ++k) {
-        const double d = static_cast<double>(r[k]) - s[k];
-        q[k] += d * d;
+        s[k] = given[jb + k];
+        q[k] = given[cols + jb + k];
+      }
+      for (index_t k = 0; k < w; ++k) s[k] *= inv_n;  // the mean
+    } else {
+      for (index_t k = 0; k < w; ++k) s[k] = q[k] = 0.0;
+      for (index_t i = 0; i < rows; ++i) {
+        const float* r = x + i * cols + jb;
+#pragma omp simd
+        for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
+      }
+      for (index_t k = 0; k < w; ++k) s[k] *= inv_n;  // the mean
+      for (index_t i = 0; i < rows; ++i) {
+        const float* r = x + i * cols + jb;
+#pragma omp simd
+        for (index_t k = 0; k < w; ++k) {
+          const double d = static_cast<double>(r[k]) - s[k];
+          q[k] += d * d;
+        }
       }
     }
     const double m = a.momentum;
@@ -96,6 +105,7 @@ inline void bn_backward_cols(const float* dy, const float* x, float* dx, index_t
   for (index_t jb = j0; jb < j1; jb += kBlock) {
     const index_t w = std::min(kBlock, j1 - jb);
     for (index_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
+    const double* given = batch ? a.grad_means : nullptr;
     for (index_t i = 0; i < rows; ++i) {
       const float* d = dy + i * cols + jb;
       const float* xr = x + i * cols + jb;
@@ -112,8 +122,12 @@ inline void bn_backward_cols(const float* dy, const float* x, float* dx, index_t
       if (dbeta) dbeta[j] = static_cast<float>(s1[k]);
       if (dgamma) dgamma[j] = static_cast<float>(s2[k]);
       scale[k] = (g ? g[j] : 1.f) * invstd[j];
-      c1[k] = batch ? static_cast<float>(s1[k] * inv_n) : 0.f;
-      c2[k] = batch ? static_cast<float>(s2[k] * inv_n) : 0.f;
+      c1[k] = given   ? static_cast<float>(given[j])
+              : batch ? static_cast<float>(s1[k] * inv_n)
+                      : 0.f;
+      c2[k] = given   ? static_cast<float>(given[cols + j])
+              : batch ? static_cast<float>(s2[k] * inv_n)
+                      : 0.f;
     }
     for (index_t i = 0; i < rows; ++i) {
       const float* d = dy + i * cols + jb;
@@ -124,6 +138,59 @@ inline void bn_backward_cols(const float* dy, const float* x, float* dx, index_t
         const float xh = (xr[k] - mean[jb + k]) * invstd[jb + k];
         o[k] = scale[k] * (d[k] - c1[k] - xh * c2[k]);
       }
+    }
+  }
+}
+
+inline void bn_stat_sums_cols(const float* x, index_t rows, index_t cols, index_t j0, index_t j1,
+                              const double* sum, double count, double* out) {
+  double s[kBlock], c[kBlock];
+  const double inv_n = 1.0 / count;
+  for (index_t jb = j0; jb < j1; jb += kBlock) {
+    const index_t w = std::min(kBlock, j1 - jb);
+    for (index_t k = 0; k < w; ++k) s[k] = 0.0;
+    if (sum) {
+      for (index_t k = 0; k < w; ++k) c[k] = sum[jb + k];
+      for (index_t k = 0; k < w; ++k) c[k] *= inv_n;  // the mean, as bn_stats
+    }
+    for (index_t i = 0; i < rows; ++i) {
+      const float* r = x + i * cols + jb;
+      if (sum) {  // as bn_stats's second pass
+#pragma omp simd
+        for (index_t k = 0; k < w; ++k) {
+          const double d = static_cast<double>(r[k]) - c[k];
+          s[k] += d * d;
+        }
+      } else {
+#pragma omp simd
+        for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
+      }
+    }
+    for (index_t k = 0; k < w; ++k) out[jb + k] = s[k];
+  }
+}
+
+inline void bn_grad_sums_cols(const float* dy, const float* x, index_t rows, index_t cols,
+                              index_t j0, index_t j1, const BatchNormArgs& a, double* out) {
+  const float* mean = a.mean;
+  const float* invstd = a.invstd;
+  double s1[kBlock], s2[kBlock];
+  for (index_t jb = j0; jb < j1; jb += kBlock) {
+    const index_t w = std::min(kBlock, j1 - jb);
+    for (index_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
+    for (index_t i = 0; i < rows; ++i) {  // as bn_backward_cols's sums
+      const float* d = dy + i * cols + jb;
+      const float* xr = x + i * cols + jb;
+#pragma omp simd
+      for (index_t k = 0; k < w; ++k) {
+        const float xh = (xr[k] - mean[jb + k]) * invstd[jb + k];
+        s1[k] += static_cast<double>(d[k]);
+        s2[k] += static_cast<double>(d[k]) * static_cast<double>(xh);
+      }
+    }
+    for (index_t k = 0; k < w; ++k) {
+      out[jb + k] = s1[k];
+      out[cols + jb + k] = s2[k];
     }
   }
 }
@@ -216,7 +283,8 @@ inline void ln_param_grad_cols(const float* dy, const float* x, index_t rows, in
 }
 
 inline const NormKernels& table() {
-  static const NormKernels k{bn_forward_cols, bn_backward_cols, ln_forward_rows, ln_backward_rows,
+  static const NormKernels k{bn_forward_cols,   bn_backward_cols, bn_stat_sums_cols,
+                             bn_grad_sums_cols, ln_forward_rows,  ln_backward_rows,
                              ln_param_grad_cols};
   return k;
 }

@@ -15,6 +15,11 @@ struct NormKernels {
   void (*bn_backward_cols)(const float* dy, const float* x, float* dx, index_t rows, index_t cols,
                            index_t j0, index_t j1, const BatchNormArgs& a, float* dgamma,
                            float* dbeta);
+  // Synchronized batch norm's column sums of columns [j0, j1) (kernels/cpu.h).
+  void (*bn_stat_sums_cols)(const float* x, index_t rows, index_t cols, index_t j0, index_t j1,
+                            const double* sum, double count, double* out);
+  void (*bn_grad_sums_cols)(const float* dy, const float* x, index_t rows, index_t cols, index_t j0,
+                            index_t j1, const BatchNormArgs& a, double* out);
   // Layer norm of rows [r0, r1).
   void (*ln_forward_rows)(const float* x, float* y, index_t cols, index_t r0, index_t r1,
                           const float* gamma, const float* beta, float eps, float* mean,

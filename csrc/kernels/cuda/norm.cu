@@ -3,6 +3,8 @@
 //   batch norm: a block owns 32 columns and all rows (coalesced row reads); its 32 row-groups sum
 //     rows g, g + 32, ... in order, then the 32 partials are added in order -- the statistics,
 //     the normalized output and the backward all in the block, one launch each way.
+//   synchronized batch norm (data-parallel ranks): the same blocks' column sums, and the forward
+//     and backward with the statistics / gradient means of every rank given;
 //   layer norm: a warp per row, the lanes' partials added by a fixed shuffle tree; the parameter
 //     gradients by column blocks as batch norm.
 #include "kernels/checks.h"
@@ -33,18 +35,31 @@ __global__ void __launch_bounds__(kCols* kGroups)
   const bool in = col < cols;
   float mean = 0.f, invstd = 0.f;
   if (a.mode == NormMode::Batch) {
+    // Every rank's sums when given (a uniform branch: column_total syncs the block), with the
+    // same arithmetic on them as on this call's.
+    const double* given = a.batch_stats;
+    const double inv_n = 1.0 / (given ? a.batch_count : static_cast<double>(rows));
     double s = 0.0;
-    if (in)
-      for (index_t r = threadIdx.y; r < rows; r += kGroups) s += x[r * cols + col];
-    const double inv_n = 1.0 / static_cast<double>(rows);
-    const double mu = column_total(part, s) * inv_n;
+    if (given) {
+      if (in) s = given[col];
+    } else {
+      if (in)
+        for (index_t r = threadIdx.y; r < rows; r += kGroups) s += x[r * cols + col];
+      s = column_total(part, s);
+    }
+    const double mu = s * inv_n;
     double q = 0.0;
-    if (in)
-      for (index_t r = threadIdx.y; r < rows; r += kGroups) {
-        const double d = static_cast<double>(x[r * cols + col]) - mu;
-        q += d * d;
-      }
-    const double var = column_total(part, q) * inv_n;
+    if (given) {
+      if (in) q = given[cols + col];
+    } else {
+      if (in)
+        for (index_t r = threadIdx.y; r < rows; r += kGroups) {
+          const double d = static_cast<double>(x[r * cols + col]) - mu;
+          q += d * d;
+        }
+      q = column_total(part, q);
+    }
+    const double var = q * inv_n;
     mean = static_cast<float>(mu);
     invstd = static_cast<float>(1.0 / sqrt(var + static_cast<double>(a.eps)));
     if (in && threadIdx.y == 0) {
@@ -99,12 +114,63 @@ __global__ void __launch_bounds__(kCols* kGroups)
   }
   const bool batch = a.mode == NormMode::Batch;
   const double inv_n = 1.0 / static_cast<double>(rows > 0 ? rows : 1);
-  const float c1 = batch ? static_cast<float>(s1 * inv_n) : 0.f;
-  const float c2 = batch ? static_cast<float>(s2 * inv_n) : 0.f;
+  const double* given = batch ? a.grad_means : nullptr;  // every rank's means
+  const float c1 = given   ? static_cast<float>(given[col])
+                   : batch ? static_cast<float>(s1 * inv_n)
+                           : 0.f;
+  const float c2 = given   ? static_cast<float>(given[cols + col])
+                   : batch ? static_cast<float>(s2 * inv_n)
+                           : 0.f;
   const float scale = (a.gamma ? a.gamma[col] : 1.f) * invstd;
   for (index_t r = threadIdx.y; r < rows; r += kGroups) {
     const float xh = (x[r * cols + col] - mean) * invstd;
     dx[r * cols + col] = scale * (dy[r * cols + col] - c1 - xh * c2);
+  }
+}
+
+// Synchronized batch norm's column sums (kernels/cpu.h), by the column blocks above.
+__global__ void __launch_bounds__(kCols* kGroups)
+    bn_stat_sums_kernel(const float* x, index_t rows, index_t cols, const double* sum, double count,
+                        double* out) {
+  __shared__ double part[kGroups][kCols + 1];
+  const index_t col = static_cast<index_t>(blockIdx.x) * kCols + threadIdx.x;
+  const bool in = col < cols;
+  double s = 0.0;
+  if (in) {
+    const double c = sum ? sum[col] * (1.0 / count) : 0.0;  // the mean, as bn_forward_kernel
+    for (index_t r = threadIdx.y; r < rows; r += kGroups) {
+      if (sum) {  // as bn_forward_kernel's second pass
+        const double d = static_cast<double>(x[r * cols + col]) - c;
+        s += d * d;
+      } else {
+        s += x[r * cols + col];
+      }
+    }
+  }
+  s = column_total(part, s);
+  if (in && threadIdx.y == 0) out[col] = s;
+}
+
+__global__ void __launch_bounds__(kCols* kGroups)
+    bn_grad_sums_kernel(const float* dy, const float* x, index_t rows, index_t cols,
+                        BatchNormArgs a, double* out) {
+  __shared__ double part[kGroups][kCols + 1];
+  const index_t col = static_cast<index_t>(blockIdx.x) * kCols + threadIdx.x;
+  const bool in = col < cols;
+  const float mean = in ? a.mean[col] : 0.f, invstd = in ? a.invstd[col] : 0.f;
+  double s1 = 0.0, s2 = 0.0;
+  if (in)
+    for (index_t r = threadIdx.y; r < rows; r += kGroups) {
+      const float d = dy[r * cols + col];
+      const float xh = (x[r * cols + col] - mean) * invstd;
+      s1 += static_cast<double>(d);
+      s2 += static_cast<double>(d) * static_cast<double>(xh);
+    }
+  s1 = column_total(part, s1);
+  s2 = column_total(part, s2);
+  if (in && threadIdx.y == 0) {
+    out[col] = s1;
+    out[cols + col] = s2;
   }
 }
 
@@ -198,8 +264,9 @@ unsigned column_blocks(index_t cols) { return static_cast<unsigned>(ceil_div(col
 void batch_norm_forward_cuda(const float* x, float* y, index_t rows, index_t cols,
                              const BatchNormArgs& a, CudaStream stream) {
   FN_CHECK(rows >= 0 && cols >= 0, "x: expected a non-negative shape");
-  FN_CHECK(a.mode != NormMode::Batch || rows >= 1 || cols == 0,
+  FN_CHECK(a.mode != NormMode::Batch || rows >= 1 || cols == 0 || a.batch_stats,
            "x: batch statistics need at least one row, got 0");
+  FN_CHECK(!a.batch_stats || a.batch_count > 0, "batch_count: expected > 0, got ", a.batch_count);
   if (cols == 0) return;
   bn_forward_kernel<<<column_blocks(cols), dim3(kCols, kGroups), 0, as_stream(stream)>>>(x, y, rows,
                                                                                          cols, a);
@@ -213,6 +280,25 @@ void batch_norm_backward_cuda(const float* dy, const float* x, float* dx, index_
   if (cols == 0) return;
   bn_backward_kernel<<<column_blocks(cols), dim3(kCols, kGroups), 0, as_stream(stream)>>>(
       dy, x, dx, rows, cols, a, dgamma, dbeta);
+  CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_stat_sums_cuda(const float* x, index_t rows, index_t cols, const double* sum,
+                               double count, double* out, CudaStream stream) {
+  FN_CHECK(rows >= 0 && cols >= 0, "x: expected a non-negative shape");
+  FN_CHECK(!sum || count > 0, "count: expected > 0 with sum, got ", count);
+  if (cols == 0) return;
+  bn_stat_sums_kernel<<<column_blocks(cols), dim3(kCols, kGroups), 0, as_stream(stream)>>>(
+      x, rows, cols, sum, count, out);
+  CUDA_CHECK_LAUNCH();
+}
+
+void batch_norm_grad_sums_cuda(const float* dy, const float* x, index_t rows, index_t cols,
+                               const BatchNormArgs& a, double* out, CudaStream stream) {
+  FN_CHECK(rows >= 0 && cols >= 0, "x: expected a non-negative shape");
+  if (cols == 0) return;
+  bn_grad_sums_kernel<<<column_blocks(cols), dim3(kCols, kGroups), 0, as_stream(stream)>>>(
+      dy, x, rows, cols, a, out);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -215,13 +215,15 @@ class Session:
 
     # ---- the initial state -------------------------------------------------------------------
     def broadcast_state(self):
-        """Rank 0's seed, weights, optimizer state and counters on every rank."""
+        """Rank 0's seed, weights, statistics, optimizer state and counters on every rank."""
         model, net, w = self.model, self.model._net, self.world
         seeds = w.allgather(int(model.seed), "the seeds")
         if seeds[self.rank] != seeds[0]:  # shuffles and masks follow rank 0's seed
             model.seed = seeds[0]
             net.seed = seeds[0]
         w.broadcast_(net.params, 0, "the initial weights")
+        if net.num_stats:  # BatchNormalization's moving statistics (synced from here on)
+            w.broadcast_(net.stats, 0, "the moving statistics")
         for i in range(net.num_optimizer_states):
             w.broadcast_(net.optimizer_state(i), 0, "the optimizer state")
         counters = np.array([net.step, net.train_forwards, net.epochs_shuffled], np.int64)
