@@ -28,6 +28,25 @@ __device__ __forceinline__ double column_total(double (*part)[kCols + 1], double
   return t;
 }
 
+// A column's sums of dy and dy * xhat over the rows (every thread of the block must call it:
+// column_total syncs the block); the backward kernel and the data-parallel sums share them.
+__device__ __forceinline__ void grad_column_sums(const float* dy, const float* x, index_t rows,
+                                                 index_t cols, index_t col, bool in, float mean,
+                                                 float invstd, double (*part)[kCols + 1],
+                                                 double& s1, double& s2) {
+  s1 = 0.0;
+  s2 = 0.0;
+  if (in)
+    for (index_t r = threadIdx.y; r < rows; r += kGroups) {
+      const float d = dy[r * cols + col];
+      const float xh = (x[r * cols + col] - mean) * invstd;
+      s1 += static_cast<double>(d);
+      s2 += static_cast<double>(d) * static_cast<double>(xh);
+    }
+  s1 = column_total(part, s1);
+  s2 = column_total(part, s2);
+}
+
 __global__ void __launch_bounds__(kCols* kGroups)
     bn_forward_kernel(const float* x, float* y, index_t rows, index_t cols, BatchNormArgs a) {
   __shared__ double part[kGroups][kCols + 1];
@@ -97,16 +116,8 @@ __global__ void __launch_bounds__(kCols* kGroups)
   const index_t col = static_cast<index_t>(blockIdx.x) * kCols + threadIdx.x;
   const bool in = col < cols;
   const float mean = in ? a.mean[col] : 0.f, invstd = in ? a.invstd[col] : 0.f;
-  double s1 = 0.0, s2 = 0.0;
-  if (in)
-    for (index_t r = threadIdx.y; r < rows; r += kGroups) {
-      const float d = dy[r * cols + col];
-      const float xh = (x[r * cols + col] - mean) * invstd;
-      s1 += static_cast<double>(d);
-      s2 += static_cast<double>(d) * static_cast<double>(xh);
-    }
-  s1 = column_total(part, s1);
-  s2 = column_total(part, s2);
+  double s1, s2;
+  grad_column_sums(dy, x, rows, cols, col, in, mean, invstd, part, s1, s2);
   if (!in) return;
   if (threadIdx.y == 0) {
     if (dbeta) dbeta[col] = static_cast<float>(s1);
@@ -158,16 +169,8 @@ __global__ void __launch_bounds__(kCols* kGroups)
   const index_t col = static_cast<index_t>(blockIdx.x) * kCols + threadIdx.x;
   const bool in = col < cols;
   const float mean = in ? a.mean[col] : 0.f, invstd = in ? a.invstd[col] : 0.f;
-  double s1 = 0.0, s2 = 0.0;
-  if (in)
-    for (index_t r = threadIdx.y; r < rows; r += kGroups) {
-      const float d = dy[r * cols + col];
-      const float xh = (x[r * cols + col] - mean) * invstd;
-      s1 += static_cast<double>(d);
-      s2 += static_cast<double>(d) * static_cast<double>(xh);
-    }
-  s1 = column_total(part, s1);
-  s2 = column_total(part, s2);
+  double s1, s2;
+  grad_column_sums(dy, x, rows, cols, col, in, mean, invstd, part, s1, s2);
   if (in && threadIdx.y == 0) {
     out[col] = s1;
     out[cols + col] = s2;
