@@ -125,6 +125,14 @@ def test_small_kernel_bits_equal_blocked_path(cpu_isa, form, rng):
         (2, 3, 4 * kc),
         (1, 2 * w, 3 * kc + 1),
         (2, w, 2 * kc + 1),
+        # C at most half a vector wide, K at most one vector: several rows per vector
+        (1000, 4, 2),
+        (1000, 1, 4),
+        (1000, 4, 1),
+        (37, 3, 5),
+        (33, w // 2, w),
+        (50, 1, w),
+        (2, 1, 1),
     ]:
         a, b = operands(rng, M, N, K, trans_a, trans_b)
         bias = rng.standard_normal(N).astype(np.float32)

@@ -189,6 +189,8 @@ int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, inde
     const index_t stride = cs_a_ < 0 ? -cs_a_ : cs_a_;
     return cs_b_ == 1 && cols <= 2 * W && (stride <= 16 || K <= 64 || rows <= 16);
   };
+  // Narrow rows of C in whole vectors beat any orientation whose vectors run mostly empty.
+  if (narrow_rows_fit(M, N, K, rs_a, cs_a, cs_b, rs_c, cs_c, simd_width)) return 0;
   const bool plain_ok = fits(M, N, cs_a, cs_b);
   const bool trans_ok = !bias && rs_a == 1 && fits(N, M, rs_b, rs_a);
   if (!plain_ok && !trans_ok) return -1;

@@ -118,6 +118,15 @@ void get_gemm_tuning(double* parallel_min_work, index_t* pack_a_min_n, index_t* 
 void set_gemm_split_n(int mode);
 int get_gemm_split_n();
 
+// Whether the small kernel's narrow-row form takes C as it is: C at most half a vector wide, so
+// several rows share one vector, with A, B and C dense by rows and K at most one vector (the A
+// rows of a vector's worth of C rows then fit in two vectors).
+inline bool narrow_rows_fit(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a,
+                            index_t cs_b, index_t rs_c, index_t cs_c, int simd_width) {
+  return simd_width >= 8 && M >= 2 && N >= 1 && 2 * N <= simd_width && K >= 1 && K <= simd_width &&
+         cs_a == 1 && rs_a == K && cs_b == 1 && cs_c == 1 && rs_c == N;
+}
+
 // Which small-kernel orientation gemm_cpu takes for a problem: -1 none (the blocked path),
 // 0 C as it is, 1 C^T = B^T A^T.
 int small_plan(index_t M, index_t N, index_t K, index_t rs_a, index_t cs_a, index_t rs_b,

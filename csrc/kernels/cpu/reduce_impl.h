@@ -17,42 +17,61 @@ namespace fusednet {
 namespace FN_SIMD_NS {
 namespace reduce {
 
-// db[j] = sum_i dy[i, j], each column in row order in a double: bit-identical whatever the
-// blocking, the thread split or the ISA. The rows are streamed in order and added into up to
-// kBiasWidth double accumulators that stay in L1 (16 KiB), so memory is read sequentially; a
-// column-blocked walk down the rows would stride across pages and wait on every load.
-constexpr index_t kBiasWidth = 2048;
+// db[j] = sum_i dy[i, j] in double, in the order of the GPU's bias_grad_kernel: group g sums rows
+// g, g + 32, g + 64, ... in order, then the 32 group sums are added in order. Bit-identical
+// whatever the blocking, the thread split or the ISA, and to the GPU; 32 independent chains also
+// keep a narrow layer's sum off the latency of one long chain of dependent adds.
+constexpr index_t kBiasGroups = 32;
+// Columns per block: the block's 32 group sums per column stay in L1 (16 KiB).
+constexpr index_t kBiasWidth = 64;
 
-// A few columns (the bias of a narrow layer): the accumulators live in registers and the row
-// loop carries no inner loop; the same additions in the same order as below.
-template <int kCols>
-inline void bias_grad_narrow(const float* dy, float* db, index_t rows, index_t cols) {
-  double acc[kCols] = {};
-  for (index_t i = 0; i < rows; ++i, dy += cols) {
-    for (int k = 0; k < kCols; ++k) acc[k] += static_cast<double>(dy[k]);
+inline void finish_groups(const double* acc, index_t width, float* db) {
+  for (index_t k = 0; k < width; ++k) {
+    double total = 0.0;
+    for (index_t g = 0; g < kBiasGroups; ++g) total += acc[g * width + k];
+    db[k] = static_cast<float>(total);
   }
-  for (int k = 0; k < kCols; ++k) db[k] = static_cast<float>(acc[k]);
+}
+
+// All columns of a few (the bias of a narrow layer): with rows contiguous, group g's sum of
+// column k is acc[f mod (32 * kCols)] over the flat index f, a fixed-size block the compiler
+// keeps in registers.
+template <int kCols>
+inline void bias_grad_narrow(const float* dy, float* db, index_t rows) {
+  constexpr index_t kPeriod = kBiasGroups * kCols;
+  double acc[kPeriod] = {};
+  const index_t n = rows * kCols;
+  index_t f = 0;
+  for (; f + kPeriod <= n; f += kPeriod) {
+#pragma omp simd
+    for (index_t t = 0; t < kPeriod; ++t) acc[t] += static_cast<double>(dy[f + t]);
+  }
+  for (index_t t = 0; f + t < n; ++t) acc[t] += static_cast<double>(dy[f + t]);
+  finish_groups(acc, kCols, db);
 }
 
 inline void bias_grad_cols(const float* dy, float* db, index_t rows, index_t cols, index_t j0,
                            index_t j1) {
-  switch (j1 - j0) {
-    case 1: return bias_grad_narrow<1>(dy + j0, db + j0, rows, cols);
-    case 2: return bias_grad_narrow<2>(dy + j0, db + j0, rows, cols);
-    case 3: return bias_grad_narrow<3>(dy + j0, db + j0, rows, cols);
-    case 4: return bias_grad_narrow<4>(dy + j0, db + j0, rows, cols);
-    default: break;
+  if (j0 == 0 && j1 == cols) {
+    switch (cols) {
+      case 1: return bias_grad_narrow<1>(dy, db, rows);
+      case 2: return bias_grad_narrow<2>(dy, db, rows);
+      case 3: return bias_grad_narrow<3>(dy, db, rows);
+      case 4: return bias_grad_narrow<4>(dy, db, rows);
+      default: break;
+    }
   }
-  double acc[kBiasWidth];
+  double acc[kBiasGroups * kBiasWidth];
   for (index_t jb = j0; jb < j1; jb += kBiasWidth) {
     const index_t w = std::min(kBiasWidth, j1 - jb);
-    for (index_t k = 0; k < w; ++k) acc[k] = 0.0;
+    std::fill(acc, acc + kBiasGroups * w, 0.0);
     for (index_t i = 0; i < rows; ++i) {
       const float* r = dy + i * cols + jb;
+      double* a = acc + (i % kBiasGroups) * w;
 #pragma omp simd
-      for (index_t k = 0; k < w; ++k) acc[k] += static_cast<double>(r[k]);
+      for (index_t k = 0; k < w; ++k) a[k] += static_cast<double>(r[k]);
     }
-    for (index_t k = 0; k < w; ++k) db[jb + k] = static_cast<float>(acc[k]);
+    finish_groups(acc, w, db + jb);
   }
 }
 

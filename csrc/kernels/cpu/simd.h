@@ -74,6 +74,7 @@ struct VecGeneric {
   using reg = v4f;
   using mask = int;  // lanes in use
   static constexpr int width = 4;
+  static constexpr bool has_permute2 = false;
   static FN_INLINE reg zero() { return reg{0.0f, 0.0f, 0.0f, 0.0f}; }
   static FN_INLINE reg set1(float x) { return reg{x, x, x, x}; }
   static FN_INLINE reg load(const float* p) {
@@ -116,6 +117,7 @@ struct VecGeneric {
   };
   using mask = int;  // lanes in use
   static constexpr int width = 4;
+  static constexpr bool has_permute2 = false;
   static FN_INLINE reg zero() { return set1(0.0f); }
   static FN_INLINE reg set1(float x) { return reg{{x, x, x, x}}; }
   static FN_INLINE reg load(const float* p) {
@@ -181,7 +183,17 @@ struct VecAvx2d {
 struct VecAvx2 {
   using reg = __m256;
   using mask = __m256i;  // all-ones lanes
+  using index = __m256i;
   static constexpr int width = 8;
+  static constexpr bool has_permute2 = true;
+  static FN_INLINE index load_index(const std::int32_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  // Lane l: lo[i[l]] for i[l] < 8, else hi[i[l] - 8] (i[l] < 16).
+  static FN_INLINE reg permute2(reg lo, reg hi, index i) {
+    const reg from_lo = _mm256_permutevar8x32_ps(lo, i), from_hi = _mm256_permutevar8x32_ps(hi, i);
+    return _mm256_blendv_ps(from_lo, from_hi, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)));
+  }
   static FN_INLINE reg zero() { return _mm256_setzero_ps(); }
   static FN_INLINE reg set1(float x) { return _mm256_set1_ps(x); }
   static FN_INLINE reg load(const float* p) { return _mm256_loadu_ps(p); }
@@ -295,7 +307,14 @@ struct VecAvx2 {
 struct VecAvx512 {
   using reg = __m512;
   using mask = __mmask16;
+  using index = __m512i;
   static constexpr int width = 16;
+  static constexpr bool has_permute2 = true;
+  static FN_INLINE index load_index(const std::int32_t* p) { return _mm512_loadu_si512(p); }
+  // Lane l: lo[i[l]] for i[l] < 16, else hi[i[l] - 16] (i[l] < 32).
+  static FN_INLINE reg permute2(reg lo, reg hi, index i) {
+    return _mm512_permutex2var_ps(lo, i, hi);
+  }
   static FN_INLINE reg zero() { return _mm512_setzero_ps(); }
   static FN_INLINE reg set1(float x) { return _mm512_set1_ps(x); }
   static FN_INLINE reg load(const float* p) { return _mm512_loadu_ps(p); }

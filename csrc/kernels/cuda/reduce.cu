@@ -12,8 +12,8 @@ namespace {
 
 // bias_grad: a block owns 32 columns (coalesced row reads); its 32 row-groups each sum rows
 // g, g + 32, g + 64, ... in order, then thread row 0 adds the 32 partials in order. The split is a
-// compile-time constant, so the order never depends on the device. Sums in double, as
-// bias_grad_cpu, so both round the same exact-to-double sum once to float; 32 groups (not fewer)
+// compile-time constant, so the order never depends on the device. Sums in double, in the order
+// bias_grad_cpu uses too, so both give the same bits; 32 groups (not fewer)
 // because one block per 32 columns is all the parallelism a narrow layer offers, and each group's
 // chain of dependent loads is what the kernel waits on.
 constexpr int kBiasCols = 32;
