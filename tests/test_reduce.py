@@ -2,7 +2,8 @@
 reference_reduce.py, on every device (the `device` fixture).
 
 bias_grad accumulates in double (32 row groups, the GPU kernel's order), so it must equal the
-float64 sum rounded to float32 up to the last bit or so: |db - ref| <= 1e-6 (sum_i |dy_ij|) + 1e-6 |ref|.
+float64 sum rounded to float32 up to the last bit or so:
+|db - ref| <= 1e-6 (sum_i |dy_ij|) + 1e-6 |ref|.
 """
 
 from __future__ import annotations
