@@ -513,3 +513,34 @@ def test_empty_batch_on_device(device):
     ):
         got, want = fn(e, second, device=device), fn(e, second)
         assert got[0] == want[0] == 0.0 and got[1].shape == (0, 3)
+
+
+def test_one_column_bce_same_bits_on_avx2_and_avx512(rng):
+    """AVX-512's one-column BCE runs 16 rows per vector with the AVX2 element math and sums in
+    AVX2's lane order, so both give the same loss and gradient bits (special values included,
+    every tail length, with and without weights)."""
+    detected = fnet._core.cpu_isa_detected()
+    if detected != "avx512":
+        pytest.skip("needs a CPU with AVX-512")
+    specials = np.array(
+        [0.0, -0.0, 1e-45, 1e-38, 88.0, 88.5, -87.3, -87.4, -100.0, 100.0, 20.0, -20.0, np.inf]
+        + [-np.inf, np.nan, 1e30, -1e30, 15.9, 0.5, -0.5],
+        np.float32,
+    )
+    isas, before = ("avx2", "avx512"), fnet._core.cpu_isa()
+    try:
+        for n in (1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 255, 256, 257, 1000, 4099):
+            z = (rng.standard_normal((n, 1)) * rng.choice([0.1, 3.0, 30.0])).astype(np.float32)
+            z[: min(n, specials.size), 0] = specials[: min(n, specials.size)]
+            t = rng.random((n, 1)).astype(np.float32)
+            t[::3] = np.round(t[::3])
+            w = rng.random(n).astype(np.float32)
+            for kwargs in ({}, {"sample_weight": w}, {"reduction": "sum"}):
+                got = []
+                for isa in isas:
+                    fnet._core.set_cpu_isa(isa)
+                    loss, grad = ops.binary_cross_entropy(z, t, **kwargs)
+                    got.append((np.float64(loss).tobytes(), grad.tobytes()))
+                assert got[0] == got[1], f"n={n} {sorted(kwargs)}"
+    finally:
+        fnet._core.set_cpu_isa(before)

@@ -163,7 +163,8 @@ const LossKernels& loss_kernels_generic() {
 
 // AVX-512 machines run the AVX2 rows.
 const LossKernels& loss_kernels(CpuIsa isa) {
-  return pick_kernels(isa, &loss_kernels_generic, FN_X86_KERNELS(loss_kernels_avx2), nullptr);
+  return pick_kernels(isa, &loss_kernels_generic, FN_X86_KERNELS(loss_kernels_avx2),
+                      FN_X86_KERNELS(loss_kernels_avx512));
 }
 
 namespace {

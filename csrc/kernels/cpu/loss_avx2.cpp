@@ -2,9 +2,11 @@
 // math as the reference rows in loss.cpp (see its header); what this adds is a vector exp / log
 // (Cephes-style polynomials, ~1-2 ulp), so the transcendental calls stop dominating softmax
 // cross-entropy and BCE, and masked tails, so every element of a row runs the same instructions.
+#include <algorithm>
 #include <limits>
 
 #include "kernels/cpu/loss_kernels.h"
+#include "kernels/cpu/loss_vec_math.h"
 #include "kernels/cpu/simd.h"
 
 namespace fusednet {
@@ -17,57 +19,9 @@ using D = VecAvx2d;
 using reg = V::reg;
 using mask = V::mask;
 
-// exp(x): x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 polynomial, 2^n through the exponent
-// bits. Below -87.33 (where the result would be denormal) it returns 0; NaN stays NaN.
-FN_INLINE reg exp_v(reg x) {
-  const reg hi = V::set1(88.3762626647949f);
-  const reg lo = V::set1(-87.3365447505531f);
-  const mask underflow = V::lt(x, lo);
-  x = V::min(hi, x);  // operand order keeps NaN
-  x = V::max(lo, x);
-  const reg n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
-  reg r = V::fnmadd(n, V::set1(0.693359375f), x);
-  r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
-  reg y = V::set1(1.9875691500e-4f);
-  y = V::fmadd(y, r, V::set1(1.3981999507e-3f));
-  y = V::fmadd(y, r, V::set1(8.3334519073e-3f));
-  y = V::fmadd(y, r, V::set1(4.1665795894e-2f));
-  y = V::fmadd(y, r, V::set1(1.6666665459e-1f));
-  y = V::fmadd(y, r, V::set1(5.0000001201e-1f));
-  y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
-  y = V::mul(y, V::pow2i(n));
-  return V::if_then_zero_else(underflow, y);
-}
-
-// log(u) for u in [1, 2] (all BCE needs): u = 2^e m with m in [sqrt(1/2), sqrt 2), then the
-// Cephes logf polynomial in m - 1.
-FN_INLINE reg log_1to2(reg u) {
-  const reg one = V::set1(1.0f);
-  const mask big = V::ge(u, V::set1(1.41421356237f));
-  const reg e = V::if_then_else_zero(big, one);                           // 0 or 1
-  const reg x = V::sub(V::select(big, V::mul(u, V::set1(0.5f)), u), one);  // in [-0.29, 0.42)
-  const reg z = V::mul(x, x);
-  reg y = V::set1(7.0376836292e-2f);
-  y = V::fmadd(y, x, V::set1(-1.1514610310e-1f));
-  y = V::fmadd(y, x, V::set1(1.1676998740e-1f));
-  y = V::fmadd(y, x, V::set1(-1.2420140846e-1f));
-  y = V::fmadd(y, x, V::set1(1.4249322787e-1f));
-  y = V::fmadd(y, x, V::set1(-1.6668057665e-1f));
-  y = V::fmadd(y, x, V::set1(2.0000714765e-1f));
-  y = V::fmadd(y, x, V::set1(-2.4999993993e-1f));
-  y = V::fmadd(y, x, V::set1(3.3333331174e-1f));
-  y = V::mul(V::mul(y, x), z);
-  y = V::fmadd(e, V::set1(-2.12194440e-4f), y);
-  y = V::fnmadd(V::set1(0.5f), z, y);
-  return V::fmadd(e, V::set1(0.693359375f), V::add(x, y));
-}
-
-// log1p(e) for e in [0, 1], given u = 1 + e (rounded) and inv_u = 1 / u: log(u) plus the first-
-// order correction (e - (u - 1)) / u for the rounding of 1 + e; where 1 + e rounds to 1 this is e.
-FN_INLINE reg log1p_01(reg e, reg u, reg inv_u) {
-  const reg lost = V::sub(e, V::sub(u, V::set1(1.0f)));
-  return V::fmadd(lost, inv_u, log_1to2(u));
-}
+using Math = LossMath<V>;
+FN_INLINE reg exp_v(reg x) { return Math::exp_v(x); }
+FN_INLINE reg bce_vec(reg z, reg t, reg coef, reg* dz) { return Math::bce_vec(z, t, coef, dz); }
 
 RowLse softmax_exp_avx2(const float* FN_RESTRICT z, float* FN_RESTRICT e, index_t cols) {
   const reg neg_inf = V::set1(-std::numeric_limits<float>::infinity());
@@ -122,23 +76,6 @@ void scale_avx2(float* x, index_t cols, float s) {
   }
 }
 
-// 8 elements of BCE: returns the loss terms max(z,0) - t z + log1p(exp(-|z|)) and the gradient.
-// One division: 1 / (1 + e) serves the sigmoid and the log1p correction.
-FN_INLINE reg bce_vec(reg z, reg t, reg coef, reg* dz) {
-  const reg zero = V::zero();
-  const reg e = exp_v(V::sub(zero, V::abs(z)));  // in (0, 1]
-  const reg u = V::add(V::set1(1.0f), e);
-  const reg r = V::div(V::set1(1.0f), u);
-  // sigmoid(z) - t, as (1 - t) - sigmoid(-z) for z >= 0 (see bce_row_generic in loss.cpp)
-  const reg small = V::mul(e, r);  // sigmoid(-|z|)
-  const reg pos = V::sub(V::sub(V::set1(1.0f), t), small);
-  const mask nonneg = V::ge(z, zero);  // first: the order decides GCC's FMA fusion (simd.h)
-  const reg diff = V::select(nonneg, pos, V::sub(small, t));
-  *dz = V::mul(coef, diff);
-  const reg linear = V::fnmadd(t, z, V::max(z, zero));
-  return V::add(linear, log1p_01(e, u, r));
-}
-
 FN_INLINE D::reg widen_sum(D::reg acc, reg x) {  // acc += both halves of x, in double
   acc = D::add(acc, V::promote_lo(x));
   return D::add(acc, V::promote_hi(x));
@@ -164,10 +101,10 @@ double bce_avx2(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* F
   return D::reduce_sum(acc);
 }
 
-// 8 rows of the one-column case: per-lane coefficient float(base w_i); adds w_i L_i (in double)
-// to the two accumulators.
+// 8 rows of the one-column case: per-lane coefficient float(base w_i); stores the loss terms L_i
+// and the gradient.
 FN_INLINE void bce_column_vec(const float* z, const float* t, const float* w, float* dz,
-                              D::reg base, D::reg& acc_lo, D::reg& acc_hi) {
+                              float* loss, D::reg base) {
   D::reg w_lo = D::set1(1.0), w_hi = w_lo;
   if (w) {
     const reg wv = V::load(w);
@@ -176,19 +113,43 @@ FN_INLINE void bce_column_vec(const float* z, const float* t, const float* w, fl
   }
   const reg coef = V::combine(D::demote(D::mul(base, w_hi)), D::demote(D::mul(base, w_lo)));
   reg d;
-  const reg l = bce_vec(V::load(z), V::load(t), coef, &d);
+  V::store(loss, bce_vec(V::load(z), V::load(t), coef, &d));
   V::store(dz, d);
-  acc_lo = D::fmadd(w_lo, V::promote_lo(l), acc_lo);
-  acc_hi = D::fmadd(w_hi, V::promote_hi(l), acc_hi);
 }
 
+// Adds w_i L_i (in double) to two accumulators of 4 lanes, 8 rows at a time (n a multiple of 8).
+FN_INLINE void bce_column_sum(const float* loss, const float* w, index_t n, D::reg& acc_lo,
+                              D::reg& acc_hi) {
+  for (index_t i = 0; i < n; i += 8) {
+    D::reg w_lo = D::set1(1.0), w_hi = w_lo;
+    if (w) {
+      const reg wv = V::load(w + i);
+      w_lo = V::promote_lo(wv);
+      w_hi = V::promote_hi(wv);
+    }
+    const reg l = V::load(loss + i);
+    acc_lo = D::fmadd(w_lo, V::promote_lo(l), acc_lo);
+    acc_hi = D::fmadd(w_hi, V::promote_hi(l), acc_hi);
+  }
+}
+
+// Blocks of rows: the loss terms first (independent rows, no register kept across them), then
+// their sum in row order (two short FMA chains): one loop doing both ran out of registers and
+// kept an accumulator in memory.
 double bce_column_avx2(const float* z, const float* t, const float* w, float* dz, index_t n,
                        double base) {
+  constexpr index_t kBlock = 256;
+  alignas(32) float loss[kBlock];
   const D::reg b = D::set1(base);
   D::reg acc_lo = D::zero(), acc_hi = D::zero();
   index_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    bce_column_vec(z + i, t + i, w ? w + i : nullptr, dz + i, b, acc_lo, acc_hi);
+  for (; i + 8 <= n;) {
+    const index_t len = std::min(kBlock, (n - i) / 8 * 8);
+    for (index_t j = 0; j < len; j += 8)
+      bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
+    bce_column_sum(loss, w ? w + i : nullptr, len, acc_lo, acc_hi);
+    i += len;
+  }
   if (i < n) {  // the same vector code on a copy of the last rows, padded with weight 0
     float zb[8] = {}, tb[8] = {}, wb[8] = {}, db[8];
     const index_t rest = n - i;
@@ -197,7 +158,8 @@ double bce_column_avx2(const float* z, const float* t, const float* w, float* dz
       tb[j] = t[i + j];
       wb[j] = w ? w[i + j] : 1.0f;
     }
-    bce_column_vec(zb, tb, wb, db, b, acc_lo, acc_hi);
+    bce_column_vec(zb, tb, wb, db, loss, b);
+    bce_column_sum(loss, wb, 8, acc_lo, acc_hi);
     for (index_t j = 0; j < rest; ++j) dz[i + j] = db[j];
   }
   return D::reduce_sum(D::add(acc_lo, acc_hi));

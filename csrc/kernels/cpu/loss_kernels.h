@@ -1,5 +1,6 @@
-// Private to the loss family (loss.cpp, loss_avx2.cpp): the per-row pieces each ISA registers
-// (kernel_table.h). loss.cpp holds the reference versions, the AVX2 ones run on AVX-512 too.
+// Private to the loss family (loss.cpp, loss_avx2.cpp, loss_avx512.cpp): the per-row pieces each
+// ISA registers (kernel_table.h). loss.cpp holds the reference versions; AVX-512 has its own
+// one-column BCE (the same bits) and runs the AVX2 ones otherwise.
 #pragma once
 
 #include "common.h"
@@ -48,6 +49,7 @@ inline double reduce_rows(const double* row_loss, index_t rows, Reduction reduct
 
 const LossKernels& loss_kernels_generic();
 const LossKernels& loss_kernels_avx2();
+const LossKernels& loss_kernels_avx512();
 const LossKernels& loss_kernels(CpuIsa isa);
 
 }  // namespace fusednet

@@ -327,6 +327,37 @@ struct VecAvx512 {
   static FN_INLINE reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static FN_INLINE reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
   static FN_INLINE reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
+  static FN_INLINE reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static FN_INLINE reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static FN_INLINE reg abs(reg a) {
+    return _mm512_castsi512_ps(
+        _mm512_andnot_si512(_mm512_castps_si512(_mm512_set1_ps(-0.0f)), _mm512_castps_si512(a)));
+  }
+  static FN_INLINE reg round(reg a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  static FN_INLINE reg pow2i(reg n) {
+    return _mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  // Lane masks (comparisons false for NaN) and selections, as VecAvx2's.
+  static FN_INLINE mask lt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static FN_INLINE mask ge(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static FN_INLINE mask eq(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static FN_INLINE mask mask_and(mask a, mask b) { return static_cast<mask>(a & b); }
+  static FN_INLINE reg select(mask m, reg yes, reg no) { return _mm512_mask_blend_ps(m, no, yes); }
+  static FN_INLINE reg if_then_else_zero(mask m, reg v) { return _mm512_maskz_mov_ps(m, v); }
+  static FN_INLINE reg if_then_zero_else(mask m, reg v) {
+    return _mm512_maskz_mov_ps(static_cast<mask>(~m), v);
+  }
+  static FN_INLINE __m512d promote_lo(reg v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+  static FN_INLINE __m512d promote_hi(reg v) {
+    return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  }
+  static FN_INLINE reg combine(__m256 hi, __m256 lo) {
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  }
   static FN_INLINE reg leaky(reg v, reg slope) {
     const __mmask16 neg = _mm512_cmp_ps_mask(v, zero(), _CMP_LT_OQ);
     return _mm512_mask_mul_ps(v, neg, v, slope);
@@ -344,6 +375,24 @@ struct VecAvx512 {
   }
   static constexpr bool kTranspose = false;  // transposed operands are packed by scalar loops
   static FN_INLINE void transpose(reg (&)[16]) {}
+};
+// 8 doubles: the one-column BCE's sums, lane for lane those of VecAvx2d's two halves.
+struct VecAvx512d {
+  using reg = __m512d;
+  static constexpr int width = 8;
+  static FN_INLINE reg zero() { return _mm512_setzero_pd(); }
+  static FN_INLINE reg set1(double x) { return _mm512_set1_pd(x); }
+  static FN_INLINE reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  static FN_INLINE reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static FN_INLINE reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static FN_INLINE __m256 demote(reg v) { return _mm512_cvtpd_ps(v); }  // to 8 floats
+  // Lanes 0-3 plus lanes 4-7, then (v0 + v2) + (v1 + v3): VecAvx2d's reduce_sum of lo + hi.
+  static FN_INLINE double reduce_halves(reg v) {
+    const __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    x = _mm_add_sd(x, _mm_unpackhi_pd(x, x));
+    return _mm_cvtsd_f64(x);
+  }
 };
 #endif  // __AVX512F__
 
