@@ -205,7 +205,7 @@ class Layer:
         raise AttributeError(f"layer {self.name} has no {short}")
 
     def count_params(self) -> int:
-        return int(sum(np.prod(v.shape) for v in self._weights))
+        return int(sum(math.prod(v.shape) for v in self._weights))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"

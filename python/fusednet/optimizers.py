@@ -27,6 +27,7 @@ v = momentum v + g, weight decay added to the gradient), which equals Keras's fo
 
 from __future__ import annotations
 
+import math
 import numbers
 import weakref
 from collections.abc import Iterable
@@ -166,7 +167,7 @@ class Optimizer:
             for v, off, (layer, which) in zip(model._vars, model._var_offsets, model._var_owners):
                 if not layer.trainable:
                     continue
-                size = int(np.prod(v.shape))
+                size = int(math.prod(v.shape))
                 variables += [int(off), size]
                 reg = getattr(layer, f"{which}_regularizer", None)
                 if reg is not None and (reg.l1 or reg.l2):
@@ -224,7 +225,7 @@ class Optimizer:
         for v, off, (layer, _) in zip(model._vars, model._var_offsets, model._var_owners):
             if not layer.trainable:  # the average covers the trainable variables only
                 continue
-            size = int(np.prod(v.shape))
+            size = int(math.prod(v.shape))
             v._view.reshape(-1)[...] = ema[off : off + size]
 
     def _lr_at(self, step):

@@ -524,16 +524,17 @@ struct SmallKernel {
   // vectors and spread to the lanes by one two-source permute per k; B's row k is repeated P
   // times. Per element the arithmetic of rows() (K <= W is one pass): a k-order FMA chain from
   // zero, times alpha, beta * C, the bias, relu / leaky_relu.
-  static void narrow_rows(index_t m, index_t n, index_t K, const float* a, const float* b,
-                          index_t rs_b, float* c, const TileEpilogue& ep) {
+  template <int K>
+  static void narrow_rows_k(index_t m, index_t n, const float* a, const float* b, index_t rs_b,
+                            float* c, const TileEpilogue& ep) {
     if constexpr (V::has_permute2) {
       using index = typename V::index;
-      const index_t P = std::min(W / n, 2 * W / K);
+      const index_t P = std::min<index_t>(W / n, 2 * W / K);
       alignas(64) std::int32_t lane_src[W];
       alignas(64) float lane_val[W];
-      index spread[W];  // per k: the A element of each lane within the block's two vectors
-      reg brep[W];      // per k: B's row k, once per row of the block
-      for (index_t k = 0; k < K; ++k) {
+      index spread[K];  // per k: the A element of each lane within the block's two vectors
+      reg brep[K];      // per k: B's row k, once per row of the block
+      for (int k = 0; k < K; ++k) {
         for (index_t l = 0; l < W; ++l) {
           const bool used = l < P * n;
           lane_src[l] = used ? static_cast<std::int32_t>(l / n * K + k) : 0;
@@ -543,9 +544,11 @@ struct SmallKernel {
         brep[k] = V::load(lane_val);
       }
       for (index_t l = 0; l < W; ++l) lane_val[l] = ep.bias && l < P * n ? ep.bias[l % n] : 0.0f;
+      // The epilogue in locals: stores to C may alias ep as far as the compiler knows.
       const reg bias = V::load(lane_val), alpha = V::set1(ep.alpha), beta = V::set1(ep.beta);
       const reg slope = V::set1(ep.act_param);
       const bool use_beta = ep.beta != 0.0f;
+      const int act = ep.act;
       float* const c_end = c + m * n;
       for (index_t i = 0; i < m; i += P) {
         const index_t rows = std::min(P, m - i), span = rows * K, lanes = rows * n;
@@ -555,14 +558,15 @@ struct SmallKernel {
                        : span > W    ? V::masked_load(ab + W, V::first_n(span - W))
                                      : V::zero();
         reg acc = V::zero();
-        for (index_t k = 0; k < K; ++k) acc = V::fmadd(V::permute2(lo, hi, spread[k]), brep[k], acc);
+        FN_UNROLL for (int k = 0; k < K; ++k) acc =
+            V::fmadd(V::permute2(lo, hi, spread[k]), brep[k], acc);
         float* cb = c + i * n;
         reg v = V::mul(acc, alpha);
         if (use_beta)
           v = V::fmadd(lanes == W ? V::load(cb) : V::masked_load(cb, V::first_n(lanes)), beta, v);
         v = V::add(v, bias);
-        if (ep.act == kTileReLU) v = V::max(V::zero(), v);
-        else if (ep.act == kTileLeakyReLU) v = V::leaky(v, slope);
+        if (act == kTileReLU) v = V::max(V::zero(), v);
+        else if (act == kTileLeakyReLU) v = V::leaky(v, slope);
         // A whole-vector store may spill into the next block's rows when those are written
         // after it and C is never read.
         if (lanes == W || (!use_beta && cb + W <= c_end)) V::store(cb, v);
@@ -571,11 +575,18 @@ struct SmallKernel {
     }
   }
 
+  template <int... Ks>
+  static void narrow_rows(index_t m, index_t n, index_t K, const float* a, const float* b,
+                          index_t rs_b, float* c, const TileEpilogue& ep,
+                          std::integer_sequence<int, Ks...>) {
+    ((K == Ks + 1 ? narrow_rows_k<Ks + 1>(m, n, a, b, rs_b, c, ep) : void()), ...);
+  }
+
   static void gemm(index_t m, index_t n, index_t kc, index_t kb, const float* a, index_t rs_a,
                    index_t cs_a, const float* b, index_t rs_b, float* c, index_t rs_c,
                    index_t cs_c, const TileEpilogue& ep) {
     if (narrow_rows_fit(m, n, kc, rs_a, cs_a, 1, rs_c, cs_c, W))
-      return narrow_rows(m, n, kc, a, b, rs_b, c, ep);
+      return narrow_rows(m, n, kc, a, b, rs_b, c, ep, std::make_integer_sequence<int, W>{});
     if (n <= W)
       run<1>(m, n, kc, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, ep,
              std::make_integer_sequence<int, 7>{});

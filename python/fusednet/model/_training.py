@@ -320,7 +320,15 @@ class TrainingLoop:
                 nan_watch=self._nan_watch,
             )
             per = table.shape[1] // (2 if val[0] is not None else 1)
-            for row in table:  # [loss, metrics..., (val_loss, val_metrics...)] per epoch
+            if not self._metric_objects and len(table):  # the losses only: whole columns
+                columns = {"loss": table[:, 0].tolist()}
+                if val[0] is not None:
+                    columns["val_loss"] = table[:, per].tolist()
+                for k in keys:
+                    history.history.setdefault(k, []).extend(columns[k])
+                logs = {k: columns[k][-1] for k in keys}
+            for row in table if self._metric_objects else ():
+                # [loss, metrics..., (val_loss, val_metrics...)] per epoch
                 logs = self._logs(float(row[0]), row[1:per].tolist())
                 if val[0] is not None:
                     val_logs = self._logs(float(row[per]), row[per + 1 :].tolist())

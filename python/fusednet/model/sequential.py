@@ -10,6 +10,7 @@ and saving; running data through the Net (fit, evaluate, predict, the explicit l
 
 from __future__ import annotations
 
+import math
 import os
 import weakref
 from collections.abc import Iterable
@@ -128,7 +129,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             new.train_forwards = old.train_forwards
             new.epochs_shuffled = old.epochs_shuffled
             for v, off in zip(self._vars, self._var_offsets):  # same slices of the new arenas
-                size = int(np.prod(v.shape))
+                size = int(math.prod(v.shape))
                 v._view = new.params[off : off + size].reshape(v.shape)
                 v._grad_view = new.grads[off : off + size].reshape(v.shape)
             for v, off in zip(self._stat_vars, self._stat_offsets):
@@ -235,7 +236,7 @@ class Sequential(TrainingLoop, FitOptionsLoop, SourceLoop, BatchAPI, ConfigAPI):
             units = spec.units
             for name, init in names:
                 shape = (spec.in_width, units) if name == "kernel" else (units,)
-                size = int(np.prod(shape))
+                size = int(math.prod(shape))
                 if name in ("kernel", "gamma"):
                     off, arena = net.kernel_offset(si), "params"
                 elif name in ("bias", "beta"):
