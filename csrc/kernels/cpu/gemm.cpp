@@ -216,8 +216,18 @@ bool run_small(const Problem& p, const GemmKernels& ks) {
   ep.bias = q.ep.bias;
   ep.act = is_tile_act(act) ? tile_act_code(act) : kTileNone;
   ep.act_param = q.ep.act_param;
-  ks.small(q.M, q.N, q.K, k_pass(q.K, ks), q.A, q.rs_a, q.cs_a, q.B, q.rs_b, q.C, q.rs_c, q.cs_c,
-           ep);
+  // C at most half a vector wide that the narrow-row form does not take (a long K: the tiny
+  // net's weight gradients) runs on the half-width ISA's small kernel: the same arithmetic per
+  // element and the same K passes, at half the FMA cost where a 512-bit FMA is two 256-bit ones
+  // (Zen 4), never more elsewhere.
+  const GemmKernels* run_on = &ks;
+  if (ks.simd_width == 16 && q.N <= 8 &&
+      !narrow_rows_fit(q.M, q.N, q.K, q.rs_a, q.cs_a, 1, q.rs_c, q.cs_c, ks.simd_width)) {
+    const GemmKernels& half = gemm_kernels(CpuIsa::Avx2);
+    if (half.simd_width == 8) run_on = &half;
+  }
+  run_on->small(q.M, q.N, q.K, k_pass(q.K, ks), q.A, q.rs_a, q.cs_a, q.B, q.rs_b, q.C, q.rs_c,
+                q.cs_c, ep);
   if (!is_tile_act(act)) apply_activation(act, q.ep.act_param, q.C, q.M, q.N, q.rs_c, q.cs_c);
   return true;
 }
