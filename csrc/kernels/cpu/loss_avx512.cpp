@@ -52,7 +52,15 @@ double bce_column_avx512(const float* z, const float* t, const float* w, float* 
   index_t i = 0;
   while (n - i >= 16) {
     const index_t len = std::min(kBlock, (n - i) / 16 * 16);
-    for (index_t j = 0; j < len; j += 16)
+    // Two vectors per step: each element is a long chain of dependent operations (exp, a
+    // division, log), so two side by side keep the pipes busier than the reorder window does.
+    index_t j = 0;
+    for (; j + 32 <= len; j += 32) {
+      bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
+      bce_column_vec(z + i + j + 16, t + i + j + 16, w ? w + i + j + 16 : nullptr, dz + i + j + 16,
+                     loss + j + 16, b);
+    }
+    if (j < len)
       bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
     acc = bce_column_sum(loss, w ? w + i : nullptr, len / 8, acc);
     i += len;
