@@ -90,20 +90,51 @@ inline __m512i pairs16(__m512 lo, __m512 hi) {
   return _mm512_or_si512(l, _mm512_maskz_slli_epi32(all, h, 16));
 }
 
-// k contiguous floats -> ceil(k / 2) pairs at dst[0], dst[stride], ...: 32 neighbours are 16
-// pairs in order, and vcvtne2ps2bf16 puts the low 16 floats in the low half, so its 32-bit lanes
-// are the pairs.
-inline void pairs_strided(const float* src, index_t k, std::uint32_t* dst, index_t stride) {
-  const index_t k2 = (k + 1) / 2;
-  for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
-    const index_t left = k - 2 * kk0;
-    const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(left), src + 2 * kk0);
-    const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(left - 16), src + 2 * kk0 + 16);
-    alignas(64) std::uint32_t tmp[16];
-    _mm512_store_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-    const index_t cnt = k2 - kk0 < 16 ? k2 - kk0 : 16;
-    for (index_t t = 0; t < cnt; ++t) dst[(kk0 + t) * stride] = tmp[t];
+// r[i] lane j -> r[j] lane i over 16 x 16 32-bit lanes (unpack 32, unpack 64, two 128-bit lane
+// shuffles: 64 shuffles where a scalar transpose needs 256 loads and stores).
+inline void transpose16(__m512i (&r)[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
   }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  // Now r[4g + e] 128-bit block b holds rows 4g .. 4g + 3 of column 4b + e: gather the blocks.
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+// rows[i] (i < nrows, the rest zero): k contiguous floats each; their pairs kk0 .. kk0 + 15
+// transposed: out[t] lane i = pair kk0 + t of row i.
+inline void pair_block(const float* const* rows, int nrows, index_t k, index_t kk0,
+                       __m512i (&out)[16]) {
+  const index_t left = k - 2 * kk0;
+  const __mmask16 m0 = first_lanes(left), m1 = first_lanes(left - 16);
+  for (int i = 0; i < 16; ++i) {
+    if (i >= nrows) {
+      out[i] = _mm512_setzero_si512();
+      continue;
+    }
+    const float* src = rows[i] + 2 * kk0;
+    out[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
+                                          _mm512_maskz_loadu_ps(m0, src));
+  }
+  transpose16(out);
 }
 
 // Packing with the conversion instruction where a whole row (B, or A transposed) or a pair of
@@ -112,12 +143,21 @@ void pack_b_avx512(index_t k, index_t nc, const float* b, index_t rs_b, index_t 
                    std::uint32_t* out) {
   const index_t k2 = (k + 1) / 2;
   if (rs_b == 1 && cs_b != 1) {  // B transposed: a column's neighbours are pairs, as row-major A
+    // 16 columns x 16 pairs at a time, transposed in registers.
     for (index_t c0 = 0; c0 < nc; c0 += kNR) {
-      const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
       std::uint32_t* dst = out + c0 * k2;
-      for (index_t j = 0; j < n; ++j) pairs_strided(b + (c0 + j) * cs_b, k, dst + j, kNR);
-      for (index_t kk = 0; kk < k2; ++kk)
-        for (index_t j = n; j < kNR; ++j) dst[kk * kNR + j] = 0;
+      for (index_t h = 0; h < kNR; h += 16) {
+        const index_t left = nc - c0 - h;
+        const int n = left >= 16 ? 16 : left > 0 ? static_cast<int>(left) : 0;
+        const float* cols[16];
+        for (int j = 0; j < n; ++j) cols[j] = b + (c0 + h + j) * cs_b;
+        for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+          __m512i r[16];
+          pair_block(cols, n, k, kk0, r);
+          const int cnt = k2 - kk0 < 16 ? static_cast<int>(k2 - kk0) : 16;
+          for (int t = 0; t < cnt; ++t) _mm512_storeu_si512(dst + (kk0 + t) * kNR + h, r[t]);
+        }
+      }
     }
     return;
   }
@@ -158,13 +198,18 @@ void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t 
     return;
   }
   if (cs_a != 1) return impl::pack_a(mc, k, a, rs_a, cs_a, out);
-  // Row-major A: pairs along each row.
+  // Row-major A: pairs along each row, 12 rows x 16 pairs at a time transposed in registers.
   for (index_t r0 = 0; r0 < mc; r0 += kMR) {
-    const index_t m = mc - r0 < kMR ? mc - r0 : kMR;
+    const int m = mc - r0 < kMR ? static_cast<int>(mc - r0) : kMR;
     std::uint32_t* dst = out + r0 * k2;
-    for (index_t i = 0; i < m; ++i) pairs_strided(a + (r0 + i) * rs_a, k, dst + i, kMR);
-    for (index_t i = m; i < kMR; ++i)
-      for (index_t kk = 0; kk < k2; ++kk) dst[kk * kMR + i] = 0;
+    const float* rows[kMR];
+    for (int i = 0; i < m; ++i) rows[i] = a + (r0 + i) * rs_a;
+    for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+      __m512i r[16];
+      pair_block(rows, m, k, kk0, r);
+      const int cnt = k2 - kk0 < 16 ? static_cast<int>(k2 - kk0) : 16;
+      for (int t = 0; t < cnt; ++t) _mm512_mask_storeu_epi32(dst + (kk0 + t) * kMR, 0x0fff, r[t]);
+    }
   }
 }
 
