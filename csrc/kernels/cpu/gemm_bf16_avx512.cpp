@@ -80,14 +80,14 @@ inline __mmask16 first_lanes(index_t n) {
   return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
 }
 
-// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs, rounded by vcvtneps2bf16 (the same bits as
-// bf16_math.h's bf16_round; tests/test_bf16.py checks both).
-// (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
+// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs: vcvtne2ps2bf16 rounds (the same bits as
+// bf16_math.h's bf16_round; tests/test_bf16.py checks both) into lo's 16 halves then hi's, and
+// vpermw interleaves them (half 2j from j, half 2j + 1 from 16 + j).
 inline __m512i pairs16(__m512 lo, __m512 hi) {
-  const __mmask16 all = 0xffff;
-  const __m512i l = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(lo));
-  const __m512i h = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(hi));
-  return _mm512_or_si512(l, _mm512_maskz_slli_epi32(all, h, 16));
+  const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i idx =
+      _mm512_or_si512(iota, _mm512_slli_epi32(_mm512_add_epi32(iota, _mm512_set1_epi32(16)), 16));
+  return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
 // r[i] lane j -> r[j] lane i over 16 x 16 32-bit lanes (unpack 32, unpack 64, two 128-bit lane
