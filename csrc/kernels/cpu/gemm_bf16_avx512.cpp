@@ -184,15 +184,31 @@ void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t 
                    std::uint32_t* out) {
   const index_t k2 = (k + 1) / 2;
   if (rs_a == 1) {  // A transposed: a row of the panel (12 rows of A) is contiguous
+    // Along the two source rows of each pair, 48 rows of A (4 panels, 3 vectors) at a time:
+    // sequential reads, and valignd splits the vectors at the panel bounds.
     const __m512 zero = _mm512_setzero_ps();
-    for (index_t r0 = 0; r0 < mc; r0 += kMR) {
-      const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
-      std::uint32_t* dst = out + r0 * k2;
-      for (index_t kk = 0; kk < k2; ++kk) {
-        const float* src = a + r0 + 2 * kk * cs_a;
-        const __m512 lo = _mm512_maskz_loadu_ps(m, src);
-        const __m512 hi = 2 * kk + 1 == k ? zero : _mm512_maskz_loadu_ps(m, src + cs_a);
-        _mm512_mask_storeu_epi32(dst + kk * kMR, 0x0fff, pairs16(lo, hi));
+    const index_t full = mc / 48 * 48;
+    for (index_t kk = 0; kk < k2; ++kk) {
+      const float* s0 = a + 2 * kk * cs_a;
+      const float* s1 = s0 + cs_a;
+      const bool odd = 2 * kk + 1 == k;
+      std::uint32_t* dst = out + kk * kMR;
+      for (index_t r0 = 0; r0 < full; r0 += 48) {
+        __m512i v[3];
+        for (int h = 0; h < 3; ++h)
+          v[h] = pairs16(_mm512_loadu_ps(s0 + r0 + 16 * h),
+                         odd ? zero : _mm512_loadu_ps(s1 + r0 + 16 * h));
+        std::uint32_t* d = dst + r0 * k2;  // panel r0 / kMR
+        _mm512_mask_storeu_epi32(d, 0x0fff, v[0]);
+        _mm512_mask_storeu_epi32(d + kMR * k2, 0x0fff, _mm512_alignr_epi32(v[1], v[0], 12));
+        _mm512_mask_storeu_epi32(d + 2 * kMR * k2, 0x0fff, _mm512_alignr_epi32(v[2], v[1], 8));
+        _mm512_mask_storeu_epi32(d + 3 * kMR * k2, 0x0fff, _mm512_alignr_epi32(v[2], v[2], 4));
+      }
+      for (index_t r0 = full; r0 < mc; r0 += kMR) {  // the last panels, rows past mc zero
+        const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
+        const __m512 lo = _mm512_maskz_loadu_ps(m, s0 + r0);
+        const __m512 hi = odd ? zero : _mm512_maskz_loadu_ps(m, s1 + r0);
+        _mm512_mask_storeu_epi32(dst + r0 * k2, 0x0fff, pairs16(lo, hi));
       }
     }
     return;
