@@ -100,10 +100,11 @@ void run_whole(const Job& j, int nt) {
     tl_pack_a.resize(static_cast<size_t>(m_panels * kMR * j.k2));
   std::uint32_t* abuf = tl_pack_a.data();
   std::uint32_t* bbuf = tl_pack_b.data();
-  // Pack pieces: B panels, then A micro-panels, in groups of about 16 K of pairs.
-  const index_t per = std::max<index_t>(1, (index_t{1} << 14) / (j.k2 * kNR));
+  // Pack pieces: B panels, then A micro-panels, in groups of about 4 K pairs (a batch-sized
+  // product has a dozen or more: they even out between the threads).
+  const index_t per = std::max<index_t>(1, (index_t{1} << 12) / (j.k2 * kNR));
   const index_t b_pieces = ceil_div(j.n_panels, per);
-  const index_t a_per = std::max<index_t>(1, (index_t{1} << 14) / (j.k2 * kMR));
+  const index_t a_per = std::max<index_t>(1, (index_t{1} << 12) / (j.k2 * kMR));
   const index_t pieces = b_pieces + ceil_div(m_panels, a_per);
   // Tiles in panel-major order (threads share a B panel while it is in cache), in tasks.
   const index_t tiles = m_panels * j.n_panels;
