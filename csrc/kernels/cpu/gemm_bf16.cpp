@@ -86,10 +86,10 @@ struct Job {
   }
 };
 
-// Waits (spinning, then yielding the core) until `done` reaches `want`.
+// Waits until `done` reaches `want`, yielding the core meanwhile (to the packing thread itself,
+// when the OS runs both on one core).
 void wait_for(const std::atomic<index_t>& done, index_t want) {
-  for (int spins = 0; done.load(std::memory_order_acquire) < want; ++spins)
-    if (spins > 64) std::this_thread::yield();
+  while (done.load(std::memory_order_acquire) < want) std::this_thread::yield();
 }
 
 // All of A and B packed once (the pieces shared out among the threads), then the tiles: a small
