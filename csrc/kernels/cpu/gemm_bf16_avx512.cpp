@@ -39,31 +39,39 @@ inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
   }
 }
 
+inline __mmask16 first_lanes(index_t n) {
+  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
 void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
                  index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
   __m512 acc[kMR][2];
   for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   if (n <= 16) k_loop<1>(k2, a, b, acc);
   else k_loop<2>(k2, a, b, acc);
-  if (n == kNR && cs_c == 1) {
-    // Full-width rows: the epilogue in vectors (the same operations as impl::finish).
+  if (cs_c == 1) {
+    // Rows along memory: the epilogue in vectors, masked to the n columns (the same operations
+    // as impl::finish).
     const __m512 alpha = _mm512_set1_ps(ep.alpha), beta = _mm512_set1_ps(ep.beta);
     const __m512 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(ep.act_param);
-    __m512 bias0 = zero, bias1 = zero;
-    if (ep.bias) bias0 = _mm512_loadu_ps(ep.bias), bias1 = _mm512_loadu_ps(ep.bias + 16);
+    const __mmask16 mask[2] = {first_lanes(n), first_lanes(n - 16)};
+    const int halves = n > 16 ? 2 : 1;
+    __m512 bias[2] = {zero, zero};
+    if (ep.bias)
+      for (int h = 0; h < halves; ++h) bias[h] = _mm512_maskz_loadu_ps(mask[h], ep.bias + 16 * h);
     for (int i = 0; i < kMR; ++i) {
       if (i >= m) break;
       float* row = c + i * rs_c;
-      for (int h = 0; h < 2; ++h) {
+      for (int h = 0; h < halves; ++h) {
         __m512 t = zero;
-        if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_loadu_ps(row + 16 * h));
+        if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(mask[h], row + 16 * h));
         __m512 v = _mm512_fmadd_ps(alpha, acc[i][h], t);
-        if (ep.bias) v = _mm512_add_ps(v, h ? bias1 : bias0);
+        if (ep.bias) v = _mm512_add_ps(v, bias[h]);
         if (ep.act != 0) {
           const __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
           v = ep.act == 1 ? _mm512_mask_mov_ps(v, neg, zero) : _mm512_mask_mul_ps(v, neg, v, slope);
         }
-        _mm512_storeu_ps(row + 16 * h, v);
+        _mm512_mask_storeu_ps(row + 16 * h, mask[h], v);
       }
     }
     return;
@@ -74,10 +82,6 @@ void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, flo
     _mm512_store_ps(tile + i * kNR + 16, acc[i][1]);
   }
   impl::store(tile, c, rs_c, cs_c, m, n, ep);
-}
-
-inline __mmask16 first_lanes(index_t n) {
-  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
 }
 
 // 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs: vcvtne2ps2bf16 rounds (the same bits as
