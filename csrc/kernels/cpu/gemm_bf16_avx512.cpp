@@ -97,29 +97,31 @@ inline __m512i pairs16(__m512 lo, __m512 hi) {
 // r[i] lane j -> r[j] lane i over 16 x 16 32-bit lanes (unpack 32, unpack 64, two 128-bit lane
 // shuffles: 64 shuffles where a scalar transpose needs 256 loads and stores).
 inline void transpose16(__m512i (&r)[16]) {
+  // (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
+  const __mmask16 all = 0xffff;
   __m512i t[16];
   for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    t[i] = _mm512_maskz_unpacklo_epi32(all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_epi32(all, r[i], r[i + 1]);
   }
   for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    r[i] = _mm512_maskz_unpacklo_epi64(all, t[i], t[i + 2]);
+    r[i + 1] = _mm512_maskz_unpackhi_epi64(all, t[i], t[i + 2]);
+    r[i + 2] = _mm512_maskz_unpacklo_epi64(all, t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_maskz_unpackhi_epi64(all, t[i + 1], t[i + 3]);
   }
   // Now r[4g + e] 128-bit block b holds rows 4g .. 4g + 3 of column 4b + e: gather the blocks.
   for (int i = 0; i < 4; ++i) {
-    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
-    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
-    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
-    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    t[i] = _mm512_maskz_shuffle_i32x4(all, r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_maskz_shuffle_i32x4(all, r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_maskz_shuffle_i32x4(all, r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_maskz_shuffle_i32x4(all, r[i + 8], r[i + 12], 0xdd);
   }
   for (int i = 0; i < 4; ++i) {
-    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
-    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
-    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+    r[i] = _mm512_maskz_shuffle_i32x4(all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_maskz_shuffle_i32x4(all, t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_maskz_shuffle_i32x4(all, t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_maskz_shuffle_i32x4(all, t[i + 4], t[i + 12], 0xdd);
   }
 }
 
@@ -204,9 +206,12 @@ void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t 
                          odd ? zero : _mm512_loadu_ps(s1 + r0 + 16 * h));
         std::uint32_t* d = dst + r0 * k2;  // panel r0 / kMR
         _mm512_mask_storeu_epi32(d, 0x0fff, v[0]);
-        _mm512_mask_storeu_epi32(d + kMR * k2, 0x0fff, _mm512_alignr_epi32(v[1], v[0], 12));
-        _mm512_mask_storeu_epi32(d + 2 * kMR * k2, 0x0fff, _mm512_alignr_epi32(v[2], v[1], 8));
-        _mm512_mask_storeu_epi32(d + 3 * kMR * k2, 0x0fff, _mm512_alignr_epi32(v[2], v[2], 4));
+        _mm512_mask_storeu_epi32(d + kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[1], v[0], 12));
+        _mm512_mask_storeu_epi32(d + 2 * kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[2], v[1], 8));
+        _mm512_mask_storeu_epi32(d + 3 * kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[2], v[2], 4));
       }
       for (index_t r0 = full; r0 < mc; r0 += kMR) {  // the last panels, rows past mc zero
         const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
