@@ -99,16 +99,17 @@ inline __m512i pairs16(__m512 lo, __m512 hi) {
 inline void transpose16(__m512i (&r)[16]) {
   // (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
   const __mmask16 all = 0xffff;
+  const __mmask8 all8 = 0xff;  // the 64-bit forms' mask
   __m512i t[16];
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_maskz_unpacklo_epi32(all, r[i], r[i + 1]);
     t[i + 1] = _mm512_maskz_unpackhi_epi32(all, r[i], r[i + 1]);
   }
   for (int i = 0; i < 16; i += 4) {
-    r[i] = _mm512_maskz_unpacklo_epi64(all, t[i], t[i + 2]);
-    r[i + 1] = _mm512_maskz_unpackhi_epi64(all, t[i], t[i + 2]);
-    r[i + 2] = _mm512_maskz_unpacklo_epi64(all, t[i + 1], t[i + 3]);
-    r[i + 3] = _mm512_maskz_unpackhi_epi64(all, t[i + 1], t[i + 3]);
+    r[i] = _mm512_maskz_unpacklo_epi64(all8, t[i], t[i + 2]);
+    r[i + 1] = _mm512_maskz_unpackhi_epi64(all8, t[i], t[i + 2]);
+    r[i + 2] = _mm512_maskz_unpacklo_epi64(all8, t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_maskz_unpackhi_epi64(all8, t[i + 1], t[i + 3]);
   }
   // Now r[4g + e] 128-bit block b holds rows 4g .. 4g + 3 of column 4b + e: gather the blocks.
   for (int i = 0; i < 4; ++i) {
