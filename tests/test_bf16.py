@@ -321,6 +321,37 @@ def test_gemm_same_bits_on_any_thread_count(rng, kind):
         assert_same_bits(o, outs[0])
 
 
+# Both schedules of the driver (gemm_bf16.cpp): "whole" packs all of A once (up to 64 Ki pairs),
+# "blocked" packs blocks of A per thread; a batch-sized A on either side of the bound, with a
+# transposed A or B (the register-transpose packing) and a partial last row tile and panel.
+@pytest.mark.parametrize("kind", KERNELS)
+@pytest.mark.parametrize("M,K", [(131, 511), (300, 460)], ids=["whole", "blocked"])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (True, True)])
+def test_gemm_schedules_same_bits_on_any_thread_count(rng, kind, M, K, trans_a, trans_b):
+    N = 45
+    assert ((M + 11) // 12 * 12 * ((K + 1) // 2) <= 1 << 16) == (M == 131)  # pairs of packed A
+    a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(np.float32)
+    b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(np.float32)
+    bias = rng.standard_normal(N).astype(np.float32)
+    av, bv = (a.T if trans_a else a), (b.T if trans_b else b)
+    before = fnet.get_num_threads()
+    outs = []
+    try:
+        for t in (1, 2, 3):
+            fnet.set_num_threads(t)
+            with bf16_kernel(kind):
+                outs.append(fnet.ops.linear(av, bv, bias, activation="relu"))
+    finally:
+        fnet.set_num_threads(before)
+    for o in outs[1:]:
+        assert_same_bits(o, outs[0], "thread counts")
+    z, scale = gemm_ref(bf16_round(av), bf16_round(bv), bias=bias)
+    assert_gemm_close(outs[0], activation_ref("relu", z), scale, K, kind)
+    if kind == "hardware":
+        with bf16_kernel("emulated"):
+            assert_same_bits(outs[0], fnet.ops.linear(av, bv, bias, activation="relu"), "emulated")
+
+
 def test_setting_and_report(rng):
     a = rng.standard_normal((40, 50)).astype(np.float32)
     b = rng.standard_normal((50, 30)).astype(np.float32)

@@ -39,31 +39,39 @@ inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
   }
 }
 
+inline __mmask16 first_lanes(index_t n) {
+  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
 void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
                  index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
   __m512 acc[kMR][2];
   for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   if (n <= 16) k_loop<1>(k2, a, b, acc);
   else k_loop<2>(k2, a, b, acc);
-  if (n == kNR && cs_c == 1) {
-    // Full-width rows: the epilogue in vectors (the same operations as impl::finish).
+  if (cs_c == 1) {
+    // Rows along memory: the epilogue in vectors, masked to the n columns (the same operations
+    // as impl::finish).
     const __m512 alpha = _mm512_set1_ps(ep.alpha), beta = _mm512_set1_ps(ep.beta);
     const __m512 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(ep.act_param);
-    __m512 bias0 = zero, bias1 = zero;
-    if (ep.bias) bias0 = _mm512_loadu_ps(ep.bias), bias1 = _mm512_loadu_ps(ep.bias + 16);
+    const __mmask16 mask[2] = {first_lanes(n), first_lanes(n - 16)};
+    const int halves = n > 16 ? 2 : 1;
+    __m512 bias[2] = {zero, zero};
+    if (ep.bias)
+      for (int h = 0; h < halves; ++h) bias[h] = _mm512_maskz_loadu_ps(mask[h], ep.bias + 16 * h);
     for (int i = 0; i < kMR; ++i) {
       if (i >= m) break;
       float* row = c + i * rs_c;
-      for (int h = 0; h < 2; ++h) {
+      for (int h = 0; h < halves; ++h) {
         __m512 t = zero;
-        if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_loadu_ps(row + 16 * h));
+        if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(mask[h], row + 16 * h));
         __m512 v = _mm512_fmadd_ps(alpha, acc[i][h], t);
-        if (ep.bias) v = _mm512_add_ps(v, h ? bias1 : bias0);
+        if (ep.bias) v = _mm512_add_ps(v, bias[h]);
         if (ep.act != 0) {
           const __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
           v = ep.act == 1 ? _mm512_mask_mov_ps(v, neg, zero) : _mm512_mask_mul_ps(v, neg, v, slope);
         }
-        _mm512_storeu_ps(row + 16 * h, v);
+        _mm512_mask_storeu_ps(row + 16 * h, mask[h], v);
       }
     }
     return;
@@ -76,34 +84,64 @@ void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, flo
   impl::store(tile, c, rs_c, cs_c, m, n, ep);
 }
 
-inline __mmask16 first_lanes(index_t n) {
-  return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
-}
-
-// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs, rounded by vcvtneps2bf16 (the same bits as
-// bf16_math.h's bf16_round; tests/test_bf16.py checks both).
-// (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
+// 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs: vcvtne2ps2bf16 rounds (the same bits as
+// bf16_math.h's bf16_round; tests/test_bf16.py checks both) into lo's 16 halves then hi's, and
+// vpermw interleaves them (half 2j from j, half 2j + 1 from 16 + j).
 inline __m512i pairs16(__m512 lo, __m512 hi) {
-  const __mmask16 all = 0xffff;
-  const __m512i l = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(lo));
-  const __m512i h = _mm512_maskz_cvtepu16_epi32(all, (__m256i)_mm512_cvtneps_pbh(hi));
-  return _mm512_or_si512(l, _mm512_maskz_slli_epi32(all, h, 16));
+  const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i idx =
+      _mm512_or_si512(iota, _mm512_slli_epi32(_mm512_add_epi32(iota, _mm512_set1_epi32(16)), 16));
+  return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
-// k contiguous floats -> ceil(k / 2) pairs at dst[0], dst[stride], ...: 32 neighbours are 16
-// pairs in order, and vcvtne2ps2bf16 puts the low 16 floats in the low half, so its 32-bit lanes
-// are the pairs.
-inline void pairs_strided(const float* src, index_t k, std::uint32_t* dst, index_t stride) {
-  const index_t k2 = (k + 1) / 2;
-  for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
-    const index_t left = k - 2 * kk0;
-    const __m512 lo = _mm512_maskz_loadu_ps(first_lanes(left), src + 2 * kk0);
-    const __m512 hi = _mm512_maskz_loadu_ps(first_lanes(left - 16), src + 2 * kk0 + 16);
-    alignas(64) std::uint32_t tmp[16];
-    _mm512_store_si512(tmp, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-    const index_t cnt = k2 - kk0 < 16 ? k2 - kk0 : 16;
-    for (index_t t = 0; t < cnt; ++t) dst[(kk0 + t) * stride] = tmp[t];
+// r[i] lane j -> r[j] lane i over 16 x 16 32-bit lanes (unpack 32, unpack 64, two 128-bit lane
+// shuffles: 64 shuffles where a scalar transpose needs 256 loads and stores).
+inline void transpose16(__m512i (&r)[16]) {
+  // (The maskz forms: GCC 12 warns at -O1 about the unmasked ones' _mm512_undefined_epi32.)
+  const __mmask16 all = 0xffff;
+  const __mmask8 all8 = 0xff;  // the 64-bit forms' mask
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_maskz_unpacklo_epi32(all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_epi32(all, r[i], r[i + 1]);
   }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_maskz_unpacklo_epi64(all8, t[i], t[i + 2]);
+    r[i + 1] = _mm512_maskz_unpackhi_epi64(all8, t[i], t[i + 2]);
+    r[i + 2] = _mm512_maskz_unpacklo_epi64(all8, t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_maskz_unpackhi_epi64(all8, t[i + 1], t[i + 3]);
+  }
+  // Now r[4g + e] 128-bit block b holds rows 4g .. 4g + 3 of column 4b + e: gather the blocks.
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_maskz_shuffle_i32x4(all, r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_maskz_shuffle_i32x4(all, r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_maskz_shuffle_i32x4(all, r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_maskz_shuffle_i32x4(all, r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_maskz_shuffle_i32x4(all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_maskz_shuffle_i32x4(all, t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_maskz_shuffle_i32x4(all, t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_maskz_shuffle_i32x4(all, t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+// rows[i] (i < nrows, the rest zero): k contiguous floats each; their pairs kk0 .. kk0 + 15
+// transposed: out[t] lane i = pair kk0 + t of row i.
+inline void pair_block(const float* const* rows, int nrows, index_t k, index_t kk0,
+                       __m512i (&out)[16]) {
+  const index_t left = k - 2 * kk0;
+  const __mmask16 m0 = first_lanes(left), m1 = first_lanes(left - 16);
+  for (int i = 0; i < 16; ++i) {
+    if (i >= nrows) {
+      out[i] = _mm512_setzero_si512();
+      continue;
+    }
+    const float* src = rows[i] + 2 * kk0;
+    out[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
+                                          _mm512_maskz_loadu_ps(m0, src));
+  }
+  transpose16(out);
 }
 
 // Packing with the conversion instruction where a whole row (B, or A transposed) or a pair of
@@ -112,12 +150,21 @@ void pack_b_avx512(index_t k, index_t nc, const float* b, index_t rs_b, index_t 
                    std::uint32_t* out) {
   const index_t k2 = (k + 1) / 2;
   if (rs_b == 1 && cs_b != 1) {  // B transposed: a column's neighbours are pairs, as row-major A
+    // 16 columns x 16 pairs at a time, transposed in registers.
     for (index_t c0 = 0; c0 < nc; c0 += kNR) {
-      const index_t n = nc - c0 < kNR ? nc - c0 : kNR;
       std::uint32_t* dst = out + c0 * k2;
-      for (index_t j = 0; j < n; ++j) pairs_strided(b + (c0 + j) * cs_b, k, dst + j, kNR);
-      for (index_t kk = 0; kk < k2; ++kk)
-        for (index_t j = n; j < kNR; ++j) dst[kk * kNR + j] = 0;
+      for (index_t h = 0; h < kNR; h += 16) {
+        const index_t left = nc - c0 - h;
+        const int n = left >= 16 ? 16 : left > 0 ? static_cast<int>(left) : 0;
+        const float* cols[16];
+        for (int j = 0; j < n; ++j) cols[j] = b + (c0 + h + j) * cs_b;
+        for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+          __m512i r[16];
+          pair_block(cols, n, k, kk0, r);
+          const int cnt = k2 - kk0 < 16 ? static_cast<int>(k2 - kk0) : 16;
+          for (int t = 0; t < cnt; ++t) _mm512_storeu_si512(dst + (kk0 + t) * kNR + h, r[t]);
+        }
+      }
     }
     return;
   }
@@ -144,27 +191,51 @@ void pack_a_avx512(index_t mc, index_t k, const float* a, index_t rs_a, index_t 
                    std::uint32_t* out) {
   const index_t k2 = (k + 1) / 2;
   if (rs_a == 1) {  // A transposed: a row of the panel (12 rows of A) is contiguous
+    // Along the two source rows of each pair, 48 rows of A (4 panels, 3 vectors) at a time:
+    // sequential reads, and valignd splits the vectors at the panel bounds.
     const __m512 zero = _mm512_setzero_ps();
-    for (index_t r0 = 0; r0 < mc; r0 += kMR) {
-      const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
-      std::uint32_t* dst = out + r0 * k2;
-      for (index_t kk = 0; kk < k2; ++kk) {
-        const float* src = a + r0 + 2 * kk * cs_a;
-        const __m512 lo = _mm512_maskz_loadu_ps(m, src);
-        const __m512 hi = 2 * kk + 1 == k ? zero : _mm512_maskz_loadu_ps(m, src + cs_a);
-        _mm512_mask_storeu_epi32(dst + kk * kMR, 0x0fff, pairs16(lo, hi));
+    const index_t full = mc / 48 * 48;
+    for (index_t kk = 0; kk < k2; ++kk) {
+      const float* s0 = a + 2 * kk * cs_a;
+      const float* s1 = s0 + cs_a;
+      const bool odd = 2 * kk + 1 == k;
+      std::uint32_t* dst = out + kk * kMR;
+      for (index_t r0 = 0; r0 < full; r0 += 48) {
+        __m512i v[3];
+        for (int h = 0; h < 3; ++h)
+          v[h] = pairs16(_mm512_loadu_ps(s0 + r0 + 16 * h),
+                         odd ? zero : _mm512_loadu_ps(s1 + r0 + 16 * h));
+        std::uint32_t* d = dst + r0 * k2;  // panel r0 / kMR
+        _mm512_mask_storeu_epi32(d, 0x0fff, v[0]);
+        _mm512_mask_storeu_epi32(d + kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[1], v[0], 12));
+        _mm512_mask_storeu_epi32(d + 2 * kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[2], v[1], 8));
+        _mm512_mask_storeu_epi32(d + 3 * kMR * k2, 0x0fff,
+                                 _mm512_maskz_alignr_epi32(0x0fff, v[2], v[2], 4));
+      }
+      for (index_t r0 = full; r0 < mc; r0 += kMR) {  // the last panels, rows past mc zero
+        const __mmask16 m = first_lanes(mc - r0 < kMR ? mc - r0 : kMR);
+        const __m512 lo = _mm512_maskz_loadu_ps(m, s0 + r0);
+        const __m512 hi = odd ? zero : _mm512_maskz_loadu_ps(m, s1 + r0);
+        _mm512_mask_storeu_epi32(dst + r0 * k2, 0x0fff, pairs16(lo, hi));
       }
     }
     return;
   }
   if (cs_a != 1) return impl::pack_a(mc, k, a, rs_a, cs_a, out);
-  // Row-major A: pairs along each row.
+  // Row-major A: pairs along each row, 12 rows x 16 pairs at a time transposed in registers.
   for (index_t r0 = 0; r0 < mc; r0 += kMR) {
-    const index_t m = mc - r0 < kMR ? mc - r0 : kMR;
+    const int m = mc - r0 < kMR ? static_cast<int>(mc - r0) : kMR;
     std::uint32_t* dst = out + r0 * k2;
-    for (index_t i = 0; i < m; ++i) pairs_strided(a + (r0 + i) * rs_a, k, dst + i, kMR);
-    for (index_t i = m; i < kMR; ++i)
-      for (index_t kk = 0; kk < k2; ++kk) dst[kk * kMR + i] = 0;
+    const float* rows[kMR];
+    for (int i = 0; i < m; ++i) rows[i] = a + (r0 + i) * rs_a;
+    for (index_t kk0 = 0; kk0 < k2; kk0 += 16) {
+      __m512i r[16];
+      pair_block(rows, m, k, kk0, r);
+      const int cnt = k2 - kk0 < 16 ? static_cast<int>(k2 - kk0) : 16;
+      for (int t = 0; t < cnt; ++t) _mm512_mask_storeu_epi32(dst + (kk0 + t) * kMR, 0x0fff, r[t]);
+    }
   }
 }
 
