@@ -1,6 +1,6 @@
 // Bindings of the reductions, CPU and CUDA side by side: check once, then the CPU kernel with the
 // GIL released, or (device=Device.cuda) upload, launch, download.
-//   bias_grad(dy, out, device=cpu)          out[j] = sum_i dy[i, j], rows added in order
+//   bias_grad(dy, out, device=cpu)          out[j] = sum_i dy[i, j] in double, 32 row groups
 //   argmax_rows(x, device=cpu) -> int64     first index of each row's maximum
 // CUDA only, building blocks of device-resident training bound for the tests:
 //   _cuda_gather_rows(src, index, out), _cuda_count_correct(logits, labels) -> float
@@ -104,7 +104,7 @@ void bind_reduce(py::module_& m) {
   using py::arg;
   m.def("bias_grad", &bias_grad, arg("dy"), arg("out"),
         py::arg_v("device", Device::Cpu, "Device.cpu"),
-        "out[j] = sum_i dy[i, j], rows added in order (in double).");
+        "out[j] = sum_i dy[i, j] in double: 32 row groups (rows g, g + 32, ...), then the groups.");
   m.def("argmax_rows", &argmax_rows, arg("x"), py::arg_v("device", Device::Cpu, "Device.cpu"),
         "Index of the first maximum of each row (a NaN counts as the maximum).");
   m.def("_cuda_gather_rows", &cuda_gather_rows, arg("src"), arg("index"), arg("out"),

@@ -781,7 +781,7 @@ def argmax_rows(x: numpy.ndarray, device: Device = Device.cpu) -> numpy.typing.N
     """
 def bias_grad(dy: typing.Any, out: typing.Any, device: Device = Device.cpu) -> None:
     """
-    out[j] = sum_i dy[i, j], rows added in order (in double).
+    out[j] = sum_i dy[i, j] in double: 32 row groups (rows g, g + 32, ...), then the groups.
     """
 def binary_cross_entropy(logits: typing.Any, targets: typing.Any, sample_weight: typing.Any = None, reduction: Reduction = Reduction.mean, device: Device = Device.cpu) -> tuple:
     """

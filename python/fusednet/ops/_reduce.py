@@ -13,8 +13,9 @@ from ._device import CPU, CUDA, any_cuda, cuda_empty, cuda_view, device_arg
 
 
 def bias_grad(dy: ArrayLike, out: np.ndarray | None = None, *, device: str = "cpu") -> np.ndarray:
-    """Column sums of a 2-D dy (rows, cols) -> (cols,), rows added in order (so the result is
-    bit-identical whatever the thread count), accumulated in double."""
+    """Column sums of a 2-D dy (rows, cols) -> (cols,), accumulated in double in one fixed
+    order: 32 row groups (rows g, g + 32, ... added in order), then the group sums in order.
+    The result is bit-identical whatever the ISA or the thread count, and on the GPU."""
     dev = CPU if device == "cpu" else device_arg(device)
     if dev is CUDA and any_cuda(dy, out):
         dy_ = cuda_view(dy, "dy", ndim=2)
