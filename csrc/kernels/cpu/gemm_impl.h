@@ -396,6 +396,17 @@ struct SmallKernel {
         v[i][j] = V::add(v[i][j], V::mul(acc[i][j], r.alpha));
   }
 
+  // v = the first P whole passes (each of kb), computed side by side, added in order.
+  template <int P, int R, int NV, bool Masked>
+  static FN_INLINE void side_by_side(reg (&v)[R][NV], index_t kb, const float* a, index_t rs_a,
+                                     index_t cs_a, const float* b, index_t rs_b, const float* c,
+                                     index_t rs_c, const Rows<NV>& r) {
+    reg acc[P][R][NV];
+    dot_passes<P, R, NV, Masked>(acc, 0, kb, a, rs_a, cs_a, b, rs_b, r);
+    first_pass<R, NV, Masked>(v, acc[0], c, rs_c, r);
+    FN_UNROLL for (int p = 1; p < P; ++p) next_pass<R, NV>(v, acc[p], r);
+  }
+
   // Masked = false: all NV vectors of the row are whole (n == NV * W; the sup path's full panels).
   template <int R, int NV, bool Masked = true>
   static FN_INLINE void rows(index_t kc, index_t kb, const float* a, index_t rs_a, index_t cs_a,
@@ -403,13 +414,16 @@ struct SmallKernel {
                              const Rows<NV>& r) {
     reg v[R][NV];
     index_t k0 = kc < kb ? kc : kb;  // passes [0, k0) are in v
-    if constexpr (R * NV <= 2) {  // few chains: the first passes four at a time
+    if constexpr (R * NV <= 2) {  // few chains: the first whole passes up to four at a time
       if (kc >= 4 * kb) {
-        reg acc[4][R][NV];
-        dot_passes<4, R, NV, Masked>(acc, 0, kb, a, rs_a, cs_a, b, rs_b, r);
-        first_pass<R, NV, Masked>(v, acc[0], c, rs_c, r);
-        FN_UNROLL for (int p = 1; p < 4; ++p) next_pass<R, NV>(v, acc[p], r);
+        side_by_side<4, R, NV, Masked>(v, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r);
         k0 = 4 * kb;
+      } else if (kc >= 3 * kb) {
+        side_by_side<3, R, NV, Masked>(v, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r);
+        k0 = 3 * kb;
+      } else if (kc >= 2 * kb) {
+        side_by_side<2, R, NV, Masked>(v, kb, a, rs_a, cs_a, b, rs_b, c, rs_c, r);
+        k0 = 2 * kb;
       } else {
         dot_pass<R, NV, Masked>(v, 0, k0, a, rs_a, cs_a, b, rs_b, r);
         first_pass<R, NV, Masked>(v, v, c, rs_c, r);
