@@ -198,14 +198,16 @@ struct MicroKernel {
       } else if (rs_b == 1) {  // columns of B are contiguous: read along k
         index_t k0 = 0;
         if constexpr (V::kTranspose) {
-          if (nr == NR) {  // W x W blocks: W column loads, an in-register transpose, W row stores
-            for (; k0 + W <= kc; k0 += W) {
-              FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
-                reg r[W];
-                FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(src + (jb * W + c) * cs_b + k0);
-                V::transpose(r);
-                FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+          // W x W blocks: W column loads (zeros past nr), an in-register transpose, W row stores.
+          for (; k0 + W <= kc; k0 += W) {
+            FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) {
+                const index_t j = jb * W + c;
+                r[c] = j < nr ? V::load(src + j * cs_b + k0) : V::zero();
               }
+              V::transpose(r);
+              FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
             }
           }
         }
