@@ -210,6 +210,20 @@ struct MicroKernel {
               FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
             }
           }
+          if (k0 < kc) {  // the last kc - k0 < W rows of the panel: masked column loads
+            const index_t left = kc - k0;
+            const typename V::mask rows = V::first_n(left);
+            FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) {
+                const index_t j = jb * W + c;
+                r[c] = j < nr ? V::masked_load(src + j * cs_b + k0, rows) : V::zero();
+              }
+              V::transpose(r);
+              for (index_t kk = 0; kk < left; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+            }
+            k0 = kc;
+          }
         }
         for (index_t j = 0; j < nr; ++j)
           for (index_t k = k0; k < kc; ++k) out[k * NR + j] = src[j * cs_b + k];
