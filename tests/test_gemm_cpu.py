@@ -291,6 +291,33 @@ def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
             assert np.array_equal(got, first), f"{M}x{N}x{K} {act} threads={n}"
 
 
+def test_sup_narrow_last_panel(cpu_isa, threads, rng):
+    """A last panel of 1-8 columns (on AVX-512 the AVX2 small kernel's: N = 100 is 3 x 32 + 4)
+    next to whole panels, in every form, with and without bias, relu, beta, K over one pass, B in
+    place and packed, split over threads: the blocked path's bits, close to float64."""
+    kc = _core.gemm_blocking(cpu_isa)["kc"]
+    cases = [(100, 100, 40), (100, 100, 100), (40, 100, 100), (100, 40, 100), (37, 65, 9)]
+    cases += [(29, 32 * (i % 3) + i, 7 + 11 * i) for i in range(1, 9)] + [(50, 36, kc + 3)]
+    for i, (M, N, K) in enumerate(cases):
+        form = FORMS[i % 4]
+        a, b = operands(rng, M, N, K, *form)
+        bias = rng.standard_normal(N).astype(np.float32) if i % 2 == 0 else None
+        c0 = rng.standard_normal((M, N)).astype(np.float32)
+        act, beta = ("relu", 0.0) if i % 3 else ("linear", -0.5)
+        args = (a, b, c0, *form, bias, act, 1.0, beta, "c")
+        what = f"{M}x{N}x{K} form={form} bias={bias is not None} {act}"
+        threads(1)
+        got = run_with(SUP_EVERYWHERE, gemm_ex_all, *args)
+        want, scale = gemm_ref(
+            a, b, trans_a=form[0], trans_b=form[1], beta=beta, c=c0, bias=bias, activation=act
+        )
+        assert_gemm_close(got, want, scale, K, what)
+        assert np.array_equal(got, run_with(BLOCKED_ONLY, gemm_ex_all, *args)), what
+        threads(2)
+        split = run_with((0, -1, -1, 0, 1e30), gemm_ex_all, *args)
+        assert np.array_equal(got, split), what + " on 2 threads"
+
+
 def test_sup_default_range(cpu_isa, threads, rng):
     """By default the sup path takes products up to 2^22 multiply-adds (the bench's 128 x 256 x
     128) and the blocked path those above: both give the blocked path's bits."""

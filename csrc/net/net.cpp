@@ -141,8 +141,12 @@ void Net::set_optimizer(const OptimSpec& spec) {
   has_optim_ = true;
   step = 0;
   states_.clear();
-  for (int i = 0; i < num_optimizer_states(); ++i)
+  std::vector<float*> arenas;
+  for (int i = 0; i < num_optimizer_states(); ++i) {
     states_.push_back(backend_->alloc(params_.bytes()));
+    arenas.push_back(states_.back().as<float>());
+  }
+  optim_plan_ = make_optimizer_plan(spec, num_params_, std::move(arenas));
   if (spec.kind == OptimKind::Adagrad && num_params_ > 0) {  // Keras's initial accumulator
     std::vector<float> init(
         static_cast<std::size_t>(num_params_),
@@ -154,9 +158,7 @@ void Net::set_optimizer(const OptimSpec& spec) {
 void Net::apply_update(double lr) {
   FN_CHECK(!shared_params_, "a reader net does not train");
   FN_CHECK(has_optim_, "no optimizer: compile the model or call an optimizer first");
-  std::vector<float*> states;
-  for (Buffer& b : states_) states.push_back(b.as<float>());
-  optimizer_apply(*backend_, optim_, params(), grads(), states, num_params_, step, lr);
+  optimizer_apply(*backend_, optim_, params(), grads(), optim_plan_, step, lr);
   ++step;
 }
 

@@ -29,6 +29,7 @@
 #include "common.h"
 #include "net/backend.h"
 #include "net/data_feed.h"
+#include "net/optim_update.h"
 #include "net/spec.h"
 
 namespace fusednet {
@@ -198,6 +199,7 @@ class Net : public NetSpec {
   std::unique_ptr<Backend> backend_;
   Buffer params_, grads_, stats_;
   std::vector<Buffer> states_;  // the optimizer's state arenas (net/optim_update.h)
+  OptimizerPlan optim_plan_;    // ... their pointers and what every update reuses
 
   // Workspace for `cap_` rows: per layer, the pre-activation z (last layer, and activations whose
   // derivative needs it), the output a, the dropped-out output and the delta dz; gathered inputs,

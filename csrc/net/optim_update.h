@@ -76,15 +76,32 @@ inline void check_optimizer_variables(const OptimSpec& o, index_t n, index_t lay
            "ema_overwrite_frequency: expected an integer >= 0, got ", o.ema_overwrite_frequency);
 }
 
-// states: the rule's state arenas (math/optim.h's rule_states of them), then the EMA arena.
+// What every update of one optimizer reuses, set once by make_optimizer_plan (an update then
+// allocates nothing): the trainable ranges, the state arenas' pointers, room for the clip scales.
+struct OptimizerPlan {
+  std::vector<std::pair<index_t, index_t>> ranges;
+  std::vector<std::pair<double, double>> scale;  // per range: (mul, div) of g = g * mul / div
+  // The rule's state arenas (math/optim.h's rule_states of them), then the EMA arena.
+  std::vector<float*> states;
+};
+
+inline OptimizerPlan make_optimizer_plan(const OptimSpec& o, index_t n,
+                                         std::vector<float*> states) {
+  OptimizerPlan plan;
+  plan.ranges = optimizer_ranges(o, n);
+  plan.scale.resize(plan.ranges.size());
+  plan.states = std::move(states);
+  return plan;
+}
+
 inline void optimizer_apply(Backend& be, const OptimSpec& o, float* params, const float* grads,
-                            const std::vector<float*>& states, index_t n, std::int64_t step,
-                            double lr) {
-  const auto ranges = optimizer_ranges(o, n);
+                            OptimizerPlan& plan, std::int64_t step, double lr) {
+  const auto& ranges = plan.ranges;
+  const auto& states = plan.states;
   const double inf = std::numeric_limits<double>::infinity();
   const double clip_value = o.clipvalue > 0 ? o.clipvalue : inf;
-  // Per range: (mul, div) of g = g * mul / div.
-  std::vector<std::pair<double, double>> scale(ranges.size(), {1.0, 1.0});
+  auto& scale = plan.scale;
+  std::fill(scale.begin(), scale.end(), std::pair<double, double>{1.0, 1.0});
   if (o.clipnorm > 0) {
     for (std::size_t i = 0; i < ranges.size(); ++i) {
       const double l2sum = be.sum_squares(grads + ranges[i].first, ranges[i].second);

@@ -256,13 +256,28 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   ep.beta = p.beta;
   ep.act = is_tile_act(act) ? tile_act_code(act) : kTileNone;
   ep.act_param = p.ep.act_param;
+  // A last panel of at most half a vector of columns (N = 100 on AVX-512: 3 x 32 + 4) runs on
+  // the half-width ISA's small kernel: the same arithmetic per element (SmallKernel, kb passes),
+  // at half the FMA cost where a 512-bit FMA is two 256-bit ones (Zen 4), never more elsewhere.
+  const GemmKernels* narrow = ks.simd_width == 16 ? &gemm_kernels(CpuIsa::Avx2) : nullptr;
+  if (narrow && narrow->simd_width != 8) narrow = nullptr;  // (a build without the AVX2 table)
   // Rows [i0, i1) x columns [j0, j1) of C, j0 on a panel boundary.
   const auto part = [&](index_t i0, index_t i1, index_t j0, index_t j1) {
     TileEpilogue e = ep;
     e.bias = p.ep.bias ? p.ep.bias + j0 : nullptr;
     float* c = p.C + i0 * p.rs_c + j0 * p.cs_c;
-    ks.sup(i1 - i0, j1 - j0, p.K, kb, p.A + i0 * p.rs_a, p.rs_a, p.cs_a, b + j0 / NR * panel_stride,
-           rs_b, panel_stride, c, p.rs_c, p.cs_c, e);
+    const index_t tail = (j1 - j0) % NR;
+    const index_t wide =
+        narrow && tail > 0 && tail <= narrow->simd_width ? j1 - j0 - tail : j1 - j0;
+    if (wide > 0)
+      ks.sup(i1 - i0, wide, p.K, kb, p.A + i0 * p.rs_a, p.rs_a, p.cs_a, b + j0 / NR * panel_stride,
+             rs_b, panel_stride, c, p.rs_c, p.cs_c, e);
+    if (wide < j1 - j0) {
+      const index_t jt = j0 + wide;
+      e.bias = p.ep.bias ? p.ep.bias + jt : nullptr;
+      narrow->small(i1 - i0, tail, p.K, kb, p.A + i0 * p.rs_a, p.rs_a, p.cs_a,
+                    b + jt / NR * panel_stride, rs_b, c + wide * p.cs_c, p.rs_c, p.cs_c, e);
+    }
     if (!is_tile_act(act))
       apply_activation(act, p.ep.act_param, c, i1 - i0, j1 - j0, p.rs_c, p.cs_c);
   };

@@ -200,15 +200,31 @@ struct MicroKernel {
       } else if (rs_b == 1) {  // columns of B are contiguous: read along k
         index_t k0 = 0;
         if constexpr (V::kTranspose) {
-          if (nr == NR) {  // W x W blocks: W column loads, an in-register transpose, W row stores
-            for (; k0 + W <= kc; k0 += W) {
-              FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
-                reg r[W];
-                FN_UNROLL for (int c = 0; c < W; ++c) r[c] = V::load(src + (jb * W + c) * cs_b + k0);
-                V::transpose(r);
-                FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+          // W x W blocks: W column loads (zeros past nr), an in-register transpose, W row stores.
+          for (; k0 + W <= kc; k0 += W) {
+            FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) {
+                const index_t j = jb * W + c;
+                r[c] = j < nr ? V::load(src + j * cs_b + k0) : V::zero();
               }
+              V::transpose(r);
+              FN_UNROLL for (int kk = 0; kk < W; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
             }
+          }
+          if (k0 < kc) {  // the last kc - k0 < W rows of the panel: masked column loads
+            const index_t left = kc - k0;
+            const typename V::mask rows = V::first_n(left);
+            FN_UNROLL for (int jb = 0; jb < NV; ++jb) {
+              reg r[W];
+              FN_UNROLL for (int c = 0; c < W; ++c) {
+                const index_t j = jb * W + c;
+                r[c] = j < nr ? V::masked_load(src + j * cs_b + k0, rows) : V::zero();
+              }
+              V::transpose(r);
+              for (index_t kk = 0; kk < left; ++kk) V::store(out + (k0 + kk) * NR + jb * W, r[kk]);
+            }
+            k0 = kc;
           }
         }
         for (index_t j = 0; j < nr; ++j)

@@ -373,8 +373,34 @@ struct VecAvx512 {
   static FN_INLINE void prefetch(const void* p) {
     _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T0);
   }
-  static constexpr bool kTranspose = false;  // transposed operands are packed by scalar loops
-  static FN_INLINE void transpose(reg (&)[16]) {}
+  // 16 x 16 in 64 shuffles: pairs of rows interleaved, then 4 x 4 blocks per 128-bit lane, then
+  // the lanes gathered in two rounds (packing a transposed operand: 4 times fewer operations per
+  // float than the scalar copy).
+  static constexpr bool kTranspose = true;
+  static FN_INLINE void transpose(reg (&r)[16]) {
+    reg t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4 i + c], 128-bit lane l: rows 4 i .. 4 i + 3 of column 4 l + c.
+    for (int i = 0; i < 4; ++i) {
+      u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+      u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+      u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+      u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; ++c) {
+      const reg v = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  // lanes 0, 2 of each
+      const reg w = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);  // lanes 1, 3
+      const reg v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+      const reg w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+      r[c] = _mm512_shuffle_f32x4(v, v2, 0x88);
+      r[8 + c] = _mm512_shuffle_f32x4(v, v2, 0xDD);
+      r[4 + c] = _mm512_shuffle_f32x4(w, w2, 0x88);
+      r[12 + c] = _mm512_shuffle_f32x4(w, w2, 0xDD);
+    }
+  }
 };
 // 8 doubles: the one-column BCE's sums, lane for lane those of VecAvx2d's two halves.
 struct VecAvx512d {
