@@ -345,12 +345,14 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const index_t nc_cap = std::max(NR, kMaxPackedB / (n_pc * kc_max) / NR * NR);
   const index_t n_jc = ceil_div(p.N, std::min(ks.nc, nc_cap));
   const index_t nc_max = round_up(ceil_div(p.N, n_jc), NR);
-  // M blocks of equal rows, not of whole register tiles: the tasks then cost the same and two
-  // threads get the same work (784 rows as 168 x 4 + 112 left one thread 7% more on 10 tasks).
-  // Boundaries on multiples of 4 rows keep the tail tiles (4 or 8 rows) throughput-bound.
-  const index_t n_ic = ceil_div(p.M, ks.mc);
+  // M blocks of equal rows (to a few), not of equal whole register tiles: the tasks then cost
+  // the same and two threads get the same work (784 rows as 168 x 4 + 112 left one thread 7%
+  // more on 10 tasks). Block boundaries on multiples of g rows keep every tail tile
+  // throughput-bound: 4 or 8 rows of a 12-row tile; a 6-row tile's tails of 2 are not
+  // (4 accumulators for 2 FMA pipes of latency 4), so there whole tiles.
+  const index_t n_ic = ceil_div(p.M, ks.mc), g = MR % 4 == 0 ? 4 : MR;
   const auto block_row = [&](index_t i) {
-    return i >= n_ic ? p.M : std::min(p.M, (p.M * i / n_ic + 2) / 4 * 4);
+    return i >= n_ic ? p.M : std::min(p.M, (p.M * i / n_ic + g / 2) / g * g);
   };
   index_t mc_max = 0;
   for (index_t i = 0; i < n_ic; ++i) mc_max = std::max(mc_max, block_row(i + 1) - block_row(i));
