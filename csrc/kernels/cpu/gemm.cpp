@@ -507,10 +507,12 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
             for (index_t q = q0; q < q1; ++q) bp[q - q0] = panel(pc, kc, q, q - q0);
             if (pack_a) {
               ep.bias = bias;
-              for (index_t ir = 0; ir < mc; ir += MR)
-                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0, bsrc + j0,
-                                                         p.rs_b, cblk + ir * p.rs_c, p.rs_c, p.cs_c,
-                                                         j1 - j0, ep);
+              for (index_t q = 0; q < ceil_div(mc, MR); ++q) {
+                index_t ir, rows;
+                panel_slot(mc, static_cast<int>(MR), q, &ir, &rows);
+                ks.packed_row[rows - 1](kc, apk + q * MR * kc, bp, q1 - q0, bsrc + j0, p.rs_b,
+                                        cblk + ir * p.rs_c, p.rs_c, p.cs_c, j1 - j0, ep);
+              }
             } else {
               for (index_t ir = 0; ir < mc; ir += MR)
                 for (index_t jr = j0; jr < j1; jr += NR) strided_tile(ir, jr, bp[(jr - j0) / NR]);
