@@ -128,6 +128,8 @@ def test_block_edges(cpu_isa, gemm_path, form, rng):
         (11, blk["nr"] * 3 + 1, 2 * kc + 1),
         (2 * mc + 5, 5, kc),
         (blk["mr"] + 1, blk["nr"] - 1, 3),
+        (2 * blk["mr"] + 2, 2 * blk["nr"] + 3, 40),  # a 2-row tail split with the panel before
+        (3 * blk["mr"] + 3, blk["nr"] + 5, kc + 1),  # and a 3-row one, long K
     ]:
         check_matmul(rng, M, N, K, *form, what=f"{cpu_isa}/{gemm_path}")
 

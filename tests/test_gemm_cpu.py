@@ -253,8 +253,9 @@ def test_sup_odd_sizes_forms_layouts(cpu_isa, rng):
 
 def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
     """K over one K pass (the blocked path's pass order kept), and products past
-    parallel_min_work shared out by rows (M >= N) or by panels (M < N): the same bits on 1, 2
-    and 3 threads, and as the blocked path, packed and parallel."""
+    parallel_min_work shared out by rows (M >= N) or by panels (M < N), with B packed (NT)
+    before the row pieces or by each panel piece: the same bits on 1, 2 and 3 threads, and as
+    the blocked path, packed and parallel."""
     kc = _core.gemm_blocking(cpu_isa)["kc"]
     for M, N, K, form in [
         (13, 40, 2 * kc + 5, (False, False)),
@@ -262,6 +263,7 @@ def test_sup_long_k_and_threads_bitwise(cpu_isa, threads, rng):
         (100, 37, 300, (True, False)),
         (40, 200, 150, (False, True)),
         (70, 90, 170, (True, True)),
+        (20, 128, 450, (False, True)),  # panel pieces, each packing its own B panels
     ]:
         a, b = operands(rng, M, N, K, *form)
         bias = rng.standard_normal(N).astype(np.float32)

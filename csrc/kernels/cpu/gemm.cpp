@@ -241,15 +241,12 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
   if (work > g_sup_max_work.load(std::memory_order_relaxed)) return false;
   const index_t MR = ks.mr, NR = ks.nr, kb = k_pass(p.K, ks);
-  const float* b = p.B;
-  index_t rs_b = p.rs_b, panel_stride = NR;
-  if (p.cs_b != 1) {
-    float* packed = tl_pack_b.get(static_cast<size_t>(ceil_div(p.N, NR) * p.K * NR));
-    ks.pack_b(p.K, p.N, p.B, p.rs_b, p.cs_b, packed);
-    b = packed;
-    rs_b = NR;
-    panel_stride = p.K * NR;
-  }
+  const bool pack = p.cs_b != 1;
+  // Packed, B's panel q lies at q * K * NR (one whole-K panel after another).
+  const index_t rs_b = pack ? NR : p.rs_b, panel_stride = pack ? p.K * NR : NR;
+  const auto pack_panels = [&](float* to, index_t j0, index_t j1) {
+    ks.pack_b(p.K, j1 - j0, p.B + j0 * p.cs_b, p.rs_b, p.cs_b, to + j0 / NR * panel_stride);
+  };
   const Activation act = p.ep.act;
   TileEpilogue ep;
   ep.alpha = p.alpha;
@@ -261,8 +258,8 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   // at half the FMA cost where a 512-bit FMA is two 256-bit ones (Zen 4), never more elsewhere.
   const GemmKernels* narrow = ks.simd_width == 16 ? &gemm_kernels(CpuIsa::Avx2) : nullptr;
   if (narrow && narrow->simd_width != 8) narrow = nullptr;  // (a build without the AVX2 table)
-  // Rows [i0, i1) x columns [j0, j1) of C, j0 on a panel boundary.
-  const auto part = [&](index_t i0, index_t i1, index_t j0, index_t j1) {
+  // Rows [i0, i1) x columns [j0, j1) of C, j0 on a panel boundary, B's panels in b.
+  const auto part = [&](const float* b, index_t i0, index_t i1, index_t j0, index_t j1) {
     TileEpilogue e = ep;
     e.bias = p.ep.bias ? p.ep.bias + j0 : nullptr;
     float* c = p.C + i0 * p.rs_c + j0 * p.cs_c;
@@ -281,9 +278,12 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
     if (!is_tile_act(act))
       apply_activation(act, p.ep.act_param, c, i1 - i0, j1 - j0, p.rs_c, p.cs_c);
   };
+  const size_t packed_size = static_cast<size_t>(ceil_div(p.N, NR) * panel_stride);
   const int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
   if (nt <= 1) {
-    part(0, p.M, 0, p.N);
+    float* packed = pack ? tl_pack_b.get(packed_size) : nullptr;
+    if (pack) pack_panels(packed, 0, p.N);
+    part(pack ? packed : p.B, 0, p.M, 0, p.N);
     return true;
   }
   // Pieces of whole register tiles along the dimension whose tiles share out more evenly (128
@@ -297,9 +297,23 @@ bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const auto grain = [nt](index_t tiles) {
     return ceil_div(tiles, index_t{tiles < 4 * nt ? nt : 4 * nt});
   };
-  if (balance(tn) > balance(tm) || (balance(tn) == balance(tm) && tn > tm))
-    parallel_for(p.N, grain(tn) * NR, nt, [&](index_t j0, index_t j1) { part(0, p.M, j0, j1); });
-  else parallel_for(p.M, grain(tm) * MR, nt, [&](index_t i0, index_t i1) { part(i0, i1, 0, p.N); });
+  if (balance(tn) > balance(tm) || (balance(tn) == balance(tm) && tn > tm)) {
+    // Each piece packs the panels it uses (if B needs packing) into its thread's own buffer:
+    // no copy made on one thread while the others wait (an NT 128 x 128 x 256 spent ~8% so).
+    parallel_for(p.N, grain(tn) * NR, nt, [&](index_t j0, index_t j1) {
+      float* packed = pack ? tl_pack_b.get(packed_size) : nullptr;
+      if (pack) pack_panels(packed, j0, j1);
+      part(pack ? packed : p.B, 0, p.M, j0, j1);
+    });
+    return true;
+  }
+  // Every row piece reads all of B: the threads pack its panels first, into the caller's buffer.
+  float* packed = pack ? tl_pack_b.get(packed_size) : nullptr;
+  if (pack)
+    parallel_for(p.N, grain(tn) * NR, nt,
+                 [&](index_t j0, index_t j1) { pack_panels(packed, j0, j1); });
+  parallel_for(p.M, grain(tm) * MR, nt,
+               [&](index_t i0, index_t i1) { part(pack ? packed : p.B, i0, i1, 0, p.N); });
   return true;
 }
 
@@ -358,13 +372,24 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   const index_t nc_cap = std::max(NR, kMaxPackedB / (n_pc * kc_max) / NR * NR);
   const index_t n_jc = ceil_div(p.N, std::min(ks.nc, nc_cap));
   const index_t nc_max = round_up(ceil_div(p.N, n_jc), NR);
-  const index_t n_ic = ceil_div(p.M, ks.mc), mc_max = round_up(ceil_div(p.M, n_ic), MR);
+  // M blocks of equal rows (to a few), not of equal whole register tiles: the tasks then cost
+  // the same and two threads get the same work (784 rows as 168 x 4 + 112 left one thread 7%
+  // more on 10 tasks). Block boundaries on multiples of g rows keep every tail tile
+  // throughput-bound: 4 or 8 rows of a 12-row tile; a 6-row tile's tails of 2 are not
+  // (4 accumulators for 2 FMA pipes of latency 4), so there whole tiles.
+  const index_t n_ic = ceil_div(p.M, ks.mc), g = MR % 4 == 0 ? 4 : MR;
+  const auto block_row = [&](index_t i) {
+    return i >= n_ic ? p.M : std::min(p.M, (p.M * i / n_ic + g / 2) / g * g);
+  };
+  index_t mc_max = 0;
+  for (index_t i = 0; i < n_ic; ++i) mc_max = std::max(mc_max, block_row(i + 1) - block_row(i));
+  const index_t mc_pad = round_up(mc_max, MR);  // the packed height of the largest block
   // Packing A pays off once the block feeds enough columns (measured on Zen 3 with
   // tools/gemm_bench.py: from N = 128 up packed A is 5-25% faster, for N = 10 read in place).
   const index_t ncols = std::min(p.N, nc_max);
   const bool pack_a = ncols >= g_pack_a_min_n.load(std::memory_order_relaxed);
   const bool direct_b = p.cs_b == 1 && p.M <= g_direct_b_max_m.load(std::memory_order_relaxed);
-  const bool a_all_passes = mc_max * kc_max * n_pc <= kMaxPackedA;
+  const bool a_all_passes = mc_pad * kc_max * n_pc <= kMaxPackedA;
 
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
   int nt = work >= g_parallel_min_work.load(std::memory_order_relaxed) ? threads_wanted : 1;
@@ -385,7 +410,7 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   float* bbuf = tl_pack_b.get(static_cast<size_t>(n_pc * b_pass));
   // Per thread: its packed A (when A is packed) and room for B panels of its own (see `panel`:
   // one, or a short-K block's), each on 64-byte boundaries.
-  const index_t a_size = pack_a ? round_up(mc_max * kc_max * (a_all_passes ? n_pc : 1), 16) : 0;
+  const index_t a_size = pack_a ? round_up(mc_pad * kc_max * (a_all_passes ? n_pc : 1), 16) : 0;
   const index_t own_size = a_size + round_up(kSmallBlockFloats + kc_max * NR, 16);
   float* own_all = tl_pack_a.get(static_cast<size_t>(nt * own_size));
   // A B panel's state for jc block g: below 2g+1 not packed yet, 2g+1 being packed, 2g+2 ready.
@@ -397,12 +422,29 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
   if (tl_ranges.size() < static_cast<size_t>(n_jc) * nt)
     tl_ranges = std::vector<TaskRange>(static_cast<size_t>(n_jc) * nt);
   TaskRange* ranges = tl_ranges.data();
-  for (index_t g = 0; g < n_jc; ++g)
-    for (int t = 0; t < nt; ++t)
-      ranges[g * nt + t].bounds.store(
-          pack_range(static_cast<std::uint64_t>(n_tasks * t / nt),
-                     static_cast<std::uint64_t>(n_tasks * (t + 1) / nt)),
-          std::memory_order_relaxed);
+  // Thread t starts at the task whose midpoint passes t / nt of the block's work (rows x
+  // columns): N chunks of unequal panel counts or a narrow last panel do not load one thread
+  // more than its share (equal task counts did, by up to one task).
+  for (index_t g = 0; g < n_jc; ++g) {
+    const index_t nc = std::min(nc_max, p.N - g * nc_max), panels = ceil_div(nc, NR);
+    const auto cost = [&](index_t t) {
+      const index_t jp = t % n_jp, i = t / n_jp;
+      const index_t q0 = panels * jp / n_jp, q1 = panels * (jp + 1) / n_jp;
+      return (block_row(i + 1) - block_row(i)) * (std::min(nc, q1 * NR) - q0 * NR);
+    };
+    index_t total = 0;
+    for (index_t t = 0; t < n_tasks; ++t) total += cost(t);
+    std::uint64_t start = 0;
+    index_t done = 0, t = 0;
+    for (int th = 0; th < nt; ++th) {
+      // done + cost(t) / 2 < total * (th + 1) / nt, in integers
+      while (t < n_tasks && th + 1 < nt && (2 * done + cost(t)) * nt < 2 * total * (th + 1))
+        done += cost(t++);
+      const std::uint64_t end = static_cast<std::uint64_t>(th + 1 < nt ? t : n_tasks);
+      ranges[g * nt + th].bounds.store(pack_range(start, end), std::memory_order_relaxed);
+      start = end;
+    }
+  }
 
   const Activation act = p.ep.act;
   const bool tile_act = is_tile_act(act);
@@ -448,8 +490,8 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
         // All nt ranges, not just `team`: a call that found the pool busy runs alone.
         if (t < 0 && nt > 1) t = steal_back(my, nt, tid);
         if (t < 0) break;
-        const index_t ic = (t / n_jp) * mc_max, jp = t % n_jp;
-        const index_t mc = std::min(mc_max, p.M - ic);
+        const index_t ic = block_row(t / n_jp), jp = t % n_jp;
+        const index_t mc = block_row(t / n_jp + 1) - ic;
         const index_t q0 = panels * jp / n_jp, q1 = panels * (jp + 1) / n_jp;
         if (q1 == q0) continue;
         const index_t j0 = q0 * NR, j1 = std::min(nc, q1 * NR);
@@ -461,7 +503,7 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
           float* apk = nullptr;
           if (pack_a) {
             if (a_all_passes) {
-              apk = abuf + pc / kc_max * mc_max * kc_max;
+              apk = abuf + pc / kc_max * mc_pad * kc_max;
               if (packed_ic != ic) ks.pack_a(mc, kc, asrc, p.rs_a, p.cs_a, apk);
               if (last) packed_ic = ic;
             } else {
@@ -492,10 +534,12 @@ void run_blocked(const Problem& p, const GemmKernels& ks, int threads_wanted) {
             for (index_t q = q0; q < q1; ++q) bp[q - q0] = panel(pc, kc, q, q - q0);
             if (pack_a) {
               ep.bias = bias;
-              for (index_t ir = 0; ir < mc; ir += MR)
-                ks.packed_row[std::min(MR, mc - ir) - 1](kc, apk + ir * kc, bp, q1 - q0, bsrc + j0,
-                                                         p.rs_b, cblk + ir * p.rs_c, p.rs_c, p.cs_c,
-                                                         j1 - j0, ep);
+              for (index_t q = 0; q < ceil_div(mc, MR); ++q) {
+                index_t ir, rows;
+                panel_slot(mc, static_cast<int>(MR), q, &ir, &rows);
+                ks.packed_row[rows - 1](kc, apk + q * MR * kc, bp, q1 - q0, bsrc + j0, p.rs_b,
+                                        cblk + ir * p.rs_c, p.rs_c, p.cs_c, j1 - j0, ep);
+              }
             } else {
               for (index_t ir = 0; ir < mc; ir += MR)
                 for (index_t jr = j0; jr < j1; jr += NR) strided_tile(ir, jr, bp[(jr - j0) / NR]);

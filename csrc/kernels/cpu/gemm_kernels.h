@@ -68,6 +68,25 @@ using SupFn = void (*)(index_t m, index_t n, index_t k, index_t kb, const float*
 
 constexpr int kMaxMR = 16;
 
+// The packed A of an mc-row block is ceil(mc / mr) panels (slots of mr rows each). A last panel
+// of 1-3 rows has too few accumulators to cover the FMA latency (a 2-row tile of 6 x 16 AVX2:
+// 4 chains for 2 pipes of latency 4, half speed; 32 = 5 x 6 + 2 rows cost 6% more than their
+// share); it is merged with the full panel before it and the two hold split_rows rows and the
+// rest (6 + 2 -> 4 + 4, 12 + 1 -> 7 + 6). 0: no split. Rows of slot q, q < slots - 2: mr.
+inline index_t tail_split_rows(index_t mc, int mr) {
+  const index_t t = mc % mr;
+  if (t == 0 || t >= 4 || mc < mr + t || mr + t < 8) return 0;
+  return (mr + t + 1) / 2;
+}
+// First row and row count of slot q of an mc-row block.
+inline void panel_slot(index_t mc, int mr, index_t q, index_t* row, index_t* rows) {
+  const index_t split = tail_split_rows(mc, mr), slots = (mc + mr - 1) / mr;
+  *row = q * mr;
+  if (split && q == slots - 1) *row = (slots - 2) * mr + split;
+  const index_t end = split && q == slots - 2 ? *row + split : *row + mr;
+  *rows = (end < mc ? end : mc) - *row;
+}
+
 }  // namespace gemm_detail
 
 // One ISA's kernels and the cache blocking that suits them.
