@@ -101,22 +101,6 @@ double bce_avx2(const float* FN_RESTRICT z, const float* FN_RESTRICT t, float* F
   return D::reduce_sum(acc);
 }
 
-// 8 rows of the one-column case: per-lane coefficient float(base w_i); stores the loss terms L_i
-// and the gradient.
-FN_INLINE void bce_column_vec(const float* z, const float* t, const float* w, float* dz,
-                              float* loss, D::reg base) {
-  D::reg w_lo = D::set1(1.0), w_hi = w_lo;
-  if (w) {
-    const reg wv = V::load(w);
-    w_lo = V::promote_lo(wv);
-    w_hi = V::promote_hi(wv);
-  }
-  const reg coef = V::combine(D::demote(D::mul(base, w_hi)), D::demote(D::mul(base, w_lo)));
-  reg d;
-  V::store(loss, bce_vec(V::load(z), V::load(t), coef, &d));
-  V::store(dz, d);
-}
-
 // Adds w_i L_i (in double) to two accumulators of 4 lanes, 8 rows at a time (n a multiple of 8).
 FN_INLINE void bce_column_sum(const float* loss, const float* w, index_t n, D::reg& acc_lo,
                               D::reg& acc_hi) {
@@ -146,7 +130,8 @@ double bce_column_avx2(const float* z, const float* t, const float* w, float* dz
   for (; i + 8 <= n;) {
     const index_t len = std::min(kBlock, (n - i) / 8 * 8);
     for (index_t j = 0; j < len; j += 8)
-      bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
+      Math::bce_column_terms<D>(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j,
+                                b);
     bce_column_sum(loss, w ? w + i : nullptr, len, acc_lo, acc_hi);
     i += len;
   }
@@ -158,7 +143,7 @@ double bce_column_avx2(const float* z, const float* t, const float* w, float* dz
       tb[j] = t[i + j];
       wb[j] = w ? w[i + j] : 1.0f;
     }
-    bce_column_vec(zb, tb, wb, db, loss, b);
+    Math::bce_column_terms<D>(zb, tb, wb, db, loss, b);
     bce_column_sum(loss, wb, 8, acc_lo, acc_hi);
     for (index_t j = 0; j < rest; ++j) dz[i + j] = db[j];
   }

@@ -18,21 +18,6 @@ using D = VecAvx512d;
 using reg = V::reg;
 using Math = LossMath<V>;
 
-// 16 rows: per-lane coefficient float(base w_i); stores the loss terms and the gradient.
-FN_INLINE void bce_column_vec(const float* z, const float* t, const float* w, float* dz,
-                              float* loss, D::reg base) {
-  D::reg w_lo = D::set1(1.0), w_hi = w_lo;
-  if (w) {
-    const reg wv = V::load(w);
-    w_lo = V::promote_lo(wv);
-    w_hi = V::promote_hi(wv);
-  }
-  const reg coef = V::combine(D::demote(D::mul(base, w_hi)), D::demote(D::mul(base, w_lo)));
-  reg d;
-  V::store(loss, Math::bce_vec(V::load(z), V::load(t), coef, &d));
-  V::store(dz, d);
-}
-
 // acc += w_i L_i for `groups` groups of 8 rows in order (AVX2's one step per group).
 FN_INLINE D::reg bce_column_sum(const float* loss, const float* w, index_t groups, D::reg acc) {
   for (index_t g = 0; g < groups; ++g) {
@@ -56,12 +41,14 @@ double bce_column_avx512(const float* z, const float* t, const float* w, float* 
     // division, log), so two side by side keep the pipes busier than the reorder window does.
     index_t j = 0;
     for (; j + 32 <= len; j += 32) {
-      bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
-      bce_column_vec(z + i + j + 16, t + i + j + 16, w ? w + i + j + 16 : nullptr, dz + i + j + 16,
-                     loss + j + 16, b);
+      Math::bce_column_terms<D>(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j,
+                                b);
+      Math::bce_column_terms<D>(z + i + j + 16, t + i + j + 16, w ? w + i + j + 16 : nullptr,
+                                dz + i + j + 16, loss + j + 16, b);
     }
     if (j < len)
-      bce_column_vec(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j, b);
+      Math::bce_column_terms<D>(z + i + j, t + i + j, w ? w + i + j : nullptr, dz + i + j, loss + j,
+                                b);
     acc = bce_column_sum(loss, w ? w + i : nullptr, len / 8, acc);
     i += len;
   }
@@ -73,7 +60,7 @@ double bce_column_avx512(const float* z, const float* t, const float* w, float* 
       tb[j] = t[i + j];
       wb[j] = w ? w[i + j] : 1.0f;
     }
-    bce_column_vec(zb, tb, wb, db, loss, b);
+    Math::bce_column_terms<D>(zb, tb, wb, db, loss, b);
     acc = bce_column_sum(loss, wb, (rest + 7) / 8, acc);
     for (index_t j = 0; j < rest; ++j) dz[i + j] = db[j];
   }

@@ -82,6 +82,24 @@ struct LossMath {
     const reg linear = V::fnmadd(t, z, V::max(z, zero));
     return V::add(linear, log1p_01(e, u, r));
   }
+
+  // Rows of the one-column BCE, a vector of them: coefficient float(base w_i) per lane (D: the
+  // double vector of half as many lanes, w == nullptr: all ones); stores the loss terms and the
+  // gradient.
+  template <class D>
+  static FN_INLINE void bce_column_terms(const float* z, const float* t, const float* w, float* dz,
+                                         float* loss, typename D::reg base) {
+    typename D::reg w_lo = D::set1(1.0), w_hi = w_lo;
+    if (w) {
+      const reg wv = V::load(w);
+      w_lo = V::promote_lo(wv);
+      w_hi = V::promote_hi(wv);
+    }
+    const reg coef = V::combine(D::demote(D::mul(base, w_hi)), D::demote(D::mul(base, w_lo)));
+    reg d;
+    V::store(loss, bce_vec(V::load(z), V::load(t), coef, &d));
+    V::store(dz, d);
+  }
 };
 
 }  // namespace loss

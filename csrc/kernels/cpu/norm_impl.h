@@ -20,6 +20,50 @@ namespace norm {
 constexpr index_t kBlock = 256;  // columns whose double accumulators stay in L1
 constexpr int kLanes = 8;
 
+// The column sums every BatchNorm path shares (one process, the data-parallel sums over ranks),
+// for the w columns of a block from jb, each in row order in double:
+// s[k] = sum_i x(i, jb + k).
+inline void column_sums_block(const float* x, index_t rows, index_t cols, index_t jb, index_t w,
+                              double* s) {
+  for (index_t k = 0; k < w; ++k) s[k] = 0.0;
+  for (index_t i = 0; i < rows; ++i) {
+    const float* r = x + i * cols + jb;
+#pragma omp simd
+    for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
+  }
+}
+
+// q[k] = sum_i (x(i, jb + k) - mean[k])^2.
+inline void centered_squares_block(const float* x, index_t rows, index_t cols, index_t jb,
+                                   index_t w, const double* mean, double* q) {
+  for (index_t k = 0; k < w; ++k) q[k] = 0.0;
+  for (index_t i = 0; i < rows; ++i) {
+    const float* r = x + i * cols + jb;
+#pragma omp simd
+    for (index_t k = 0; k < w; ++k) {
+      const double d = static_cast<double>(r[k]) - mean[k];
+      q[k] += d * d;
+    }
+  }
+}
+
+// s1[k] = sum_i dy(i, jb + k), s2[k] = sum_i dy(i, jb + k) xhat(i, jb + k).
+inline void grad_sums_block(const float* dy, const float* x, index_t rows, index_t cols, index_t jb,
+                            index_t w, const float* mean, const float* invstd, double* s1,
+                            double* s2) {
+  for (index_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
+  for (index_t i = 0; i < rows; ++i) {
+    const float* d = dy + i * cols + jb;
+    const float* xr = x + i * cols + jb;
+#pragma omp simd
+    for (index_t k = 0; k < w; ++k) {
+      const float xh = (xr[k] - mean[jb + k]) * invstd[jb + k];
+      s1[k] += static_cast<double>(d[k]);
+      s2[k] += static_cast<double>(d[k]) * static_cast<double>(xh);
+    }
+  }
+}
+
 // The statistics of columns [j0, j1) into a.mean / a.invstd (and the moving ones in Batch mode).
 inline void bn_stats(const float* x, index_t rows, index_t cols, index_t j0, index_t j1,
                      const BatchNormArgs& a) {
@@ -45,21 +89,9 @@ inline void bn_stats(const float* x, index_t rows, index_t cols, index_t j0, ind
       }
       for (index_t k = 0; k < w; ++k) s[k] *= inv_n;  // the mean
     } else {
-      for (index_t k = 0; k < w; ++k) s[k] = q[k] = 0.0;
-      for (index_t i = 0; i < rows; ++i) {
-        const float* r = x + i * cols + jb;
-#pragma omp simd
-        for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
-      }
+      column_sums_block(x, rows, cols, jb, w, s);
       for (index_t k = 0; k < w; ++k) s[k] *= inv_n;  // the mean
-      for (index_t i = 0; i < rows; ++i) {
-        const float* r = x + i * cols + jb;
-#pragma omp simd
-        for (index_t k = 0; k < w; ++k) {
-          const double d = static_cast<double>(r[k]) - s[k];
-          q[k] += d * d;
-        }
-      }
+      centered_squares_block(x, rows, cols, jb, w, s, q);
     }
     const double m = a.momentum;
     for (index_t k = 0; k < w; ++k) {
@@ -104,18 +136,8 @@ inline void bn_backward_cols(const float* dy, const float* x, float* dx, index_t
   const bool batch = a.mode == NormMode::Batch;
   for (index_t jb = j0; jb < j1; jb += kBlock) {
     const index_t w = std::min(kBlock, j1 - jb);
-    for (index_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
     const double* given = batch ? a.grad_means : nullptr;
-    for (index_t i = 0; i < rows; ++i) {
-      const float* d = dy + i * cols + jb;
-      const float* xr = x + i * cols + jb;
-#pragma omp simd
-      for (index_t k = 0; k < w; ++k) {
-        const float xh = (xr[k] - mean[jb + k]) * invstd[jb + k];
-        s1[k] += static_cast<double>(d[k]);
-        s2[k] += static_cast<double>(d[k]) * static_cast<double>(xh);
-      }
-    }
+    grad_sums_block(dy, x, rows, cols, jb, w, mean, invstd, s1, s2);
     const double inv_n = 1.0 / static_cast<double>(std::max<index_t>(rows, 1));
     for (index_t k = 0; k < w; ++k) {
       const index_t j = jb + k;
@@ -144,54 +166,25 @@ inline void bn_backward_cols(const float* dy, const float* x, float* dx, index_t
 
 inline void bn_stat_sums_cols(const float* x, index_t rows, index_t cols, index_t j0, index_t j1,
                               const double* sum, double count, double* out) {
-  double s[kBlock], c[kBlock];
+  double c[kBlock];
   const double inv_n = 1.0 / count;
   for (index_t jb = j0; jb < j1; jb += kBlock) {
     const index_t w = std::min(kBlock, j1 - jb);
-    for (index_t k = 0; k < w; ++k) s[k] = 0.0;
-    if (sum) {
+    if (sum) {  // bn_stats's second pass, about the global mean
       for (index_t k = 0; k < w; ++k) c[k] = sum[jb + k];
-      for (index_t k = 0; k < w; ++k) c[k] *= inv_n;  // the mean, as bn_stats
+      for (index_t k = 0; k < w; ++k) c[k] *= inv_n;
+      centered_squares_block(x, rows, cols, jb, w, c, out + jb);
+    } else {
+      column_sums_block(x, rows, cols, jb, w, out + jb);
     }
-    for (index_t i = 0; i < rows; ++i) {
-      const float* r = x + i * cols + jb;
-      if (sum) {  // as bn_stats's second pass
-#pragma omp simd
-        for (index_t k = 0; k < w; ++k) {
-          const double d = static_cast<double>(r[k]) - c[k];
-          s[k] += d * d;
-        }
-      } else {
-#pragma omp simd
-        for (index_t k = 0; k < w; ++k) s[k] += static_cast<double>(r[k]);
-      }
-    }
-    for (index_t k = 0; k < w; ++k) out[jb + k] = s[k];
   }
 }
 
 inline void bn_grad_sums_cols(const float* dy, const float* x, index_t rows, index_t cols,
                               index_t j0, index_t j1, const BatchNormArgs& a, double* out) {
-  const float* mean = a.mean;
-  const float* invstd = a.invstd;
-  double s1[kBlock], s2[kBlock];
   for (index_t jb = j0; jb < j1; jb += kBlock) {
     const index_t w = std::min(kBlock, j1 - jb);
-    for (index_t k = 0; k < w; ++k) s1[k] = s2[k] = 0.0;
-    for (index_t i = 0; i < rows; ++i) {  // as bn_backward_cols's sums
-      const float* d = dy + i * cols + jb;
-      const float* xr = x + i * cols + jb;
-#pragma omp simd
-      for (index_t k = 0; k < w; ++k) {
-        const float xh = (xr[k] - mean[jb + k]) * invstd[jb + k];
-        s1[k] += static_cast<double>(d[k]);
-        s2[k] += static_cast<double>(d[k]) * static_cast<double>(xh);
-      }
-    }
-    for (index_t k = 0; k < w; ++k) {
-      out[jb + k] = s1[k];
-      out[cols + jb + k] = s2[k];
-    }
+    grad_sums_block(dy, x, rows, cols, jb, w, a.mean, a.invstd, out + jb, out + cols + jb);
   }
 }
 
