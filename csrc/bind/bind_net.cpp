@@ -871,6 +871,10 @@ void def_data_parallel(py::class_<PyNet>& c) {
 void bind_net(py::module_& m) {
   m.def("all_finite", &all_finite, py::arg("x"),
         "True when a C-contiguous float32 array holds no NaN or inf.");
+  m.def("_set_backward_side_by_side", &Net::set_backward_side_by_side, py::arg("mode"),
+        "When backward computes the Dense layers' parameter gradients on a second thread beside "
+        "the deltas: 0 never, 1 when faster (default), 2 always on the CPU. Returns the previous "
+        "mode; results never depend on it.");
   bind_specs(m);
   py::class_<PyNet> c(m, "Net",
                       "A compiled MLP whose epochs run in C++ on one device (see csrc/net/net.h).");

@@ -103,6 +103,17 @@ class Backend {
   // avg = momentum avg + (1 - momentum) p over n floats (the EMA of the weights).
   virtual void ema_update(float* avg, const float* p, index_t n, double momentum) = 0;
 
+  // ---- running kernels side by side ----
+  // Whether a training step whose largest product has `work` multiply-adds and whose widest
+  // layer output has `elems` floats runs faster with independent kernels side by side on two
+  // threads (backward's parameter gradients beside its deltas: Net::backward) than with each
+  // kernel on all threads. Results never depend on it: every kernel's result is fixed.
+  virtual bool side_by_side(double work, index_t elems) const {
+    (void)work;
+    (void)elems;
+    return false;
+  }
+
   // ---- masks and gathers ----
   // dst[i] = uniform01(key, i) >= rate ? src[i] / (1 - rate) : 0 (kernels/math/hash.h); in place ok.
   virtual void dropout(const float* src, float* dst, index_t n, float rate, std::uint64_t key) = 0;

@@ -14,11 +14,13 @@
 #include "net/optim_update.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <utility>
 
 #include "kernels/math/hash.h"
 #include "runtime/cuda_memory.h"
+#include "runtime/thread_pool.h"
 
 namespace fusednet {
 
@@ -384,6 +386,24 @@ double Net::loss(const Targets& t_host, const float* sw_host, const LossSpec& sp
   return value;
 }
 
+void Net::dense_param_grads(index_t i, index_t rows) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  const float* dz = dz_[k].as<float>();
+  // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
+  float* dw = w_off_[k] >= 0 ? grads() + w_off_[k] : nullptr;
+  backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dw, Epilogue{});
+  if (b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+}
+
+void Net::dense_input_grad(index_t i, index_t rows, float* dx) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
+  backend_->gemm(rows, L.in, L.units, dz_[k].as<float>(), L.units, 1, params() + w_off_[k], 1,
+                 L.units, dx, Epilogue{});
+}
+
 void Net::layer_backward(index_t i, index_t rows, float* dx) {
   const DenseSpec& L = layers_[static_cast<size_t>(i)];
   const size_t k = static_cast<size_t>(i);
@@ -392,13 +412,8 @@ void Net::layer_backward(index_t i, index_t rows, float* dx) {
   float* dbeta = b_off_[k] >= 0 ? grads() + b_off_[k] : nullptr;
   switch (L.kind) {
     case LayerKind::Dense:
-      // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
-      backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dgamma, Epilogue{});
-      if (dbeta) backend_->bias_grad(dz, dbeta, rows, L.units);
-      // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
-      if (dx)
-        backend_->gemm(rows, L.in, L.units, dz, L.units, 1, params() + w_off_[k], 1, L.units, dx,
-                       Epilogue{});
+      dense_param_grads(i, rows);
+      if (dx) dense_input_grad(i, rows, dx);
       break;
     case LayerKind::Activation:
       if (dx) backend_->copy(dx, dz, sizeof(float) * static_cast<std::size_t>(rows * L.units));
@@ -428,23 +443,102 @@ void Net::backward(const LossSpec& spec) {
   if (!fused(spec) && out.act != Activation::Linear)
     backend_->activation_grad(out.act, out.act_param, output_grad(), pre_activation(nl - 1),
                               output_grad(), rows, out.units, false);
+  if (backward_side_by_side(rows)) {
+    backward_two_lanes(rows);
+    return;
+  }
   for (index_t i = nl - 1; i >= 0; --i) {
-    const size_t k = static_cast<size_t>(i);
-    float* dprev = i > 0 ? dz_[k - 1].as<float>() : nullptr;
+    float* dprev = i > 0 ? dz_[static_cast<size_t>(i) - 1].as<float>() : nullptr;
     layer_backward(i, rows, dprev);
     if (reducing_) reduce_layer(i, grad_scale_);
-    if (i == 0) break;
-    const DenseSpec& P = layers_[k - 1];
-    if (last_training_ && P.dropout_after > 0.f)
-      dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
-    if (has_optim_)
-      add_activity_grad(*backend_, optim_, i - 1, a_[k - 1].as<float>(), dprev, rows, P.units);
-    if (P.act == Activation::Linear) continue;  // act' = 1
-    const bool from_output = backward_from_output(P.act, P.act_param);
-    backend_->activation_grad(P.act, P.act_param, dprev,
-                              from_output ? a_[k - 1].as<float>() : pre_activation(i - 1), dprev,
-                              rows, P.units, from_output);
+    if (i > 0) finish_delta(i, rows, dprev);
   }
+}
+
+void Net::finish_delta(index_t i, index_t rows, float* dprev) {
+  const size_t k = static_cast<size_t>(i);
+  const DenseSpec& P = layers_[k - 1];
+  if (last_training_ && P.dropout_after > 0.f)
+    dropout(dprev, dprev, rows, P.units, P.dropout_after, i, last_counter_);
+  if (has_optim_)
+    add_activity_grad(*backend_, optim_, i - 1, a_[k - 1].as<float>(), dprev, rows, P.units);
+  if (P.act == Activation::Linear) return;  // act' = 1
+  const bool from_output = backward_from_output(P.act, P.act_param);
+  backend_->activation_grad(P.act, P.act_param, dprev,
+                            from_output ? a_[k - 1].as<float>() : pre_activation(i - 1), dprev,
+                            rows, P.units, from_output);
+}
+
+namespace {
+std::atomic<int> g_side_by_side{1};
+}  // namespace
+
+int Net::set_backward_side_by_side(int mode) {
+  FN_CHECK(mode >= 0 && mode <= 2, "mode: expected 0, 1 or 2, got ", mode);
+  return g_side_by_side.exchange(mode);
+}
+
+// Small steps on a CPU with two threads: a second thread computes the Dense layers' dW and db
+// while the caller runs the chain of deltas (each kernel then runs on one thread, as it would
+// anyway). Not in a data-parallel step (its collectives keep the layer order).
+bool Net::backward_side_by_side(index_t rows) const {
+  const int mode = g_side_by_side.load(std::memory_order_relaxed);
+  if (mode == 0 || dp_ || reducing_ || !host_memory() || num_layers() < 2) return false;
+  if (mode == 2) return true;
+  double work = 0.0;
+  index_t elems = 0;
+  for (const DenseSpec& L : layers_) {
+    work = std::max(
+        work, static_cast<double>(rows) * static_cast<double>(L.in) * static_cast<double>(L.units));
+    elems = std::max(elems, rows * std::max(L.in, L.units));
+  }
+  return backend_->side_by_side(work, elems);
+}
+
+// Two lanes: worker 0 (always the caller) runs the deltas from the last layer down, layer by
+// layer as before; the Dense layers' parameter gradients are tasks in the same layer order,
+// each runnable once its delta is final, claimed by whichever worker is free (the caller takes
+// the rest once its chain is done, so a worker that never joins costs nothing).
+void Net::backward_two_lanes(index_t rows) {
+  const index_t nl = num_layers();
+  std::atomic<index_t> final_from{nl - 1};  // deltas of layers >= final_from are final
+  std::atomic<index_t> next_task{0};
+  std::atomic<bool> failed{false};
+  run_team(std::min(2, num_threads()), [&](int worker, int) {
+    if (worker == 0) {
+      try {
+        for (index_t i = nl - 1; i > 0; --i) {
+          const size_t k = static_cast<size_t>(i);
+          float* dprev = dz_[k - 1].as<float>();
+          if (layers_[k].kind == LayerKind::Dense) {
+            dense_input_grad(i, rows, dprev);
+          } else {
+            layer_backward(i, rows, dprev);
+          }
+          finish_delta(i, rows, dprev);
+          final_from.store(i - 1, std::memory_order_release);
+        }
+        if (layers_[0].kind != LayerKind::Dense) layer_backward(0, rows, nullptr);
+      } catch (...) {
+        failed.store(true, std::memory_order_release);  // frees a worker waiting for a delta
+        throw;
+      }
+    }
+    // A task is claimed only once runnable: the caller, its chain done, then takes the first
+    // layer's own (its delta and input are in the caller's cache) unless the worker was free.
+    for (index_t t = next_task.load(std::memory_order_relaxed); t < nl;) {
+      const index_t i = nl - 1 - t;
+      if (final_from.load(std::memory_order_acquire) > i) {
+        if (failed.load(std::memory_order_acquire)) return;
+        cpu_relax();
+        t = next_task.load(std::memory_order_relaxed);
+        continue;
+      }
+      if (!next_task.compare_exchange_weak(t, t + 1, std::memory_order_relaxed)) continue;
+      if (layers_[static_cast<size_t>(i)].kind == LayerKind::Dense) dense_param_grads(i, rows);
+      t = next_task.load(std::memory_order_relaxed);
+    }
+  });
 }
 
 // ---- metrics ------------------------------------------------------------------------------------

@@ -106,6 +106,10 @@ class Net : public NetSpec {
   double loss(const Targets& t, const float* sample_weight, const LossSpec& spec);
   // Gradients of all parameters from the output delta (as written by loss(), or set by the user).
   void backward(const LossSpec& spec);
+  // When backward runs the Dense layers' parameter gradients on a second thread beside the
+  // deltas: 0 never, 1 when the backend finds it faster (the default), 2 always on the CPU
+  // (tests). Results never depend on it. Returns the previous mode.
+  static int set_backward_side_by_side(int mode);
 
   // ---- whole data sets, with the compiled loss and metrics ----
   // NetSpec::compile, and the metrics' thresholds into backend memory for the metric kernels.
@@ -176,6 +180,14 @@ class Net : public NetSpec {
   BatchNormArgs norm_args(index_t i, bool training);
   // Layer i's parameter gradients from its delta, and its input's delta into dx (nullptr: none).
   void layer_backward(index_t i, index_t rows, float* dx);
+  // A Dense layer i's dW and db from its delta; its input's delta into dx.
+  void dense_param_grads(index_t i, index_t rows);
+  void dense_input_grad(index_t i, index_t rows, float* dx);
+  // Layer i's input delta dprev made layer i - 1's output delta: dropout, activity regularizer,
+  // the activation's derivative.
+  void finish_delta(index_t i, index_t rows, float* dprev);
+  bool backward_side_by_side(index_t rows) const;
+  void backward_two_lanes(index_t rows);
   void loss_into(const Targets& t, const float* sw, const LossSpec& spec, double* slot);
   void metrics_into(const Targets& t, index_t rows, bool fused_logits, double* slots);
   void score_batch(const Batch& b, index_t rows, bool training, bool fused_logits, double* slots);

@@ -751,6 +751,10 @@ def _pool_threads_started() -> int:
     """
     Worker threads the CPU thread pool has started so far (tests).
     """
+def _set_backward_side_by_side(mode: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    When backward computes the Dense layers' parameter gradients on a second thread beside the deltas: 0 never, 1 when faster (default), 2 always on the CPU. Returns the previous mode; results never depend on it.
+    """
 def _set_cpu_bf16_emulation(on: bool) -> bool:
     """
     Tests: under 'medium', run the bf16 gemm's emulated kernel (same packing and tiles, the instruction's arithmetic in portable C++) on any CPU. Returns the previous setting.

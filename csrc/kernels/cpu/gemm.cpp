@@ -666,4 +666,8 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
   gemm_detail::run_blocked(p, ks, num_threads());
 }
 
+double gemm_parallel_min_work_cpu() {
+  return gemm_detail::g_parallel_min_work.load(std::memory_order_relaxed);
+}
+
 }  // namespace fusednet
