@@ -544,3 +544,39 @@ def test_one_column_bce_same_bits_on_avx2_and_avx512(rng):
                 assert got[0] == got[1], f"n={n} {sorted(kwargs)}"
     finally:
         fnet._core.set_cpu_isa(before)
+
+
+def test_softmax_cross_entropy_same_bits_on_avx2_and_avx512(rng):
+    """AVX-512 takes rows of at most 16 classes in one vector, with the max and the sums in
+    AVX2's lanes and order: both give the same loss and gradient bits (ties, +-inf, NaN, every
+    width up to past one vector, sparse and soft targets, weights)."""
+    if fnet._core.cpu_isa_detected() != "avx512":
+        pytest.skip("needs a CPU with AVX-512")
+    before = fnet._core.cpu_isa()
+    try:
+        for cols in list(range(1, 19)) + [24, 31, 32, 33]:
+            rows = 37
+            scale = rng.choice([0.5, 5.0, 40.0])
+            z = (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
+            z[1] = 3.0  # a row of ties
+            z[2, 0] = np.inf
+            z[3, -1] = -np.inf
+            z[4, cols // 2] = np.nan
+            z[5] = -np.inf
+            z[6, : max(1, cols // 3)] = 80.0  # several maxima
+            z[7] = rng.choice(np.array([-1e30, 1e30, 0.0, -0.0], np.float32), cols)
+            labels = rng.integers(0, cols, rows)
+            soft = rng.random((rows, cols)).astype(np.float32)
+            soft[::4] = np.eye(cols, dtype=np.float32)[labels[::4]]
+            w = rng.random(rows).astype(np.float32)
+            for kwargs in ({}, {"sample_weight": w}, {"reduction": "sum"}):
+                for target in (labels, soft):
+                    got = []
+                    for isa in ("avx2", "avx512"):
+                        fnet._core.set_cpu_isa(isa)
+                        with np.errstate(all="ignore"):
+                            loss, grad = ops.softmax_cross_entropy(z, target, **kwargs)
+                        got.append((np.float64(loss).tobytes(), grad.tobytes()))
+                    assert got[0] == got[1], f"cols={cols} {sorted(kwargs)} {target.dtype}"
+    finally:
+        fnet._core.set_cpu_isa(before)
