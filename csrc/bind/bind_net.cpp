@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -20,6 +21,7 @@
 
 #include "bind/util.h"
 #include "net/net.h"
+#include "runtime/thread_pool.h"
 
 namespace fusednet {
 
@@ -316,12 +318,19 @@ bool all_finite(const py::handle& arr) {
   if (!v.contiguous) throw py::value_error("x: expected a C-contiguous array");
   const std::uint32_t* bits = reinterpret_cast<const std::uint32_t*>(v.data);
   const index_t n = v.size;
-  std::uint32_t bad = 0;
+  // A fit checks its whole data set on every call: the threads share the scan (memory-bound).
+  std::atomic<std::uint32_t> bad{0};
   {
     py::gil_scoped_release nogil;
-    for (index_t i = 0; i < n; ++i) bad |= ((bits[i] & 0x7f800000u) == 0x7f800000u);
+    const index_t grain = index_t{1} << 18;
+    const int threads = n >= 2 * grain ? num_threads() : 1;
+    parallel_for(n, grain, threads, [&](index_t begin, index_t end) {
+      std::uint32_t b = 0;
+      for (index_t i = begin; i < end; ++i) b |= ((bits[i] & 0x7f800000u) == 0x7f800000u);
+      if (b) bad.store(1, std::memory_order_relaxed);
+    });
   }
-  return bad == 0;
+  return bad.load() == 0;
 }
 
 // ---- the spec types -----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ thread_local std::vector<std::uint32_t> tl_pack_a;
 constexpr index_t kMcMax = 8 * kMR;  // an A block of 96 rows: 192 KiB at K = 1024
 constexpr double kParallelMinWork = 1 << 18;  // M*N*K below which one thread runs it all
 constexpr double kWholeAMax = 1 << 16;  // pairs of a wholly packed A: 256 KiB
+constexpr index_t kTaskPairs = 256;     // K pairs of tiles per task (~1.5 us) in run_whole
 
 bool is_tile_act(Activation a) {
   return a == Activation::Linear || a == Activation::ReLU || a == Activation::LeakyReLU;
@@ -106,9 +107,12 @@ void run_whole(const Job& j, int nt) {
   const index_t b_pieces = ceil_div(j.n_panels, per);
   const index_t a_per = std::max<index_t>(1, (index_t{1} << 12) / (j.k2 * kMR));
   const index_t pieces = b_pieces + ceil_div(m_panels, a_per);
-  // Tiles in panel-major order (threads share a B panel while it is in cache), in tasks.
+  // Tiles in panel-major order (threads share a B panel while it is in cache), in tasks of
+  // about kTaskPairs K pairs: small enough that the threads finish together (8 tasks a thread
+  // left up to half a task, ~8 us of a batch's 128 x 256 x 784 product, on one of them),
+  // large enough that claiming one is noise.
   const index_t tiles = m_panels * j.n_panels;
-  const index_t n_tasks = nt > 1 ? std::min(tiles, index_t{8} * nt) : 1;
+  const index_t n_tasks = nt > 1 ? ceil_div(tiles, ceil_div(kTaskPairs, j.k2)) : 1;
   std::atomic<index_t> next_piece{0}, done{0}, next_task{0};
   const auto worker = [&](int, int) {
     for (index_t p; (p = next_piece.fetch_add(1, std::memory_order_relaxed)) < pieces;) {

@@ -20,9 +20,11 @@ namespace {
 
 namespace impl = FN_SIMD_NS::bf16gemm;
 
-// The K loop on the first H (1 or 2) vectors of columns: a tile at most 16 wide (N = 10 output
-// layers) skips the second half (each lane's chain is the same either way).
-template <int H>
+// The K loop on the first H (1 or 2) vectors of columns and the first R rows: a tile at most 16
+// wide (N = 10 output layers) skips the second half, and the last panel of a batch of 128 rows
+// (8 rows) skips its 4 zero rows (3% of a batch-sized product); each lane's chain is the same
+// either way.
+template <int H, int R>
 inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
                    __m512 (&acc)[kMR][2]) {
   for (index_t kk = 0; kk < k2; ++kk) {
@@ -31,7 +33,7 @@ inline void k_loop(index_t k2, const std::uint32_t* a, const std::uint32_t* b,
     if (H == 2) b1 = (__m512bh)_mm512_loadu_si512(b + kk * kNR + 16);
     const std::uint32_t* ap = a + kk * kMR;
 #pragma GCC unroll 12
-    for (int i = 0; i < kMR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[i]));
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
       if (H == 2) acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
@@ -43,26 +45,31 @@ inline __mmask16 first_lanes(index_t n) {
   return n >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
 }
 
-void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
-                 index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+// One tile with H vectors of columns and R rows computed. Every loop over the accumulators is
+// fully unrolled (constant indices), so they stay in registers from the K loop to the stores
+// (with a runtime-indexed epilogue the compiler spilled all 24 to the stack and read them back).
+template <int H, int R>
+void tile_hr(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
+             index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
   __m512 acc[kMR][2];
+#pragma GCC unroll 12
   for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  if (n <= 16) k_loop<1>(k2, a, b, acc);
-  else k_loop<2>(k2, a, b, acc);
+  k_loop<H, R>(k2, a, b, acc);
   if (cs_c == 1) {
     // Rows along memory: the epilogue in vectors, masked to the n columns (the same operations
     // as impl::finish).
     const __m512 alpha = _mm512_set1_ps(ep.alpha), beta = _mm512_set1_ps(ep.beta);
     const __m512 zero = _mm512_setzero_ps(), slope = _mm512_set1_ps(ep.act_param);
     const __mmask16 mask[2] = {first_lanes(n), first_lanes(n - 16)};
-    const int halves = n > 16 ? 2 : 1;
     __m512 bias[2] = {zero, zero};
     if (ep.bias)
-      for (int h = 0; h < halves; ++h) bias[h] = _mm512_maskz_loadu_ps(mask[h], ep.bias + 16 * h);
-    for (int i = 0; i < kMR; ++i) {
+      for (int h = 0; h < H; ++h) bias[h] = _mm512_maskz_loadu_ps(mask[h], ep.bias + 16 * h);
+#pragma GCC unroll 12
+    for (int i = 0; i < R; ++i) {
       if (i >= m) break;
       float* row = c + i * rs_c;
-      for (int h = 0; h < halves; ++h) {
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
         __m512 t = zero;
         if (ep.beta != 0.0f) t = _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(mask[h], row + 16 * h));
         __m512 v = _mm512_fmadd_ps(alpha, acc[i][h], t);
@@ -76,12 +83,26 @@ void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, flo
     }
     return;
   }
-  alignas(64) float tile[kMR * kNR];
-  for (int i = 0; i < kMR; ++i) {
+  alignas(64) float tile[kMR * kNR];  // rows past R are never read (m <= R)
+#pragma GCC unroll 12
+  for (int i = 0; i < R; ++i) {
     _mm512_store_ps(tile + i * kNR, acc[i][0]);
     _mm512_store_ps(tile + i * kNR + 16, acc[i][1]);
   }
   impl::store(tile, c, rs_c, cs_c, m, n, ep);
+}
+
+void tile_avx512(index_t k2, const std::uint32_t* a, const std::uint32_t* b, float* c, index_t rs_c,
+                 index_t cs_c, index_t m, index_t n, const TileEpilogue& ep) {
+  if (n <= 16) {
+    if (m <= 4) tile_hr<1, 4>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+    else if (m <= 8) tile_hr<1, 8>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+    else tile_hr<1, kMR>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+  } else {
+    if (m <= 4) tile_hr<2, 4>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+    else if (m <= 8) tile_hr<2, 8>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+    else tile_hr<2, kMR>(k2, a, b, c, rs_c, cs_c, m, n, ep);
+  }
 }
 
 // 16 pairs (lo[j], hi[j]) of floats -> 16 bf16 pairs: vcvtne2ps2bf16 rounds (the same bits as
