@@ -662,7 +662,14 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
     const bool narrow = cs_c == 1 && N < ks.nr && tiles(N, M) < 0.8 * tiles(M, N);
     if (fortran_c || narrow) p = transposed(p);
   }
-  if (gemm_detail::run_sup(p, ks, num_threads())) return;
+  // On AVX2 the sup path's 6-row groups use a few floats of each cache line of a TN-form A
+  // (columns contiguous) per k, down a stride that L1 holds badly; from 2^21 of work the
+  // blocked path's packed A wins (one Zen 4 core, CPU time against OpenBLAS on its Haswell
+  // kernels: TN 256x128x128 1.02x blocked vs 0.92x sup, 128^3 1.01x vs 0.94x, 256x64x256 1.00x
+  // vs 0.85x; AVX-512's 12-row groups do not lose so).
+  const bool tn_avx2 = ks.simd_width == 8 && p.rs_a == 1 && p.cs_a != 1 &&
+                       static_cast<double>(p.M) * static_cast<double>(p.N) * p.K >= 2097152.0;
+  if (!tn_avx2 && gemm_detail::run_sup(p, ks, num_threads())) return;
   gemm_detail::run_blocked(p, ks, num_threads());
 }
 
