@@ -320,6 +320,42 @@ def test_sup_narrow_last_panel(cpu_isa, threads, rng):
         assert np.array_equal(got, split), what + " on 2 threads"
 
 
+def test_blocked_one_thread_pass_order_bitwise(cpu_isa, threads, rng):
+    """One thread runs the blocked path pass by pass over all M blocks (Goto's loop order), a
+    team M block by M block: several M blocks and K passes, every form, beta, bias and each kind
+    of activation (a row activation after the last pass only). The same bits either way, with
+    A and B packed or read in place, and close to the float64 reference."""
+    blk = _core.gemm_blocking(cpu_isa)
+    M, N, K = 2 * blk["mc"] + 7, 45, 2 * blk["kc"] + 9
+    for i, form in enumerate(FORMS):
+        a, b = operands(rng, M, N, K, *form)
+        bias = rng.standard_normal(N).astype(np.float32)
+        c0 = rng.standard_normal((M, N)).astype(np.float32)
+        act = ("gelu", "relu", "sigmoid", "linear")[i]
+        args = (a, b, c0, *form, bias, act, 0.5, -1.5, "c")
+        one = {}
+        for n in (1, 2):
+            threads(n)
+            for name, tuning in (("packed", PACKED_PARALLEL), ("in place", (0, 1 << 20, -1, 0, 0))):
+                got = run_with(tuning, gemm_ex_all, *args)
+                what = f"{cpu_isa} {form} {act} {name} threads={n}"
+                if n == 1:
+                    one[name] = got
+                    want, scale = gemm_ref(
+                        a,
+                        b,
+                        trans_a=form[0],
+                        trans_b=form[1],
+                        alpha=0.5,
+                        beta=-1.5,
+                        c=c0,
+                        bias=bias,
+                        activation=act,
+                    )
+                    assert_gemm_close(got, want, scale, K, what)
+                assert np.array_equal(got, one["packed"]), what
+
+
 def test_sup_default_range(cpu_isa, threads, rng):
     """By default the sup path takes products up to 2^22 multiply-adds (the bench's 128 x 256 x
     128) and the blocked path those above: both give the blocked path's bits."""
