@@ -421,6 +421,19 @@ def test_sklearn_peer_trains_in_its_own_pinned_process():
         assert cases_peers.loss_error(_numpy_losses(SMALL_BCE, 3), losses) <= 1e-3
     finally:
         proc.close()
+    # the same trainer through serve() here (softmax this time): what the process runs
+    replies = []
+    spec = {"kind": "sklearn", "workload": SMALL.__dict__, "threads": 1}
+    commands = [{"cmd": "warmup"}, {"cmd": "run", "calls": 1}, {"cmd": "losses", "epochs": 2}]
+    import sklearn.neural_network  # noqa: F401 -- its pools loaded before they are counted
+    from threadpoolctl import threadpool_info
+
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+    serve(spec, [json.dumps(c) for c in commands], replies.append)
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before  # given back
+    assert replies[0]["ok"] and replies[0]["versions"] == f"scikit-learn {sklearn.__version__}"
+    assert replies[1] == {"ok": True} and replies[2]["seconds"] > 0
+    assert cases_peers.loss_error(_numpy_losses(SMALL, 2), replies[3]["losses"]) <= 1e-3
     script = (
         "import sys\n"
         "from fusednet.bench import cases_peers, cli, models\n"

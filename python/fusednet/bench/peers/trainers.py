@@ -192,6 +192,9 @@ class SklearnTrainer:
             random_state=0,
         )
 
+    def close(self):
+        self._limits.restore_original_limits()
+
     def _fit(self, clf):
         import warnings
 

@@ -73,28 +73,32 @@ def serve(spec: dict, lines, reply) -> None:
         return
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     reply({"ok": True, "versions": trainer.versions, "cpus": cpus, "pools": thread_pools()})
-    for line in lines:
-        cmd = json.loads(line)
-        name = cmd.get("cmd")
-        if name == "quit":
-            return
-        try:
-            if name == "warmup":
-                trainer.warmup()
-                reply({"ok": True})
-            elif name == "run":
-                calls = int(cmd["calls"])
-                start = time.perf_counter()
-                for _ in range(calls):
-                    trainer.run()
-                reply({"ok": True, "seconds": (time.perf_counter() - start) / calls})
-            elif name == "losses":
-                losses = [float(v) for v in trainer.losses(int(cmd["epochs"]))]
-                reply({"ok": True, "losses": losses})
-            else:
-                raise ValueError(f"cmd: expected warmup, run, losses or quit, got {name!r}")
-        except Exception as exc:  # noqa: BLE001
-            reply({"ok": False, "error": _describe(exc)})
+    try:
+        for line in lines:
+            cmd = json.loads(line)
+            name = cmd.get("cmd")
+            if name == "quit":
+                return
+            try:
+                if name == "warmup":
+                    trainer.warmup()
+                    reply({"ok": True})
+                elif name == "run":
+                    calls = int(cmd["calls"])
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        trainer.run()
+                    reply({"ok": True, "seconds": (time.perf_counter() - start) / calls})
+                elif name == "losses":
+                    losses = [float(v) for v in trainer.losses(int(cmd["epochs"]))]
+                    reply({"ok": True, "losses": losses})
+                else:
+                    raise ValueError(f"cmd: expected warmup, run, losses or quit, got {name!r}")
+            except Exception as exc:  # noqa: BLE001
+                reply({"ok": False, "error": _describe(exc)})
+    finally:
+        if hasattr(trainer, "close"):  # gives back what it changed in this process
+            trainer.close()
 
 
 def main() -> int:
