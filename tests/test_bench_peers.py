@@ -287,6 +287,13 @@ def test_header_names_the_peers_with_their_versions():
     assert all(len(line) <= report.WIDTH for line in text.splitlines())
     assert "JAX 0.1 (jaxlib 0.2) + optax 0.3, Keras 3.9; JAX and Keras each in a process" in text
     assert "PyTorch  PyTorch not installed" in text
+    env["peer_versions"]["scikit-learn"] = "1.9"
+    text = " ".join(report.header_text(env, peak, copy).split())
+    assert (
+        "scikit-learn 1.9; JAX, Keras and scikit-learn each in a process of its own with 2" in text
+    )
+    env["peer_versions"] = {"scikit-learn": "1.9"}
+    assert "scikit-learn 1.9; scikit-learn each in a process" in report.header_text(env, peak, copy)
     env["peer_versions"] = {}
     assert "none installed" in report.header_text(env, peak, copy)
     env["peers"] = []
