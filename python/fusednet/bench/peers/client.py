@@ -57,8 +57,8 @@ PEERS = {
         ("keras", "torch"),
         (("KERAS_BACKEND", "torch"),),
     ),
-    # In a process of its own too: with its fits in the bench's process, fusednet's mlp784
-    # measured 1.75x slower in default runs (367 ms against 210 ms without it).
+    # In a process of its own too: no thread pool of its (SciPy's OpenBLAS, its OpenMP) works
+    # in the bench's process, where one default run had fusednet's mlp784 1.75x slower.
     SKLEARN: Peer(
         "sklearn",
         "sklearn.neural_network.MLPClassifier(solver='adam', alpha=0).fit",
