@@ -9,6 +9,7 @@ import importlib.util
 import io
 import json
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -286,6 +287,13 @@ def test_header_names_the_peers_with_their_versions():
     assert all(len(line) <= report.WIDTH for line in text.splitlines())
     assert "JAX 0.1 (jaxlib 0.2) + optax 0.3, Keras 3.9; JAX and Keras each in a process" in text
     assert "PyTorch  PyTorch not installed" in text
+    env["peer_versions"]["scikit-learn"] = "1.9"
+    text = " ".join(report.header_text(env, peak, copy).split())
+    assert (
+        "scikit-learn 1.9; JAX, Keras and scikit-learn each in a process of its own with 2" in text
+    )
+    env["peer_versions"] = {"scikit-learn": "1.9"}
+    assert "scikit-learn 1.9; scikit-learn each in a process" in report.header_text(env, peak, copy)
     env["peer_versions"] = {}
     assert "none installed" in report.header_text(env, peak, copy)
     env["peers"] = []
@@ -398,3 +406,68 @@ def test_progress_overwrites_one_line_on_a_terminal():
     p.clear()
     assert plain.getvalue() == "train 1: a\n"
     Progress(None).case("nothing")
+
+
+def test_sklearn_peer_trains_in_its_own_pinned_process():
+    """scikit-learn's MLPClassifier is a peer process like JAX's and Keras's: in the bench's own
+    process its fits slowed fusednet's later runs. Its BLAS and OpenMP pools are pinned to the
+    bench's thread count, its version names it, and the bench's process never imports it."""
+    pytest.importorskip("sklearn")
+    import sklearn
+
+    proc = PeerProcess("sklearn", SMALL_BCE, threads=1)
+    try:
+        assert proc.versions == f"scikit-learn {sklearn.__version__}"
+        assert proc.hello["cpus"] == 1
+        pools = proc.hello["pools"]
+        assert pools.get("openblas") == 1, pools  # NumPy's and SciPy's BLAS, loaded and pinned
+        assert all(n == 1 for n in pools.values()), pools
+        assert proc.request("warmup") == {}
+        assert proc.request("run", calls=2)["seconds"] > 0
+        losses = proc.request("losses", epochs=3)["losses"]
+        assert cases_peers.loss_error(_numpy_losses(SMALL_BCE, 3), losses) <= 1e-3
+    finally:
+        proc.close()
+    # the same trainer through serve() here (softmax this time): what the process runs
+    replies = []
+    spec = {"kind": "sklearn", "workload": SMALL.__dict__, "threads": 1}
+    commands = [{"cmd": "warmup"}, {"cmd": "run", "calls": 1}, {"cmd": "losses", "epochs": 2}]
+    import sklearn.neural_network  # noqa: F401 -- its pools loaded before they are counted
+    from threadpoolctl import threadpool_info
+
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+    serve(spec, [json.dumps(c) for c in commands], replies.append)
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before  # given back
+    assert replies[0]["ok"] and replies[0]["versions"] == f"scikit-learn {sklearn.__version__}"
+    assert replies[1] == {"ok": True} and replies[2]["seconds"] > 0
+    assert cases_peers.loss_error(_numpy_losses(SMALL, 2), replies[3]["losses"]) <= 1e-3
+    script = (
+        "import sys\n"
+        "from fusednet.bench import cases_peers, cli, models\n"
+        "from fusednet.bench.case import Case, Contender\n"
+        "from fusednet.bench.timing import measure\n"
+        "w = models.Workload('s', (6, 16, 3), 'softmax_cross_entropy', 192, 32, 2)\n"
+        "x, y = w.data()\n"
+        "out = cases_peers.with_peers([Contender('fusednet', lambda: None)], w, x, y,\n"
+        "                             peers=('sklearn',), threads=1)\n"
+        "sk = out[1]\n"
+        "assert sk.timed is not None and sk.close is not None, sk\n"
+        "results = measure(out, repeat=2, min_run_s=1e-3, budget_s=30.0)\n"
+        "assert results['sklearn'].status == 'ok', results['sklearn']\n"
+        "case = Case('train', 's', out, loss_epochs=2, loss_rtol=1e-3)\n"
+        "cli.run_loss_checks(case, results)\n"
+        "assert results['sklearn'].check['passed'], results['sklearn'].check\n"
+        "assert sk.note.endswith('[scikit-learn ' + cases_peers._version('scikit-learn') + ']')\n"
+        "sk.close()\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(cases_peers.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (os.path.dirname(root), env.get("PYTHONPATH")) if p
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"

@@ -380,16 +380,4 @@ void shuffle_order(std::uint64_t seed, std::int64_t epoch, std::int64_t* o, inde
   }
 }
 
-std::vector<double> metric_means(const std::vector<MetricKind>& metrics,
-                                 const std::vector<double>& sums, index_t n, index_t cols) {
-  std::vector<double> out(metrics.size());
-  for (size_t m = 0; m < metrics.size(); ++m) {
-    const bool per_row =
-        metrics[m] == MetricKind::SparseAccuracy || metrics[m] == MetricKind::CategoricalAccuracy;
-    const double denom = static_cast<double>(per_row ? n : n * cols);
-    out[m] = denom > 0 ? sums[m] / denom : 0.0;
-  }
-  return out;
-}
-
 }  // namespace fusednet

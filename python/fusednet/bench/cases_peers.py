@@ -1,7 +1,7 @@
 """The strongest peers in the training cases, each optional: JAX with optax (a jitted step, and a
-whole epoch jitted through ``lax.scan``), Keras 3 on the JAX and on the torch backend (each in a
-process of its own: bench/peers/), and scikit-learn's MLPClassifier (in this process: its only
-threads are NumPy's BLAS, which the bench limits to its own count).
+whole epoch jitted through ``lax.scan``), Keras 3 on the JAX and on the torch backend, and
+scikit-learn's MLPClassifier, each in a process of its own (bench/peers/) with its threads pinned
+to the bench's count.
 
 Every contender of a training case also gets ``losses(epochs)``: a fresh model from
 ``models.initial_weights`` trained unshuffled on the case's data, so the bench can check that
@@ -9,18 +9,16 @@ they all train the same model (their losses against fusednet's)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from . import models
-from .case import FUSEDNET, NUMPY, SKLEARN, TORCH, Contender
+from .case import FUSEDNET, NUMPY, TORCH, Contender
 from .numpy_trainer import NumpyMLP
 from .peers import PEERS, peer_contender, peer_versions
 from .peers.client import _version
 
-PEER_NAMES = tuple(PEERS) + (SKLEARN,)
-__all__ = ["PEER_NAMES", "loss_error", "peer_versions", "sklearn_contender", "with_peers"]
+PEER_NAMES = tuple(PEERS)
+__all__ = ["PEER_NAMES", "loss_error", "peer_versions", "with_peers"]
 
 
 def _fusednet_losses(w, x, y):
@@ -76,56 +74,6 @@ def _torch_losses(torch, w, x, y):
     return losses
 
 
-def sklearn_contender(w, x, y) -> Contender:
-    """scikit-learn's MLPClassifier on the same model: ReLU hidden layers, softmax (or logistic,
-    for one output) cross-entropy, Adam, no L2 term, the stopping rule off. A timed call is one
-    ``fit`` of ``w.epochs`` epochs (fit starts from a fresh initialisation each time)."""
-    try:
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.neural_network import MLPClassifier
-    except ImportError:
-        return Contender(SKLEARN, None, reason="scikit-learn not installed")
-    labels = y if y.ndim == 1 else y.ravel().astype(np.int64)
-    params = dict(
-        hidden_layer_sizes=w.sizes[1:-1],
-        alpha=0.0,
-        batch_size=w.batch_size,
-        learning_rate_init=w.learning_rate,
-        epsilon=1e-7,
-        max_iter=w.epochs,
-        n_iter_no_change=w.epochs,
-        random_state=0,
-    )
-
-    def fit(clf):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            return clf.fit(x, labels)
-
-    def losses(epochs):
-        # Public route to chosen initial weights: warm_start keeps coefs_ between fits (the
-        # first fit only builds them), and each fit starts a new Adam.
-        clf = fit(MLPClassifier(**{**params, "max_iter": 1, "shuffle": False, "warm_start": True}))
-        for have, want in zip(clf.coefs_ + clf.intercepts_, _sklearn_order(w)):
-            np.copyto(have, want)
-        clf.set_params(max_iter=epochs, n_iter_no_change=epochs)
-        return fit(clf).loss_curve_[-epochs:]
-
-    return Contender(
-        SKLEARN,
-        lambda: fit(MLPClassifier(**params)),
-        "sklearn.neural_network.MLPClassifier(solver='adam', alpha=0).fit",
-        warmup=lambda: fit(MLPClassifier(**{**params, "max_iter": 1})),
-        losses=losses,
-    )
-
-
-def _sklearn_order(w):
-    """models.initial_weights as scikit-learn lists them: every kernel, then every bias."""
-    weights = models.initial_weights(w)
-    return weights[0::2] + weights[1::2]
-
-
 def _missing(peer) -> str:
     return ", ".join(d for d in peer.packages if _version(d) is None)
 
@@ -144,9 +92,6 @@ def with_peers(contenders, w, x, y, torch=None, peers=PEER_NAMES, threads=1) -> 
         elif c.name == TORCH and torch is not None:
             c.losses = _torch_losses(torch, w, x, y)
     for name in peers:
-        if name == SKLEARN:
-            out.append(sklearn_contender(w, x, y))
-            continue
         peer = PEERS[name]
         missing = _missing(peer)
         if missing:

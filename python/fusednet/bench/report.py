@@ -263,20 +263,24 @@ def _peers_line(env) -> str:
     def named(dist, label):
         return f"{label} {versions[dist]}" if versions.get(dist) else None
 
-    parts = []
+    parts, families = [], []  # versions; the peers they name
     jax = [named("jax", "JAX"), named("jaxlib", "jaxlib"), named("optax", "optax")]
     if all(jax):
         parts.append(f"{jax[0]} ({jax[1]}) + {jax[2]}")
-    if versions.get("keras"):
-        parts.append(named("keras", "Keras"))
-    if versions.get("scikit-learn"):
-        parts.append(named("scikit-learn", "scikit-learn"))
+        families.append("JAX")
+    for dist, label in (("keras", "Keras"), ("scikit-learn", "scikit-learn")):
+        if versions.get(dist):
+            parts.append(named(dist, label))
+            families.append(label)
     if not parts:
         return "none installed (pip install 'fusednet[peers]': JAX, optax, Keras, scikit-learn)"
+    which = (
+        families[-1] if len(families) == 1 else ", ".join(families[:-1]) + " and " + families[-1]
+    )
     threads = env["threads"]
     return (
-        ", ".join(parts) + f"; JAX and Keras each in a process of its own with {threads} "
-        f"thread{'s' if threads > 1 else ''}, scikit-learn here (BLAS at the same count)"
+        ", ".join(parts) + f"; {which} each in a process of its own with {threads} "
+        f"thread{'s' if threads > 1 else ''}"
     )
 
 

@@ -1,5 +1,6 @@
 """The bench's side of a peer process: starts ``fusednet.bench.peers.worker`` with the peer's
-environment (KERAS_BACKEND must be set before Keras is imported, hence a process per backend),
+environment (KERAS_BACKEND must be set before Keras is imported, hence a process per backend;
+and no peer's thread pools may linger in the bench's own process, hence one for every peer),
 sends it JSON commands and reads its JSON replies, one line each, with a timeout."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Optional
 
-from ..case import Contender
+from ..case import SKLEARN, Contender
 
 # Seconds a command may take (a warm-up compiles; an mlp784 epoch of Keras on torch is ~1 s).
 TIMEOUT_S = 600.0
@@ -56,6 +57,13 @@ PEERS = {
         ("keras", "torch"),
         (("KERAS_BACKEND", "torch"),),
     ),
+    # In a process of its own too: no thread pool of its (SciPy's OpenBLAS, its OpenMP) works
+    # in the bench's process, where one default run had fusednet's mlp784 1.75x slower.
+    SKLEARN: Peer(
+        "sklearn",
+        "sklearn.neural_network.MLPClassifier(solver='adam', alpha=0).fit",
+        ("scikit-learn",),
+    ),
 }
 
 
@@ -70,7 +78,7 @@ def peer_versions() -> dict:
     """{distribution: version or None} of every package a peer needs (read from the installed
     metadata: importing Keras without a backend chosen would fail, and importing JAX here would
     start its threads in the bench's own process)."""
-    dists = {d for p in PEERS.values() for d in p.packages} | {"scikit-learn"}
+    dists = {d for p in PEERS.values() for d in p.packages}
     return {d: _version(d) for d in sorted(dists)}
 
 

@@ -163,6 +163,63 @@ class KerasTrainer:
         return self._fit(self._model(), epochs, False)
 
 
+class SklearnTrainer:
+    """scikit-learn's MLPClassifier on the same model: ReLU hidden layers, softmax (or logistic,
+    for one output) cross-entropy, Adam, no L2 term, the stopping rule off. ``run()`` is one
+    ``fit`` of ``workload.epochs`` epochs from a fresh initialisation (as a user calls it)."""
+
+    def __init__(self, w: Workload, x, y, threads: int):
+        import sklearn
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.neural_network import MLPClassifier
+        from threadpoolctl import threadpool_limits
+
+        # Its BLAS (NumPy's and SciPy's OpenBLAS) and OpenMP pools, loaded by now, at the
+        # bench's count; the worker's environment set it too, this holds whatever ignores it.
+        self._limits = threadpool_limits(limits=threads)
+        self.versions = f"scikit-learn {sklearn.__version__}"
+        self._cls, self._warning = MLPClassifier, ConvergenceWarning
+        self.w, self.x = w, x
+        self.labels = y if y.ndim == 1 else y.ravel().astype(np.int64)
+        self.params = dict(
+            hidden_layer_sizes=w.sizes[1:-1],
+            alpha=0.0,
+            batch_size=w.batch_size,
+            learning_rate_init=w.learning_rate,
+            epsilon=1e-7,
+            max_iter=w.epochs,
+            n_iter_no_change=w.epochs,
+            random_state=0,
+        )
+
+    def close(self):
+        self._limits.restore_original_limits()
+
+    def _fit(self, clf):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", self._warning)
+            return clf.fit(self.x, self.labels)
+
+    def warmup(self):
+        self._fit(self._cls(**{**self.params, "max_iter": 1}))
+
+    def run(self):
+        self._fit(self._cls(**self.params))
+
+    def losses(self, epochs: int) -> list:
+        # Public route to chosen initial weights: warm_start keeps coefs_ between fits (the
+        # first fit only builds them), and each fit starts a new Adam.
+        first = {**self.params, "max_iter": 1, "shuffle": False, "warm_start": True}
+        clf = self._fit(self._cls(**first))
+        weights = initial_weights(self.w)
+        for have, want in zip(clf.coefs_ + clf.intercepts_, weights[0::2] + weights[1::2]):
+            np.copyto(have, want)  # scikit-learn lists every kernel, then every bias
+        clf.set_params(max_iter=epochs, n_iter_no_change=epochs)
+        return self._fit(clf).loss_curve_[-epochs:]
+
+
 class NumpyTrainer:
     """The bench's NumPy trainer: a peer with no optional package, so that the tests exercise
     the worker and its protocol everywhere."""
@@ -196,5 +253,6 @@ KINDS = {
     "jax-step": lambda w, x, y, threads: JaxTrainer(w, x, y, threads, scan=False),
     "jax-scan": lambda w, x, y, threads: JaxTrainer(w, x, y, threads, scan=True),
     "keras": KerasTrainer,
+    "sklearn": SklearnTrainer,
     "numpy": NumpyTrainer,
 }

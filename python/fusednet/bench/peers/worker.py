@@ -2,7 +2,8 @@
 
 Protocol, one JSON object per line: the first line read is the spec ``{"kind", "workload",
 "threads"}``; the worker pins its threads, builds the trainer (importing its library) and replies
-``{"ok": true, "versions", "cpus"}`` (cpus: the CPUs it may run on). Then commands: ``warmup``
+``{"ok": true, "versions", "cpus", "pools"}`` (cpus: the CPUs it may run on; pools: the thread
+count of each kind of thread pool loaded, as threadpoolctl sees them). Then commands: ``warmup``
 (one shuffled epoch, untimed: it compiles), ``run`` with ``calls`` (each call trains the
 workload's epochs, shuffled; the reply's ``seconds`` is per call, timed here), ``losses`` with
 ``epochs`` (a fresh model from the shared initial weights, unshuffled; the mean loss of each
@@ -26,6 +27,20 @@ def pin_threads(threads: int) -> None:
         cpus = sorted(os.sched_getaffinity(0))
         if threads < len(cpus):
             os.sched_setaffinity(0, cpus[:threads])
+
+
+def thread_pools() -> dict:
+    """{threadpoolctl's internal_api (openblas, openmp, ...): the largest thread count among the
+    loaded libraries of that kind} (empty without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return {}
+    pools = {}
+    for info in threadpool_info():
+        api = info.get("internal_api", "?")
+        pools[api] = max(pools.get(api, 0), int(info.get("num_threads") or 0))
+    return pools
 
 
 def make_trainer(kind: str, workload: dict, threads: int):
@@ -57,29 +72,33 @@ def serve(spec: dict, lines, reply) -> None:
         reply({"ok": False, "error": _describe(exc)})
         return
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    reply({"ok": True, "versions": trainer.versions, "cpus": cpus})
-    for line in lines:
-        cmd = json.loads(line)
-        name = cmd.get("cmd")
-        if name == "quit":
-            return
-        try:
-            if name == "warmup":
-                trainer.warmup()
-                reply({"ok": True})
-            elif name == "run":
-                calls = int(cmd["calls"])
-                start = time.perf_counter()
-                for _ in range(calls):
-                    trainer.run()
-                reply({"ok": True, "seconds": (time.perf_counter() - start) / calls})
-            elif name == "losses":
-                losses = [float(v) for v in trainer.losses(int(cmd["epochs"]))]
-                reply({"ok": True, "losses": losses})
-            else:
-                raise ValueError(f"cmd: expected warmup, run, losses or quit, got {name!r}")
-        except Exception as exc:  # noqa: BLE001
-            reply({"ok": False, "error": _describe(exc)})
+    reply({"ok": True, "versions": trainer.versions, "cpus": cpus, "pools": thread_pools()})
+    try:
+        for line in lines:
+            cmd = json.loads(line)
+            name = cmd.get("cmd")
+            if name == "quit":
+                return
+            try:
+                if name == "warmup":
+                    trainer.warmup()
+                    reply({"ok": True})
+                elif name == "run":
+                    calls = int(cmd["calls"])
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        trainer.run()
+                    reply({"ok": True, "seconds": (time.perf_counter() - start) / calls})
+                elif name == "losses":
+                    losses = [float(v) for v in trainer.losses(int(cmd["epochs"]))]
+                    reply({"ok": True, "losses": losses})
+                else:
+                    raise ValueError(f"cmd: expected warmup, run, losses or quit, got {name!r}")
+            except Exception as exc:  # noqa: BLE001
+                reply({"ok": False, "error": _describe(exc)})
+    finally:
+        if hasattr(trainer, "close"):  # gives back what it changed in this process
+            trainer.close()
 
 
 def main() -> int:
