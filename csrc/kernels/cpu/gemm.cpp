@@ -115,7 +115,8 @@ std::atomic<double> g_small_max_work{1 << 18};
 // Work (M * N * K) up to which the sup path runs (chosen by shape alone): below it packing A and
 // the task machinery cost more than they save (measured on Zen 4: 64^3 NN 6.3 us sup vs 7.5 us
 // blocked, 128x256x128 NN 78 us vs 86 us, one thread).
-std::atomic<double> g_sup_max_work{1 << 22};
+constexpr double kSupMaxWork = 1 << 22;
+std::atomic<double> g_sup_max_work{kSupMaxWork};
 
 // 0: the automatic task split; 1: one-panel N chunks (the most tasks, stealing and shared B
 // panels); 2: as 1, and a thread never waits for a panel another is packing (packs a copy).
@@ -237,9 +238,9 @@ bool run_small(const Problem& p, const GemmKernels& ks) {
 // from parallel_min_work up as row (or column) pieces claimed by the threads: the pieces share
 // nothing but the read-only A and B, and every element's arithmetic is the blocked path's, so
 // neither the split nor the thread count changes a bit.
-bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted) {
+bool run_sup(const Problem& p, const GemmKernels& ks, int threads_wanted, double max_work) {
   const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
-  if (work > g_sup_max_work.load(std::memory_order_relaxed)) return false;
+  if (work > max_work) return false;
   const index_t MR = ks.mr, NR = ks.nr, kb = k_pass(p.K, ks);
   const bool pack = p.cs_b != 1;
   // Packed, B's panel q lies at q * K * NR (one whole-K panel after another).
@@ -682,9 +683,18 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
   // blocked path's packed A wins (one Zen 4 core, CPU time against OpenBLAS on its Haswell
   // kernels: TN 256x128x128 1.02x blocked vs 0.92x sup, 128^3 1.01x vs 0.94x, 256x64x256 1.00x
   // vs 0.85x; AVX-512's 12-row groups do not lose so).
-  const bool tn_avx2 = ks.simd_width == 8 && p.rs_a == 1 && p.cs_a != 1 &&
-                       static_cast<double>(p.M) * static_cast<double>(p.N) * p.K >= 2097152.0;
-  if (!tn_avx2 && gemm_detail::run_sup(p, ks, num_threads())) return;
+  // On AVX-512 it is the other way round: reading the TN-form A in place beats packing it up to
+  // 2^27 (Zen 4, 2 threads, against OpenBLAS: 784x32x256 TN 1.16x sup vs 0.97x blocked,
+  // 784x128x256 1.01x vs 0.88x, 784x512x256 1.05x vs 0.97x; NN and NT forms gain nothing).
+  const double work = static_cast<double>(p.M) * static_cast<double>(p.N) * p.K;
+  const bool tn_form = p.rs_a == 1 && p.cs_a != 1;
+  const bool tn_avx2 = ks.simd_width == 8 && tn_form && work >= 2097152.0;
+  const double sup_max = gemm_detail::g_sup_max_work.load(std::memory_order_relaxed);
+  // (A lowered sup_max_work still forces the blocked path: the tests compare the two.)
+  const double max_work = ks.simd_width == 16 && tn_form && sup_max >= gemm_detail::kSupMaxWork
+                              ? std::max(sup_max, 134217728.0)
+                              : sup_max;
+  if (!tn_avx2 && gemm_detail::run_sup(p, ks, num_threads(), max_work)) return;
   gemm_detail::run_blocked(p, ks, num_threads());
 }
 
