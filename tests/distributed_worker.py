@@ -208,10 +208,18 @@ if __name__ == "__main__":
     scenario, outdir = sys.argv[1], sys.argv[2]
     fnet.set_num_threads(1)
     dist.init(timeout=60)
-    {
-        "train": train,
-        "outputs": outputs,
-        "fail": fail,
-        "fail_batch": fail_batch,
-        "fail_before": fail_before,
-    }[scenario](outdir)
+    rank = dist.rank()
+    try:
+        {
+            "train": train,
+            "outputs": outputs,
+            "fail": fail,
+            "fail_batch": fail_batch,
+            "fail_before": fail_before,
+        }[scenario](outdir)
+    except BaseException as e:
+        # Each rank's error also in a file of its own: the ranks' tracebacks on the shared stderr
+        # can interleave mid-line.
+        with open(os.path.join(outdir, f"error{rank}.txt"), "w") as f:
+            f.write(f"{type(e).__name__}: {e}")
+        raise
