@@ -601,53 +601,92 @@ struct SmallKernel {
   // vectors and spread to the lanes by one two-source permute per k; B's row k is repeated P
   // times. Per element the arithmetic of rows() (K <= W is one pass): a k-order FMA chain from
   // zero, times alpha, beta * C, the bias, relu / leaky_relu.
+  // What narrow_rows_k's blocks share: per k the lane spread and B's repeated row, the
+  // epilogue in locals (stores to C may alias ep as far as the compiler knows).
+  template <int K>
+  struct NarrowRows {
+    typename V::index spread[K];  // per k: the A element of each lane within the block's two vectors
+    reg brep[K];                  // per k: B's row k, once per row of the block
+    reg bias, alpha, beta, slope;
+    index_t P, n;
+  };
+
+  // Block i of narrow_rows_k (P rows of C). Tail: the block may be short, A's two vectors and
+  // C's vector may reach past their ends; else they are read and stored whole (a store's extra
+  // lanes spill into the next block's rows, written after it, when C is never read).
+  template <int K, bool UseBeta, int Act, bool Tail>
+  static FN_INLINE void narrow_block(const NarrowRows<K>& s, index_t i, index_t m, const float* a,
+                                     float* c) {
+    const index_t rows = Tail ? std::min(s.P, m - i) : s.P, span = rows * K, lanes = rows * s.n;
+    const float* ab = a + i * K;
+    const reg lo = !Tail || span >= W ? V::load(ab) : V::masked_load(ab, V::first_n(span));
+    const reg hi = !Tail               ? V::load(ab + W)
+                   : span >= 2 * W     ? V::load(ab + W)
+                   : span > W          ? V::masked_load(ab + W, V::first_n(span - W))
+                                       : V::zero();
+    reg acc = V::zero();
+    FN_UNROLL for (int k = 0; k < K; ++k) acc =
+        V::fmadd(V::permute2(lo, hi, s.spread[k]), s.brep[k], acc);
+    float* cb = c + i * s.n;
+    reg v = V::mul(acc, s.alpha);
+    if constexpr (UseBeta)
+      v = V::fmadd(lanes == W ? V::load(cb) : V::masked_load(cb, V::first_n(lanes)), s.beta, v);
+    v = V::add(v, s.bias);
+    if constexpr (Act == kTileReLU) v = V::max(V::zero(), v);
+    else if constexpr (Act == kTileLeakyReLU) v = V::leaky(v, s.slope);
+    if (lanes == W || (!UseBeta && (!Tail || cb + W <= c + m * s.n))) V::store(cb, v);
+    else V::store_first(cb, v, lanes);
+  }
+
+  template <int K, bool UseBeta, int Act>
+  static void narrow_blocks(const NarrowRows<K>& s, index_t m, const float* a, float* c) {
+    // Whole blocks while A's two vectors and C's vector stay inside A and C, then the rest.
+    index_t i = 0;
+    for (; i + s.P <= m && (i * K + 2 * W) <= m * K && i * s.n + W <= m * s.n; i += s.P)
+      narrow_block<K, UseBeta, Act, false>(s, i, m, a, c);
+    for (; i < m; i += s.P) narrow_block<K, UseBeta, Act, true>(s, i, m, a, c);
+  }
+
+  // C at most half a vector wide (narrow_rows_fit): P = min(W / n, 2W / K) rows of C per vector,
+  // lane l holding C(l / n, l % n). The block's A rows (P * K <= 2W floats) are loaded as two
+  // vectors and spread to the lanes by one two-source permute per k; B's row k is repeated P
+  // times. Per element the arithmetic of rows() (K <= W is one pass): a k-order FMA chain from
+  // zero, times alpha, beta * C, the bias, relu / leaky_relu.
   template <int K>
   static void narrow_rows_k(index_t m, index_t n, const float* a, const float* b, index_t rs_b,
                             float* c, const TileEpilogue& ep) {
     if constexpr (V::has_permute2) {
-      using index = typename V::index;
-      const index_t P = std::min<index_t>(W / n, 2 * W / K);
+      NarrowRows<K> s;
+      s.P = std::min<index_t>(W / n, 2 * W / K);
+      s.n = n;
       alignas(64) std::int32_t lane_src[W];
       alignas(64) float lane_val[W];
-      index spread[K];  // per k: the A element of each lane within the block's two vectors
-      reg brep[K];      // per k: B's row k, once per row of the block
       for (int k = 0; k < K; ++k) {
         for (index_t l = 0; l < W; ++l) {
-          const bool used = l < P * n;
+          const bool used = l < s.P * n;
           lane_src[l] = used ? static_cast<std::int32_t>(l / n * K + k) : 0;
           lane_val[l] = used ? b[k * rs_b + l % n] : 0.0f;
         }
-        spread[k] = V::load_index(lane_src);
-        brep[k] = V::load(lane_val);
+        s.spread[k] = V::load_index(lane_src);
+        s.brep[k] = V::load(lane_val);
       }
-      for (index_t l = 0; l < W; ++l) lane_val[l] = ep.bias && l < P * n ? ep.bias[l % n] : 0.0f;
-      // The epilogue in locals: stores to C may alias ep as far as the compiler knows.
-      const reg bias = V::load(lane_val), alpha = V::set1(ep.alpha), beta = V::set1(ep.beta);
-      const reg slope = V::set1(ep.act_param);
+      for (index_t l = 0; l < W; ++l)
+        lane_val[l] = ep.bias && l < s.P * n ? ep.bias[l % n] : 0.0f;
+      s.bias = V::load(lane_val);
+      s.alpha = V::set1(ep.alpha);
+      s.beta = V::set1(ep.beta);
+      s.slope = V::set1(ep.act_param);
       const bool use_beta = ep.beta != 0.0f;
-      const int act = ep.act;
-      float* const c_end = c + m * n;
-      for (index_t i = 0; i < m; i += P) {
-        const index_t rows = std::min(P, m - i), span = rows * K, lanes = rows * n;
-        const float* ab = a + i * K;
-        const reg lo = span >= W ? V::load(ab) : V::masked_load(ab, V::first_n(span));
-        const reg hi = span >= 2 * W ? V::load(ab + W)
-                       : span > W    ? V::masked_load(ab + W, V::first_n(span - W))
-                                     : V::zero();
-        reg acc = V::zero();
-        FN_UNROLL for (int k = 0; k < K; ++k) acc =
-            V::fmadd(V::permute2(lo, hi, spread[k]), brep[k], acc);
-        float* cb = c + i * n;
-        reg v = V::mul(acc, alpha);
-        if (use_beta)
-          v = V::fmadd(lanes == W ? V::load(cb) : V::masked_load(cb, V::first_n(lanes)), beta, v);
-        v = V::add(v, bias);
-        if (act == kTileReLU) v = V::max(V::zero(), v);
-        else if (act == kTileLeakyReLU) v = V::leaky(v, slope);
-        // A whole-vector store may spill into the next block's rows when those are written
-        // after it and C is never read.
-        if (lanes == W || (!use_beta && cb + W <= c_end)) V::store(cb, v);
-        else V::store_first(cb, v, lanes);
+      switch (ep.act) {
+        case kTileReLU:
+          return use_beta ? narrow_blocks<K, true, kTileReLU>(s, m, a, c)
+                          : narrow_blocks<K, false, kTileReLU>(s, m, a, c);
+        case kTileLeakyReLU:
+          return use_beta ? narrow_blocks<K, true, kTileLeakyReLU>(s, m, a, c)
+                          : narrow_blocks<K, false, kTileLeakyReLU>(s, m, a, c);
+        default:
+          return use_beta ? narrow_blocks<K, true, kTileNone>(s, m, a, c)
+                          : narrow_blocks<K, false, kTileNone>(s, m, a, c);
       }
     }
   }
