@@ -45,6 +45,14 @@ STACKS = {
         L.Dense(6, activation="softmax", kernel_regularizer="l1"),
         L.Dense(3, use_bias=False),
     ],
+    "narrow": lambda: [  # layers that take dense_grad_narrow's one pass (test_dense_grad_narrow)
+        L.Input(shape=(7,)),
+        L.Dense(2, activation="relu"),
+        L.Dense(4, activation="tanh"),
+        L.Dense(4, activation="sigmoid"),
+        L.Dense(1, activation="leaky_relu"),
+        L.Dense(3),
+    ],
     "input_norm_frozen": lambda: [
         L.Input(shape=(7,)),
         L.BatchNormalization(),

@@ -98,6 +98,39 @@ double cuda_count_correct(const py::handle& logits, Int64Array labels) {
   return count;
 }
 
+// (dw, dx or None) of dense_grad_narrow_cpu, or of its reference (any shape); None where the
+// kernel declines the shape (or the active ISA has none).
+py::object dense_grad_narrow(py::handle x, py::handle dz, py::handle w, Activation act,
+                             float act_param, bool with_dx, bool reference) {
+  const F32View X = dense_view(x, "x"), D = dense_view(dz, "dz"), Wv = dense_view(w, "w");
+  require_ndim(X, 2, "x");
+  require_ndim(D, 2, "dz");
+  const index_t rows = X.dim(0), in = X.dim(1), units = D.dim(1);
+  require_shape(D, {rows, units}, "dz");
+  require_shape(Wv, {in, units}, "w");
+  FN_CHECK(in >= 1 && units >= 1, "x, dz: expected at least one column");
+  py::array_t<float> dw({in, units});
+  py::object dx = py::none();
+  float* dx_ptr = nullptr;
+  if (with_dx) {
+    py::array_t<float> a({rows, in});
+    dx_ptr = a.mutable_data();
+    dx = a;
+  }
+  bool done = true;
+  {
+    py::gil_scoped_release nogil;
+    if (reference)
+      dense_grad_narrow_reference(X.data, D.data, Wv.data, dw.mutable_data(), dx_ptr, act,
+                                  act_param, rows, in, units);
+    else
+      done = dense_grad_narrow_cpu(X.data, D.data, Wv.data, dw.mutable_data(), dx_ptr, act,
+                                   act_param, rows, in, units);
+  }
+  if (!done) return py::none();
+  return py::make_tuple(dw, dx);
+}
+
 }  // namespace
 
 void bind_reduce(py::module_& m) {
@@ -107,6 +140,11 @@ void bind_reduce(py::module_& m) {
         "out[j] = sum_i dy[i, j] in double: 32 row groups (rows g, g + 32, ...), then the groups.");
   m.def("argmax_rows", &argmax_rows, arg("x"), py::arg_v("device", Device::Cpu, "Device.cpu"),
         "Index of the first maximum of each row (a NaN counts as the maximum).");
+  m.def(
+      "_dense_grad_narrow", &dense_grad_narrow, arg("x"), arg("dz"), arg("w"), arg("act"),
+      arg("act_param"), arg("with_dx"), arg("reference") = false,
+      "A narrow Dense layer's (dw, dx or None) in one pass (kernels/cpu.h dense_grad_narrow_cpu), "
+      "or None where it declines; reference=True: the arithmetic written out (tests).");
   m.def("_cuda_gather_rows", &cuda_gather_rows, arg("src"), arg("index"), arg("out"),
         "out[i] = src[index[i]] on the device (tests).");
   m.def("_cuda_count_correct", &cuda_count_correct, arg("logits"), arg("labels"),

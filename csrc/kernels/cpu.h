@@ -65,6 +65,23 @@ void bias_grad_cpu(const float* dy, float* db, index_t rows, index_t cols);
 // out[i] = first index of the max of row i over contiguous [rows, cols] (NaN counts as max).
 void argmax_rows_cpu(const float* x, std::int64_t* out, index_t rows, index_t cols);
 
+// ---- a narrow Dense layer's gradients in one pass (dense_grad.cpp) ----------------------------
+// Whether dense_grad_narrow_cpu takes a layer of `in` inputs and `units` outputs on `rows` rows:
+// in * units <= 16, the larger of the two 1, 2, 4 or 8, rows <= 2^16; with dx also in >= units.
+bool dense_grad_narrow_fits(index_t rows, index_t in, index_t units, bool with_dx);
+// dw (in, units) = x^T dz over contiguous x (rows, in) and dz (rows, units), in 16 row phases
+// added as a tree (dense_grad.cpp); with dx (rows, in): dx = (dz w^T) * act'(x), act one of
+// Linear, ReLU, LeakyReLU, Sigmoid, Tanh taken from its output x (the bits of the gemm and
+// activation_backward_from_output). False, nothing written, where the shape does not fit, the
+// active ISA has no such kernel, or the gemm rounds to bf16 ("medium" precision).
+bool dense_grad_narrow_cpu(const float* x, const float* dz, const float* w, float* dw, float* dx,
+                           Activation act, float act_param, index_t rows, index_t in,
+                           index_t units);
+// The same arithmetic written out (any shape, every ISA): what the tests compare the kernels with.
+void dense_grad_narrow_reference(const float* x, const float* dz, const float* w, float* dw,
+                                 float* dx, Activation act, float act_param, index_t rows,
+                                 index_t in, index_t units);
+
 // ---- losses ------------------------------------------------------------------------------------
 // Every loss returns the reduced value and writes the gradient of that value w.r.t. its first
 // argument. Per-sample loss L_i (mean over the row's columns for mse / bce, the cross-entropy of

@@ -50,6 +50,17 @@ class Backend {
   virtual void activation_grad(Activation act, float param, const float* dy, const float* x,
                                float* dx, index_t rows, index_t cols, bool from_output) = 0;
   virtual void bias_grad(const float* dy, float* db, index_t rows, index_t cols) = 0;
+  // A narrow Dense layer's dw = x^T dz in one pass, and with dx also its input gradient times
+  // the previous layer's derivative from its output x: dx = (dz w^T) * act'(x)
+  // (kernels/cpu.h dense_grad_narrow_cpu). False, nothing written, where the backend has no
+  // such kernel for the shape: the net then takes gemm (and activation_grad), as always.
+  virtual bool dense_grad_narrow(const float* x, const float* dz, const float* w, float* dw,
+                                 float* dx, Activation act, float act_param, index_t rows,
+                                 index_t in, index_t units) {
+    (void)x, (void)dz, (void)w, (void)dw, (void)dx, (void)act, (void)act_param, (void)rows;
+    (void)in, (void)units;
+    return false;
+  }
   // Normalization layers (kernels/cpu.h's batch_norm_* / layer_norm_*; a's pointers and the
   // statistics are backend memory).
   virtual void batch_norm(const float* x, float* y, index_t rows, index_t cols,

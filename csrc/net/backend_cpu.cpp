@@ -77,6 +77,11 @@ class CpuBackend final : public KernelBackend<CpuKernels> {
             const float* B, index_t rs_b, index_t cs_b, float* C, const Epilogue& ep) override {
     gemm_cpu(M, N, K, 1.f, A, rs_a, cs_a, B, rs_b, cs_b, 0.f, C, N, 1, ep);
   }
+  bool dense_grad_narrow(const float* x, const float* dz, const float* w, float* dw, float* dx,
+                         Activation act, float act_param, index_t rows, index_t in,
+                         index_t units) override {
+    return dense_grad_narrow_cpu(x, dz, w, dw, dx, act, act_param, rows, in, units);
+  }
   // Two threads, and every kernel of the step on one thread anyway: the products under gemm's
   // threshold, the elementwise passes and column sums under one chunk (kSideMaxElems); but not
   // a step so small that the hand-over costs more than the overlap saves (kSideMinWork).

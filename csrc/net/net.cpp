@@ -386,13 +386,34 @@ double Net::loss(const Targets& t_host, const float* sw_host, const LossSpec& sp
   return value;
 }
 
+namespace {
+// 0: narrow Dense layers' gradients by gemm; 1: their dW in one pass (dense_grad_narrow);
+// 2: also their input's delta with the previous layer's derivative in that pass (the default).
+std::atomic<int> g_narrow_grads{2};
+
+bool has_activity_regularizer(const OptimSpec& o, index_t layer) {
+  for (std::size_t i = 0; i < o.activity_regularizers.size(); i += 3)
+    if (static_cast<index_t>(o.activity_regularizers[i]) == layer) return true;
+  return false;
+}
+}  // namespace
+
+int Net::set_narrow_dense_grads(int mode) {
+  FN_CHECK(mode >= 0 && mode <= 2, "mode: expected 0, 1 or 2, got ", mode);
+  return g_narrow_grads.exchange(mode);
+}
+
 void Net::dense_param_grads(index_t i, index_t rows) {
   const DenseSpec& L = layers_[static_cast<size_t>(i)];
   const size_t k = static_cast<size_t>(i);
   const float* dz = dz_[k].as<float>();
   // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
   float* dw = w_off_[k] >= 0 ? grads() + w_off_[k] : nullptr;
-  backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dw, Epilogue{});
+  const bool narrow = dw && g_narrow_grads.load(std::memory_order_relaxed) >= 1 &&
+                      backend_->dense_grad_narrow(inputs_[k], dz, nullptr, dw, nullptr,
+                                                  Activation::Linear, 0.0f, rows, L.in, L.units);
+  if (!narrow)
+    backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dw, Epilogue{});
   if (b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
 }
 
@@ -402,6 +423,27 @@ void Net::dense_input_grad(index_t i, index_t rows, float* dx) {
   // dx = dz @ W^T: W (in, units) read as (units, in) through strides (1, units).
   backend_->gemm(rows, L.in, L.units, dz_[k].as<float>(), L.units, 1, params() + w_off_[k], 1,
                  L.units, dx, Epilogue{});
+}
+
+// A narrow Dense layer i's dW, its input's delta finished with layer i - 1's derivative (from
+// its output, which is this layer's input: no dropout or activity regularizer between) in one
+// pass, then db. False, nothing done, where that does not apply.
+bool Net::dense_backward_fused(index_t i, index_t rows, float* dprev) {
+  if (i == 0 || !dprev || g_narrow_grads.load(std::memory_order_relaxed) < 2) return false;
+  const size_t k = static_cast<size_t>(i);
+  const DenseSpec& L = layers_[k];
+  const DenseSpec& P = layers_[k - 1];
+  if (L.kind != LayerKind::Dense || w_off_[k] < 0) return false;
+  if ((last_training_ && P.dropout_after > 0.f) || inputs_[k] != a_[k - 1].as<float>())
+    return false;
+  if (has_optim_ && has_activity_regularizer(optim_, i - 1)) return false;
+  if (P.act != Activation::Linear && !backward_from_output(P.act, P.act_param)) return false;
+  const float* dz = dz_[k].as<float>();
+  if (!backend_->dense_grad_narrow(inputs_[k], dz, params() + w_off_[k], grads() + w_off_[k], dprev,
+                                   P.act, P.act_param, rows, L.in, L.units))
+    return false;
+  if (b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+  return true;
 }
 
 void Net::layer_backward(index_t i, index_t rows, float* dx) {
@@ -449,9 +491,10 @@ void Net::backward(const LossSpec& spec) {
   }
   for (index_t i = nl - 1; i >= 0; --i) {
     float* dprev = i > 0 ? dz_[static_cast<size_t>(i) - 1].as<float>() : nullptr;
-    layer_backward(i, rows, dprev);
+    const bool fused = dense_backward_fused(i, rows, dprev);
+    if (!fused) layer_backward(i, rows, dprev);
     if (reducing_) reduce_layer(i, grad_scale_);
-    if (i > 0) finish_delta(i, rows, dprev);
+    if (i > 0 && !fused) finish_delta(i, rows, dprev);
   }
 }
 

@@ -110,6 +110,11 @@ class Net : public NetSpec {
   // deltas: 0 never, 1 when the backend finds it faster (the default), 2 always on the CPU
   // (tests). Results never depend on it. Returns the previous mode.
   static int set_backward_side_by_side(int mode);
+  // How narrow Dense layers (kernels/cpu.h dense_grad_narrow_fits) take their gradients on a
+  // backend that has the one-pass kernel: 0 by gemm (and activation_grad), 1 dW in one pass,
+  // 2 (the default) also the input's delta and the previous layer's derivative in that pass.
+  // 1 and 2 give the same bits. Returns the previous mode (tests).
+  static int set_narrow_dense_grads(int mode);
 
   // ---- whole data sets, with the compiled loss and metrics ----
   // NetSpec::compile, and the metrics' thresholds into backend memory for the metric kernels.
@@ -183,6 +188,7 @@ class Net : public NetSpec {
   // A Dense layer i's dW and db from its delta; its input's delta into dx.
   void dense_param_grads(index_t i, index_t rows);
   void dense_input_grad(index_t i, index_t rows, float* dx);
+  bool dense_backward_fused(index_t i, index_t rows, float* dprev);
   // Layer i's input delta dprev made layer i - 1's output delta: dropout, activity regularizer,
   // the activation's derivative.
   void finish_delta(index_t i, index_t rows, float* dprev);

@@ -703,6 +703,10 @@ def _cuda_try_alloc(nbytes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Allocates and frees nbytes on the device (tests: the out-of-memory message).
     """
+def _dense_grad_narrow(x: typing.Any, dz: typing.Any, w: typing.Any, act: Activation, act_param: typing.SupportsFloat | typing.SupportsIndex, with_dx: bool, reference: bool = False) -> typing.Any:
+    """
+    A narrow Dense layer's (dw, dx or None) in one pass (kernels/cpu.h dense_grad_narrow_cpu), or None where it declines; reference=True: the arithmetic written out (tests).
+    """
 def _dist_barrier(flags: numpy.typing.NDArray[numpy.int64], rank: typing.SupportsInt | typing.SupportsIndex, generation: typing.SupportsInt | typing.SupportsIndex, timeout_s: typing.SupportsFloat | typing.SupportsIndex) -> int:
     """
     shared-memory barrier: 0 when every rank arrived, r + 1 when rank r failed, -1 on timeout
@@ -758,6 +762,10 @@ def _set_backward_side_by_side(mode: typing.SupportsInt | typing.SupportsIndex) 
 def _set_cpu_bf16_emulation(on: bool) -> bool:
     """
     Tests: under 'medium', run the bf16 gemm's emulated kernel (same packing and tiles, the instruction's arithmetic in portable C++) on any CPU. Returns the previous setting.
+    """
+def _set_narrow_dense_grads(mode: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    How narrow Dense layers take their gradients: 0 by gemm, 1 dW in one pass, 2 (default) also the input's delta in that pass (same bits as 1). Returns the previous mode.
     """
 def activation_backward(dy: typing.Any, x: typing.Any, out: typing.Any, act: Activation, param: typing.SupportsFloat | typing.SupportsIndex = 0.0, device: Device = Device.cpu, misalign: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """

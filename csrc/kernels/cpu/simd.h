@@ -14,7 +14,7 @@
 // store_first(p, r, n) (lanes [0, n), 1 <= n < width); prefetch(p); kTranspose and
 // transpose(reg (&)[width]) (an in-register width x width transpose, where the ISA has a fast one).
 // The x86 ones add what the optimizers need: fnmadd(a, b, c) = c - a * b, div, sqrt,
-// masked_store(p, m, r). VecAvx2 adds what the loss rows need (so far AVX2 only): sub, min,
+// masked_store(p, m, r), and permute(v, i) (lane l: v[i[l]]) with load_index(p). VecAvx2 adds what the loss rows need (so far AVX2 only): sub, min,
 // abs, round (to nearest), pow2i(n) = 2^n for integral n, lt/ge/eq (lane masks),
 // select(m, yes, no), if_then_else_zero(m, v), if_then_zero_else(m, v), mask_and, reduce_max and
 // reduce_sum (fixed pairwise order), promote_lo/promote_hi to VecAvx2d and combine(hi, lo) of two
@@ -194,6 +194,8 @@ struct VecAvx2 {
     const reg from_lo = _mm256_permutevar8x32_ps(lo, i), from_hi = _mm256_permutevar8x32_ps(hi, i);
     return _mm256_blendv_ps(from_lo, from_hi, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)));
   }
+  // Lane l: v[i[l]] (i[l] < 8).
+  static FN_INLINE reg permute(reg v, index i) { return _mm256_permutevar8x32_ps(v, i); }
   static FN_INLINE reg zero() { return _mm256_setzero_ps(); }
   static FN_INLINE reg set1(float x) { return _mm256_set1_ps(x); }
   static FN_INLINE reg load(const float* p) { return _mm256_loadu_ps(p); }
@@ -315,6 +317,8 @@ struct VecAvx512 {
   static FN_INLINE reg permute2(reg lo, reg hi, index i) {
     return _mm512_permutex2var_ps(lo, i, hi);
   }
+  // Lane l: v[i[l]] (i[l] < 16).
+  static FN_INLINE reg permute(reg v, index i) { return _mm512_permutexvar_ps(i, v); }
   static FN_INLINE reg zero() { return _mm512_setzero_ps(); }
   static FN_INLINE reg set1(float x) { return _mm512_set1_ps(x); }
   static FN_INLINE reg load(const float* p) { return _mm512_loadu_ps(p); }
