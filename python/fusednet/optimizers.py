@@ -93,6 +93,28 @@ def _check_lr(lr):
     return _real(lr, "learning_rate", lo=0.0)
 
 
+def _layer_lists(model) -> tuple:
+    """The OptimSpec's lists that follow the model's layers (net/optim_update.h): the trainable
+    variables as (offset, size) pairs of the arena (frozen layers' are left out of the step),
+    the regularizers and the constraints, flat."""
+    variables, regs, cons = [], [], []
+    for v, off, (layer, which) in zip(model._vars, model._var_offsets, model._var_owners):
+        if not layer.trainable:
+            continue
+        size = int(math.prod(v.shape))
+        variables += [int(off), size]
+        reg = getattr(layer, f"{which}_regularizer", None)
+        if reg is not None and (reg.l1 or reg.l2):
+            regs += [float(off), float(size), float(reg.l1), float(reg.l2)]
+        con = getattr(layer, f"{which}_constraint", None)
+        if con is not None:
+            rows, cols = (v.shape[0], v.shape[1]) if len(v.shape) == 2 else (size, 1)
+            native = con._native()
+            native[1:4] = [float(off), float(rows), float(cols)]
+            cons += native
+    return (variables if variables else [0, 0]), regs, cons
+
+
 def _spec_key(spec) -> tuple:
     """What of an OptimSpec follows the model's layers (trainable, regularizers, constraints)."""
     return (tuple(spec.variables), tuple(spec.regularizers), tuple(spec.constraints))
@@ -161,26 +183,7 @@ class Optimizer:
         spec.ema_overwrite_frequency = self.ema_overwrite_frequency or 0
         model = self._model
         if model is not None and getattr(model, "_vars", None):
-            # Frozen layers' variables are left out of the step; the layers' regularizers and
-            # constraints travel as flat lists (net/optim_update.h).
-            variables, regs, cons = [], [], []
-            for v, off, (layer, which) in zip(model._vars, model._var_offsets, model._var_owners):
-                if not layer.trainable:
-                    continue
-                size = int(math.prod(v.shape))
-                variables += [int(off), size]
-                reg = getattr(layer, f"{which}_regularizer", None)
-                if reg is not None and (reg.l1 or reg.l2):
-                    regs += [float(off), float(size), float(reg.l1), float(reg.l2)]
-                con = getattr(layer, f"{which}_constraint", None)
-                if con is not None:
-                    rows, cols = (v.shape[0], v.shape[1]) if len(v.shape) == 2 else (size, 1)
-                    native = con._native()
-                    native[1:4] = [float(off), float(rows), float(cols)]
-                    cons += native
-            spec.variables = variables if variables else [0, 0]
-            spec.regularizers = regs
-            spec.constraints = cons
+            spec.variables, spec.regularizers, spec.constraints = _layer_lists(model)
             last = len(model._specs[0]) - 1  # the net's output layer
             acts = []
             for layer, i in zip(model.layers, model._spec_index):
@@ -258,9 +261,10 @@ class Optimizer:
         """Makes `model`'s Net hold this optimizer's state (allocated zeroed on first use)."""
         if self._model is model and model._optimizer_owner is self:
             # A layer frozen (or given a constraint) since: Keras applies it at the next
-            # compile / fit; the state arenas and the step count carry over.
-            spec = self._spec()
-            if _spec_key(spec) != self._bound_key:
+            # compile / fit; the state arenas and the step count carry over. (The layers'
+            # lists alone tell: the whole spec is built only when they changed.)
+            if tuple(map(tuple, _layer_lists(model))) != self._bound_key:
+                spec = self._spec()
                 state = self._read_state()
                 state["iterations"] = int(model._net.step)
                 model._net.set_optimizer(spec)

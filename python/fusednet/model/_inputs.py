@@ -33,6 +33,8 @@ F32 = np.dtype(np.float32)
 
 
 def int_arg(value, name, lo):
+    if type(value) is int and value >= lo:  # the usual case, without the ABC check below
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
     if value < lo:

@@ -87,6 +87,8 @@ def _is_generator(x: Any) -> bool:
 
 def is_source(x: Any) -> bool:
     """Is ``x`` fed batch by batch from Python (a PyDataset or a generator)?"""
+    if type(x) is np.ndarray:  # the usual case, without the duck-typing below
+        return False
     return _is_dataset(x) or _is_generator(x)
 
 
