@@ -659,19 +659,24 @@ struct SmallKernel {
       NarrowRows<K> s;
       s.P = std::min<index_t>(W / n, 2 * W / K);
       s.n = n;
-      alignas(64) std::int32_t lane_src[W];
+      // Lane l is C(row[l], col[l]) of the block (no divisions: this setup runs per call).
+      alignas(64) std::int32_t row[W], col[W], lane_src[W];
       alignas(64) float lane_val[W];
+      for (index_t l = 0, q = 0, j = 0; l < W; ++l) {
+        row[l] = static_cast<std::int32_t>(q);
+        col[l] = static_cast<std::int32_t>(j);
+        if (++j == n) j = 0, ++q;
+      }
+      const index_t used = s.P * n;
       for (int k = 0; k < K; ++k) {
         for (index_t l = 0; l < W; ++l) {
-          const bool used = l < s.P * n;
-          lane_src[l] = used ? static_cast<std::int32_t>(l / n * K + k) : 0;
-          lane_val[l] = used ? b[k * rs_b + l % n] : 0.0f;
+          lane_src[l] = l < used ? row[l] * K + k : 0;
+          lane_val[l] = l < used ? b[k * rs_b + col[l]] : 0.0f;
         }
         s.spread[k] = V::load_index(lane_src);
         s.brep[k] = V::load(lane_val);
       }
-      for (index_t l = 0; l < W; ++l)
-        lane_val[l] = ep.bias && l < s.P * n ? ep.bias[l % n] : 0.0f;
+      for (index_t l = 0; l < W; ++l) lane_val[l] = ep.bias && l < used ? ep.bias[col[l]] : 0.0f;
       s.bias = V::load(lane_val);
       s.alpha = V::set1(ep.alpha);
       s.beta = V::set1(ep.beta);

@@ -25,12 +25,14 @@ constexpr index_t kBiasGroups = 32;
 // Columns per block: the block's 32 group sums per column stay in L1 (16 KiB).
 constexpr index_t kBiasWidth = 64;
 
+// db[k] = the 32 group sums of column k added in order (the columns side by side: a narrow
+// layer's few columns are otherwise one chain of dependent adds after another).
 inline void finish_groups(const double* acc, index_t width, float* db) {
-  for (index_t k = 0; k < width; ++k) {
-    double total = 0.0;
-    for (index_t g = 0; g < kBiasGroups; ++g) total += acc[g * width + k];
-    db[k] = static_cast<float>(total);
-  }
+  double total[kBiasWidth] = {};
+  for (index_t g = 0; g < kBiasGroups; ++g)
+#pragma omp simd
+    for (index_t k = 0; k < width; ++k) total[k] += acc[g * width + k];
+  for (index_t k = 0; k < width; ++k) db[k] = static_cast<float>(total[k]);
 }
 
 // All columns of a few (the bias of a narrow layer): with rows contiguous, group g's sum of
