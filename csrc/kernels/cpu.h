@@ -156,10 +156,6 @@ void gemm_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, inde
 // thread does it all.
 double gemm_parallel_min_work_cpu();
 
-// The work (M * N * K) from which gemm_cpu shares a product among the threads; below it, one
-// thread does it all.
-double gemm_parallel_min_work_cpu();
-
 // The naive triple loop, in double accumulation: ground truth for tests and tiny shapes.
 void gemm_ref_cpu(index_t M, index_t N, index_t K, float alpha, const float* A, index_t rs_a,
                   index_t cs_a, const float* B, index_t rs_b, index_t cs_b, float beta, float* C,
