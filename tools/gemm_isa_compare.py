@@ -19,7 +19,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,9 +29,10 @@ def worker(threads: int, repeat: int, filt: list[str]) -> None:
 
     import fusednet as fnet
     from fusednet import ops
-    from fusednet.bench import timing
-    from fusednet.bench.case import Contender
     from fusednet.bench.cases_gemm import _operands, plan
+
+    sys.path.insert(0, HERE)
+    from gemm_bench import bench, bench_cpu_time
 
     threadpool_limits(threads, user_api="blas")
     fnet.set_num_threads(threads)
@@ -75,30 +75,9 @@ def worker(threads: int, repeat: int, filt: list[str]) -> None:
             def fn_fn(a=a, b=b, ta=ta, tb=tb, out=out):
                 return ops.matmul(a, b, trans_a=ta, trans_b=tb, out=out)
 
-        min_run_s = 0.01
-        if threads == 1:
-            runs = ([], [])
-            counts = []
-            for fn in (np_fn, fn_fn):
-                fn()
-                start = time.thread_time()
-                fn()
-                counts.append(max(1, int(min_run_s / max(time.thread_time() - start, 1e-7))))
-            for _ in range(repeat):
-                for fn, c, acc in zip((np_fn, fn_fn), counts, runs):
-                    start = time.thread_time()
-                    for _ in range(c):
-                        fn()
-                    acc.append((time.thread_time() - start) / c)
-            tn, tf = runs
-        else:
-            res = timing.measure(
-                [Contender("numpy", np_fn, ""), Contender("fusednet", fn_fn, "")],
-                repeat=repeat,
-                min_run_s=min_run_s,
-                budget_s=30.0,
-            )
-            tn, tf = res["numpy"].runs_s, res["fusednet"].runs_s
+        # One thread: CPU time on the calling thread; two: the bench's interleaved timer.
+        timer = bench_cpu_time if threads == 1 else bench
+        tn, tf = timer(np_fn, fn_fn, repeat, 0.01)
         fast = min(tn) / min(tf)
         med = statistics.median(tn) / statistics.median(tf)
         flag = "" if fast >= 1.0 else "  <"

@@ -437,7 +437,7 @@ bool Net::dense_backward_fused(index_t i, index_t rows, float* dprev) {
   if ((last_training_ && P.dropout_after > 0.f) || inputs_[k] != a_[k - 1].as<float>())
     return false;
   if (has_optim_ && has_activity_regularizer(optim_, i - 1)) return false;
-  if (P.act != Activation::Linear && !backward_from_output(P.act, P.act_param)) return false;
+  if (!backward_from_output(P.act, P.act_param)) return false;  // (Linear's is 1)
   const float* dz = dz_[k].as<float>();
   if (!backend_->dense_grad_narrow(inputs_[k], dz, params() + w_off_[k], grads() + w_off_[k], dprev,
                                    P.act, P.act_param, rows, L.in, L.units))

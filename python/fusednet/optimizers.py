@@ -115,9 +115,10 @@ def _layer_lists(model) -> tuple:
     return (variables if variables else [0, 0]), regs, cons
 
 
-def _spec_key(spec) -> tuple:
-    """What of an OptimSpec follows the model's layers (trainable, regularizers, constraints)."""
-    return (tuple(spec.variables), tuple(spec.regularizers), tuple(spec.constraints))
+def _layers_key(model) -> tuple:
+    """_layer_lists as tuples: what a bound optimizer compares to notice a layer frozen (or given
+    a regularizer or constraint) since its spec was built."""
+    return tuple(map(tuple, _layer_lists(model)))
 
 
 class Optimizer:
@@ -263,13 +264,13 @@ class Optimizer:
             # A layer frozen (or given a constraint) since: Keras applies it at the next
             # compile / fit; the state arenas and the step count carry over. (The layers'
             # lists alone tell: the whole spec is built only when they changed.)
-            if tuple(map(tuple, _layer_lists(model))) != self._bound_key:
+            if _layers_key(model) != self._bound_key:
                 spec = self._spec()
                 state = self._read_state()
                 state["iterations"] = int(model._net.step)
                 model._net.set_optimizer(spec)
                 self._write_state(state)
-                self._bound_key = _spec_key(spec)
+                self._bound_key = _layers_key(model)
             return
         if self._model is not None and self._model is not model:
             raise ValueError(
@@ -280,7 +281,7 @@ class Optimizer:
         try:
             spec = self._spec()
             model._net.set_optimizer(spec)
-            self._bound_key = _spec_key(spec)
+            self._bound_key = _layers_key(model)
         except BaseException:
             self._model_ref = None
             raise

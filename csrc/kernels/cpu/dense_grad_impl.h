@@ -11,14 +11,6 @@
 #include "kernels/cpu/dense_grad_kernels.h"
 #include "kernels/cpu/simd.h"
 
-#ifndef FN_UNROLL  // (as gemm_impl.h)
-#if defined(__GNUC__) || defined(__clang__)
-#define FN_UNROLL _Pragma("GCC unroll 64")
-#else
-#define FN_UNROLL
-#endif
-#endif
-
 namespace fusednet {
 namespace FN_SIMD_NS {
 namespace dense_grad {

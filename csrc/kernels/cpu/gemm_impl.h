@@ -12,12 +12,6 @@
 #include "kernels/cpu/gemm_kernels.h"
 #include "kernels/cpu/simd.h"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FN_UNROLL _Pragma("GCC unroll 64")
-#else
-#define FN_UNROLL
-#endif
-
 namespace fusednet {
 namespace FN_SIMD_NS {
 namespace gemm {
@@ -596,11 +590,6 @@ struct SmallKernel {
     }
   }
 
-  // C at most half a vector wide (narrow_rows_fit): P = min(W / n, 2W / K) rows of C per vector,
-  // lane l holding C(l / n, l % n). The block's A rows (P * K <= 2W floats) are loaded as two
-  // vectors and spread to the lanes by one two-source permute per k; B's row k is repeated P
-  // times. Per element the arithmetic of rows() (K <= W is one pass): a k-order FMA chain from
-  // zero, times alpha, beta * C, the bias, relu / leaky_relu.
   // What narrow_rows_k's blocks share: per k the lane spread and B's repeated row, the
   // epilogue in locals (stores to C may alias ep as far as the compiler knows).
   template <int K>
@@ -620,10 +609,9 @@ struct SmallKernel {
     const index_t rows = Tail ? std::min(s.P, m - i) : s.P, span = rows * K, lanes = rows * s.n;
     const float* ab = a + i * K;
     const reg lo = !Tail || span >= W ? V::load(ab) : V::masked_load(ab, V::first_n(span));
-    const reg hi = !Tail               ? V::load(ab + W)
-                   : span >= 2 * W     ? V::load(ab + W)
-                   : span > W          ? V::masked_load(ab + W, V::first_n(span - W))
-                                       : V::zero();
+    const reg hi = !Tail || span >= 2 * W ? V::load(ab + W)
+                   : span > W             ? V::masked_load(ab + W, V::first_n(span - W))
+                                          : V::zero();
     reg acc = V::zero();
     FN_UNROLL for (int k = 0; k < K; ++k) acc =
         V::fmadd(V::permute2(lo, hi, s.spread[k]), s.brep[k], acc);

@@ -14,8 +14,9 @@
 // store_first(p, r, n) (lanes [0, n), 1 <= n < width); prefetch(p); kTranspose and
 // transpose(reg (&)[width]) (an in-register width x width transpose, where the ISA has a fast one).
 // The x86 ones add what the optimizers need: fnmadd(a, b, c) = c - a * b, div, sqrt,
-// masked_store(p, m, r), and permute(v, i) (lane l: v[i[l]]) with load_index(p). VecAvx2 adds what the loss rows need (so far AVX2 only): sub, min,
-// abs, round (to nearest), pow2i(n) = 2^n for integral n, lt/ge/eq (lane masks),
+// masked_store(p, m, r), and permute(v, i) (lane l: v[i[l]]) with load_index(p). VecAvx2 adds
+// what the loss rows need (so far AVX2 only): sub, min, abs, round (to nearest), pow2i(n) = 2^n
+// for integral n, lt/ge/eq (lane masks),
 // select(m, yes, no), if_then_else_zero(m, v), if_then_zero_else(m, v), mask_and, reduce_max and
 // reduce_sum (fixed pairwise order), promote_lo/promote_hi to VecAvx2d and combine(hi, lo) of two
 // halves (VecAvx2d::demote's).
@@ -46,6 +47,14 @@
 #endif
 
 #include "common.h"
+
+// Fully unrolls the loop after it (the kernels' loops over accumulators, so they stay in
+// registers).
+#if defined(__GNUC__) || defined(__clang__)
+#define FN_UNROLL _Pragma("GCC unroll 64")
+#else
+#define FN_UNROLL
+#endif
 
 #if defined(__AVX512F__)
 #define FN_SIMD_NS simd_avx512
