@@ -884,6 +884,10 @@ void bind_net(py::module_& m) {
         "When backward computes the Dense layers' parameter gradients on a second thread beside "
         "the deltas: 0 never, 1 when faster (default), 2 always on the CPU. Returns the previous "
         "mode; results never depend on it.");
+  m.def("_set_forward_side_by_side", &Net::set_forward_side_by_side, py::arg("mode"),
+        "When the forward of a small step runs as two halves of the rows side by side: 0 never, "
+        "1 when the backward lanes run (default), 2 always where the layers allow it. Returns "
+        "the previous mode; results never depend on it.");
   m.def("_set_narrow_dense_grads", &Net::set_narrow_dense_grads, py::arg("mode"),
         "How narrow Dense layers take their gradients: 0 by gemm, 1 dW in one pass, 2 (default) "
         "also the input's delta in that pass (same bits as 1). Returns the previous mode.");

@@ -263,65 +263,121 @@ const float* Net::pre_activation(index_t i) const {
   return layers_[k].kind == LayerKind::Activation ? inputs_[k] : z_[k].as<float>();
 }
 
+namespace {
+std::atomic<int> g_forward_side_by_side{1};
+// Fewer rows than this per half and the hand-over costs more than the second thread saves.
+constexpr index_t kSplitMinRows = 16;
+}  // namespace
+
+int Net::set_forward_side_by_side(int mode) {
+  FN_CHECK(mode >= 0 && mode <= 2, "mode: expected 0, 1 or 2, got ", mode);
+  return g_forward_side_by_side.exchange(mode);
+}
+
+// A step small enough for the two backward lanes runs its forward as two halves of the rows,
+// each through every layer on its own: no layer mixes rows (Dense and Activation only, no
+// dropout), so the halves never wait for each other, and every kernel's arithmetic per element
+// is the same for any rows (the gemm's paths and the elementwise passes), so the bits are those
+// of the whole batch.
+bool Net::forward_side_by_side(index_t rows, bool training) const {
+  const int mode = g_forward_side_by_side.load(std::memory_order_relaxed);
+  if (mode == 0 || rows < 2 * kSplitMinRows || dp_ || !host_memory()) return false;
+  if (training && input_dropout_ > 0.f) return false;
+  for (const DenseSpec& L : layers_) {
+    if (L.kind != LayerKind::Dense && L.kind != LayerKind::Activation) return false;
+    if (training && L.dropout_after > 0.f) return false;
+  }
+  return mode == 2 || backward_side_by_side(rows);
+}
+
+// Where layer i's f(x) goes. A Dense gemm's epilogue (or a normalization) applies the
+// activation, except where backward needs the pre-activation z (kept, and activated into a by a
+// pass after it unless it is the output layer's) and for a row-wise softmax (a pass).
+Net::LayerOutput Net::layer_output(index_t i, float* out_final) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  const bool last = i + 1 == num_layers();
+  if (last && out_final) {
+    const bool fuse = is_elementwise(L.act);
+    return {out_final, fuse ? nullptr : out_final, fuse};
+  }
+  if (needs_z(i)) return {z_[k].as<float>(), last ? nullptr : a_[k].as<float>(), false};
+  return {a_[k].as<float>(), nullptr, true};
+}
+
+// Rows [r0, r0 + rows) of layer i (Dense or Activation) from its input `in` (all rows).
+void Net::forward_rows(index_t i, const float* in, index_t r0, index_t rows, float* out_final) {
+  const DenseSpec& L = layers_[static_cast<size_t>(i)];
+  const size_t k = static_cast<size_t>(i);
+  const bool last = i + 1 == num_layers();
+  const index_t width = L.kind == LayerKind::Dense ? L.in : L.units;
+  in += r0 * width;
+  const auto rows_of = [&](float* base) { return base ? base + r0 * L.units : nullptr; };
+  if (L.kind == LayerKind::Activation) {
+    // f is the identity: z is the input itself (pre_activation), nothing to keep.
+    float* out = rows_of(last ? out_final : a_[k].as<float>());
+    if (!out) return;
+    if (L.act == Activation::Linear) {
+      backend_->copy(out, in, sizeof(float) * static_cast<std::size_t>(rows * L.units));
+    } else {
+      backend_->activate(L.act, L.act_param, in, out, rows, L.units);
+    }
+    return;
+  }
+  const LayerOutput o = layer_output(i, out_final);
+  float* dst = rows_of(o.dst);
+  float* activated = rows_of(o.activated);
+  Epilogue ep;
+  ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
+  if (o.fuse) {
+    ep.act = L.act;
+    ep.act_param = L.act_param;
+  }
+  backend_->gemm(rows, L.units, L.in, in, L.in, 1, params() + w_off_[k], L.units, 1, dst, ep);
+  if (activated) backend_->activate(L.act, L.act_param, dst, activated, rows, L.units);
+}
+
 void Net::forward_into(const float* x, index_t rows, bool training, float* out_final) {
   const std::int64_t counter = training ? train_forwards++ : 0;
-  const float* in = x;
-  if (training && input_dropout_ > 0.f) {
-    dropout(x, xin_.as<float>(), rows, input_width(), input_dropout_, 0, counter);
-    in = xin_.as<float>();
-  }
   const index_t nl = num_layers();
-  for (index_t i = 0; i < nl; ++i) {
-    const DenseSpec& L = layers_[static_cast<size_t>(i)];
-    const size_t k = static_cast<size_t>(i);
-    const bool last = i + 1 == nl;
-    inputs_[k] = in;
-    // Where f(x) goes. A Dense gemm's epilogue applies the activation, except where backward
-    // needs the pre-activation z (kept, and activated into a by a pass after the gemm unless it
-    // is the output layer's) and for a row-wise softmax (a pass).
-    float* dst = a_[k].as<float>();
-    float* activated = nullptr;  // where that pass writes
-    bool fuse = true;
-    if (last && out_final) {
-      dst = out_final;
-      fuse = is_elementwise(L.act);
-      if (!fuse) activated = out_final;
-    } else if (needs_z(i)) {
-      dst = z_[k].as<float>();
-      fuse = false;
-      if (!last) activated = a_[k].as<float>();
+  if (forward_side_by_side(rows, training)) {
+    const float* in = x;
+    for (index_t i = 0; i < nl; ++i) {
+      inputs_[static_cast<size_t>(i)] = in;
+      in = a_[static_cast<size_t>(i)].as<float>();
     }
-    if (L.kind == LayerKind::Dense) {
-      Epilogue ep;
-      ep.bias = L.use_bias ? params() + b_off_[k] : nullptr;
-      if (fuse) {
-        ep.act = L.act;
-        ep.act_param = L.act_param;
-      }
-      backend_->gemm(rows, L.units, L.in, in, L.in, 1, params() + w_off_[k], L.units, 1, dst, ep);
-      if (activated) backend_->activate(L.act, L.act_param, dst, activated, rows, L.units);
-    } else if (L.kind == LayerKind::Activation) {
-      // f is the identity: z is the input itself (pre_activation), nothing to keep.
-      float* out = last ? out_final : a_[k].as<float>();
-      if (out) {
-        if (L.act == Activation::Linear) {
-          backend_->copy(out, in, sizeof(float) * static_cast<std::size_t>(rows * L.units));
-        } else {
-          backend_->activate(L.act, L.act_param, in, out, rows, L.units);
+    // Two halves, claimed by whichever thread is free (the second may never join).
+    parallel_for(rows, ceil_div(rows, index_t{2}), 2, [&](index_t r0, index_t r1) {
+      for (index_t i = 0; i < nl; ++i)
+        forward_rows(i, inputs_[static_cast<size_t>(i)], r0, r1 - r0, out_final);
+    });
+  } else {
+    const float* in = x;
+    if (training && input_dropout_ > 0.f) {
+      dropout(x, xin_.as<float>(), rows, input_width(), input_dropout_, 0, counter);
+      in = xin_.as<float>();
+    }
+    for (index_t i = 0; i < nl; ++i) {
+      const DenseSpec& L = layers_[static_cast<size_t>(i)];
+      const size_t k = static_cast<size_t>(i);
+      inputs_[k] = in;
+      if (L.kind == LayerKind::Dense || L.kind == LayerKind::Activation) {
+        forward_rows(i, in, 0, rows, out_final);
+      } else {
+        const LayerOutput o = layer_output(i, out_final);
+        normalize(i, in, o.dst, rows, training);
+        if (L.act != Activation::Linear) {
+          float* out = o.activated ? o.activated : o.dst;  // elementwise after a kept z: in place
+          if (o.activated || o.fuse)
+            backend_->activate(L.act, L.act_param, o.dst, out, rows, L.units);
         }
       }
-    } else {
-      normalize(i, in, dst, rows, training);
-      if (L.act != Activation::Linear) {
-        float* out = activated ? activated : dst;  // elementwise after a kept z: in place
-        if (activated || fuse) backend_->activate(L.act, L.act_param, dst, out, rows, L.units);
-      }
-    }
-    if (!last) {
-      in = a_[k].as<float>();
-      if (training && L.dropout_after > 0.f) {
-        dropout(in, drop_[k].as<float>(), rows, L.units, L.dropout_after, i + 1, counter);
-        in = drop_[k].as<float>();
+      if (i + 1 < nl) {
+        in = a_[k].as<float>();
+        if (training && L.dropout_after > 0.f) {
+          dropout(in, drop_[k].as<float>(), rows, L.units, L.dropout_after, i + 1, counter);
+          in = drop_[k].as<float>();
+        }
       }
     }
   }

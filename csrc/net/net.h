@@ -110,6 +110,9 @@ class Net : public NetSpec {
   // deltas: 0 never, 1 when the backend finds it faster (the default), 2 always on the CPU
   // (tests). Results never depend on it. Returns the previous mode.
   static int set_backward_side_by_side(int mode);
+  // 0: the forward on the caller's thread; 1: small steps' forward as two halves of the rows
+  // side by side (the default); 2: always where the layers allow it (tests). Returns the old mode.
+  static int set_forward_side_by_side(int mode);
   // How narrow Dense layers (kernels/cpu.h dense_grad_narrow_fits) take their gradients on a
   // backend that has the one-pass kernel: 0 by gemm (and activation_grad), 1 dW in one pass,
   // 2 (the default) also the input's delta and the previous layer's derivative in that pass.
@@ -180,6 +183,16 @@ class Net : public NetSpec {
   const float* output_activation();  // backend memory
   // Layer i's pre-activation in the last forward (an Activation layer's: its input).
   const float* pre_activation(index_t i) const;
+  // Where layer i's forward writes: dst, then (when not fused) the activation pass into activated.
+  struct LayerOutput {
+    float* dst;
+    float* activated;
+    bool fuse;
+  };
+  LayerOutput layer_output(index_t i, float* out_final);
+  // Rows [r0, r0 + rows) of a Dense or Activation layer i's forward from its input (all rows).
+  void forward_rows(index_t i, const float* in, index_t r0, index_t rows, float* out_final);
+  bool forward_side_by_side(index_t rows, bool training) const;
   // Layer i's f(x) (spec.h) of `rows` input rows `in` into dst (a normalization; not Dense).
   void normalize(index_t i, const float* in, float* dst, index_t rows, bool training);
   BatchNormArgs norm_args(index_t i, bool training);

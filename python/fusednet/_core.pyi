@@ -763,6 +763,10 @@ def _set_cpu_bf16_emulation(on: bool) -> bool:
     """
     Tests: under 'medium', run the bf16 gemm's emulated kernel (same packing and tiles, the instruction's arithmetic in portable C++) on any CPU. Returns the previous setting.
     """
+def _set_forward_side_by_side(mode: typing.SupportsInt | typing.SupportsIndex) -> int:
+    """
+    When the forward of a small step runs as two halves of the rows side by side: 0 never, 1 when the backward lanes run (default), 2 always where the layers allow it. Returns the previous mode; results never depend on it.
+    """
 def _set_narrow_dense_grads(mode: typing.SupportsInt | typing.SupportsIndex) -> int:
     """
     How narrow Dense layers take their gradients: 0 by gemm, 1 dW in one pass, 2 (default) also the input's delta in that pass (same bits as 1). Returns the previous mode.

@@ -90,8 +90,10 @@ namespace {
 // 16 KiB of each array per block: big enough that the per-block call is noise, small enough
 // that two threads stay balanced on a few hundred thousand parameters.
 constexpr index_t kBlock = 4096;
-// Below this many elements a fork/join costs more than the update itself.
-constexpr index_t kParallelMin = 1 << 16;
+// Below this many elements a fork/join costs more than the update itself. (A training step's
+// workers are awake: the MNIST-1D net's Adam over 15k parameters took 13% of a step on one
+// thread, 9% on two, the step 87 -> 80 us on Zen 4.)
+constexpr index_t kParallelMin = 1 << 13;
 
 // Calls range(offset, count) over fixed blocks, contiguous runs of blocks per thread.
 template <typename Range>
