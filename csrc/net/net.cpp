@@ -459,12 +459,20 @@ int Net::set_narrow_dense_grads(int mode) {
   return g_narrow_grads.exchange(mode);
 }
 
-void Net::dense_param_grads(index_t i, index_t rows) {
+void Net::dense_param_grads(index_t i, index_t rows, int half) {
   const DenseSpec& L = layers_[static_cast<size_t>(i)];
   const size_t k = static_cast<size_t>(i);
   const float* dz = dz_[k].as<float>();
   // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
   float* dw = w_off_[k] >= 0 ? grads() + w_off_[k] : nullptr;
+  if (half >= 0) {  // rows [r0, r1) of dW: each element's arithmetic is the whole product's
+    const index_t r0 = half == 0 ? 0 : L.in / 2, r1 = half == 0 ? L.in / 2 : L.in;
+    if (dw)
+      backend_->gemm(r1 - r0, L.units, rows, inputs_[k] + r0, 1, L.in, dz, L.units, 1,
+                     dw + r0 * L.units, Epilogue{});
+    if (half == 0 && b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+    return;
+  }
   const bool narrow = dw && g_narrow_grads.load(std::memory_order_relaxed) >= 1 &&
                       backend_->dense_grad_narrow(inputs_[k], dz, nullptr, dw, nullptr,
                                                   Activation::Linear, 0.0f, rows, L.in, L.units);
@@ -625,8 +633,10 @@ void Net::backward_two_lanes(index_t rows) {
     }
     // A task is claimed only once runnable: the caller, its chain done, then takes the first
     // layer's own (its delta and input are in the caller's cache) unless the worker was free.
-    for (index_t t = next_task.load(std::memory_order_relaxed); t < nl;) {
-      const index_t i = nl - 1 - t;
+    // Two tasks per layer: a gemm's dW in halves of its rows, so the first layer's, which waits
+    // for the whole chain, ends on both threads (MNIST-1D: 40 x 100 of 100-deep sums).
+    for (index_t t = next_task.load(std::memory_order_relaxed); t < 2 * nl;) {
+      const index_t i = nl - 1 - t / 2;
       if (final_from.load(std::memory_order_acquire) > i) {
         if (failed.load(std::memory_order_acquire)) return;
         cpu_relax();
@@ -634,7 +644,13 @@ void Net::backward_two_lanes(index_t rows) {
         continue;
       }
       if (!next_task.compare_exchange_weak(t, t + 1, std::memory_order_relaxed)) continue;
-      if (layers_[static_cast<size_t>(i)].kind == LayerKind::Dense) dense_param_grads(i, rows);
+      const DenseSpec& L = layers_[static_cast<size_t>(i)];
+      // (in * units <= 16 may take dense_grad_narrow's one pass: whole)
+      if (L.kind == LayerKind::Dense && L.in >= 2 && L.in * L.units > 16) {
+        dense_param_grads(i, rows, static_cast<int>(t % 2));
+      } else if (L.kind == LayerKind::Dense && t % 2 == 0) {
+        dense_param_grads(i, rows);
+      }
       t = next_task.load(std::memory_order_relaxed);
     }
   });

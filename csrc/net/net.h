@@ -198,8 +198,9 @@ class Net : public NetSpec {
   BatchNormArgs norm_args(index_t i, bool training);
   // Layer i's parameter gradients from its delta, and its input's delta into dx (nullptr: none).
   void layer_backward(index_t i, index_t rows, float* dx);
-  // A Dense layer i's dW and db from its delta; its input's delta into dx.
-  void dense_param_grads(index_t i, index_t rows);
+  // A Dense layer i's dW and db from its delta (half 0 or 1: the first or last in / 2 rows of
+  // dW, and db with the first; -1: all); its input's delta into dx.
+  void dense_param_grads(index_t i, index_t rows, int half = -1);
   void dense_input_grad(index_t i, index_t rows, float* dx);
   bool dense_backward_fused(index_t i, index_t rows, float* dprev);
   // Layer i's input delta dprev made layer i - 1's output delta: dropout, activity regularizer,
