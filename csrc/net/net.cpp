@@ -463,22 +463,17 @@ void Net::dense_param_grads(index_t i, index_t rows, int half) {
   const DenseSpec& L = layers_[static_cast<size_t>(i)];
   const size_t k = static_cast<size_t>(i);
   const float* dz = dz_[k].as<float>();
-  // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
   float* dw = w_off_[k] >= 0 ? grads() + w_off_[k] : nullptr;
-  if (half >= 0) {  // rows [r0, r1) of dW: each element's arithmetic is the whole product's
-    const index_t r0 = half == 0 ? 0 : L.in / 2, r1 = half == 0 ? L.in / 2 : L.in;
-    if (dw)
-      backend_->gemm(r1 - r0, L.units, rows, inputs_[k] + r0, 1, L.in, dz, L.units, 1,
-                     dw + r0 * L.units, Epilogue{});
-    if (half == 0 && b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
-    return;
-  }
-  const bool narrow = dw && g_narrow_grads.load(std::memory_order_relaxed) >= 1 &&
+  // Half 0 or 1: rows [r0, r1) of dW, each element's arithmetic the whole product's.
+  const index_t r0 = half == 1 ? L.in / 2 : 0, r1 = half == 0 ? L.in / 2 : L.in;
+  const bool narrow = half < 0 && dw && g_narrow_grads.load(std::memory_order_relaxed) >= 1 &&
                       backend_->dense_grad_narrow(inputs_[k], dz, nullptr, dw, nullptr,
                                                   Activation::Linear, 0.0f, rows, L.in, L.units);
-  if (!narrow)
-    backend_->gemm(L.in, L.units, rows, inputs_[k], 1, L.in, dz, L.units, 1, dw, Epilogue{});
-  if (b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
+  // dW = x^T @ dz: x (rows, in) read as (in, rows) through strides (1, in).
+  if (!narrow && dw)
+    backend_->gemm(r1 - r0, L.units, rows, inputs_[k] + r0, 1, L.in, dz, L.units, 1,
+                   dw + r0 * L.units, Epilogue{});
+  if (half <= 0 && b_off_[k] >= 0) backend_->bias_grad(dz, grads() + b_off_[k], rows, L.units);
 }
 
 void Net::dense_input_grad(index_t i, index_t rows, float* dx) {
